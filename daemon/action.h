@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* An action a task took (or would take in dry-run): the record that is logged with its
+ * journal fields, kept in the history and announced on the bus. */
+#pragma once
+
+#include <glib.h>
+
+typedef enum {
+    VMB_ACTION_PIN,
+    VMB_ACTION_MEMORY,
+} VmbActionKind;
+
+typedef struct {
+    VmbActionKind kind;
+    gint64 wall_us; /* when, g_get_real_time() */
+    const char *domain;
+    const char *uuid;
+    /* VMB_ACTION_PIN */
+    guint vcpu;
+    gint from_pcpu; /* -1 when it was floating */
+    guint to_pcpu;
+    /* VMB_ACTION_MEMORY */
+    guint64 old_kib, new_kib;
+    const char *reason; /* short word: balance, spread, place, grow, shrink, ... */
+    const char *detail; /* one human sentence with the numbers behind the decision */
+    gboolean dry_run;
+} VmbAction;
+
+typedef void (*VmbActionFunc)(const VmbAction *action, gpointer user_data);
+
+/* Logs @action once, with DOMAIN=, VCPU=, FROM_PCPU=, TO_PCPU=, OLD_KIB=, NEW_KIB=, REASON=. */
+void vmb_action_log(const VmbAction *action);

@@ -1,0 +1,438 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <iniparser.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+G_DEFINE_QUARK(vmb-config-error-quark, vmb_config_error)
+
+#define OFF(field) offsetof(VmbConfig, field)
+
+static const VmbKeyInfo keys[] = {
+    {"daemon.uri", VMB_KEY_STRING, 0, 0, OFF(uri), FALSE,
+     "libvirt connection URI (fake:///PATH for the simulated host)"},
+    {"daemon.interval", VMB_KEY_UINT, 1, 3600, OFF(interval), FALSE,
+     "seconds between cycles, for tasks without their own interval"},
+    {"daemon.exclude", VMB_KEY_LIST, 0, 0, OFF(exclude), FALSE,
+     "comma-separated domain names or UUIDs (glob patterns) never touched"},
+    {"cpu.enabled", VMB_KEY_BOOL, 0, 1, OFF(cpu_enabled), FALSE, "run the vCPU balancer"},
+    {"cpu.interval", VMB_KEY_UINT, 1, 3600, OFF(cpu_interval), TRUE,
+     "seconds between vCPU balancer cycles (default: daemon.interval)"},
+    {"cpu.cpus", VMB_KEY_CPUSET, 0, 0, OFF(cpu_cpus), FALSE,
+     "host CPUs vCPUs may be pinned to: all or a list such as 0-3,6"},
+    {"cpu.hysteresis", VMB_KEY_DOUBLE, 0.5, 50, OFF(cpu_hysteresis), FALSE,
+     "minimum gain, in percent of one pCPU, for a move"},
+    {"cpu.max_moves", VMB_KEY_UINT, 1, 1000, OFF(cpu_max_moves), FALSE,
+     "most pin changes per cycle for rebalancing"},
+    {"cpu.smoothing", VMB_KEY_DOUBLE, 0.05, 1, OFF(cpu_smoothing), FALSE,
+     "EWMA weight of the newest load sample (1 = no smoothing)"},
+    {"cpu.cooldown", VMB_KEY_UINT, 0, 100, OFF(cpu_cooldown), FALSE,
+     "cycles a moved vCPU is left where it is"},
+    {"memory.enabled", VMB_KEY_BOOL, 0, 1, OFF(mem_enabled), FALSE, "run the memory coordinator"},
+    {"memory.interval", VMB_KEY_UINT, 1, 3600, OFF(mem_interval), TRUE,
+     "seconds between memory coordinator cycles (default: daemon.interval)"},
+    {"memory.low_watermark", VMB_KEY_DOUBLE, 1, 90, OFF(mem_low_watermark), FALSE,
+     "grow a guest whose usable memory falls below this percent of its actual"},
+    {"memory.high_watermark", VMB_KEY_DOUBLE, 2, 95, OFF(mem_high_watermark), FALSE,
+     "shrink a guest whose usable memory is above this percent of its actual"},
+    {"memory.min_free_mib", VMB_KEY_UINT, 0, 1048576, OFF(mem_min_free_mib), FALSE,
+     "usable memory every guest keeps at least, in MiB (band minimum)"},
+    {"memory.floor_mib", VMB_KEY_UINT, 16, 16777216, OFF(mem_floor_mib), FALSE,
+     "no guest is shrunk below this, in MiB"},
+    {"memory.max_shrink_mib", VMB_KEY_UINT, 1, 1048576, OFF(mem_max_shrink_mib), FALSE,
+     "most memory taken from one guest per cycle, in MiB"},
+    {"memory.host_reserve_mib", VMB_KEY_UINT, 0, 16777216, OFF(mem_host_reserve_mib), FALSE,
+     "host memory (MemAvailable) never given to guests, in MiB"},
+    {"memory.host_reserve_percent", VMB_KEY_DOUBLE, 0, 90, OFF(mem_host_reserve_percent), FALSE,
+     "host memory never given to guests, in percent of host RAM (the larger reserve wins)"},
+    {"memory.stats_period", VMB_KEY_UINT, 1, 3600, OFF(mem_stats_period), FALSE,
+     "seconds between guest balloon statistics updates"},
+    {"memory.stale_periods", VMB_KEY_UINT, 2, 1000, OFF(mem_stale_periods), FALSE,
+     "statistics older than this many stats periods are ignored"},
+};
+
+const VmbKeyInfo *
+vmb_config_keys(guint *n)
+{
+    *n = G_N_ELEMENTS(keys);
+    return keys;
+}
+
+const VmbKeyInfo *
+vmb_config_find_key(const char *name)
+{
+    g_autofree char *full = strchr(name, '.') ? g_ascii_strdown(name, -1)
+                                              : g_strconcat("daemon.", name, NULL);
+    for (guint i = 0; i < G_N_ELEMENTS(keys); i++) {
+        if (g_ascii_strcasecmp(keys[i].name, full) == 0)
+            return &keys[i];
+    }
+    return NULL;
+}
+
+static char *
+format_number(double v)
+{
+    char buf[G_ASCII_DTOSTR_BUF_SIZE];
+    if (v == floor(v) && fabs(v) < 1e15)
+        return g_strdup_printf("%.0f", v);
+    return g_strdup(g_ascii_formatd(buf, sizeof(buf), "%g", v));
+}
+
+char *
+vmb_config_describe_range(const VmbKeyInfo *key)
+{
+    g_autofree char *lo = format_number(key->min);
+    g_autofree char *hi = format_number(key->max);
+    switch (key->type) {
+    case VMB_KEY_BOOL:
+        return g_strdup("a boolean (true/false, yes/no, on/off, 1/0)");
+    case VMB_KEY_UINT:
+        return g_strdup_printf("an integer in %s..%s", lo, hi);
+    case VMB_KEY_DOUBLE:
+        return g_strdup_printf("a number in %s..%s", lo, hi);
+    case VMB_KEY_STRING:
+        return g_strdup("a non-empty string");
+    case VMB_KEY_CPUSET:
+        return g_strdup_printf("\"all\" or a CPU list such as 0-3,6 (CPUs 0..%d)",
+                               VMB_MAX_CPUS - 1);
+    case VMB_KEY_LIST:
+        return g_strdup("a comma-separated list of names, UUIDs or glob patterns");
+    }
+    return g_strdup("?");
+}
+
+VmbConfig *
+vmb_config_new_defaults(void)
+{
+    VmbConfig *c = g_new0(VmbConfig, 1);
+    c->uri = g_strdup("qemu:///system");
+    c->interval = 5;
+    c->exclude = g_new0(char *, 1);
+    c->cpu_enabled = TRUE;
+    c->cpu_cpus_all = TRUE;
+    c->cpu_hysteresis = 5.0;
+    c->cpu_max_moves = 8;
+    c->cpu_smoothing = 0.5;
+    c->cpu_cooldown = 2;
+    c->mem_enabled = TRUE;
+    c->mem_low_watermark = 15;
+    c->mem_high_watermark = 40;
+    c->mem_min_free_mib = 64;
+    c->mem_floor_mib = 128;
+    c->mem_max_shrink_mib = 64;
+    c->mem_host_reserve_mib = 512;
+    c->mem_host_reserve_percent = 5;
+    c->mem_stats_period = 1;
+    c->mem_stale_periods = 5;
+    return c;
+}
+
+VmbConfig *
+vmb_config_copy(const VmbConfig *c)
+{
+    VmbConfig *copy = g_memdup2(c, sizeof(*c));
+    copy->uri = g_strdup(c->uri);
+    copy->exclude = g_strdupv(c->exclude);
+    return copy;
+}
+
+void
+vmb_config_free(VmbConfig *c)
+{
+    if (!c)
+        return;
+    g_free(c->uri);
+    g_strfreev(c->exclude);
+    g_free(c);
+}
+
+static gboolean
+parse_bool(const char *s, gboolean *out)
+{
+    static const char *const yes[] = {"true", "yes", "on", "1"};
+    static const char *const no[] = {"false", "no", "off", "0"};
+    for (guint i = 0; i < G_N_ELEMENTS(yes); i++) {
+        if (g_ascii_strcasecmp(s, yes[i]) == 0) {
+            *out = TRUE;
+            return TRUE;
+        }
+        if (g_ascii_strcasecmp(s, no[i]) == 0) {
+            *out = FALSE;
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+static gboolean
+parse_uint(const char *s, double min, double max, guint *out)
+{
+    if (!g_ascii_isdigit(*s))
+        return FALSE;
+    char *end = NULL;
+    errno = 0;
+    guint64 v = g_ascii_strtoull(s, &end, 10);
+    if (errno || *end != '\0' || (double) v < min || (double) v > max)
+        return FALSE;
+    *out = (guint) v;
+    return TRUE;
+}
+
+static gboolean
+parse_double(const char *s, double min, double max, double *out)
+{
+    if (!*s)
+        return FALSE;
+    char *end = NULL;
+    errno = 0;
+    double v = g_ascii_strtod(s, &end);
+    if (errno || *end != '\0' || !isfinite(v) || v < min || v > max)
+        return FALSE;
+    *out = v;
+    return TRUE;
+}
+
+gboolean
+vmb_config_set(VmbConfig *c, const char *name, const char *raw, GError **error)
+{
+    const VmbKeyInfo *key = vmb_config_find_key(name);
+    if (!key) {
+        g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_UNKNOWN_KEY,
+                    "unknown key '%s' (see vmbalanced.conf(5) or `vmbalancectl get`)", name);
+        return FALSE;
+    }
+    g_autofree char *value = g_strstrip(g_strdup(raw ? raw : ""));
+    gpointer field = (char *) c + key->offset;
+    gboolean ok = FALSE;
+
+    switch (key->type) {
+    case VMB_KEY_BOOL: {
+        gboolean b;
+        if ((ok = parse_bool(value, &b)))
+            *(gboolean *) field = b;
+        break;
+    }
+    case VMB_KEY_UINT: {
+        guint u;
+        if ((ok = parse_uint(value, key->min, key->max, &u)))
+            *(guint *) field = u;
+        break;
+    }
+    case VMB_KEY_DOUBLE: {
+        double d;
+        if ((ok = parse_double(value, key->min, key->max, &d)))
+            *(double *) field = d;
+        break;
+    }
+    case VMB_KEY_STRING:
+        if ((ok = value[0] != '\0' && g_utf8_validate(value, -1, NULL))) {
+            g_free(*(char **) field);
+            *(char **) field = g_strdup(value);
+        }
+        break;
+    case VMB_KEY_CPUSET: {
+        VmbCpuSet set;
+        gboolean all;
+        if ((ok = vmb_cpuset_parse(value, &set, &all, NULL))) {
+            c->cpu_cpus = set;
+            c->cpu_cpus_all = all;
+        }
+        break;
+    }
+    case VMB_KEY_LIST: {
+        g_auto(GStrv) parts = g_strsplit(value, ",", -1);
+        g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func(g_free);
+        ok = g_utf8_validate(value, -1, NULL);
+        for (guint i = 0; ok && parts[i]; i++) {
+            char *item = g_strstrip(parts[i]);
+            if (*item)
+                g_ptr_array_add(items, g_strdup(item));
+        }
+        if (ok) {
+            g_ptr_array_add(items, NULL);
+            g_strfreev(*(GStrv *) field);
+            *(GStrv *) field = (GStrv) g_ptr_array_steal(items, NULL);
+        }
+        break;
+    }
+    }
+    if (!ok) {
+        g_autofree char *range = vmb_config_describe_range(key);
+        g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_BAD_VALUE,
+                    "key '%s': invalid value '%s', expected %s", key->name, value, range);
+    }
+    return ok;
+}
+
+char *
+vmb_config_get(const VmbConfig *c, const char *name, GError **error)
+{
+    const VmbKeyInfo *key = vmb_config_find_key(name);
+    if (!key) {
+        g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_UNKNOWN_KEY, "unknown key '%s'",
+                    name);
+        return NULL;
+    }
+    gconstpointer field = (const char *) c + key->offset;
+    switch (key->type) {
+    case VMB_KEY_BOOL:
+        return g_strdup(*(const gboolean *) field ? "true" : "false");
+    case VMB_KEY_UINT: {
+        guint v = *(const guint *) field;
+        if (v == 0 && key->zero_is_unset)
+            v = c->interval;
+        return g_strdup_printf("%u", v);
+    }
+    case VMB_KEY_DOUBLE:
+        return format_number(*(const double *) field);
+    case VMB_KEY_STRING:
+        return g_strdup(*(char *const *) field);
+    case VMB_KEY_CPUSET:
+        return c->cpu_cpus_all ? g_strdup("all") : vmb_cpuset_format(&c->cpu_cpus);
+    case VMB_KEY_LIST:
+        return g_strjoinv(",", *(GStrv const *) field);
+    }
+    return NULL;
+}
+
+gboolean
+vmb_config_validate(const VmbConfig *c, GError **error)
+{
+    if (c->mem_high_watermark <= c->mem_low_watermark) {
+        g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_BAD_VALUE,
+                    "key 'memory.high_watermark': value %g must be greater than "
+                    "memory.low_watermark (%g)",
+                    c->mem_high_watermark, c->mem_low_watermark);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+guint
+vmb_config_cpu_interval(const VmbConfig *c)
+{
+    return c->cpu_interval ? c->cpu_interval : c->interval;
+}
+
+guint
+vmb_config_mem_interval(const VmbConfig *c)
+{
+    return c->mem_interval ? c->mem_interval : c->interval;
+}
+
+gboolean
+vmb_config_is_excluded(const VmbConfig *c, const char *name, const char *uuid)
+{
+    for (guint i = 0; c->exclude && c->exclude[i]; i++) {
+        if ((name && fnmatch(c->exclude[i], name, 0) == 0) ||
+            (uuid && fnmatch(c->exclude[i], uuid, FNM_CASEFOLD) == 0))
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* iniparser reports syntax errors through a printf-style callback; keep the last one. */
+static char ini_error[512];
+
+static int
+ini_error_cb(const char *format, ...)
+{
+    va_list ap;
+    va_start(ap, format);
+    int n = vsnprintf(ini_error, sizeof(ini_error), format, ap);
+    va_end(ap);
+    g_strchomp(ini_error);
+    return n;
+}
+
+VmbConfig *
+vmb_config_load(const char *path, gboolean missing_ok, GError **error)
+{
+    g_autoptr(VmbConfig) c = vmb_config_new_defaults();
+
+    g_autofree char *contents = NULL;
+    g_autoptr(GError) io_error = NULL;
+    if (!g_file_get_contents(path, &contents, NULL, &io_error)) {
+        if (missing_ok && g_error_matches(io_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+            return g_steal_pointer(&c);
+        g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_IO, "%s", io_error->message);
+        return NULL;
+    }
+    if (!g_utf8_validate(contents, -1, NULL)) {
+        g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_SYNTAX, "%s: not valid UTF-8",
+                    path);
+        return NULL;
+    }
+
+    ini_error[0] = '\0';
+    iniparser_set_error_callback(ini_error_cb);
+    dictionary *ini = iniparser_load(path);
+    iniparser_set_error_callback(NULL);
+    if (!ini) {
+        g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_SYNTAX, "%s: %s", path,
+                    ini_error[0] ? ini_error : "cannot be parsed");
+        return NULL;
+    }
+
+    gboolean ok = TRUE;
+    for (ssize_t i = 0; ok && i < ini->size; i++) {
+        const char *entry = ini->key[i];
+        if (!entry)
+            continue;
+        const char *colon = strchr(entry, ':');
+        if (!colon) {
+            /* A section header; only the three known sections may appear. */
+            if (ini->val[i] != NULL) {
+                g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_UNKNOWN_KEY,
+                            "%s: key '%s' is outside any section ([daemon], [cpu], [memory])",
+                            path, entry);
+                ok = FALSE;
+            } else if (g_strcmp0(entry, "daemon") != 0 && g_strcmp0(entry, "cpu") != 0 &&
+                       g_strcmp0(entry, "memory") != 0) {
+                g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_UNKNOWN_KEY,
+                            "%s: unknown section [%s] (allowed: [daemon], [cpu], [memory])", path,
+                            entry);
+                ok = FALSE;
+            }
+            continue;
+        }
+        g_autofree char *section = g_strndup(entry, colon - entry);
+        g_autofree char *name = g_strdup_printf("%s.%s", section, colon + 1);
+        const VmbKeyInfo *key = NULL;
+        for (guint k = 0; k < G_N_ELEMENTS(keys); k++) {
+            if (g_strcmp0(keys[k].name, name) == 0)
+                key = &keys[k];
+        }
+        if (!key) {
+            g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_UNKNOWN_KEY,
+                        "%s: unknown key '%s' in section [%s]", path, colon + 1, section);
+            ok = FALSE;
+            continue;
+        }
+        g_autoptr(GError) set_error = NULL;
+        if (!vmb_config_set(c, name, ini->val[i], &set_error)) {
+            g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_BAD_VALUE, "%s: %s", path,
+                        set_error->message);
+            ok = FALSE;
+        }
+    }
+    iniparser_freedict(ini);
+    if (!ok)
+        return NULL;
+
+    g_autoptr(GError) rel_error = NULL;
+    if (!vmb_config_validate(c, &rel_error)) {
+        g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_BAD_VALUE, "%s: %s", path,
+                    rel_error->message);
+        return NULL;
+    }
+    return g_steal_pointer(&c);
+}

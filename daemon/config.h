@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Configuration: the [daemon], [cpu] and [memory] keys, their validation and defaults.
+ * Keys are addressed as "section.key" ("cpu.interval"); "interval" means "daemon.interval". */
+#pragma once
+
+#include <glib.h>
+
+#include "cpuset.h"
+
+#define VMB_EX_CONFIG 78 /* sysexits.h EX_CONFIG */
+
+#define VMB_CONFIG_ERROR (vmb_config_error_quark())
+GQuark vmb_config_error_quark(void);
+typedef enum {
+    VMB_CONFIG_ERROR_IO,
+    VMB_CONFIG_ERROR_SYNTAX,
+    VMB_CONFIG_ERROR_UNKNOWN_KEY,
+    VMB_CONFIG_ERROR_BAD_VALUE,
+} VmbConfigError;
+
+typedef struct {
+    /* [daemon] */
+    char *uri;
+    guint interval;  /* seconds, default for both tasks */
+    GStrv exclude;   /* glob patterns on domain names or UUIDs */
+    /* [cpu] */
+    gboolean cpu_enabled;
+    guint cpu_interval; /* 0 = use daemon.interval */
+    VmbCpuSet cpu_cpus;
+    gboolean cpu_cpus_all;
+    double cpu_hysteresis; /* percentage points of one pCPU */
+    guint cpu_max_moves;
+    double cpu_smoothing; /* EWMA weight of the newest sample */
+    guint cpu_cooldown;   /* cycles a moved vCPU stays put */
+    /* [memory] */
+    gboolean mem_enabled;
+    guint mem_interval; /* 0 = use daemon.interval */
+    double mem_low_watermark;  /* percent of actual */
+    double mem_high_watermark; /* percent of actual */
+    guint mem_min_free_mib;
+    guint mem_floor_mib;
+    guint mem_max_shrink_mib;
+    guint mem_host_reserve_mib;
+    double mem_host_reserve_percent;
+    guint mem_stats_period;
+    guint mem_stale_periods;
+} VmbConfig;
+
+typedef enum {
+    VMB_KEY_BOOL,
+    VMB_KEY_UINT,
+    VMB_KEY_DOUBLE,
+    VMB_KEY_STRING,
+    VMB_KEY_CPUSET,
+    VMB_KEY_LIST,
+} VmbKeyType;
+
+typedef struct {
+    const char *name; /* "section.key" */
+    VmbKeyType type;
+    double min, max; /* inclusive range for numbers */
+    gsize offset;
+    gboolean zero_is_unset; /* UINT only: 0 means "inherit daemon.interval" */
+    const char *help;
+} VmbKeyInfo;
+
+const VmbKeyInfo *vmb_config_keys(guint *n);
+/* Looks a key up by "section.key"; a bare "interval"/"uri"/"exclude" is [daemon]. */
+const VmbKeyInfo *vmb_config_find_key(const char *name);
+/* Human description of the allowed values, for error messages: "an integer in 1..3600". */
+char *vmb_config_describe_range(const VmbKeyInfo *key);
+
+VmbConfig *vmb_config_new_defaults(void);
+VmbConfig *vmb_config_copy(const VmbConfig *c);
+void vmb_config_free(VmbConfig *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmbConfig, vmb_config_free)
+
+/* Loads @path over the defaults. A missing file is an error unless @missing_ok. Every
+ * key is checked: unknown keys and bad values fail with a message naming file and key. */
+VmbConfig *vmb_config_load(const char *path, gboolean missing_ok, GError **error);
+/* Parses and validates @value for @key into @c; @c is unchanged on failure. */
+gboolean vmb_config_set(VmbConfig *c, const char *key, const char *value, GError **error);
+/* The value of @key formatted as it would be written in the file. */
+char *vmb_config_get(const VmbConfig *c, const char *key, GError **error);
+/* Checks relations between keys (watermarks order). */
+gboolean vmb_config_validate(const VmbConfig *c, GError **error);
+
+guint vmb_config_cpu_interval(const VmbConfig *c);
+guint vmb_config_mem_interval(const VmbConfig *c);
+gboolean vmb_config_is_excluded(const VmbConfig *c, const char *name, const char *uuid);

@@ -1,0 +1,428 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cpu-policy.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+/* Gains within this many points count as equal, so the spread of a domain decides. */
+#define TIE_EPSILON 0.5
+
+typedef struct {
+    const VmbCpuProblem *p;
+    double h;
+    double *load;      /* [npcpus] */
+    gint *place;       /* [n_items] pCPU or -1 */
+    gboolean *moved;   /* [n_items] moved this cycle */
+    GArray **on;       /* [npcpus] item indices on each pCPU */
+    GHashTable *sibs;  /* (domain, pCPU) -> count of the domain's vCPUs there */
+    guint *allowed;    /* allowed pCPU numbers */
+    guint n_allowed;
+    GArray *moves;
+} Plan;
+
+const char *
+vmb_cpu_reason_to_string(VmbCpuReason r)
+{
+    switch (r) {
+    case VMB_CPU_PLACE:
+        return "place";
+    case VMB_CPU_EVACUATE:
+        return "evacuate";
+    case VMB_CPU_BALANCE:
+        return "balance";
+    case VMB_CPU_SPREAD:
+        return "spread";
+    }
+    return "?";
+}
+
+static gpointer
+sib_key(const Plan *pl, guint domain, guint pcpu)
+{
+    return GSIZE_TO_POINTER(((gsize) domain * pl->p->npcpus + pcpu) + 1);
+}
+
+static guint
+siblings(const Plan *pl, guint domain, guint pcpu)
+{
+    return GPOINTER_TO_UINT(g_hash_table_lookup(pl->sibs, sib_key(pl, domain, pcpu)));
+}
+
+static void
+sib_add(Plan *pl, guint domain, guint pcpu, gint delta)
+{
+    gpointer k = sib_key(pl, domain, pcpu);
+    gint n = (gint) GPOINTER_TO_UINT(g_hash_table_lookup(pl->sibs, k)) + delta;
+    if (n > 0)
+        g_hash_table_insert(pl->sibs, k, GUINT_TO_POINTER((guint) n));
+    else
+        g_hash_table_remove(pl->sibs, k);
+}
+
+static void
+put(Plan *pl, guint item, guint pcpu)
+{
+    const VmbCpuItem *it = &pl->p->items[item];
+    pl->place[item] = (gint) pcpu;
+    pl->load[pcpu] += it->load;
+    g_array_append_val(pl->on[pcpu], item);
+    sib_add(pl, it->domain, pcpu, +1);
+}
+
+static void
+take(Plan *pl, guint item)
+{
+    const VmbCpuItem *it = &pl->p->items[item];
+    guint pcpu = (guint) pl->place[item];
+    GArray *list = pl->on[pcpu];
+    for (guint k = 0; k < list->len; k++) {
+        if (g_array_index(list, guint, k) == item) {
+            g_array_remove_index_fast(list, k);
+            break;
+        }
+    }
+    pl->load[pcpu] -= it->load;
+    sib_add(pl, it->domain, pcpu, -1);
+    pl->place[item] = -1;
+}
+
+static void
+record(Plan *pl, guint item, gint from, guint to, VmbCpuReason reason, double gain)
+{
+    VmbCpuMove m = {
+        .item = item,
+        .from = from,
+        .to = to,
+        .reason = reason,
+        .from_load = from >= 0 ? pl->load[from] : 0,
+        .to_load = pl->load[to],
+        .gain = gain,
+    };
+    g_array_append_val(pl->moves, m);
+}
+
+/* Moves @item to @to and records it; loads in the record are those before the move. */
+static void
+move(Plan *pl, guint item, guint to, VmbCpuReason reason, double gain)
+{
+    gint from = pl->place[item];
+    record(pl, item, from, to, reason, gain);
+    if (from >= 0)
+        take(pl, item);
+    put(pl, item, to);
+    pl->moved[item] = TRUE;
+}
+
+/* Exchanges @v (on a) and @u (on b); both records carry the loads before the swap. */
+static void
+swap(Plan *pl, guint v, guint u, VmbCpuReason reason, double gain)
+{
+    guint a = (guint) pl->place[v], b = (guint) pl->place[u];
+    record(pl, v, (gint) a, b, reason, gain);
+    record(pl, u, (gint) b, a, reason, gain);
+    take(pl, v);
+    take(pl, u);
+    put(pl, v, b);
+    put(pl, u, a);
+    pl->moved[v] = pl->moved[u] = TRUE;
+}
+
+static gboolean
+can_move(const Plan *pl, guint item)
+{
+    const VmbCpuItem *it = &pl->p->items[item];
+    return it->movable && !it->cooling && !pl->moved[item];
+}
+
+/* Least loaded allowed pCPU, preferring one without siblings of @domain among near-ties. */
+static guint
+least_loaded(const Plan *pl, guint domain, gint exclude)
+{
+    double min = INFINITY;
+    for (guint k = 0; k < pl->n_allowed; k++) {
+        guint c = pl->allowed[k];
+        if ((gint) c != exclude)
+            min = MIN(min, pl->load[c]);
+    }
+    guint best = G_MAXUINT, best_sibs = G_MAXUINT;
+    double best_load = INFINITY;
+    for (guint k = 0; k < pl->n_allowed; k++) {
+        guint c = pl->allowed[k];
+        if ((gint) c == exclude || pl->load[c] > min + TIE_EPSILON)
+            continue;
+        guint s = siblings(pl, domain, c);
+        if (s < best_sibs || (s == best_sibs && pl->load[c] < best_load)) {
+            best = c;
+            best_sibs = s;
+            best_load = pl->load[c];
+        }
+    }
+    return best;
+}
+
+static int
+cmp_load_desc(gconstpointer a, gconstpointer b, gpointer data)
+{
+    const VmbCpuItem *items = data;
+    double la = items[*(const guint *) a].load, lb = items[*(const guint *) b].load;
+    return la < lb ? 1 : la > lb ? -1 : (int) (*(const guint *) a) - (int) (*(const guint *) b);
+}
+
+static void
+place_floating(Plan *pl)
+{
+    const VmbCpuProblem *p = pl->p;
+    g_autoptr(GArray) todo = g_array_new(FALSE, FALSE, sizeof(guint));
+    for (guint i = 0; i < p->n_items; i++) {
+        if (pl->place[i] < 0 && p->items[i].movable)
+            g_array_append_val(todo, i);
+    }
+    g_array_sort_with_data(todo, cmp_load_desc, (gpointer) p->items);
+    for (guint k = 0; k < todo->len; k++) {
+        guint i = g_array_index(todo, guint, k);
+        guint to = least_loaded(pl, p->items[i].domain, -1);
+        VmbCpuReason why = p->items[i].current >= 0 ? VMB_CPU_EVACUATE : VMB_CPU_PLACE;
+        record(pl, i, p->items[i].current, to, why, 0);
+        put(pl, i, to);
+        pl->moved[i] = TRUE;
+    }
+}
+
+typedef struct {
+    double gain;
+    double score; /* gain plus a small bonus for spreading a domain */
+    guint v, u;   /* u == G_MAXUINT for a plain move */
+    guint to;
+} Action;
+
+/* Change in same-domain pairs if @item leaves @from for @to (negative = better spread). */
+static gint
+spread_delta(const Plan *pl, guint item, guint from, guint to)
+{
+    guint d = pl->p->items[item].domain;
+    return (gint) siblings(pl, d, to) - (gint) (siblings(pl, d, from) - 1);
+}
+
+static void
+consider_moves(const Plan *pl, guint a, guint b, Action *best)
+{
+    GArray *src = pl->on[a];
+    double la = pl->load[a], lb = pl->load[b];
+    for (guint k = 0; k < src->len; k++) {
+        guint v = g_array_index(src, guint, k);
+        if (!can_move(pl, v))
+            continue;
+        double w = pl->p->items[v].load;
+        double gain = MAX(la, lb) - MAX(la - w, lb + w);
+        double score = gain - TIE_EPSILON * 0.5 * spread_delta(pl, v, a, b);
+        if (gain > pl->h && score > best->score)
+            *best = (Action){gain, score, v, G_MAXUINT, b};
+    }
+}
+
+static int
+cmp_item_load(gconstpointer a, gconstpointer b, gpointer data)
+{
+    const VmbCpuItem *items = data;
+    double la = items[*(const guint *) a].load, lb = items[*(const guint *) b].load;
+    return la < lb ? -1 : la > lb ? 1 : 0;
+}
+
+/* Swaps v (on a) with u (on b): like moving w_v - w_u. The best u has a load near
+ * w_v - (La - Lb) / 2; binary search over b's items sorted by load. */
+static void
+consider_swaps(const Plan *pl, guint a, guint b, Action *best)
+{
+    double la = pl->load[a], lb = pl->load[b];
+    g_autoptr(GArray) dst = g_array_new(FALSE, FALSE, sizeof(guint));
+    for (guint k = 0; k < pl->on[b]->len; k++) {
+        guint u = g_array_index(pl->on[b], guint, k);
+        if (can_move(pl, u))
+            g_array_append_val(dst, u);
+    }
+    if (dst->len == 0)
+        return;
+    g_array_sort_with_data(dst, cmp_item_load, (gpointer) pl->p->items);
+    for (guint k = 0; k < pl->on[a]->len; k++) {
+        guint v = g_array_index(pl->on[a], guint, k);
+        if (!can_move(pl, v))
+            continue;
+        double wv = pl->p->items[v].load;
+        double ideal = wv - (la - lb) / 2;
+        guint lo = 0, hi = dst->len;
+        while (lo < hi) {
+            guint mid = (lo + hi) / 2;
+            if (pl->p->items[g_array_index(dst, guint, mid)].load < ideal)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        for (guint j = lo > 0 ? lo - 1 : 0; j <= lo && j < dst->len; j++) {
+            guint u = g_array_index(dst, guint, j);
+            double wu = pl->p->items[u].load;
+            if (wu >= wv)
+                continue;
+            double gain = MAX(la, lb) - MAX(la - wv + wu, lb - wu + wv);
+            /* A swap costs two pin changes: it must beat a plain move clearly. */
+            double score = gain - TIE_EPSILON -
+                           TIE_EPSILON * 0.5 *
+                               (spread_delta(pl, v, a, b) + spread_delta(pl, u, b, a));
+            if (gain > pl->h && score > best->score)
+                *best = (Action){gain, score, v, u, b};
+        }
+    }
+}
+
+static int
+cmp_pcpu_load_desc(gconstpointer a, gconstpointer b, gpointer data)
+{
+    const double *load = data;
+    double la = load[*(const guint *) a], lb = load[*(const guint *) b];
+    return la < lb ? 1 : la > lb ? -1 : (int) (*(const guint *) a) - (int) (*(const guint *) b);
+}
+
+/* One balancing action from the busiest pCPU that has one; FALSE when none qualifies. */
+static gboolean
+balance_step(Plan *pl, guint budget)
+{
+    g_autofree guint *order = g_memdup2(pl->allowed, sizeof(guint) * pl->n_allowed);
+    g_qsort_with_data(order, pl->n_allowed, sizeof(guint), cmp_pcpu_load_desc, pl->load);
+    double min = pl->load[order[pl->n_allowed - 1]];
+
+    /* Destinations: the least loaded pCPUs (near-ties let the domain spread decide). */
+    g_autoptr(GArray) dests = g_array_new(FALSE, FALSE, sizeof(guint));
+    for (guint k = pl->n_allowed; k-- > 0;) {
+        if (pl->load[order[k]] > min + TIE_EPSILON)
+            break;
+        g_array_append_val(dests, order[k]);
+    }
+
+    for (guint k = 0; k < pl->n_allowed; k++) {
+        guint a = order[k];
+        if (pl->load[a] - min <= pl->h)
+            break; /* nothing below can gain more than the hysteresis */
+        Action best = {.score = -INFINITY};
+        for (guint j = 0; j < dests->len; j++) {
+            guint b = g_array_index(dests, guint, j);
+            if (b == a)
+                continue;
+            consider_moves(pl, a, b, &best);
+            if (budget >= 2)
+                consider_swaps(pl, a, b, &best);
+        }
+        if (best.score == -INFINITY)
+            continue;
+        if (best.u == G_MAXUINT)
+            move(pl, best.v, best.to, VMB_CPU_BALANCE, best.gain);
+        else
+            swap(pl, best.v, best.u, VMB_CPU_BALANCE, best.gain);
+        return TRUE;
+    }
+    return FALSE;
+}
+
+/* Separates two vCPUs of one domain when it costs no balance: a move or swap that lowers
+ * the same-domain pairs and does not raise the busier of the two pCPUs. */
+static gboolean
+spread_step(Plan *pl, guint budget)
+{
+    for (guint i = 0; i < pl->p->n_items; i++) {
+        if (pl->place[i] < 0 || !can_move(pl, i))
+            continue;
+        guint a = (guint) pl->place[i];
+        guint d = pl->p->items[i].domain;
+        if (siblings(pl, d, a) < 2)
+            continue;
+        double w = pl->p->items[i].load;
+        for (guint k = 0; k < pl->n_allowed; k++) {
+            guint b = pl->allowed[k];
+            if (b == a || siblings(pl, d, b) > 0)
+                continue;
+            double la = pl->load[a], lb = pl->load[b];
+            if (MAX(la - w, lb + w) <= MAX(la, lb)) {
+                move(pl, i, b, VMB_CPU_SPREAD, MAX(la, lb) - MAX(la - w, lb + w));
+                return TRUE;
+            }
+            if (budget < 2)
+                continue;
+            for (guint j = 0; j < pl->on[b]->len; j++) {
+                guint u = g_array_index(pl->on[b], guint, j);
+                double wu = pl->p->items[u].load;
+                guint du = pl->p->items[u].domain;
+                if (!can_move(pl, u) || du == d || siblings(pl, du, a) > 0)
+                    continue;
+                if (MAX(la - w + wu, lb - wu + w) <= MAX(la, lb) + 1e-9) {
+                    double gain = MAX(la, lb) - MAX(la - w + wu, lb - wu + w);
+                    swap(pl, i, u, VMB_CPU_SPREAD, gain);
+                    return TRUE;
+                }
+            }
+        }
+    }
+    return FALSE;
+}
+
+void
+vmb_cpu_loads(const VmbCpuProblem *p, const gint *placement, double *loads)
+{
+    for (guint c = 0; c < p->npcpus; c++)
+        loads[c] = p->background ? p->background[c] : 0;
+    for (guint i = 0; i < p->n_items; i++) {
+        if (placement[i] >= 0 && (guint) placement[i] < p->npcpus)
+            loads[placement[i]] += p->items[i].load;
+    }
+}
+
+GArray *
+vmb_cpu_plan(const VmbCpuProblem *p, const VmbCpuTunables *t)
+{
+    Plan pl = {.p = p, .h = t->hysteresis};
+    pl.moves = g_array_new(FALSE, FALSE, sizeof(VmbCpuMove));
+    pl.allowed = g_new0(guint, p->npcpus);
+    for (guint c = 0; c < p->npcpus; c++) {
+        if (p->allowed[c])
+            pl.allowed[pl.n_allowed++] = c;
+    }
+    if (pl.n_allowed == 0) {
+        g_free(pl.allowed);
+        return pl.moves;
+    }
+    pl.load = g_new0(double, p->npcpus);
+    pl.place = g_new0(gint, p->n_items);
+    pl.moved = g_new0(gboolean, p->n_items);
+    pl.on = g_new0(GArray *, p->npcpus);
+    pl.sibs = g_hash_table_new(g_direct_hash, g_direct_equal);
+    for (guint c = 0; c < p->npcpus; c++) {
+        pl.on[c] = g_array_new(FALSE, FALSE, sizeof(guint));
+        pl.load[c] = p->background ? p->background[c] : 0;
+    }
+
+    /* Items pinned to an allowed pCPU stay put for now; the rest are placed. Items of
+     * excluded domains outside the allowed set are not ours to count. */
+    for (guint i = 0; i < p->n_items; i++) {
+        gint c = p->items[i].current;
+        pl.place[i] = -1;
+        if (c >= 0 && (guint) c < p->npcpus && p->allowed[c])
+            put(&pl, i, (guint) c);
+    }
+    place_floating(&pl);
+
+    guint budget = t->max_moves;
+    while (budget > 0 && pl.n_allowed > 1) {
+        guint before = pl.moves->len;
+        if (!balance_step(&pl, budget) && !spread_step(&pl, budget))
+            break;
+        guint used = pl.moves->len - before;
+        budget = used >= budget ? 0 : budget - used;
+    }
+
+    for (guint c = 0; c < p->npcpus; c++)
+        g_array_unref(pl.on[c]);
+    g_free(pl.on);
+    g_hash_table_unref(pl.sibs);
+    g_free(pl.load);
+    g_free(pl.place);
+    g_free(pl.moved);
+    g_free(pl.allowed);
+    return pl.moves;
+}

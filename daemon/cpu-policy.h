@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The vCPU placement policy: a pure function from loads and current pins to pin moves.
+ *
+ * Objective: the lowest most-loaded pCPU, then the smallest spread, then vCPUs of one domain
+ * on different pCPUs; with as few pin changes as possible. Floating vCPUs (and vCPUs pinned
+ * outside the allowed set) are placed largest first on the least loaded pCPU. Then moves
+ * and swaps are taken greedily from the most loaded pCPU, each only when it lowers the
+ * larger of the two pCPUs it touches by more than the hysteresis; so a lone hot vCPU is never
+ * moved for being hot, and stable loads give no moves. Every accepted action lowers the sum
+ * of squared pCPU loads, so repeated cycles converge and stop. */
+#pragma once
+
+#include <glib.h>
+
+typedef struct {
+    guint domain;     /* index of the owning domain: its vCPUs are spread */
+    double load;      /* smoothed demand, percent of one pCPU (may exceed what it got) */
+    gint current;     /* host pCPU it is pinned to, -1 when floating */
+    gboolean movable; /* FALSE for excluded domains: counted where pinned, never moved */
+    gboolean cooling; /* moved in a recent cycle: left where it is */
+} VmbCpuItem;
+
+typedef struct {
+    guint npcpus;             /* host pCPUs */
+    const gboolean *allowed;  /* [npcpus]: vCPUs may be pinned there */
+    const double *background; /* [npcpus]: non-VM load in percent, or NULL */
+    const VmbCpuItem *items;
+    guint n_items;
+} VmbCpuProblem;
+
+typedef struct {
+    double hysteresis; /* minimum gain in percent of one pCPU */
+    guint max_moves;   /* pin changes per cycle for balance and spread (placement is free) */
+} VmbCpuTunables;
+
+typedef enum {
+    VMB_CPU_PLACE,    /* floating vCPU gets a pCPU */
+    VMB_CPU_EVACUATE, /* pinned outside the allowed pCPUs */
+    VMB_CPU_BALANCE,  /* lowers the busier of two pCPUs */
+    VMB_CPU_SPREAD,   /* separates vCPUs of one domain at no load cost */
+} VmbCpuReason;
+
+typedef struct {
+    guint item;
+    gint from; /* -1 when floating */
+    guint to;
+    VmbCpuReason reason;
+    double from_load, to_load; /* loads of the two pCPUs before the move */
+    double gain;               /* how much the busier of the two pCPUs drops */
+} VmbCpuMove;
+
+/* Returns the moves to make, in order (GArray of VmbCpuMove). */
+GArray *vmb_cpu_plan(const VmbCpuProblem *p, const VmbCpuTunables *t);
+/* Loads per host pCPU (background + items) for a placement (-1 = not counted). */
+void vmb_cpu_loads(const VmbCpuProblem *p, const gint *placement, double *loads);
+const char *vmb_cpu_reason_to_string(VmbCpuReason r);

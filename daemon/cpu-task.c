@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cpu-task.h"
+
+#include "cpu-policy.h"
+#include "log.h"
+
+#include <string.h>
+
+void
+vmb_cpu_task_init(VmbCpuTask *t)
+{
+    memset(t, 0, sizeof(*t));
+    t->usage = vmb_cpu_usage_new();
+    t->dry_reported = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+}
+
+void
+vmb_cpu_task_clear(VmbCpuTask *t)
+{
+    g_clear_pointer(&t->usage, vmb_cpu_usage_free);
+    g_clear_pointer(&t->dry_reported, g_hash_table_unref);
+    g_clear_pointer(&t->host.busy, g_free);
+    g_clear_pointer(&t->host.background, g_free);
+}
+
+/* Non-VM load per pCPU: measured busy minus what the vCPUs we know of ran there. Floating
+ * vCPUs ran anywhere; their time is spread evenly. Smoothed like the vCPU loads. */
+static void
+update_background(VmbCpuTask *t, const VmbSnapshot *s, double alpha)
+{
+    guint P = s->npcpus;
+    if (t->host.npcpus != P) {
+        g_free(t->host.busy);
+        g_free(t->host.background);
+        t->host.npcpus = P;
+        t->host.busy = g_new0(double, P);
+        t->host.background = g_new0(double, P);
+    }
+    g_autofree double *vm = g_new0(double, P);
+    double floating = 0;
+    for (guint i = 0; i < s->domains->len; i++) {
+        const VmbDomainStat *d = g_ptr_array_index(s->domains, i);
+        for (guint v = 0; v < d->nvcpus; v++) {
+            const VmbVcpuLoad *l = vmb_cpu_usage_vcpu(t->usage, d->uuid, v);
+            if (!l || !l->valid)
+                continue;
+            if (d->vcpus[v].pcpu >= 0 && (guint) d->vcpus[v].pcpu < P)
+                vm[d->vcpus[v].pcpu] += l->run;
+            else
+                floating += l->run;
+        }
+    }
+    for (guint c = 0; c < P; c++) {
+        double busy;
+        if (!vmb_cpu_usage_pcpu(t->usage, c, &busy)) {
+            t->host.busy[c] = -1;
+            continue;
+        }
+        t->host.busy[c] = busy;
+        double bg = MAX(0, busy - vm[c] - floating / P);
+        t->host.background[c] = vmb_ewma(t->host.background[c], bg, alpha);
+    }
+}
+
+typedef struct {
+    const VmbDomainStat *dom;
+    guint vcpu;
+} ItemRef;
+
+void
+vmb_cpu_task_run(VmbCpuTask *t, VmbHypervisor *hv, const VmbSnapshot *s, const VmbConfig *c,
+                 gboolean dry_run, VmbActionFunc report, gpointer report_data,
+                 VmbCpuCycleResult *result)
+{
+    memset(result, 0, sizeof(*result));
+    t->cycles++;
+    vmb_cpu_usage_update(t->usage, s, c->cpu_smoothing);
+    update_background(t, s, c->cpu_smoothing);
+    guint64 cycle = vmb_cpu_usage_cycle(t->usage);
+
+    g_autofree gboolean *allowed = g_new0(gboolean, s->npcpus);
+    guint n_allowed = 0;
+    for (guint p = 0; p < s->npcpus; p++) {
+        allowed[p] = c->cpu_cpus_all || vmb_cpuset_has(&c->cpu_cpus, p);
+        n_allowed += allowed[p];
+    }
+    if (n_allowed == 0) {
+        vmb_log_once("cpu-no-allowed", G_LOG_LEVEL_WARNING,
+                     "cpu.cpus selects none of the host's %u CPUs: vCPU balancing is idle",
+                     s->npcpus);
+        return;
+    }
+    vmb_log_once_clear("cpu-no-allowed");
+
+    g_autoptr(GArray) items = g_array_new(FALSE, FALSE, sizeof(VmbCpuItem));
+    g_autoptr(GArray) refs = g_array_new(FALSE, FALSE, sizeof(ItemRef));
+    gboolean any_new = FALSE;
+    for (guint i = 0; i < s->domains->len; i++) {
+        const VmbDomainStat *d = g_ptr_array_index(s->domains, i);
+        gboolean excluded = vmb_config_is_excluded(c, d->name, d->uuid);
+        for (guint v = 0; v < d->nvcpus; v++) {
+            const VmbVcpuLoad *l = vmb_cpu_usage_vcpu(t->usage, d->uuid, v);
+            if (!l || !l->valid) {
+                any_new = TRUE;
+                continue; /* first sight: measure only */
+            }
+            VmbCpuItem item = {
+                .domain = i,
+                .load = l->load,
+                .current = d->vcpus[v].pcpu,
+                .movable = !excluded,
+                .cooling = l->moved_cycle && cycle - l->moved_cycle <= c->cpu_cooldown,
+            };
+            ItemRef ref = {d, v};
+            g_array_append_val(items, item);
+            g_array_append_val(refs, ref);
+        }
+    }
+    result->measured_only = items->len == 0 && any_new;
+
+    VmbCpuProblem problem = {
+        .npcpus = s->npcpus,
+        .allowed = allowed,
+        .background = t->host.background,
+        .items = (const VmbCpuItem *) items->data,
+        .n_items = items->len,
+    };
+    VmbCpuTunables tun = {.hysteresis = c->cpu_hysteresis, .max_moves = c->cpu_max_moves};
+    g_autoptr(GArray) moves = vmb_cpu_plan(&problem, &tun);
+    result->planned = moves->len;
+
+    for (guint k = 0; k < moves->len; k++) {
+        const VmbCpuMove *m = &g_array_index(moves, VmbCpuMove, k);
+        const ItemRef *ref = &g_array_index(refs, ItemRef, m->item);
+        const VmbCpuItem *item = &g_array_index(items, VmbCpuItem, m->item);
+        g_autofree char *detail = NULL;
+        if (m->reason == VMB_CPU_BALANCE || m->reason == VMB_CPU_SPREAD)
+            detail = g_strdup_printf("vCPU load %.0f%%, pCPU %d at %.0f%%, pCPU %u at %.0f%%, "
+                                     "busier one drops %.0f points",
+                                     item->load, m->from, m->from_load, m->to, m->to_load,
+                                     m->gain);
+        else
+            detail = g_strdup_printf("vCPU load %.0f%%, pCPU %u the least loaded at %.0f%%",
+                                     item->load, m->to, m->to_load);
+
+        if (!dry_run) {
+            g_autoptr(GError) error = NULL;
+            if (!vmb_hypervisor_pin_vcpu(hv, ref->dom->uuid, ref->vcpu, m->to, &error)) {
+                if (g_error_matches(error, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN)) {
+                    g_debug("%s vanished before its vCPU %u was pinned", ref->dom->name,
+                            ref->vcpu);
+                    continue;
+                }
+                result->failed++;
+                t->errors++;
+                g_warning("cannot pin %s vCPU %u to pCPU %u: %s", ref->dom->name, ref->vcpu,
+                          m->to, error->message);
+                if (g_error_matches(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED))
+                    break;
+                continue;
+            }
+            vmb_cpu_usage_mark_moved(t->usage, ref->dom->uuid, ref->vcpu);
+            t->pin_changes++;
+        } else {
+            /* Nothing changes in a dry run, so the same plan comes back every cycle:
+             * report a would-be move once, until its destination changes. */
+            g_autofree char *key = g_strdup_printf("%s/%u", ref->dom->uuid, ref->vcpu);
+            gpointer to = GUINT_TO_POINTER(m->to + 1);
+            if (g_hash_table_lookup(t->dry_reported, key) == to)
+                continue;
+            g_hash_table_insert(t->dry_reported, g_steal_pointer(&key), to);
+        }
+        result->applied++;
+        VmbAction a = {
+            .kind = VMB_ACTION_PIN,
+            .wall_us = g_get_real_time(),
+            .domain = ref->dom->name,
+            .uuid = ref->dom->uuid,
+            .vcpu = ref->vcpu,
+            .from_pcpu = m->from,
+            .to_pcpu = m->to,
+            .reason = vmb_cpu_reason_to_string(m->reason),
+            .detail = detail,
+            .dry_run = dry_run,
+        };
+        vmb_action_log(&a);
+        if (report)
+            report(&a, report_data);
+    }
+}

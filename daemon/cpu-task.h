@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The vCPU balancer's cycle: measure (cpu-usage), build the problem, plan (cpu-policy),
+ * apply the moves through the hypervisor layer and report each one. */
+#pragma once
+
+#include "action.h"
+#include "config.h"
+#include "cpu-usage.h"
+#include "hypervisor.h"
+
+typedef struct {
+    guint npcpus;
+    double *busy;       /* [npcpus] measured busy percent, last interval (-1 unknown) */
+    double *background; /* [npcpus] smoothed non-VM load percent */
+} VmbCpuHostView;
+
+typedef struct {
+    VmbCpuUsage *usage;
+    VmbCpuHostView host;
+    GHashTable *dry_reported; /* "uuid/vcpu" -> pCPU last reported in dry-run */
+    /* counters since start */
+    guint64 cycles;
+    guint64 pin_changes;
+    guint64 errors;
+} VmbCpuTask;
+
+typedef struct {
+    guint planned;
+    guint applied;
+    guint failed;
+    gboolean measured_only; /* first sight: nothing planned */
+} VmbCpuCycleResult;
+
+void vmb_cpu_task_init(VmbCpuTask *t);
+void vmb_cpu_task_clear(VmbCpuTask *t);
+/* One cycle on snapshot @s. With @dry_run the moves are reported, not made. */
+void vmb_cpu_task_run(VmbCpuTask *t, VmbHypervisor *hv, const VmbSnapshot *s,
+                      const VmbConfig *c, gboolean dry_run, VmbActionFunc report,
+                      gpointer report_data, VmbCpuCycleResult *result);

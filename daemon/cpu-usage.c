@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cpu-usage.h"
+
+#include <string.h>
+
+typedef struct {
+    guint nvcpus;
+    guint64 *time_ns, *wait_ns;
+    VmbVcpuLoad *loads;
+    gint64 mono_us;
+    guint64 seen;
+} DomHistory;
+
+struct _VmbCpuUsage {
+    GHashTable *domains; /* uuid -> DomHistory */
+    guint64 cycle;
+    guint npcpus;
+    guint64 *pcpu_prev;
+    double *pcpu_busy;
+    gboolean pcpu_valid;
+    gint64 pcpu_mono_us;
+};
+
+double
+vmb_util_percent(guint64 prev_ns, guint64 cur_ns, gint64 wall_us)
+{
+    if (wall_us <= 0 || cur_ns < prev_ns)
+        return 0;
+    return (double) (cur_ns - prev_ns) / ((double) wall_us * 1000.0) * 100.0;
+}
+
+double
+vmb_util_demand(double run_percent, double wait_percent)
+{
+    double d = run_percent + MAX(wait_percent, 0);
+    return CLAMP(d, MIN(run_percent, 100.0), 100.0);
+}
+
+double
+vmb_ewma(double previous, double sample, double alpha)
+{
+    return alpha * sample + (1 - alpha) * previous;
+}
+
+static void
+history_free(DomHistory *h)
+{
+    g_free(h->time_ns);
+    g_free(h->wait_ns);
+    g_free(h->loads);
+    g_free(h);
+}
+
+static DomHistory *
+history_new(guint nvcpus)
+{
+    DomHistory *h = g_new0(DomHistory, 1);
+    h->nvcpus = nvcpus;
+    h->time_ns = g_new0(guint64, nvcpus);
+    h->wait_ns = g_new0(guint64, nvcpus);
+    h->loads = g_new0(VmbVcpuLoad, nvcpus);
+    return h;
+}
+
+VmbCpuUsage *
+vmb_cpu_usage_new(void)
+{
+    VmbCpuUsage *u = g_new0(VmbCpuUsage, 1);
+    u->domains =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) history_free);
+    return u;
+}
+
+void
+vmb_cpu_usage_free(VmbCpuUsage *u)
+{
+    if (!u)
+        return;
+    g_hash_table_unref(u->domains);
+    g_free(u->pcpu_prev);
+    g_free(u->pcpu_busy);
+    g_free(u);
+}
+
+static void
+update_pcpus(VmbCpuUsage *u, const VmbSnapshot *s)
+{
+    if (!s->pcpu_busy_ns || s->npcpus != u->npcpus) {
+        g_clear_pointer(&u->pcpu_prev, g_free);
+        g_clear_pointer(&u->pcpu_busy, g_free);
+        u->npcpus = s->npcpus;
+        u->pcpu_valid = FALSE;
+        if (!s->pcpu_busy_ns)
+            return;
+        u->pcpu_prev = g_memdup2(s->pcpu_busy_ns, sizeof(guint64) * s->npcpus);
+        u->pcpu_busy = g_new0(double, s->npcpus);
+        u->pcpu_mono_us = s->mono_us;
+        return;
+    }
+    gint64 wall = s->mono_us - u->pcpu_mono_us;
+    for (guint c = 0; c < s->npcpus; c++) {
+        u->pcpu_busy[c] = MIN(vmb_util_percent(u->pcpu_prev[c], s->pcpu_busy_ns[c], wall), 100);
+        u->pcpu_prev[c] = s->pcpu_busy_ns[c];
+    }
+    u->pcpu_mono_us = s->mono_us;
+    u->pcpu_valid = wall > 0;
+}
+
+void
+vmb_cpu_usage_update(VmbCpuUsage *u, const VmbSnapshot *s, double alpha)
+{
+    u->cycle++;
+    update_pcpus(u, s);
+
+    for (guint i = 0; i < s->domains->len; i++) {
+        const VmbDomainStat *d = g_ptr_array_index(s->domains, i);
+        DomHistory *h = g_hash_table_lookup(u->domains, d->uuid);
+        gboolean reset = h == NULL || h->nvcpus != d->nvcpus;
+        for (guint v = 0; !reset && v < d->nvcpus; v++)
+            reset = d->vcpus[v].time_ns < h->time_ns[v]; /* the domain restarted */
+        if (reset) {
+            h = history_new(d->nvcpus);
+            for (guint v = 0; v < d->nvcpus; v++) {
+                h->time_ns[v] = d->vcpus[v].time_ns;
+                h->wait_ns[v] = d->vcpus[v].wait_ns;
+            }
+            h->mono_us = s->mono_us;
+            h->seen = u->cycle;
+            g_hash_table_replace(u->domains, g_strdup(d->uuid), h);
+            continue;
+        }
+        gint64 wall = s->mono_us - h->mono_us;
+        for (guint v = 0; v < d->nvcpus && wall > 0; v++) {
+            const VmbVcpuStat *vs = &d->vcpus[v];
+            double run = vmb_util_percent(h->time_ns[v], vs->time_ns, wall);
+            double wait = vs->has_wait ? vmb_util_percent(h->wait_ns[v], vs->wait_ns, wall) : 0;
+            double demand = vmb_util_demand(MIN(run, 100), wait);
+            VmbVcpuLoad *l = &h->loads[v];
+            l->load = l->valid ? vmb_ewma(l->load, demand, alpha) : demand;
+            l->run = MIN(run, 100);
+            l->valid = TRUE;
+            h->time_ns[v] = vs->time_ns;
+            h->wait_ns[v] = vs->wait_ns;
+        }
+        if (wall > 0)
+            h->mono_us = s->mono_us;
+        h->seen = u->cycle;
+    }
+
+    GHashTableIter it;
+    gpointer value;
+    g_hash_table_iter_init(&it, u->domains);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        if (((DomHistory *) value)->seen != u->cycle)
+            g_hash_table_iter_remove(&it);
+    }
+}
+
+guint64
+vmb_cpu_usage_cycle(const VmbCpuUsage *u)
+{
+    return u->cycle;
+}
+
+const VmbVcpuLoad *
+vmb_cpu_usage_vcpu(const VmbCpuUsage *u, const char *uuid, guint vcpu)
+{
+    DomHistory *h = g_hash_table_lookup(u->domains, uuid);
+    return h && vcpu < h->nvcpus ? &h->loads[vcpu] : NULL;
+}
+
+gboolean
+vmb_cpu_usage_pcpu(const VmbCpuUsage *u, guint pcpu, double *busy)
+{
+    if (!u->pcpu_valid || pcpu >= u->npcpus)
+        return FALSE;
+    *busy = u->pcpu_busy[pcpu];
+    return TRUE;
+}
+
+void
+vmb_cpu_usage_mark_moved(VmbCpuUsage *u, const char *uuid, guint vcpu)
+{
+    DomHistory *h = g_hash_table_lookup(u->domains, uuid);
+    if (h && vcpu < h->nvcpus)
+        h->loads[vcpu].moved_cycle = u->cycle;
+}
+
+void
+vmb_cpu_usage_forget(VmbCpuUsage *u, const char *uuid)
+{
+    g_hash_table_remove(u->domains, uuid);
+}

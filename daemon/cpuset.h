@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A set of host CPU numbers, parsed from and printed as "0-3,8,10-11". */
+#pragma once
+
+#include <glib.h>
+
+#define VMB_MAX_CPUS 4096
+
+typedef struct {
+    guint64 bits[VMB_MAX_CPUS / 64];
+} VmbCpuSet;
+
+void vmb_cpuset_clear(VmbCpuSet *set);
+void vmb_cpuset_add(VmbCpuSet *set, guint cpu);
+gboolean vmb_cpuset_has(const VmbCpuSet *set, guint cpu);
+guint vmb_cpuset_count(const VmbCpuSet *set);
+gboolean vmb_cpuset_is_empty(const VmbCpuSet *set);
+/* Accepts "all", or a list of N and N-M ranges. Fails with a message on anything else. */
+gboolean vmb_cpuset_parse(const char *text, VmbCpuSet *set, gboolean *all, GError **error);
+char *vmb_cpuset_format(const VmbCpuSet *set);

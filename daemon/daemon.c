@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "daemon.h"
+
+#include <glib-unix.h>
+#include <signal.h>
+
+#include "log.h"
+#include "vmb-build-config.h"
+
+static void
+report_action(const VmbAction *a, gpointer data)
+{
+    VmbDaemon *d = data;
+    for (guint i = 0; i < d->action_hooks->len; i++) {
+        VmbActionHook *h = g_ptr_array_index(d->action_hooks, i);
+        h->func(a, h->data);
+    }
+}
+
+void
+vmb_daemon_add_action_hook(VmbDaemon *d, VmbActionFunc func, gpointer data)
+{
+    VmbActionHook *h = g_new0(VmbActionHook, 1);
+    h->func = func;
+    h->data = data;
+    g_ptr_array_add(d->action_hooks, h);
+}
+
+const char *
+vmb_daemon_uri(const VmbDaemon *d)
+{
+    return d->uri_override ? d->uri_override : d->config->uri;
+}
+
+static void
+set_degraded(VmbDaemon *d, const char *reason)
+{
+    if (g_strcmp0(d->degraded_reason, reason) == 0)
+        return;
+    g_free(d->degraded_reason);
+    d->degraded_reason = g_strdup(reason);
+}
+
+static void
+on_connection(VmbHypervisor *hv, gboolean connected, const char *reason, gpointer data)
+{
+    VmbDaemon *d = data;
+    if (connected) {
+        if (vmb_log_once_clear("hv-connection"))
+            g_message("reconnected to %s", hv->uri);
+        else
+            g_message("connected to %s", hv->uri);
+        set_degraded(d, NULL);
+        return;
+    }
+    g_autofree char *why = g_strdup_printf("hypervisor disconnected: %s", reason);
+    set_degraded(d, why);
+    vmb_log_once("hv-connection", G_LOG_LEVEL_WARNING,
+                 "lost connection to %s (%s); retrying with backoff up to 60 s", hv->uri,
+                 reason);
+}
+
+static void
+on_domain_event(VmbHypervisor *hv, VmbDomainEvent event, const char *name, const char *uuid,
+                gpointer data)
+{
+    VmbDaemon *d = data;
+    if (event == VMB_DOMAIN_APPEARED) {
+        g_info("domain %s (%s) started", name, uuid);
+    } else {
+        g_info("domain %s (%s) stopped", name, uuid);
+        vmb_cpu_usage_forget(d->cpu.usage, uuid);
+    }
+}
+
+static gboolean
+open_hypervisor(VmbDaemon *d, GError **error)
+{
+    g_autoptr(VmbHypervisor) hv = vmb_hypervisor_new(vmb_daemon_uri(d), error);
+    if (!hv)
+        return FALSE;
+    vmb_hypervisor_set_connection_func(hv, on_connection, d);
+    vmb_hypervisor_set_event_func(hv, on_domain_event, d);
+    g_clear_pointer(&d->hv, vmb_hypervisor_free);
+    d->hv = g_steal_pointer(&hv);
+    vmb_cpu_task_clear(&d->cpu);
+    vmb_cpu_task_init(&d->cpu);
+    return TRUE;
+}
+
+/* One snapshot per cycle; the tasks share it through last_snapshot for status reports. */
+static VmbSnapshot *
+take_snapshot(VmbDaemon *d)
+{
+    g_autoptr(GError) error = NULL;
+    VmbSnapshot *s = vmb_hypervisor_snapshot(d->hv, &error);
+    if (!s) {
+        if (!g_error_matches(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED)) {
+            d->errors++;
+            vmb_log_once("snapshot", G_LOG_LEVEL_WARNING, "cannot read statistics: %s",
+                         error->message);
+        }
+        return NULL;
+    }
+    vmb_log_once_clear("snapshot");
+    return s;
+}
+
+static void
+run_cpu_cycle(VmbDaemon *d, VmbSnapshot *s)
+{
+    VmbCpuCycleResult r;
+    vmb_cpu_task_run(&d->cpu, d->hv, s, d->config, d->dry_run, report_action, d, &r);
+    d->errors += r.failed;
+    g_debug("cpu cycle %" G_GUINT64_FORMAT ": %u domains, %u moves planned, %u made",
+            d->cpu.cycles, s->domains->len, r.planned, r.applied);
+}
+
+static void
+run_memory_cycle(VmbDaemon *d, VmbSnapshot *s)
+{
+    /* The memory coordinator (issue 3) plugs in here. */
+    g_debug("memory cycle: %u domains", s->domains->len);
+}
+
+void
+vmb_daemon_run_task(VmbDaemon *d, VmbTaskId task)
+{
+    VmbTaskTimer *t = &d->tasks[task];
+    g_autoptr(VmbSnapshot) s = take_snapshot(d);
+    t->last_run_us = g_get_real_time();
+    if (!s)
+        return;
+    t->cycles++;
+    if (task == VMB_TASK_CPU)
+        run_cpu_cycle(d, s);
+    else
+        run_memory_cycle(d, s);
+    g_clear_pointer(&d->last_snapshot, vmb_snapshot_free);
+    d->last_snapshot = g_steal_pointer(&s);
+}
+
+static gboolean
+on_cpu_timer(gpointer data)
+{
+    vmb_daemon_run_task(data, VMB_TASK_CPU);
+    return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_memory_timer(gpointer data)
+{
+    vmb_daemon_run_task(data, VMB_TASK_MEMORY);
+    return G_SOURCE_CONTINUE;
+}
+
+/* (Re-)arms each task's timer to match the configuration: enabled and not paused tasks
+ * tick at their interval; a timer is only replaced when its interval changed. */
+static void
+arm_timers(VmbDaemon *d)
+{
+    const gboolean enabled[VMB_N_TASKS] = {d->config->cpu_enabled, d->config->mem_enabled};
+    const guint interval[VMB_N_TASKS] = {vmb_config_cpu_interval(d->config),
+                                         vmb_config_mem_interval(d->config)};
+    const GSourceFunc func[VMB_N_TASKS] = {on_cpu_timer, on_memory_timer};
+
+    for (guint i = 0; i < VMB_N_TASKS; i++) {
+        VmbTaskTimer *t = &d->tasks[i];
+        gboolean want = enabled[i] && !t->paused;
+        if (t->timer_id && (!want || t->interval_s != interval[i]))
+            g_clear_handle_id(&t->timer_id, g_source_remove);
+        if (want && !t->timer_id) {
+            t->interval_s = interval[i];
+            t->timer_id = g_timeout_add_seconds(interval[i], func[i], d);
+            g_debug("%s task every %u s", t->name, interval[i]);
+        }
+        if (!want)
+            t->interval_s = interval[i];
+    }
+}
+
+void
+vmb_daemon_set_paused(VmbDaemon *d, VmbTaskId task, gboolean paused)
+{
+    d->tasks[task].paused = paused;
+    arm_timers(d);
+}
+
+void
+vmb_daemon_apply_config(VmbDaemon *d, VmbConfig *config)
+{
+    g_autoptr(VmbConfig) old = d->config;
+    d->config = config;
+    if (!d->uri_override && g_strcmp0(old->uri, config->uri) != 0) {
+        g_autoptr(GError) error = NULL;
+        g_message("connection URI changed: %s -> %s", old->uri, config->uri);
+        if (!open_hypervisor(d, &error)) {
+            g_warning("cannot use %s: %s; keeping %s", config->uri, error->message, old->uri);
+            g_free(config->uri);
+            config->uri = g_strdup(old->uri);
+        } else {
+            g_autoptr(GError) ignored = NULL;
+            vmb_hypervisor_ensure_connected(d->hv, &ignored);
+        }
+    }
+    arm_timers(d);
+}
+
+gboolean
+vmb_daemon_reload(VmbDaemon *d, GError **error)
+{
+    VmbConfig *c = vmb_config_load(d->config_path, d->config_missing_ok, error);
+    if (!c)
+        return FALSE;
+    vmb_daemon_apply_config(d, c);
+    g_message("configuration reloaded from %s", d->config_path);
+    return TRUE;
+}
+
+static gboolean
+on_sighup(gpointer data)
+{
+    VmbDaemon *d = data;
+    g_autoptr(GError) error = NULL;
+    if (!vmb_daemon_reload(d, &error))
+        g_warning("reload rejected, keeping the running settings: %s", error->message);
+    return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_sigterm(gpointer data)
+{
+    VmbDaemon *d = data;
+    g_message("stopping on signal");
+    vmb_daemon_quit(d);
+    return G_SOURCE_CONTINUE;
+}
+
+void
+vmb_daemon_quit(VmbDaemon *d)
+{
+    g_main_loop_quit(d->loop);
+}
+
+VmbDaemon *
+vmb_daemon_new(const char *config_path, gboolean config_missing_ok, const char *uri_override,
+               gboolean dry_run, GError **error)
+{
+    g_autoptr(VmbConfig) c = vmb_config_load(config_path, config_missing_ok, error);
+    if (!c)
+        return NULL;
+    g_autoptr(VmbDaemon) d = g_new0(VmbDaemon, 1);
+    d->config_path = g_strdup(config_path);
+    d->config_missing_ok = config_missing_ok;
+    d->uri_override = g_strdup(uri_override);
+    d->dry_run = dry_run;
+    d->config = g_steal_pointer(&c);
+    d->loop = g_main_loop_new(NULL, FALSE);
+    d->action_hooks = g_ptr_array_new_with_free_func(g_free);
+    d->tasks[VMB_TASK_CPU].name = "cpu";
+    d->tasks[VMB_TASK_MEMORY].name = "memory";
+    vmb_cpu_task_init(&d->cpu);
+    if (!open_hypervisor(d, error))
+        return NULL;
+    return g_steal_pointer(&d);
+}
+
+void
+vmb_daemon_free(VmbDaemon *d)
+{
+    if (!d)
+        return;
+    for (guint i = 0; i < VMB_N_TASKS; i++)
+        g_clear_handle_id(&d->tasks[i].timer_id, g_source_remove);
+    for (guint i = 0; i < G_N_ELEMENTS(d->signal_ids); i++)
+        g_clear_handle_id(&d->signal_ids[i], g_source_remove);
+    g_clear_pointer(&d->hv, vmb_hypervisor_free);
+    vmb_cpu_task_clear(&d->cpu);
+    g_clear_pointer(&d->last_snapshot, vmb_snapshot_free);
+    g_clear_pointer(&d->action_hooks, g_ptr_array_unref);
+    g_clear_pointer(&d->loop, g_main_loop_unref);
+    vmb_config_free(d->config);
+    g_free(d->config_path);
+    g_free(d->uri_override);
+    g_free(d->degraded_reason);
+    g_free(d);
+}
+
+int
+vmb_daemon_run(VmbDaemon *d)
+{
+    d->signal_ids[0] = g_unix_signal_add(SIGTERM, on_sigterm, d);
+    d->signal_ids[1] = g_unix_signal_add(SIGINT, on_sigterm, d);
+    d->signal_ids[2] = g_unix_signal_add(SIGHUP, on_sighup, d);
+
+    g_autoptr(GError) error = NULL;
+    if (!vmb_hypervisor_ensure_connected(d->hv, &error))
+        g_debug("%s", error->message); /* logged once by on_connection; retried by cycles */
+    g_message("vmbalanced %s started: %s, cpu %s every %u s, memory %s every %u s%s",
+              PACKAGE_VERSION, vmb_daemon_uri(d), d->config->cpu_enabled ? "on" : "off",
+              vmb_config_cpu_interval(d->config), d->config->mem_enabled ? "on" : "off",
+              vmb_config_mem_interval(d->config), d->dry_run ? ", dry run" : "");
+    arm_timers(d);
+    /* The first cycle only measures: take it now so balancing starts one interval in. */
+    if (d->config->cpu_enabled)
+        vmb_daemon_run_task(d, VMB_TASK_CPU);
+    g_main_loop_run(d->loop);
+    return 0;
+}

@@ -1,0 +1,609 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A deterministic simulated host. CPU: every pCPU shares its capacity max-min fairly among
+ * the vCPUs pinned to it and its background load (like CFS with equal weights); floating
+ * vCPUs share what is left on all pCPUs. A vCPU that gets less than its demand accrues wait
+ * time, as libvirt's vcpu.N.wait reports. Memory: the balloon moves actual toward the target
+ * but never below what the guest uses; a guest whose use exceeds its actual is OOM-killed. */
+#include "hv-fake.h"
+
+#include <math.h>
+#include <string.h>
+
+#define TICK_S 0.1
+#define BALLOON_MIB_PER_S 1024.0 /* how fast actual follows a target */
+#define GUEST_RESERVED_MIB 16.0  /* what a guest cannot give back beyond its use */
+#define OOM_RECOVERY_S 2.0       /* the killed workload restarts after this */
+#define WALL_ORIGIN_S 1700000000 /* simulated epoch for manual clocks */
+
+typedef struct {
+    VmbScenarioDomain *def;
+    gboolean running;
+    gint *pins;
+    guint64 *time_ns, *wait_ns;
+    double *demand; /* per vCPU at the current step */
+    double actual_mib, target_mib;
+    guint stats_period; /* 0 = guest statistics off */
+    double last_stats_t;
+    double stats_usable_mib, stats_unused_mib, stats_available_mib; /* as of last_stats_t */
+    gboolean have_stats;
+    double oom_until;
+    guint oom_kills, autodeflates;
+} FakeDomain;
+
+typedef struct {
+    VmbScenario *sc;
+    gboolean manual;
+    gint64 origin_us;
+    gint64 wall_origin_s;
+    double now;
+    guint64 *busy_ns;
+    double *last_load;
+    FakeDomain *doms;
+    VmbFakeCounters counters;
+    guint64 reserve_kib;
+} Fake;
+
+static Fake *
+fake_of(VmbHypervisor *hv)
+{
+    return hv->priv;
+}
+
+/* splitmix64: noise as a pure function of (seed, domain, vCPU, second), so results do not
+ * depend on how often the simulation is sampled. */
+static guint64
+mix(guint64 x)
+{
+    x += G_GUINT64_CONSTANT(0x9e3779b97f4a7c15);
+    x = (x ^ (x >> 30)) * G_GUINT64_CONSTANT(0xbf58476d1ce4e5b9);
+    x = (x ^ (x >> 27)) * G_GUINT64_CONSTANT(0x94d049bb133111eb);
+    return x ^ (x >> 31);
+}
+
+static double
+noise(Fake *f, guint dom, guint vcpu, double t, double amplitude)
+{
+    if (amplitude <= 0)
+        return 0;
+    guint64 h = mix(f->sc->seed ^ mix(dom * 1000003ULL + vcpu) ^ mix((guint64) floor(t)));
+    double u = (double) (h >> 11) / (double) (G_GUINT64_CONSTANT(1) << 53); /* [0,1) */
+    return (2 * u - 1) * amplitude;
+}
+
+/* Max-min fair share of @capacity among @n demands (in place into @alloc). */
+static void
+water_fill(const double *demand, double *alloc, guint n, double capacity)
+{
+    double total = 0;
+    for (guint i = 0; i < n; i++)
+        total += demand[i];
+    if (total <= capacity) {
+        memcpy(alloc, demand, n * sizeof(double));
+        return;
+    }
+    g_autofree gboolean *done = g_new0(gboolean, n);
+    guint left = n;
+    double cap = capacity;
+    while (left > 0) {
+        double share = cap / left;
+        gboolean progress = FALSE;
+        for (guint i = 0; i < n; i++) {
+            if (!done[i] && demand[i] <= share) {
+                alloc[i] = demand[i];
+                cap -= demand[i];
+                done[i] = TRUE;
+                left--;
+                progress = TRUE;
+            }
+        }
+        if (!progress) {
+            for (guint i = 0; i < n; i++) {
+                if (!done[i])
+                    alloc[i] = share;
+            }
+            break;
+        }
+    }
+}
+
+static gboolean
+is_down(Fake *f)
+{
+    for (guint i = 0; i + 1 < f->sc->down->len; i += 2) {
+        if (f->now >= g_array_index(f->sc->down, double, i) &&
+            f->now < g_array_index(f->sc->down, double, i + 1))
+            return TRUE;
+    }
+    return FALSE;
+}
+
+static void
+domain_boot(Fake *f, FakeDomain *d)
+{
+    VmbScenarioDomain *def = d->def;
+    d->running = TRUE;
+    for (guint v = 0; v < def->nvcpus; v++) {
+        d->pins[v] = def->pin[v];
+        d->time_ns[v] = d->wait_ns[v] = 0;
+    }
+    d->actual_mib = d->target_mib = (double) def->current_mib;
+    d->stats_period = 0;
+    d->have_stats = FALSE;
+    d->oom_until = -1;
+}
+
+static double
+host_used_mib(Fake *f)
+{
+    double used = vmb_series_at(&f->sc->host_used_mib, f->now);
+    for (guint i = 0; i < f->sc->domains->len; i++) {
+        if (f->doms[i].running)
+            used += f->doms[i].actual_mib;
+    }
+    return used;
+}
+
+static void
+step_cpu(Fake *f, double t, double dt)
+{
+    guint P = f->sc->ncpus;
+    guint ndom = f->sc->domains->len;
+    g_autofree guint *count = g_new0(guint, P);
+    g_autofree double *busy = g_new0(double, P);
+
+    for (guint i = 0; i < ndom; i++) {
+        FakeDomain *d = &f->doms[i];
+        if (!d->running)
+            continue;
+        for (guint v = 0; v < d->def->nvcpus; v++) {
+            double x = vmb_series_at(&d->def->load[v], t) + noise(f, i, v, t, d->def->noise);
+            d->demand[v] = CLAMP(x, 0, 100);
+            if (d->pins[v] >= 0) {
+                count[d->pins[v]]++;
+            }
+        }
+    }
+
+    /* Per pCPU: background plus pinned vCPUs share 100 %. */
+    g_autoptr(GArray) dem = g_array_new(FALSE, FALSE, sizeof(double));
+    g_autoptr(GArray) who = g_array_new(FALSE, FALSE, sizeof(guint64));
+    g_autoptr(GArray) got = g_array_new(FALSE, FALSE, sizeof(double));
+    g_autofree double *residual = g_new0(double, P);
+    double residual_total = 0;
+    /* Bucket pinned vCPUs by pCPU (counting sort), then share each pCPU. */
+    g_autofree guint *first = g_new0(guint, P + 1);
+    for (guint p = 0; p < P; p++)
+        first[p + 1] = first[p] + count[p];
+    g_autofree guint64 *bucket = g_new0(guint64, first[P] + 1);
+    g_autofree guint *fill = g_memdup2(first, sizeof(guint) * P);
+    for (guint i = 0; i < ndom; i++) {
+        FakeDomain *d = &f->doms[i];
+        for (guint v = 0; d->running && v < d->def->nvcpus; v++) {
+            if (d->pins[v] >= 0)
+                bucket[fill[d->pins[v]]++] = ((guint64) i << 32) | v;
+        }
+    }
+    for (guint p = 0; p < P; p++) {
+        g_array_set_size(dem, 0);
+        g_array_set_size(who, 0);
+        double bg = vmb_series_at(&f->sc->background[p], t);
+        g_array_append_val(dem, bg);
+        guint64 none = G_MAXUINT64;
+        g_array_append_val(who, none);
+        for (guint k = first[p]; k < first[p + 1]; k++) {
+            guint64 id = bucket[k];
+            g_array_append_val(dem, f->doms[id >> 32].demand[id & 0xffffffff]);
+            g_array_append_val(who, id);
+        }
+        g_array_set_size(got, dem->len);
+        water_fill((double *) dem->data, (double *) got->data, dem->len, 100.0);
+        for (guint k = 0; k < dem->len; k++) {
+            double a = g_array_index(got, double, k);
+            busy[p] += a;
+            guint64 id = g_array_index(who, guint64, k);
+            if (id == G_MAXUINT64)
+                continue;
+            FakeDomain *d = &f->doms[id >> 32];
+            guint v = (guint) (id & 0xffffffff);
+            d->time_ns[v] += (guint64) (a / 100.0 * dt * 1e9);
+            d->wait_ns[v] += (guint64) ((g_array_index(dem, double, k) - a) / 100.0 * dt * 1e9);
+        }
+        residual[p] = MAX(0, 100.0 - busy[p]);
+        residual_total += residual[p];
+    }
+
+    /* Floating vCPUs share the leftover capacity of all pCPUs. */
+    g_array_set_size(dem, 0);
+    g_array_set_size(who, 0);
+    for (guint i = 0; i < ndom; i++) {
+        FakeDomain *d = &f->doms[i];
+        for (guint v = 0; d->running && v < d->def->nvcpus; v++) {
+            if (d->pins[v] < 0) {
+                g_array_append_val(dem, d->demand[v]);
+                guint64 id = ((guint64) i << 32) | v;
+                g_array_append_val(who, id);
+            }
+        }
+    }
+    if (dem->len) {
+        g_array_set_size(got, dem->len);
+        water_fill((double *) dem->data, (double *) got->data, dem->len, residual_total);
+        double used = 0;
+        for (guint k = 0; k < dem->len; k++) {
+            guint64 id = g_array_index(who, guint64, k);
+            FakeDomain *d = &f->doms[id >> 32];
+            guint v = (guint) (id & 0xffffffff);
+            double a = MIN(g_array_index(got, double, k), 100.0);
+            used += a;
+            d->time_ns[v] += (guint64) (a / 100.0 * dt * 1e9);
+            d->wait_ns[v] += (guint64) ((d->demand[v] - a) / 100.0 * dt * 1e9);
+        }
+        for (guint p = 0; p < P && residual_total > 0; p++)
+            busy[p] += used * residual[p] / residual_total;
+    }
+    for (guint p = 0; p < P; p++) {
+        f->busy_ns[p] += (guint64) (busy[p] / 100.0 * dt * 1e9);
+        f->last_load[p] = busy[p];
+    }
+}
+
+static void
+step_memory(Fake *f, double t, double dt)
+{
+    for (guint i = 0; i < f->sc->domains->len; i++) {
+        FakeDomain *d = &f->doms[i];
+        if (!d->running)
+            continue;
+        double max = (double) d->def->memory_mib;
+        double used = t < d->oom_until ? 0 : vmb_series_at(&d->def->used_mib, t);
+        double floor_mib = used + GUEST_RESERVED_MIB;
+        double move = BALLOON_MIB_PER_S * dt;
+
+        if (d->target_mib < d->actual_mib) /* inflate: the guest gives what it can spare */
+            d->actual_mib = MAX(MAX(d->target_mib, d->actual_mib - move),
+                                MIN(d->actual_mib, floor_mib));
+        else if (d->target_mib > d->actual_mib)
+            d->actual_mib = MIN(MIN(d->target_mib, d->actual_mib + move), max);
+
+        if (d->def->autodeflate && floor_mib > d->actual_mib && d->actual_mib < max) {
+            d->actual_mib = MIN(max, floor_mib);
+            d->autodeflates++;
+        }
+        if (used > d->actual_mib) {
+            d->oom_kills++;
+            f->counters.oom_kills++;
+            d->oom_until = t + OOM_RECOVERY_S;
+            used = 0;
+        }
+        gboolean fresh = d->def->stale_after < 0 || t < d->def->stale_after;
+        if (d->def->balloon && d->stats_period && fresh &&
+            (!d->have_stats || t - d->last_stats_t >= d->stats_period)) {
+            d->have_stats = TRUE;
+            d->last_stats_t = t;
+            d->stats_available_mib = d->actual_mib;
+            d->stats_usable_mib = MAX(0, d->actual_mib - used - GUEST_RESERVED_MIB / 2);
+            d->stats_unused_mib = d->stats_usable_mib * 0.8; /* some is page cache */
+        }
+    }
+    double avail = (double) f->sc->memory_mib - host_used_mib(f);
+    guint64 avail_kib = avail > 0 ? (guint64) (avail * 1024) : 0;
+    f->counters.min_host_available_kib = MIN(f->counters.min_host_available_kib, avail_kib);
+    if (f->reserve_kib && avail_kib < f->reserve_kib)
+        f->counters.reserve_violations++;
+}
+
+static void
+lifecycle(VmbHypervisor *hv, double t)
+{
+    Fake *f = fake_of(hv);
+    for (guint i = 0; i < f->sc->domains->len; i++) {
+        FakeDomain *d = &f->doms[i];
+        gboolean should = t >= d->def->start && (d->def->stop < 0 || t < d->def->stop);
+        if (should && !d->running) {
+            domain_boot(f, d);
+            vmb_hypervisor_emit_domain(hv, VMB_DOMAIN_APPEARED, d->def->name, d->def->uuid);
+        } else if (!should && d->running) {
+            d->running = FALSE;
+            vmb_hypervisor_emit_domain(hv, VMB_DOMAIN_VANISHED, d->def->name, d->def->uuid);
+        }
+    }
+}
+
+static void
+advance_to(VmbHypervisor *hv, double target)
+{
+    Fake *f = fake_of(hv);
+    while (f->now < target - 1e-9) {
+        double dt = MIN(TICK_S, target - f->now);
+        double mid = f->now + dt / 2;
+        step_cpu(f, mid, dt);
+        step_memory(f, mid, dt);
+        f->now += dt;
+        if (target - f->now < 1e-9)
+            f->now = target; /* no drift from summing ticks */
+        lifecycle(hv, f->now);
+    }
+}
+
+static void
+sync_clock(VmbHypervisor *hv)
+{
+    Fake *f = fake_of(hv);
+    if (!f->manual)
+        advance_to(hv, (g_get_monotonic_time() - f->origin_us) / 1e6);
+}
+
+void
+vmb_hv_fake_advance(VmbHypervisor *hv, double seconds)
+{
+    Fake *f = fake_of(hv);
+    advance_to(hv, f->now + seconds);
+}
+
+double
+vmb_hv_fake_now(VmbHypervisor *hv)
+{
+    return fake_of(hv)->now;
+}
+
+static gboolean
+fake_open(VmbHypervisor *hv, GError **error)
+{
+    sync_clock(hv);
+    if (is_down(fake_of(hv))) {
+        g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED,
+                    "simulated host is unreachable");
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static void
+fake_close(VmbHypervisor *hv)
+{
+}
+
+static FakeDomain *
+find_running(Fake *f, const char *uuid, GError **error)
+{
+    for (guint i = 0; i < f->sc->domains->len; i++) {
+        if (f->doms[i].running && g_ascii_strcasecmp(f->doms[i].def->uuid, uuid) == 0)
+            return &f->doms[i];
+    }
+    g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN, "no running domain with UUID %s",
+                uuid);
+    return NULL;
+}
+
+static gboolean
+check_up(VmbHypervisor *hv, GError **error)
+{
+    sync_clock(hv);
+    if (is_down(fake_of(hv))) {
+        g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED,
+                    "simulated host stopped answering");
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static VmbSnapshot *
+fake_snapshot(VmbHypervisor *hv, GError **error)
+{
+    if (!check_up(hv, error))
+        return NULL;
+    Fake *f = fake_of(hv);
+    VmbSnapshot *s = vmb_snapshot_new(f->sc->ncpus);
+    s->mono_us = f->origin_us + llround(f->now * 1e6);
+    s->wall_s = f->wall_origin_s + (gint64) f->now;
+    s->pcpu_busy_ns = g_memdup2(f->busy_ns, sizeof(guint64) * f->sc->ncpus);
+    s->host_mem_total_kib = f->sc->memory_mib * 1024;
+    double avail = (double) f->sc->memory_mib - host_used_mib(f);
+    s->host_mem_available_kib = avail > 0 ? (guint64) (avail * 1024) : 0;
+
+    for (guint i = 0; i < f->sc->domains->len; i++) {
+        FakeDomain *d = &f->doms[i];
+        if (!d->running)
+            continue;
+        VmbDomainStat *ds = vmb_domain_stat_new(d->def->name, d->def->uuid, d->def->nvcpus);
+        for (guint v = 0; v < d->def->nvcpus; v++) {
+            ds->vcpus[v].time_ns = d->time_ns[v];
+            ds->vcpus[v].wait_ns = d->wait_ns[v];
+            ds->vcpus[v].has_wait = TRUE;
+            ds->vcpus[v].pcpu = d->pins[v];
+            ds->cpu_time_ns += d->time_ns[v];
+        }
+        VmbBalloonStat *b = &ds->balloon;
+        b->fields = VMB_BALLOON_CURRENT | VMB_BALLOON_MAXIMUM;
+        b->current_kib = (guint64) (d->actual_mib * 1024);
+        b->maximum_kib = d->def->memory_mib * 1024;
+        b->min_guarantee_kib = d->def->min_guarantee_mib * 1024;
+        if (d->have_stats) {
+            b->fields |= VMB_BALLOON_UNUSED | VMB_BALLOON_AVAILABLE | VMB_BALLOON_USABLE |
+                         VMB_BALLOON_LAST_UPDATE;
+            b->unused_kib = (guint64) (d->stats_unused_mib * 1024);
+            b->available_kib = (guint64) (d->stats_available_mib * 1024);
+            b->usable_kib = (guint64) (d->stats_usable_mib * 1024);
+            b->last_update = f->wall_origin_s + (gint64) d->last_stats_t;
+        }
+        g_ptr_array_add(s->domains, ds);
+    }
+    return s;
+}
+
+static gboolean
+fake_pin_vcpu(VmbHypervisor *hv, const char *uuid, guint vcpu, guint pcpu, GError **error)
+{
+    if (!check_up(hv, error))
+        return FALSE;
+    Fake *f = fake_of(hv);
+    FakeDomain *d = find_running(f, uuid, error);
+    if (!d)
+        return FALSE;
+    if (vcpu >= d->def->nvcpus || pcpu >= f->sc->ncpus) {
+        g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID,
+                    "cannot pin vCPU %u to pCPU %u: domain has %u vCPUs, host %u pCPUs", vcpu,
+                    pcpu, d->def->nvcpus, f->sc->ncpus);
+        return FALSE;
+    }
+    d->pins[vcpu] = (gint) pcpu;
+    f->counters.pin_changes++;
+    return TRUE;
+}
+
+static gboolean
+fake_set_memory(VmbHypervisor *hv, const char *uuid, guint64 kib, GError **error)
+{
+    if (!check_up(hv, error))
+        return FALSE;
+    Fake *f = fake_of(hv);
+    FakeDomain *d = find_running(f, uuid, error);
+    if (!d)
+        return FALSE;
+    if (kib > d->def->memory_mib * 1024 || kib == 0) {
+        g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID,
+                    "memory %" G_GUINT64_FORMAT " KiB outside 1..%" G_GUINT64_FORMAT " KiB", kib,
+                    d->def->memory_mib * 1024);
+        return FALSE;
+    }
+    d->target_mib = kib / 1024.0;
+    f->counters.memory_changes++;
+    return TRUE;
+}
+
+static gboolean
+fake_set_stats_period(VmbHypervisor *hv, const char *uuid, guint seconds, GError **error)
+{
+    if (!check_up(hv, error))
+        return FALSE;
+    FakeDomain *d = find_running(fake_of(hv), uuid, error);
+    if (!d)
+        return FALSE;
+    if (!d->def->balloon) {
+        g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID,
+                    "domain %s has no memory balloon device", d->def->name);
+        return FALSE;
+    }
+    d->stats_period = seconds;
+    return TRUE;
+}
+
+static void
+fake_free(VmbHypervisor *hv)
+{
+    Fake *f = fake_of(hv);
+    for (guint i = 0; i < f->sc->domains->len; i++) {
+        FakeDomain *d = &f->doms[i];
+        g_free(d->pins);
+        g_free(d->time_ns);
+        g_free(d->wait_ns);
+        g_free(d->demand);
+    }
+    g_free(f->doms);
+    g_free(f->busy_ns);
+    g_free(f->last_load);
+    vmb_scenario_free(f->sc);
+    g_free(f);
+}
+
+static const VmbHypervisorOps fake_ops = {
+    .name = "fake",
+    .open = fake_open,
+    .close = fake_close,
+    .snapshot = fake_snapshot,
+    .pin_vcpu = fake_pin_vcpu,
+    .set_memory = fake_set_memory,
+    .set_stats_period = fake_set_stats_period,
+    .free = fake_free,
+};
+
+VmbHypervisor *
+vmb_hv_fake_new_from_scenario(VmbScenario *sc, gboolean manual_clock)
+{
+    Fake *f = g_new0(Fake, 1);
+    f->sc = sc;
+    f->manual = manual_clock;
+    f->origin_us = manual_clock ? 0 : g_get_monotonic_time();
+    f->wall_origin_s = manual_clock ? WALL_ORIGIN_S : g_get_real_time() / G_USEC_PER_SEC;
+    f->busy_ns = g_new0(guint64, sc->ncpus);
+    f->last_load = g_new0(double, sc->ncpus);
+    f->counters.min_host_available_kib = G_MAXUINT64;
+    f->doms = g_new0(FakeDomain, sc->domains->len);
+    for (guint i = 0; i < sc->domains->len; i++) {
+        FakeDomain *d = &f->doms[i];
+        d->def = g_ptr_array_index(sc->domains, i);
+        d->pins = g_new0(gint, d->def->nvcpus);
+        d->time_ns = g_new0(guint64, d->def->nvcpus);
+        d->wait_ns = g_new0(guint64, d->def->nvcpus);
+        d->demand = g_new0(double, d->def->nvcpus);
+        if (d->def->start <= 0 && (d->def->stop < 0 || d->def->stop > 0))
+            domain_boot(f, d);
+    }
+
+    VmbHypervisor *hv = g_new0(VmbHypervisor, 1);
+    hv->ops = &fake_ops;
+    hv->uri = g_strdup("fake://");
+    hv->priv = f;
+    return hv;
+}
+
+VmbHypervisor *
+vmb_hv_fake_new(const char *uri, GError **error)
+{
+    const char *path = uri + strlen("fake:");
+    if (g_str_has_prefix(path, "//"))
+        path += 2;
+    if (!*path) {
+        g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID,
+                    "fake URI needs a scenario path: fake:///path/to/scenario.ini");
+        return NULL;
+    }
+    VmbScenario *sc = vmb_scenario_load(path, error);
+    if (!sc)
+        return NULL;
+    VmbHypervisor *hv = vmb_hv_fake_new_from_scenario(sc, FALSE);
+    g_free(hv->uri);
+    hv->uri = g_strdup(uri);
+    return hv;
+}
+
+gboolean
+vmb_hv_fake_domain_info(VmbHypervisor *hv, const char *name, VmbFakeDomainInfo *out)
+{
+    Fake *f = fake_of(hv);
+    for (guint i = 0; i < f->sc->domains->len; i++) {
+        FakeDomain *d = &f->doms[i];
+        if (g_strcmp0(d->def->name, name) != 0)
+            continue;
+        out->running = d->running;
+        out->nvcpus = d->def->nvcpus;
+        out->pins = d->pins;
+        out->actual_kib = (guint64) (d->actual_mib * 1024);
+        out->target_kib = (guint64) (d->target_mib * 1024);
+        double used = f->now < d->oom_until ? 0 : vmb_series_at(&d->def->used_mib, f->now);
+        out->used_kib = (guint64) (used * 1024);
+        out->oom_kills = d->oom_kills;
+        out->autodeflates = d->autodeflates;
+        return TRUE;
+    }
+    return FALSE;
+}
+
+void
+vmb_hv_fake_counters(VmbHypervisor *hv, VmbFakeCounters *out)
+{
+    *out = fake_of(hv)->counters;
+}
+
+void
+vmb_hv_fake_set_reserve(VmbHypervisor *hv, guint64 reserve_kib)
+{
+    fake_of(hv)->reserve_kib = reserve_kib;
+}
+
+double
+vmb_hv_fake_pcpu_load(VmbHypervisor *hv, guint pcpu)
+{
+    Fake *f = fake_of(hv);
+    return pcpu < f->sc->ncpus ? f->last_load[pcpu] : 0;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The simulated host behind fake:///path URIs. In the daemon its clock follows the real
+ * monotonic clock; tests and benchmarks drive it by hand with vmb_hv_fake_advance(). */
+#pragma once
+
+#include "hypervisor.h"
+#include "scenario.h"
+
+/* Takes ownership of @sc. With @manual_clock, time only moves through vmb_hv_fake_advance(). */
+VmbHypervisor *vmb_hv_fake_new_from_scenario(VmbScenario *sc, gboolean manual_clock);
+void vmb_hv_fake_advance(VmbHypervisor *hv, double seconds);
+double vmb_hv_fake_now(VmbHypervisor *hv);
+
+typedef struct {
+    gboolean running;
+    guint nvcpus;
+    const gint *pins;       /* current pin per vCPU, -1 = floating */
+    guint64 actual_kib;     /* memory the guest has now */
+    guint64 target_kib;     /* last requested balloon target */
+    guint64 used_kib;       /* guest demand now */
+    guint oom_kills;
+    guint autodeflates;
+} VmbFakeDomainInfo;
+
+gboolean vmb_hv_fake_domain_info(VmbHypervisor *hv, const char *name, VmbFakeDomainInfo *out);
+
+typedef struct {
+    guint64 pin_changes;
+    guint64 memory_changes;
+    guint oom_kills;
+    guint reserve_violations; /* simulation steps where host MemAvailable was below the
+                                 reserve set by vmb_hv_fake_set_reserve() */
+    guint64 min_host_available_kib;
+} VmbFakeCounters;
+
+void vmb_hv_fake_counters(VmbHypervisor *hv, VmbFakeCounters *out);
+void vmb_hv_fake_set_reserve(VmbHypervisor *hv, guint64 reserve_kib);
+/* Load each pCPU actually carried over the last advance, in percent. */
+double vmb_hv_fake_pcpu_load(VmbHypervisor *hv, guint pcpu);

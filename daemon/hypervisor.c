@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "hypervisor.h"
+
+G_DEFINE_QUARK(vmb-hypervisor-error-quark, vmb_hv_error)
+
+#define BACKOFF_MIN_S 1
+#define BACKOFF_MAX_S 60
+
+VmbHypervisor *
+vmb_hypervisor_new(const char *uri, GError **error)
+{
+    if (g_str_has_prefix(uri, "fake:"))
+        return vmb_hv_fake_new(uri, error);
+    return vmb_hv_libvirt_new(uri);
+}
+
+void
+vmb_hypervisor_free(VmbHypervisor *hv)
+{
+    if (!hv)
+        return;
+    if (hv->connected)
+        hv->ops->close(hv);
+    hv->ops->free(hv);
+    g_free(hv->uri);
+    g_free(hv);
+}
+
+void
+vmb_hypervisor_set_event_func(VmbHypervisor *hv, VmbDomainEventFunc func, gpointer data)
+{
+    hv->event_func = func;
+    hv->event_data = data;
+}
+
+void
+vmb_hypervisor_set_connection_func(VmbHypervisor *hv, VmbConnectionFunc func, gpointer data)
+{
+    hv->conn_func = func;
+    hv->conn_data = data;
+}
+
+void
+vmb_hypervisor_emit_domain(VmbHypervisor *hv, VmbDomainEvent event, const char *name,
+                           const char *uuid)
+{
+    if (hv->event_func)
+        hv->event_func(hv, event, name, uuid, hv->event_data);
+}
+
+void
+vmb_hypervisor_lost(VmbHypervisor *hv, const char *reason)
+{
+    if (!hv->connected)
+        return;
+    hv->ops->close(hv);
+    hv->connected = FALSE;
+    hv->backoff_s = BACKOFF_MIN_S;
+    hv->next_retry_us = g_get_monotonic_time() + hv->backoff_s * G_USEC_PER_SEC;
+    if (hv->conn_func)
+        hv->conn_func(hv, FALSE, reason, hv->conn_data);
+}
+
+gboolean
+vmb_hypervisor_ensure_connected(VmbHypervisor *hv, GError **error)
+{
+    if (hv->connected)
+        return TRUE;
+    gint64 now = g_get_monotonic_time();
+    if (now < hv->next_retry_us) {
+        g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED,
+                    "not connected to %s (next attempt in %" G_GINT64_FORMAT " s)", hv->uri,
+                    (hv->next_retry_us - now + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC);
+        return FALSE;
+    }
+    g_autoptr(GError) local = NULL;
+    if (!hv->ops->open(hv, &local)) {
+        hv->backoff_s = CLAMP(hv->backoff_s * 2, BACKOFF_MIN_S, BACKOFF_MAX_S);
+        hv->next_retry_us = now + hv->backoff_s * G_USEC_PER_SEC;
+        g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED,
+                    "cannot connect to %s: %s", hv->uri, local->message);
+        if (hv->conn_func)
+            hv->conn_func(hv, FALSE, local->message, hv->conn_data);
+        return FALSE;
+    }
+    hv->connected = TRUE;
+    if (hv->backoff_s)
+        hv->reconnects++;
+    hv->backoff_s = 0;
+    if (hv->conn_func)
+        hv->conn_func(hv, TRUE, NULL, hv->conn_data);
+    return TRUE;
+}
+
+/* A backend signals a dead connection by VMB_HV_ERROR_DISCONNECTED; drop it here so the
+ * next call goes through the backoff. */
+static void
+check_lost(VmbHypervisor *hv, GError *error)
+{
+    if (error && g_error_matches(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED))
+        vmb_hypervisor_lost(hv, error->message);
+}
+
+VmbSnapshot *
+vmb_hypervisor_snapshot(VmbHypervisor *hv, GError **error)
+{
+    if (!vmb_hypervisor_ensure_connected(hv, error))
+        return NULL;
+    GError *local = NULL;
+    VmbSnapshot *s = hv->ops->snapshot(hv, &local);
+    check_lost(hv, local);
+    if (local)
+        g_propagate_error(error, local);
+    return s;
+}
+
+gboolean
+vmb_hypervisor_pin_vcpu(VmbHypervisor *hv, const char *uuid, guint vcpu, guint pcpu,
+                        GError **error)
+{
+    if (!vmb_hypervisor_ensure_connected(hv, error))
+        return FALSE;
+    GError *local = NULL;
+    gboolean ok = hv->ops->pin_vcpu(hv, uuid, vcpu, pcpu, &local);
+    check_lost(hv, local);
+    if (local)
+        g_propagate_error(error, local);
+    return ok;
+}
+
+gboolean
+vmb_hypervisor_set_memory(VmbHypervisor *hv, const char *uuid, guint64 kib, GError **error)
+{
+    if (!vmb_hypervisor_ensure_connected(hv, error))
+        return FALSE;
+    GError *local = NULL;
+    gboolean ok = hv->ops->set_memory(hv, uuid, kib, &local);
+    check_lost(hv, local);
+    if (local)
+        g_propagate_error(error, local);
+    return ok;
+}
+
+gboolean
+vmb_hypervisor_set_stats_period(VmbHypervisor *hv, const char *uuid, guint seconds,
+                                GError **error)
+{
+    if (!vmb_hypervisor_ensure_connected(hv, error))
+        return FALSE;
+    GError *local = NULL;
+    gboolean ok = hv->ops->set_stats_period(hv, uuid, seconds, &local);
+    check_lost(hv, local);
+    if (local)
+        g_propagate_error(error, local);
+    return ok;
+}

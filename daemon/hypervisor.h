@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The one interface the tasks use to see and change the host: a snapshot per cycle, pin a
+ * vCPU, set a domain's memory, turn on balloon statistics, and domain lifecycle events.
+ * Backends: libvirt (any libvirt URI) and the simulated host (fake:///path/to/scenario).
+ * This layer owns the connection: it reconnects with exponential backoff and reports
+ * connection changes once, so callers never spin on a dead hypervisor. */
+#pragma once
+
+#include <glib.h>
+
+#include "snapshot.h"
+
+#define VMB_HV_ERROR (vmb_hv_error_quark())
+GQuark vmb_hv_error_quark(void);
+typedef enum {
+    VMB_HV_ERROR_FAILED,
+    VMB_HV_ERROR_DISCONNECTED, /* no connection; retried later */
+    VMB_HV_ERROR_NO_DOMAIN,    /* the domain went away: not a fault */
+    VMB_HV_ERROR_INVALID,      /* the request was refused (bad CPU, above maximum, ...) */
+} VmbHvError;
+
+typedef struct _VmbHypervisor VmbHypervisor;
+
+typedef enum {
+    VMB_DOMAIN_APPEARED,
+    VMB_DOMAIN_VANISHED,
+} VmbDomainEvent;
+
+typedef void (*VmbDomainEventFunc)(VmbHypervisor *hv, VmbDomainEvent event, const char *name,
+                                   const char *uuid, gpointer user_data);
+typedef void (*VmbConnectionFunc)(VmbHypervisor *hv, gboolean connected, const char *reason,
+                                  gpointer user_data);
+
+typedef struct {
+    const char *name;
+    gboolean (*open)(VmbHypervisor *hv, GError **error);
+    void (*close)(VmbHypervisor *hv);
+    VmbSnapshot *(*snapshot)(VmbHypervisor *hv, GError **error);
+    gboolean (*pin_vcpu)(VmbHypervisor *hv, const char *uuid, guint vcpu, guint pcpu,
+                         GError **error);
+    gboolean (*set_memory)(VmbHypervisor *hv, const char *uuid, guint64 kib, GError **error);
+    gboolean (*set_stats_period)(VmbHypervisor *hv, const char *uuid, guint seconds,
+                                 GError **error);
+    void (*free)(VmbHypervisor *hv);
+} VmbHypervisorOps;
+
+struct _VmbHypervisor {
+    const VmbHypervisorOps *ops;
+    char *uri;
+    gboolean connected;
+    gint64 next_retry_us;   /* monotonic time of the next reconnect attempt */
+    guint backoff_s;        /* current reconnect delay */
+    guint reconnects;       /* successful reconnections after a loss */
+    VmbDomainEventFunc event_func;
+    gpointer event_data;
+    VmbConnectionFunc conn_func;
+    gpointer conn_data;
+    gpointer priv; /* backend state */
+};
+
+/* Picks the backend from @uri ("fake://..." or anything libvirt accepts). Does not connect. */
+VmbHypervisor *vmb_hypervisor_new(const char *uri, GError **error);
+void vmb_hypervisor_free(VmbHypervisor *hv);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmbHypervisor, vmb_hypervisor_free)
+
+void vmb_hypervisor_set_event_func(VmbHypervisor *hv, VmbDomainEventFunc func, gpointer data);
+void vmb_hypervisor_set_connection_func(VmbHypervisor *hv, VmbConnectionFunc func,
+                                        gpointer data);
+
+/* Connects if not connected and the backoff allows it. */
+gboolean vmb_hypervisor_ensure_connected(VmbHypervisor *hv, GError **error);
+VmbSnapshot *vmb_hypervisor_snapshot(VmbHypervisor *hv, GError **error);
+gboolean vmb_hypervisor_pin_vcpu(VmbHypervisor *hv, const char *uuid, guint vcpu, guint pcpu,
+                                 GError **error);
+gboolean vmb_hypervisor_set_memory(VmbHypervisor *hv, const char *uuid, guint64 kib,
+                                   GError **error);
+gboolean vmb_hypervisor_set_stats_period(VmbHypervisor *hv, const char *uuid, guint seconds,
+                                         GError **error);
+
+/* For backends: report a lost connection (from a close callback or a failed call). */
+void vmb_hypervisor_lost(VmbHypervisor *hv, const char *reason);
+void vmb_hypervisor_emit_domain(VmbHypervisor *hv, VmbDomainEvent event, const char *name,
+                                const char *uuid);
+
+/* Backend constructors. */
+VmbHypervisor *vmb_hv_libvirt_new(const char *uri);
+VmbHypervisor *vmb_hv_fake_new(const char *uri, GError **error);

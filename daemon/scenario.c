@@ -1,0 +1,337 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <gio/gio.h>
+
+#include "scenario.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <iniparser.h>
+#include <math.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_CPUS 4096
+#define MAX_VCPUS 1024
+
+static void
+domain_free(VmbScenarioDomain *d)
+{
+    for (guint i = 0; d->load && i < d->nvcpus; i++)
+        vmb_series_clear(&d->load[i]);
+    g_free(d->load);
+    g_free(d->pin);
+    vmb_series_clear(&d->used_mib);
+    g_free(d->name);
+    g_free(d->uuid);
+    g_free(d);
+}
+
+void
+vmb_scenario_free(VmbScenario *sc)
+{
+    if (!sc)
+        return;
+    for (guint i = 0; sc->background && i < sc->ncpus; i++)
+        vmb_series_clear(&sc->background[i]);
+    g_free(sc->background);
+    vmb_series_clear(&sc->host_used_mib);
+    if (sc->down)
+        g_array_unref(sc->down);
+    if (sc->domains)
+        g_ptr_array_unref(sc->domains);
+    g_free(sc);
+}
+
+typedef struct {
+    dictionary *ini;
+    const char *path;
+    const char *section;
+    GError **error;
+} Ctx;
+
+static const char *
+get(Ctx *c, const char *key)
+{
+    g_autofree char *full = g_strdup_printf("%s:%s", c->section, key);
+    return iniparser_getstring(c->ini, full, NULL);
+}
+
+static gboolean
+fail(Ctx *c, const char *key, const char *value, const char *expected)
+{
+    g_set_error(c->error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                "%s: [%s] %s = '%s': expected %s", c->path, c->section, key,
+                value ? value : "", expected);
+    return FALSE;
+}
+
+static gboolean
+get_uint(Ctx *c, const char *key, guint64 min, guint64 max, guint64 def, guint64 *out)
+{
+    const char *v = get(c, key);
+    *out = def;
+    if (!v)
+        return TRUE;
+    char *end = NULL;
+    errno = 0;
+    guint64 n = g_ascii_strtoull(v, &end, 10);
+    if (!g_ascii_isdigit(*v) || errno || *end || n < min || n > max) {
+        g_autofree char *what =
+            g_strdup_printf("an integer in %" G_GUINT64_FORMAT "..%" G_GUINT64_FORMAT, min, max);
+        return fail(c, key, v, what);
+    }
+    *out = n;
+    return TRUE;
+}
+
+static gboolean
+get_double(Ctx *c, const char *key, double min, double max, double def, double *out)
+{
+    const char *v = get(c, key);
+    *out = def;
+    if (!v)
+        return TRUE;
+    char *end = NULL;
+    errno = 0;
+    double d = g_ascii_strtod(v, &end);
+    if (end == v || errno || *end || !isfinite(d) || d < min || d > max) {
+        g_autofree char *what = g_strdup_printf("a number in %g..%g", min, max);
+        return fail(c, key, v, what);
+    }
+    *out = d;
+    return TRUE;
+}
+
+static gboolean
+get_bool(Ctx *c, const char *key, gboolean def, gboolean *out)
+{
+    const char *v = get(c, key);
+    *out = def;
+    if (!v)
+        return TRUE;
+    if (!g_ascii_strcasecmp(v, "yes") || !g_ascii_strcasecmp(v, "true") || !strcmp(v, "1") ||
+        !g_ascii_strcasecmp(v, "on"))
+        *out = TRUE;
+    else if (!g_ascii_strcasecmp(v, "no") || !g_ascii_strcasecmp(v, "false") ||
+             !strcmp(v, "0") || !g_ascii_strcasecmp(v, "off"))
+        *out = FALSE;
+    else
+        return fail(c, key, v, "yes or no");
+    return TRUE;
+}
+
+static gboolean
+get_series(Ctx *c, const char *key, double min, double max, const char *def, VmbSeries *out)
+{
+    const char *v = get(c, key);
+    g_autoptr(GError) local = NULL;
+    if (!vmb_series_parse(v ? v : def, min, max, out, &local)) {
+        g_autofree char *what =
+            g_strdup_printf("a value in %g..%g or time:value points in increasing time", min, max);
+        return fail(c, key, v, what);
+    }
+    return TRUE;
+}
+
+/* Rejects keys the section does not know, so typos in scenarios are caught. */
+static gboolean
+check_keys(Ctx *c, const char *const *allowed, gboolean numbered_load, gboolean numbered_bg)
+{
+    int n = iniparser_getsecnkeys(c->ini, c->section);
+    g_autofree const char **keys = g_new0(const char *, n + 1);
+    iniparser_getseckeys(c->ini, c->section, keys);
+    for (int i = 0; i < n; i++) {
+        const char *k = strchr(keys[i], ':') + 1;
+        if (g_strv_contains(allowed, k))
+            continue;
+        if (numbered_load && g_str_has_prefix(k, "load") && g_ascii_isdigit(k[4]))
+            continue;
+        if (numbered_bg && g_str_has_prefix(k, "background") && g_ascii_isdigit(k[10]))
+            continue;
+        g_set_error(c->error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                    "%s: [%s]: unknown key '%s'", c->path, c->section, k);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* A stable UUID from the name, so runs are reproducible. */
+static char *
+uuid_from_name(const char *name)
+{
+    g_autofree char *sum = g_compute_checksum_for_string(G_CHECKSUM_SHA256, name, -1);
+    return g_strdup_printf("%.8s-%.4s-4%.3s-8%.3s-%.12s", sum, sum + 8, sum + 12, sum + 15,
+                           sum + 18);
+}
+
+static gboolean
+parse_host(Ctx *c, VmbScenario *sc)
+{
+    static const char *const allowed[] = {"cpus", "memory_mib", "host_used_mib", "background",
+                                          "seed", "down", NULL};
+    guint64 v;
+    if (!check_keys(c, allowed, FALSE, TRUE) || !get_uint(c, "cpus", 1, MAX_CPUS, 2, &v))
+        return FALSE;
+    sc->ncpus = (guint) v;
+    if (!get_uint(c, "memory_mib", 64, G_GUINT64_CONSTANT(1) << 32, 8192, &sc->memory_mib) ||
+        !get_series(c, "host_used_mib", 0, (double) sc->memory_mib, "512", &sc->host_used_mib) ||
+        !get_uint(c, "seed", 0, G_MAXUINT64, 1, &sc->seed))
+        return FALSE;
+    sc->background = g_new0(VmbSeries, sc->ncpus);
+    const char *all = get(c, "background");
+    for (guint i = 0; i < sc->ncpus; i++) {
+        g_autofree char *key = g_strdup_printf("background%u", i);
+        if (!get_series(c, get(c, key) ? key : "background", 0, 100, all ? all : "0",
+                        &sc->background[i]))
+            return FALSE;
+    }
+    const char *down = get(c, "down");
+    if (down) {
+        g_auto(GStrv) pairs = g_strsplit_set(down, " ,", -1);
+        for (guint i = 0; pairs[i]; i++) {
+            if (!*pairs[i])
+                continue;
+            double w[2];
+            char *end = NULL;
+            w[0] = g_ascii_strtod(pairs[i], &end);
+            if (*end != ':' || (w[1] = g_ascii_strtod(end + 1, &end), *end) || w[1] <= w[0] ||
+                w[0] < 0)
+                return fail(c, "down", down, "START:END pairs in seconds");
+            g_array_append_vals(sc->down, w, 2);
+        }
+    }
+    return TRUE;
+}
+
+static gboolean
+parse_domain(Ctx *c, VmbScenario *sc, const char *name)
+{
+    static const char *const allowed[] = {
+        "name",       "uuid",        "vcpus",       "load",        "noise",
+        "pin",        "start",       "stop",        "memory_mib",  "current_mib",
+        "used_mib",   "balloon",     "autodeflate", "stale_after", "min_guarantee_mib",
+        NULL};
+    if (!check_keys(c, allowed, TRUE, FALSE))
+        return FALSE;
+
+    VmbScenarioDomain *d = g_new0(VmbScenarioDomain, 1);
+    g_ptr_array_add(sc->domains, d);
+    d->name = g_strdup(get(c, "name") ? get(c, "name") : name);
+    d->uuid = get(c, "uuid") ? g_ascii_strdown(get(c, "uuid"), -1) : uuid_from_name(d->name);
+    if (!g_uuid_string_is_valid(d->uuid))
+        return fail(c, "uuid", d->uuid, "a UUID");
+
+    guint64 v;
+    if (!get_uint(c, "vcpus", 1, MAX_VCPUS, 1, &v))
+        return FALSE;
+    d->nvcpus = (guint) v;
+    d->load = g_new0(VmbSeries, d->nvcpus);
+    d->pin = g_new0(gint, d->nvcpus);
+    const char *all = get(c, "load");
+    for (guint i = 0; i < d->nvcpus; i++) {
+        g_autofree char *key = g_strdup_printf("load%u", i);
+        if (!get_series(c, get(c, key) ? key : "load", 0, 100, all ? all : "0", &d->load[i]))
+            return FALSE;
+        d->pin[i] = -1;
+    }
+    const char *pin = get(c, "pin");
+    if (pin) {
+        g_auto(GStrv) parts = g_strsplit(pin, ",", -1);
+        if (g_strv_length(parts) != d->nvcpus)
+            return fail(c, "pin", pin, "one pCPU (or -1) per vCPU, comma-separated");
+        for (guint i = 0; i < d->nvcpus; i++) {
+            char *end = NULL;
+            gint64 p = g_ascii_strtoll(g_strstrip(parts[i]), &end, 10);
+            if (*end || p < -1 || p >= (gint64) sc->ncpus)
+                return fail(c, "pin", pin, "pCPU numbers of this host or -1");
+            d->pin[i] = (gint) p;
+        }
+    }
+    if (!get_double(c, "noise", 0, 50, 0, &d->noise) ||
+        !get_double(c, "start", 0, 1e9, 0, &d->start) ||
+        !get_double(c, "stop", -1, 1e9, -1, &d->stop) ||
+        !get_uint(c, "memory_mib", 32, G_GUINT64_CONSTANT(1) << 32, 1024, &d->memory_mib) ||
+        !get_uint(c, "current_mib", 16, d->memory_mib, d->memory_mib, &d->current_mib) ||
+        !get_series(c, "used_mib", 0, (double) d->memory_mib * 4, "64", &d->used_mib) ||
+        !get_bool(c, "balloon", TRUE, &d->balloon) ||
+        !get_bool(c, "autodeflate", FALSE, &d->autodeflate) ||
+        !get_double(c, "stale_after", -1, 1e9, -1, &d->stale_after) ||
+        !get_uint(c, "min_guarantee_mib", 0, d->memory_mib, 0, &d->min_guarantee_mib))
+        return FALSE;
+    if (d->stop >= 0 && d->stop <= d->start)
+        return fail(c, "stop", get(c, "stop"), "a time after start");
+    return TRUE;
+}
+
+static VmbScenario *
+parse(dictionary *ini, const char *path, GError **error)
+{
+    g_autoptr(VmbScenario) sc = g_new0(VmbScenario, 1);
+    sc->domains = g_ptr_array_new_with_free_func((GDestroyNotify) domain_free);
+    sc->down = g_array_new(FALSE, FALSE, sizeof(double));
+
+    Ctx c = {ini, path, "host", error};
+    if (!parse_host(&c, sc))
+        return NULL;
+    int nsec = iniparser_getnsec(ini);
+    for (int i = 0; i < nsec; i++) {
+        const char *sec = iniparser_getsecname(ini, i);
+        if (g_strcmp0(sec, "host") == 0)
+            continue;
+        if (!g_str_has_prefix(sec, "domain ") || !sec[7]) {
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                        "%s: unknown section [%s] (expected [host] or [domain NAME])", path, sec);
+            return NULL;
+        }
+        c.section = sec;
+        g_autofree char *name = g_strstrip(g_strdup(sec + 7));
+        if (!parse_domain(&c, sc, name))
+            return NULL;
+    }
+    for (guint i = 0; i < sc->domains->len; i++) {
+        VmbScenarioDomain *a = g_ptr_array_index(sc->domains, i);
+        for (guint j = 0; j < i; j++) {
+            VmbScenarioDomain *b = g_ptr_array_index(sc->domains, j);
+            if (!g_strcmp0(a->name, b->name) || !g_strcmp0(a->uuid, b->uuid)) {
+                g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                            "%s: domains '%s' and '%s' share a name or UUID", path, a->name,
+                            b->name);
+                return NULL;
+            }
+        }
+    }
+    return g_steal_pointer(&sc);
+}
+
+VmbScenario *
+vmb_scenario_load(const char *path, GError **error)
+{
+    if (g_access(path, R_OK) != 0) {
+        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "%s: %s", path,
+                    g_strerror(errno));
+        return NULL;
+    }
+    dictionary *ini = iniparser_load(path);
+    if (!ini) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: cannot be parsed", path);
+        return NULL;
+    }
+    VmbScenario *sc = parse(ini, path, error);
+    iniparser_freedict(ini);
+    return sc;
+}
+
+VmbScenario *
+vmb_scenario_load_data(const char *data, GError **error)
+{
+    g_autofree char *tmp = NULL;
+    int fd = g_file_open_tmp("vmb-scenario-XXXXXX.ini", &tmp, error);
+    if (fd < 0)
+        return NULL;
+    close(fd);
+    if (!g_file_set_contents(tmp, data, -1, error))
+        return NULL;
+    VmbScenario *sc = vmb_scenario_load(tmp, error);
+    g_unlink(tmp);
+    return sc;
+}

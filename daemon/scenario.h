@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A simulated host read from a small INI file, for the fake backend:
+ *
+ *   [host]
+ *   cpus = 2                    ; pCPUs
+ *   memory_mib = 8192           ; host RAM
+ *   host_used_mib = 1024        ; memory used outside guests (series)
+ *   background = 5              ; non-VM load per pCPU in percent (series); background1 = ... per CPU
+ *   seed = 1                    ; noise seed
+ *   down = 30:40                ; hypervisor unreachable between t=30 s and t=40 s (pairs)
+ *
+ *   [domain web1]
+ *   vcpus = 2
+ *   load = 0:100 60:100 60:30   ; demand of each vCPU in percent (series); load1 = ... per vCPU
+ *   noise = 3                   ; +/- percentage points, deterministic
+ *   pin = 0,0                   ; initial pCPU per vCPU (-1 or absent = all CPUs)
+ *   start = 0                   ; seconds the domain runs from (and until: stop = 120)
+ *   memory_mib = 1024           ; <memory> (balloon maximum)
+ *   current_mib = 512           ; initial actual
+ *   used_mib = 0:100 60:400     ; memory the guest uses (series)
+ *   balloon = yes               ; has a balloon driver
+ *   autodeflate = no
+ *   stale_after = 90            ; balloon statistics stop updating then
+ *   min_guarantee_mib = 0
+ *
+ * Series are "V" or "T:V T:V ..." (see series.h). */
+#pragma once
+
+#include <glib.h>
+
+#include "series.h"
+
+typedef struct {
+    char *name;
+    char *uuid;
+    guint nvcpus;
+    VmbSeries *load; /* one per vCPU */
+    double noise;
+    gint *pin; /* one per vCPU, -1 = floating */
+    double start, stop; /* stop < 0: runs forever */
+    guint64 memory_mib, current_mib, min_guarantee_mib;
+    VmbSeries used_mib;
+    gboolean balloon, autodeflate;
+    double stale_after; /* < 0: never */
+} VmbScenarioDomain;
+
+typedef struct {
+    guint ncpus;
+    VmbSeries *background; /* one per pCPU */
+    guint64 memory_mib;
+    VmbSeries host_used_mib;
+    guint64 seed;
+    GArray *down; /* pairs of doubles: [start, end) windows when unreachable */
+    GPtrArray *domains; /* VmbScenarioDomain* */
+} VmbScenario;
+
+VmbScenario *vmb_scenario_load(const char *path, GError **error);
+VmbScenario *vmb_scenario_load_data(const char *data, GError **error);
+void vmb_scenario_free(VmbScenario *sc);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmbScenario, vmb_scenario_free)

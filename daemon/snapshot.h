@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* What the hypervisor layer reports in one cycle: host CPUs and memory, running domains with
+ * their vCPUs and balloon figures. Plain data, built by a backend, read by the tasks. */
+#pragma once
+
+#include <glib.h>
+
+typedef struct {
+    guint64 time_ns; /* cumulative time the vCPU ran */
+    guint64 wait_ns; /* cumulative time it was runnable but waiting (valid if has_wait) */
+    gboolean has_wait;
+    gint pcpu; /* the one pCPU it is pinned to, or -1 when its affinity holds several */
+} VmbVcpuStat;
+
+/* Which balloon figures the guest reported. */
+typedef enum {
+    VMB_BALLOON_CURRENT = 1 << 0,
+    VMB_BALLOON_MAXIMUM = 1 << 1,
+    VMB_BALLOON_UNUSED = 1 << 2,
+    VMB_BALLOON_AVAILABLE = 1 << 3,
+    VMB_BALLOON_USABLE = 1 << 4,
+    VMB_BALLOON_LAST_UPDATE = 1 << 5,
+    VMB_BALLOON_SWAP = 1 << 6,
+    VMB_BALLOON_MAJOR_FAULT = 1 << 7,
+} VmbBalloonField;
+
+typedef struct {
+    guint fields;           /* VmbBalloonField bits present */
+    guint64 current_kib;    /* balloon.current: memory the guest has (actual) */
+    guint64 maximum_kib;    /* balloon.maximum: <memory> of the domain */
+    guint64 unused_kib;     /* free memory in the guest */
+    guint64 available_kib;  /* guest MemTotal */
+    guint64 usable_kib;     /* guest MemAvailable */
+    gint64 last_update;     /* seconds since the epoch, host clock */
+    guint64 swap_in_kib, swap_out_kib;
+    guint64 major_faults;
+    guint64 min_guarantee_kib; /* <memtune><min_guarantee>, 0 when unset */
+} VmbBalloonStat;
+
+typedef struct {
+    char *name;
+    char *uuid; /* canonical lower-case string, the key used everywhere */
+    guint nvcpus;
+    VmbVcpuStat *vcpus;
+    guint64 cpu_time_ns; /* cpu.time: all threads of the domain */
+    VmbBalloonStat balloon;
+} VmbDomainStat;
+
+typedef struct {
+    gint64 mono_us;   /* g_get_monotonic_time() when taken (simulated on the fake host) */
+    gint64 wall_s;    /* seconds since the epoch when taken (to judge balloon staleness) */
+    guint npcpus;     /* host CPUs, numbered 0..npcpus-1 */
+    guint64 *pcpu_busy_ns; /* cumulative busy time per pCPU, NULL when unknown */
+    guint64 host_mem_total_kib;
+    guint64 host_mem_available_kib; /* MemAvailable semantics; 0 when unknown */
+    GPtrArray *domains; /* VmbDomainStat*, running domains only */
+} VmbSnapshot;
+
+VmbSnapshot *vmb_snapshot_new(guint npcpus);
+void vmb_snapshot_free(VmbSnapshot *s);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmbSnapshot, vmb_snapshot_free)
+
+VmbDomainStat *vmb_domain_stat_new(const char *name, const char *uuid, guint nvcpus);
+void vmb_domain_stat_free(VmbDomainStat *d);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmbDomainStat, vmb_domain_stat_free)
+const VmbDomainStat *vmb_snapshot_find(const VmbSnapshot *s, const char *uuid);

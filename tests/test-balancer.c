@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The vCPU balancer end to end on the simulated host: measure, plan, pin, converge, stop. */
+#include <string.h>
+
+#include "config.h"
+#include "cpu-task.h"
+#include "hv-fake.h"
+
+typedef struct {
+    VmbHypervisor *hv;
+    VmbCpuTask task;
+    VmbConfig *config;
+    guint actions;
+    guint cycle_moves[200];
+    guint cycles;
+} Bench;
+
+static void
+count_action(const VmbAction *a, gpointer data)
+{
+    Bench *b = data;
+    b->actions++;
+    g_assert_cmpint(a->kind, ==, VMB_ACTION_PIN);
+    g_assert_nonnull(a->reason);
+    g_assert_nonnull(a->detail);
+}
+
+static void
+bench_init(Bench *b, const char *scenario, gboolean dry_run_unused)
+{
+    g_autoptr(GError) error = NULL;
+    memset(b, 0, sizeof(*b));
+    VmbScenario *sc = vmb_scenario_load_data(scenario, &error);
+    g_assert_no_error(error);
+    b->hv = vmb_hv_fake_new_from_scenario(sc, TRUE);
+    b->config = vmb_config_new_defaults();
+    vmb_cpu_task_init(&b->task);
+}
+
+static void
+bench_clear(Bench *b)
+{
+    vmb_cpu_task_clear(&b->task);
+    vmb_config_free(b->config);
+    vmb_hypervisor_free(b->hv);
+}
+
+/* One cycle: snapshot, plan and pin; then let @interval seconds of simulated time pass. */
+static guint
+cycle(Bench *b, gboolean dry_run, double interval)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmbSnapshot) s = vmb_hypervisor_snapshot(b->hv, &error);
+    g_assert_no_error(error);
+    VmbCpuCycleResult r;
+    vmb_cpu_task_run(&b->task, b->hv, s, b->config, dry_run, count_action, b, &r);
+    g_assert_cmpuint(r.failed, ==, 0);
+    b->cycle_moves[b->cycles++] = r.applied;
+    vmb_hv_fake_advance(b->hv, interval);
+    return r.applied;
+}
+
+static gint
+pin_of(Bench *b, const char *name, guint vcpu)
+{
+    VmbFakeDomainInfo info;
+    g_assert_true(vmb_hv_fake_domain_info(b->hv, name, &info));
+    return info.pins[vcpu];
+}
+
+static guint64
+pin_changes(Bench *b)
+{
+    VmbFakeCounters c;
+    vmb_hv_fake_counters(b->hv, &c);
+    return c.pin_changes;
+}
+
+#define SEED_SCENARIO                                                                          \
+    "[host]\ncpus = 2\n"                                                                       \
+    "[domain big1]\nload = 100\npin = 0\n"                                                    \
+    "[domain big2]\nload = 100\npin = 0\n"                                                    \
+    "[domain small1]\nload = 30\npin = 0\n"                                                   \
+    "[domain small2]\nload = 30\npin = 0\n"
+
+/* The seeds' own scenario: optimal within three cycles (the first only measures), then
+ * zero pin changes over the next ten. */
+static void
+test_seed_scenario(void)
+{
+    Bench b;
+    bench_init(&b, SEED_SCENARIO, FALSE);
+    for (guint i = 0; i < 3; i++)
+        cycle(&b, FALSE, 5);
+    g_assert_cmpint(pin_of(&b, "big1", 0), !=, pin_of(&b, "big2", 0));
+    g_assert_cmpint(pin_of(&b, "small1", 0), !=, pin_of(&b, "small2", 0));
+    g_assert_cmpuint(b.cycle_moves[0], ==, 0); /* first cycle measures only */
+    g_assert_cmpuint(pin_changes(&b), ==, 2);
+    guint64 before = pin_changes(&b);
+    for (guint i = 0; i < 10; i++)
+        cycle(&b, FALSE, 5);
+    g_assert_cmpuint(pin_changes(&b), ==, before);
+    g_assert_cmpfloat_with_epsilon(vmb_hv_fake_pcpu_load(b.hv, 0), 100, 0.5);
+    g_assert_cmpfloat_with_epsilon(vmb_hv_fake_pcpu_load(b.hv, 1), 100, 0.5);
+    bench_clear(&b);
+}
+
+/* A load change is followed within a few cycles, with no ping-pong afterwards. Noise is on. */
+static void
+test_phase_change(void)
+{
+    Bench b;
+    bench_init(&b,
+               "[host]\ncpus = 2\nseed = 5\n"
+               "[domain a]\nload = 0:90 60:90 60:10\nnoise = 3\n"
+               "[domain b]\nload = 90\nnoise = 3\n"
+               "[domain c]\nload = 10\nnoise = 3\n"
+               "[domain d]\nload = 0:10 60:10 60:90\nnoise = 3\n",
+               FALSE);
+    for (guint i = 0; i < 12; i++) /* t = 0..55 */
+        cycle(&b, FALSE, 5);
+    g_assert_cmpint(pin_of(&b, "a", 0), !=, pin_of(&b, "b", 0));
+    guint64 at_change = pin_changes(&b);
+    for (guint i = 0; i < 5; i++) /* t = 60..80 */
+        cycle(&b, FALSE, 5);
+    /* After the change d (now 90) must not share with b (90). */
+    g_assert_cmpint(pin_of(&b, "d", 0), !=, pin_of(&b, "b", 0));
+    guint64 settled = pin_changes(&b);
+    g_assert_cmpuint(settled - at_change, <=, 4);
+    for (guint i = 0; i < 20; i++)
+        cycle(&b, FALSE, 5);
+    g_assert_cmpuint(pin_changes(&b), ==, settled);
+    bench_clear(&b);
+}
+
+/* A 2-vCPU guest among 1-vCPU guests ends spread over both pCPUs, balanced. */
+static void
+test_multi_vcpu_spread(void)
+{
+    Bench b;
+    bench_init(&b,
+               "[host]\ncpus = 2\n"
+               "[domain wide]\nvcpus = 2\nload = 60\npin = 0,0\n"
+               "[domain x]\nload = 60\npin = 1\n"
+               "[domain y]\nload = 60\npin = 1\n",
+               FALSE);
+    for (guint i = 0; i < 4; i++)
+        cycle(&b, FALSE, 5);
+    g_assert_cmpint(pin_of(&b, "wide", 0), !=, pin_of(&b, "wide", 1));
+    guint64 n = pin_changes(&b);
+    for (guint i = 0; i < 10; i++)
+        cycle(&b, FALSE, 5);
+    g_assert_cmpuint(pin_changes(&b), ==, n);
+    bench_clear(&b);
+}
+
+/* Guests come and go: no failure, a new guest is placed on its second cycle. */
+static void
+test_churn(void)
+{
+    Bench b;
+    bench_init(&b,
+               "[host]\ncpus = 2\n"
+               "[domain stay]\nload = 80\npin = 0\n"
+               "[domain late]\nload = 70\nstart = 12\n"
+               "[domain gone]\nload = 60\npin = 0\nstop = 13\n",
+               FALSE);
+    for (guint i = 0; i < 8; i++)
+        cycle(&b, FALSE, 5);
+    gint late = pin_of(&b, "late", 0);
+    g_assert_cmpint(late, >=, 0);
+    g_assert_cmpint(late, !=, pin_of(&b, "stay", 0));
+    bench_clear(&b);
+}
+
+/* Dry run reports what it would do and changes nothing. */
+static void
+test_dry_run(void)
+{
+    Bench b;
+    bench_init(&b, SEED_SCENARIO, TRUE);
+    for (guint i = 0; i < 3; i++)
+        cycle(&b, TRUE, 5);
+    g_assert_cmpuint(pin_changes(&b), ==, 0);
+    g_assert_cmpuint(b.actions, >=, 2);
+    g_assert_cmpint(pin_of(&b, "big2", 0), ==, 0);
+    bench_clear(&b);
+}
+
+/* Excluded domains count as load where they are but are never moved; cpu.cpus is honoured. */
+static void
+test_excluded_and_allowed(void)
+{
+    Bench b;
+    bench_init(&b,
+               "[host]\ncpus = 4\n"
+               "[domain infra]\nload = 100\npin = 3\n"
+               "[domain a]\nload = 50\npin = 0\n"
+               "[domain b]\nload = 50\npin = 0\n"
+               "[domain c]\nload = 50\n",
+               FALSE);
+    g_assert_true(vmb_config_set(b.config, "exclude", "infra", NULL));
+    g_assert_true(vmb_config_set(b.config, "cpu.cpus", "1-3", NULL));
+    for (guint i = 0; i < 4; i++)
+        cycle(&b, FALSE, 5);
+    g_assert_cmpint(pin_of(&b, "infra", 0), ==, 3);
+    const char *names[] = {"a", "b", "c"};
+    for (guint i = 0; i < 3; i++) {
+        gint p = pin_of(&b, names[i], 0);
+        g_assert_cmpint(p, >=, 1);
+        g_assert_cmpint(p, <=, 2); /* pCPU 3 is full with infra, 0 not allowed */
+    }
+    bench_clear(&b);
+}
+
+int
+main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/balancer/seed-scenario", test_seed_scenario);
+    g_test_add_func("/balancer/phase-change", test_phase_change);
+    g_test_add_func("/balancer/multi-vcpu-spread", test_multi_vcpu_spread);
+    g_test_add_func("/balancer/churn", test_churn);
+    g_test_add_func("/balancer/dry-run", test_dry_run);
+    g_test_add_func("/balancer/excluded-and-allowed", test_excluded_and_allowed);
+    return g_test_run();
+}

@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Table-driven tests of the vCPU placement policy, plus properties over random hosts. */
+#include <math.h>
+
+#include "cpu-policy.h"
+
+#define MAX_ITEMS 400
+#define MAX_CPUS 64
+#define ANY (-1)
+
+typedef struct {
+    guint domain;
+    double load;
+    gint current;
+    gboolean excluded;
+    gboolean cooling;
+} ItemSpec;
+
+typedef struct {
+    const char *name;
+    guint npcpus;
+    const char *allowed; /* "1" / "0" per pCPU; NULL = all */
+    double background[MAX_CPUS];
+    ItemSpec items[16];
+    guint n_items;
+    double hysteresis;
+    guint max_moves;
+    gint expect_moves;   /* ANY = not checked */
+    double expect_max;   /* highest pCPU load after the moves, checked when > 0 */
+    gint expect_reason;  /* reason of every move, ANY = not checked */
+    gint never_moved;    /* index of an item that must stay put, ANY = none */
+    gboolean spread;     /* vCPUs of each domain must end on distinct pCPUs */
+} Case;
+
+static const Case cases[] = {
+    {"seed-scenario-one-cycle", 2, NULL, {0}, {{0, 100, 0}, {1, 100, 0}, {2, 30, 0}, {3, 30, 0}},
+     4, 5, 8, 2, 130, VMB_CPU_BALANCE, ANY, FALSE},
+    {"balanced-no-moves", 2, NULL, {0}, {{0, 100, 0}, {1, 100, 1}, {2, 30, 0}, {3, 30, 1}}, 4, 5,
+     8, 0, 130, ANY, ANY, FALSE},
+    {"lone-hot-vcpu-stays", 2, NULL, {0}, {{0, 100, 0}, {1, 20, 1}}, 2, 5, 8, 0, 100, ANY, 0,
+     FALSE},
+    {"within-hysteresis", 2, NULL, {0}, {{0, 30, 0}, {1, 22, 0}, {2, 48, 1}}, 3, 5, 8, 0, 52, ANY,
+     ANY, FALSE},
+    {"floating-placed-lpt", 2, NULL, {0},
+     {{0, 60, -1}, {1, 50, -1}, {2, 40, -1}, {3, 30, -1}}, 4, 5, 8, 4, 90, VMB_CPU_PLACE, ANY,
+     FALSE},
+    {"excluded-counts-never-moves", 2, NULL, {0}, {{0, 100, 0, TRUE}, {1, 50, 0}}, 2, 5, 8, 1, 100,
+     VMB_CPU_BALANCE, 0, FALSE},
+    {"excluded-only", 2, NULL, {0}, {{0, 100, 0, TRUE}, {1, 100, 0, TRUE}}, 2, 5, 8, 0, 200, ANY,
+     ANY, FALSE},
+    {"host-background-load", 2, NULL, {60, 0}, {{0, 50, 0}, {1, 20, 1}}, 2, 5, 8, 1, 70,
+     VMB_CPU_BALANCE, ANY, FALSE},
+    {"lone-vcpu-leaves-busy-host-cpu", 2, NULL, {80, 0}, {{0, 50, 0}}, 1, 5, 8, 1, 80,
+     VMB_CPU_BALANCE, ANY, FALSE},
+    {"evacuate-disallowed", 4, "0011", {0}, {{0, 40, 0}, {1, 40, 3}}, 2, 5, 8, 1, 40,
+     VMB_CPU_EVACUATE, 1, FALSE},
+    {"max-moves-cap", 4, NULL, {0},
+     {{0, 50, 0}, {1, 50, 0}, {2, 50, 0}, {3, 50, 0}, {4, 50, 0}, {5, 50, 0}, {6, 50, 0},
+      {7, 50, 0}},
+     8, 5, 2, 2, ANY, VMB_CPU_BALANCE, ANY, FALSE},
+    {"cooling-items-stay", 2, NULL, {0},
+     {{0, 100, 0, FALSE, TRUE}, {1, 100, 0, FALSE, TRUE}, {2, 30, 0, FALSE, TRUE}}, 3, 5, 8, 0,
+     230, ANY, ANY, FALSE},
+    {"spread-one-domain", 2, NULL, {0}, {{0, 50, 0}, {0, 50, 0}, {1, 50, 1}, {2, 50, 1}}, 4, 5, 8,
+     2, 100, VMB_CPU_SPREAD, ANY, TRUE},
+    {"spread-floating-multi-vcpu", 4, NULL, {0},
+     {{0, 40, -1}, {0, 40, -1}, {0, 40, -1}, {0, 40, -1}}, 4, 5, 8, 4, 40, VMB_CPU_PLACE, ANY,
+     TRUE},
+    {"swap-when-no-move-helps", 2, NULL, {0}, {{0, 60, 0}, {1, 40, 0}, {2, 50, 1}, {3, 10, 1}}, 4,
+     5, 8, 2, 90, VMB_CPU_BALANCE, ANY, FALSE},
+    {"no-allowed-cpus", 2, "00", {0}, {{0, 100, 0}, {1, 100, 0}}, 2, 5, 8, 0, ANY, ANY, ANY,
+     FALSE},
+    {"single-allowed-cpu", 2, "01", {0}, {{0, 30, -1}, {1, 30, 1}}, 2, 5, 8, 1, 60, VMB_CPU_PLACE,
+     1, FALSE},
+    {"more-vcpus-than-pcpus", 3, NULL, {0},
+     {{0, 90, 0}, {1, 80, 0}, {2, 70, 0}, {3, 60, 0}, {4, 50, 0}, {5, 40, 0}, {6, 30, 0},
+      {7, 20, 0}, {8, 10, 0}},
+     9, 5, 16, ANY, 155, VMB_CPU_BALANCE, ANY, FALSE},
+    {"idle-host-no-moves", 4, NULL, {0}, {{0, 1, 0}, {1, 2, 0}, {2, 0, 0}, {3, 3, 0}}, 4, 5, 8, 0,
+     6, ANY, ANY, FALSE},
+};
+
+static GArray *
+run_case(const Case *c, gint *placement, double *loads)
+{
+    gboolean allowed[MAX_CPUS];
+    VmbCpuItem items[16];
+    for (guint p = 0; p < c->npcpus; p++)
+        allowed[p] = c->allowed ? c->allowed[p] == '1' : TRUE;
+    for (guint i = 0; i < c->n_items; i++) {
+        items[i] = (VmbCpuItem){c->items[i].domain, c->items[i].load, c->items[i].current,
+                                !c->items[i].excluded, c->items[i].cooling};
+        placement[i] = c->items[i].current;
+    }
+    VmbCpuProblem p = {c->npcpus, allowed, c->background, items, c->n_items};
+    VmbCpuTunables t = {c->hysteresis, c->max_moves};
+    GArray *moves = vmb_cpu_plan(&p, &t);
+    for (guint k = 0; k < moves->len; k++) {
+        const VmbCpuMove *m = &g_array_index(moves, VmbCpuMove, k);
+        g_assert_cmpint(placement[m->item], ==, m->from);
+        g_assert_true(allowed[m->to]);
+        g_assert_true(items[m->item].movable);
+        g_assert_false(items[m->item].cooling);
+        placement[m->item] = (gint) m->to;
+    }
+    vmb_cpu_loads(&p, placement, loads);
+    return moves;
+}
+
+static void
+test_case(gconstpointer data)
+{
+    const Case *c = data;
+    gint placement[16];
+    double loads[MAX_CPUS];
+    g_autoptr(GArray) moves = run_case(c, placement, loads);
+
+    if (c->expect_moves != ANY)
+        g_assert_cmpuint(moves->len, ==, (guint) c->expect_moves);
+    double max = 0;
+    for (guint p = 0; p < c->npcpus; p++) {
+        if (!c->allowed || c->allowed[p] == '1')
+            max = MAX(max, loads[p]);
+    }
+    if (c->expect_max > 0)
+        g_assert_cmpfloat(max, <=, c->expect_max + 1e-6);
+    for (guint k = 0; k < moves->len && c->expect_reason != ANY; k++)
+        g_assert_cmpint(g_array_index(moves, VmbCpuMove, k).reason, ==, c->expect_reason);
+    if (c->never_moved != ANY)
+        g_assert_cmpint(placement[c->never_moved], ==, c->items[c->never_moved].current);
+    if (c->spread) {
+        for (guint i = 0; i < c->n_items; i++)
+            for (guint j = 0; j < i; j++)
+                if (c->items[i].domain == c->items[j].domain)
+                    g_assert_cmpint(placement[i], !=, placement[j]);
+    }
+}
+
+/* Brute-force optimum of the highest pCPU load for small instances. */
+static double
+optimum(const double *w, guint n, guint P)
+{
+    guint64 combos = 1;
+    for (guint i = 0; i < n; i++)
+        combos *= P;
+    double best = INFINITY;
+    for (guint64 code = 0; code < combos; code++) {
+        double l[8] = {0};
+        guint64 x = code;
+        for (guint i = 0; i < n; i++, x /= P)
+            l[x % P] += w[i];
+        double m = 0;
+        for (guint p = 0; p < P; p++)
+            m = MAX(m, l[p]);
+        best = MIN(best, m);
+    }
+    return best;
+}
+
+/* Repeated cycles with fixed loads converge and then make no move; the result is close to
+ * the optimum. Random small hosts, seeded. */
+static void
+test_converges_near_optimum(void)
+{
+    GRand *r = g_rand_new_with_seed(42);
+    double worst_ratio = 0;
+    for (guint trial = 0; trial < 300; trial++) {
+        guint P = g_rand_int_range(r, 2, 4);
+        guint n = g_rand_int_range(r, 2, 8);
+        VmbCpuItem items[8];
+        double w[8];
+        gboolean allowed[4] = {TRUE, TRUE, TRUE, TRUE};
+        for (guint i = 0; i < n; i++) {
+            w[i] = g_rand_int_range(r, 5, 101);
+            items[i] = (VmbCpuItem){i, w[i], g_rand_int_range(r, -1, P), TRUE, FALSE};
+        }
+        VmbCpuProblem p = {P, allowed, NULL, items, n};
+        VmbCpuTunables t = {5, 8};
+        guint cycles = 0;
+        for (;; cycles++) {
+            g_assert_cmpuint(cycles, <, 20);
+            g_autoptr(GArray) moves = vmb_cpu_plan(&p, &t);
+            if (moves->len == 0)
+                break;
+            for (guint k = 0; k < moves->len; k++) {
+                const VmbCpuMove *m = &g_array_index(moves, VmbCpuMove, k);
+                items[m->item].current = (gint) m->to;
+            }
+        }
+        gint place[8];
+        double loads[4];
+        for (guint i = 0; i < n; i++)
+            place[i] = items[i].current;
+        vmb_cpu_loads(&p, place, loads);
+        double max = 0;
+        for (guint c = 0; c < P; c++)
+            max = MAX(max, loads[c]);
+        double opt = optimum(w, n, P);
+        worst_ratio = MAX(worst_ratio, max / opt);
+        /* A local optimum with hysteresis h is within h of each pairwise best. */
+        g_assert_cmpfloat(max, <=, opt * 1.25 + 5);
+    }
+    g_test_message("worst max/optimum over 300 random hosts: %.3f", worst_ratio);
+    g_rand_free(r);
+}
+
+/* Noisy loads around a converged placement make no moves (no ping-pong). */
+static void
+test_noise_no_pingpong(void)
+{
+    GRand *r = g_rand_new_with_seed(7);
+    enum { N = 12, P = 4 };
+    double base[N];
+    VmbCpuItem items[N];
+    gboolean allowed[P] = {TRUE, TRUE, TRUE, TRUE};
+    for (guint i = 0; i < N; i++) {
+        base[i] = g_rand_int_range(r, 10, 90);
+        items[i] = (VmbCpuItem){i / 2, base[i], -1, TRUE, FALSE};
+    }
+    VmbCpuProblem p = {P, allowed, NULL, items, N};
+    VmbCpuTunables t = {5, 8};
+    guint moves_after = 0;
+    for (guint cycle = 0; cycle < 60; cycle++) {
+        for (guint i = 0; i < N; i++)
+            items[i].load = base[i] + g_rand_double_range(r, -1.5, 1.5);
+        g_autoptr(GArray) moves = vmb_cpu_plan(&p, &t);
+        for (guint k = 0; k < moves->len; k++) {
+            const VmbCpuMove *m = &g_array_index(moves, VmbCpuMove, k);
+            items[m->item].current = (gint) m->to;
+        }
+        if (cycle >= 10)
+            moves_after += moves->len;
+    }
+    g_assert_cmpuint(moves_after, ==, 0);
+    g_rand_free(r);
+}
+
+/* Hundreds of domains all on one pCPU: balanced within the cap per cycle, near the bound. */
+static void
+test_hundreds_of_domains(void)
+{
+    enum { N = 300, P = 16 };
+    static VmbCpuItem items[N];
+    gboolean allowed[P];
+    double total = 0, largest = 0;
+    for (guint p = 0; p < P; p++)
+        allowed[p] = TRUE;
+    for (guint i = 0; i < N; i++) {
+        double w = 5 + (i * 37) % 60;
+        items[i] = (VmbCpuItem){i, w, 0, TRUE, FALSE};
+        total += w;
+        largest = MAX(largest, w);
+    }
+    VmbCpuProblem p = {P, allowed, NULL, items, N};
+    VmbCpuTunables t = {5, 1000};
+    g_autoptr(GArray) moves = vmb_cpu_plan(&p, &t);
+    gint place[N];
+    double loads[P];
+    for (guint i = 0; i < N; i++)
+        place[i] = items[i].current;
+    for (guint k = 0; k < moves->len; k++)
+        place[g_array_index(moves, VmbCpuMove, k).item] =
+            (gint) g_array_index(moves, VmbCpuMove, k).to;
+    vmb_cpu_loads(&p, place, loads);
+    double max = 0;
+    for (guint c = 0; c < P; c++)
+        max = MAX(max, loads[c]);
+    double bound = MAX(largest, total / P);
+    g_test_message("300 domains on 16 pCPUs: max %.1f, bound %.1f, %u moves", max, bound,
+                   moves->len);
+    g_assert_cmpfloat(max, <=, bound * 1.05 + 5);
+    g_assert_cmpuint(moves->len, <=, N);
+}
+
+int
+main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *path = g_strdup_printf("/cpu-policy/case/%s", cases[i].name);
+        g_test_add_data_func(path, &cases[i], test_case);
+    }
+    g_test_add_func("/cpu-policy/converges-near-optimum", test_converges_near_optimum);
+    g_test_add_func("/cpu-policy/noise-no-pingpong", test_noise_no_pingpong);
+    g_test_add_func("/cpu-policy/hundreds-of-domains", test_hundreds_of_domains);
+    return g_test_run();
+}

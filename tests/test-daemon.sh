@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# vmbalanced as a program: options, exit codes, config errors, signals, and a real run on
+# the simulated host. Usage: test-daemon.sh PATH/TO/vmbalanced SRCDIR
+set -uo pipefail
+bin=$1
+src=$2
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+fails=0
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+fail() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; [ -n "${2:-}" ] && sed 's/^/# /' "$2"; }
+expect_rc() { # name want cmd...
+    local name=$1 want=$2
+    shift 2
+    "$@" >"$tmp/out" 2>&1
+    local rc=$?
+    if [ "$rc" -eq "$want" ]; then ok "$name"; else fail "$name (exit $rc, want $want)" "$tmp/out"; fi
+}
+expect_text() { # name file pattern
+    if grep -qE -- "$3" "$2"; then ok "$1"; else fail "$1 (no /$3/)" "$2"; fi
+}
+wait_for() { # file pattern seconds
+    local i
+    for ((i = 0; i < $3 * 10; i++)); do
+        grep -qE -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+cat >"$tmp/seed.ini" <<'INI'
+[host]
+cpus = 2
+[domain big1]
+load = 100
+pin = 0
+[domain big2]
+load = 100
+pin = 0
+[domain small1]
+load = 30
+pin = 0
+[domain small2]
+load = 30
+pin = 0
+INI
+printf '[daemon]\ninterval = 1\n[memory]\nenabled = no\n' >"$tmp/good.conf"
+
+expect_rc "--version exits 0" 0 "$bin" --version
+expect_text "--version prints the version" "$tmp/out" "^vmbalanced [0-9]+\.[0-9]+"
+expect_rc "--help exits 0" 0 "$bin" --help
+expect_text "--help lists --dry-run" "$tmp/out" "--dry-run"
+expect_rc "unknown option is a usage error" 64 "$bin" --frobnicate
+expect_rc "stray argument is a usage error" 64 "$bin" extra
+
+printf '[cpu]\ninterval = 0\n' >"$tmp/bad.conf"
+expect_rc "out-of-range value exits 78" 78 "$bin" --config "$tmp/bad.conf" --connect "fake://$tmp/seed.ini"
+expect_text "error names file, key, value and range" "$tmp/out" "bad.conf.*cpu.interval.*'0'.*1..3600"
+printf '[cpu]\nfoo = 1\n' >"$tmp/unknown.conf"
+expect_rc "unknown key exits 78" 78 "$bin" --config "$tmp/unknown.conf"
+expect_text "unknown key is named" "$tmp/out" "unknown key 'foo'"
+expect_rc "missing explicit config exits 78" 78 "$bin" --config "$tmp/nope.conf"
+expect_rc "bad scenario path fails" 1 "$bin" --config "$tmp/good.conf" --connect "fake://$tmp/none.ini"
+
+# A real run: the seeds' scenario is fixed by two pins in the second cycle, then nothing.
+cp "$tmp/good.conf" "$tmp/run.conf"
+"$bin" --config "$tmp/run.conf" --connect "fake://$tmp/seed.ini" >"$tmp/run.log" 2>&1 &
+pid=$!
+pids+=("$pid")
+if wait_for "$tmp/run.log" "pin small" 6; then ok "balances the seed scenario"; else fail "balances the seed scenario" "$tmp/run.log"; fi
+sleep 3
+pins=$(grep -c " pin " "$tmp/run.log")
+if [ "$pins" -eq 2 ]; then ok "two pin changes, then none"; else fail "two pin changes, then none ($pins)" "$tmp/run.log"; fi
+
+# SIGHUP with a broken file keeps the old settings; with a good one it reloads.
+printf '[daemon]\ninterval = nope\n' >"$tmp/run.conf"
+kill -HUP "$pid"
+if wait_for "$tmp/run.log" "reload rejected.*daemon.interval" 3; then ok "bad reload rejected with the key"; else fail "bad reload rejected" "$tmp/run.log"; fi
+kill -0 "$pid" 2>/dev/null && ok "still running after a bad reload" || fail "still running after a bad reload"
+printf '[daemon]\ninterval = 2\n[memory]\nenabled = no\n' >"$tmp/run.conf"
+kill -HUP "$pid"
+if wait_for "$tmp/run.log" "configuration reloaded" 3; then ok "good reload applied"; else fail "good reload applied" "$tmp/run.log"; fi
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+if [ "$rc" -eq 0 ]; then ok "SIGTERM exits 0"; else fail "SIGTERM exits 0 (got $rc)" "$tmp/run.log"; fi
+
+# Dry run: says what it would do.
+"$bin" --config "$tmp/good.conf" --connect "fake://$tmp/seed.ini" --dry-run >"$tmp/dry.log" 2>&1 &
+pid=$!
+pids+=("$pid")
+if wait_for "$tmp/dry.log" "would pin" 6; then ok "dry run reports would-be pins"; else fail "dry run reports would-be pins" "$tmp/dry.log"; fi
+kill -INT "$pid"
+wait "$pid"
+[ $? -eq 0 ] && ok "SIGINT exits 0" || fail "SIGINT exits 0"
+
+echo "1..$n"
+[ "$fails" -eq 0 ]

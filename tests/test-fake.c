@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The simulated host: scenario parsing, series, CPU sharing, lifecycle and outages. */
+#include <string.h>
+
+#include "hv-fake.h"
+#include "series.h"
+
+static VmbHypervisor *
+fake_from(const char *text)
+{
+    g_autoptr(GError) error = NULL;
+    VmbScenario *sc = vmb_scenario_load_data(text, &error);
+    g_assert_no_error(error);
+    VmbHypervisor *hv = vmb_hv_fake_new_from_scenario(sc, TRUE);
+    g_assert_true(vmb_hypervisor_ensure_connected(hv, &error));
+    return hv;
+}
+
+static void
+test_series(void)
+{
+    VmbSeries s = {0};
+    g_assert_true(vmb_series_parse("42", 0, 100, &s, NULL));
+    g_assert_cmpfloat(vmb_series_at(&s, 1000), ==, 42);
+    vmb_series_clear(&s);
+
+    g_assert_true(vmb_series_parse("0:100 30:100 30:20", 0, 100, &s, NULL));
+    g_assert_cmpfloat(vmb_series_at(&s, 29.9), ==, 100);
+    g_assert_cmpfloat(vmb_series_at(&s, 30), ==, 20);
+    g_assert_cmpfloat(vmb_series_at(&s, 99), ==, 20);
+    vmb_series_clear(&s);
+
+    g_assert_true(vmb_series_parse("10:0  20:100", 0, 100, &s, NULL));
+    g_assert_cmpfloat(vmb_series_at(&s, 0), ==, 0);
+    g_assert_cmpfloat_with_epsilon(vmb_series_at(&s, 15), 50, 1e-9);
+    vmb_series_clear(&s);
+
+    const char *bad[] = {"", "abc", "101", "5:10 3:20", "-1:5", "1 2", "1:x"};
+    for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autoptr(GError) error = NULL;
+        g_assert_false(vmb_series_parse(bad[i], 0, 100, &s, &error));
+        g_assert_nonnull(error);
+    }
+}
+
+static void
+test_scenario_errors(void)
+{
+    const char *bad[][2] = {
+        {"[host]\ncpus = 0\n", "cpus"},
+        {"[host]\ncpus = 2\nfrobs = 1\n", "frobs"},
+        {"[host]\ncpus = 2\n[domain a]\nload = 120\n", "load"},
+        {"[host]\ncpus = 2\n[domain a]\nvcpus = 2\npin = 0\n", "pin"},
+        {"[host]\ncpus = 2\n[domain a]\npin = 5\n", "pin"},
+        {"[host]\ncpus = 2\n[domain a]\n[domain b]\nname = a\n", "share"},
+        {"[host]\ncpus = 2\n[vm a]\n", "[vm a]"},
+        {"[host]\ncpus = 2\n[domain a]\nstart = 10\nstop = 5\n", "stop"},
+        {"[host]\ncpus = 2\ndown = 10:5\n", "down"},
+        {"[host]\ncpus = 2\n[domain a]\nmemory_mib = 512\ncurrent_mib = 1024\n", "current_mib"},
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(VmbScenario) sc = vmb_scenario_load_data(bad[i][0], &error);
+        g_assert_null(sc);
+        g_assert_nonnull(error);
+        if (!strstr(error->message, bad[i][1]))
+            g_error("case %u: '%s' not in '%s'", i, bad[i][1], error->message);
+    }
+}
+
+static const VmbDomainStat *
+dom_named(const VmbSnapshot *s, const char *name)
+{
+    for (guint i = 0; i < s->domains->len; i++) {
+        const VmbDomainStat *d = g_ptr_array_index(s->domains, i);
+        if (g_strcmp0(d->name, name) == 0)
+            return d;
+    }
+    return NULL;
+}
+
+/* Percent of one CPU a vCPU ran / waited between two snapshots. */
+static double
+pct(guint64 a, guint64 b, double seconds)
+{
+    return (double) (b - a) / (seconds * 1e7);
+}
+
+static void
+test_cpu_sharing(void)
+{
+    /* The seed scenario: 100/100/30/30 all pinned to pCPU 0 of two. */
+    g_autoptr(VmbHypervisor) hv = fake_from("[host]\ncpus = 2\n"
+                                            "[domain a]\nload = 100\npin = 0\n"
+                                            "[domain b]\nload = 100\npin = 0\n"
+                                            "[domain c]\nload = 30\npin = 0\n"
+                                            "[domain d]\nload = 30\npin = 0\n"
+                                            "[domain e]\nload = 20\n");
+    g_autoptr(VmbSnapshot) s1 = vmb_hypervisor_snapshot(hv, NULL);
+    vmb_hv_fake_advance(hv, 10);
+    g_autoptr(VmbSnapshot) s2 = vmb_hypervisor_snapshot(hv, NULL);
+    g_assert_cmpuint(s2->domains->len, ==, 5);
+    g_assert_cmpint(s2->mono_us - s1->mono_us, ==, 10 * G_USEC_PER_SEC);
+
+    /* Max-min fair: every contender on pCPU 0 gets 25 %; wait shows the rest of demand. */
+    const char *names[] = {"a", "b", "c", "d"};
+    const double demand[] = {100, 100, 30, 30};
+    for (guint i = 0; i < 4; i++) {
+        const VmbDomainStat *d1 = dom_named(s1, names[i]), *d2 = dom_named(s2, names[i]);
+        g_assert_cmpint(d2->vcpus[0].pcpu, ==, 0);
+        double run = pct(d1->vcpus[0].time_ns, d2->vcpus[0].time_ns, 10);
+        double wait = pct(d1->vcpus[0].wait_ns, d2->vcpus[0].wait_ns, 10);
+        g_assert_cmpfloat_with_epsilon(run, 25, 0.1);
+        g_assert_cmpfloat_with_epsilon(run + wait, demand[i], 0.1);
+    }
+    /* The floating vCPU runs on the idle pCPU 1 at its full 20 %. */
+    const VmbDomainStat *e1 = dom_named(s1, "e"), *e2 = dom_named(s2, "e");
+    g_assert_cmpint(e2->vcpus[0].pcpu, ==, -1);
+    g_assert_cmpfloat_with_epsilon(pct(e1->vcpus[0].time_ns, e2->vcpus[0].time_ns, 10), 20, 0.1);
+    g_assert_cmpfloat_with_epsilon(pct(s1->pcpu_busy_ns[0], s2->pcpu_busy_ns[0], 10), 100, 0.1);
+    g_assert_cmpfloat_with_epsilon(pct(s1->pcpu_busy_ns[1], s2->pcpu_busy_ns[1], 10), 20, 0.1);
+
+    /* After pinning to {a,c} {b,d}: a gets 70, c 30 (demand below the fair share). */
+    g_assert_true(vmb_hypervisor_pin_vcpu(hv, dom_named(s2, "b")->uuid, 0, 1, NULL));
+    g_assert_true(vmb_hypervisor_pin_vcpu(hv, dom_named(s2, "d")->uuid, 0, 1, NULL));
+    vmb_hv_fake_advance(hv, 10);
+    g_autoptr(VmbSnapshot) s3 = vmb_hypervisor_snapshot(hv, NULL);
+    const VmbDomainStat *a2 = dom_named(s2, "a"), *a3 = dom_named(s3, "a");
+    const VmbDomainStat *c2 = dom_named(s2, "c"), *c3 = dom_named(s3, "c");
+    g_assert_cmpfloat_with_epsilon(pct(a2->vcpus[0].time_ns, a3->vcpus[0].time_ns, 10), 70, 0.1);
+    g_assert_cmpfloat_with_epsilon(pct(c2->vcpus[0].time_ns, c3->vcpus[0].time_ns, 10), 30, 0.1);
+    g_assert_cmpint(dom_named(s3, "b")->vcpus[0].pcpu, ==, 1);
+
+    VmbFakeCounters counters;
+    vmb_hv_fake_counters(hv, &counters);
+    g_assert_cmpuint(counters.pin_changes, ==, 2);
+}
+
+static void
+test_background_and_noise(void)
+{
+    const char *text = "[host]\ncpus = 2\nbackground = 40\nbackground1 = 0\nseed = 3\n"
+                       "[domain a]\nload = 50\nnoise = 10\npin = 0\n";
+    g_autoptr(VmbHypervisor) hv1 = fake_from(text);
+    g_autoptr(VmbHypervisor) hv2 = fake_from(text);
+    vmb_hv_fake_advance(hv1, 30);
+    vmb_hv_fake_advance(hv2, 30);
+    g_autoptr(VmbSnapshot) s1 = vmb_hypervisor_snapshot(hv1, NULL);
+    g_autoptr(VmbSnapshot) s2 = vmb_hypervisor_snapshot(hv2, NULL);
+    /* Deterministic: the same scenario gives the same counters. */
+    g_assert_cmpuint(dom_named(s1, "a")->vcpus[0].time_ns, ==,
+                     dom_named(s2, "a")->vcpus[0].time_ns);
+    double run = pct(0, dom_named(s1, "a")->vcpus[0].time_ns, 30);
+    g_assert_cmpfloat(run, >, 40);
+    g_assert_cmpfloat(run, <, 60);
+    double busy0 = pct(0, s1->pcpu_busy_ns[0], 30);
+    g_assert_cmpfloat_with_epsilon(busy0, 40 + run, 0.5);
+    g_assert_cmpfloat(pct(0, s1->pcpu_busy_ns[1], 30), ==, 0);
+}
+
+typedef struct {
+    GPtrArray *log;
+} Events;
+
+static void
+on_event(VmbHypervisor *hv, VmbDomainEvent ev, const char *name, const char *uuid, gpointer data)
+{
+    Events *e = data;
+    g_ptr_array_add(e->log, g_strdup_printf("%s %s", ev == VMB_DOMAIN_APPEARED ? "+" : "-", name));
+}
+
+static void
+test_lifecycle_and_outage(void)
+{
+    g_autoptr(VmbHypervisor) hv = fake_from("[host]\ncpus = 2\ndown = 25:35\n"
+                                            "[domain a]\nload = 10\n"
+                                            "[domain b]\nload = 10\nstart = 5\nstop = 15\n");
+    Events e = {g_ptr_array_new_with_free_func(g_free)};
+    vmb_hypervisor_set_event_func(hv, on_event, &e);
+    g_autoptr(VmbSnapshot) s0 = vmb_hypervisor_snapshot(hv, NULL);
+    g_assert_cmpuint(s0->domains->len, ==, 1);
+    vmb_hv_fake_advance(hv, 10);
+    g_autoptr(VmbSnapshot) s1 = vmb_hypervisor_snapshot(hv, NULL);
+    g_assert_cmpuint(s1->domains->len, ==, 2);
+    g_autofree char *b_uuid = g_strdup(dom_named(s1, "b")->uuid);
+    vmb_hv_fake_advance(hv, 10);
+    g_assert_cmpuint(e.log->len, ==, 2);
+    g_assert_cmpstr(g_ptr_array_index(e.log, 0), ==, "+ b");
+    g_assert_cmpstr(g_ptr_array_index(e.log, 1), ==, "- b");
+
+    /* A vanished domain is NO_DOMAIN, not a failure. */
+    g_autoptr(GError) error = NULL;
+    g_assert_false(vmb_hypervisor_pin_vcpu(hv, b_uuid, 0, 1, &error));
+    g_assert_error(error, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN);
+    g_clear_error(&error);
+
+    /* t = 25: the host stops answering; the layer backs off rather than spinning. */
+    vmb_hv_fake_advance(hv, 5);
+    g_autoptr(VmbSnapshot) s2 = vmb_hypervisor_snapshot(hv, &error);
+    g_assert_null(s2);
+    g_assert_error(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED);
+    g_clear_error(&error);
+    g_assert_false(hv->connected);
+    vmb_hv_fake_advance(hv, 15);
+    /* Up again at t = 40, but the backoff (real time) has not passed: still refused. */
+    g_assert_null(vmb_hypervisor_snapshot(hv, &error));
+    g_assert_error(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED);
+    g_clear_error(&error);
+    hv->next_retry_us = 0; /* pretend the backoff elapsed */
+    g_autoptr(VmbSnapshot) s3 = vmb_hypervisor_snapshot(hv, &error);
+    g_assert_no_error(error);
+    g_assert_nonnull(s3);
+    g_assert_cmpuint(hv->reconnects, ==, 1);
+    g_ptr_array_unref(e.log);
+}
+
+static void
+test_invalid_requests(void)
+{
+    g_autoptr(VmbHypervisor) hv = fake_from("[host]\ncpus = 2\n"
+                                            "[domain a]\nvcpus = 2\nmemory_mib = 512\n"
+                                            "[domain nob]\nballoon = no\n");
+    g_autoptr(VmbSnapshot) s = vmb_hypervisor_snapshot(hv, NULL);
+    const char *uuid = dom_named(s, "a")->uuid;
+    g_autoptr(GError) error = NULL;
+    g_assert_false(vmb_hypervisor_pin_vcpu(hv, uuid, 0, 2, &error));
+    g_assert_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID);
+    g_clear_error(&error);
+    g_assert_false(vmb_hypervisor_pin_vcpu(hv, uuid, 2, 0, &error));
+    g_assert_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID);
+    g_clear_error(&error);
+    g_assert_false(vmb_hypervisor_set_memory(hv, uuid, 513 * 1024, &error));
+    g_assert_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID);
+    g_clear_error(&error);
+    g_assert_false(
+        vmb_hypervisor_set_stats_period(hv, dom_named(s, "nob")->uuid, 1, &error));
+    g_assert_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID);
+    g_clear_error(&error);
+    g_assert_false(vmb_hypervisor_pin_vcpu(hv, "00000000-0000-4000-8000-000000000000", 0, 0,
+                                           &error));
+    g_assert_error(error, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN);
+}
+
+static void
+test_demo_scenario_loads(void)
+{
+    g_autofree char *path = g_build_filename(VMB_SRCDIR, "tests", "scenarios", NULL);
+    GDir *dir = g_dir_open(path, 0, NULL);
+    g_assert_nonnull(dir);
+    const char *name;
+    guint n = 0;
+    while ((name = g_dir_read_name(dir))) {
+        if (!g_str_has_suffix(name, ".ini"))
+            continue;
+        g_autofree char *file = g_build_filename(path, name, NULL);
+        g_autofree char *uri = g_strdup_printf("fake://%s", file);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(VmbHypervisor) hv = vmb_hypervisor_new(uri, &error);
+        g_assert_no_error(error);
+        g_autoptr(VmbSnapshot) s = vmb_hypervisor_snapshot(hv, &error);
+        g_assert_no_error(error);
+        n++;
+    }
+    g_dir_close(dir);
+    g_assert_cmpuint(n, >=, 1);
+
+    g_autoptr(GError) error = NULL;
+    g_assert_null(vmb_hypervisor_new("fake://", &error));
+    g_assert_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID);
+    g_clear_error(&error);
+    g_assert_null(vmb_hypervisor_new("fake:///nonexistent/x.ini", &error));
+    g_assert_nonnull(error);
+}
+
+int
+main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/fake/series", test_series);
+    g_test_add_func("/fake/scenario-errors", test_scenario_errors);
+    g_test_add_func("/fake/cpu-sharing", test_cpu_sharing);
+    g_test_add_func("/fake/background-and-noise", test_background_and_noise);
+    g_test_add_func("/fake/lifecycle-and-outage", test_lifecycle_and_outage);
+    g_test_add_func("/fake/invalid-requests", test_invalid_requests);
+    g_test_add_func("/fake/shipped-scenarios-load", test_demo_scenario_loads);
+    return g_test_run();
+}
