@@ -23,8 +23,9 @@ vmb_cpu_task_clear(VmbCpuTask *t)
     g_clear_pointer(&t->host.background, g_free);
 }
 
-/* Non-VM load per pCPU: measured busy minus what the vCPUs we know of ran there. Floating
- * vCPUs ran anywhere; their time is spread evenly. Smoothed like the vCPU loads. */
+/* Non-VM load per pCPU: measured busy minus what the vCPUs we know of ran there. Where a
+ * floating vCPU ran is not reported; the kernel puts it where there is room, so its time is
+ * taken from each pCPU's unexplained busy time in proportion. Smoothed like vCPU loads. */
 static void
 update_background(VmbCpuTask *t, const VmbSnapshot *s, double alpha)
 {
@@ -50,14 +51,18 @@ update_background(VmbCpuTask *t, const VmbSnapshot *s, double alpha)
                 floating += l->run;
         }
     }
+    double unexplained = 0;
     for (guint c = 0; c < P; c++) {
         double busy;
-        if (!vmb_cpu_usage_pcpu(t->usage, c, &busy)) {
-            t->host.busy[c] = -1;
+        t->host.busy[c] = vmb_cpu_usage_pcpu(t->usage, c, &busy) ? busy : -1;
+        if (t->host.busy[c] >= 0)
+            unexplained += MAX(0, t->host.busy[c] - vm[c]);
+    }
+    double keep = unexplained > floating ? 1 - floating / unexplained : 0;
+    for (guint c = 0; c < P; c++) {
+        if (t->host.busy[c] < 0)
             continue;
-        }
-        t->host.busy[c] = busy;
-        double bg = MAX(0, busy - vm[c] - floating / P);
+        double bg = MAX(0, t->host.busy[c] - vm[c]) * keep;
         t->host.background[c] = vmb_ewma(t->host.background[c], bg, alpha);
     }
 }
