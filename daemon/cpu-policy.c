@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Gains within this many points count as equal, so the spread of a domain decides. */
 #define TIE_EPSILON 0.5
@@ -362,6 +363,162 @@ spread_step(Plan *pl, guint budget)
     return FALSE;
 }
 
+static double
+max_load(const Plan *pl)
+{
+    double m = 0;
+    for (guint k = 0; k < pl->n_allowed; k++)
+        m = MAX(m, pl->load[pl->allowed[k]]);
+    return m;
+}
+
+/* Greedy moves can stop in a local optimum. A fresh longest-processing-time placement of
+ * the movable vCPUs is computed too; bins are matched to the pCPUs their vCPUs already
+ * use (among pCPUs with the same fixed load) so that few pins change. It replaces the
+ * greedy result only when it lowers the most loaded pCPU by more than the hysteresis
+ * within the move budget. Returns the number of moves it recorded, 0 if not taken. */
+static guint
+global_replan(Plan *pl, guint first_move, guint budget)
+{
+    const VmbCpuProblem *p = pl->p;
+    guint P = p->npcpus;
+    double greedy_max = max_load(pl);
+
+    /* State before the greedy moves: placement after the mandatory placements. */
+    g_autofree gint *start = g_memdup2(pl->place, sizeof(gint) * p->n_items);
+    for (guint k = pl->moves->len; k-- > first_move;) {
+        const VmbCpuMove *m = &g_array_index(pl->moves, VmbCpuMove, k);
+        start[m->item] = m->from;
+    }
+
+    /* Fixed load: background, immovable and cooling items stay where they are. */
+    g_autofree double *fixed = g_new0(double, P);
+    g_autofree double *load = g_new0(double, P);
+    g_autoptr(GArray) todo = g_array_new(FALSE, FALSE, sizeof(guint));
+    for (guint c = 0; c < P; c++)
+        fixed[c] = p->background ? p->background[c] : 0;
+    for (guint i = 0; i < p->n_items; i++) {
+        if (start[i] < 0)
+            continue;
+        if (p->items[i].movable && !p->items[i].cooling)
+            g_array_append_val(todo, i);
+        else
+            fixed[start[i]] += p->items[i].load;
+    }
+    memcpy(load, fixed, sizeof(double) * P);
+    g_array_sort_with_data(todo, cmp_load_desc, (gpointer) p->items);
+    g_autofree gint *bin = g_new0(gint, p->n_items);
+    for (guint k = 0; k < todo->len; k++) {
+        guint i = g_array_index(todo, guint, k);
+        guint best = G_MAXUINT;
+        for (guint a = 0; a < pl->n_allowed; a++) {
+            guint c = pl->allowed[a];
+            if (best == G_MAXUINT || load[c] < load[best] - 1e-9)
+                best = c;
+        }
+        bin[i] = (gint) best;
+        load[best] += p->items[i].load;
+    }
+    double lpt_max = 0;
+    for (guint a = 0; a < pl->n_allowed; a++)
+        lpt_max = MAX(lpt_max, load[pl->allowed[a]]);
+    if (lpt_max >= greedy_max - pl->h)
+        return 0;
+
+    /* Relabel bins onto pCPUs of equal fixed load to keep vCPUs where they are. */
+    g_autoptr(GHashTable) overlap = g_hash_table_new(g_direct_hash, g_direct_equal);
+    for (guint k = 0; k < todo->len; k++) {
+        guint i = g_array_index(todo, guint, k);
+        gsize key = (gsize) bin[i] * P + (gsize) start[i] + 1;
+        gpointer old = g_hash_table_lookup(overlap, GSIZE_TO_POINTER(key));
+        g_hash_table_insert(overlap, GSIZE_TO_POINTER(key),
+                            GUINT_TO_POINTER(GPOINTER_TO_UINT(old) + 1));
+    }
+    g_autofree gint *label = g_new0(gint, P); /* bin -> pCPU */
+    g_autofree gboolean *taken = g_new0(gboolean, P);
+    for (guint c = 0; c < P; c++)
+        label[c] = -1;
+    for (;;) {
+        guint best_n = 0;
+        gint best_b = -1, best_c = -1;
+        GHashTableIter it;
+        gpointer key, value;
+        g_hash_table_iter_init(&it, overlap);
+        while (g_hash_table_iter_next(&it, &key, &value)) {
+            gsize kv = GPOINTER_TO_SIZE(key) - 1;
+            guint b = (guint) (kv / P), c = (guint) (kv % P);
+            if (label[b] >= 0 || taken[c] || fabs(fixed[b] - fixed[c]) > TIE_EPSILON)
+                continue;
+            guint n = GPOINTER_TO_UINT(value);
+            if (n > best_n || (n == best_n && ((gint) b < best_b || (b == (guint) best_b &&
+                                                                     (gint) c < best_c)))) {
+                best_n = n;
+                best_b = (gint) b;
+                best_c = (gint) c;
+            }
+        }
+        if (best_b < 0)
+            break;
+        label[best_b] = best_c;
+        taken[best_c] = TRUE;
+    }
+    for (guint a = 0; a < pl->n_allowed; a++) { /* unmatched bins keep their own pCPU ... */
+        guint b = pl->allowed[a];
+        if (label[b] < 0 && !taken[b]) {
+            label[b] = (gint) b;
+            taken[b] = TRUE;
+        }
+    }
+    for (guint a = 0, c = 0; a < pl->n_allowed; a++) { /* ... or take any free one */
+        guint b = pl->allowed[a];
+        while (label[b] < 0 && c < pl->n_allowed) {
+            if (!taken[pl->allowed[c]]) {
+                label[b] = (gint) pl->allowed[c];
+                taken[label[b]] = TRUE;
+            }
+            c++;
+        }
+    }
+
+    guint moves = 0;
+    double new_max = 0;
+    memcpy(load, fixed, sizeof(double) * P);
+    for (guint k = 0; k < todo->len; k++) {
+        guint i = g_array_index(todo, guint, k);
+        bin[i] = label[bin[i]];
+        load[bin[i]] += p->items[i].load;
+        moves += bin[i] != start[i];
+    }
+    for (guint a = 0; a < pl->n_allowed; a++)
+        new_max = MAX(new_max, load[pl->allowed[a]]);
+    if (moves > budget || new_max >= greedy_max - pl->h)
+        return 0;
+
+    /* Undo the greedy moves, then record the re-plan as one set of moves. */
+    for (guint k = pl->moves->len; k-- > first_move;) {
+        const VmbCpuMove m = g_array_index(pl->moves, VmbCpuMove, k);
+        take(pl, m.item);
+        put(pl, m.item, (guint) m.from);
+        pl->moved[m.item] = FALSE;
+    }
+    g_array_set_size(pl->moves, first_move);
+    double gain = greedy_max - new_max;
+    for (guint k = 0; k < todo->len; k++) {
+        guint i = g_array_index(todo, guint, k);
+        if (bin[i] != start[i])
+            record(pl, i, start[i], (guint) bin[i], VMB_CPU_BALANCE, gain);
+    }
+    for (guint k = 0; k < todo->len; k++) {
+        guint i = g_array_index(todo, guint, k);
+        if (bin[i] != start[i]) {
+            take(pl, i);
+            put(pl, i, (guint) bin[i]);
+            pl->moved[i] = TRUE;
+        }
+    }
+    return moves;
+}
+
 void
 vmb_cpu_loads(const VmbCpuProblem *p, const gint *placement, double *loads)
 {
@@ -407,6 +564,7 @@ vmb_cpu_plan(const VmbCpuProblem *p, const VmbCpuTunables *t)
     }
     place_floating(&pl);
 
+    guint first_move = pl.moves->len;
     guint budget = t->max_moves;
     while (budget > 0 && pl.n_allowed > 1) {
         guint before = pl.moves->len;
@@ -415,6 +573,8 @@ vmb_cpu_plan(const VmbCpuProblem *p, const VmbCpuTunables *t)
         guint used = pl.moves->len - before;
         budget = used >= budget ? 0 : budget - used;
     }
+    if (pl.n_allowed > 1)
+        global_replan(&pl, first_move, t->max_moves);
 
     for (guint c = 0; c < p->npcpus; c++)
         g_array_unref(pl.on[c]);

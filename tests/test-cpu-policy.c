@@ -76,6 +76,13 @@ static const Case cases[] = {
      {{0, 90, 0}, {1, 80, 0}, {2, 70, 0}, {3, 60, 0}, {4, 50, 0}, {5, 40, 0}, {6, 30, 0},
       {7, 20, 0}, {8, 10, 0}},
      9, 5, 16, ANY, 155, VMB_CPU_BALANCE, ANY, FALSE},
+    /* No single move or swap helps; a fresh placement does (160 -> 150). */
+    {"replan-escapes-local-optimum", 3, NULL, {0},
+     {{0, 90, 0}, {1, 80, 2}, {2, 90, 1}, {3, 70, 0}, {4, 60, 2}}, 5, 5, 8, ANY, 150,
+     VMB_CPU_BALANCE, ANY, FALSE},
+    {"replan-over-budget-not-taken", 3, NULL, {0},
+     {{0, 90, 0}, {1, 80, 2}, {2, 90, 1}, {3, 70, 0}, {4, 60, 2}}, 5, 5, 1, 0, 160, ANY, ANY,
+     FALSE},
     {"idle-host-no-moves", 4, NULL, {0}, {{0, 1, 0}, {1, 2, 0}, {2, 0, 0}, {3, 3, 0}}, 4, 5, 8, 0,
      6, ANY, ANY, FALSE},
 };
@@ -198,7 +205,7 @@ test_converges_near_optimum(void)
         double opt = optimum(w, n, P);
         worst_ratio = MAX(worst_ratio, max / opt);
         /* A local optimum with hysteresis h is within h of each pairwise best. */
-        g_assert_cmpfloat(max, <=, opt * 1.25 + 5);
+        g_assert_cmpfloat(max, <=, opt * 1.1 + 5);
     }
     g_test_message("worst max/optimum over 300 random hosts: %.3f", worst_ratio);
     g_rand_free(r);
