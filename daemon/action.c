@@ -13,22 +13,27 @@ vmb_action_log(const VmbAction *a)
         g_autofree char *to = g_strdup_printf("%u", a->to_pcpu);
         g_autofree char *from_text =
             a->from_pcpu >= 0 ? g_strdup_printf("pCPU %d", a->from_pcpu) : g_strdup("all CPUs");
-        const char *fields[] = {"DOMAIN",    a->domain, "DOMAIN_UUID", a->uuid,   "VCPU", vcpu,
-                                "FROM_PCPU", from,      "TO_PCPU",     to,        "REASON",
-                                a->reason,   "DRY_RUN", a->dry_run ? "1" : "0", NULL};
+        const char *fields[] = {"DOMAIN",      a->domain,
+                                "DOMAIN_UUID", a->uuid,
+                                "VCPU",        vcpu,
+                                "FROM_PCPU",   from,
+                                "TO_PCPU",     to,
+                                "REASON",      a->reason,
+                                "DRY_RUN",     a->dry_run ? "1" : "0",
+                                NULL};
         vmb_log_fields(G_LOG_LEVEL_MESSAGE, VMB_MSGID_PIN, fields,
                        "%spin %s vCPU %u: %s -> pCPU %u (%s: %s)", prefix, a->domain, a->vcpu,
                        from_text, a->to_pcpu, a->reason, a->detail ? a->detail : "");
     } else {
         g_autofree char *old_kib = g_strdup_printf("%" G_GUINT64_FORMAT, a->old_kib);
         g_autofree char *new_kib = g_strdup_printf("%" G_GUINT64_FORMAT, a->new_kib);
-        const char *fields[] = {"DOMAIN",  a->domain, "DOMAIN_UUID", a->uuid, "OLD_KIB",
-                                old_kib,   "NEW_KIB", new_kib,       "REASON", a->reason,
-                                "DRY_RUN", a->dry_run ? "1" : "0",   NULL};
-        vmb_log_fields(G_LOG_LEVEL_MESSAGE, VMB_MSGID_MEMORY, fields,
-                       "%sset %s memory: %" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT
-                       " MiB (%s: %s)",
-                       prefix, a->domain, a->old_kib / 1024, a->new_kib / 1024, a->reason,
-                       a->detail ? a->detail : "");
+        const char *fields[] = {"DOMAIN",  a->domain, "DOMAIN_UUID", a->uuid,
+                                "OLD_KIB", old_kib,   "NEW_KIB",     new_kib,
+                                "REASON",  a->reason, "DRY_RUN",     a->dry_run ? "1" : "0",
+                                NULL};
+        vmb_log_fields(
+            G_LOG_LEVEL_MESSAGE, VMB_MSGID_MEMORY, fields,
+            "%sset %s memory: %" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT " MiB (%s: %s)", prefix,
+            a->domain, a->old_kib / 1024, a->new_kib / 1024, a->reason, a->detail ? a->detail : "");
     }
 }

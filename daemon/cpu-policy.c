@@ -11,12 +11,12 @@
 typedef struct {
     const VmbCpuProblem *p;
     double h;
-    double *load;      /* [npcpus] */
-    gint *place;       /* [n_items] pCPU or -1 */
-    gboolean *moved;   /* [n_items] moved this cycle */
-    GArray **on;       /* [npcpus] item indices on each pCPU */
-    GHashTable *sibs;  /* (domain, pCPU) -> count of the domain's vCPUs there */
-    guint *allowed;    /* allowed pCPU numbers */
+    double *load;     /* [npcpus] */
+    gint *place;      /* [n_items] pCPU or -1 */
+    gboolean *moved;  /* [n_items] moved this cycle */
+    GArray **on;      /* [npcpus] item indices on each pCPU */
+    GHashTable *sibs; /* (domain, pCPU) -> count of the domain's vCPUs there */
+    guint *allowed;   /* allowed pCPU numbers */
     guint n_allowed;
     GArray *moves;
 } Plan;
@@ -265,9 +265,9 @@ consider_swaps(const Plan *pl, guint a, guint b, Action *best)
                 continue;
             double gain = MAX(la, lb) - MAX(la - wv + wu, lb - wu + wv);
             /* A swap costs two pin changes: it must beat a plain move clearly. */
-            double score = gain - TIE_EPSILON -
-                           TIE_EPSILON * 0.5 *
-                               (spread_delta(pl, v, a, b) + spread_delta(pl, u, b, a));
+            double score =
+                gain - TIE_EPSILON -
+                TIE_EPSILON * 0.5 * (spread_delta(pl, v, a, b) + spread_delta(pl, u, b, a));
             if (gain > pl->h && score > best->score)
                 *best = (Action){gain, score, v, u, b};
         }
@@ -450,8 +450,8 @@ global_replan(Plan *pl, guint first_move, guint budget)
             if (label[b] >= 0 || taken[c] || fabs(fixed[b] - fixed[c]) > TIE_EPSILON)
                 continue;
             guint n = GPOINTER_TO_UINT(value);
-            if (n > best_n || (n == best_n && ((gint) b < best_b || (b == (guint) best_b &&
-                                                                     (gint) c < best_c)))) {
+            if (n > best_n || (n == best_n &&
+                               ((gint) b < best_b || (b == (guint) best_b && (gint) c < best_c)))) {
                 best_n = n;
                 best_b = (gint) b;
                 best_c = (gint) c;

@@ -142,8 +142,7 @@ vmb_cpu_task_run(VmbCpuTask *t, VmbHypervisor *hv, const VmbSnapshot *s, const V
         if (m->reason == VMB_CPU_BALANCE || m->reason == VMB_CPU_SPREAD)
             detail = g_strdup_printf("vCPU load %.0f%%, pCPU %d at %.0f%%, pCPU %u at %.0f%%, "
                                      "busier one drops %.0f points",
-                                     item->load, m->from, m->from_load, m->to, m->to_load,
-                                     m->gain);
+                                     item->load, m->from, m->from_load, m->to, m->to_load, m->gain);
         else
             detail = g_strdup_printf("vCPU load %.0f%%, pCPU %u the least loaded at %.0f%%",
                                      item->load, m->to, m->to_load);
@@ -152,14 +151,13 @@ vmb_cpu_task_run(VmbCpuTask *t, VmbHypervisor *hv, const VmbSnapshot *s, const V
             g_autoptr(GError) error = NULL;
             if (!vmb_hypervisor_pin_vcpu(hv, ref->dom->uuid, ref->vcpu, m->to, &error)) {
                 if (g_error_matches(error, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN)) {
-                    g_debug("%s vanished before its vCPU %u was pinned", ref->dom->name,
-                            ref->vcpu);
+                    g_debug("%s vanished before its vCPU %u was pinned", ref->dom->name, ref->vcpu);
                     continue;
                 }
                 result->failed++;
                 t->errors++;
-                g_warning("cannot pin %s vCPU %u to pCPU %u: %s", ref->dom->name, ref->vcpu,
-                          m->to, error->message);
+                g_warning("cannot pin %s vCPU %u to pCPU %u: %s", ref->dom->name, ref->vcpu, m->to,
+                          error->message);
                 if (g_error_matches(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED))
                     break;
                 continue;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "hypervisor.h"
 
-G_DEFINE_QUARK(vmb-hypervisor-error-quark, vmb_hv_error)
+G_DEFINE_QUARK(vmb_hypervisor_error, vmb_hv_error)
 
 #define BACKOFF_MIN_S 1
 #define BACKOFF_MAX_S 60
@@ -77,8 +77,8 @@ vmb_hypervisor_ensure_connected(VmbHypervisor *hv, GError **error)
     if (!hv->ops->open(hv, &local)) {
         hv->backoff_s = CLAMP(hv->backoff_s * 2, BACKOFF_MIN_S, BACKOFF_MAX_S);
         hv->next_retry_us = now + hv->backoff_s * G_USEC_PER_SEC;
-        g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED,
-                    "cannot connect to %s: %s", hv->uri, local->message);
+        g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED, "cannot connect to %s: %s",
+                    hv->uri, local->message);
         if (hv->conn_func)
             hv->conn_func(hv, FALSE, local->message, hv->conn_data);
         return FALSE;
@@ -115,8 +115,7 @@ vmb_hypervisor_snapshot(VmbHypervisor *hv, GError **error)
 }
 
 gboolean
-vmb_hypervisor_pin_vcpu(VmbHypervisor *hv, const char *uuid, guint vcpu, guint pcpu,
-                        GError **error)
+vmb_hypervisor_pin_vcpu(VmbHypervisor *hv, const char *uuid, guint vcpu, guint pcpu, GError **error)
 {
     if (!vmb_hypervisor_ensure_connected(hv, error))
         return FALSE;
@@ -142,8 +141,7 @@ vmb_hypervisor_set_memory(VmbHypervisor *hv, const char *uuid, guint64 kib, GErr
 }
 
 gboolean
-vmb_hypervisor_set_stats_period(VmbHypervisor *hv, const char *uuid, guint seconds,
-                                GError **error)
+vmb_hypervisor_set_stats_period(VmbHypervisor *hv, const char *uuid, guint seconds, GError **error)
 {
     if (!vmb_hypervisor_ensure_connected(hv, error))
         return FALSE;

@@ -30,8 +30,8 @@ writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer u
     if ((level & G_LOG_LEVEL_DEBUG) && !verbose_mode)
         return G_LOG_WRITER_HANDLED;
 
-    if (use_journal && g_log_writer_journald(level, fields, n_fields, user_data) ==
-                           G_LOG_WRITER_HANDLED)
+    if (use_journal &&
+        g_log_writer_journald(level, fields, n_fields, user_data) == G_LOG_WRITER_HANDLED)
         return G_LOG_WRITER_HANDLED;
 
     const char *message = NULL;
@@ -75,7 +75,7 @@ vmb_log_fields(GLogLevelFlags level, const char *message_id, const char *const *
     g_array_append_val(out, f);
     f = (GLogField){"GLIB_DOMAIN", "vmbalanced", -1};
     g_array_append_val(out, f);
-    g_autofree char *priority = g_strdup_printf("%d", level & G_LOG_LEVEL_WARNING ? 4
+    g_autofree char *priority = g_strdup_printf("%d", level & G_LOG_LEVEL_WARNING   ? 4
                                                       : level & G_LOG_LEVEL_MESSAGE ? 5
                                                       : level & G_LOG_LEVEL_INFO    ? 6
                                                       : level & G_LOG_LEVEL_DEBUG   ? 7

@@ -56,8 +56,8 @@ vmb_series_parse(const char *text, double min, double max, VmbSeries *out, GErro
     return TRUE;
 bad:
     g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                "'%s': expected a value in %g..%g or time:value points in increasing time",
-                text, min, max);
+                "'%s': expected a value in %g..%g or time:value points in increasing time", text,
+                min, max);
     return FALSE;
 }
 

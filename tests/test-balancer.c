@@ -76,11 +76,11 @@ pin_changes(Bench *b)
     return c.pin_changes;
 }
 
-#define SEED_SCENARIO                                                                          \
-    "[host]\ncpus = 2\n"                                                                       \
-    "[domain big1]\nload = 100\npin = 0\n"                                                    \
-    "[domain big2]\nload = 100\npin = 0\n"                                                    \
-    "[domain small1]\nload = 30\npin = 0\n"                                                   \
+#define SEED_SCENARIO                                                                              \
+    "[host]\ncpus = 2\n"                                                                           \
+    "[domain big1]\nload = 100\npin = 0\n"                                                         \
+    "[domain big2]\nload = 100\npin = 0\n"                                                         \
+    "[domain small1]\nload = 30\npin = 0\n"                                                        \
     "[domain small2]\nload = 30\npin = 0\n"
 
 /* The seeds' own scenario: optimal within three cycles (the first only measures), then

@@ -91,28 +91,42 @@ typedef struct {
 } BadCase;
 
 static const BadCase bad_cases[] = {
-    {"unknown-key", "[cpu]\nintervall = 5\n", VMB_CONFIG_ERROR_UNKNOWN_KEY,
+    {"unknown-key",
+     "[cpu]\nintervall = 5\n",
+     VMB_CONFIG_ERROR_UNKNOWN_KEY,
      {"intervall", "[cpu]", NULL}},
     {"unknown-section", "[network]\nfoo = 1\n", VMB_CONFIG_ERROR_UNKNOWN_KEY, {"[network]"}},
     {"key-outside-section", "interval = 5\n", VMB_CONFIG_ERROR_UNKNOWN_KEY, {"interval"}},
-    {"not-a-number", "[daemon]\ninterval = abc\n", VMB_CONFIG_ERROR_BAD_VALUE,
+    {"not-a-number",
+     "[daemon]\ninterval = abc\n",
+     VMB_CONFIG_ERROR_BAD_VALUE,
      {"daemon.interval", "'abc'", "1..3600"}},
     {"zero", "[daemon]\ninterval = 0\n", VMB_CONFIG_ERROR_BAD_VALUE, {"daemon.interval", "'0'"}},
-    {"too-large", "[cpu]\ninterval = 3601\n", VMB_CONFIG_ERROR_BAD_VALUE,
+    {"too-large",
+     "[cpu]\ninterval = 3601\n",
+     VMB_CONFIG_ERROR_BAD_VALUE,
      {"cpu.interval", "1..3600"}},
     {"negative", "[cpu]\nmax_moves = -1\n", VMB_CONFIG_ERROR_BAD_VALUE, {"cpu.max_moves", "-1"}},
-    {"fraction-for-integer", "[memory]\ninterval = 2.5\n", VMB_CONFIG_ERROR_BAD_VALUE,
+    {"fraction-for-integer",
+     "[memory]\ninterval = 2.5\n",
+     VMB_CONFIG_ERROR_BAD_VALUE,
      {"memory.interval", "an integer"}},
-    {"bad-boolean", "[cpu]\nenabled = maybe\n", VMB_CONFIG_ERROR_BAD_VALUE,
+    {"bad-boolean",
+     "[cpu]\nenabled = maybe\n",
+     VMB_CONFIG_ERROR_BAD_VALUE,
      {"cpu.enabled", "boolean"}},
-    {"bad-double", "[cpu]\nhysteresis = 80\n", VMB_CONFIG_ERROR_BAD_VALUE,
+    {"bad-double",
+     "[cpu]\nhysteresis = 80\n",
+     VMB_CONFIG_ERROR_BAD_VALUE,
      {"cpu.hysteresis", "0.5..50"}},
     {"nan", "[cpu]\nsmoothing = nan\n", VMB_CONFIG_ERROR_BAD_VALUE, {"cpu.smoothing"}},
     {"bad-cpuset-range", "[cpu]\ncpus = 3-1\n", VMB_CONFIG_ERROR_BAD_VALUE, {"cpu.cpus", "3-1"}},
     {"bad-cpuset-text", "[cpu]\ncpus = first\n", VMB_CONFIG_ERROR_BAD_VALUE, {"cpu.cpus"}},
     {"empty-uri", "[daemon]\nuri =\n", VMB_CONFIG_ERROR_BAD_VALUE, {"daemon.uri"}},
-    {"watermarks-order", "[memory]\nlow_watermark = 40\nhigh_watermark = 30\n",
-     VMB_CONFIG_ERROR_BAD_VALUE, {"memory.high_watermark", "low_watermark"}},
+    {"watermarks-order",
+     "[memory]\nlow_watermark = 40\nhigh_watermark = 30\n",
+     VMB_CONFIG_ERROR_BAD_VALUE,
+     {"memory.high_watermark", "low_watermark"}},
     {"syntax", "[cpu\ninterval = 5\n", VMB_CONFIG_ERROR_SYNTAX, {NULL}},
     {"not-utf8", "[daemon]\nuri = \xff\xfe\n", VMB_CONFIG_ERROR_SYNTAX, {"UTF-8"}},
 };
@@ -182,8 +196,7 @@ test_set_get(void)
 static void
 test_example_config_is_valid(void)
 {
-    g_autofree char *path =
-        g_build_filename(VMB_SRCDIR, "daemon", "vmbalanced.conf", NULL);
+    g_autofree char *path = g_build_filename(VMB_SRCDIR, "daemon", "vmbalanced.conf", NULL);
     g_autoptr(GError) error = NULL;
     g_autoptr(VmbConfig) c = vmb_config_load(path, FALSE, &error);
     g_assert_no_error(error);
@@ -197,7 +210,8 @@ test_example_config_is_valid(void)
     for (guint i = 0; lines[i]; i++) {
         if (lines[i][0] == '[')
             section = lines[i];
-        if (g_str_has_prefix(lines[i], "#") && strchr(lines[i], '=') && g_ascii_isalpha(lines[i][1])) {
+        if (g_str_has_prefix(lines[i], "#") && strchr(lines[i], '=') &&
+            g_ascii_isalpha(lines[i][1])) {
             g_autofree char *key = g_strndup(lines[i] + 1, strcspn(lines[i] + 1, " ="));
             g_autofree char *sec = g_strndup(section + 1, strcspn(section + 1, "]"));
             g_autofree char *full = g_strdup_printf("%s.%s", sec, key);

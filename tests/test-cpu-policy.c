@@ -5,8 +5,8 @@
 #include "cpu-policy.h"
 
 #define MAX_ITEMS 400
-#define MAX_CPUS 64
-#define ANY (-1)
+#define MAX_CPUS  64
+#define ANY       (-1)
 
 typedef struct {
     guint domain;
@@ -25,13 +25,15 @@ typedef struct {
     guint n_items;
     double hysteresis;
     guint max_moves;
-    gint expect_moves;   /* ANY = not checked */
-    double expect_max;   /* highest pCPU load after the moves, checked when > 0 */
-    gint expect_reason;  /* reason of every move, ANY = not checked */
-    gint never_moved;    /* index of an item that must stay put, ANY = none */
-    gboolean spread;     /* vCPUs of each domain must end on distinct pCPUs */
+    gint expect_moves;  /* ANY = not checked */
+    double expect_max;  /* highest pCPU load after the moves, checked when > 0 */
+    gint expect_reason; /* reason of every move, ANY = not checked */
+    gint never_moved;   /* index of an item that must stay put, ANY = none */
+    gboolean spread;    /* vCPUs of each domain must end on distinct pCPUs */
 } Case;
 
+/* clang-format off: one case per row reads better than one field per line. */
+// clang-format off
 static const Case cases[] = {
     {"seed-scenario-one-cycle", 2, NULL, {0}, {{0, 100, 0}, {1, 100, 0}, {2, 30, 0}, {3, 30, 0}},
      4, 5, 8, 2, 130, VMB_CPU_BALANCE, ANY, FALSE},
@@ -86,6 +88,7 @@ static const Case cases[] = {
     {"idle-host-no-moves", 4, NULL, {0}, {{0, 1, 0}, {1, 2, 0}, {2, 0, 0}, {3, 3, 0}}, 4, 5, 8, 0,
      6, ANY, ANY, FALSE},
 };
+// clang-format on
 
 static GArray *
 run_case(const Case *c, gint *placement, double *loads)

@@ -10,7 +10,7 @@ test_percent(void)
     g_assert_cmpfloat_with_epsilon(vmb_util_percent(0, 500000000, 1000000), 50.0, 1e-9);
     g_assert_cmpfloat_with_epsilon(vmb_util_percent(1000, 1000 + 2000000000ULL, 2000000), 100.0,
                                    1e-9);
-    g_assert_cmpfloat(vmb_util_percent(10, 20, 0), ==, 0);      /* no time passed */
+    g_assert_cmpfloat(vmb_util_percent(10, 20, 0), ==, 0);         /* no time passed */
     g_assert_cmpfloat(vmb_util_percent(500, 100, 1000000), ==, 0); /* counter went back */
 }
 

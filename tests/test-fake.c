@@ -232,12 +232,11 @@ test_invalid_requests(void)
     g_assert_false(vmb_hypervisor_set_memory(hv, uuid, 513 * 1024, &error));
     g_assert_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID);
     g_clear_error(&error);
-    g_assert_false(
-        vmb_hypervisor_set_stats_period(hv, dom_named(s, "nob")->uuid, 1, &error));
+    g_assert_false(vmb_hypervisor_set_stats_period(hv, dom_named(s, "nob")->uuid, 1, &error));
     g_assert_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID);
     g_clear_error(&error);
-    g_assert_false(vmb_hypervisor_pin_vcpu(hv, "00000000-0000-4000-8000-000000000000", 0, 0,
-                                           &error));
+    g_assert_false(
+        vmb_hypervisor_pin_vcpu(hv, "00000000-0000-4000-8000-000000000000", 0, 0, &error));
     g_assert_error(error, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN);
 }
 
