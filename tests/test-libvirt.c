@@ -1,0 +1,490 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The libvirt backend against libvirt's in-process test driver, test:///.../test-host.xml: a
+ * node with 4 CPUs and three running domains (see the XML).
+ *
+ * What the test driver leaves empty, so these tests cannot check it: virConnectGetAllDomainStats()
+ * gives only state.* (no cpu.time, no vcpu.*, no balloon.*), so the backend completes vCPU count,
+ * CPU time and balloon current/maximum from virDomainGetInfo() and nothing has wait times or
+ * guest balloon figures; there are no node memory statistics (available stays 0); vCPU and node
+ * CPU times are made up. Each test:/// connection has private state, so changes are made and
+ * checked through the connection of the hypervisor object under test
+ * (vmb_hv_libvirt_get_conn()). */
+#include <string.h>
+
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+#include "hv-libvirt.h"
+#include "hypervisor.h"
+
+#define UUID_A    "6695eb01-f6a4-8304-79aa-97f2502e193f" /* 1 vCPU, balloon */
+#define UUID_B    "b1c2d3e4-0000-4000-8000-00000000000b" /* 1 vCPU, no balloon; upper in XML */
+#define UUID_C    "0c7a1d2e-3f40-4b5c-9d6e-7f8091a2b3c4" /* 2 vCPUs, balloon */
+#define UUID_NONE "00000000-0000-4000-8000-0000000000ff"
+
+#define EVENT_TIMEOUT_US (5 * G_USEC_PER_SEC)
+
+static char *
+test_uri(void)
+{
+    const char *srcdir = g_getenv("VMB_SRCDIR");
+#ifdef VMB_SRCDIR
+    if (!srcdir)
+        srcdir = VMB_SRCDIR;
+#endif
+    g_assert_nonnull(srcdir);
+    g_autofree char *path = g_build_filename(srcdir, "tests", "data", "test-host.xml", NULL);
+    g_autofree char *abs = g_canonicalize_filename(path, NULL);
+    g_assert_true(g_file_test(abs, G_FILE_TEST_IS_REGULAR));
+    return g_strconcat("test://", abs, NULL);
+}
+
+static VmbHypervisor *
+open_hv(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *uri = test_uri();
+    g_autoptr(VmbHypervisor) hv = vmb_hypervisor_new(uri, &error);
+    g_assert_no_error(error);
+    g_assert_nonnull(hv);
+    g_assert_cmpstr(hv->ops->name, ==, "libvirt");
+    g_assert_true(vmb_hypervisor_ensure_connected(hv, &error));
+    g_assert_no_error(error);
+    g_assert_nonnull(vmb_hv_libvirt_get_conn(hv));
+    return g_steal_pointer(&hv);
+}
+
+static VmbSnapshot *
+take_snapshot(VmbHypervisor *hv)
+{
+    g_autoptr(GError) error = NULL;
+    VmbSnapshot *s = vmb_hypervisor_snapshot(hv, &error);
+    g_assert_no_error(error);
+    g_assert_nonnull(s);
+    return s;
+}
+
+static const VmbDomainStat *
+find_domain(const VmbSnapshot *s, const char *uuid)
+{
+    const VmbDomainStat *d = vmb_snapshot_find(s, uuid);
+    g_assert_nonnull(d);
+    return d;
+}
+
+/* A domain of the hypervisor's own connection (the test driver state is per connection). */
+static virDomainPtr
+lookup(VmbHypervisor *hv, const char *uuid)
+{
+    virDomainPtr dom = virDomainLookupByUUIDString(vmb_hv_libvirt_get_conn(hv), uuid);
+    g_assert_nonnull(dom);
+    return dom;
+}
+
+static void
+test_snapshot(void)
+{
+    g_autoptr(VmbHypervisor) hv = open_hv();
+    g_assert_cmpstr(virConnectGetType(vmb_hv_libvirt_get_conn(hv)), ==, "TEST");
+
+    gint64 before_us = g_get_monotonic_time();
+    gint64 before_s = g_get_real_time() / G_USEC_PER_SEC;
+    g_autoptr(VmbSnapshot) s = take_snapshot(hv);
+    g_assert_cmpint(s->mono_us, >=, before_us);
+    g_assert_cmpint(s->mono_us, <=, g_get_monotonic_time());
+    g_assert_cmpint(s->wall_s, >=, before_s);
+    g_assert_cmpint(s->wall_s, <=, before_s + 5);
+
+    /* Host: the node XML says 4 CPUs and 8 GiB (the driver's CPU map claims 8 CPUs). */
+    g_assert_cmpuint(s->npcpus, ==, 4);
+    g_assert_cmpuint(s->host_mem_total_kib, ==, 8388608);
+    g_assert_cmpuint(s->host_mem_available_kib, ==, 0); /* no node memory stats: unknown */
+    g_assert_nonnull(s->pcpu_busy_ns);                  /* made-up node CPU stats, but present */
+
+    g_assert_cmpuint(s->domains->len, ==, 3);
+    struct {
+        const char *uuid, *name;
+        guint nvcpus;
+        guint64 cur_kib, max_kib;
+    } want[] = {
+        {UUID_A, "vmbtest-a", 1, 262144, 524288},
+        {UUID_B, "vmbtest-b", 1, 524288, 524288},
+        {UUID_C, "vmbtest-c", 2, 393216, 1048576},
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(want); i++) {
+        const VmbDomainStat *d = find_domain(s, want[i].uuid);
+        g_assert_cmpstr(d->name, ==, want[i].name);
+        g_assert_cmpstr(d->uuid, ==, want[i].uuid); /* lower case, even for B */
+        g_assert_cmpuint(d->nvcpus, ==, want[i].nvcpus);
+        for (guint v = 0; v < d->nvcpus; v++) {
+            g_assert_cmpint(d->vcpus[v].pcpu, ==, -1); /* default affinity: all CPUs */
+            g_assert_false(d->vcpus[v].has_wait);      /* no vcpu.* from the test driver */
+        }
+        g_assert_cmpuint(d->balloon.fields & VMB_BALLOON_CURRENT, !=, 0);
+        g_assert_cmpuint(d->balloon.fields & VMB_BALLOON_MAXIMUM, !=, 0);
+        g_assert_cmpuint(d->balloon.fields & VMB_BALLOON_USABLE, ==, 0);
+        g_assert_cmpuint(d->balloon.current_kib, ==, want[i].cur_kib);
+        g_assert_cmpuint(d->balloon.maximum_kib, ==, want[i].max_kib);
+        g_assert_cmpuint(d->balloon.min_guarantee_kib, ==, 0);
+    }
+
+    /* A second snapshot on the same connection. */
+    g_autoptr(VmbSnapshot) s2 = take_snapshot(hv);
+    g_assert_cmpint(s2->mono_us, >=, s->mono_us);
+    g_assert_cmpuint(s2->domains->len, ==, 3);
+}
+
+static void
+check_pin_info(VmbHypervisor *hv, const char *uuid, guint vcpu, guint flags, guint8 want_map)
+{
+    g_autoptr(virDomain) dom = lookup(hv, uuid);
+    unsigned char maps[4] = {0};
+    int n = virDomainGetVcpuPinInfo(dom, 4, maps, 1, flags);
+    g_assert_cmpint(n, >, (int) vcpu);
+    g_assert_cmphex(maps[vcpu] & 0x0f, ==, want_map);
+}
+
+static void
+test_pin(void)
+{
+    g_autoptr(VmbHypervisor) hv = open_hv();
+    g_autoptr(GError) error = NULL;
+
+    /* Warm the pin cache first: our own pin must show in the very next snapshot. */
+    g_autoptr(VmbSnapshot) s0 = take_snapshot(hv);
+    g_assert_cmpint(find_domain(s0, UUID_C)->vcpus[1].pcpu, ==, -1);
+
+    g_assert_true(vmb_hypervisor_pin_vcpu(hv, UUID_C, 1, 3, &error));
+    g_assert_no_error(error);
+    g_autoptr(VmbSnapshot) s1 = take_snapshot(hv);
+    const VmbDomainStat *c = find_domain(s1, UUID_C);
+    g_assert_cmpint(c->vcpus[0].pcpu, ==, -1);
+    g_assert_cmpint(c->vcpus[1].pcpu, ==, 3);
+    /* libvirt itself agrees (live). */
+    check_pin_info(hv, UUID_C, 1, VIR_DOMAIN_AFFECT_LIVE, 0x08);
+    check_pin_info(hv, UUID_C, 0, VIR_DOMAIN_AFFECT_LIVE, 0x0f);
+
+    /* An upper-case UUID is the same domain. */
+    g_autofree char *upper = g_ascii_strup(UUID_A, -1);
+    g_assert_true(vmb_hypervisor_pin_vcpu(hv, upper, 0, 0, &error));
+    g_assert_no_error(error);
+    check_pin_info(hv, UUID_A, 0, VIR_DOMAIN_AFFECT_LIVE, 0x01);
+
+    /* A pin made by someone else shows within the periodic re-read of the cache. */
+    {
+        g_autoptr(virDomain) dom = lookup(hv, UUID_C);
+        unsigned char map = 1 << 2;
+        g_assert_cmpint(virDomainPinVcpuFlags(dom, 0, &map, 1, 0), ==, 0);
+    }
+    gboolean seen = FALSE;
+    for (int i = 0; i < 11 && !seen; i++) {
+        g_autoptr(VmbSnapshot) s = take_snapshot(hv);
+        c = find_domain(s, UUID_C);
+        g_assert_cmpint(c->vcpus[1].pcpu, ==, 3);
+        seen = c->vcpus[0].pcpu == 2;
+        if (seen)
+            g_assert_cmpint(find_domain(s, UUID_A)->vcpus[0].pcpu, ==, 0);
+    }
+    g_assert_true(seen);
+}
+
+static void
+test_pin_errors(void)
+{
+    g_autoptr(VmbHypervisor) hv = open_hv();
+    g_autoptr(GError) error = NULL;
+
+    /* CPU 4 does not exist (the test driver itself would accept it). */
+    g_assert_false(vmb_hypervisor_pin_vcpu(hv, UUID_A, 0, 4, &error));
+    g_assert_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID);
+    g_clear_error(&error);
+    g_assert_false(vmb_hypervisor_pin_vcpu(hv, UUID_A, 0, G_MAXUINT, &error));
+    g_assert_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID);
+    g_clear_error(&error);
+    check_pin_info(hv, UUID_A, 0, VIR_DOMAIN_AFFECT_LIVE, 0x0f);
+
+    /* vCPU 1 of a 1-vCPU domain. */
+    g_assert_false(vmb_hypervisor_pin_vcpu(hv, UUID_A, 1, 0, &error));
+    g_assert_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID);
+    g_clear_error(&error);
+
+    g_assert_false(vmb_hypervisor_pin_vcpu(hv, UUID_NONE, 0, 0, &error));
+    g_assert_error(error, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN);
+    g_clear_error(&error);
+
+    /* A stopped domain is gone for us, and its persistent definition is left alone. */
+    {
+        g_autoptr(virDomain) dom = lookup(hv, UUID_B);
+        g_assert_cmpint(virDomainDestroy(dom), ==, 0);
+    }
+    g_assert_false(vmb_hypervisor_pin_vcpu(hv, UUID_B, 0, 1, &error));
+    g_assert_error(error, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN);
+    g_clear_error(&error);
+    check_pin_info(hv, UUID_B, 0, VIR_DOMAIN_AFFECT_CONFIG, 0x0f);
+
+    /* None of this is a connection problem. */
+    g_assert_true(hv->connected);
+    g_autoptr(VmbSnapshot) s = take_snapshot(hv);
+    g_assert_cmpuint(s->domains->len, ==, 2);
+    g_assert_null(vmb_snapshot_find(s, UUID_B));
+}
+
+static void
+test_memory(void)
+{
+    g_autoptr(VmbHypervisor) hv = open_hv();
+    g_autoptr(GError) error = NULL;
+
+    g_assert_true(vmb_hypervisor_set_memory(hv, UUID_A, 200000, &error));
+    g_assert_no_error(error);
+    g_assert_true(vmb_hypervisor_set_memory(hv, UUID_C, 1048576, &error)); /* = maximum */
+    g_assert_no_error(error);
+    g_autoptr(VmbSnapshot) s = take_snapshot(hv);
+    g_assert_cmpuint(find_domain(s, UUID_A)->balloon.current_kib, ==, 200000);
+    g_assert_cmpuint(find_domain(s, UUID_A)->balloon.maximum_kib, ==, 524288);
+    g_assert_cmpuint(find_domain(s, UUID_B)->balloon.current_kib, ==, 524288);
+    g_assert_cmpuint(find_domain(s, UUID_C)->balloon.current_kib, ==, 1048576);
+
+    /* Above <memory>: refused, nothing changed. */
+    g_assert_false(vmb_hypervisor_set_memory(hv, UUID_A, 524289, &error));
+    g_assert_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID);
+    g_clear_error(&error);
+    g_assert_false(vmb_hypervisor_set_memory(hv, UUID_A, G_MAXUINT64, &error));
+    g_assert_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID);
+    g_clear_error(&error);
+
+    g_assert_false(vmb_hypervisor_set_memory(hv, UUID_NONE, 100000, &error));
+    g_assert_error(error, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN);
+    g_clear_error(&error);
+
+    g_autoptr(VmbSnapshot) s2 = take_snapshot(hv);
+    g_assert_cmpuint(find_domain(s2, UUID_A)->balloon.current_kib, ==, 200000);
+    g_assert_true(hv->connected);
+}
+
+static void
+test_stats_period(void)
+{
+    g_autoptr(VmbHypervisor) hv = open_hv();
+    g_autoptr(GError) error = NULL;
+
+    g_assert_true(vmb_hypervisor_set_stats_period(hv, UUID_A, 1, &error));
+    g_assert_no_error(error);
+    g_assert_true(vmb_hypervisor_set_stats_period(hv, UUID_C, 5, &error));
+    g_assert_no_error(error);
+
+    g_assert_false(vmb_hypervisor_set_stats_period(hv, UUID_B, 1, &error));
+    g_assert_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID);
+    g_assert_nonnull(strstr(error->message, "no memory balloon"));
+    g_clear_error(&error);
+
+    g_assert_false(vmb_hypervisor_set_stats_period(hv, UUID_NONE, 1, &error));
+    g_assert_error(error, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN);
+    g_clear_error(&error);
+    g_assert_true(hv->connected);
+}
+
+typedef struct {
+    VmbDomainEvent event;
+    char *name, *uuid;
+} SeenEvent;
+
+static void
+seen_event_free(SeenEvent *e)
+{
+    g_free(e->name);
+    g_free(e->uuid);
+    g_free(e);
+}
+
+static void
+on_event(VmbHypervisor *hv, VmbDomainEvent event, const char *name, const char *uuid,
+         gpointer user_data)
+{
+    GPtrArray *seen = user_data;
+    SeenEvent *e = g_new0(SeenEvent, 1);
+    e->event = event;
+    e->name = g_strdup(name);
+    e->uuid = g_strdup(uuid);
+    g_ptr_array_add(seen, e);
+}
+
+/* Runs the default main context (where libvirt-glib dispatches libvirt's events) until @seen
+ * holds @count events or the time is up, then a little longer to catch duplicates. */
+static void
+run_until(GPtrArray *seen, guint count)
+{
+    gint64 deadline = g_get_monotonic_time() + EVENT_TIMEOUT_US;
+    while (seen->len < count && g_get_monotonic_time() < deadline) {
+        if (!g_main_context_iteration(NULL, FALSE))
+            g_usleep(1000);
+    }
+    gint64 settle = g_get_monotonic_time() + 50000;
+    while (g_get_monotonic_time() < settle) {
+        if (!g_main_context_iteration(NULL, FALSE))
+            g_usleep(1000);
+    }
+}
+
+static void
+assert_event(GPtrArray *seen, guint index, VmbDomainEvent event, const char *name, const char *uuid)
+{
+    g_assert_cmpuint(seen->len, >, index);
+    const SeenEvent *e = g_ptr_array_index(seen, index);
+    g_assert_cmpint(e->event, ==, event);
+    g_assert_cmpstr(e->name, ==, name);
+    g_assert_cmpstr(e->uuid, ==, uuid);
+}
+
+static void
+test_events(void)
+{
+    g_autoptr(VmbHypervisor) hv = open_hv();
+    g_autoptr(GPtrArray) seen = g_ptr_array_new_with_free_func((GDestroyNotify) seen_event_free);
+    vmb_hypervisor_set_event_func(hv, on_event, seen);
+    g_autoptr(virDomain) b = lookup(hv, UUID_B);
+    g_autoptr(virDomain) a = lookup(hv, UUID_A);
+
+    run_until(seen, 0);
+    g_assert_cmpuint(seen->len, ==, 0);
+
+    /* Destroyed: VANISHED, with the lower-case UUID; the snapshot agrees. */
+    g_assert_cmpint(virDomainDestroy(b), ==, 0);
+    run_until(seen, 1);
+    g_assert_cmpuint(seen->len, ==, 1);
+    assert_event(seen, 0, VMB_DOMAIN_VANISHED, "vmbtest-b", UUID_B);
+    {
+        g_autoptr(VmbSnapshot) s = take_snapshot(hv);
+        g_assert_cmpuint(s->domains->len, ==, 2);
+        g_assert_null(vmb_snapshot_find(s, UUID_B));
+    }
+
+    /* Started again: APPEARED. */
+    g_assert_cmpint(virDomainCreate(b), ==, 0);
+    run_until(seen, 2);
+    g_assert_cmpuint(seen->len, ==, 2);
+    assert_event(seen, 1, VMB_DOMAIN_APPEARED, "vmbtest-b", UUID_B);
+    {
+        g_autoptr(VmbSnapshot) s = take_snapshot(hv);
+        g_assert_cmpuint(s->domains->len, ==, 3);
+        g_assert_nonnull(vmb_snapshot_find(s, UUID_B));
+    }
+
+    /* A domain we have not reported yet (running since we connected): suspending reports
+     * nothing, resuming reports APPEARED, once. */
+    g_assert_cmpint(virDomainSuspend(a), ==, 0);
+    g_assert_cmpint(virDomainResume(a), ==, 0);
+    run_until(seen, 3);
+    g_assert_cmpuint(seen->len, ==, 3);
+    assert_event(seen, 2, VMB_DOMAIN_APPEARED, "vmbtest-a", UUID_A);
+    g_assert_cmpint(virDomainSuspend(a), ==, 0);
+    g_assert_cmpint(virDomainResume(a), ==, 0);
+    run_until(seen, 0);
+    g_assert_cmpuint(seen->len, ==, 3);
+
+    /* QEMU starts a domain with STARTED then RESUMED: one APPEARED. (The test driver cannot
+     * start paused: STARTED, SUSPENDED, RESUMED here.) */
+    g_assert_cmpint(virDomainDestroy(b), ==, 0);
+    run_until(seen, 4);
+    g_assert_cmpuint(seen->len, ==, 4);
+    assert_event(seen, 3, VMB_DOMAIN_VANISHED, "vmbtest-b", UUID_B);
+    g_assert_cmpint(virDomainCreate(b), ==, 0);
+    g_assert_cmpint(virDomainSuspend(b), ==, 0);
+    g_assert_cmpint(virDomainResume(b), ==, 0);
+    run_until(seen, 5);
+    g_assert_cmpuint(seen->len, ==, 5);
+    assert_event(seen, 4, VMB_DOMAIN_APPEARED, "vmbtest-b", UUID_B);
+
+    /* A guest shutdown: one VANISHED. */
+    g_assert_cmpint(virDomainShutdown(a), ==, 0);
+    run_until(seen, 6);
+    g_assert_cmpuint(seen->len, ==, 6);
+    assert_event(seen, 5, VMB_DOMAIN_VANISHED, "vmbtest-a", UUID_A);
+    {
+        g_autoptr(VmbSnapshot) s = take_snapshot(hv);
+        g_assert_cmpuint(s->domains->len, ==, 2);
+        g_assert_null(vmb_snapshot_find(s, UUID_A));
+    }
+
+    /* Closing with the callbacks registered (leaks are for ASan and valgrind to find). */
+    vmb_hypervisor_lost(hv, "test");
+    g_assert_null(vmb_hv_libvirt_get_conn(hv));
+}
+
+static void
+on_connection(VmbHypervisor *hv, gboolean connected, const char *reason, gpointer user_data)
+{
+    int *changes = user_data;
+    (*changes)++;
+}
+
+/* Losing the connection and opening it again: a fresh test driver state, and no stale cache. */
+static void
+test_reconnect(void)
+{
+    g_autoptr(VmbHypervisor) hv = open_hv();
+    g_autoptr(GError) error = NULL;
+    int changes = 0;
+    vmb_hypervisor_set_connection_func(hv, on_connection, &changes);
+
+    g_autoptr(VmbSnapshot) s0 = take_snapshot(hv);
+    g_assert_cmpint(find_domain(s0, UUID_C)->vcpus[1].pcpu, ==, -1);
+    g_assert_true(vmb_hypervisor_pin_vcpu(hv, UUID_C, 1, 2, &error));
+    g_assert_no_error(error);
+    g_autoptr(VmbSnapshot) s_pinned = take_snapshot(hv);
+    g_assert_cmpint(find_domain(s_pinned, UUID_C)->vcpus[1].pcpu, ==, 2);
+
+    vmb_hypervisor_lost(hv, "test");
+    g_assert_false(hv->connected);
+    g_assert_cmpint(changes, ==, 1);
+    g_assert_null(vmb_hv_libvirt_get_conn(hv));
+    g_assert_null(vmb_hypervisor_snapshot(hv, &error));
+    g_assert_error(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED);
+    g_clear_error(&error);
+
+    hv->next_retry_us = 0; /* skip the backoff */
+    g_autoptr(VmbSnapshot) s1 = take_snapshot(hv);
+    g_assert_true(hv->connected);
+    g_assert_cmpint(changes, ==, 2);
+    g_assert_cmpuint(hv->reconnects, ==, 1);
+    g_assert_cmpuint(s1->domains->len, ==, 3);
+    /* The reopened test driver starts from the XML again: the pin is gone. */
+    g_assert_cmpint(find_domain(s1, UUID_C)->vcpus[1].pcpu, ==, -1);
+}
+
+/* An unreachable URI: a DISCONNECTED error with libvirt's reason, nothing printed. */
+static void
+test_open_fails(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmbHypervisor) hv =
+        vmb_hypervisor_new("qemu+unix:///system?socket=/nonexistent/vmb-no-such.sock", &error);
+    g_assert_no_error(error);
+    g_assert_false(vmb_hypervisor_ensure_connected(hv, &error));
+    g_assert_error(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED);
+    g_assert_nonnull(strstr(error->message, "vmb-no-such.sock"));
+    g_assert_null(vmb_hv_libvirt_get_conn(hv));
+}
+
+static void
+drop_log(const char *domain, GLogLevelFlags level, const char *message, gpointer user_data)
+{
+}
+
+int
+main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    /* GTest shows debug messages, and libvirt-glib's event loop logs every timer and watch
+     * (without a log domain). */
+    g_log_set_handler(NULL, G_LOG_LEVEL_DEBUG, drop_log, NULL);
+    g_test_add_func("/libvirt/snapshot", test_snapshot);
+    g_test_add_func("/libvirt/pin", test_pin);
+    g_test_add_func("/libvirt/pin-errors", test_pin_errors);
+    g_test_add_func("/libvirt/memory", test_memory);
+    g_test_add_func("/libvirt/stats-period", test_stats_period);
+    g_test_add_func("/libvirt/events", test_events);
+    g_test_add_func("/libvirt/reconnect", test_reconnect);
+    g_test_add_func("/libvirt/open-fails", test_open_fails);
+    return g_test_run();
+}
