@@ -6,6 +6,7 @@
 
 static gboolean use_journal;
 static gboolean verbose_mode;
+static gboolean debug_all;
 static GHashTable *once_keys; /* key -> NULL; present while the condition lasts */
 
 static const char *
@@ -24,11 +25,31 @@ level_name(GLogLevelFlags level)
     return "debug";
 }
 
+static GLogWriterOutput writer_emit(GLogLevelFlags level, const GLogField *fields, gsize n_fields,
+                                    gpointer user_data);
+
 static GLogWriterOutput
 writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
 {
     if ((level & G_LOG_LEVEL_DEBUG) && !verbose_mode)
         return G_LOG_WRITER_HANDLED;
+    /* libvirt-glib logs every event-loop handle and timer change at debug level: keep
+     * --verbose about our own decisions unless VMB_DEBUG_ALL is set. */
+    if ((level & G_LOG_LEVEL_DEBUG) && !debug_all) {
+        for (gsize i = 0; i < n_fields; i++) {
+            if (g_strcmp0(fields[i].key, "GLIB_DOMAIN") == 0)
+                return g_strcmp0(fields[i].value, "vmbalanced") == 0
+                           ? writer_emit(level, fields, n_fields, user_data)
+                           : G_LOG_WRITER_HANDLED;
+        }
+        return G_LOG_WRITER_HANDLED;
+    }
+    return writer_emit(level, fields, n_fields, user_data);
+}
+
+static GLogWriterOutput
+writer_emit(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
+{
 
     if (use_journal &&
         g_log_writer_journald(level, fields, n_fields, user_data) == G_LOG_WRITER_HANDLED)
@@ -50,6 +71,7 @@ void
 vmb_log_init(gboolean verbose)
 {
     verbose_mode = verbose;
+    debug_all = g_getenv("VMB_DEBUG_ALL") != NULL;
     use_journal = g_log_writer_is_journald(fileno(stderr));
     g_log_set_writer_func(writer, NULL, NULL);
 }
