@@ -56,6 +56,10 @@ static const VmbKeyInfo keys[] = {
      "seconds between guest balloon statistics updates"},
     {"memory.stale_periods", VMB_KEY_UINT, 2, 1000, OFF(mem_stale_periods), FALSE,
      "statistics older than this many stats periods are ignored"},
+    {"memory.grow_horizon", VMB_KEY_UINT, 1, 100, OFF(mem_grow_horizon), FALSE,
+     "cycles a grow should last at the guest's recent consumption rate"},
+    {"memory.weights", VMB_KEY_LIST, 0, 0, OFF(mem_weights), FALSE,
+     "comma-separated PATTERN:WEIGHT items (weight 0.1..100): shares under host pressure"},
 };
 
 const VmbKeyInfo *
@@ -132,6 +136,8 @@ vmb_config_new_defaults(void)
     c->mem_host_reserve_percent = 5;
     c->mem_stats_period = 1;
     c->mem_stale_periods = 5;
+    c->mem_grow_horizon = 3;
+    c->mem_weights = g_new0(char *, 1);
     return c;
 }
 
@@ -141,6 +147,7 @@ vmb_config_copy(const VmbConfig *c)
     VmbConfig *copy = g_memdup2(c, sizeof(*c));
     copy->uri = g_strdup(c->uri);
     copy->exclude = g_strdupv(c->exclude);
+    copy->mem_weights = g_strdupv(c->mem_weights);
     return copy;
 }
 
@@ -151,6 +158,7 @@ vmb_config_free(VmbConfig *c)
         return;
     g_free(c->uri);
     g_strfreev(c->exclude);
+    g_strfreev(c->mem_weights);
     g_free(c);
 }
 
@@ -313,6 +321,18 @@ vmb_config_validate(const VmbConfig *c, GError **error)
                     c->mem_high_watermark, c->mem_low_watermark);
         return FALSE;
     }
+    for (guint i = 0; c->mem_weights && c->mem_weights[i]; i++) {
+        const char *item = c->mem_weights[i];
+        const char *colon = strrchr(item, ':');
+        double w;
+        if (!colon || colon == item || !parse_double(colon + 1, 0.1, 100, &w)) {
+            g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_BAD_VALUE,
+                        "key 'memory.weights': invalid item '%s', expected PATTERN:WEIGHT "
+                        "with a weight in 0.1..100",
+                        item);
+            return FALSE;
+        }
+    }
     return TRUE;
 }
 
@@ -435,4 +455,20 @@ vmb_config_load(const char *path, gboolean missing_ok, GError **error)
         return NULL;
     }
     return g_steal_pointer(&c);
+}
+
+double
+vmb_config_mem_weight(const VmbConfig *c, const char *name, const char *uuid)
+{
+    for (guint i = 0; c->mem_weights && c->mem_weights[i]; i++) {
+        const char *colon = strrchr(c->mem_weights[i], ':');
+        double w;
+        if (!colon || !parse_double(colon + 1, 0.1, 100, &w))
+            continue; /* rejected by vmb_config_validate */
+        g_autofree char *pattern = g_strndup(c->mem_weights[i], colon - c->mem_weights[i]);
+        if ((name && fnmatch(pattern, name, 0) == 0) ||
+            (uuid && fnmatch(pattern, uuid, FNM_CASEFOLD) == 0))
+            return w;
+    }
+    return 1.0;
 }

@@ -44,6 +44,8 @@ typedef struct {
     double mem_host_reserve_percent;
     guint mem_stats_period;
     guint mem_stale_periods;
+    guint mem_grow_horizon; /* cycles a grow should last at the current consumption rate */
+    GStrv mem_weights;      /* "PATTERN:WEIGHT" items: share under host pressure */
 } VmbConfig;
 
 typedef enum {
@@ -88,3 +90,5 @@ gboolean vmb_config_validate(const VmbConfig *c, GError **error);
 guint vmb_config_cpu_interval(const VmbConfig *c);
 guint vmb_config_mem_interval(const VmbConfig *c);
 gboolean vmb_config_is_excluded(const VmbConfig *c, const char *name, const char *uuid);
+/* memory.weights: the weight of the first item whose pattern matches, else 1. */
+double vmb_config_mem_weight(const VmbConfig *c, const char *name, const char *uuid);

@@ -3,7 +3,12 @@
  * the vCPUs pinned to it and its background load (like CFS with equal weights); floating
  * vCPUs share what is left on all pCPUs. A vCPU that gets less than its demand accrues wait
  * time, as libvirt's vcpu.N.wait reports. Memory: the balloon moves actual toward the target
- * but never below what the guest uses; a guest whose use exceeds its actual is OOM-killed. */
+ * but never below what the guest uses (it reclaims page cache first); a guest whose use
+ * exceeds its actual is OOM-killed, or with autodeflate takes pages back from the balloon.
+ * The guest's free memory slowly fills with page cache, so unused < usable as on a real
+ * guest. Statistics are a copy of the guest's figures taken every stats period, and stop
+ * (go stale) while the scenario says so; no balloon driver means no statistics and a balloon
+ * that never moves. */
 #include "hv-fake.h"
 
 #include <math.h>
@@ -12,7 +17,10 @@
 #define TICK_S 0.1
 #define BALLOON_MIB_PER_S 1024.0 /* how fast actual follows a target */
 #define GUEST_RESERVED_MIB 16.0  /* what a guest cannot give back beyond its use */
-#define OOM_RECOVERY_S 2.0       /* the killed workload restarts after this */
+#define GUEST_KERNEL_MIB 8.0     /* actual minus guest MemTotal (kernel reservations) */
+#define CACHE_FILL_MIB_S 8.0     /* how fast free guest memory turns into page cache */
+#define OOM_RECOVERY_S 2.0       /* the killed workload restarts after this ... */
+#define OOM_RAMP_MIB_S 50.0      /* ... and allocates its memory again at this pace */
 #define WALL_ORIGIN_S 1700000000 /* simulated epoch for manual clocks */
 
 typedef struct {
@@ -26,7 +34,8 @@ typedef struct {
     double last_stats_t;
     double stats_usable_mib, stats_unused_mib, stats_available_mib; /* as of last_stats_t */
     gboolean have_stats;
-    double oom_until;
+    double cache_mib; /* guest page cache: reclaimable, part of usable, not of unused */
+    double oom_until; /* last OOM kill: nothing in use until then, then a ramp back */
     guint oom_kills, autodeflates;
 } FakeDomain;
 
@@ -129,6 +138,7 @@ domain_boot(Fake *f, FakeDomain *d)
     d->actual_mib = d->target_mib = (double) def->current_mib;
     d->stats_period = 0;
     d->have_stats = FALSE;
+    d->cache_mib = 0;
     d->oom_until = -1;
 }
 
@@ -247,6 +257,32 @@ step_cpu(Fake *f, double t, double dt)
     }
 }
 
+/* Are the guest's balloon statistics updating at @t (outside the scenario's stale window)? */
+static gboolean
+stats_fresh(const VmbScenarioDomain *def, double t)
+{
+    if (def->stale_after < 0 || t < def->stale_after)
+        return TRUE;
+    return def->stale_until >= 0 && t >= def->stale_until;
+}
+
+/* What the guest uses at @t: the scenario's demand, except after an OOM kill, when the
+ * restarted workload builds its memory up again from nothing. */
+static double
+guest_used(FakeDomain *d, double t)
+{
+    double demand = vmb_series_at(&d->def->used_mib, t);
+    if (d->oom_until < 0)
+        return demand;
+    if (t < d->oom_until)
+        return 0;
+    double ramp = (t - d->oom_until) * OOM_RAMP_MIB_S;
+    if (ramp < demand)
+        return ramp;
+    d->oom_until = -1; /* caught up: back to the scenario's demand */
+    return demand;
+}
+
 static void
 step_memory(Fake *f, double t, double dt)
 {
@@ -254,18 +290,21 @@ step_memory(Fake *f, double t, double dt)
         FakeDomain *d = &f->doms[i];
         if (!d->running)
             continue;
-        double max = (double) d->def->memory_mib;
-        double used = t < d->oom_until ? 0 : vmb_series_at(&d->def->used_mib, t);
+        const VmbScenarioDomain *def = d->def;
+        gboolean driver = def->balloon && def->balloon_driver;
+        double max = (double) def->memory_mib;
+        double used = guest_used(d, t);
         double floor_mib = used + GUEST_RESERVED_MIB;
         double move = BALLOON_MIB_PER_S * dt;
 
-        if (d->target_mib < d->actual_mib) /* inflate: the guest gives what it can spare */
+        /* Without the guest driver the device takes targets but the balloon never moves. */
+        if (driver && d->target_mib < d->actual_mib) /* inflate: the guest gives what it can */
             d->actual_mib = MAX(MAX(d->target_mib, d->actual_mib - move),
                                 MIN(d->actual_mib, floor_mib));
-        else if (d->target_mib > d->actual_mib)
+        else if (driver && d->target_mib > d->actual_mib)
             d->actual_mib = MIN(MIN(d->target_mib, d->actual_mib + move), max);
 
-        if (d->def->autodeflate && floor_mib > d->actual_mib && d->actual_mib < max) {
+        if (driver && def->autodeflate && floor_mib > d->actual_mib && d->actual_mib < max) {
             d->actual_mib = MIN(max, floor_mib);
             d->autodeflates++;
         }
@@ -275,14 +314,24 @@ step_memory(Fake *f, double t, double dt)
             d->oom_until = t + OOM_RECOVERY_S;
             used = 0;
         }
-        gboolean fresh = d->def->stale_after < 0 || t < d->def->stale_after;
-        if (d->def->balloon && d->stats_period && fresh &&
+
+        /* Page cache takes a share of the spare memory over time and is dropped at once when
+         * the workload or the balloon needs the pages. */
+        double spare = MAX(0, d->actual_mib - used - GUEST_RESERVED_MIB);
+        double cache_target = def->page_cache / 100.0 * spare;
+        if (d->cache_mib > cache_target)
+            d->cache_mib = cache_target;
+        else
+            d->cache_mib = MIN(cache_target, d->cache_mib + CACHE_FILL_MIB_S * dt);
+
+        if (driver && d->stats_period && stats_fresh(def, t) &&
             (!d->have_stats || t - d->last_stats_t >= d->stats_period)) {
             d->have_stats = TRUE;
             d->last_stats_t = t;
-            d->stats_available_mib = d->actual_mib;
-            d->stats_usable_mib = MAX(0, d->actual_mib - used - GUEST_RESERVED_MIB / 2);
-            d->stats_unused_mib = d->stats_usable_mib * 0.8; /* some is page cache */
+            /* MemTotal follows the balloon; MemAvailable counts free memory and cache. */
+            d->stats_available_mib = MAX(0, d->actual_mib - GUEST_KERNEL_MIB);
+            d->stats_usable_mib = MAX(0, d->stats_available_mib - used);
+            d->stats_unused_mib = MAX(0, d->stats_usable_mib - d->cache_mib);
         }
     }
     double avail = (double) f->sc->memory_mib - host_used_mib(f);
@@ -460,6 +509,12 @@ fake_set_memory(VmbHypervisor *hv, const char *uuid, guint64 kib, GError **error
     FakeDomain *d = find_running(f, uuid, error);
     if (!d)
         return FALSE;
+    if (!d->def->balloon) {
+        /* What libvirt says for a domain without a balloon device. */
+        g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID,
+                    "domain %s has no memory balloon device", d->def->name);
+        return FALSE;
+    }
     if (kib > d->def->memory_mib * 1024 || kib == 0) {
         g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID,
                     "memory %" G_GUINT64_FORMAT " KiB outside 1..%" G_GUINT64_FORMAT " KiB", kib,
@@ -580,7 +635,7 @@ vmb_hv_fake_domain_info(VmbHypervisor *hv, const char *name, VmbFakeDomainInfo *
         out->pins = d->pins;
         out->actual_kib = (guint64) (d->actual_mib * 1024);
         out->target_kib = (guint64) (d->target_mib * 1024);
-        double used = f->now < d->oom_until ? 0 : vmb_series_at(&d->def->used_mib, f->now);
+        double used = guest_used(d, f->now);
         out->used_kib = (guint64) (used * 1024);
         out->oom_kills = d->oom_kills;
         out->autodeflates = d->autodeflates;

@@ -22,6 +22,11 @@
  *   autodeflate = no
  *   stale_after = 90            ; balloon statistics stop updating then
  *   min_guarantee_mib = 0
+ *   stale_until = 120           ; ... and resume then (default: never)
+ *   balloon_driver = yes        ; the guest runs the balloon driver: without it the device
+ *                               ; accepts targets and a stats period but nothing happens
+ *   page_cache = 30             ; percent of the guest's spare memory that fills with page
+ *                               ; cache: counted in usable (MemAvailable), not in unused
  *
  * Series are "V" or "T:V T:V ..." (see series.h). */
 #pragma once
@@ -42,6 +47,9 @@ typedef struct {
     VmbSeries used_mib;
     gboolean balloon, autodeflate;
     double stale_after; /* < 0: never */
+    double stale_until; /* < 0: statistics never resume after stale_after */
+    gboolean balloon_driver;
+    double page_cache; /* percent of spare memory */
 } VmbScenarioDomain;
 
 typedef struct {

@@ -1,0 +1,454 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "mem-policy.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#define MIB 1024.0
+/* Grows smaller than this are noise, not worth a balloon request. */
+#define MIN_GROW_KIB 1024
+/* Where in the band a target puts usable memory: the middle for grows and shrinks (the
+ * furthest from both edges, so one step does not trigger the opposite one), a quarter for
+ * squeezing a guest that is inside the band while the host is short. */
+#define FRAC_TARGET  0.5
+#define FRAC_SQUEEZE 0.25
+/* Growth for comfort (beyond what brings a guest back to its low watermark) stops this
+ * fraction of the reserve above it: a surge of the host's own use then has room until the
+ * next cycle sees it. Urgent growth may use the headroom down to the reserve itself. */
+#define CUSHION_DIV 8
+
+typedef struct {
+    double used;      /* current - usable: what the guest cannot give */
+    double allowance; /* expected growth over the horizon */
+    guint64 low, high;
+    guint64 floor;
+    gboolean starving, idle, squeezable;
+    gboolean no_shrink;    /* unreachable, autodeflated, swapping or pending */
+    gboolean autodeflated; /* actual rose above our target by itself */
+    guint64 want;          /* grow: target; shrink: normal step target */
+    guint64 desired;       /* shrink: band middle (pressure reclaim target) */
+    guint64 squeeze;       /* squeeze level */
+    guint64 urgent;        /* part of the grow that only brings usable back to low */
+    guint64 grant;         /* memory given this cycle */
+    guint64 excess;        /* what it can give under pressure */
+    double urgency;        /* usable / (low + allowance): lower is worse */
+} GuestPlan;
+
+const char *
+vmb_mem_reason_to_string(VmbMemReason r)
+{
+    switch (r) {
+    case VMB_MEM_GROW:
+        return "grow";
+    case VMB_MEM_SHRINK:
+        return "shrink";
+    case VMB_MEM_RECLAIM:
+        return "reclaim";
+    case VMB_MEM_SQUEEZE:
+        return "squeeze";
+    case VMB_MEM_ACCEPT:
+        return "accept";
+    }
+    return "?";
+}
+
+const char *
+vmb_mem_verdict_to_string(VmbMemVerdict v)
+{
+    switch (v) {
+    case VMB_MEM_V_SKIPPED:
+        return "skipped";
+    case VMB_MEM_V_BALANCED:
+        return "balanced";
+    case VMB_MEM_V_STARVING:
+        return "starving";
+    case VMB_MEM_V_IDLE:
+        return "idle";
+    case VMB_MEM_V_AT_MAXIMUM:
+        return "at-maximum";
+    case VMB_MEM_V_HOST_LIMITED:
+        return "host-limited";
+    case VMB_MEM_V_UNREACHABLE:
+        return "unreachable";
+    case VMB_MEM_V_PENDING:
+        return "pending";
+    case VMB_MEM_V_AUTODEFLATED:
+        return "autodeflated";
+    }
+    return "?";
+}
+
+static double
+band_low(const VmbMemTunables *t, double actual)
+{
+    return MAX(t->low_percent / 100.0 * actual, (double) t->min_free_kib);
+}
+
+/* The band is at least min_free wide, so a small guest is not grown and shrunk by turns. */
+static double
+band_high(const VmbMemTunables *t, double actual)
+{
+    return MAX(t->high_percent / 100.0 * actual, band_low(t, actual) + (double) t->min_free_kib);
+}
+
+static double
+band_level(const VmbMemTunables *t, double actual, double frac)
+{
+    double low = band_low(t, actual);
+    return low + frac * (band_high(t, actual) - low);
+}
+
+void
+vmb_mem_band(const VmbMemTunables *t, guint64 actual_kib, guint64 *low, guint64 *high)
+{
+    *low = (guint64) ceil(band_low(t, (double) actual_kib));
+    *high = (guint64) ceil(band_high(t, (double) actual_kib));
+}
+
+guint64
+vmb_mem_reserve(const VmbMemTunables *t, guint64 host_total_kib)
+{
+    guint64 pct = (guint64) ceil(t->reserve_percent / 100.0 * (double) host_total_kib);
+    return MAX(t->reserve_kib, pct);
+}
+
+/* 4 MiB and 0.5 %: balloons stop a few pages off, and libvirt rounds. */
+guint64
+vmb_mem_tolerance(guint64 target_kib)
+{
+    return 4096 + target_kib / 200;
+}
+
+/* The smallest actual A at which usable (A - used) reaches band_level(A, frac) + extra. The
+ * band scales with A, so this is a fixed point; A - level(A) grows with A (the watermarks are
+ * below 100 %), so bisection finds it. Rounded up to whole MiB. */
+static guint64
+solve_actual(const VmbMemTunables *t, double used, double extra, double frac)
+{
+    double base = used + extra;
+    double lo = base, hi = base + band_level(t, base, frac);
+    while (hi - band_level(t, hi, frac) < base)
+        hi = hi * 2 + MIB;
+    for (int i = 0; i < 64 && hi - lo > 1; i++) {
+        double mid = (lo + hi) / 2;
+        if (mid - band_level(t, mid, frac) < base)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return (guint64) (ceil(hi / MIB) * MIB);
+}
+
+static int
+cmp_urgency(gconstpointer a, gconstpointer b, gpointer data)
+{
+    const GuestPlan *g = data;
+    guint ia = *(const guint *) a, ib = *(const guint *) b;
+    if (g[ia].urgency != g[ib].urgency)
+        return g[ia].urgency < g[ib].urgency ? -1 : 1;
+    return ia < ib ? -1 : ia > ib;
+}
+
+/* Larger excess over the squeeze level first. */
+static int
+cmp_excess(gconstpointer a, gconstpointer b, gpointer data)
+{
+    const GuestPlan *g = data;
+    guint ia = *(const guint *) a, ib = *(const guint *) b;
+    if (g[ia].excess != g[ib].excess)
+        return g[ia].excess > g[ib].excess ? -1 : 1;
+    return ia < ib ? -1 : ia > ib;
+}
+
+static double
+weight_of(const VmbMemGuest *in)
+{
+    return in->weight > 0 ? in->weight : 1.0;
+}
+
+/* Gives out @budget among the guests in @idx, each up to need[k], in proportion to
+ * weight x need; what a capped guest leaves goes round again. Adds to got[k]. */
+static guint64
+share(const VmbMemGuest *in, GArray *idx, const guint64 *need, guint64 *got, guint64 budget)
+{
+    guint64 given = 0;
+    while (budget > 0) {
+        double total = 0;
+        for (guint k = 0; k < idx->len; k++) {
+            if (got[k] < need[k])
+                total += weight_of(&in[g_array_index(idx, guint, k)]) * (double) need[k];
+        }
+        if (total <= 0)
+            break;
+        guint64 spent = 0;
+        gboolean capped = FALSE;
+        for (guint k = 0; k < idx->len; k++) {
+            if (got[k] >= need[k])
+                continue;
+            double w = weight_of(&in[g_array_index(idx, guint, k)]) * (double) need[k];
+            guint64 s = (guint64) floor((double) budget * w / total);
+            if (s >= need[k] - got[k]) {
+                s = need[k] - got[k];
+                capped = TRUE;
+            }
+            got[k] += s;
+            spent += s;
+        }
+        budget -= MIN(spent, budget);
+        given += spent;
+        if (!capped || spent == 0)
+            break;
+    }
+    return given;
+}
+
+static void
+add_change(GArray *out, const VmbMemGuest *in, const GuestPlan *g, guint i, guint64 new_kib,
+           VmbMemReason reason)
+{
+    VmbMemChange c = {
+        .guest = i,
+        .old_kib = in[i].current_kib,
+        .new_kib = new_kib,
+        .reason = reason,
+        .usable_kib = in[i].usable_kib,
+        .low_kib = g[i].low,
+        .high_kib = g[i].high,
+        .rate_kib_s = in[i].rate_kib_s,
+    };
+    g_array_append_val(out, c);
+}
+
+/* Where one guest stands: its band, whether it starves or idles, and the targets for each. */
+static VmbMemVerdict
+assess(const VmbMemGuest *in, const VmbMemTunables *t, GuestPlan *g)
+{
+    VmbMemVerdict v = VMB_MEM_V_BALANCED;
+    double cur = (double) in->current_kib;
+    double usable = (double) in->usable_kib;
+    g->used = cur > usable ? cur - usable : 0;
+    vmb_mem_band(t, in->current_kib, &g->low, &g->high);
+    /* Expect the recent rate to go on for the horizon, but not more than half of what the guest
+     * uses now (or the band minimum): a step (one large sample) is covered by the deficit
+     * itself and must not be extrapolated into a huge reservation. */
+    double rate = MAX(0, in->rate_kib_s);
+    g->allowance = MIN(rate * t->horizon_s, MAX(g->used / 2, (double) t->min_free_kib));
+    g->floor = MIN(MAX(t->floor_kib, in->min_guarantee_kib), in->maximum_kib);
+
+    if (in->target_kib) {
+        guint64 tol = vmb_mem_tolerance(in->target_kib);
+        if (in->current_kib + tol < in->target_kib && in->target_kib > in->target_from_kib) {
+            /* The balloon did not deflate as asked: asking again would not help, and the
+             * memory stays promised (counted against the host headroom). */
+            g->no_shrink = TRUE;
+            return VMB_MEM_V_PENDING;
+        }
+        if (in->current_kib > in->target_kib + tol) {
+            g->no_shrink = TRUE;
+            if (in->target_kib < in->target_from_kib &&
+                in->current_kib <= in->target_from_kib + tol) {
+                v = VMB_MEM_V_UNREACHABLE; /* the guest could not give that much */
+            } else {
+                v = VMB_MEM_V_AUTODEFLATED; /* it took memory back: it needed it */
+                g->autodeflated = TRUE;
+            }
+        }
+    }
+    if (in->swapping)
+        g->no_shrink = TRUE;
+
+    double need = (double) g->low + g->allowance;
+    g->urgency = need > 0 ? usable / need : G_MAXDOUBLE;
+    if (usable < need) {
+        if (in->current_kib >= in->maximum_kib)
+            return VMB_MEM_V_AT_MAXIMUM;
+        guint64 want = solve_actual(t, g->used, g->allowance, FRAC_TARGET);
+        want = MIN(MAX(want, g->floor), in->maximum_kib);
+        if (want < in->current_kib + MIN_GROW_KIB && want < in->maximum_kib)
+            return v;
+        g->starving = TRUE;
+        g->want = want;
+        guint64 back_to_low = solve_actual(t, g->used, 0, 0);
+        g->urgent = back_to_low > in->current_kib ? MIN(back_to_low, want) - in->current_kib : 0;
+        return VMB_MEM_V_STARVING;
+    }
+    if (g->no_shrink)
+        return v;
+    guint64 tol = vmb_mem_tolerance(in->current_kib);
+    if (usable > (double) g->high + g->allowance) {
+        g->desired = MAX(solve_actual(t, g->used, g->allowance, FRAC_TARGET), g->floor);
+        guint64 step =
+            in->current_kib > t->max_shrink_kib ? in->current_kib - t->max_shrink_kib : 0;
+        g->want = MAX(g->desired, step);
+        g->idle = g->desired + tol <= in->current_kib;
+        return VMB_MEM_V_IDLE;
+    }
+    g->squeeze = MAX(solve_actual(t, g->used, g->allowance, FRAC_SQUEEZE), g->floor);
+    g->squeezable = g->squeeze + tol <= in->current_kib;
+    if (g->squeezable)
+        g->excess = in->current_kib - g->squeeze;
+    return v;
+}
+
+VmbMemPlan *
+vmb_mem_plan(const VmbMemProblem *p, const VmbMemTunables *t)
+{
+    guint n = p->n_guests;
+    const VmbMemGuest *in = p->guests;
+    VmbMemPlan *plan = g_new0(VmbMemPlan, 1);
+    plan->changes = g_array_new(FALSE, FALSE, sizeof(VmbMemChange));
+    plan->verdict = g_new0(VmbMemVerdict, MAX(n, 1));
+    g_autofree GuestPlan *g = g_new0(GuestPlan, MAX(n, 1));
+
+    /* Host: grows already asked for but not yet made will still take host memory, and so
+     * will the host's own growth until the next cycle can react. */
+    plan->reserve_kib = vmb_mem_reserve(t, p->host_total_kib);
+    gboolean host_known = p->host_available_kib > 0;
+    gint64 promised = 0;
+    for (guint i = 0; i < n; i++) {
+        if (in[i].target_kib > in[i].current_kib && in[i].target_kib > in[i].target_from_kib)
+            promised += (gint64) (in[i].target_kib - in[i].current_kib);
+    }
+    plan->headroom_kib = (gint64) p->host_available_kib - (gint64) plan->reserve_kib - promised -
+                         (gint64) p->host_growth_kib;
+
+    g_autoptr(GArray) starving = g_array_new(FALSE, FALSE, sizeof(guint));
+    g_autoptr(GArray) idle = g_array_new(FALSE, FALSE, sizeof(guint));
+    g_autoptr(GArray) inband = g_array_new(FALSE, FALSE, sizeof(guint));
+    guint64 want_total = 0, urgent_total = 0;
+    for (guint i = 0; i < n; i++) {
+        plan->verdict[i] = VMB_MEM_V_SKIPPED;
+        if (in[i].state != VMB_MEM_MANAGED)
+            continue;
+        plan->verdict[i] = assess(&in[i], t, &g[i]);
+        if (g[i].starving) {
+            g_array_append_val(starving, i);
+            want_total += g[i].want - in[i].current_kib;
+            urgent_total += g[i].urgent;
+        } else if (g[i].idle) {
+            g_array_append_val(idle, i);
+        } else if (g[i].squeezable) {
+            g_array_append_val(inband, i);
+        }
+    }
+
+    /* Reclaim: every idle guest takes its normal step; under pressure idle guests give more,
+     * down to the middle of their band (largest excess first, only what is needed); and if
+     * that cannot cover what starving guests urgently need (or the host lacks), in-band
+     * guests give down to a quarter of their band. */
+    gint64 cushion = (gint64) (plan->reserve_kib / CUSHION_DIV);
+    gint64 supply = plan->headroom_kib;
+    gint64 idle_goal = want_total ? (gint64) want_total + cushion : 0;
+    plan->pressure = host_known && (supply < 0 || supply < idle_goal);
+    g_autofree guint64 *shrink_to = g_new0(guint64, MAX(n, 1));
+    g_autofree gboolean *forced = g_new0(gboolean, MAX(n, 1));
+    for (guint k = 0; k < idle->len; k++) {
+        guint i = g_array_index(idle, guint, k);
+        shrink_to[i] = g[i].want;
+        if (plan->pressure &&
+            shrink_to[i] + vmb_mem_tolerance(in[i].current_kib) <= in[i].current_kib) {
+            supply += (gint64) (in[i].current_kib - shrink_to[i]);
+            forced[i] = TRUE;
+        }
+    }
+    if (plan->pressure) {
+        for (guint k = 0; k < idle->len; k++) {
+            guint i = g_array_index(idle, guint, k);
+            g[i].excess = shrink_to[i] - g[i].desired;
+        }
+        g_array_sort_with_data(idle, cmp_excess, g);
+        for (guint k = 0; k < idle->len && supply < idle_goal; k++) {
+            guint i = g_array_index(idle, guint, k);
+            guint64 take = MIN(g[i].excess, (guint64) (idle_goal - supply));
+            guint64 to = MAX(g[i].desired, (guint64) (ceil((shrink_to[i] - take) / MIB) * MIB));
+            if (to + vmb_mem_tolerance(in[i].current_kib) > in[i].current_kib)
+                continue;
+            guint64 counted = forced[i] ? in[i].current_kib - shrink_to[i] : 0;
+            supply += (gint64) (in[i].current_kib - to - counted);
+            shrink_to[i] = to;
+            forced[i] = TRUE;
+        }
+        g_array_sort_with_data(inband, cmp_excess, g);
+        for (guint k = 0; k < inband->len && supply < (gint64) urgent_total; k++) {
+            guint i = g_array_index(inband, guint, k);
+            guint64 take = MIN(g[i].excess, (guint64) ((gint64) urgent_total - supply));
+            guint64 to =
+                MAX(g[i].squeeze, (guint64) (ceil((in[i].current_kib - take) / MIB) * MIB));
+            if (to + vmb_mem_tolerance(in[i].current_kib) > in[i].current_kib)
+                continue;
+            supply += (gint64) (in[i].current_kib - to);
+            shrink_to[i] = to;
+            forced[i] = TRUE;
+        }
+    }
+
+    /* Grants come out of the headroom there is now: memory reclaimed in this cycle is still
+     * in the guests while the balloons move (all at once, inflating often the slower), so it
+     * pays for the next cycle's grows. Everything when it fits with the cushion; else the
+     * urgent parts first (down to the reserve), then the rest (down to the cushion), each
+     * shared by need and weight. Without a host figure nothing grows. */
+    gint64 budget = host_known ? plan->headroom_kib : 0;
+    guint ns = starving->len;
+    g_autofree guint64 *need = g_new0(guint64, MAX(ns, 1));
+    g_autofree guint64 *got = g_new0(guint64, MAX(ns, 1));
+    if ((gint64) want_total + cushion <= budget) {
+        for (guint k = 0; k < ns; k++) {
+            guint i = g_array_index(starving, guint, k);
+            got[k] = g[i].want - in[i].current_kib;
+        }
+    } else {
+        for (guint k = 0; k < ns; k++)
+            need[k] = g[g_array_index(starving, guint, k)].urgent;
+        guint64 urgent = share(in, starving, need, got, budget > 0 ? (guint64) budget : 0);
+        for (guint k = 0; k < ns; k++) {
+            guint i = g_array_index(starving, guint, k);
+            need[k] = g[i].want - in[i].current_kib;
+        }
+        gint64 comfort = budget - cushion - (gint64) urgent;
+        share(in, starving, need, got, comfort > 0 ? (guint64) comfort : 0);
+    }
+    for (guint k = 0; k < ns; k++) {
+        guint i = g_array_index(starving, guint, k);
+        g[i].grant = got[k] >= MIN_GROW_KIB ? got[k] : 0;
+        if (g[i].grant + vmb_mem_tolerance(g[i].want) < g[i].want - in[i].current_kib)
+            plan->verdict[i] = VMB_MEM_V_HOST_LIMITED;
+    }
+
+    /* Order: the most starving first, then the shrinks (under pressure those that pay for
+     * the next grows, the largest first). */
+    g_array_sort_with_data(starving, cmp_urgency, g);
+    for (guint k = 0; k < ns; k++) {
+        guint i = g_array_index(starving, guint, k);
+        if (g[i].grant)
+            add_change(plan->changes, in, g, i, in[i].current_kib + g[i].grant, VMB_MEM_GROW);
+    }
+    for (guint i = 0; i < n; i++) {
+        if (forced[i]) {
+            VmbMemReason r = !g[i].idle                 ? VMB_MEM_SQUEEZE
+                             : shrink_to[i] < g[i].want ? VMB_MEM_RECLAIM
+                                                        : VMB_MEM_SHRINK;
+            add_change(plan->changes, in, g, i, shrink_to[i], r);
+        } else if (g[i].idle &&
+                   shrink_to[i] + vmb_mem_tolerance(in[i].current_kib) <= in[i].current_kib) {
+            add_change(plan->changes, in, g, i, shrink_to[i], VMB_MEM_SHRINK);
+        }
+    }
+    /* A guest that deflated by itself keeps it: move the target to it, so the balloon does
+     * not take the pages back the moment the guest frees them. */
+    for (guint i = 0; i < n; i++) {
+        if (g[i].autodeflated && !g[i].grant)
+            add_change(plan->changes, in, g, i, in[i].current_kib, VMB_MEM_ACCEPT);
+    }
+    return plan;
+}
+
+void
+vmb_mem_plan_free(VmbMemPlan *plan)
+{
+    if (!plan)
+        return;
+    if (plan->changes)
+        g_array_unref(plan->changes);
+    g_free(plan->verdict);
+    g_free(plan);
+}

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The memory policy: a pure function from guest balloon figures and host memory to balloon
+ * targets.
+ *
+ * Per guest the usable memory (guest MemAvailable) is kept inside a band: low and high are
+ * percentages of actual with a MiB minimum, plus a growth allowance (consumption rate times
+ * a horizon) so a growing guest is served before it runs short. Below the band the guest
+ * grows to the middle of it in one step; above it, it shrinks toward the middle by at most
+ * a per-step cap. Targets stay within [floor, maximum] and grows within the host's headroom
+ * (MemAvailable minus the reserve, grows still under way and what the host itself is
+ * expected to take before the next cycle); growth beyond the urgent part (back to the low
+ * watermark) also leaves a cushion of an eighth of the reserve for surges of the host. Under host
+ * pressure idle guests are reclaimed first (past the per-step cap if needed), then in-band guests
+ * give down to a quarter of their band for what starving guests urgently need (or the host lacks),
+ * and what is there is shared among starving guests by need and weight. A previous target the
+ * balloon could not reach is not asked again; memory a guest took back by itself (autodeflate) is
+ * accepted.
+ */
+#pragma once
+
+#include <glib.h>
+
+typedef enum {
+    VMB_MEM_MANAGED,  /* fresh statistics: the policy may act */
+    VMB_MEM_EXCLUDED, /* configured as excluded: never touched */
+    VMB_MEM_NO_STATS, /* no balloon driver or statistics not (yet) there */
+    VMB_MEM_STALE,    /* statistics older than the staleness limit */
+    VMB_MEM_SETTLING, /* statistics predate our last change: wait for fresh ones */
+} VmbMemGuestState;
+
+typedef struct {
+    VmbMemGuestState state;
+    guint64 current_kib; /* actual */
+    guint64 maximum_kib;
+    guint64 usable_kib;        /* guest MemAvailable (MANAGED only) */
+    guint64 min_guarantee_kib; /* 0 when unset */
+    double rate_kib_s;         /* smoothed consumption rate, > 0 when the guest grows */
+    double weight;             /* share under pressure; <= 0 means 1 */
+    gboolean swapping;         /* swapped in since the previous statistics sample */
+    guint64 target_kib;        /* our last request, 0 = none */
+    guint64 target_from_kib;   /* actual when that request was made */
+} VmbMemGuest;
+
+typedef struct {
+    guint64 host_total_kib;
+    guint64 host_available_kib; /* MemAvailable semantics; 0 = unknown: no grows */
+    guint64 host_growth_kib;    /* what the host itself is expected to take before the next
+                                   cycle can act: kept out of the headroom */
+    const VmbMemGuest *guests;
+    guint n_guests;
+} VmbMemProblem;
+
+typedef struct {
+    double low_percent;     /* of actual */
+    double high_percent;    /* of actual, > low_percent */
+    guint64 min_free_kib;   /* band minimum (low) and minimum band width */
+    guint64 floor_kib;      /* no guest below this */
+    guint64 max_shrink_kib; /* per guest per cycle, outside host pressure */
+    guint64 reserve_kib;    /* host reserve ... */
+    double reserve_percent; /* ... or this percent of host RAM, whichever is larger */
+    double horizon_s;       /* growth allowance: rate times this */
+} VmbMemTunables;
+
+typedef enum {
+    VMB_MEM_GROW,    /* usable below the band (with growth allowance) */
+    VMB_MEM_SHRINK,  /* usable above the band: gradual */
+    VMB_MEM_RECLAIM, /* idle guest under host pressure: straight to the band's middle */
+    VMB_MEM_SQUEEZE, /* in-band guest toward the band's bottom: host short, starving guests */
+    VMB_MEM_ACCEPT,  /* target moved to an actual the guest deflated to by itself */
+} VmbMemReason;
+
+/* How the policy saw each guest; the task logs the lasting ones once. */
+typedef enum {
+    VMB_MEM_V_SKIPPED,      /* not MANAGED */
+    VMB_MEM_V_BALANCED,     /* inside the band */
+    VMB_MEM_V_STARVING,     /* grows (see the changes) */
+    VMB_MEM_V_IDLE,         /* shrinks, or would but is at its floor */
+    VMB_MEM_V_AT_MAXIMUM,   /* starving but at its maximum */
+    VMB_MEM_V_HOST_LIMITED, /* starving, got less than it wanted or nothing */
+    VMB_MEM_V_UNREACHABLE,  /* the last shrink was not reached: not asked again */
+    VMB_MEM_V_PENDING,      /* the last grow was not reached: not asked again */
+    VMB_MEM_V_AUTODEFLATED, /* actual rose above our target by itself: accepted */
+} VmbMemVerdict;
+
+typedef struct {
+    guint guest;
+    guint64 old_kib, new_kib;
+    VmbMemReason reason;
+    /* the numbers behind it, for the log */
+    guint64 usable_kib, low_kib, high_kib;
+    double rate_kib_s;
+} VmbMemChange;
+
+typedef struct {
+    GArray *changes;        /* VmbMemChange, in the order to apply them */
+    VmbMemVerdict *verdict; /* [n_guests] */
+    guint64 reserve_kib;    /* effective host reserve */
+    gint64 headroom_kib;    /* host available - reserve - grows under way - host growth */
+    gboolean pressure;      /* wants exceeded the headroom, or host below its reserve */
+} VmbMemPlan;
+
+/* The band of a guest with @actual_kib: usable below *low grows, above *high shrinks. */
+void vmb_mem_band(const VmbMemTunables *t, guint64 actual_kib, guint64 *low, guint64 *high);
+guint64 vmb_mem_reserve(const VmbMemTunables *t, guint64 host_total_kib);
+/* Actual and target agree within this (balloon granularity, rounding). */
+guint64 vmb_mem_tolerance(guint64 target_kib);
+
+VmbMemPlan *vmb_mem_plan(const VmbMemProblem *p, const VmbMemTunables *t);
+void vmb_mem_plan_free(VmbMemPlan *plan);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmbMemPlan, vmb_mem_plan_free)
+
+const char *vmb_mem_reason_to_string(VmbMemReason r);
+const char *vmb_mem_verdict_to_string(VmbMemVerdict v);

@@ -1,0 +1,501 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "mem-task.h"
+
+#include "log.h"
+
+#include <string.h>
+
+/* EWMA weight of the newest rate sample. Rates are quick to rise (a sample above the average
+ * is taken as is) and slow to fall (halved per sample): under-estimating growth starves a
+ * guest or crosses the host reserve, over-estimating holds a little memory for a while. */
+#define RATE_ALPHA 0.5
+/* Swap-in since the previous sample that counts as memory pressure inside the guest. */
+#define SWAP_IN_PRESSURE_KIB 1024
+
+typedef struct {
+    char *uuid;
+    guint stats_period;    /* period turned on; 0 = to do (appearance, reconnect) */
+    gboolean no_balloon;   /* the domain has no balloon device */
+    gint64 enabled_wall_s; /* when statistics were turned on */
+    gboolean have_kernel;
+    gint64 kernel_kib; /* actual - MemTotal with the balloon at rest (kernel reservations) */
+    gboolean have_sample;
+    gint64 sample_time; /* last_update of the newest sample */
+    double sample_used; /* guest memory in use then, KiB */
+    gboolean have_rate;
+    double rate; /* KiB/s, smoothed */
+    gboolean have_swap;
+    guint64 swap_in_kib;
+    gboolean swapping;
+    guint64 target_kib, target_from_kib; /* our last request and the actual it started from */
+    gint64 target_wall_s;
+    guint64 dry_target_kib; /* dry-run: the last target reported */
+} MemHistory;
+
+static void
+history_free(MemHistory *h)
+{
+    g_free(h->uuid);
+    g_free(h);
+}
+
+/* The log-once keys of one domain, cleared when it goes away so a new run logs again. */
+static const char *const once_kinds[] = {"stale",   "nostats",     "noballoon", "maximum",
+                                         "limited", "unreachable", "pending",   "refused"};
+
+static char *
+once_key(const char *kind, const char *uuid)
+{
+    return g_strdup_printf("mem-%s:%s", kind, uuid);
+}
+
+static gboolean
+log_once(const char *kind, const char *uuid, GLogLevelFlags level, const char *message)
+{
+    g_autofree char *key = once_key(kind, uuid);
+    return vmb_log_once(key, level, "%s", message);
+}
+
+/* TRUE when the condition had been logged. */
+static gboolean
+log_clear(const char *kind, const char *uuid)
+{
+    g_autofree char *key = once_key(kind, uuid);
+    return vmb_log_once_clear(key);
+}
+
+static void
+clear_all_keys(const char *uuid)
+{
+    for (guint k = 0; k < G_N_ELEMENTS(once_kinds); k++)
+        log_clear(once_kinds[k], uuid);
+}
+
+void
+vmb_mem_task_init(VmbMemTask *t)
+{
+    memset(t, 0, sizeof(*t));
+    t->doms = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify) history_free);
+}
+
+void
+vmb_mem_task_clear(VmbMemTask *t)
+{
+    if (t->doms) {
+        /* A new task (new connection) reports its conditions afresh. */
+        GHashTableIter it;
+        gpointer key;
+        g_hash_table_iter_init(&it, t->doms);
+        while (g_hash_table_iter_next(&it, &key, NULL))
+            clear_all_keys(key);
+    }
+    g_clear_pointer(&t->doms, g_hash_table_unref);
+}
+
+void
+vmb_mem_task_forget(VmbMemTask *t, const char *uuid)
+{
+    if (t->doms)
+        g_hash_table_remove(t->doms, uuid);
+    clear_all_keys(uuid);
+}
+
+void
+vmb_mem_task_reconnected(VmbMemTask *t)
+{
+    GHashTableIter it;
+    gpointer value;
+    if (!t->doms)
+        return;
+    g_hash_table_iter_init(&it, t->doms);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        MemHistory *h = value;
+        h->stats_period = 0;
+        h->no_balloon = FALSE;
+    }
+}
+
+gboolean
+vmb_mem_task_rate(const VmbMemTask *t, const char *uuid, double *rate_kib_s)
+{
+    const MemHistory *h = t->doms ? g_hash_table_lookup(t->doms, uuid) : NULL;
+    if (!h || !h->have_rate)
+        return FALSE;
+    *rate_kib_s = h->rate;
+    return TRUE;
+}
+
+static MemHistory *
+history_get(VmbMemTask *t, const char *uuid)
+{
+    MemHistory *h = g_hash_table_lookup(t->doms, uuid);
+    if (!h) {
+        h = g_new0(MemHistory, 1);
+        h->uuid = g_strdup(uuid);
+        g_hash_table_insert(t->doms, h->uuid, h);
+    }
+    return h;
+}
+
+/* Drops the history of domains that are not running any more. */
+static void
+prune(VmbMemTask *t, const VmbSnapshot *s)
+{
+    GHashTableIter it;
+    gpointer key;
+    g_hash_table_iter_init(&it, t->doms);
+    while (g_hash_table_iter_next(&it, &key, NULL)) {
+        if (!vmb_snapshot_find(s, key)) {
+            clear_all_keys(key);
+            g_hash_table_iter_remove(&it);
+        }
+    }
+}
+
+/* Turns balloon statistics on. FALSE when the cycle should stop (connection lost). */
+static gboolean
+enable_stats(VmbMemTask *t, VmbHypervisor *hv, const VmbDomainStat *d, MemHistory *h,
+             const VmbConfig *c, gint64 now_s)
+{
+    g_autoptr(GError) error = NULL;
+    if (vmb_hypervisor_set_stats_period(hv, d->uuid, c->mem_stats_period, &error)) {
+        h->stats_period = c->mem_stats_period;
+        h->enabled_wall_s = now_s;
+        log_clear("noballoon", d->uuid);
+        g_debug("balloon statistics of %s every %u s", d->name, c->mem_stats_period);
+        return TRUE;
+    }
+    if (g_error_matches(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED))
+        return FALSE;
+    if (g_error_matches(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID)) {
+        h->no_balloon = TRUE;
+        g_autofree char *msg =
+            g_strdup_printf("%s has no usable memory balloon (%s): its memory is left alone",
+                            d->name, error->message);
+        log_once("noballoon", d->uuid, G_LOG_LEVEL_MESSAGE, msg);
+    } else if (!g_error_matches(error, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN)) {
+        t->errors++;
+        g_warning("cannot turn on balloon statistics of %s: %s", d->name, error->message);
+    }
+    return TRUE;
+}
+
+/* Takes a new statistics sample into the consumption rate. Only samples taken with the
+ * balloon at rest come here, so actual - MemAvailable is what the guest uses (plus a
+ * constant), with or without autodeflate (which keeps MemTotal still). */
+static void
+feed_sample(MemHistory *h, const VmbBalloonStat *b)
+{
+    if (h->have_sample && b->last_update == h->sample_time)
+        return; /* the guest has not refreshed its figures since */
+    double used = b->current_kib > b->usable_kib ? (double) (b->current_kib - b->usable_kib) : 0;
+    if (h->have_sample && b->last_update > h->sample_time) {
+        double r = (used - h->sample_used) / (double) (b->last_update - h->sample_time);
+        h->rate = h->have_rate ? MAX(r, RATE_ALPHA * r + (1 - RATE_ALPHA) * h->rate) : r;
+        h->have_rate = TRUE;
+    }
+    h->swapping = FALSE;
+    if (b->fields & VMB_BALLOON_SWAP) {
+        h->swapping = h->have_swap && b->swap_in_kib >= h->swap_in_kib + SWAP_IN_PRESSURE_KIB;
+        h->swap_in_kib = b->swap_in_kib;
+        h->have_swap = TRUE;
+    }
+    h->have_sample = TRUE;
+    h->sample_time = b->last_update;
+    h->sample_used = used;
+}
+
+/* Do the statistics show the balloon where it is now, after our last change? Surely when
+ * taken in a later second than the change. Within the same second (last-update has 1 s
+ * resolution), MemTotal tells: it follows the balloon, so actual - MemTotal is back at its
+ * resting value once the guest has moved. (With autodeflate MemTotal stays still; then
+ * only the timestamp counts.) */
+static gboolean
+settled(const MemHistory *h, const VmbBalloonStat *b)
+{
+    if (!h->target_kib || b->last_update > h->target_wall_s)
+        return TRUE;
+    if (!h->have_kernel || !(b->fields & VMB_BALLOON_AVAILABLE))
+        return FALSE;
+    gint64 moved = (gint64) b->current_kib - (gint64) h->target_from_kib;
+    gint64 tol = (gint64) vmb_mem_tolerance(b->current_kib);
+    gint64 offset = (gint64) b->current_kib - (gint64) b->available_kib;
+    return ABS(moved) > 2 * tol && ABS(offset - h->kernel_kib) <= tol;
+}
+
+/* Decides whether the policy may act on @d and fills @g. */
+static void
+describe(MemHistory *h, const VmbDomainStat *d, const VmbSnapshot *s, const VmbConfig *c,
+         gboolean excluded, VmbMemGuest *g)
+{
+    const VmbBalloonStat *b = &d->balloon;
+    const guint need =
+        VMB_BALLOON_CURRENT | VMB_BALLOON_MAXIMUM | VMB_BALLOON_USABLE | VMB_BALLOON_LAST_UPDATE;
+    gint64 stale_s = (gint64) c->mem_stale_periods * c->mem_stats_period;
+
+    g->current_kib = b->current_kib;
+    g->maximum_kib = (b->fields & VMB_BALLOON_MAXIMUM) ? b->maximum_kib : b->current_kib;
+    g->min_guarantee_kib = b->min_guarantee_kib;
+    g->weight = vmb_config_mem_weight(c, d->name, d->uuid);
+    g->target_kib = h->target_kib;
+    g->target_from_kib = h->target_from_kib;
+    g->rate_kib_s = h->have_rate ? h->rate : 0;
+
+    if (excluded) {
+        g->state = VMB_MEM_EXCLUDED;
+        return;
+    }
+    if (h->no_balloon) {
+        g->state = VMB_MEM_NO_STATS;
+        return;
+    }
+    if ((b->fields & need) != need) {
+        g->state = VMB_MEM_NO_STATS;
+        /* Statistics take a period or two to arrive after they are turned on. */
+        if (h->stats_period && s->wall_s - h->enabled_wall_s > stale_s) {
+            g_autofree char *msg = g_strdup_printf(
+                "%s reports no balloon statistics (no balloon driver in the guest?): its "
+                "memory is left alone",
+                d->name);
+            log_once("nostats", d->uuid, G_LOG_LEVEL_MESSAGE, msg);
+        }
+        return;
+    }
+    log_clear("nostats", d->uuid);
+    gint64 age = s->wall_s - b->last_update;
+    if (age > stale_s) {
+        g->state = VMB_MEM_STALE;
+        g_autofree char *msg = g_strdup_printf("balloon statistics of %s are %" G_GINT64_FORMAT
+                                               " s old: its memory is left "
+                                               "alone until they resume",
+                                               d->name, age);
+        log_once("stale", d->uuid, G_LOG_LEVEL_WARNING, msg);
+        return;
+    }
+    if (log_clear("stale", d->uuid))
+        g_message("balloon statistics of %s resumed", d->name);
+    if (!settled(h, b)) {
+        /* Figures taken before our last change do not show its effect yet. */
+        g->state = VMB_MEM_SETTLING;
+        return;
+    }
+    if ((b->fields & VMB_BALLOON_AVAILABLE) &&
+        (!h->target_kib || ABS((gint64) b->current_kib - (gint64) h->target_kib) <=
+                               (gint64) vmb_mem_tolerance(h->target_kib))) {
+        h->kernel_kib = (gint64) b->current_kib - (gint64) b->available_kib;
+        h->have_kernel = TRUE;
+    }
+    feed_sample(h, b);
+    g->usable_kib = b->usable_kib;
+    g->rate_kib_s = h->have_rate ? h->rate : 0;
+    g->swapping = h->swapping;
+    g->state = VMB_MEM_MANAGED;
+}
+
+/* Logs lasting conditions the policy found, once each, and re-arms the ones that ended: a
+ * skipped cycle (settling, stale) ends nothing, and a shortage ends only when the guest is
+ * comfortable again (not when one cycle happens to give it all it asked). */
+static void
+log_verdict(const VmbDomainStat *d, const VmbMemGuest *g, VmbMemVerdict v)
+{
+    static const struct {
+        VmbMemVerdict v;
+        const char *kind;
+    } lasting[] = {
+        {VMB_MEM_V_AT_MAXIMUM, "maximum"},
+        {VMB_MEM_V_HOST_LIMITED, "limited"},
+        {VMB_MEM_V_UNREACHABLE, "unreachable"},
+        {VMB_MEM_V_PENDING, "pending"},
+    };
+    gboolean comfortable = v == VMB_MEM_V_BALANCED || v == VMB_MEM_V_IDLE;
+    for (guint k = 0; v != VMB_MEM_V_SKIPPED && k < G_N_ELEMENTS(lasting); k++) {
+        gboolean shortage =
+            lasting[k].v == VMB_MEM_V_HOST_LIMITED || lasting[k].v == VMB_MEM_V_AT_MAXIMUM;
+        if (lasting[k].v != v && (!shortage || comfortable))
+            log_clear(lasting[k].kind, d->uuid);
+    }
+    g_autofree char *msg = NULL;
+    switch (v) {
+    case VMB_MEM_V_AT_MAXIMUM:
+        msg = g_strdup_printf("%s is short of memory (usable %" G_GUINT64_FORMAT
+                              " MiB) but already at its maximum of %" G_GUINT64_FORMAT " MiB",
+                              d->name, g->usable_kib / 1024, g->maximum_kib / 1024);
+        log_once("maximum", d->uuid, G_LOG_LEVEL_WARNING, msg);
+        break;
+    case VMB_MEM_V_HOST_LIMITED:
+        msg = g_strdup_printf("%s is short of memory (usable %" G_GUINT64_FORMAT
+                              " MiB) and the host cannot give it all it needs",
+                              d->name, g->usable_kib / 1024);
+        log_once("limited", d->uuid, G_LOG_LEVEL_WARNING, msg);
+        break;
+    case VMB_MEM_V_UNREACHABLE:
+        msg = g_strdup_printf("%s stays at %" G_GUINT64_FORMAT " MiB instead of %" G_GUINT64_FORMAT
+                              " MiB (it cannot give more): not asking again",
+                              d->name, g->current_kib / 1024, g->target_kib / 1024);
+        log_once("unreachable", d->uuid, G_LOG_LEVEL_INFO, msg);
+        break;
+    case VMB_MEM_V_PENDING:
+        msg = g_strdup_printf("%s stays at %" G_GUINT64_FORMAT " MiB instead of %" G_GUINT64_FORMAT
+                              " MiB (its balloon does not deflate): not asking again",
+                              d->name, g->current_kib / 1024, g->target_kib / 1024);
+        log_once("pending", d->uuid, G_LOG_LEVEL_WARNING, msg);
+        break;
+    case VMB_MEM_V_AUTODEFLATED:
+        g_info("%s took memory back from its balloon by itself (%" G_GUINT64_FORMAT
+               " MiB, target was %" G_GUINT64_FORMAT " MiB): accepted",
+               d->name, g->current_kib / 1024, g->target_kib / 1024);
+        break;
+    default:
+        break;
+    }
+}
+
+static char *
+change_detail(const VmbMemChange *ch, const VmbMemPlan *plan, const VmbMemGuest *g)
+{
+    if (ch->reason == VMB_MEM_ACCEPT)
+        return g_strdup_printf(
+            "the guest deflated its balloon by itself from the %" G_GUINT64_FORMAT " MiB target",
+            g->target_kib / 1024);
+    return g_strdup_printf("usable %" G_GUINT64_FORMAT " MiB, band %" G_GUINT64_FORMAT
+                           "-%" G_GUINT64_FORMAT " MiB, growing %.1f MiB/s, host headroom "
+                           "%" G_GINT64_FORMAT " MiB%s",
+                           ch->usable_kib / 1024, ch->low_kib / 1024, ch->high_kib / 1024,
+                           ch->rate_kib_s / 1024, plan->headroom_kib / 1024,
+                           plan->pressure ? " (under pressure)" : "");
+}
+
+/* Host memory the host itself (its processes, caches, guests touching pages) is expected to
+ * take before the next cycle's changes take effect: the MemAvailable drop that guest actuals
+ * do not explain, as a smoothed rate over one interval plus a stats period. */
+static guint64
+host_growth(VmbMemTask *t, const VmbSnapshot *s, const VmbConfig *c)
+{
+    if (!s->host_mem_available_kib || !s->host_mem_total_kib)
+        return 0;
+    double actual = 0;
+    for (guint i = 0; i < s->domains->len; i++) {
+        const VmbDomainStat *d = g_ptr_array_index(s->domains, i);
+        actual += (double) d->balloon.current_kib;
+    }
+    double other = (double) s->host_mem_total_kib - (double) s->host_mem_available_kib - actual;
+    if (t->have_host && s->mono_us > t->host_mono_us) {
+        double r = (other - t->host_other_kib) / ((s->mono_us - t->host_mono_us) / 1e6);
+        t->host_rate = MAX(r, RATE_ALPHA * r + (1 - RATE_ALPHA) * t->host_rate);
+    }
+    t->have_host = TRUE;
+    t->host_mono_us = s->mono_us;
+    t->host_other_kib = other;
+    double horizon = vmb_config_mem_interval(c) + c->mem_stats_period;
+    return t->host_rate > 0 ? (guint64) (t->host_rate * horizon) : 0;
+}
+
+void
+vmb_mem_task_run(VmbMemTask *t, VmbHypervisor *hv, const VmbSnapshot *s, const VmbConfig *c,
+                 gboolean dry_run, VmbActionFunc report, gpointer report_data,
+                 VmbMemCycleResult *result)
+{
+    memset(result, 0, sizeof(*result));
+    t->cycles++;
+    prune(t, s);
+
+    guint n = s->domains->len;
+    g_autofree VmbMemGuest *guests = g_new0(VmbMemGuest, MAX(n, 1));
+    g_autofree MemHistory **hist = g_new0(MemHistory *, MAX(n, 1));
+    for (guint i = 0; i < n; i++) {
+        const VmbDomainStat *d = g_ptr_array_index(s->domains, i);
+        gboolean excluded = vmb_config_is_excluded(c, d->name, d->uuid);
+        MemHistory *h = hist[i] = history_get(t, d->uuid);
+        /* Turned on at first sight, after an appearance or reconnect, and when the period
+         * changed; excluded domains are not touched at all. */
+        if (!excluded && !h->no_balloon && h->stats_period != c->mem_stats_period &&
+            !enable_stats(t, hv, d, h, c, s->wall_s))
+            return; /* connection lost: the next cycle starts over */
+        describe(h, d, s, c, excluded, &guests[i]);
+        result->managed += guests[i].state == VMB_MEM_MANAGED;
+    }
+    if (s->host_mem_available_kib == 0)
+        vmb_log_once("mem-host-unknown", G_LOG_LEVEL_WARNING,
+                     "host available memory is unknown: guests are not grown");
+    else
+        vmb_log_once_clear("mem-host-unknown");
+
+    VmbMemProblem problem = {
+        .host_total_kib = s->host_mem_total_kib,
+        .host_available_kib = s->host_mem_available_kib,
+        .host_growth_kib = host_growth(t, s, c),
+        .guests = guests,
+        .n_guests = n,
+    };
+    VmbMemTunables tun = {
+        .low_percent = c->mem_low_watermark,
+        .high_percent = c->mem_high_watermark,
+        .min_free_kib = (guint64) c->mem_min_free_mib * 1024,
+        .floor_kib = (guint64) c->mem_floor_mib * 1024,
+        .max_shrink_kib = (guint64) c->mem_max_shrink_mib * 1024,
+        .reserve_kib = (guint64) c->mem_host_reserve_mib * 1024,
+        .reserve_percent = c->mem_host_reserve_percent,
+        .horizon_s = (double) c->mem_grow_horizon * vmb_config_mem_interval(c),
+    };
+    g_autoptr(VmbMemPlan) plan = vmb_mem_plan(&problem, &tun);
+    result->planned = plan->changes->len;
+    result->pressure = plan->pressure;
+    result->headroom_kib = plan->headroom_kib;
+    for (guint i = 0; i < n; i++)
+        log_verdict(g_ptr_array_index(s->domains, i), &guests[i], plan->verdict[i]);
+
+    for (guint k = 0; k < plan->changes->len; k++) {
+        const VmbMemChange *ch = &g_array_index(plan->changes, VmbMemChange, k);
+        const VmbDomainStat *d = g_ptr_array_index(s->domains, ch->guest);
+        const VmbMemGuest *g = &guests[ch->guest];
+        MemHistory *h = hist[ch->guest];
+        g_autofree char *detail = change_detail(ch, plan, g);
+
+        if (dry_run) {
+            /* Nothing changes in dry-run: report a would-be target once, not every cycle. */
+            if (h->dry_target_kib && ABS((gint64) h->dry_target_kib - (gint64) ch->new_kib) <=
+                                         (gint64) vmb_mem_tolerance(ch->new_kib))
+                continue;
+            h->dry_target_kib = ch->new_kib;
+        } else {
+            g_autoptr(GError) error = NULL;
+            if (!vmb_hypervisor_set_memory(hv, d->uuid, ch->new_kib, &error)) {
+                if (g_error_matches(error, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN)) {
+                    g_debug("%s vanished before its memory was set", d->name);
+                    continue;
+                }
+                result->failed++;
+                t->errors++;
+                if (g_error_matches(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED)) {
+                    g_warning("cannot set memory of %s: %s", d->name, error->message);
+                    break;
+                }
+                g_autofree char *msg =
+                    g_strdup_printf("cannot set memory of %s to %" G_GUINT64_FORMAT " MiB: %s",
+                                    d->name, ch->new_kib / 1024, error->message);
+                log_once("refused", d->uuid, G_LOG_LEVEL_WARNING, msg);
+                continue;
+            }
+            log_clear("refused", d->uuid);
+            h->target_kib = ch->new_kib;
+            h->target_from_kib = ch->reason == VMB_MEM_ACCEPT ? ch->new_kib : ch->old_kib;
+            h->target_wall_s = s->wall_s;
+            t->changes++;
+        }
+        result->applied++;
+        VmbAction a = {
+            .kind = VMB_ACTION_MEMORY,
+            .wall_us = g_get_real_time(),
+            .domain = d->name,
+            .uuid = d->uuid,
+            .old_kib = ch->reason == VMB_MEM_ACCEPT && g->target_kib ? g->target_kib : ch->old_kib,
+            .new_kib = ch->new_kib,
+            .reason = vmb_mem_reason_to_string(ch->reason),
+            .detail = detail,
+            .dry_run = dry_run,
+        };
+        vmb_action_log(&a);
+        if (report)
+            report(&a, report_data);
+    }
+}

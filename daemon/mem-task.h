@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The memory coordinator's cycle: turn balloon statistics on, keep a short history per
+ * domain (consumption rate, our last target), build the problem, plan (mem-policy), set the
+ * balloon targets through the hypervisor layer and report each one. */
+#pragma once
+
+#include "action.h"
+#include "config.h"
+#include "hypervisor.h"
+#include "mem-policy.h"
+
+typedef struct {
+    GHashTable *doms; /* uuid -> per-domain history (private) */
+    /* the host's own use (what guest actuals do not explain), to anticipate its growth */
+    gboolean have_host;
+    gint64 host_mono_us;
+    double host_other_kib;
+    double host_rate; /* KiB/s, smoothed */
+    /* counters since start */
+    guint64 cycles;
+    guint64 changes; /* balloon targets set */
+    guint64 errors;
+} VmbMemTask;
+
+typedef struct {
+    guint managed; /* domains the policy could act on */
+    guint planned; /* changes the policy asked for */
+    guint applied; /* made (or reported in dry-run) */
+    guint failed;
+    gboolean pressure;
+    gint64 headroom_kib;
+} VmbMemCycleResult;
+
+void vmb_mem_task_init(VmbMemTask *t);
+void vmb_mem_task_clear(VmbMemTask *t);
+/* A domain appeared or vanished: its history (rate, last target) no longer applies, and its
+ * balloon statistics are turned on again at its next cycle. */
+void vmb_mem_task_forget(VmbMemTask *t, const char *uuid);
+/* After a (re)connection: turn balloon statistics on again for every domain. */
+void vmb_mem_task_reconnected(VmbMemTask *t);
+/* One cycle on snapshot @s. With @dry_run the changes are reported, not made. */
+void vmb_mem_task_run(VmbMemTask *t, VmbHypervisor *hv, const VmbSnapshot *s, const VmbConfig *c,
+                      gboolean dry_run, VmbActionFunc report, gpointer report_data,
+                      VmbMemCycleResult *result);
+/* The smoothed consumption rate of a domain in KiB/s; FALSE when not measured yet. */
+gboolean vmb_mem_task_rate(const VmbMemTask *t, const char *uuid, double *rate_kib_s);
