@@ -1,0 +1,713 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* vmbalancectl: a thin client of vmbalanced's org.vmbalance.Manager1 interface. Each
+ * subcommand parses its own options (so each has --help) and makes one or two calls.
+ * Exit status: 0 ok, 1 failure (daemon not running, request refused), 2 usage error. */
+#include <glib-unix.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "json-writer.h"
+#include "status-render.h"
+#include "vmb-build-config.h"
+#include "vmb-dbus.h"
+
+#define EXIT_USAGE 2
+/* Call flags and timeout; a cycle on a busy libvirt host can take a while. */
+#define CALL_DEFAULTS    G_DBUS_CALL_FLAGS_NONE, -1
+#define CALL_LONG        G_DBUS_CALL_FLAGS_NONE, 120 * 1000
+#define NOT_RUNNING_HINT "start it with `systemctl start vmbalanced`"
+
+typedef struct Command Command;
+struct Command {
+    const char *name;
+    const char *args;     /* positional arguments, for the usage line of --help */
+    const char *synopsis; /* options and arguments, for the command list */
+    const char *summary;  /* one line for the command list */
+    const char *help;     /* shown by COMMAND --help */
+    int (*run)(const Command *cmd, int argc, char **argv);
+};
+
+static const Command *find_command(const char *name);
+
+/* ---- reporting ---- */
+
+static int usage_error(const Command *cmd, const char *format, ...) G_GNUC_PRINTF(2, 3);
+
+static int
+usage_error(const Command *cmd, const char *format, ...)
+{
+    va_list ap;
+    va_start(ap, format);
+    g_autofree char *msg = g_strdup_vprintf(format, ap);
+    va_end(ap);
+    if (cmd)
+        g_printerr("vmbalancectl %s: %s (see vmbalancectl %s --help)\n", cmd->name, msg, cmd->name);
+    else
+        g_printerr("vmbalancectl: %s (see vmbalancectl --help)\n", msg);
+    return EXIT_USAGE;
+}
+
+static gboolean
+is_not_running(const GError *error)
+{
+    return g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
+           g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER) ||
+           /* the daemon went away during the call */
+           g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY) ||
+           g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_OBJECT);
+}
+
+/* Prints a failed call's error as the daemon wrote it; always returns 1. */
+static int
+call_failed(GError *error)
+{
+    if (is_not_running(error)) {
+        g_printerr("vmbalancectl: vmbalanced is not running; " NOT_RUNNING_HINT "\n");
+        return EXIT_FAILURE;
+    }
+    if (g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED)) {
+        /* The bus's own message is a dump of its rule match; say what it means. */
+        g_printerr("vmbalancectl: permission denied: changing vmbalanced needs root\n");
+        return EXIT_FAILURE;
+    }
+    g_dbus_error_strip_remote_error(error);
+    g_printerr("vmbalancectl: %s\n", error->message);
+    return EXIT_FAILURE;
+}
+
+/* A proxy on the daemon, or NULL after printing why there is none. */
+static VmbManager1 *
+connect_daemon(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmbManager1) proxy =
+        vmb_manager1_proxy_new_for_bus_sync(G_BUS_TYPE_SYSTEM, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                                            VMB_DBUS_NAME, VMB_DBUS_PATH, NULL, &error);
+    if (!proxy) {
+        g_printerr("vmbalancectl: cannot reach vmbalanced: no system bus (%s)\n", error->message);
+        return NULL;
+    }
+    g_autofree char *owner = g_dbus_proxy_get_name_owner(G_DBUS_PROXY(proxy));
+    if (!owner) {
+        g_printerr("vmbalancectl: vmbalanced is not running; " NOT_RUNNING_HINT "\n");
+        return NULL;
+    }
+    return g_steal_pointer(&proxy);
+}
+
+/* Parses @cmd's options; --help prints the command's help and exits 0. With @posix,
+ * options must come before the arguments, so that a value such as "-5" stays one. */
+static gboolean
+parse_options(const Command *cmd, const GOptionEntry *entries, gboolean posix, int *argc,
+              char ***argv, int *exit_code)
+{
+    g_autofree char *prgname = g_strdup_printf("vmbalancectl %s", cmd->name);
+    g_set_prgname(prgname);
+    g_autoptr(GOptionContext) ctx = g_option_context_new(cmd->args);
+    g_option_context_set_summary(ctx, cmd->help);
+    g_option_context_set_strict_posix(ctx, posix);
+    if (entries)
+        g_option_context_add_main_entries(ctx, entries, NULL);
+    g_autoptr(GError) error = NULL;
+    if (!g_option_context_parse(ctx, argc, argv, &error)) {
+        *exit_code = usage_error(cmd, "%s", error->message);
+        return FALSE;
+    }
+    /* Drop the command name; what is left are the positional arguments. */
+    (*argc)--;
+    (*argv)++;
+    if (*argc > 0 && g_str_equal((*argv)[0], "--")) {
+        (*argc)--;
+        (*argv)++;
+    }
+    return TRUE;
+}
+
+static gboolean
+parse_task(const Command *cmd, int argc, char **argv, const char **task, int *exit_code)
+{
+    if (argc > 1) {
+        *exit_code = usage_error(cmd, "unexpected argument '%s'", argv[1]);
+        return FALSE;
+    }
+    *task = argc ? argv[0] : "";
+    if (argc && !g_str_equal(*task, "cpu") && !g_str_equal(*task, "memory")) {
+        *exit_code = usage_error(cmd, "unknown task '%s' (expected cpu or memory)", *task);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* A typed tunable value as it would be written in the configuration file. */
+static char *
+value_to_text(GVariant *v)
+{
+    if (g_variant_is_of_type(v, G_VARIANT_TYPE_VARIANT)) {
+        g_autoptr(GVariant) inner = g_variant_get_variant(v);
+        return value_to_text(inner);
+    }
+    if (g_variant_is_of_type(v, G_VARIANT_TYPE_BOOLEAN))
+        return g_strdup(g_variant_get_boolean(v) ? "true" : "false");
+    if (g_variant_is_of_type(v, G_VARIANT_TYPE_UINT32))
+        return g_strdup_printf("%u", g_variant_get_uint32(v));
+    if (g_variant_is_of_type(v, G_VARIANT_TYPE_DOUBLE)) {
+        char buf[G_ASCII_DTOSTR_BUF_SIZE];
+        return g_strdup(g_ascii_dtostr(buf, sizeof(buf), g_variant_get_double(v)));
+    }
+    if (g_variant_is_of_type(v, G_VARIANT_TYPE_STRING))
+        return g_variant_dup_string(v, NULL);
+    if (g_variant_is_of_type(v, G_VARIANT_TYPE_STRING_ARRAY)) {
+        g_autofree const char **items = g_variant_get_strv(v, NULL);
+        return g_strjoinv(",", (char **) items);
+    }
+    return g_variant_print(v, FALSE);
+}
+
+/* ---- commands ---- */
+
+static int
+cmd_status(const Command *cmd, int argc, char **argv)
+{
+    gboolean json = FALSE;
+    const GOptionEntry entries[] = {
+        {"json", 0, 0, G_OPTION_ARG_NONE, &json, "Print a JSON document (see dbus/README.md)",
+         NULL},
+        {NULL},
+    };
+    int rc;
+    if (!parse_options(cmd, entries, FALSE, &argc, &argv, &rc))
+        return rc;
+    if (argc > 0)
+        return usage_error(cmd, "unexpected argument '%s'", argv[0]);
+
+    g_autoptr(VmbManager1) proxy = connect_daemon();
+    if (!proxy)
+        return EXIT_FAILURE;
+    g_autoptr(GError) error = NULL;
+    guint64 timestamp;
+    g_autoptr(GVariant) pcpus = NULL, domains = NULL;
+    if (!vmb_manager1_call_get_status_sync(proxy, CALL_DEFAULTS, &timestamp, &pcpus, &domains, NULL,
+                                           &error))
+        return call_failed(error);
+    g_autoptr(GVariant) status = g_variant_ref_sink(
+        g_variant_new("(t@a(uddb)@a(ssba(uid)(xxxx)))", timestamp, pcpus, domains));
+    if (json) {
+        g_autofree char *doc = vmb_status_to_json(proxy, status);
+        fputs(doc, stdout);
+    } else {
+        gboolean unicode = isatty(STDOUT_FILENO) && g_get_charset(NULL);
+        vmb_status_print_human(proxy, status, unicode);
+    }
+    return EXIT_SUCCESS;
+}
+
+static int
+cmd_get(const Command *cmd, int argc, char **argv)
+{
+    gboolean json = FALSE;
+    const GOptionEntry entries[] = {
+        {"json", 0, 0, G_OPTION_ARG_NONE, &json, "Print a JSON object", NULL},
+        {NULL},
+    };
+    int rc;
+    if (!parse_options(cmd, entries, FALSE, &argc, &argv, &rc))
+        return rc;
+    if (argc > 1)
+        return usage_error(cmd, "unexpected argument '%s'", argv[1]);
+
+    g_autoptr(VmbManager1) proxy = connect_daemon();
+    if (!proxy)
+        return EXIT_FAILURE;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GVariant) list = NULL;
+    g_autofree char *wanted = NULL;
+    if (argc == 1) {
+        /* GetTunable resolves aliases ("interval") and rejects unknown keys. */
+        g_autoptr(GVariant) value = NULL;
+        if (!vmb_manager1_call_get_tunable_sync(proxy, argv[0], CALL_DEFAULTS, &wanted, &value,
+                                                NULL, &error))
+            return call_failed(error);
+        if (!json) {
+            g_autofree char *text = value_to_text(value);
+            g_print("%s\n", text);
+            return EXIT_SUCCESS;
+        }
+    }
+    if (!vmb_manager1_call_list_tunables_sync(proxy, CALL_DEFAULTS, &list, NULL, &error))
+        return call_failed(error);
+
+    g_autoptr(VmbJson) j = vmb_json_new();
+    g_autoptr(GString) out = g_string_new(NULL);
+    guint width = strlen("KEY");
+    GVariantIter it;
+    const char *name, *allowed, *help;
+    GVariant *value;
+    gboolean overridden;
+    g_variant_iter_init(&it, list);
+    while (g_variant_iter_next(&it, "(&svb&s&s)", &name, NULL, NULL, NULL, NULL))
+        width = MAX(width, (guint) strlen(name));
+
+    if (json)
+        vmb_json_begin_object(j);
+    else
+        g_string_append_printf(out, "%-*s  %-20s  %-8s  %s\n", (int) width, "KEY", "VALUE",
+                               "SOURCE", "ALLOWED");
+    g_variant_iter_init(&it, list);
+    while (g_variant_iter_next(&it, "(&svb&s&s)", &name, &value, &overridden, &allowed, &help)) {
+        g_autoptr(GVariant) owned = value;
+        if (wanted && !g_str_equal(wanted, name))
+            continue;
+        if (json) {
+            vmb_json_key(j, name);
+            vmb_json_begin_object(j);
+            vmb_json_key(j, "value");
+            vmb_json_variant(j, value);
+            vmb_json_key(j, "override");
+            vmb_json_bool(j, overridden);
+            vmb_json_key(j, "allowed");
+            vmb_json_string(j, allowed);
+            vmb_json_key(j, "description");
+            vmb_json_string(j, help);
+            vmb_json_end_object(j);
+        } else {
+            g_autofree char *text = value_to_text(value);
+            g_string_append_printf(out, "%-*s  ", (int) width, name);
+            vmb_append_padded(out, text, 20, FALSE);
+            g_string_append_printf(out, "  %-8s  %s\n", overridden ? "override" : "config",
+                                   allowed);
+        }
+    }
+    if (json) {
+        vmb_json_end_object(j);
+        fputs(vmb_json_str(j), stdout);
+    } else {
+        g_string_append(out, "\nSOURCE override: set with `vmbalancectl set`, kept across restarts "
+                             "until `vmbalancectl reset KEY`.\n");
+        fputs(out->str, stdout);
+    }
+    return EXIT_SUCCESS;
+}
+
+static int
+print_tunable(VmbManager1 *proxy, const char *key, const char *suffix)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *name = NULL;
+    g_autoptr(GVariant) value = NULL;
+    if (!vmb_manager1_call_get_tunable_sync(proxy, key, CALL_DEFAULTS, &name, &value, NULL, &error))
+        return call_failed(error);
+    g_autofree char *text = value_to_text(value);
+    g_print("%s = %s%s\n", name, text, suffix);
+    return EXIT_SUCCESS;
+}
+
+static int
+cmd_set(const Command *cmd, int argc, char **argv)
+{
+    int rc;
+    if (!parse_options(cmd, NULL, TRUE, &argc, &argv, &rc))
+        return rc;
+    if (argc < 2)
+        return usage_error(cmd, "expected KEY VALUE");
+    if (argc > 2)
+        return usage_error(cmd, "unexpected argument '%s' (quote a VALUE with spaces)", argv[2]);
+
+    g_autoptr(VmbManager1) proxy = connect_daemon();
+    if (!proxy)
+        return EXIT_FAILURE;
+    g_autoptr(GError) error = NULL;
+    /* Sent as text: the daemon parses it exactly as the configuration file. */
+    if (!vmb_manager1_call_set_tunable_sync(proxy, argv[0],
+                                            g_variant_new_variant(g_variant_new_string(argv[1])),
+                                            CALL_DEFAULTS, NULL, &error))
+        return call_failed(error);
+    return print_tunable(proxy, argv[0], "");
+}
+
+static int
+cmd_reset(const Command *cmd, int argc, char **argv)
+{
+    int rc;
+    if (!parse_options(cmd, NULL, FALSE, &argc, &argv, &rc))
+        return rc;
+    if (argc < 1)
+        return usage_error(cmd, "expected KEY");
+    if (argc > 1)
+        return usage_error(cmd, "unexpected argument '%s'", argv[1]);
+
+    g_autoptr(VmbManager1) proxy = connect_daemon();
+    if (!proxy)
+        return EXIT_FAILURE;
+    g_autoptr(GError) error = NULL;
+    if (!vmb_manager1_call_reset_tunable_sync(proxy, argv[0], CALL_DEFAULTS, NULL, &error))
+        return call_failed(error);
+    return print_tunable(proxy, argv[0], " (from the configuration file)");
+}
+
+static int
+cmd_pause_resume(const Command *cmd, int argc, char **argv)
+{
+    int rc;
+    const char *task;
+    if (!parse_options(cmd, NULL, FALSE, &argc, &argv, &rc) ||
+        !parse_task(cmd, argc, argv, &task, &rc))
+        return rc;
+
+    g_autoptr(VmbManager1) proxy = connect_daemon();
+    if (!proxy)
+        return EXIT_FAILURE;
+    g_autoptr(GError) error = NULL;
+    gboolean pause = g_str_equal(cmd->name, "pause");
+    gboolean ok = pause ? vmb_manager1_call_pause_sync(proxy, task, CALL_DEFAULTS, NULL, &error)
+                        : vmb_manager1_call_resume_sync(proxy, task, CALL_DEFAULTS, NULL, &error);
+    if (!ok)
+        return call_failed(error);
+    g_print("%s: %s\n", *task ? task : "cpu and memory", pause ? "paused" : "resumed");
+    return EXIT_SUCCESS;
+}
+
+static int
+cmd_reload(const Command *cmd, int argc, char **argv)
+{
+    int rc;
+    if (!parse_options(cmd, NULL, FALSE, &argc, &argv, &rc))
+        return rc;
+    if (argc > 0)
+        return usage_error(cmd, "unexpected argument '%s'", argv[0]);
+
+    g_autoptr(VmbManager1) proxy = connect_daemon();
+    if (!proxy)
+        return EXIT_FAILURE;
+    g_autoptr(GError) error = NULL;
+    if (!vmb_manager1_call_reload_sync(proxy, CALL_DEFAULTS, NULL, &error))
+        return call_failed(error);
+    g_print("configuration reloaded\n");
+    return EXIT_SUCCESS;
+}
+
+static int
+cmd_run(const Command *cmd, int argc, char **argv)
+{
+    int rc;
+    const char *task;
+    if (!parse_options(cmd, NULL, FALSE, &argc, &argv, &rc) ||
+        !parse_task(cmd, argc, argv, &task, &rc))
+        return rc;
+
+    g_autoptr(VmbManager1) proxy = connect_daemon();
+    if (!proxy)
+        return EXIT_FAILURE;
+    g_autoptr(GError) error = NULL;
+    if (!vmb_manager1_call_run_now_sync(proxy, task, CALL_LONG, NULL, &error))
+        return call_failed(error);
+    g_print("%s: cycle done\n", *task ? task : "enabled tasks");
+    return EXIT_SUCCESS;
+}
+
+typedef struct {
+    guint64 time;
+    const char *kind, *domain;
+    guint32 vcpu;
+    gint32 from;
+    guint32 to;
+    guint64 old_kib, new_kib;
+    const char *reason, *detail;
+    gboolean dry_run;
+} ActionLine;
+
+static void
+print_action(const ActionLine *a)
+{
+    g_autofree char *when = vmb_format_time(a->time);
+    g_autofree char *what = NULL;
+    if (g_str_equal(a->kind, "pin")) {
+        g_autofree char *from =
+            a->from >= 0 ? g_strdup_printf("pCPU %d", a->from) : g_strdup("floating");
+        what = g_strdup_printf("vCPU %u: %s -> pCPU %u", a->vcpu, from, a->to);
+    } else {
+        what = g_strdup_printf("%" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT " MiB",
+                               a->old_kib / 1024, a->new_kib / 1024);
+    }
+    g_print("%s  %s%-6s %s %s (%s: %s)\n", when, a->dry_run ? "[dry run] " : "", a->kind, a->domain,
+            what, a->reason, a->detail);
+}
+
+static void
+json_action(VmbJson *j, const ActionLine *a)
+{
+    gboolean pin = g_str_equal(a->kind, "pin");
+    vmb_json_begin_object(j);
+    vmb_json_key(j, "time_us");
+    vmb_json_uint(j, a->time);
+    vmb_json_key(j, "kind");
+    vmb_json_string(j, a->kind);
+    vmb_json_key(j, "domain");
+    vmb_json_string(j, a->domain);
+    if (pin) {
+        vmb_json_key(j, "vcpu");
+        vmb_json_uint(j, a->vcpu);
+        vmb_json_key(j, "from_pcpu");
+        if (a->from >= 0)
+            vmb_json_int(j, a->from);
+        else
+            vmb_json_null(j);
+        vmb_json_key(j, "to_pcpu");
+        vmb_json_uint(j, a->to);
+    } else {
+        vmb_json_key(j, "old_kib");
+        vmb_json_uint(j, a->old_kib);
+        vmb_json_key(j, "new_kib");
+        vmb_json_uint(j, a->new_kib);
+    }
+    vmb_json_key(j, "reason");
+    vmb_json_string(j, a->reason);
+    vmb_json_key(j, "detail");
+    vmb_json_string(j, a->detail);
+    vmb_json_key(j, "dry_run");
+    vmb_json_bool(j, a->dry_run);
+    vmb_json_end_object(j);
+}
+
+static int
+cmd_history(const Command *cmd, int argc, char **argv)
+{
+    gint count = 20;
+    gboolean json = FALSE;
+    const GOptionEntry entries[] = {
+        {"lines", 'n', 0, G_OPTION_ARG_INT, &count,
+         "Show the last N actions (default 20; 0 for all the daemon keeps)", "N"},
+        {"json", 0, 0, G_OPTION_ARG_NONE, &json, "Print a JSON array", NULL},
+        {NULL},
+    };
+    int rc;
+    if (!parse_options(cmd, entries, FALSE, &argc, &argv, &rc))
+        return rc;
+    if (argc > 0)
+        return usage_error(cmd, "unexpected argument '%s'", argv[0]);
+    if (count < 0)
+        return usage_error(cmd, "-n expects a count of 0 or more, not %d", count);
+
+    g_autoptr(VmbManager1) proxy = connect_daemon();
+    if (!proxy)
+        return EXIT_FAILURE;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GVariant) actions = NULL;
+    if (!vmb_manager1_call_get_history_sync(proxy, (guint) count, CALL_DEFAULTS, &actions, NULL,
+                                            &error))
+        return call_failed(error);
+
+    g_autoptr(VmbJson) j = vmb_json_new();
+    if (json)
+        vmb_json_begin_array(j);
+    GVariantIter it;
+    ActionLine a;
+    g_variant_iter_init(&it, actions);
+    while (g_variant_iter_next(&it, "(t&s&s&suiutt&s&sb)", &a.time, &a.kind, &a.domain, NULL,
+                               &a.vcpu, &a.from, &a.to, &a.old_kib, &a.new_kib, &a.reason,
+                               &a.detail, &a.dry_run)) {
+        if (json)
+            json_action(j, &a);
+        else
+            print_action(&a);
+    }
+    if (json) {
+        vmb_json_end_array(j);
+        fputs(vmb_json_str(j), stdout);
+    } else if (g_variant_n_children(actions) == 0) {
+        g_print("no actions yet\n");
+    }
+    return EXIT_SUCCESS;
+}
+
+static void
+on_pin_changed(VmbManager1 *p, guint64 time, const char *domain, const char *uuid, guint vcpu,
+               gint from, guint to, const char *reason, const char *detail, gboolean dry_run,
+               gpointer data)
+{
+    ActionLine a = {time, "pin", domain, vcpu, from, to, 0, 0, reason, detail, dry_run};
+    print_action(&a);
+    fflush(stdout);
+}
+
+static void
+on_memory_changed(VmbManager1 *p, guint64 time, const char *domain, const char *uuid,
+                  guint64 old_kib, guint64 new_kib, const char *reason, const char *detail,
+                  gboolean dry_run, gpointer data)
+{
+    ActionLine a = {time, "memory", domain, 0, -1, 0, old_kib, new_kib, reason, detail, dry_run};
+    print_action(&a);
+    fflush(stdout);
+}
+
+static void
+on_owner_changed(GObject *proxy, GParamSpec *pspec, gpointer data)
+{
+    g_autofree char *owner = g_dbus_proxy_get_name_owner(G_DBUS_PROXY(proxy));
+    g_autoptr(GDateTime) now = g_date_time_new_now_local();
+    g_autofree char *when = g_date_time_format(now, "%Y-%m-%d %H:%M:%S");
+    g_print("%s  vmbalanced %s\n", when, owner ? "started" : "stopped");
+    fflush(stdout);
+}
+
+static void
+on_state_changed(GObject *proxy, GParamSpec *pspec, gpointer data)
+{
+    VmbManager1 *p = VMB_MANAGER1(proxy);
+    const char *state = vmb_manager1_get_state(p), *reason = vmb_manager1_get_state_reason(p);
+    if (!state)
+        return;
+    g_autoptr(GDateTime) now = g_date_time_new_now_local();
+    g_autofree char *when = g_date_time_format(now, "%Y-%m-%d %H:%M:%S");
+    g_print("%s  state %s%s%s\n", when, state, reason && *reason ? ": " : "",
+            reason && *reason ? reason : "");
+    fflush(stdout);
+}
+
+static gboolean
+on_quit_signal(gpointer loop)
+{
+    g_main_loop_quit(loop);
+    return G_SOURCE_CONTINUE;
+}
+
+static int
+cmd_monitor(const Command *cmd, int argc, char **argv)
+{
+    int rc;
+    if (!parse_options(cmd, NULL, FALSE, &argc, &argv, &rc))
+        return rc;
+    if (argc > 0)
+        return usage_error(cmd, "unexpected argument '%s'", argv[0]);
+
+    g_autoptr(VmbManager1) proxy = connect_daemon();
+    if (!proxy)
+        return EXIT_FAILURE;
+    g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
+    g_signal_connect(proxy, "pin-changed", G_CALLBACK(on_pin_changed), NULL);
+    g_signal_connect(proxy, "memory-changed", G_CALLBACK(on_memory_changed), NULL);
+    g_signal_connect(proxy, "notify::g-name-owner", G_CALLBACK(on_owner_changed), NULL);
+    g_signal_connect(proxy, "notify::state", G_CALLBACK(on_state_changed), NULL);
+    guint sigint = g_unix_signal_add(SIGINT, on_quit_signal, loop);
+    guint sigterm = g_unix_signal_add(SIGTERM, on_quit_signal, loop);
+    g_printerr("Monitoring vmbalanced actions; Ctrl-C stops.\n");
+    g_main_loop_run(loop);
+    g_source_remove(sigint);
+    g_source_remove(sigterm);
+    return EXIT_SUCCESS;
+}
+
+static void print_usage(FILE *to);
+
+static int
+cmd_help(const Command *cmd, int argc, char **argv)
+{
+    int rc;
+    if (!parse_options(cmd, NULL, FALSE, &argc, &argv, &rc))
+        return rc;
+    if (argc == 0) {
+        print_usage(stdout);
+        return EXIT_SUCCESS;
+    }
+    const Command *other = find_command(argv[0]);
+    if (!other)
+        return usage_error(NULL, "unknown command '%s'", argv[0]);
+    char *help_argv[] = {(char *) other->name, (char *) "--help", NULL};
+    return other->run(other, 2, help_argv);
+}
+
+static const Command commands[] = {
+    {"status", "", "[--json]", "Show host CPU load, domains, tasks and counters",
+     "Shows the daemon's state, its tasks (interval, cycles, last cycle), counters, the load "
+     "of every host CPU and, per running domain, where each vCPU is pinned, its load and "
+     "the guest's memory (actual, usable, target).",
+     cmd_status},
+    {"get", "[KEY]", "[--json] [KEY]",
+     "Show one tunable, or all with their source and allowed values",
+     "Prints the value in effect of KEY (such as interval, cpu.interval, memory.interval, "
+     "cpu.hysteresis), or a table of all tunables.",
+     cmd_get},
+    {"set", "KEY VALUE", "KEY VALUE", "Change a tunable now; kept across restarts",
+     "Changes KEY to VALUE at once (timers are re-armed) and saves it in the state directory, "
+     "so it also holds after reloads and restarts. VALUE is written as in the configuration "
+     "file. Options must come before KEY.",
+     cmd_set},
+    {"reset", "KEY", "KEY", "Drop a change made with set: back to the configuration file",
+     "Drops the runtime override of KEY: the configuration file's value (or the default) is "
+     "in effect again.",
+     cmd_reset},
+    {"pause", "[cpu|memory]", "[cpu|memory]", "Pause a task (both without argument) until resume",
+     "Stops the task's cycles until `vmbalancectl resume` or a daemon restart.", cmd_pause_resume},
+    {"resume", "[cpu|memory]", "[cpu|memory]", "Resume a paused task (both without argument)",
+     "Resumes a paused task; its next cycle comes one interval later.", cmd_pause_resume},
+    {"reload", "", "", "Re-read the configuration file",
+     "Re-reads the configuration file (as SIGHUP does); changes made with set stay on top. A "
+     "file with an error is rejected and the running settings stay.",
+     cmd_reload},
+    {"run", "[cpu|memory]", "[cpu|memory]",
+     "Run a task's cycle now (every enabled task without argument)",
+     "Runs one cycle of the task now and waits for it, also while the task is paused.", cmd_run},
+    {"history", "", "[-n N] [--json]", "Show the last actions taken",
+     "Shows the most recent vCPU pin and memory changes, oldest first.", cmd_history},
+    {"monitor", "", "", "Print actions as they happen until Ctrl-C",
+     "Prints each vCPU pin and memory change, state changes and daemon restarts as they "
+     "happen, until interrupted.",
+     cmd_monitor},
+    {"help", "[COMMAND]", "[COMMAND]", "Show this help or a command's",
+     "Shows the help of COMMAND.", cmd_help},
+};
+
+static const Command *
+find_command(const char *name)
+{
+    for (guint i = 0; i < G_N_ELEMENTS(commands); i++) {
+        if (g_str_equal(commands[i].name, name))
+            return &commands[i];
+    }
+    return NULL;
+}
+
+static void
+print_usage(FILE *to)
+{
+    fprintf(to, "Usage: vmbalancectl [--version] [--help] COMMAND [ARGS...]\n\n"
+                "Controls vmbalanced, the vCPU and guest memory balancer, over the system "
+                "bus.\n\nCommands:\n");
+    for (guint i = 0; i < G_N_ELEMENTS(commands); i++) {
+        g_autofree char *synopsis =
+            g_strdup_printf("%s %s", commands[i].name, commands[i].synopsis);
+        fprintf(to, "  %-24s %s\n", synopsis, commands[i].summary);
+    }
+    fprintf(to, "\nRun 'vmbalancectl COMMAND --help' for a command's options.\n"
+                "Exit status: 0 success, 1 failure (daemon not running, request refused), "
+                "2 usage error.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+    setlocale(LC_ALL, "");
+    g_set_prgname("vmbalancectl");
+    if (argc < 2) {
+        print_usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *first = argv[1];
+    if (g_str_equal(first, "--help") || g_str_equal(first, "-h")) {
+        print_usage(stdout);
+        return EXIT_SUCCESS;
+    }
+    if (g_str_equal(first, "--version") || g_str_equal(first, "-V")) {
+        printf("vmbalancectl %s\n", PACKAGE_VERSION);
+        return EXIT_SUCCESS;
+    }
+    if (first[0] == '-')
+        return usage_error(NULL, "unknown option '%s'", first);
+    const Command *cmd = find_command(first);
+    if (!cmd)
+        return usage_error(NULL, "unknown command '%s'", first);
+    return cmd->run(cmd, argc - 1, argv + 1);
+}

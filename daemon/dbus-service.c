@@ -1,0 +1,743 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "dbus-service.h"
+
+#include <gio/gio.h>
+#include <string.h>
+
+#include "log.h"
+#include "vmb-build-config.h"
+
+#define HISTORY_MAX 1000
+
+static const GDBusErrorEntry dbus_error_entries[] = {
+    {VMB_DBUS_ERROR_FAILED, VMB_DBUS_ERROR_NAME_FAILED},
+    {VMB_DBUS_ERROR_INVALID_ARGUMENT, VMB_DBUS_ERROR_NAME_INVALID_ARGUMENT},
+    {VMB_DBUS_ERROR_UNKNOWN_KEY, VMB_DBUS_ERROR_NAME_UNKNOWN_KEY},
+};
+
+GQuark
+vmb_dbus_error_quark(void)
+{
+    static gsize quark = 0;
+    g_dbus_error_register_error_domain("vmb-dbus-error-quark", &quark, dbus_error_entries,
+                                       G_N_ELEMENTS(dbus_error_entries));
+    return (GQuark) quark;
+}
+
+typedef struct {
+    gint64 wall_us;
+    VmbActionKind kind;
+    char *domain, *uuid, *reason, *detail;
+    guint vcpu;
+    gint from_pcpu;
+    guint to_pcpu;
+    guint64 old_kib, new_kib;
+    gboolean dry_run;
+} HistoryEntry;
+
+struct _VmbDbusService {
+    VmbDaemon *daemon;
+    VmbOverrides *overrides;
+    VmbManager1 *skeleton;
+    GDBusConnection *bus;
+    guint name_lost_id;
+    gboolean exported;
+    gboolean failed;
+    GQueue history;      /* HistoryEntry*, oldest first */
+    GHashTable *targets; /* uuid -> guint64* last balloon target we set, KiB */
+    /* Pins made after the last snapshot was taken, so status shows where vCPUs are now:
+     * actions are reported during a cycle, before its snapshot becomes the last one. */
+    GArray *pending_pins;        /* PinChange, made in the cycle under way */
+    GArray *applied_pins;        /* PinChange, made after last_snapshot was taken */
+    gconstpointer pins_snapshot; /* the last_snapshot applied_pins belong to */
+};
+
+typedef struct {
+    char *uuid;
+    guint vcpu;
+    gint pcpu;
+} PinChange;
+
+static void
+pin_change_clear(PinChange *p)
+{
+    g_free(p->uuid);
+}
+
+static void
+history_entry_free(HistoryEntry *h)
+{
+    g_free(h->domain);
+    g_free(h->uuid);
+    g_free(h->reason);
+    g_free(h->detail);
+    g_free(h);
+}
+
+/* ---- errors ---- */
+
+static void
+return_error(GDBusMethodInvocation *inv, const GError *error)
+{
+    VmbDbusError code = VMB_DBUS_ERROR_FAILED;
+    if (error->domain == VMB_CONFIG_ERROR && error->code == VMB_CONFIG_ERROR_UNKNOWN_KEY)
+        code = VMB_DBUS_ERROR_UNKNOWN_KEY;
+    else if (error->domain == VMB_CONFIG_ERROR && error->code == VMB_CONFIG_ERROR_BAD_VALUE)
+        code = VMB_DBUS_ERROR_INVALID_ARGUMENT;
+    else if (error->domain == VMB_DBUS_ERROR)
+        code = error->code;
+    g_dbus_method_invocation_return_error_literal(inv, VMB_DBUS_ERROR, code, error->message);
+}
+
+/* ---- tunables ---- */
+
+static GVariant *
+tunable_value(const VmbConfig *c, const VmbKeyInfo *key)
+{
+    gconstpointer field = (const char *) c + key->offset;
+    switch (key->type) {
+    case VMB_KEY_BOOL:
+        return g_variant_new_boolean(*(const gboolean *) field);
+    case VMB_KEY_UINT: {
+        /* Through vmb_config_get(): an unset task interval shows the one in effect. */
+        g_autofree char *text = vmb_config_get(c, key->name, NULL);
+        return g_variant_new_uint32((guint32) g_ascii_strtoull(text, NULL, 10));
+    }
+    case VMB_KEY_DOUBLE:
+        return g_variant_new_double(*(const double *) field);
+    case VMB_KEY_STRING:
+    case VMB_KEY_CPUSET: {
+        g_autofree char *text = vmb_config_get(c, key->name, NULL);
+        return g_variant_new_string(text ? text : "");
+    }
+    case VMB_KEY_LIST: {
+        GStrv list = *(GStrv const *) field;
+        return g_variant_new_strv((const char *const *) list, list ? -1 : 0);
+    }
+    }
+    g_assert_not_reached();
+}
+
+static GVariant *
+build_tunables(const VmbConfig *c)
+{
+    GVariantBuilder b;
+    guint n;
+    const VmbKeyInfo *keys = vmb_config_keys(&n);
+    g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+    for (guint i = 0; i < n; i++)
+        g_variant_builder_add(&b, "{sv}", keys[i].name, tunable_value(c, &keys[i]));
+    return g_variant_builder_end(&b);
+}
+
+static gboolean
+is_integer_type(GVariant *v)
+{
+    static const char *const types[] = {"y", "n", "q", "i", "u", "x", "t"};
+    for (guint i = 0; i < G_N_ELEMENTS(types); i++) {
+        if (g_variant_is_of_type(v, G_VARIANT_TYPE(types[i])))
+            return TRUE;
+    }
+    return FALSE;
+}
+
+static char *
+integer_to_string(GVariant *v)
+{
+    switch (g_variant_classify(v)) {
+    case G_VARIANT_CLASS_BYTE:
+        return g_strdup_printf("%u", g_variant_get_byte(v));
+    case G_VARIANT_CLASS_INT16:
+        return g_strdup_printf("%d", g_variant_get_int16(v));
+    case G_VARIANT_CLASS_UINT16:
+        return g_strdup_printf("%u", g_variant_get_uint16(v));
+    case G_VARIANT_CLASS_INT32:
+        return g_strdup_printf("%d", g_variant_get_int32(v));
+    case G_VARIANT_CLASS_UINT32:
+        return g_strdup_printf("%u", g_variant_get_uint32(v));
+    case G_VARIANT_CLASS_INT64:
+        return g_strdup_printf("%" G_GINT64_FORMAT, g_variant_get_int64(v));
+    case G_VARIANT_CLASS_UINT64:
+        return g_strdup_printf("%" G_GUINT64_FORMAT, g_variant_get_uint64(v));
+    default:
+        g_assert_not_reached();
+    }
+}
+
+/* A typed value (or a string as in the configuration file) as the file would hold it, so
+ * that the bus and the file share one validation. */
+static char *
+value_to_config_string(const VmbKeyInfo *key, GVariant *v, GError **error)
+{
+    if (g_variant_is_of_type(v, G_VARIANT_TYPE_STRING))
+        return g_variant_dup_string(v, NULL);
+
+    switch (key->type) {
+    case VMB_KEY_BOOL:
+        if (g_variant_is_of_type(v, G_VARIANT_TYPE_BOOLEAN))
+            return g_strdup(g_variant_get_boolean(v) ? "true" : "false");
+        break;
+    case VMB_KEY_UINT:
+        if (is_integer_type(v))
+            return integer_to_string(v);
+        break;
+    case VMB_KEY_DOUBLE:
+        if (is_integer_type(v))
+            return integer_to_string(v);
+        if (g_variant_is_of_type(v, G_VARIANT_TYPE_DOUBLE)) {
+            char buf[G_ASCII_DTOSTR_BUF_SIZE];
+            return g_strdup(g_ascii_dtostr(buf, sizeof(buf), g_variant_get_double(v)));
+        }
+        break;
+    case VMB_KEY_LIST:
+        if (g_variant_is_of_type(v, G_VARIANT_TYPE_STRING_ARRAY)) {
+            g_autofree const char **items = g_variant_get_strv(v, NULL);
+            for (guint i = 0; items[i]; i++) {
+                if (strchr(items[i], ',')) {
+                    g_set_error(error, VMB_DBUS_ERROR, VMB_DBUS_ERROR_INVALID_ARGUMENT,
+                                "key '%s': list items cannot contain ','", key->name);
+                    return NULL;
+                }
+            }
+            return g_strjoinv(",", (char **) items);
+        }
+        break;
+    case VMB_KEY_STRING:
+    case VMB_KEY_CPUSET:
+        break;
+    }
+    g_autofree char *range = vmb_config_describe_range(key);
+    g_set_error(error, VMB_DBUS_ERROR, VMB_DBUS_ERROR_INVALID_ARGUMENT,
+                "key '%s': wrong type '%s', expected %s (or a string as in the "
+                "configuration file)",
+                key->name, g_variant_get_type_string(v), range);
+    return NULL;
+}
+
+/* ---- properties ---- */
+
+static void
+sync_properties(VmbDbusService *s)
+{
+    VmbDaemon *d = s->daemon;
+    VmbManager1 *m = s->skeleton;
+    const VmbTaskTimer *cpu = &d->tasks[VMB_TASK_CPU], *mem = &d->tasks[VMB_TASK_MEMORY];
+
+    vmb_manager1_set_state(m, d->degraded_reason ? "degraded" : "running");
+    vmb_manager1_set_state_reason(m, d->degraded_reason ? d->degraded_reason : "");
+    vmb_manager1_set_uri(m, vmb_daemon_uri(d));
+    vmb_manager1_set_cpu_enabled(m, d->config->cpu_enabled);
+    vmb_manager1_set_cpu_paused(m, cpu->paused);
+    vmb_manager1_set_cpu_interval(m, vmb_config_cpu_interval(d->config));
+    vmb_manager1_set_cpu_last_cycle(m, (guint64) MAX(cpu->last_run_us, 0));
+    vmb_manager1_set_cpu_cycles(m, cpu->cycles);
+    vmb_manager1_set_memory_enabled(m, d->config->mem_enabled);
+    vmb_manager1_set_memory_paused(m, mem->paused);
+    vmb_manager1_set_memory_interval(m, vmb_config_mem_interval(d->config));
+    vmb_manager1_set_memory_last_cycle(m, (guint64) MAX(mem->last_run_us, 0));
+    vmb_manager1_set_memory_cycles(m, mem->cycles);
+    vmb_manager1_set_pin_changes(m, d->cpu.pin_changes);
+    vmb_manager1_set_memory_changes(m, d->mem.changes);
+    vmb_manager1_set_errors(m, d->errors);
+    g_autoptr(GVariant) tunables = g_variant_ref_sink(build_tunables(d->config));
+    vmb_manager1_set_tunables(m, tunables);
+}
+
+static void
+on_daemon_changed(VmbDaemon *d, gpointer data)
+{
+    VmbDbusService *s = data;
+    if (d->last_snapshot != s->pins_snapshot) {
+        /* A cycle stored a new snapshot: the pins made in it came after it was taken. */
+        GArray *tmp = s->applied_pins;
+        s->applied_pins = s->pending_pins;
+        s->pending_pins = tmp;
+        g_array_set_size(s->pending_pins, 0);
+        s->pins_snapshot = d->last_snapshot;
+    }
+    sync_properties(s);
+}
+
+static gint
+current_pin(VmbDbusService *s, const VmbDomainStat *dom, guint vcpu)
+{
+    gint pcpu = dom->vcpus[vcpu].pcpu;
+    if (s->daemon->last_snapshot != s->pins_snapshot)
+        return pcpu;
+    for (guint i = 0; i < s->applied_pins->len; i++) {
+        const PinChange *p = &g_array_index(s->applied_pins, PinChange, i);
+        if (p->vcpu == vcpu && g_str_equal(p->uuid, dom->uuid))
+            pcpu = p->pcpu;
+    }
+    return pcpu;
+}
+
+/* ---- actions: history and signals ---- */
+
+static void
+on_action(const VmbAction *a, gpointer data)
+{
+    VmbDbusService *s = data;
+    HistoryEntry *h = g_new0(HistoryEntry, 1);
+    h->wall_us = a->wall_us;
+    h->kind = a->kind;
+    h->domain = g_strdup(a->domain ? a->domain : "");
+    h->uuid = g_strdup(a->uuid ? a->uuid : "");
+    h->reason = g_strdup(a->reason ? a->reason : "");
+    h->detail = g_strdup(a->detail ? a->detail : "");
+    h->dry_run = a->dry_run;
+    if (a->kind == VMB_ACTION_PIN) {
+        h->vcpu = a->vcpu;
+        h->from_pcpu = a->from_pcpu;
+        h->to_pcpu = a->to_pcpu;
+        if (!a->dry_run) {
+            PinChange p = {g_strdup(h->uuid), a->vcpu, (gint) a->to_pcpu};
+            g_array_append_val(s->pending_pins, p);
+        }
+    } else {
+        h->old_kib = a->old_kib;
+        h->new_kib = a->new_kib;
+        if (!a->dry_run)
+            g_hash_table_insert(s->targets, g_strdup(h->uuid),
+                                g_memdup2(&h->new_kib, sizeof(h->new_kib)));
+    }
+    g_queue_push_tail(&s->history, h);
+    while (s->history.length > HISTORY_MAX)
+        history_entry_free(g_queue_pop_head(&s->history));
+
+    if (a->kind == VMB_ACTION_PIN)
+        vmb_manager1_emit_pin_changed(s->skeleton, (guint64) h->wall_us, h->domain, h->uuid,
+                                      h->vcpu, h->from_pcpu, h->to_pcpu, h->reason, h->detail,
+                                      h->dry_run);
+    else
+        vmb_manager1_emit_memory_changed(s->skeleton, (guint64) h->wall_us, h->domain, h->uuid,
+                                         h->old_kib, h->new_kib, h->reason, h->detail, h->dry_run);
+}
+
+/* ---- methods ---- */
+
+static gboolean
+handle_get_status(VmbManager1 *m, GDBusMethodInvocation *inv, gpointer data)
+{
+    VmbDbusService *s = data;
+    VmbDaemon *d = s->daemon;
+    const VmbSnapshot *snap = d->last_snapshot;
+    GVariantBuilder pcpus, domains;
+    g_variant_builder_init(&pcpus, G_VARIANT_TYPE("a(uddb)"));
+    g_variant_builder_init(&domains, G_VARIANT_TYPE("a(ssba(uid)(xxxx))"));
+    guint64 timestamp = 0;
+
+    if (snap) {
+        timestamp = (guint64) MAX(snap->wall_s, 0) * G_USEC_PER_SEC;
+        const VmbCpuHostView *host = &d->cpu.host;
+        gboolean measured = host->npcpus == snap->npcpus && host->busy;
+        for (guint c = 0; c < snap->npcpus; c++) {
+            gboolean allowed = d->config->cpu_cpus_all || vmb_cpuset_has(&d->config->cpu_cpus, c);
+            double busy = measured && host->busy[c] >= 0 ? host->busy[c] : -1;
+            double background = measured && host->busy[c] >= 0 ? host->background[c] : -1;
+            g_variant_builder_add(&pcpus, "(uddb)", c, busy, background, allowed);
+        }
+
+        /* Forget targets of domains that are gone. */
+        GHashTableIter it;
+        gpointer uuid;
+        g_hash_table_iter_init(&it, s->targets);
+        while (g_hash_table_iter_next(&it, &uuid, NULL)) {
+            if (!vmb_snapshot_find(snap, uuid))
+                g_hash_table_iter_remove(&it);
+        }
+
+        for (guint i = 0; i < snap->domains->len; i++) {
+            const VmbDomainStat *dom = g_ptr_array_index(snap->domains, i);
+            GVariantBuilder vcpus;
+            g_variant_builder_init(&vcpus, G_VARIANT_TYPE("a(uid)"));
+            for (guint v = 0; v < dom->nvcpus; v++) {
+                const VmbVcpuLoad *l =
+                    d->cpu.usage ? vmb_cpu_usage_vcpu(d->cpu.usage, dom->uuid, v) : NULL;
+                g_variant_builder_add(&vcpus, "(uid)", v, current_pin(s, dom, v),
+                                      l && l->valid ? l->load : -1.0);
+            }
+            const VmbBalloonStat *b = &dom->balloon;
+            const guint64 *target = g_hash_table_lookup(s->targets, dom->uuid);
+            gint64 actual = b->fields & VMB_BALLOON_CURRENT ? (gint64) b->current_kib : -1;
+            gint64 usable = b->fields & VMB_BALLOON_USABLE ? (gint64) b->usable_kib : -1;
+            gint64 maximum = b->fields & VMB_BALLOON_MAXIMUM ? (gint64) b->maximum_kib : -1;
+            g_variant_builder_add(&domains, "(ssba(uid)(xxxx))", dom->name, dom->uuid,
+                                  vmb_config_is_excluded(d->config, dom->name, dom->uuid), &vcpus,
+                                  actual, usable, target ? (gint64) *target : -1, maximum);
+        }
+    }
+    vmb_manager1_complete_get_status(m, inv, timestamp, g_variant_builder_end(&pcpus),
+                                     g_variant_builder_end(&domains));
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_list_tunables(VmbManager1 *m, GDBusMethodInvocation *inv, gpointer data)
+{
+    VmbDbusService *s = data;
+    GVariantBuilder b;
+    guint n;
+    const VmbKeyInfo *keys = vmb_config_keys(&n);
+    g_variant_builder_init(&b, G_VARIANT_TYPE("a(svbss)"));
+    for (guint i = 0; i < n; i++) {
+        g_autofree char *range = vmb_config_describe_range(&keys[i]);
+        g_variant_builder_add(
+            &b, "(svbss)", keys[i].name, tunable_value(s->daemon->config, &keys[i]),
+            vmb_overrides_lookup(s->overrides, keys[i].name) != NULL, range, keys[i].help);
+    }
+    vmb_manager1_complete_list_tunables(m, inv, g_variant_builder_end(&b));
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static const VmbKeyInfo *
+find_key(GDBusMethodInvocation *inv, const char *name)
+{
+    const VmbKeyInfo *key = vmb_config_find_key(name);
+    if (!key)
+        g_dbus_method_invocation_return_error(inv, VMB_DBUS_ERROR, VMB_DBUS_ERROR_UNKNOWN_KEY,
+                                              "unknown key '%s' (`vmbalancectl get` lists them)",
+                                              name);
+    return key;
+}
+
+static gboolean
+handle_get_tunable(VmbManager1 *m, GDBusMethodInvocation *inv, const char *name, gpointer data)
+{
+    VmbDbusService *s = data;
+    const VmbKeyInfo *key = find_key(inv, name);
+    if (key)
+        vmb_manager1_complete_get_tunable(
+            m, inv, key->name, g_variant_new_variant(tunable_value(s->daemon->config, key)));
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_set_tunable(VmbManager1 *m, GDBusMethodInvocation *inv, const char *name, GVariant *value,
+                   gpointer data)
+{
+    VmbDbusService *s = data;
+    const VmbKeyInfo *key = find_key(inv, name);
+    if (!key)
+        return G_DBUS_METHOD_INVOCATION_HANDLED;
+    /* gdbus-codegen hands 'v' arguments over still boxed. */
+    g_autoptr(GVariant) inner = g_variant_is_of_type(value, G_VARIANT_TYPE_VARIANT)
+                                    ? g_variant_get_variant(value)
+                                    : g_variant_ref(value);
+    g_autoptr(GError) error = NULL;
+    g_autofree char *text = value_to_config_string(key, inner, &error);
+    VmbConfig *c = text ? vmb_overrides_set(s->overrides, key->name, text, &error) : NULL;
+    if (!c) {
+        return_error(inv, error);
+        return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+    g_autofree char *shown = vmb_config_get(c, key->name, NULL);
+    g_message("%s set to %s over D-Bus (saved in %s)", key->name, shown,
+              vmb_overrides_path(s->overrides));
+    vmb_daemon_apply_config(s->daemon, c);
+    sync_properties(s);
+    vmb_manager1_complete_set_tunable(m, inv);
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_reset_tunable(VmbManager1 *m, GDBusMethodInvocation *inv, const char *name, gpointer data)
+{
+    VmbDbusService *s = data;
+    const VmbKeyInfo *key = find_key(inv, name);
+    if (!key)
+        return G_DBUS_METHOD_INVOCATION_HANDLED;
+    gboolean had = vmb_overrides_lookup(s->overrides, key->name) != NULL;
+    g_autoptr(GError) error = NULL;
+    VmbConfig *c = vmb_overrides_reset(s->overrides, key->name, &error);
+    if (!c) {
+        return_error(inv, error);
+        return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+    if (had) {
+        g_autofree char *shown = vmb_config_get(c, key->name, NULL);
+        g_message("%s reset to %s over D-Bus", key->name, shown);
+    }
+    vmb_daemon_apply_config(s->daemon, c);
+    sync_properties(s);
+    vmb_manager1_complete_reset_tunable(m, inv);
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* "cpu", "memory" or "" (all) into a task mask. */
+static gboolean
+parse_task(GDBusMethodInvocation *inv, const char *name, guint *mask)
+{
+    if (name[0] == '\0') {
+        *mask = (1u << VMB_TASK_CPU) | (1u << VMB_TASK_MEMORY);
+    } else if (g_str_equal(name, "cpu")) {
+        *mask = 1u << VMB_TASK_CPU;
+    } else if (g_str_equal(name, "memory")) {
+        *mask = 1u << VMB_TASK_MEMORY;
+    } else {
+        g_dbus_method_invocation_return_error(
+            inv, VMB_DBUS_ERROR, VMB_DBUS_ERROR_INVALID_ARGUMENT,
+            "unknown task '%s' (expected 'cpu', 'memory' or '' for both)", name);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static void
+set_paused(VmbDbusService *s, guint mask, gboolean paused)
+{
+    for (guint t = 0; t < VMB_N_TASKS; t++) {
+        if (!(mask & (1u << t)) || s->daemon->tasks[t].paused == paused)
+            continue;
+        vmb_daemon_set_paused(s->daemon, t, paused);
+        g_message("%s task %s over D-Bus", s->daemon->tasks[t].name, paused ? "paused" : "resumed");
+    }
+    sync_properties(s);
+}
+
+static gboolean
+handle_pause(VmbManager1 *m, GDBusMethodInvocation *inv, const char *task, gpointer data)
+{
+    guint mask;
+    if (parse_task(inv, task, &mask)) {
+        set_paused(data, mask, TRUE);
+        vmb_manager1_complete_pause(m, inv);
+    }
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_resume(VmbManager1 *m, GDBusMethodInvocation *inv, const char *task, gpointer data)
+{
+    guint mask;
+    if (parse_task(inv, task, &mask)) {
+        set_paused(data, mask, FALSE);
+        vmb_manager1_complete_resume(m, inv);
+    }
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_reload(VmbManager1 *m, GDBusMethodInvocation *inv, gpointer data)
+{
+    VmbDbusService *s = data;
+    g_autoptr(GError) error = NULL;
+    if (!vmb_daemon_reload(s->daemon, &error)) {
+        g_warning("reload rejected, keeping the running settings: %s", error->message);
+        g_dbus_method_invocation_return_error(inv, VMB_DBUS_ERROR, VMB_DBUS_ERROR_FAILED,
+                                              "reload rejected, keeping the running "
+                                              "settings: %s",
+                                              error->message);
+        return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+    sync_properties(s);
+    vmb_manager1_complete_reload(m, inv);
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_run_now(VmbManager1 *m, GDBusMethodInvocation *inv, const char *task, gpointer data)
+{
+    VmbDbusService *s = data;
+    VmbDaemon *d = s->daemon;
+    guint mask;
+    if (!parse_task(inv, task, &mask))
+        return G_DBUS_METHOD_INVOCATION_HANDLED;
+
+    const gboolean enabled[VMB_N_TASKS] = {d->config->cpu_enabled, d->config->mem_enabled};
+    const char *const enable_key[VMB_N_TASKS] = {"cpu.enabled", "memory.enabled"};
+    guint to_run = 0;
+    for (guint t = 0; t < VMB_N_TASKS; t++) {
+        if (!(mask & (1u << t)))
+            continue;
+        if (enabled[t]) {
+            to_run |= 1u << t;
+        } else if (task[0] != '\0') {
+            g_dbus_method_invocation_return_error(inv, VMB_DBUS_ERROR, VMB_DBUS_ERROR_FAILED,
+                                                  "task '%s' is disabled (%s = false)",
+                                                  d->tasks[t].name, enable_key[t]);
+            return G_DBUS_METHOD_INVOCATION_HANDLED;
+        }
+    }
+    if (!to_run) {
+        g_dbus_method_invocation_return_error_literal(
+            inv, VMB_DBUS_ERROR, VMB_DBUS_ERROR_FAILED,
+            "no task is enabled (cpu.enabled = false, memory.enabled = false)");
+        return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+    for (guint t = 0; t < VMB_N_TASKS; t++) {
+        if (!(to_run & (1u << t)))
+            continue;
+        guint64 before = d->tasks[t].cycles;
+        g_info("%s cycle requested over D-Bus", d->tasks[t].name);
+        vmb_daemon_run_task(d, t);
+        if (d->tasks[t].cycles == before) {
+            sync_properties(s);
+            g_dbus_method_invocation_return_error(
+                inv, VMB_DBUS_ERROR, VMB_DBUS_ERROR_FAILED,
+                "the %s cycle could not read the hypervisor: %s", d->tasks[t].name,
+                d->degraded_reason ? d->degraded_reason : "see the daemon log");
+            return G_DBUS_METHOD_INVOCATION_HANDLED;
+        }
+    }
+    sync_properties(s);
+    vmb_manager1_complete_run_now(m, inv);
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_get_history(VmbManager1 *m, GDBusMethodInvocation *inv, guint limit, gpointer data)
+{
+    VmbDbusService *s = data;
+    GVariantBuilder b;
+    g_variant_builder_init(&b, G_VARIANT_TYPE("a(tsssuiuttssb)"));
+    guint skip = limit && s->history.length > limit ? s->history.length - limit : 0;
+    guint i = 0;
+    for (GList *l = s->history.head; l; l = l->next, i++) {
+        const HistoryEntry *h = l->data;
+        if (i < skip)
+            continue;
+        g_variant_builder_add(&b, "(tsssuiuttssb)", (guint64) h->wall_us,
+                              h->kind == VMB_ACTION_PIN ? "pin" : "memory", h->domain, h->uuid,
+                              h->vcpu, h->from_pcpu, h->to_pcpu, h->old_kib, h->new_kib, h->reason,
+                              h->detail, h->dry_run);
+    }
+    vmb_manager1_complete_get_history(m, inv, g_variant_builder_end(&b));
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* ---- bus ---- */
+
+static void
+on_name_lost(GDBusConnection *bus, const char *sender, const char *path, const char *iface,
+             const char *signal, GVariant *params, gpointer data)
+{
+    VmbDbusService *s = data;
+    g_warning("lost the bus name %s; stopping", VMB_DBUS_NAME);
+    s->failed = TRUE;
+    vmb_daemon_quit(s->daemon);
+}
+
+static void
+on_bus_closed(GDBusConnection *bus, gboolean remote_peer_vanished, GError *error, gpointer data)
+{
+    g_warning("lost the system bus (%s); running on without the D-Bus interface",
+              error ? error->message : "closed");
+}
+
+/* Synchronous, so that a second instance stops before its first cycle touches a pin:
+ * two balancers would undo each other's work, owning the name is the lock. */
+static gboolean
+own_name(VmbDbusService *s, GError **error)
+{
+    s->name_lost_id = g_dbus_connection_signal_subscribe(
+        s->bus, "org.freedesktop.DBus", "org.freedesktop.DBus", "NameLost", "/org/freedesktop/DBus",
+        VMB_DBUS_NAME, G_DBUS_SIGNAL_FLAGS_NONE, on_name_lost, s, NULL);
+
+    g_autoptr(GError) local = NULL;
+    g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
+        s->bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+        "RequestName", g_variant_new("(su)", VMB_DBUS_NAME, 0x4 /* DO_NOT_QUEUE */),
+        G_VARIANT_TYPE("(u)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &local);
+    if (!reply) {
+        g_dbus_error_strip_remote_error(local);
+        g_set_error(error, VMB_DBUS_ERROR, VMB_DBUS_ERROR_FAILED,
+                    "cannot own %s on the system bus: %s (is the bus policy "
+                    "org.vmbalance.Manager1.conf installed? --no-bus runs without the bus)",
+                    VMB_DBUS_NAME, local->message);
+        return FALSE;
+    }
+    guint32 code;
+    g_variant_get(reply, "(u)", &code);
+    if (code != 1 /* PRIMARY_OWNER */ && code != 4 /* ALREADY_OWNER */) {
+        g_set_error(error, VMB_DBUS_ERROR, VMB_DBUS_ERROR_FAILED,
+                    "cannot own %s on the system bus: another vmbalanced is running",
+                    VMB_DBUS_NAME);
+        return FALSE;
+    }
+    g_message("serving %s on the system bus", VMB_DBUS_NAME);
+    return TRUE;
+}
+
+VmbDbusService *
+vmb_dbus_service_new(VmbDaemon *d, VmbOverrides *overrides, GError **error)
+{
+    g_autoptr(VmbDbusService) s = g_new0(VmbDbusService, 1);
+    s->daemon = d;
+    s->overrides = overrides;
+    g_queue_init(&s->history);
+    s->targets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    s->pending_pins = g_array_new(FALSE, FALSE, sizeof(PinChange));
+    s->applied_pins = g_array_new(FALSE, FALSE, sizeof(PinChange));
+    g_array_set_clear_func(s->pending_pins, (GDestroyNotify) pin_change_clear);
+    g_array_set_clear_func(s->applied_pins, (GDestroyNotify) pin_change_clear);
+    s->pins_snapshot = d->last_snapshot;
+    s->skeleton = vmb_manager1_skeleton_new();
+    (void) vmb_dbus_error_quark();
+
+    VmbManager1 *m = s->skeleton;
+    vmb_manager1_set_version(m, PACKAGE_VERSION);
+    vmb_manager1_set_dry_run(m, d->dry_run);
+    sync_properties(s);
+    g_signal_connect(m, "handle-get-status", G_CALLBACK(handle_get_status), s);
+    g_signal_connect(m, "handle-list-tunables", G_CALLBACK(handle_list_tunables), s);
+    g_signal_connect(m, "handle-get-tunable", G_CALLBACK(handle_get_tunable), s);
+    g_signal_connect(m, "handle-set-tunable", G_CALLBACK(handle_set_tunable), s);
+    g_signal_connect(m, "handle-reset-tunable", G_CALLBACK(handle_reset_tunable), s);
+    g_signal_connect(m, "handle-pause", G_CALLBACK(handle_pause), s);
+    g_signal_connect(m, "handle-resume", G_CALLBACK(handle_resume), s);
+    g_signal_connect(m, "handle-reload", G_CALLBACK(handle_reload), s);
+    g_signal_connect(m, "handle-run-now", G_CALLBACK(handle_run_now), s);
+    g_signal_connect(m, "handle-get-history", G_CALLBACK(handle_get_history), s);
+
+    vmb_daemon_add_action_hook(d, on_action, s);
+    vmb_daemon_set_changed_func(d, on_daemon_changed, s);
+
+    g_autoptr(GError) local = NULL;
+    s->bus = g_bus_get_sync(G_BUS_TYPE_SYSTEM, NULL, &local);
+    if (!s->bus) {
+        g_warning("no system bus (%s): running without the D-Bus interface", local->message);
+        return g_steal_pointer(&s);
+    }
+    /* The daemon decides what to do when the bus goes away, not GDBus. */
+    g_dbus_connection_set_exit_on_close(s->bus, FALSE);
+    g_signal_connect(s->bus, "closed", G_CALLBACK(on_bus_closed), s);
+    if (!g_dbus_interface_skeleton_export(G_DBUS_INTERFACE_SKELETON(m), s->bus, VMB_DBUS_PATH,
+                                          error))
+        return NULL;
+    s->exported = TRUE;
+    if (!own_name(s, error))
+        return NULL;
+    return g_steal_pointer(&s);
+}
+
+gboolean
+vmb_dbus_service_failed(const VmbDbusService *s)
+{
+    return s->failed;
+}
+
+void
+vmb_dbus_service_free(VmbDbusService *s)
+{
+    if (!s)
+        return;
+    vmb_daemon_remove_action_hook(s->daemon, on_action, s);
+    vmb_daemon_set_changed_func(s->daemon, NULL, NULL);
+    if (s->exported)
+        g_dbus_interface_skeleton_unexport(G_DBUS_INTERFACE_SKELETON(s->skeleton));
+    if (s->bus) {
+        if (s->name_lost_id)
+            g_dbus_connection_signal_unsubscribe(s->bus, s->name_lost_id);
+        g_signal_handlers_disconnect_by_data(s->bus, s);
+        /* Send what is queued (the name release) before the process goes. */
+        g_dbus_connection_flush_sync(s->bus, NULL, NULL);
+        g_object_unref(s->bus);
+    }
+    g_object_unref(s->skeleton);
+    g_queue_clear_full(&s->history, (GDestroyNotify) history_entry_free);
+    g_hash_table_unref(s->targets);
+    g_array_unref(s->pending_pins);
+    g_array_unref(s->applied_pins);
+    g_free(s);
+}
