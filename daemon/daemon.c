@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include "log.h"
+#include "sd-notify.h"
 #include "vmb-build-config.h"
 
 static void
@@ -26,6 +27,38 @@ vmb_daemon_add_action_hook(VmbDaemon *d, VmbActionFunc func, gpointer data)
     g_ptr_array_add(d->action_hooks, h);
 }
 
+void
+vmb_daemon_remove_action_hook(VmbDaemon *d, VmbActionFunc func, gpointer data)
+{
+    for (guint i = d->action_hooks->len; i-- > 0;) {
+        VmbActionHook *h = g_ptr_array_index(d->action_hooks, i);
+        if (h->func == func && h->data == data)
+            g_ptr_array_remove_index(d->action_hooks, i);
+    }
+}
+
+void
+vmb_daemon_set_config_filter(VmbDaemon *d, VmbConfigFilter func, gpointer data)
+{
+    d->config_filter = func;
+    d->config_filter_data = data;
+}
+
+void
+vmb_daemon_set_changed_func(VmbDaemon *d, VmbChangedFunc func, gpointer data)
+{
+    d->changed_func = func;
+    d->changed_data = data;
+}
+
+static void
+notify_changed(VmbDaemon *d)
+{
+    if (d->changed_func)
+        d->changed_func(d, d->changed_data);
+    vmb_sd_notify_status(d);
+}
+
 const char *
 vmb_daemon_uri(const VmbDaemon *d)
 {
@@ -39,6 +72,7 @@ set_degraded(VmbDaemon *d, const char *reason)
         return;
     g_free(d->degraded_reason);
     d->degraded_reason = g_strdup(reason);
+    notify_changed(d);
 }
 
 static void
@@ -51,6 +85,7 @@ on_connection(VmbHypervisor *hv, gboolean connected, const char *reason, gpointe
         else
             g_message("connected to %s", hv->uri);
         set_degraded(d, NULL);
+        vmb_mem_task_reconnected(&d->mem); /* balloon statistics on again */
         return;
     }
     g_autofree char *why = g_strdup_printf("hypervisor disconnected: %s", reason);
@@ -65,6 +100,8 @@ on_domain_event(VmbHypervisor *hv, VmbDomainEvent event, const char *name, const
                 gpointer data)
 {
     VmbDaemon *d = data;
+    /* A new run of a domain starts a new memory history (and turns statistics on). */
+    vmb_mem_task_forget(&d->mem, uuid);
     if (event == VMB_DOMAIN_APPEARED) {
         g_info("domain %s (%s) started", name, uuid);
     } else {
@@ -85,6 +122,8 @@ open_hypervisor(VmbDaemon *d, GError **error)
     d->hv = g_steal_pointer(&hv);
     vmb_cpu_task_clear(&d->cpu);
     vmb_cpu_task_init(&d->cpu);
+    vmb_mem_task_clear(&d->mem);
+    vmb_mem_task_init(&d->mem);
     return TRUE;
 }
 
@@ -119,8 +158,13 @@ run_cpu_cycle(VmbDaemon *d, VmbSnapshot *s)
 static void
 run_memory_cycle(VmbDaemon *d, VmbSnapshot *s)
 {
-    /* The memory coordinator (issue 3) plugs in here. */
-    g_debug("memory cycle: %u domains", s->domains->len);
+    VmbMemCycleResult r;
+    vmb_mem_task_run(&d->mem, d->hv, s, d->config, d->dry_run, report_action, d, &r);
+    d->errors += r.failed;
+    g_debug("memory cycle %" G_GUINT64_FORMAT ": %u domains, %u managed, %u changes planned, "
+            "%u made, host headroom %" G_GINT64_FORMAT " MiB%s",
+            d->mem.cycles, s->domains->len, r.managed, r.planned, r.applied,
+            r.headroom_kib / 1024, r.pressure ? " (pressure)" : "");
 }
 
 void
@@ -129,8 +173,10 @@ vmb_daemon_run_task(VmbDaemon *d, VmbTaskId task)
     VmbTaskTimer *t = &d->tasks[task];
     g_autoptr(VmbSnapshot) s = take_snapshot(d);
     t->last_run_us = g_get_real_time();
-    if (!s)
+    if (!s) {
+        notify_changed(d);
         return;
+    }
     t->cycles++;
     if (task == VMB_TASK_CPU)
         run_cpu_cycle(d, s);
@@ -138,6 +184,7 @@ vmb_daemon_run_task(VmbDaemon *d, VmbTaskId task)
         run_memory_cycle(d, s);
     g_clear_pointer(&d->last_snapshot, vmb_snapshot_free);
     d->last_snapshot = g_steal_pointer(&s);
+    notify_changed(d);
 }
 
 static gboolean
@@ -184,6 +231,7 @@ vmb_daemon_set_paused(VmbDaemon *d, VmbTaskId task, gboolean paused)
 {
     d->tasks[task].paused = paused;
     arm_timers(d);
+    notify_changed(d);
 }
 
 void
@@ -204,16 +252,23 @@ vmb_daemon_apply_config(VmbDaemon *d, VmbConfig *config)
         }
     }
     arm_timers(d);
+    notify_changed(d);
 }
 
 gboolean
 vmb_daemon_reload(VmbDaemon *d, GError **error)
 {
+    vmb_sd_notify_reloading();
     VmbConfig *c = vmb_config_load(d->config_path, d->config_missing_ok, error);
-    if (!c)
+    if (!c) {
+        vmb_sd_notify_reloaded(d);
         return FALSE;
+    }
+    if (d->config_filter)
+        c = d->config_filter(c, d->config_filter_data);
     vmb_daemon_apply_config(d, c);
     g_message("configuration reloaded from %s", d->config_path);
+    vmb_sd_notify_reloaded(d);
     return TRUE;
 }
 
@@ -260,6 +315,7 @@ vmb_daemon_new(const char *config_path, gboolean config_missing_ok, const char *
     d->tasks[VMB_TASK_CPU].name = "cpu";
     d->tasks[VMB_TASK_MEMORY].name = "memory";
     vmb_cpu_task_init(&d->cpu);
+    vmb_mem_task_init(&d->mem);
     if (!open_hypervisor(d, error))
         return NULL;
     return g_steal_pointer(&d);
@@ -276,6 +332,7 @@ vmb_daemon_free(VmbDaemon *d)
         g_clear_handle_id(&d->signal_ids[i], g_source_remove);
     g_clear_pointer(&d->hv, vmb_hypervisor_free);
     vmb_cpu_task_clear(&d->cpu);
+    vmb_mem_task_clear(&d->mem);
     g_clear_pointer(&d->last_snapshot, vmb_snapshot_free);
     g_clear_pointer(&d->action_hooks, g_ptr_array_unref);
     g_clear_pointer(&d->loop, g_main_loop_unref);
@@ -292,18 +349,30 @@ vmb_daemon_run(VmbDaemon *d)
     d->signal_ids[0] = g_unix_signal_add(SIGTERM, on_sigterm, d);
     d->signal_ids[1] = g_unix_signal_add(SIGINT, on_sigterm, d);
     d->signal_ids[2] = g_unix_signal_add(SIGHUP, on_sighup, d);
+    vmb_sd_notify_attach(d);
 
     g_autoptr(GError) error = NULL;
     if (!vmb_hypervisor_ensure_connected(d->hv, &error))
         g_debug("%s", error->message); /* logged once by on_connection; retried by cycles */
-    g_message("vmbalanced %s started: %s, cpu %s every %u s, memory %s every %u s%s",
-              PACKAGE_VERSION, vmb_daemon_uri(d), d->config->cpu_enabled ? "on" : "off",
-              vmb_config_cpu_interval(d->config), d->config->mem_enabled ? "on" : "off",
-              vmb_config_mem_interval(d->config), d->dry_run ? ", dry run" : "");
+    g_autofree char *cpu = d->config->cpu_enabled
+                               ? g_strdup_printf("every %u s", vmb_config_cpu_interval(d->config))
+                               : g_strdup("off");
+    g_autofree char *mem = d->config->mem_enabled
+                               ? g_strdup_printf("every %u s", vmb_config_mem_interval(d->config))
+                               : g_strdup("off");
+    g_message("vmbalanced %s started: %s, vCPU balancer %s, memory coordinator %s%s",
+              PACKAGE_VERSION, vmb_daemon_uri(d), cpu, mem, d->dry_run ? ", dry run" : "");
     arm_timers(d);
     /* The first cycle only measures: take it now so balancing starts one interval in. */
     if (d->config->cpu_enabled)
         vmb_daemon_run_task(d, VMB_TASK_CPU);
+    /* Likewise for memory: it turns balloon statistics on, so the first interval has them. */
+    if (d->config->mem_enabled)
+        vmb_daemon_run_task(d, VMB_TASK_MEMORY);
+    /* The bus name is owned before this runs (vmb_dbus_service_new); the hypervisor was tried. */
+    vmb_sd_notify_ready(d);
     g_main_loop_run(d->loop);
+    vmb_sd_notify_stopping();
+    vmb_sd_notify_detach(d);
     return 0;
 }

@@ -9,6 +9,7 @@
 #include "action.h"
 #include "config.h"
 #include "cpu-task.h"
+#include "mem-task.h"
 #include "hypervisor.h"
 
 typedef enum {
@@ -28,6 +29,12 @@ typedef struct {
 
 typedef struct _VmbDaemon VmbDaemon;
 
+/* Given each configuration read from the file (owned), returns the one to apply: the bus
+ * layer puts the runtime overrides on top. */
+typedef VmbConfig *(*VmbConfigFilter)(VmbConfig *loaded, gpointer user_data);
+/* Called after anything the status interface shows changed: a cycle, pause, config, state. */
+typedef void (*VmbChangedFunc)(VmbDaemon *d, gpointer user_data);
+
 /* Called for each action, after it was logged (the bus layer hooks in here). */
 typedef struct {
     VmbActionFunc func;
@@ -45,11 +52,16 @@ struct _VmbDaemon {
     GMainLoop *loop;
     VmbTaskTimer tasks[VMB_N_TASKS];
     VmbCpuTask cpu;
+    VmbMemTask mem;
     VmbSnapshot *last_snapshot;
     char *degraded_reason; /* NULL while healthy */
     guint64 errors;
     GPtrArray *action_hooks; /* VmbActionHook* */
     guint signal_ids[3];
+    VmbConfigFilter config_filter;
+    gpointer config_filter_data;
+    VmbChangedFunc changed_func;
+    gpointer changed_data;
 };
 
 VmbDaemon *vmb_daemon_new(const char *config_path, gboolean config_missing_ok,
@@ -69,4 +81,7 @@ void vmb_daemon_apply_config(VmbDaemon *d, VmbConfig *config);
 void vmb_daemon_run_task(VmbDaemon *d, VmbTaskId task);
 void vmb_daemon_set_paused(VmbDaemon *d, VmbTaskId task, gboolean paused);
 void vmb_daemon_add_action_hook(VmbDaemon *d, VmbActionFunc func, gpointer data);
+void vmb_daemon_remove_action_hook(VmbDaemon *d, VmbActionFunc func, gpointer data);
+void vmb_daemon_set_config_filter(VmbDaemon *d, VmbConfigFilter func, gpointer data);
+void vmb_daemon_set_changed_func(VmbDaemon *d, VmbChangedFunc func, gpointer data);
 const char *vmb_daemon_uri(const VmbDaemon *d);

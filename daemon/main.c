@@ -5,17 +5,26 @@
 #include <stdlib.h>
 
 #include "daemon.h"
+#include "dbus-service.h"
 #include "log.h"
+#include "overrides.h"
 #include "vmb-build-config.h"
 
 #define EX_USAGE_CODE 64
+
+static VmbConfig *
+apply_overrides(VmbConfig *loaded, gpointer overrides)
+{
+    return vmb_overrides_rebase(overrides, loaded);
+}
 
 int
 main(int argc, char **argv)
 {
     g_autofree char *config_path = NULL;
     g_autofree char *uri = NULL;
-    gboolean dry_run = FALSE, verbose = FALSE, version = FALSE;
+    g_autofree char *state_dir = NULL;
+    gboolean dry_run = FALSE, verbose = FALSE, version = FALSE, no_bus = FALSE;
     GOptionEntry entries[] = {
         {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
          "Configuration file (default " VMB_DEFAULT_CONFIG ")", "PATH"},
@@ -23,6 +32,11 @@ main(int argc, char **argv)
          "Hypervisor URI, overrides [daemon] uri (fake:///PATH for a simulated host)", "URI"},
         {"dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run,
          "Measure and log the actions it would take, change nothing", NULL},
+        {"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
+         "Directory of the runtime overrides (default $VMBALANCED_STATE_DIR or "
+         VMB_DEFAULT_STATE_DIR ")", "DIR"},
+        {"no-bus", 0, 0, G_OPTION_ARG_NONE, &no_bus,
+         "Do not serve the D-Bus interface on the system bus", NULL},
         {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log debug messages", NULL},
         {"version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL},
         {NULL},
@@ -60,5 +74,22 @@ main(int argc, char **argv)
         g_warning("%s", error->message);
         return EXIT_FAILURE;
     }
-    return vmb_daemon_run(d);
+
+    /* Runtime overrides (vmbalancectl set) go on top of the file, now and on reloads. */
+    const char *env_state_dir = g_getenv("VMBALANCED_STATE_DIR");
+    if (!state_dir)
+        state_dir = g_strdup(env_state_dir && *env_state_dir ? env_state_dir
+                                                             : VMB_DEFAULT_STATE_DIR);
+    g_autoptr(VmbOverrides) overrides = vmb_overrides_new(state_dir);
+    vmb_overrides_load(overrides);
+    vmb_daemon_apply_config(d, vmb_overrides_rebase(overrides, vmb_config_copy(d->config)));
+    vmb_daemon_set_config_filter(d, apply_overrides, overrides);
+
+    g_autoptr(VmbDbusService) service = NULL;
+    if (!no_bus && !(service = vmb_dbus_service_new(d, overrides, &error))) {
+        g_warning("%s", error->message);
+        return EXIT_FAILURE;
+    }
+    int rc = vmb_daemon_run(d);
+    return service && vmb_dbus_service_failed(service) ? EXIT_FAILURE : rc;
 }
