@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: builds with warnings as errors and runs every test suite, then builds
-# again with AddressSanitizer + UBSan and runs the unit tests there.
+# again with AddressSanitizer + UBSan and runs the unit, program and D-Bus tests there.
 #   VMB_CHECK_DIR  where the build trees go (default: build-check/ in the source tree)
 #   VMB_SUITES     meson test suites to run in the plain build (default: all)
 set -euo pipefail
@@ -39,5 +39,5 @@ setup "$out/asan" -Dwerror=true -Dbuildtype=debug -Db_sanitize=address,undefined
     -Db_lundef=false
 meson compile -C "$out/asan"
 LSAN_OPTIONS="suppressions=$src/tests/lsan.supp:print_suppressions=0" \
-    meson test -C "$out/asan" --print-errorlogs --suite unit
+    meson test -C "$out/asan" --print-errorlogs --suite unit --suite daemon --suite dbus
 echo "check: all passed"
