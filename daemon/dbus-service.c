@@ -432,8 +432,10 @@ handle_set_tunable(VmbManager1 *m, GDBusMethodInvocation *inv, const char *name,
         return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
     g_autofree char *shown = vmb_config_get(c, key->name, NULL);
-    g_message("%s set to %s over D-Bus (saved in %s)", key->name, shown,
-              vmb_overrides_path(s->overrides));
+    const char *fields[] = {"KEY", key->name, "VALUE", shown, NULL};
+    vmb_log_fields(G_LOG_LEVEL_MESSAGE, VMB_MSGID_CONFIG, fields,
+                   "%s set to %s over D-Bus (saved in %s)", key->name, shown,
+                   vmb_overrides_path(s->overrides));
     vmb_daemon_apply_config(s->daemon, c);
     sync_properties(s);
     vmb_manager1_complete_set_tunable(m, inv);
@@ -456,7 +458,9 @@ handle_reset_tunable(VmbManager1 *m, GDBusMethodInvocation *inv, const char *nam
     }
     if (had) {
         g_autofree char *shown = vmb_config_get(c, key->name, NULL);
-        g_message("%s reset to %s over D-Bus", key->name, shown);
+        const char *fields[] = {"KEY", key->name, "VALUE", shown, NULL};
+        vmb_log_fields(G_LOG_LEVEL_MESSAGE, VMB_MSGID_CONFIG, fields, "%s reset to %s over D-Bus",
+                       key->name, shown);
     }
     vmb_daemon_apply_config(s->daemon, c);
     sync_properties(s);
