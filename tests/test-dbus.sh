@@ -101,8 +101,9 @@ write_config() {
 }
 
 name_has_owner() {
-    gdbus call --system --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
-        --method org.freedesktop.DBus.NameHasOwner "$NAME" 2>/dev/null | grep -q true
+    grep -q true <<<"$(gdbus call --system --dest org.freedesktop.DBus \
+        --object-path /org/freedesktop/DBus --method org.freedesktop.DBus.NameHasOwner "$NAME" \
+        2>/dev/null)"
 }
 
 # Starts vmbalanced (extra options in "$@") and waits until it owns the name.
@@ -158,7 +159,7 @@ expect_error() {
     [ $RC -eq "$code" ] || fail "vmbalancectl $*: exit $RC, expected $code (stderr: $ERR)"
     [ -z "$OUT" ] || fail "vmbalancectl $*: unexpected output: $OUT"
     [ "$(printf '%s\n' "$ERR" | wc -l)" -eq 1 ] || fail "vmbalancectl $*: not one line: $ERR"
-    printf '%s\n' "$ERR" | grep -Eq -- "$regex" || fail "vmbalancectl $*: '$ERR' !~ /$regex/"
+    grep -Eq -- "$regex" <<<"$ERR" || fail "vmbalancectl $*: '$ERR' !~ /$regex/"
     log "ok: vmbalancectl $* -> $RC: $ERR"
 }
 
@@ -207,7 +208,7 @@ bus_error() {
     local regex=$1 err
     shift
     err=$(call "$@" 2>&1) && fail "$* succeeded"
-    printf '%s\n' "$err" | grep -q -- "$regex" || fail "$*: '$err' !~ /$regex/"
+    grep -q -- "$regex" <<<"$err" || fail "$*: '$err' !~ /$regex/"
     log "ok: $* -> $err"
 }
 
@@ -239,17 +240,17 @@ case_help_version() {
     ok --help
     local cmd usage=$OUT
     for cmd in status get set reset pause resume reload run history monitor help; do
-        printf '%s\n' "$usage" | grep -q "^  $cmd " || fail "--help does not list $cmd"
+        grep -q "^  $cmd " <<<"$usage" || fail "--help does not list $cmd"
         ok "$cmd" --help
-        printf '%s\n' "$OUT" | grep -q "vmbalancectl $cmd" || fail "$cmd --help: $OUT"
+        grep -q "vmbalancectl $cmd" <<<"$OUT" || fail "$cmd --help: $OUT"
         ok help "$cmd"
-        printf '%s\n' "$OUT" | grep -q "vmbalancectl $cmd" || fail "help $cmd: $OUT"
+        grep -q "vmbalancectl $cmd" <<<"$OUT" || fail "help $cmd: $OUT"
     done
     ok status --help
-    printf '%s\n' "$OUT" | grep -q -- "--json" || fail "status --help lacks --json"
+    grep -q -- "--json" <<<"$OUT" || fail "status --help lacks --json"
     ok history --help
-    printf '%s\n' "$OUT" | grep -q -- "-n, --lines=N" || fail "history --help lacks -n"
-    "$DAEMON" --help | grep -q -- "--state-dir" || fail "vmbalanced --help lacks --state-dir"
+    grep -q -- "-n, --lines=N" <<<"$OUT" || fail "history --help lacks -n"
+    grep -q -- "--state-dir" <<<"$("$DAEMON" --help)" || fail "vmbalanced --help lacks --state-dir"
 }
 
 case_introspect() {
@@ -290,8 +291,8 @@ EOF
         PinChanges MemoryChanges Errors Tunables; do
         grep -q "'$p'" "$TMP/props" || fail "GetAll lacks $p"
     done
-    prop State | grep -q "'running'" || fail "State is not running: $(prop State)"
-    prop Tunables | grep -q "'cpu.interval': <uint32 3600>" || fail "Tunables: $(prop Tunables)"
+    grep -q "'running'" <<<"$(prop State)" || fail "State is not running: $(prop State)"
+    grep -q "'cpu.interval': <uint32 3600>" <<<"$(prop Tunables)" || fail "Tunables: $(prop Tunables)"
 }
 
 case_status() {
@@ -427,10 +428,10 @@ case_get_set() {
     expect_eq "GetTunable list" "$(call GetTunable exclude)" "('daemon.exclude', <['a', 'b?']>)"
     # The listing marks overrides and names the allowed range.
     ok get
-    printf '%s\n' "$OUT" | grep -Eq '^daemon\.interval +7 +override +an integer in 1\.\.3600$' ||
+    grep -Eq '^daemon\.interval +7 +override +an integer in 1\.\.3600$' <<<"$OUT" ||
         fail "get listing: $OUT"
-    printf '%s\n' "$OUT" | grep -Eq '^cpu\.max_moves +3 +override' || fail "get listing: $OUT"
-    printf '%s\n' "$OUT" | grep -Eq '^memory\.low_watermark +15 +config +a number in 1\.\.90$' ||
+    grep -Eq '^cpu\.max_moves +3 +override' <<<"$OUT" || fail "get listing: $OUT"
+    grep -Eq '^memory\.low_watermark +15 +config +a number in 1\.\.90$' <<<"$OUT" ||
         fail "get listing: $OUT"
     ok get --json
     printf '%s\n' "$OUT" >"$TMP/get.json"
@@ -621,7 +622,7 @@ EOF
     c0=$(status_value "d['tasks']['cpu']['cycles']")
     expect_eq "paused in status" "$(status_value "d['tasks']['cpu']['paused']")" True
     ok status
-    printf '%s\n' "$OUT" | grep -Eq "^cpu +paused +1 s" || fail "status: $OUT"
+    grep -Eq "^cpu +paused +1 s" <<<"$OUT" || fail "status: $OUT"
     sleep 2.5
     expect_eq "no cycles while paused" "$(status_value "d['tasks']['cpu']['cycles']")" "$c0"
     # An explicit run still works while paused.
@@ -654,7 +655,7 @@ case_run() {
     expect_eq "memory cycles" "$(status_value "d['tasks']['memory']['cycles']")" $((m + 1))
     ok run
     expect_eq "both" "$(tasks_value cycles)" "($((c + 2)), $((m + 2)))"
-    prop CpuLastCycle | grep -Eq "^\(<uint64 [0-9]{16}>,\)$" ||
+    grep -Eq "^\(<uint64 [0-9]{16}>,\)$" <<<"$(prop CpuLastCycle)" ||
         fail "CpuLastCycle: $(prop CpuLastCycle)"
     ok set memory.enabled false
     expect_error 1 "task 'memory' is disabled \(memory.enabled = false\)" run memory
@@ -674,7 +675,7 @@ case_memory() {
     local i
     for ((i = 0; i < 15; i++)); do
         ok run memory
-        call GetHistory 0 | grep -q "'memory'" && break
+        grep -q "'memory'" <<<"$(call GetHistory 0)" && break
         sleep 1 # balloon statistics need time to arrive
     done
     ok history --json -n 0
@@ -699,14 +700,14 @@ for name in set(doms) - set(last):
     assert doms[name]['target_kib'] is None, (name, doms[name])
 "
     ok history
-    printf '%s\n' "$OUT" | grep -Eq "  memory [a-z0-9]+ [0-9]+ -> [0-9]+ MiB \([a-z]+: .+\)$" ||
+    grep -Eq "  memory [a-z0-9]+ [0-9]+ -> [0-9]+ MiB \([a-z]+: .+\)$" <<<"$OUT" ||
         fail "memory history line: $OUT"
     local sig="$NAME.MemoryChanged (uint64 [0-9]*, '[a-z0-9]*', '[0-9a-f-]*', uint64 [0-9]*"
     sig+=", uint64 [0-9]*, '[a-z]*', '.*', false)"
     wait_until 10 grep -q "$sig" "$TMP/gmon.out" ||
         fail "no MemoryChanged signal: $(cat "$TMP/gmon.out")"
     ok status
-    printf '%s\n' "$OUT" | grep -Eq "^[a-z0-9]+ +0 +[0-9-]+ +[0-9-]+%?( +[0-9]+ MiB){3}" ||
+    grep -Eq "^[a-z0-9]+ +0 +[0-9-]+ +[0-9-]+%?( +[0-9]+ MiB){3}" <<<"$OUT" ||
         fail "no domain row with actual, usable and target: $OUT"
 }
 
@@ -718,11 +719,11 @@ case_history() {
     ok run cpu
     ok history -n 0
     local n
-    n=$(printf '%s\n' "$OUT" | grep -c " pin ")
+    n=$(grep -c " pin " <<<"$OUT")
     [ "$n" -ge 2 ] || fail "expected pin changes: $OUT"
     local line="^[0-9-]+ [0-9:]+  pin +[a-z0-9]+ vCPU [0-9]+: (floating|pCPU [0-9]+) -> pCPU "
     line+="[0-9]+ \((place|balance|spread): .+\)$"
-    printf '%s\n' "$OUT" | grep -Eq "$line" ||
+    grep -Eq "$line" <<<"$OUT" ||
         fail "history line format: $OUT"
     ok history -n 2
     expect_eq "history -n 2 lines" "$(printf '%s\n' "$OUT" | wc -l)" 2
@@ -873,7 +874,7 @@ case_bad_input() {
     expect_error 2 "unknown command 'nope'" help nope
     ctl
     [ $RC -eq 2 ] || fail "no command: exit $RC"
-    printf '%s\n' "$ERR" | grep -q "^Usage: vmbalancectl" || fail "no usage: $ERR"
+    grep -q "^Usage: vmbalancectl" <<<"$ERR" || fail "no usage: $ERR"
 
     # Nothing changed.
     kill -0 "$DAEMON_PID" || fail "daemon died"
@@ -959,12 +960,12 @@ case_dry_run() {
     expect_eq "DryRun" "$(prop DryRun)" "(<true>,)"
     ok run cpu
     ok status
-    printf '%s\n' "$OUT" | grep -q "dry run" || fail "status does not show the dry run"
+    grep -q "dry run" <<<"$OUT" || fail "status does not show the dry run"
     ok history --json
     printf '%s\n' "$OUT" >"$TMP/h.json"
     json_check "$TMP/h.json" "assert d and all(a['dry_run'] for a in d), d"
     ok history
-    printf '%s\n' "$OUT" | grep -q "\[dry run\] pin" || fail "history: $OUT"
+    grep -q "\[dry run\] pin" <<<"$OUT" || fail "history: $OUT"
     expect_eq "no real pin changes" "$(status_value "d['counters']['pin_changes']")" 0
 }
 
@@ -1040,6 +1041,8 @@ case_kill9_burst() {
         ) &
         local burst=$!
         PIDS+=("$burst")
+        # Kill while the burst runs: after its first acknowledged set (slow under ASan).
+        wait_until 20 test -s "$TMP/acked" || fail "round $round: no set acknowledged in 20 s"
         sleep "$delay"
         kill -KILL "$DAEMON_PID"
         wait "$DAEMON_PID" 2>/dev/null

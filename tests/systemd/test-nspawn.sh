@@ -351,7 +351,7 @@ if wait_until 30 restarted; then
     else
         fail "watchdog timeout restarts a hung daemon" "$tmp/out"
     fi
-    if prop CpuInterval | grep -q "u 5"; then
+    if grep -q "u 5" <<<"$(prop CpuInterval)"; then
         ok "the restarted daemon keeps the runtime override (interval 5)"
     else
         fail "the restarted daemon keeps the runtime override (interval 5)"
