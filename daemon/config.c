@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-G_DEFINE_QUARK(vmb-config-error-quark, vmb_config_error)
+G_DEFINE_QUARK(vmb - config - error - quark, vmb_config_error)
 
 #define OFF(field) offsetof(VmbConfig, field)
 
@@ -29,8 +29,8 @@ static const VmbKeyInfo keys[] = {
      "host CPUs vCPUs may be pinned to: all or a list such as 0-3,6"},
     {"cpu.hysteresis", VMB_KEY_DOUBLE, 0.5, 50, OFF(cpu_hysteresis), FALSE,
      "minimum gain, in percent of one pCPU, for a move"},
-    {"cpu.max_moves", VMB_KEY_UINT, 1, 1000, OFF(cpu_max_moves), FALSE,
-     "most pin changes per cycle for rebalancing"},
+    {"cpu.max_moves", VMB_KEY_UINT, 0, 1000, OFF(cpu_max_moves), FALSE,
+     "most pin changes per cycle for rebalancing; 0 = scale with the host: max(8, pCPUs / 4)"},
     {"cpu.smoothing", VMB_KEY_DOUBLE, 0.05, 1, OFF(cpu_smoothing), FALSE,
      "EWMA weight of the newest load sample (1 = no smoothing)"},
     {"cpu.cooldown", VMB_KEY_UINT, 0, 100, OFF(cpu_cooldown), FALSE,
@@ -72,8 +72,8 @@ vmb_config_keys(guint *n)
 const VmbKeyInfo *
 vmb_config_find_key(const char *name)
 {
-    g_autofree char *full = strchr(name, '.') ? g_ascii_strdown(name, -1)
-                                              : g_strconcat("daemon.", name, NULL);
+    g_autofree char *full =
+        strchr(name, '.') ? g_ascii_strdown(name, -1) : g_strconcat("daemon.", name, NULL);
     for (guint i = 0; i < G_N_ELEMENTS(keys); i++) {
         if (g_ascii_strcasecmp(keys[i].name, full) == 0)
             return &keys[i];
@@ -122,8 +122,8 @@ vmb_config_new_defaults(void)
     c->exclude = g_new0(char *, 1);
     c->cpu_enabled = TRUE;
     c->cpu_cpus_all = TRUE;
-    c->cpu_hysteresis = 5.0;
-    c->cpu_max_moves = 8;
+    c->cpu_hysteresis = 3.0;
+    c->cpu_max_moves = 0;
     c->cpu_smoothing = 0.5;
     c->cpu_cooldown = 2;
     c->mem_enabled = TRUE;
@@ -387,8 +387,7 @@ vmb_config_load(const char *path, gboolean missing_ok, GError **error)
         return NULL;
     }
     if (!g_utf8_validate(contents, -1, NULL)) {
-        g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_SYNTAX, "%s: not valid UTF-8",
-                    path);
+        g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_SYNTAX, "%s: not valid UTF-8", path);
         return NULL;
     }
 
@@ -412,8 +411,8 @@ vmb_config_load(const char *path, gboolean missing_ok, GError **error)
             /* A section header; only the three known sections may appear. */
             if (ini->val[i] != NULL) {
                 g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_UNKNOWN_KEY,
-                            "%s: key '%s' is outside any section ([daemon], [cpu], [memory])",
-                            path, entry);
+                            "%s: key '%s' is outside any section ([daemon], [cpu], [memory])", path,
+                            entry);
                 ok = FALSE;
             } else if (g_strcmp0(entry, "daemon") != 0 && g_strcmp0(entry, "cpu") != 0 &&
                        g_strcmp0(entry, "memory") != 0) {

@@ -7,11 +7,22 @@
 
 /* Gains within this many points count as equal, so the spread of a domain decides. */
 #define TIE_EPSILON 0.5
+/* A gain must beat the hysteresis plus z standard deviations of the loads it is computed
+ * from, so that noise and short spikes do not move vCPUs. Among P noisy pCPUs the busiest
+ * stands out by about sqrt(2 ln P) of its noise by chance alone, so z grows with the host:
+ * 2 up to 7 pCPUs, 2.9 at 64, 3.3 at 256. */
+static double
+noise_z(guint n_allowed)
+{
+    return MAX(2.0, sqrt(2.0 * log((double) MAX(n_allowed, 1))));
+}
 
 typedef struct {
     const VmbCpuProblem *p;
     double h;
     double *load;     /* [npcpus] */
+    double *var;      /* [npcpus] sum of the variances of the loads there */
+    double z;         /* noise_z() of this host */
     gint *place;      /* [n_items] pCPU or -1 */
     gboolean *moved;  /* [n_items] moved this cycle */
     GArray **on;      /* [npcpus] item indices on each pCPU */
@@ -66,6 +77,7 @@ put(Plan *pl, guint item, guint pcpu)
     const VmbCpuItem *it = &pl->p->items[item];
     pl->place[item] = (gint) pcpu;
     pl->load[pcpu] += it->load;
+    pl->var[pcpu] += it->noise * it->noise;
     g_array_append_val(pl->on[pcpu], item);
     sib_add(pl, it->domain, pcpu, +1);
 }
@@ -83,6 +95,7 @@ take(Plan *pl, guint item)
         }
     }
     pl->load[pcpu] -= it->load;
+    pl->var[pcpu] = MAX(0, pl->var[pcpu] - it->noise * it->noise);
     sib_add(pl, it->domain, pcpu, -1);
     pl->place[item] = -1;
 }
@@ -133,6 +146,13 @@ can_move(const Plan *pl, guint item)
 {
     const VmbCpuItem *it = &pl->p->items[item];
     return it->movable && !it->cooling && !pl->moved[item];
+}
+
+/* The gain a move between @a and @b must exceed. */
+static double
+margin(const Plan *pl, guint a, guint b)
+{
+    return pl->h + pl->z * sqrt(pl->var[a] + pl->var[b]);
 }
 
 /* Least loaded allowed pCPU, preferring one without siblings of @domain among near-ties. */
@@ -209,6 +229,7 @@ consider_moves(const Plan *pl, guint a, guint b, Action *best)
 {
     GArray *src = pl->on[a];
     double la = pl->load[a], lb = pl->load[b];
+    double need = margin(pl, a, b);
     for (guint k = 0; k < src->len; k++) {
         guint v = g_array_index(src, guint, k);
         if (!can_move(pl, v))
@@ -216,7 +237,7 @@ consider_moves(const Plan *pl, guint a, guint b, Action *best)
         double w = pl->p->items[v].load;
         double gain = MAX(la, lb) - MAX(la - w, lb + w);
         double score = gain - TIE_EPSILON * 0.5 * spread_delta(pl, v, a, b);
-        if (gain > pl->h && score > best->score)
+        if (gain > need && score > best->score)
             *best = (Action){gain, score, v, G_MAXUINT, b};
     }
 }
@@ -235,6 +256,7 @@ static void
 consider_swaps(const Plan *pl, guint a, guint b, Action *best)
 {
     double la = pl->load[a], lb = pl->load[b];
+    double need = margin(pl, a, b);
     g_autoptr(GArray) dst = g_array_new(FALSE, FALSE, sizeof(guint));
     for (guint k = 0; k < pl->on[b]->len; k++) {
         guint u = g_array_index(pl->on[b], guint, k);
@@ -268,7 +290,7 @@ consider_swaps(const Plan *pl, guint a, guint b, Action *best)
             double score =
                 gain - TIE_EPSILON -
                 TIE_EPSILON * 0.5 * (spread_delta(pl, v, a, b) + spread_delta(pl, u, b, a));
-            if (gain > pl->h && score > best->score)
+            if (gain > need && score > best->score)
                 *best = (Action){gain, score, v, u, b};
         }
     }
@@ -422,7 +444,11 @@ global_replan(Plan *pl, guint first_move, guint budget)
     double lpt_max = 0;
     for (guint a = 0; a < pl->n_allowed; a++)
         lpt_max = MAX(lpt_max, load[pl->allowed[a]]);
-    if (lpt_max >= greedy_max - pl->h)
+    double max_var = 0;
+    for (guint a = 0; a < pl->n_allowed; a++)
+        max_var = MAX(max_var, pl->var[pl->allowed[a]]);
+    double need = pl->h + pl->z * sqrt(2 * max_var);
+    if (lpt_max >= greedy_max - need)
         return 0;
 
     /* Relabel bins onto pCPUs of equal fixed load to keep vCPUs where they are. */
@@ -491,7 +517,7 @@ global_replan(Plan *pl, guint first_move, guint budget)
     }
     for (guint a = 0; a < pl->n_allowed; a++)
         new_max = MAX(new_max, load[pl->allowed[a]]);
-    if (moves > budget || new_max >= greedy_max - pl->h)
+    if (moves > budget || new_max >= greedy_max - need)
         return 0;
 
     /* Undo the greedy moves, then record the re-plan as one set of moves. */
@@ -540,11 +566,13 @@ vmb_cpu_plan(const VmbCpuProblem *p, const VmbCpuTunables *t)
         if (p->allowed[c])
             pl.allowed[pl.n_allowed++] = c;
     }
+    pl.z = noise_z(pl.n_allowed);
     if (pl.n_allowed == 0) {
         g_free(pl.allowed);
         return pl.moves;
     }
     pl.load = g_new0(double, p->npcpus);
+    pl.var = g_new0(double, p->npcpus);
     pl.place = g_new0(gint, p->n_items);
     pl.moved = g_new0(gboolean, p->n_items);
     pl.on = g_new0(GArray *, p->npcpus);
@@ -581,6 +609,7 @@ vmb_cpu_plan(const VmbCpuProblem *p, const VmbCpuTunables *t)
     g_free(pl.on);
     g_hash_table_unref(pl.sibs);
     g_free(pl.load);
+    g_free(pl.var);
     g_free(pl.place);
     g_free(pl.moved);
     g_free(pl.allowed);

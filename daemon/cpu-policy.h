@@ -5,8 +5,9 @@
  * on different pCPUs; with as few pin changes as possible. Floating vCPUs (and vCPUs pinned
  * outside the allowed set) are placed largest first on the least loaded pCPU. Then moves
  * and swaps are taken greedily from the most loaded pCPU, each only when it lowers the
- * larger of the two pCPUs it touches by more than the hysteresis; so a lone hot vCPU is never
- * moved for being hot, and stable loads give no moves. Every accepted action lowers the sum
+ * larger of the two pCPUs it touches by more than the hysteresis plus twice the noise of
+ * the loads involved; so a lone hot vCPU is never moved for being hot, noisy or spiky loads
+ * are not chased, and stable loads give no moves. Every accepted action lowers the sum
  * of squared pCPU loads, so repeated cycles converge and stop. */
 #pragma once
 
@@ -15,6 +16,7 @@
 typedef struct {
     guint domain;     /* index of the owning domain: its vCPUs are spread */
     double load;      /* smoothed demand, percent of one pCPU (may exceed what it got) */
+    double noise;     /* standard deviation of that estimate, percentage points */
     gint current;     /* host pCPU it is pinned to, -1 when floating */
     gboolean movable; /* FALSE for excluded domains: counted where pinned, never moved */
     gboolean cooling; /* moved in a recent cycle: left where it is */

@@ -112,6 +112,7 @@ vmb_cpu_task_run(VmbCpuTask *t, VmbHypervisor *hv, const VmbSnapshot *s, const V
             VmbCpuItem item = {
                 .domain = i,
                 .load = l->load,
+                .noise = l->noise,
                 .current = d->vcpus[v].pcpu,
                 .movable = !excluded,
                 .cooling = l->moved_cycle && cycle - l->moved_cycle <= c->cpu_cooldown,
@@ -130,7 +131,9 @@ vmb_cpu_task_run(VmbCpuTask *t, VmbHypervisor *hv, const VmbSnapshot *s, const V
         .items = (const VmbCpuItem *) items->data,
         .n_items = items->len,
     };
-    VmbCpuTunables tun = {.hysteresis = c->cpu_hysteresis, .max_moves = c->cpu_max_moves};
+    /* A big host needs more moves to settle after a change than a small one. */
+    guint max_moves = c->cpu_max_moves ? c->cpu_max_moves : MAX(8, n_allowed / 4);
+    VmbCpuTunables tun = {.hysteresis = c->cpu_hysteresis, .max_moves = max_moves};
     g_autoptr(GArray) moves = vmb_cpu_plan(&problem, &tun);
     result->planned = moves->len;
 

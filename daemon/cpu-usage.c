@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cpu-usage.h"
 
+#include <math.h>
 #include <string.h>
 
 typedef struct {
@@ -40,6 +41,20 @@ double
 vmb_ewma(double previous, double sample, double alpha)
 {
     return alpha * sample + (1 - alpha) * previous;
+}
+
+/* Weight of the newest sample in the variance (the bench/ traces: slower averaging made
+ * phase changes settle later without calming noisy hosts more). */
+#define VAR_ALPHA 0.5
+
+void
+vmb_ewma_var(double *mean, double *var, double sample, double alpha)
+{
+    double diff = sample - *mean;
+    *mean += alpha * diff;
+    /* diff is measured against the previous mean, whose own error adds alpha / (2 - alpha)
+     * of the sample variance: take it out. */
+    *var = (1 - VAR_ALPHA) * *var + VAR_ALPHA * diff * diff * (2 - alpha) / 2;
 }
 
 static void
@@ -136,7 +151,15 @@ vmb_cpu_usage_update(VmbCpuUsage *u, const VmbSnapshot *s, double alpha)
             double wait = vs->has_wait ? vmb_util_percent(h->wait_ns[v], vs->wait_ns, wall) : 0;
             double demand = vmb_util_demand(MIN(run, 100), wait);
             VmbVcpuLoad *l = &h->loads[v];
-            l->load = l->valid ? vmb_ewma(l->load, demand, alpha) : demand;
+            if (l->valid) {
+                vmb_ewma_var(&l->load, &l->var, demand, alpha);
+            } else {
+                l->load = demand;
+                l->var = 0;
+            }
+            /* The smoothed mean of samples with variance var has variance
+             * var * alpha / (2 - alpha): that is how far l->load itself may be off. */
+            l->noise = sqrt(l->var * alpha / (2 - alpha));
             l->run = MIN(run, 100);
             l->valid = TRUE;
             h->time_ns[v] = vs->time_ns;

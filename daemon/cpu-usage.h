@@ -13,11 +13,15 @@ double vmb_util_percent(guint64 prev_ns, guint64 cur_ns, gint64 wall_us);
 /* Demand of a vCPU: what it ran plus what it waited to run, capped at one CPU. */
 double vmb_util_demand(double run_percent, double wait_percent);
 double vmb_ewma(double previous, double sample, double alpha);
+/* Updates an EWMA @mean and its exponentially weighted variance @var with @sample. */
+void vmb_ewma_var(double *mean, double *var, double sample, double alpha);
 
 typedef struct {
-    gboolean valid; /* measured over at least one interval */
-    double load;    /* smoothed demand, percent */
-    double run;     /* percent it ran in the last interval */
+    gboolean valid;      /* measured over at least one interval */
+    double load;         /* smoothed demand, percent */
+    double var;          /* exponentially weighted variance of the demand samples */
+    double noise;        /* standard deviation of the smoothed load (how far it may be off) */
+    double run;          /* percent it ran in the last interval */
     guint64 moved_cycle; /* cycle of the last pin change by us, 0 = never */
 } VmbVcpuLoad;
 

@@ -14,6 +14,7 @@ typedef struct {
     gint current;
     gboolean excluded;
     gboolean cooling;
+    double noise;
 } ItemSpec;
 
 typedef struct {
@@ -78,6 +79,10 @@ static const Case cases[] = {
      {{0, 90, 0}, {1, 80, 0}, {2, 70, 0}, {3, 60, 0}, {4, 50, 0}, {5, 40, 0}, {6, 30, 0},
       {7, 20, 0}, {8, 10, 0}},
      9, 5, 16, ANY, 155, VMB_CPU_BALANCE, ANY, FALSE},
+    /* A 12-point gain is taken for quiet loads, not when each load is +/-8 points unsure. */
+    {"noisy-loads-need-a-larger-gain", 2, NULL, {0}, {{0, 60, 0, FALSE, FALSE, 8}, {1, 40, 1, FALSE, FALSE, 8}, {2, 12, 0, FALSE, FALSE, 8}}, 3, 5, 8, 0, 72, ANY, ANY, FALSE},
+    {"quiet-loads-same-gain-moves", 2, NULL, {0}, {{0, 60, 0}, {1, 40, 1}, {2, 12, 0}}, 3, 5, 8, 1, 60, VMB_CPU_BALANCE, ANY, FALSE},
+    {"noise-does-not-hide-a-big-gain", 2, NULL, {0}, {{0, 100, 0, FALSE, FALSE, 5}, {1, 100, 0, FALSE, FALSE, 5}}, 2, 5, 8, 1, 100, VMB_CPU_BALANCE, ANY, FALSE},
     /* No single move or swap helps; a fresh placement does (160 -> 150). */
     {"replan-escapes-local-optimum", 3, NULL, {0},
      {{0, 90, 0}, {1, 80, 2}, {2, 90, 1}, {3, 70, 0}, {4, 60, 2}}, 5, 5, 8, ANY, 150,
@@ -98,8 +103,12 @@ run_case(const Case *c, gint *placement, double *loads)
     for (guint p = 0; p < c->npcpus; p++)
         allowed[p] = c->allowed ? c->allowed[p] == '1' : TRUE;
     for (guint i = 0; i < c->n_items; i++) {
-        items[i] = (VmbCpuItem){c->items[i].domain, c->items[i].load, c->items[i].current,
-                                !c->items[i].excluded, c->items[i].cooling};
+        items[i] = (VmbCpuItem){.domain = c->items[i].domain,
+                                .load = c->items[i].load,
+                                .noise = c->items[i].noise,
+                                .current = c->items[i].current,
+                                .movable = !c->items[i].excluded,
+                                .cooling = c->items[i].cooling};
         placement[i] = c->items[i].current;
     }
     VmbCpuProblem p = {c->npcpus, allowed, c->background, items, c->n_items};
@@ -182,7 +191,8 @@ test_converges_near_optimum(void)
         gboolean allowed[4] = {TRUE, TRUE, TRUE, TRUE};
         for (guint i = 0; i < n; i++) {
             w[i] = g_rand_int_range(r, 5, 101);
-            items[i] = (VmbCpuItem){i, w[i], g_rand_int_range(r, -1, P), TRUE, FALSE};
+            items[i] = (VmbCpuItem){
+                .domain = i, .load = w[i], .current = g_rand_int_range(r, -1, P), .movable = TRUE};
         }
         VmbCpuProblem p = {P, allowed, NULL, items, n};
         VmbCpuTunables t = {5, 8};
@@ -225,7 +235,7 @@ test_noise_no_pingpong(void)
     gboolean allowed[P] = {TRUE, TRUE, TRUE, TRUE};
     for (guint i = 0; i < N; i++) {
         base[i] = g_rand_int_range(r, 10, 90);
-        items[i] = (VmbCpuItem){i / 2, base[i], -1, TRUE, FALSE};
+        items[i] = (VmbCpuItem){.domain = i / 2, .load = base[i], .current = -1, .movable = TRUE};
     }
     VmbCpuProblem p = {P, allowed, NULL, items, N};
     VmbCpuTunables t = {5, 8};
@@ -257,7 +267,7 @@ test_hundreds_of_domains(void)
         allowed[p] = TRUE;
     for (guint i = 0; i < N; i++) {
         double w = 5 + (i * 37) % 60;
-        items[i] = (VmbCpuItem){i, w, 0, TRUE, FALSE};
+        items[i] = (VmbCpuItem){.domain = i, .load = w, .current = 0, .movable = TRUE};
         total += w;
         largest = MAX(largest, w);
     }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Utilization maths: percent from counters, demand from run + wait, EWMA, and the per-vCPU
  * history across snapshots. */
+#include <math.h>
+
 #include "cpu-usage.h"
 
 static void
@@ -34,6 +36,29 @@ test_ewma(void)
     double v = 30;
     v = vmb_ewma(v, 100, 0.3);
     g_assert_cmpfloat_with_epsilon(v, 51, 1e-9);
+}
+
+static void
+test_ewma_var(void)
+{
+    /* Steady samples: no variance. Alternating 40/60: the sample variance is 100. */
+    double mean = 50, var = 0;
+    for (int i = 0; i < 50; i++)
+        vmb_ewma_var(&mean, &var, 50, 0.5);
+    g_assert_cmpfloat(var, ==, 0);
+    for (int i = 0; i < 400; i++)
+        vmb_ewma_var(&mean, &var, i % 2 ? 60 : 40, 0.5);
+    g_assert_cmpfloat(var, >, 50);
+    g_assert_cmpfloat(var, <, 200);
+    g_assert_cmpfloat(fabs(mean - 50), <, 10);
+    /* A step: the variance jumps at once, then decays as the mean catches up. */
+    mean = 20, var = 0;
+    vmb_ewma_var(&mean, &var, 80, 0.5);
+    double after_step = var;
+    g_assert_cmpfloat(after_step, >, 400);
+    for (int i = 0; i < 8; i++)
+        vmb_ewma_var(&mean, &var, 80, 0.5);
+    g_assert_cmpfloat(var, <, after_step / 50);
 }
 
 static VmbSnapshot *
@@ -109,6 +134,7 @@ main(int argc, char **argv)
     g_test_add_func("/cpu-usage/percent", test_percent);
     g_test_add_func("/cpu-usage/demand", test_demand);
     g_test_add_func("/cpu-usage/ewma", test_ewma);
+    g_test_add_func("/cpu-usage/ewma-variance", test_ewma_var);
     g_test_add_func("/cpu-usage/history", test_history);
     return g_test_run();
 }
