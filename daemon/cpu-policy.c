@@ -26,8 +26,10 @@ typedef struct {
     gint *place;      /* [n_items] pCPU or -1 */
     gboolean *moved;  /* [n_items] moved this cycle */
     GArray **on;      /* [npcpus] item indices on each pCPU */
-    GHashTable *sibs; /* (domain, pCPU) -> count of the domain's vCPUs there */
-    guint *allowed;   /* allowed pCPU numbers */
+    guint *dom_first; /* [n_domains + 1] CSR index into dom_items */
+    guint *dom_items; /* item indices grouped by domain */
+    guint n_domains;
+    guint *allowed; /* allowed pCPU numbers */
     guint n_allowed;
     GArray *moves;
 } Plan;
@@ -48,27 +50,15 @@ vmb_cpu_reason_to_string(VmbCpuReason r)
     return "?";
 }
 
-static gpointer
-sib_key(const Plan *pl, guint domain, guint pcpu)
-{
-    return GSIZE_TO_POINTER(((gsize) domain * pl->p->npcpus + pcpu) + 1);
-}
-
+/* vCPUs of @domain placed on @pcpu. Domains have few vCPUs, so a scan of the domain's
+ * own items beats any shared table. */
 static guint
 siblings(const Plan *pl, guint domain, guint pcpu)
 {
-    return GPOINTER_TO_UINT(g_hash_table_lookup(pl->sibs, sib_key(pl, domain, pcpu)));
-}
-
-static void
-sib_add(Plan *pl, guint domain, guint pcpu, gint delta)
-{
-    gpointer k = sib_key(pl, domain, pcpu);
-    gint n = (gint) GPOINTER_TO_UINT(g_hash_table_lookup(pl->sibs, k)) + delta;
-    if (n > 0)
-        g_hash_table_insert(pl->sibs, k, GUINT_TO_POINTER((guint) n));
-    else
-        g_hash_table_remove(pl->sibs, k);
+    guint n = 0;
+    for (guint k = pl->dom_first[domain]; k < pl->dom_first[domain + 1]; k++)
+        n += pl->place[pl->dom_items[k]] == (gint) pcpu;
+    return n;
 }
 
 static void
@@ -79,7 +69,6 @@ put(Plan *pl, guint item, guint pcpu)
     pl->load[pcpu] += it->load;
     pl->var[pcpu] += it->noise * it->noise;
     g_array_append_val(pl->on[pcpu], item);
-    sib_add(pl, it->domain, pcpu, +1);
 }
 
 static void
@@ -96,7 +85,6 @@ take(Plan *pl, guint item)
     }
     pl->load[pcpu] -= it->load;
     pl->var[pcpu] = MAX(0, pl->var[pcpu] - it->noise * it->noise);
-    sib_add(pl, it->domain, pcpu, -1);
     pl->place[item] = -1;
 }
 
@@ -344,42 +332,53 @@ balance_step(Plan *pl, guint budget)
     return FALSE;
 }
 
-/* Separates two vCPUs of one domain when it costs no balance: a move or swap that lowers
- * the same-domain pairs and does not raise the busier of the two pCPUs. */
+/* Separates item @i from a sibling on its pCPU when that costs no balance: a move or swap
+ * that lowers the same-domain pairs and does not raise the busier of the two pCPUs. */
+static gboolean
+spread_item(Plan *pl, guint i, guint budget)
+{
+    guint a = (guint) pl->place[i];
+    guint d = pl->p->items[i].domain;
+    if (siblings(pl, d, a) < 2)
+        return FALSE;
+    double w = pl->p->items[i].load;
+    for (guint k = 0; k < pl->n_allowed; k++) {
+        guint b = pl->allowed[k];
+        if (b == a || siblings(pl, d, b) > 0)
+            continue;
+        double la = pl->load[a], lb = pl->load[b];
+        if (MAX(la - w, lb + w) <= MAX(la, lb)) {
+            move(pl, i, b, VMB_CPU_SPREAD, MAX(la, lb) - MAX(la - w, lb + w));
+            return TRUE;
+        }
+        if (budget < 2)
+            continue;
+        for (guint j = 0; j < pl->on[b]->len; j++) {
+            guint u = g_array_index(pl->on[b], guint, j);
+            double wu = pl->p->items[u].load;
+            guint du = pl->p->items[u].domain;
+            if (!can_move(pl, u) || du == d || siblings(pl, du, a) > 0)
+                continue;
+            if (MAX(la - w + wu, lb - wu + w) <= MAX(la, lb) + 1e-9) {
+                double gain = MAX(la, lb) - MAX(la - w + wu, lb - wu + w);
+                swap(pl, i, u, VMB_CPU_SPREAD, gain);
+                return TRUE;
+            }
+        }
+    }
+    return FALSE;
+}
+
 static gboolean
 spread_step(Plan *pl, guint budget)
 {
-    for (guint i = 0; i < pl->p->n_items; i++) {
-        if (pl->place[i] < 0 || !can_move(pl, i))
+    for (guint d = 0; d < pl->n_domains; d++) {
+        if (pl->dom_first[d + 1] - pl->dom_first[d] < 2)
             continue;
-        guint a = (guint) pl->place[i];
-        guint d = pl->p->items[i].domain;
-        if (siblings(pl, d, a) < 2)
-            continue;
-        double w = pl->p->items[i].load;
-        for (guint k = 0; k < pl->n_allowed; k++) {
-            guint b = pl->allowed[k];
-            if (b == a || siblings(pl, d, b) > 0)
-                continue;
-            double la = pl->load[a], lb = pl->load[b];
-            if (MAX(la - w, lb + w) <= MAX(la, lb)) {
-                move(pl, i, b, VMB_CPU_SPREAD, MAX(la, lb) - MAX(la - w, lb + w));
+        for (guint k = pl->dom_first[d]; k < pl->dom_first[d + 1]; k++) {
+            guint i = pl->dom_items[k];
+            if (pl->place[i] >= 0 && can_move(pl, i) && spread_item(pl, i, budget))
                 return TRUE;
-            }
-            if (budget < 2)
-                continue;
-            for (guint j = 0; j < pl->on[b]->len; j++) {
-                guint u = g_array_index(pl->on[b], guint, j);
-                double wu = pl->p->items[u].load;
-                guint du = pl->p->items[u].domain;
-                if (!can_move(pl, u) || du == d || siblings(pl, du, a) > 0)
-                    continue;
-                if (MAX(la - w + wu, lb - wu + w) <= MAX(la, lb) + 1e-9) {
-                    double gain = MAX(la, lb) - MAX(la - w + wu, lb - wu + w);
-                    swap(pl, i, u, VMB_CPU_SPREAD, gain);
-                    return TRUE;
-                }
-            }
         }
     }
     return FALSE;
@@ -392,6 +391,48 @@ max_load(const Plan *pl)
     for (guint k = 0; k < pl->n_allowed; k++)
         m = MAX(m, pl->load[pl->allowed[k]]);
     return m;
+}
+
+typedef struct {
+    guint n;    /* vCPUs of the bin that sit on the pCPU now */
+    guint bin;  /* pCPU the largest-first placement put them on */
+    guint pcpu; /* pCPU they are on */
+} Overlap;
+
+static int
+cmp_overlap(gconstpointer a, gconstpointer b)
+{
+    const Overlap *x = a, *y = b;
+    if (x->n != y->n)
+        return x->n > y->n ? -1 : 1;
+    if (x->bin != y->bin)
+        return x->bin < y->bin ? -1 : 1;
+    return x->pcpu < y->pcpu ? -1 : x->pcpu > y->pcpu;
+}
+
+/* Min-heap of pCPUs by load (then number), for the largest-first placement. */
+static gboolean
+heap_less(const double *load, guint a, guint b)
+{
+    return load[a] < load[b] || (load[a] == load[b] && a < b);
+}
+
+static void
+heap_down(guint *heap, guint n, guint k, const double *load)
+{
+    for (;;) {
+        guint l = 2 * k + 1, r = l + 1, m = k;
+        if (l < n && heap_less(load, heap[l], heap[m]))
+            m = l;
+        if (r < n && heap_less(load, heap[r], heap[m]))
+            m = r;
+        if (m == k)
+            return;
+        guint t = heap[k];
+        heap[k] = heap[m];
+        heap[m] = t;
+        k = m;
+    }
 }
 
 /* Greedy moves can stop in a local optimum. A fresh longest-processing-time placement of
@@ -430,16 +471,16 @@ global_replan(Plan *pl, guint first_move, guint budget)
     memcpy(load, fixed, sizeof(double) * P);
     g_array_sort_with_data(todo, cmp_load_desc, (gpointer) p->items);
     g_autofree gint *bin = g_new0(gint, p->n_items);
+    g_autofree guint *heap = g_memdup2(pl->allowed, sizeof(guint) * pl->n_allowed);
+    guint n = pl->n_allowed;
+    for (guint k = n / 2; k-- > 0;)
+        heap_down(heap, n, k, load);
     for (guint k = 0; k < todo->len; k++) {
         guint i = g_array_index(todo, guint, k);
-        guint best = G_MAXUINT;
-        for (guint a = 0; a < pl->n_allowed; a++) {
-            guint c = pl->allowed[a];
-            if (best == G_MAXUINT || load[c] < load[best] - 1e-9)
-                best = c;
-        }
+        guint best = heap[0]; /* least loaded pCPU */
         bin[i] = (gint) best;
         load[best] += p->items[i].load;
+        heap_down(heap, n, 0, load);
     }
     double lpt_max = 0;
     for (guint a = 0; a < pl->n_allowed; a++)
@@ -464,29 +505,24 @@ global_replan(Plan *pl, guint first_move, guint budget)
     g_autofree gboolean *taken = g_new0(gboolean, P);
     for (guint c = 0; c < P; c++)
         label[c] = -1;
-    for (;;) {
-        guint best_n = 0;
-        gint best_b = -1, best_c = -1;
-        GHashTableIter it;
-        gpointer key, value;
-        g_hash_table_iter_init(&it, overlap);
-        while (g_hash_table_iter_next(&it, &key, &value)) {
-            gsize kv = GPOINTER_TO_SIZE(key) - 1;
-            guint b = (guint) (kv / P), c = (guint) (kv % P);
-            if (label[b] >= 0 || taken[c] || fabs(fixed[b] - fixed[c]) > TIE_EPSILON)
-                continue;
-            guint n = GPOINTER_TO_UINT(value);
-            if (n > best_n || (n == best_n &&
-                               ((gint) b < best_b || (b == (guint) best_b && (gint) c < best_c)))) {
-                best_n = n;
-                best_b = (gint) b;
-                best_c = (gint) c;
-            }
-        }
-        if (best_b < 0)
-            break;
-        label[best_b] = best_c;
-        taken[best_c] = TRUE;
+    /* Greedy matching, largest overlap first (ties: lower bin, then lower pCPU). */
+    g_autoptr(GArray) pairs = g_array_new(FALSE, FALSE, sizeof(Overlap));
+    GHashTableIter it;
+    gpointer key, value;
+    g_hash_table_iter_init(&it, overlap);
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+        gsize kv = GPOINTER_TO_SIZE(key) - 1;
+        Overlap o = {GPOINTER_TO_UINT(value), (guint) (kv / P), (guint) (kv % P)};
+        if (fabs(fixed[o.bin] - fixed[o.pcpu]) <= TIE_EPSILON)
+            g_array_append_val(pairs, o);
+    }
+    g_array_sort(pairs, cmp_overlap);
+    for (guint k = 0; k < pairs->len; k++) {
+        const Overlap *o = &g_array_index(pairs, Overlap, k);
+        if (label[o->bin] >= 0 || taken[o->pcpu])
+            continue;
+        label[o->bin] = (gint) o->pcpu;
+        taken[o->pcpu] = TRUE;
     }
     for (guint a = 0; a < pl->n_allowed; a++) { /* unmatched bins keep their own pCPU ... */
         guint b = pl->allowed[a];
@@ -576,7 +612,18 @@ vmb_cpu_plan(const VmbCpuProblem *p, const VmbCpuTunables *t)
     pl.place = g_new0(gint, p->n_items);
     pl.moved = g_new0(gboolean, p->n_items);
     pl.on = g_new0(GArray *, p->npcpus);
-    pl.sibs = g_hash_table_new(g_direct_hash, g_direct_equal);
+    /* Items grouped by domain (CSR), for sibling counts. */
+    for (guint i = 0; i < p->n_items; i++)
+        pl.n_domains = MAX(pl.n_domains, p->items[i].domain + 1);
+    pl.dom_first = g_new0(guint, pl.n_domains + 1);
+    pl.dom_items = g_new0(guint, p->n_items + 1);
+    for (guint i = 0; i < p->n_items; i++)
+        pl.dom_first[p->items[i].domain + 1]++;
+    for (guint d = 0; d < pl.n_domains; d++)
+        pl.dom_first[d + 1] += pl.dom_first[d];
+    g_autofree guint *fill = g_memdup2(pl.dom_first, sizeof(guint) * (pl.n_domains + 1));
+    for (guint i = 0; i < p->n_items; i++)
+        pl.dom_items[fill[p->items[i].domain]++] = i;
     for (guint c = 0; c < p->npcpus; c++) {
         pl.on[c] = g_array_new(FALSE, FALSE, sizeof(guint));
         pl.load[c] = p->background ? p->background[c] : 0;
@@ -607,7 +654,8 @@ vmb_cpu_plan(const VmbCpuProblem *p, const VmbCpuTunables *t)
     for (guint c = 0; c < p->npcpus; c++)
         g_array_unref(pl.on[c]);
     g_free(pl.on);
-    g_hash_table_unref(pl.sibs);
+    g_free(pl.dom_first);
+    g_free(pl.dom_items);
     g_free(pl.load);
     g_free(pl.var);
     g_free(pl.place);
