@@ -91,8 +91,7 @@ on_connection(VmbHypervisor *hv, gboolean connected, const char *reason, gpointe
     g_autofree char *why = g_strdup_printf("hypervisor disconnected: %s", reason);
     set_degraded(d, why);
     vmb_log_once("hv-connection", G_LOG_LEVEL_WARNING,
-                 "lost connection to %s (%s); retrying with backoff up to 60 s", hv->uri,
-                 reason);
+                 "lost connection to %s (%s); retrying with backoff up to 60 s", hv->uri, reason);
 }
 
 static void
@@ -151,8 +150,18 @@ run_cpu_cycle(VmbDaemon *d, VmbSnapshot *s)
     VmbCpuCycleResult r;
     vmb_cpu_task_run(&d->cpu, d->hv, s, d->config, d->dry_run, report_action, d, &r);
     d->errors += r.failed;
-    g_debug("cpu cycle %" G_GUINT64_FORMAT ": %u domains, %u moves planned, %u made",
-            d->cpu.cycles, s->domains->len, r.planned, r.applied);
+    g_debug("cpu cycle %" G_GUINT64_FORMAT ": %u domains, %u moves planned, %u made", d->cpu.cycles,
+            s->domains->len, r.planned, r.applied);
+}
+
+static gboolean
+on_memory_followup(gpointer data)
+{
+    VmbDaemon *d = data;
+    d->mem_followup_id = 0;
+    if (d->config->mem_enabled && !d->tasks[VMB_TASK_MEMORY].paused)
+        vmb_daemon_run_task(d, VMB_TASK_MEMORY);
+    return G_SOURCE_REMOVE;
 }
 
 static void
@@ -161,10 +170,18 @@ run_memory_cycle(VmbDaemon *d, VmbSnapshot *s)
     VmbMemCycleResult r;
     vmb_mem_task_run(&d->mem, d->hv, s, d->config, d->dry_run, report_action, d, &r);
     d->errors += r.failed;
+    /* A starving guest is looked at again as soon as its balloon statistics can show the
+     * effect of this cycle, not a whole interval later: a guest that grows fast between
+     * cycles would otherwise run out first. So is a new guest, until its statistics flow
+     * and its consumption rate is known. */
+    guint soon = d->config->mem_stats_period + 1;
+    if ((r.starving || r.stats_enabled || r.unmeasured) && !d->dry_run && !d->mem_followup_id &&
+        vmb_config_mem_interval(d->config) > soon)
+        d->mem_followup_id = g_timeout_add_seconds(soon, on_memory_followup, d);
     g_debug("memory cycle %" G_GUINT64_FORMAT ": %u domains, %u managed, %u changes planned, "
             "%u made, host headroom %" G_GINT64_FORMAT " MiB%s",
-            d->mem.cycles, s->domains->len, r.managed, r.planned, r.applied,
-            r.headroom_kib / 1024, r.pressure ? " (pressure)" : "");
+            d->mem.cycles, s->domains->len, r.managed, r.planned, r.applied, r.headroom_kib / 1024,
+            r.pressure ? " (pressure)" : "");
 }
 
 void
@@ -330,6 +347,7 @@ vmb_daemon_free(VmbDaemon *d)
         g_clear_handle_id(&d->tasks[i].timer_id, g_source_remove);
     for (guint i = 0; i < G_N_ELEMENTS(d->signal_ids); i++)
         g_clear_handle_id(&d->signal_ids[i], g_source_remove);
+    g_clear_handle_id(&d->mem_followup_id, g_source_remove);
     g_clear_pointer(&d->hv, vmb_hypervisor_free);
     vmb_cpu_task_clear(&d->cpu);
     vmb_mem_task_clear(&d->mem);

@@ -58,6 +58,7 @@ struct _VmbDaemon {
     guint64 errors;
     GPtrArray *action_hooks; /* VmbActionHook* */
     guint signal_ids[3];
+    guint mem_followup_id; /* one-shot memory cycle soon after a guest starved */
     VmbConfigFilter config_filter;
     gpointer config_filter_data;
     VmbChangedFunc changed_func;

@@ -408,11 +408,14 @@ vmb_mem_task_run(VmbMemTask *t, VmbHypervisor *hv, const VmbSnapshot *s, const V
         MemHistory *h = hist[i] = history_get(t, d->uuid);
         /* Turned on at first sight, after an appearance or reconnect, and when the period
          * changed; excluded domains are not touched at all. */
-        if (!excluded && !h->no_balloon && h->stats_period != c->mem_stats_period &&
-            !enable_stats(t, hv, d, h, c, s->wall_s))
-            return; /* connection lost: the next cycle starts over */
+        if (!excluded && !h->no_balloon && h->stats_period != c->mem_stats_period) {
+            if (!enable_stats(t, hv, d, h, c, s->wall_s))
+                return; /* connection lost: the next cycle starts over */
+            result->stats_enabled += h->stats_period == c->mem_stats_period;
+        }
         describe(h, d, s, c, excluded, &guests[i]);
         result->managed += guests[i].state == VMB_MEM_MANAGED;
+        result->unmeasured += guests[i].state == VMB_MEM_MANAGED && !h->have_rate;
     }
     if (s->host_mem_available_kib == 0)
         vmb_log_once("mem-host-unknown", G_LOG_LEVEL_WARNING,
@@ -441,8 +444,11 @@ vmb_mem_task_run(VmbMemTask *t, VmbHypervisor *hv, const VmbSnapshot *s, const V
     result->planned = plan->changes->len;
     result->pressure = plan->pressure;
     result->headroom_kib = plan->headroom_kib;
-    for (guint i = 0; i < n; i++)
+    for (guint i = 0; i < n; i++) {
         log_verdict(g_ptr_array_index(s->domains, i), &guests[i], plan->verdict[i]);
+        result->starving +=
+            plan->verdict[i] == VMB_MEM_V_STARVING || plan->verdict[i] == VMB_MEM_V_HOST_LIMITED;
+    }
 
     for (guint k = 0; k < plan->changes->len; k++) {
         const VmbMemChange *ch = &g_array_index(plan->changes, VmbMemChange, k);

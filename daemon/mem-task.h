@@ -27,6 +27,9 @@ typedef struct {
     guint planned; /* changes the policy asked for */
     guint applied; /* made (or reported in dry-run) */
     guint failed;
+    guint starving;      /* guests below their band (grown, or short of host memory) */
+    guint stats_enabled; /* guests whose balloon statistics were just turned on */
+    guint unmeasured;    /* managed guests whose consumption rate is not known yet */
     gboolean pressure;
     gint64 headroom_kib;
 } VmbMemCycleResult;

@@ -100,5 +100,30 @@ kill -INT "$pid"
 wait "$pid"
 [ $? -eq 0 ] && ok "SIGINT exits 0" || fail "SIGINT exits 0"
 
+# A starving guest is looked at again within seconds, not a whole (10 s) interval later.
+cat >"$tmp/grow.ini" <<'INI'
+[host]
+cpus = 2
+memory_mib = 8192
+[domain grower]
+memory_mib = 2048
+current_mib = 256
+used_mib = 0:100 60:1500
+INI
+printf '[daemon]\ninterval = 10\n[cpu]\nenabled = no\n' >"$tmp/grow.conf"
+"$bin" --config "$tmp/grow.conf" --connect "fake://$tmp/grow.ini" --verbose >"$tmp/grow.log" 2>&1 &
+pid=$!
+pids+=("$pid")
+sleep 8
+kill -TERM "$pid"
+wait "$pid"
+cycles=$(grep -c "memory cycle" "$tmp/grow.log")
+grows=$(grep -c "set grower memory" "$tmp/grow.log")
+if [ "$cycles" -ge 3 ] && [ "$grows" -ge 2 ]; then
+    ok "starving guest followed up before the interval ($cycles cycles, $grows grows in 8 s)"
+else
+    fail "starving guest followed up before the interval ($cycles cycles, $grows grows)" "$tmp/grow.log"
+fi
+
 echo "1..$n"
 [ "$fails" -eq 0 ]

@@ -551,7 +551,7 @@ case_reset() {
     grep -qx "cpu.max_moves = 3" "$TMP/state/overrides.conf" || fail "other override lost"
     # Resetting a key without an override is fine and changes nothing.
     ok reset cpu.hysteresis
-    expect_eq "cpu.hysteresis" "$(get cpu.hysteresis)" 5
+    expect_eq "cpu.hysteresis" "$(get cpu.hysteresis)" 3
     stop_daemon
     start_daemon
     expect_eq "interval after restart" "$(get interval)" 3600
