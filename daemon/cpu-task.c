@@ -6,6 +6,13 @@
 
 #include <string.h>
 
+guint
+vmb_cpu_task_max_moves(const VmbConfig *c, guint n_allowed)
+{
+    /* A big host needs more moves to settle after a change than a small one. */
+    return c->cpu_max_moves ? c->cpu_max_moves : MAX(8, n_allowed / 4);
+}
+
 void
 vmb_cpu_task_init(VmbCpuTask *t)
 {
@@ -131,9 +138,8 @@ vmb_cpu_task_run(VmbCpuTask *t, VmbHypervisor *hv, const VmbSnapshot *s, const V
         .items = (const VmbCpuItem *) items->data,
         .n_items = items->len,
     };
-    /* A big host needs more moves to settle after a change than a small one. */
-    guint max_moves = c->cpu_max_moves ? c->cpu_max_moves : MAX(8, n_allowed / 4);
-    VmbCpuTunables tun = {.hysteresis = c->cpu_hysteresis, .max_moves = max_moves};
+    VmbCpuTunables tun = {.hysteresis = c->cpu_hysteresis,
+                          .max_moves = vmb_cpu_task_max_moves(c, n_allowed)};
     g_autoptr(GArray) moves = vmb_cpu_plan(&problem, &tun);
     result->planned = moves->len;
 

@@ -31,9 +31,11 @@ typedef struct {
     gboolean measured_only; /* first sight: nothing planned */
 } VmbCpuCycleResult;
 
+/* cpu.max_moves in effect on a host with @n_allowed pCPUs (0 = max(8, pCPUs / 4)). */
+guint vmb_cpu_task_max_moves(const VmbConfig *c, guint n_allowed);
 void vmb_cpu_task_init(VmbCpuTask *t);
 void vmb_cpu_task_clear(VmbCpuTask *t);
 /* One cycle on snapshot @s. With @dry_run the moves are reported, not made. */
-void vmb_cpu_task_run(VmbCpuTask *t, VmbHypervisor *hv, const VmbSnapshot *s,
-                      const VmbConfig *c, gboolean dry_run, VmbActionFunc report,
-                      gpointer report_data, VmbCpuCycleResult *result);
+void vmb_cpu_task_run(VmbCpuTask *t, VmbHypervisor *hv, const VmbSnapshot *s, const VmbConfig *c,
+                      gboolean dry_run, VmbActionFunc report, gpointer report_data,
+                      VmbCpuCycleResult *result);

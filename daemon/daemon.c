@@ -170,13 +170,9 @@ run_memory_cycle(VmbDaemon *d, VmbSnapshot *s)
     VmbMemCycleResult r;
     vmb_mem_task_run(&d->mem, d->hv, s, d->config, d->dry_run, report_action, d, &r);
     d->errors += r.failed;
-    /* A starving guest is looked at again as soon as its balloon statistics can show the
-     * effect of this cycle, not a whole interval later: a guest that grows fast between
-     * cycles would otherwise run out first. So is a new guest, until its statistics flow
-     * and its consumption rate is known. */
-    guint soon = d->config->mem_stats_period + 1;
-    if ((r.starving || r.stats_enabled || r.unmeasured) && !d->dry_run && !d->mem_followup_id &&
-        vmb_config_mem_interval(d->config) > soon)
+    /* A guest that grows fast between cycles would run out before the next one. */
+    guint soon = vmb_mem_task_followup(d->config, &r);
+    if (soon && !d->dry_run && !d->mem_followup_id)
         d->mem_followup_id = g_timeout_add_seconds(soon, on_memory_followup, d);
     g_debug("memory cycle %" G_GUINT64_FORMAT ": %u domains, %u managed, %u changes planned, "
             "%u made, host headroom %" G_GINT64_FORMAT " MiB%s",

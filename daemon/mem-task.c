@@ -115,6 +115,15 @@ vmb_mem_task_reconnected(VmbMemTask *t)
     }
 }
 
+guint
+vmb_mem_task_followup(const VmbConfig *c, const VmbMemCycleResult *r)
+{
+    guint soon = c->mem_stats_period + 1;
+    if ((r->starving || r->stats_enabled || r->unmeasured) && vmb_config_mem_interval(c) > soon)
+        return soon;
+    return 0;
+}
+
 gboolean
 vmb_mem_task_rate(const VmbMemTask *t, const char *uuid, double *rate_kib_s)
 {

@@ -45,5 +45,9 @@ void vmb_mem_task_reconnected(VmbMemTask *t);
 void vmb_mem_task_run(VmbMemTask *t, VmbHypervisor *hv, const VmbSnapshot *s, const VmbConfig *c,
                       gboolean dry_run, VmbActionFunc report, gpointer report_data,
                       VmbMemCycleResult *result);
+/* Seconds until the next cycle should run after @r instead of a whole interval, 0 for the
+ * normal schedule: while a guest starves, or a new guest's statistics or consumption rate
+ * are not known yet, as soon as fresh statistics can show the effect of this cycle. */
+guint vmb_mem_task_followup(const VmbConfig *c, const VmbMemCycleResult *r);
 /* The smoothed consumption rate of a domain in KiB/s; FALSE when not measured yet. */
 gboolean vmb_mem_task_rate(const VmbMemTask *t, const char *uuid, double *rate_kib_s);

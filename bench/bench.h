@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* vmb-bench: vmbalance's policies against the seeds' algorithms, the optimum and scale.
+ *
+ * Everything runs on the simulated host (hv-fake) with a manual clock, on scenario text
+ * generated here from a seed, so runs are deterministic and what is measured is the code that
+ * ships: the real cpu and memory tasks, fed real snapshots, acting through the hypervisor
+ * layer. The baselines act through the same layer. */
+#pragma once
+
+#include <glib.h>
+
+#include "hypervisor.h"
+#include "scenario.h"
+#include "snapshot.h"
+
+/* ---- deterministic random numbers (splitmix64: the same on every platform) */
+
+typedef struct {
+    guint64 state;
+} BenchRng;
+
+void bench_rng_init(BenchRng *r, guint64 seed);
+guint64 bench_rng_next(BenchRng *r);
+double bench_rng_uniform(BenchRng *r, double lo, double hi); /* [lo, hi) */
+guint bench_rng_below(BenchRng *r, guint n);                 /* 0..n-1 */
+guint64 bench_mix(guint64 x);
+
+/* ---- traces (traces.c) */
+
+typedef struct {
+    char *name;
+    char *title; /* what it exercises, one line */
+    guint npcpus, ndomains, nvcpus;
+    double duration, interval;
+    GArray *changes;    /* doubles, ascending, first 0: nominal loads or the domain set change */
+    double settle;      /* a phase is steady from change + settle to the next change */
+    char *ini;          /* scenario text with the vCPUs pinned as generated */
+    char *ini_floating; /* the same scenario with every vCPU floating (no-pinning baseline) */
+    char *seed004_ext;  /* why seed 004 runs extended here, NULL when within its limits */
+} CpuTrace;
+
+typedef struct {
+    char *name;
+    char *title;
+    guint nguests;
+    double duration;
+    guint64 host_mib;
+    char *ini;
+    GPtrArray *idle; /* names of the idle guests (what can be reclaimed) */
+    char *watch;     /* guest whose memory is plotted against its demand */
+} MemTrace;
+
+/* @smoke: small hosts and short traces, for the test suite. */
+GPtrArray *bench_cpu_traces(gboolean smoke); /* CpuTrace* */
+GPtrArray *bench_mem_traces(gboolean smoke); /* MemTrace* */
+void bench_cpu_trace_free(CpuTrace *t);
+void bench_mem_trace_free(MemTrace *t);
+/* @ndomains domains of @vcpus vCPUs on @npcpus pCPUs with balloons: the cost scenario. */
+char *bench_scale_ini(guint npcpus, guint ndomains, guint vcpus, guint64 seed);
+
+/* ---- vCPU algorithms (baselines.c) */
+
+typedef enum {
+    CPU_VMBALANCE,
+    CPU_SEED001,
+    CPU_SEED004,
+    CPU_LPT,
+    CPU_NOPIN,
+    CPU_ORACLE,
+    N_CPU_ALGOS,
+} CpuAlgoId;
+
+typedef struct _CpuAlgo CpuAlgo;
+
+extern const char *const bench_cpu_algo_names[N_CPU_ALGOS];
+/* "key=value" items set on vmbalance's configuration (what-if runs); checked here. */
+gboolean bench_set_overrides(const char *const *items, GError **error);
+/* @sc is the scenario the host runs (borrowed: the oracle reads its nominal loads). */
+CpuAlgo *bench_cpu_algo_new(CpuAlgoId id, const CpuTrace *tr, const VmbScenario *sc);
+void bench_cpu_algo_cycle(CpuAlgo *a, VmbHypervisor *hv, const VmbSnapshot *s);
+void bench_cpu_algo_free(CpuAlgo *a);
+
+typedef enum {
+    MEM_VMBALANCE,
+    MEM_SEED003,
+    MEM_SEED001,
+    MEM_NONE,
+    N_MEM_ALGOS,
+} MemAlgoId;
+
+typedef struct _MemAlgo MemAlgo;
+
+extern const char *const bench_mem_algo_names[N_MEM_ALGOS];
+MemAlgo *bench_mem_algo_new(MemAlgoId id, guint interval);
+/* Returns in how many seconds an extra cycle is wanted, 0 = at the next interval (the daemon
+ * follows a starving or new guest up sooner than its interval). */
+guint bench_mem_algo_cycle(MemAlgo *a, VmbHypervisor *hv, const VmbSnapshot *s);
+void bench_mem_algo_free(MemAlgo *a);
+
+/* ---- simulations (sim.c) */
+
+typedef struct {
+    gboolean ran;
+    /* on the demand the host measured (noise included) */
+    double ratio_steady;  /* time-averaged max pCPU load / time-averaged lower bound */
+    double ratio_all;     /* the same over the whole trace */
+    double spread_steady; /* time-averaged max - min pCPU load, steady phases */
+    /* on the trace's nominal (noise-free) loads: the placement's own quality */
+    double nom_steady, nom_all, nom_spread;
+    double lb_steady;     /* time-averaged lower bound, steady phases */
+    guint64 pins;         /* pin changes over the trace */
+    guint64 steady_moves; /* pin changes during steady phases */
+    guint phases;         /* phases (changes) in the trace */
+    guint unsettled;      /* phases still moving in their steady part */
+    double converge_mean; /* cycles from a change to its last pin change (settled phases) */
+    guint converge_max;
+    /* per cycle, for the plots */
+    GArray *t, *max_load, *lb, *cum_pins, *nom_max, *nom_lb; /* doubles */
+} CpuResult;
+
+typedef struct {
+    gboolean ran;
+    guint oom_kills;
+    double below_low_s;    /* guest-seconds with usable memory below the low watermark */
+    double min_headroom;   /* MiB, lowest actual - use of any guest */
+    double reserve_viol_s; /* seconds the host was below its reserve */
+    double reclaimed;      /* MiB given back by the idle guests by the end */
+    double reclaim_t90;    /* seconds until 90 % of that was back, -1 if nothing */
+    double mean_held;      /* MiB, time-averaged sum of guest actuals */
+    double min_host_avail; /* MiB */
+    guint64 changes;       /* balloon targets set */
+    guint cycles;          /* cycles run (vmbalance adds follow-ups to its interval) */
+    /* per second, the watched guest, for the plots */
+    GArray *t, *used, *actual; /* doubles, MiB */
+} MemResult;
+
+void bench_run_cpu(const CpuTrace *tr, CpuAlgoId algo, CpuResult *r);
+void bench_cpu_result_clear(CpuResult *r);
+void bench_run_mem(const MemTrace *tr, MemAlgoId algo, guint interval, MemResult *r);
+void bench_mem_result_clear(MemResult *r);
+/* The host reserve every memory algorithm is judged against: vmbalance's default. */
+guint64 bench_mem_reserve_kib(guint64 host_total_kib);
+
+/* ---- cost (cost.c) */
+
+typedef struct {
+    double median_ms, min_ms, mean_ms; /* wall clock */
+    double cpu_median_ms;              /* thread CPU time, < 0 when not measured */
+    guint runs;
+} Timing;
+
+typedef struct {
+    guint npcpus, nvcpus;
+    Timing plan_steady;     /* balanced state: the usual cycle */
+    Timing plan_unbalanced; /* random pins: a full move budget to choose */
+    Timing plan_place;      /* every vCPU floating: first sight after start */
+    guint cyc_domains, cyc_vcpus, cyc_pcpus;
+    Timing cyc_snapshot, cyc_cpu, cyc_mem, cyc_total;
+    /* daemon RSS */
+    gboolean rss_ran;
+    char *rss_skip;
+    guint64 rss_kib, hwm_kib, anon_kib, file_kib, pss_kib; /* with rss_domains */
+    guint64 rss1_kib, anon1_kib;                           /* with one domain */
+    double rss_seconds;
+    guint rss_domains, rss_vcpus;
+    /* lab */
+    gboolean lab_ran;
+    char *lab_skip;
+    char *lab_uri;
+    guint lab_domains, lab_vcpus;
+    Timing lab_bare, lab_cycle;
+    double lab_ratio;  /* median cycle / median bare call */
+    double lab_paired; /* 1 + median(cycle - bare of the same pair) / median bare call */
+} CostResult;
+
+void bench_cost_decision(CostResult *c, guint npcpus, guint ndomains, guint vcpus, guint runs);
+void bench_cost_cycle(CostResult *c, guint npcpus, guint ndomains, guint vcpus, guint cycles);
+void bench_cost_rss(CostResult *c, const char *daemon, guint ndomains, guint vcpus, double seconds);
+void bench_cost_lab(CostResult *c, const char *uri, guint runs);
+void bench_cost_clear(CostResult *c);
+
+/* Median and minimum of wall times @ms, and the median of thread CPU times @cpu_ms (NULL: not
+ * measured); both sorted in place. */
+Timing bench_timing(GArray *ms, GArray *cpu_ms);

@@ -1,0 +1,461 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Runs one algorithm over one trace on the simulated host and measures it.
+ *
+ * vCPU quality is judged on what the guests asked for, not on what they got: over each cycle
+ * interval a vCPU's demand is its run time plus its wait time (the simulated host accounts
+ * both exactly), a pinned vCPU's demand counts on its pCPU, host load on its pCPU, and
+ * floating vCPUs' demand spreads over the capacity the pinned ones leave (the host's fluid
+ * model). The lower bound of the most loaded pCPU over that interval, for any placement, is
+ * max(largest vCPU + smallest host load, total demand / pCPUs, largest host load). The same is
+ * computed on the trace's nominal loads (noise-free, averaged over the interval) with the same
+ * pins: the quality of the placement itself, apart from noise no static placement follows. */
+#include "bench.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "config.h"
+#include "hv-fake.h"
+#include "mem-policy.h"
+
+#define GUEST_KERNEL_MIB 8.0 /* actual - guest MemTotal on the simulated host */
+
+static VmbHypervisor *
+open_host(const char *ini, VmbScenario **sc_out)
+{
+    g_autoptr(GError) error = NULL;
+    VmbScenario *sc = vmb_scenario_load_data(ini, &error);
+    if (!sc)
+        g_error("generated scenario does not load: %s", error->message);
+    *sc_out = sc;
+    VmbHypervisor *hv = vmb_hv_fake_new_from_scenario(sc, TRUE);
+    if (!vmb_hypervisor_ensure_connected(hv, &error))
+        g_error("simulated host: %s", error->message);
+    return hv;
+}
+
+static VmbSnapshot *
+snapshot(VmbHypervisor *hv)
+{
+    g_autoptr(GError) error = NULL;
+    VmbSnapshot *s = vmb_hypervisor_snapshot(hv, &error);
+    if (!s)
+        g_error("simulated host snapshot: %s", error->message);
+    return s;
+}
+
+static guint64
+pin_changes(VmbHypervisor *hv)
+{
+    VmbFakeCounters c;
+    vmb_hv_fake_counters(hv, &c);
+    return c.pin_changes;
+}
+
+/* ---- what each pCPU carried over an interval */
+
+typedef struct {
+    GHashTable *prev; /* uuid -> guint64[nvcpus + 1]: n, then run + wait per vCPU */
+    GHashTable *defs; /* uuid -> VmbScenarioDomain* (nominal loads) */
+    gint64 mono_us;
+} Demand;
+
+typedef struct {
+    double max, min, lb;
+} Loads;
+
+static void
+demand_record(Demand *dm, const VmbSnapshot *s)
+{
+    g_hash_table_remove_all(dm->prev);
+    for (guint i = 0; i < s->domains->len; i++) {
+        const VmbDomainStat *d = g_ptr_array_index(s->domains, i);
+        guint64 *tot = g_new(guint64, d->nvcpus + 1);
+        tot[0] = d->nvcpus;
+        for (guint v = 0; v < d->nvcpus; v++)
+            tot[v + 1] = d->vcpus[v].time_ns + d->vcpus[v].wait_ns;
+        g_hash_table_insert(dm->prev, g_strdup(d->uuid), tot);
+    }
+    dm->mono_us = s->mono_us;
+}
+
+/* The pCPU loads of one interval from per-vCPU loads (@x, in snapshot order) and the pins of
+ * @s: pinned vCPUs on their pCPU, floating ones over the room the pinned ones leave. */
+static Loads
+place(const VmbSnapshot *s, const double *bg, const double *x)
+{
+    guint P = s->npcpus;
+    g_autofree double *load = g_memdup2(bg, sizeof(double) * P);
+    double total = 0, largest = 0, floating = 0, bg_min = G_MAXDOUBLE, bg_max = 0;
+    for (guint c = 0; c < P; c++) {
+        total += bg[c];
+        bg_min = MIN(bg_min, bg[c]);
+        bg_max = MAX(bg_max, bg[c]);
+    }
+    guint k = 0;
+    for (guint i = 0; i < s->domains->len; i++) {
+        const VmbDomainStat *d = g_ptr_array_index(s->domains, i);
+        for (guint v = 0; v < d->nvcpus; v++, k++) {
+            total += x[k];
+            largest = MAX(largest, x[k]);
+            if (d->vcpus[v].pcpu >= 0 && (guint) d->vcpus[v].pcpu < P)
+                load[d->vcpus[v].pcpu] += x[k];
+            else
+                floating += x[k];
+        }
+    }
+    if (floating > 0) {
+        double room = 0;
+        for (guint c = 0; c < P; c++)
+            room += MAX(0, 100 - load[c]);
+        for (guint c = 0; c < P; c++) {
+            double r = MAX(0, 100 - load[c]);
+            if (floating <= room)
+                load[c] += floating * r / room;
+            else
+                load[c] += r + (floating - room) / P;
+        }
+    }
+    Loads l = {0, G_MAXDOUBLE, MAX(MAX(largest + bg_min, total / P), bg_max)};
+    for (guint c = 0; c < P; c++) {
+        l.max = MAX(l.max, load[c]);
+        l.min = MIN(l.min, load[c]);
+    }
+    return l;
+}
+
+#define NOMINAL_SAMPLES 10
+
+/* Over the interval ending at @s: @measured from the demand the host accounted (run + wait),
+ * @nominal from the trace's noise-free loads averaged over the interval. */
+static void
+demand_measure(Demand *dm, const VmbSnapshot *s, const VmbScenario *sc, Loads *measured,
+               Loads *nominal)
+{
+    guint P = s->npcpus;
+    double t0 = dm->mono_us / 1e6, t1 = s->mono_us / 1e6;
+    double wall_ns = (t1 - t0) * 1e9;
+    guint n = 0;
+    for (guint i = 0; i < s->domains->len; i++)
+        n += ((const VmbDomainStat *) g_ptr_array_index(s->domains, i))->nvcpus;
+    g_autofree double *x = g_new0(double, n);
+    g_autofree double *y = g_new0(double, n);
+    g_autofree double *bg = g_new0(double, P);
+    for (guint c = 0; c < P; c++) {
+        for (guint j = 0; j < NOMINAL_SAMPLES; j++)
+            bg[c] +=
+                vmb_series_at(&sc->background[c], t0 + (j + 0.5) * (t1 - t0) / NOMINAL_SAMPLES);
+        bg[c] /= NOMINAL_SAMPLES;
+    }
+    guint k = 0;
+    for (guint i = 0; i < s->domains->len; i++) {
+        const VmbDomainStat *d = g_ptr_array_index(s->domains, i);
+        const guint64 *prev = g_hash_table_lookup(dm->prev, d->uuid);
+        const VmbScenarioDomain *def = g_hash_table_lookup(dm->defs, d->uuid);
+        if (prev && prev[0] != d->nvcpus)
+            prev = NULL;
+        for (guint v = 0; v < d->nvcpus; v++, k++) {
+            guint64 now = d->vcpus[v].time_ns + d->vcpus[v].wait_ns;
+            guint64 before = prev && prev[v + 1] <= now ? prev[v + 1] : 0;
+            x[k] = wall_ns > 0 ? (double) (now - before) / wall_ns * 100 : 0;
+            for (guint j = 0; def && j < NOMINAL_SAMPLES; j++)
+                y[k] += vmb_series_at(&def->load[v], t0 + (j + 0.5) * (t1 - t0) / NOMINAL_SAMPLES);
+            y[k] /= NOMINAL_SAMPLES;
+        }
+    }
+    *measured = place(s, bg, x);
+    *nominal = place(s, bg, y);
+}
+
+/* Did the running domains change since the last call? @known holds their UUIDs. */
+static gboolean
+domain_set_changed(GHashTable **known, const VmbSnapshot *s)
+{
+    gboolean changed = g_hash_table_size(*known) != s->domains->len;
+    GHashTable *now = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    for (guint i = 0; i < s->domains->len; i++) {
+        const VmbDomainStat *d = g_ptr_array_index(s->domains, i);
+        changed = changed || !g_hash_table_contains(*known, d->uuid);
+        g_hash_table_add(now, g_strdup(d->uuid));
+    }
+    g_hash_table_unref(*known);
+    *known = now;
+    return changed;
+}
+
+/* Phase of an interval [t - interval, t]: the last change at or before its start. */
+static guint
+phase_of(const CpuTrace *tr, double start)
+{
+    guint k = 0;
+    while (k + 1 < tr->changes->len && g_array_index(tr->changes, double, k + 1) <= start + 1e-9)
+        k++;
+    return k;
+}
+
+static gboolean
+is_steady(const CpuTrace *tr, double start)
+{
+    guint k = phase_of(tr, start);
+    return start + 1e-9 >= g_array_index(tr->changes, double, k) + tr->settle;
+}
+
+void
+bench_cpu_result_clear(CpuResult *r)
+{
+    g_clear_pointer(&r->t, g_array_unref);
+    g_clear_pointer(&r->max_load, g_array_unref);
+    g_clear_pointer(&r->lb, g_array_unref);
+    g_clear_pointer(&r->cum_pins, g_array_unref);
+    g_clear_pointer(&r->nom_max, g_array_unref);
+    g_clear_pointer(&r->nom_lb, g_array_unref);
+    memset(r, 0, sizeof(*r));
+}
+
+void
+bench_run_cpu(const CpuTrace *tr, CpuAlgoId algo, CpuResult *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->t = g_array_new(FALSE, FALSE, sizeof(double));
+    r->max_load = g_array_new(FALSE, FALSE, sizeof(double));
+    r->lb = g_array_new(FALSE, FALSE, sizeof(double));
+    r->cum_pins = g_array_new(FALSE, FALSE, sizeof(double));
+    r->nom_max = g_array_new(FALSE, FALSE, sizeof(double));
+    r->nom_lb = g_array_new(FALSE, FALSE, sizeof(double));
+
+    VmbScenario *sc = NULL;
+    g_autoptr(VmbHypervisor) hv = open_host(algo == CPU_NOPIN ? tr->ini_floating : tr->ini, &sc);
+    CpuAlgo *a = bench_cpu_algo_new(algo, tr, sc);
+    Demand dm = {g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free),
+                 g_hash_table_new(g_str_hash, g_str_equal), 0};
+    for (guint i = 0; i < sc->domains->len; i++) {
+        VmbScenarioDomain *d = g_ptr_array_index(sc->domains, i);
+        g_hash_table_insert(dm.defs, d->uuid, d);
+    }
+
+    guint nphases = tr->changes->len;
+    g_autofree gint *last_move = g_new(gint, nphases); /* cycle index, -1 = none */
+    g_autofree gboolean *unsettled = g_new0(gboolean, nphases);
+    for (guint k = 0; k < nphases; k++)
+        last_move[k] = -1;
+
+    g_autoptr(VmbSnapshot) s0 = snapshot(hv);
+    g_autoptr(GHashTable) known = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    domain_set_changed(&known, s0);
+    demand_record(&dm, s0);
+    bench_cpu_algo_cycle(a, hv, s0);
+    guint64 base_pins = pin_changes(hv); /* seed 004 pins everything at start: counted */
+    r->pins = base_pins;
+    if (base_pins)
+        last_move[0] = 0;
+
+    double sum_max = 0, sum_lb = 0, sum_max_all = 0, sum_lb_all = 0, sum_spread = 0;
+    double nom_max = 0, nom_lb = 0, nom_max_all = 0, nom_lb_all = 0, nom_spread = 0;
+    guint n_steady = 0;
+    guint ncycles = (guint) floor(tr->duration / tr->interval + 1e-9);
+    for (guint cyc = 1; cyc <= ncycles; cyc++) {
+        vmb_hv_fake_advance(hv, tr->interval);
+        double t = vmb_hv_fake_now(hv), start = t - tr->interval;
+        g_autoptr(VmbSnapshot) s = snapshot(hv);
+        Loads m, nom;
+        demand_measure(&dm, s, sc, &m, &nom);
+        demand_record(&dm, s);
+        gboolean steady = is_steady(tr, start);
+        sum_max_all += m.max;
+        sum_lb_all += m.lb;
+        nom_max_all += nom.max;
+        nom_lb_all += nom.lb;
+        if (steady) {
+            sum_max += m.max;
+            sum_lb += m.lb;
+            sum_spread += m.max - m.min;
+            nom_max += nom.max;
+            nom_lb += nom.lb;
+            nom_spread += nom.max - nom.min;
+            n_steady++;
+        }
+
+        guint64 before = pin_changes(hv);
+        bench_cpu_algo_cycle(a, hv, s);
+        guint64 moved = pin_changes(hv) - before;
+        r->pins += moved;
+        /* A cycle's moves answer the interval it measured, so they belong to that interval's
+         * phase; but when guests started or stopped at its end the cycle already sees the new
+         * set, and its moves answer that change. */
+        gboolean set_changed = domain_set_changed(&known, s);
+        guint k = phase_of(tr, set_changed ? t : start);
+        if (set_changed)
+            steady = FALSE;
+        if (moved) {
+            last_move[k] = (gint) cyc;
+            if (steady) {
+                r->steady_moves += moved;
+                unsettled[k] = TRUE;
+            }
+        }
+        double cum = (double) r->pins;
+        g_array_append_val(r->t, t);
+        g_array_append_val(r->max_load, m.max);
+        g_array_append_val(r->lb, m.lb);
+        g_array_append_val(r->nom_max, nom.max);
+        g_array_append_val(r->nom_lb, nom.lb);
+        g_array_append_val(r->cum_pins, cum);
+    }
+
+    r->ratio_steady = sum_lb > 0 ? sum_max / sum_lb : NAN;
+    r->ratio_all = sum_lb_all > 0 ? sum_max_all / sum_lb_all : NAN;
+    r->spread_steady = n_steady ? sum_spread / n_steady : NAN;
+    r->lb_steady = n_steady ? sum_lb / n_steady : NAN;
+    r->nom_steady = nom_lb > 0 ? nom_max / nom_lb : NAN;
+    r->nom_all = nom_lb_all > 0 ? nom_max_all / nom_lb_all : NAN;
+    r->nom_spread = n_steady ? nom_spread / n_steady : NAN;
+    r->phases = nphases;
+    double conv_sum = 0;
+    guint conv_n = 0;
+    for (guint k = 0; k < nphases; k++) {
+        if (unsettled[k]) {
+            r->unsettled++;
+            continue;
+        }
+        /* Cycles after the change until its last pin change; the cycle at the change itself
+         * only sees the old loads. */
+        double change = g_array_index(tr->changes, double, k);
+        guint first = (guint) llround(change / tr->interval);
+        guint c = last_move[k] >= 0 ? (guint) last_move[k] - first : 0;
+        conv_sum += c;
+        conv_n++;
+        r->converge_max = MAX(r->converge_max, c);
+    }
+    r->converge_mean = conv_n ? conv_sum / conv_n : NAN;
+    r->ran = TRUE;
+
+    g_hash_table_unref(dm.prev);
+    g_hash_table_unref(dm.defs);
+    bench_cpu_algo_free(a);
+}
+
+/* ---- memory */
+
+guint64
+bench_mem_reserve_kib(guint64 host_total_kib)
+{
+    g_autoptr(VmbConfig) c = vmb_config_new_defaults();
+    VmbMemTunables t = {
+        .reserve_kib = (guint64) c->mem_host_reserve_mib * 1024,
+        .reserve_percent = c->mem_host_reserve_percent,
+    };
+    return vmb_mem_reserve(&t, host_total_kib);
+}
+
+void
+bench_mem_result_clear(MemResult *r)
+{
+    g_clear_pointer(&r->t, g_array_unref);
+    g_clear_pointer(&r->used, g_array_unref);
+    g_clear_pointer(&r->actual, g_array_unref);
+    memset(r, 0, sizeof(*r));
+}
+
+void
+bench_run_mem(const MemTrace *tr, MemAlgoId algo, guint interval, MemResult *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->t = g_array_new(FALSE, FALSE, sizeof(double));
+    r->used = g_array_new(FALSE, FALSE, sizeof(double));
+    r->actual = g_array_new(FALSE, FALSE, sizeof(double));
+
+    VmbScenario *sc = NULL;
+    g_autoptr(VmbHypervisor) hv = open_host(tr->ini, &sc);
+    vmb_hv_fake_set_reserve(hv, bench_mem_reserve_kib(sc->memory_mib * 1024));
+    MemAlgo *a = bench_mem_algo_new(algo, interval);
+
+    g_autoptr(VmbConfig) defaults = vmb_config_new_defaults();
+    VmbMemTunables band = {
+        .low_percent = defaults->mem_low_watermark,
+        .high_percent = defaults->mem_high_watermark,
+        .min_free_kib = (guint64) defaults->mem_min_free_mib * 1024,
+    };
+
+    guint n = sc->domains->len;
+    g_autofree char **names = g_new0(char *, n + 1);
+    g_autofree gboolean *idle = g_new0(gboolean, n);
+    g_autofree double *initial = g_new0(double, n);
+    for (guint i = 0; i < n; i++) {
+        const VmbScenarioDomain *d = g_ptr_array_index(sc->domains, i);
+        names[i] = d->name; /* owned by the scenario, which the host owns */
+        for (guint k = 0; k < tr->idle->len; k++)
+            idle[i] = idle[i] || g_strcmp0(d->name, tr->idle->pdata[k]) == 0;
+        initial[i] = (double) d->current_mib;
+    }
+    g_autoptr(GArray) reclaimed_at = g_array_new(FALSE, FALSE, sizeof(double));
+
+    /* Cycles every @interval from the start, as the daemon's timer, plus the follow-ups the
+     * algorithm asks for (one pending at a time). */
+    guint follow_at = 0;
+    {
+        g_autoptr(VmbSnapshot) s0 = snapshot(hv);
+        guint soon = bench_mem_algo_cycle(a, hv, s0);
+        follow_at = soon;
+    }
+    r->min_headroom = G_MAXDOUBLE;
+    double held_sum = 0;
+    guint held_n = 0;
+    guint seconds = (guint) floor(tr->duration + 1e-9);
+    for (guint sec = 1; sec <= seconds; sec++) {
+        vmb_hv_fake_advance(hv, 1);
+        double t = vmb_hv_fake_now(hv), held = 0, reclaimed = 0;
+        for (guint i = 0; i < n; i++) {
+            VmbFakeDomainInfo info;
+            if (!vmb_hv_fake_domain_info(hv, names[i], &info) || !info.running)
+                continue;
+            double actual = (double) info.actual_kib / 1024, used = info.used_kib / 1024.0;
+            held += actual;
+            r->min_headroom = MIN(r->min_headroom, actual - used);
+            guint64 low, high;
+            vmb_mem_band(&band, info.actual_kib, &low, &high);
+            double usable = actual - used - GUEST_KERNEL_MIB;
+            if (usable < (double) low / 1024)
+                r->below_low_s += 1;
+            if (idle[i])
+                reclaimed += initial[i] - actual;
+            if (g_strcmp0(names[i], tr->watch) == 0) {
+                g_array_append_val(r->t, t);
+                g_array_append_val(r->used, used);
+                g_array_append_val(r->actual, actual);
+            }
+        }
+        held_sum += held;
+        held_n++;
+        g_array_append_val(reclaimed_at, reclaimed);
+
+        gboolean timer = sec % interval == 0, follow = follow_at && sec >= follow_at;
+        if (!timer && !follow)
+            continue;
+        if (follow)
+            follow_at = 0;
+        g_autoptr(VmbSnapshot) s = snapshot(hv);
+        guint soon = bench_mem_algo_cycle(a, hv, s);
+        r->cycles++;
+        if (soon && !follow_at)
+            follow_at = sec + soon;
+    }
+
+    VmbFakeCounters c;
+    vmb_hv_fake_counters(hv, &c);
+    r->oom_kills = c.oom_kills;
+    r->reserve_viol_s = c.reserve_violations * 0.1; /* one per 0.1 s simulation step */
+    r->changes = c.memory_changes;
+    r->min_host_avail = c.min_host_available_kib / 1024.0;
+    r->mean_held = held_n ? held_sum / held_n : 0;
+    r->reclaimed =
+        reclaimed_at->len ? g_array_index(reclaimed_at, double, reclaimed_at->len - 1) : 0;
+    r->reclaim_t90 = -1;
+    for (guint k = 0; r->reclaimed > 1 && k < reclaimed_at->len; k++) {
+        if (g_array_index(reclaimed_at, double, k) >= 0.9 * r->reclaimed) {
+            r->reclaim_t90 = k + 1;
+            break;
+        }
+    }
+    r->ran = TRUE;
+    bench_mem_algo_free(a);
+}
