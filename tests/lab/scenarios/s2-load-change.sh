@@ -1,0 +1,58 @@
+#!/bin/bash
+# shellcheck disable=SC2016,SC2034,SC2119,SC1091 # check() evals its condition later; lib.sh sets and reads the shared variables
+# Scenario 2: a load change while vmbalanced runs. Four 1-vCPU guests at 70/70/20/20 %
+# start balanced ({a,c} {b,d}, 90 % each); the daemon must leave that alone. Then b drops to
+# 20 % and c rises to 70 %, which puts 140 % on one pCPU: the daemon must rebalance within 5 cycles,
+# with at most 4 pin changes, no vCPU pinned back where it came from (ping-pong), and no
+# pin change over the 8 cycles after that. Judged by `virsh vcpupin`.
+NAME=s2-load-change
+source "$(dirname "$0")/lib.sh"
+
+lab_begin a b c d m
+declare -A DUTY=([a]=70 [b]=70 [c]=20 [d]=20) PIN=([a]=0 [b]=1 [c]=0 [d]=1)
+SPEC=
+for g in a b c d; do
+	set_duty "$g" "${DUTY[$g]}" || bail "set duty of $g"
+	pin_all "$g" "${PIN[$g]}" || bail "pin $g"
+	SPEC+="$P$g:0=${DUTY[$g]} "
+done
+sleep 1
+EXCLUDE=${P}m start_daemon <<CONF
+[daemon]
+interval = $INTERVAL
+exclude = @EXCLUDE@
+[cpu]
+$HYSTERESIS_LINE
+[memory]
+enabled = false
+CONF
+
+diag "phase 1: balanced from the start, 4 cycles"
+watch_placement "$SPEC" 1 4 "$P"a "$P"b "$P"c "$P"d
+diag "placement: $W_PLACEMENT (max $W_MAX%, optimum $W_OPT%)"
+check "a balanced placement is left alone ($((W_CHANGES + W_AFTER)) pin changes in 4 cycles)" \
+	'[ -n "$W_T_OPT" ] && [ $((W_CHANGES + W_AFTER)) = 0 ]'
+
+diag "phase 2: b 70 -> 20 %, c 20 -> 70 %"
+set_duty b 20 && set_duty c 70 || bail "change the duties"
+T_REF=$(now)
+SPEC="${P}a:0=70 ${P}b:0=20 ${P}c:0=70 ${P}d:0=20"
+watch_placement "$SPEC" 10 8 "$P"a "$P"b "$P"c "$P"d
+diag "after the change: $W_FIRST_PLACEMENT"
+diag "end:              $W_PLACEMENT (max $W_MAX%, optimum $W_OPT%)"
+if [ -n "$W_T_OPT" ]; then
+	R=$(cycles_since "$W_T_OPT")
+	diag "rebalanced: $(awk -v a="$T_REF" -v b="$W_T_OPT" 'BEGIN {printf "%.1f", b - a}') s = $R cycles after the load change, $W_CHANGES pin changes; then $W_AFTER pin changes over 8 cycles; ping-pong moves: $W_PINGPONG"
+else
+	R=never
+	diag "not rebalanced within 10 cycles ($W_CHANGES pin changes)"
+fi
+check "rebalanced within 5 cycles of the load change ($R)" '[ -n "$W_T_OPT" ] && [ "$R" -le 5 ]'
+check "at most 4 pin changes to rebalance ($W_CHANGES)" '[ "$W_CHANGES" -le 4 ]'
+check "no ping-pong: no vCPU pinned back to a pCPU it left ($W_PINGPONG)" '[ "$W_PINGPONG" = 0 ]'
+check "zero pin changes over the 8 cycles after rebalancing ($W_AFTER), stays balanced ($W_UNBALANCED)" \
+	'[ -n "$W_T_OPT" ] && [ "$W_AFTER" = 0 ] && [ "$W_UNBALANCED" = 0 ]'
+check "no warnings from vmbalanced" '[ -z "$(daemon_bad_lines)" ]'
+daemon_bad_lines | sed 's/^/#   /'
+stop_daemon
+finish

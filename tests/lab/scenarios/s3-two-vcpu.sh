@@ -1,0 +1,52 @@
+#!/bin/bash
+# shellcheck disable=SC2016,SC2034,SC2119,SC1091 # check() evals its condition later; lib.sh sets and reads the shared variables
+# Scenario 3: a 2-vCPU guest among 1-vCPU guests. e (2 vCPUs, 2 threads at 50 %) with a and b
+# (80 %), every vCPU pinned to pCPU 0 (the idle session guests c, d, m float and are
+# excluded). The only optimal placements put a and b apart and e's vCPUs apart
+# ({a,e0} {b,e1}): vmbalanced must reach one within 5 cycles and keep it (no pin change over
+# the next 5 cycles). Judged by `virsh vcpupin`.
+NAME=s3-two-vcpu
+source "$(dirname "$0")/lib.sh"
+
+lab_begin a b c d m
+start_own_guest e --vcpus 2 --threads 2 --duty 50 --mem 256 || bail "start the 2-vCPU guest e"
+declare -A DUTY=([a]=80 [b]=80)
+SPEC="${P}e:0=50 ${P}e:1=50 "
+for g in a b; do
+	set_duty "$g" "${DUTY[$g]}" || bail "set duty of $g"
+	SPEC+="$P$g:0=${DUTY[$g]} "
+done
+for g in a b e; do pin_all "$g" 0 || bail "pin $g to pCPU 0"; done
+for g in c d; do pin_all "$g" all || bail "unpin $g"; done
+sleep 1
+S0=$(stats_now) T0=$(now)
+EXCLUDE=${P}c,${P}d,${P}m start_daemon <<CONF
+[daemon]
+interval = $INTERVAL
+exclude = @EXCLUDE@
+[cpu]
+$HYSTERESIS_LINE
+[memory]
+enabled = false
+CONF
+watch_placement "$SPEC" 8 5 "$P"a "$P"b "$P"e
+S1=$(stats_now) T1=$(now)
+diag "start: $W_FIRST_PLACEMENT"
+diag "end:   $W_PLACEMENT (max $W_MAX%, optimum $W_OPT%)"
+E=$(pins_now "$P"e | awk '{printf "%s%s", (NR > 1 ? " " : ""), $3}')
+if [ -n "$W_T_OPT" ]; then
+	C=$(cycle_of "$W_T_OPT")
+	diag "balanced: cycle $C ($(awk -v a="$T_LAUNCH" -v b="$W_T_OPT" 'BEGIN {printf "%.1f", b - a}') s after launch), $W_CHANGES pin changes; then $W_AFTER over 5 cycles; e's vCPUs on pCPUs $E"
+else
+	C=never
+fi
+diag "measured demand (time+delay, %): $(vcpu_demand "$S0" "$T0" "$S1" "$T1" | awk -v p="$P" '{sub("^" p, "", $1); printf "%s/%s=%s ", $1, $2, $3}')"
+check "balanced within 5 cycles (cycle $C)" '[ -n "$W_T_OPT" ] && [ "$C" -le 5 ]'
+check "the 2-vCPU guest's vCPUs are on different pCPUs ($E)" '[ "$(wc -w <<<"$E")" = 2 ] && [ "${E% *}" != "${E#* }" ]'
+check "zero pin changes over the 5 cycles after balance ($W_AFTER), stays balanced ($W_UNBALANCED)" \
+	'[ -n "$W_T_OPT" ] && [ "$W_AFTER" = 0 ] && [ "$W_UNBALANCED" = 0 ]'
+check "no ping-pong ($W_PINGPONG)" '[ "$W_PINGPONG" = 0 ]'
+check "no warnings from vmbalanced" '[ -z "$(daemon_bad_lines)" ]'
+daemon_bad_lines | sed 's/^/#   /'
+stop_daemon
+finish

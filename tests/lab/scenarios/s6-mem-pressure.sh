@@ -1,0 +1,116 @@
+#!/bin/bash
+# shellcheck disable=SC2016,SC2034,SC2119,SC1091 # check() evals its condition later; lib.sh sets and reads the shared variables
+# Scenario 6: host pressure. The host reserve is set so that it binds: host_reserve_mib =
+# MemAvailable - 100 MiB (host_reserve_percent = 0). m (256 MiB actual) ramps its demand
+# 32 -> 300 MiB at 10 MiB/s, which needs about 240 MiB more host memory than m has; the idle
+# guests a-d (384 MiB actual) can give balloon memory back. vmbalanced must move memory from
+# the idle guests to m (libvirt balloon.current: a-d down, m up) and never let the guests
+# take the host below its reserve: MemAvailable is sampled every second; growth of
+# processes other than the suite's QEMUs (builds running next to the suite) is added back,
+# since the daemon cannot prevent it. The reserve must actually bind (the guests use more
+# than half the headroom), or the scenario proves nothing. When other processes take half the
+# headroom during the run, "m got memory" is reported as skipped (the daemon may rightly give
+# nothing); when they move by more than the headroom, so is the binding check. a-d never touched most of their
+# memory, so shrinking them frees little host memory: m can only get about the headroom.
+NAME=s6-mem-pressure
+source "$(dirname "$0")/lib.sh"
+
+need_memory_coordinator
+IDLE=(a b c d)
+ALL=(a b c d m)
+HEADROOM=${VMB_LAB_HEADROOM_MIB:-100}
+# Self-test of the scenario: give the daemon a reserve this many MiB lower than the one
+# judged, as a daemon that ignores part of its reserve would behave (the reserve check must
+# then fail).
+SKEW=${VMB_LAB_RESERVE_SKEW_MIB:-0}
+lab_begin a b c d m
+for g in "${ALL[@]}"; do ctl "$g" 'duty 0' 'mem 32' || bail "reset $g"; done
+set_memory 384 "${IDLE[@]}" || bail "set a-d to 384 MiB"
+set_memory 256 m || bail "set m to 256 MiB"
+sleep 2
+KILL0=$(console_count m 'memory child killed')
+DONE0=$(console_count m 'mem target reached held_mib=300')
+declare -A QPID
+for g in "${ALL[@]}"; do QPID[$g]=$(qemu_pid "$g"); done
+qemu_rss_kib() { local g s=0 r; for g in "${ALL[@]}"; do r=$(awk '/^VmRSS:/ {print $2}' "/proc/${QPID[$g]}/status" 2>/dev/null); s=$((s + ${r:-0})); done; echo $s; }
+TOTAL=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
+AV0=$(mem_available_kib) RSS0=$(qemu_rss_kib)
+OTHER0=$((TOTAL - AV0 - RSS0))
+RESERVE=$((AV0 / 1024 - HEADROOM))
+ST0=$(stats_now)
+declare -A A0
+for g in "${ALL[@]}"; do A0[$g]=$(stat_of "$ST0" "$P$g" balloon.current); done
+diag "host MemAvailable $((AV0 / 1024)) MiB: host_reserve_mib = $RESERVE (headroom $HEADROOM MiB); suite QEMU rss $((RSS0 / 1024)) MiB"
+[ "$SKEW" = 0 ] || diag "self-test: the daemon gets host_reserve_mib = $((RESERVE - SKEW)), $SKEW MiB below the reserve judged"
+
+start_daemon <<CONF
+[daemon]
+interval = $INTERVAL
+exclude = @EXCLUDE@
+[cpu]
+enabled = false
+[memory]
+host_reserve_mib = $((RESERVE - SKEW))
+host_reserve_percent = 0
+CONF
+ctl m 'mem 300 10' || bail "start m's ramp"
+T_RAMP=$(now)
+MIN_RAW=999999999 MIN_COR=999999999 MIN_AT='' SAMPLES=0 T_DONE='' M_MIN=${A0[m]} GOT=0 OMAX=0 OMIN=0
+END_US=$(to_us "$T_RAMP" 45)
+while [ "${EPOCHREALTIME/./}" -lt "$END_US" ]; do
+	t=$(now)
+	av=$(mem_available_kib) rss=$(qemu_rss_kib)
+	other=$((TOTAL - av - rss))
+	grow=$((other - OTHER0))
+	[ "$grow" -gt "$OMAX" ] && OMAX=$grow
+	[ "$grow" -lt "$OMIN" ] && OMIN=$grow
+	cor=$((av + (grow > 0 ? grow : 0)))
+	SAMPLES=$((SAMPLES + 1))
+	[ $((av - RESERVE * 1024)) -lt "$MIN_RAW" ] && MIN_RAW=$((av - RESERVE * 1024))
+	if [ $((cor - RESERVE * 1024)) -lt "$MIN_COR" ]; then
+		MIN_COR=$((cor - RESERVE * 1024))
+		MIN_AT="+$(awk -v a="$T_RAMP" -v b="$t" 'BEGIN {printf "%.0f", b - a}') s (MemAvailable $((av / 1024)) MiB, others grew $((grow / 1024)) MiB, suite QEMU rss $((rss / 1024)) MiB)"
+	fi
+	cur=$(virsh_ domstats --balloon "$P"m 2>/dev/null | sed -n 's/^ *balloon.current=//p')
+	if [ -n "$cur" ]; then
+		if [ "$cur" -lt "$M_MIN" ]; then M_MIN=$cur; elif [ $((cur - M_MIN)) -gt "$GOT" ]; then GOT=$((cur - M_MIN)); fi
+	fi
+	el=$(awk -v a="$T_RAMP" -v b="$t" 'BEGIN {printf "%.0f", b - a}')
+	[ $((SAMPLES % 3)) = 1 ] &&
+		diag "  +$el s: margin $(((av - RESERVE * 1024) / 1024)) MiB raw, $(((cor - RESERVE * 1024) / 1024)) MiB without others' growth ($((grow / 1024)) MiB); suite QEMU rss $((rss / 1024)) MiB; m actual $((${cur:-0} / 1024)) MiB"
+	if [ -z "$T_DONE" ] && [ "$(console_count m 'mem target reached held_mib=300')" -gt "$DONE0" ]; then
+		T_DONE=$t
+		END_US=$(to_us "$t" $((3 * INTERVAL)))
+	fi
+	daemon_alive || break
+	sleep 1
+done
+ST1=$(stats_now)
+GAVE=0 MOVES=''
+for g in "${ALL[@]}"; do
+	a=$(stat_of "$ST1" "$P$g" balloon.current)
+	MOVES+="$g $((A0[$g] / 1024))->$((a / 1024)) "
+	[ "$g" = m ] || GAVE=$((GAVE + A0[$g] - a))
+done
+KILLS=$(($(console_count m 'memory child killed') - KILL0))
+diag "actual MiB: $MOVES"
+diag "moved: idle guests gave $((GAVE / 1024)) MiB, m got $((GOT / 1024)) MiB (from its lowest, $((M_MIN / 1024)) MiB); m's ramp $([ -n "$T_DONE" ] && echo completed || echo "did not complete (host-limited)"), $KILLS OOM kills of its memory child"
+diag "reserve $RESERVE MiB, $SAMPLES samples: lowest margin $((MIN_COR / 1024)) MiB at $MIN_AT; raw MemAvailable margin lowest $((MIN_RAW / 1024)) MiB"
+grep -E 'reclaim|squeeze|grow|host cannot' "$TMP/daemon.log" | grep -v debug | head -12 | sed 's/^/#   /'
+diag "other host processes moved between $((OMIN / 1024)) and +$((OMAX / 1024)) MiB during the run"
+check "the idle guests gave memory back ($((GAVE / 1024)) MiB)" '[ "$GAVE" -ge $((64 * 1024)) ]'
+if [ "$OMAX" -lt $((HEADROOM * 512)) ]; then
+	check "m got memory: grew by at least 64 MiB from its lowest ($((GOT / 1024)) MiB)" '[ "$GOT" -ge $((64 * 1024)) ]'
+else
+	ok "# SKIP m got $((GOT / 1024)) MiB, but other host processes took $((OMAX / 1024)) MiB of the $HEADROOM MiB headroom during the run: the daemon may rightly give it nothing"
+fi
+check "the guests never took the host below its reserve (lowest margin $((MIN_COR / 1024)) MiB, tolerance 16)" '[ "$MIN_COR" -ge $((-16 * 1024)) ]'
+if [ $((OMAX - OMIN)) -le $((HEADROOM * 1024)) ]; then
+	check "the reserve bound: the guests used more than half the $HEADROOM MiB headroom (lowest margin $((MIN_COR / 1024)) MiB)" '[ "$MIN_COR" -lt $((HEADROOM * 512)) ]'
+else
+	ok "# SKIP the reserve cannot be shown to bind: other host processes moved $(((OMAX - OMIN) / 1024)) MiB (more than the headroom) during the run"
+fi
+check "no warnings from vmbalanced beyond m's shortage" '[ -z "$(daemon_bad_lines "is short of memory")" ]'
+daemon_bad_lines | sed 's/^/#   /'
+stop_daemon
+finish
