@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "mem-task.h"
 
+#include <math.h>
+
 #include "log.h"
 
 #include <string.h>
@@ -305,8 +307,12 @@ describe(MemHistory *h, const VmbDomainStat *d, const VmbSnapshot *s, const VmbC
  * skipped cycle (settling, stale) ends nothing, and a shortage ends only when the guest is
  * comfortable again (not when one cycle happens to give it all it asked). */
 static void
-log_verdict(const VmbDomainStat *d, const VmbMemGuest *g, VmbMemVerdict v)
+log_verdict(const VmbDomainStat *d, const VmbMemGuest *g, VmbMemVerdict v, gboolean measured)
 {
+    /* A guest still booting reports next to no usable memory: a shortage is only worth a
+     * warning once its consumption has been measured over two samples. */
+    if (!measured && (v == VMB_MEM_V_AT_MAXIMUM || v == VMB_MEM_V_HOST_LIMITED))
+        return;
     static const struct {
         VmbMemVerdict v;
         const char *kind;
@@ -377,6 +383,8 @@ change_detail(const VmbMemChange *ch, const VmbMemPlan *plan, const VmbMemGuest 
 /* Host memory the host itself (its processes, caches, guests touching pages) is expected to
  * take before the next cycle's changes take effect: the MemAvailable drop that guest actuals
  * do not explain, as a smoothed rate over one interval plus a stats period. */
+#define HOST_REST_KIB (16.0 * 1024)
+
 static guint64
 host_growth(VmbMemTask *t, const VmbSnapshot *s, const VmbConfig *c)
 {
@@ -388,13 +396,18 @@ host_growth(VmbMemTask *t, const VmbSnapshot *s, const VmbConfig *c)
         actual += (double) d->balloon.current_kib;
     }
     double other = (double) s->host_mem_total_kib - (double) s->host_mem_available_kib - actual;
-    if (t->have_host && s->mono_us > t->host_mono_us) {
+    /* While balloons move, the host's use does not follow the guests' actual one to one
+     * (pages a guest never touched were never host memory): only intervals with the guests'
+     * sizes at rest say how the host itself grows. */
+    gboolean at_rest = fabs(actual - t->host_actual_kib) <= HOST_REST_KIB;
+    if (t->have_host && s->mono_us > t->host_mono_us && at_rest) {
         double r = (other - t->host_other_kib) / ((s->mono_us - t->host_mono_us) / 1e6);
         t->host_rate = MAX(r, RATE_ALPHA * r + (1 - RATE_ALPHA) * t->host_rate);
     }
     t->have_host = TRUE;
     t->host_mono_us = s->mono_us;
     t->host_other_kib = other;
+    t->host_actual_kib = actual;
     double horizon = vmb_config_mem_interval(c) + c->mem_stats_period;
     return t->host_rate > 0 ? (guint64) (t->host_rate * horizon) : 0;
 }
@@ -454,7 +467,8 @@ vmb_mem_task_run(VmbMemTask *t, VmbHypervisor *hv, const VmbSnapshot *s, const V
     result->pressure = plan->pressure;
     result->headroom_kib = plan->headroom_kib;
     for (guint i = 0; i < n; i++) {
-        log_verdict(g_ptr_array_index(s->domains, i), &guests[i], plan->verdict[i]);
+        log_verdict(g_ptr_array_index(s->domains, i), &guests[i], plan->verdict[i],
+                    hist[i]->have_rate);
         result->starving +=
             plan->verdict[i] == VMB_MEM_V_STARVING || plan->verdict[i] == VMB_MEM_V_HOST_LIMITED;
     }

@@ -15,7 +15,8 @@ typedef struct {
     gboolean have_host;
     gint64 host_mono_us;
     double host_other_kib;
-    double host_rate; /* KiB/s, smoothed */
+    double host_actual_kib; /* sum of guest actuals at that sample */
+    double host_rate;       /* KiB/s, smoothed */
     /* counters since start */
     guint64 cycles;
     guint64 changes; /* balloon targets set */
