@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-G_DEFINE_QUARK(vmb - config - error - quark, vmb_config_error)
+G_DEFINE_QUARK(vmb_config_error, vmb_config_error)
 
 #define OFF(field) offsetof(VmbConfig, field)
 

@@ -21,8 +21,8 @@ typedef enum {
 typedef struct {
     /* [daemon] */
     char *uri;
-    guint interval;  /* seconds, default for both tasks */
-    GStrv exclude;   /* glob patterns on domain names or UUIDs */
+    guint interval; /* seconds, default for both tasks */
+    GStrv exclude;  /* glob patterns on domain names or UUIDs */
     /* [cpu] */
     gboolean cpu_enabled;
     guint cpu_interval; /* 0 = use daemon.interval */
@@ -34,7 +34,7 @@ typedef struct {
     guint cpu_cooldown;   /* cycles a moved vCPU stays put */
     /* [memory] */
     gboolean mem_enabled;
-    guint mem_interval; /* 0 = use daemon.interval */
+    guint mem_interval;        /* 0 = use daemon.interval */
     double mem_low_watermark;  /* percent of actual */
     double mem_high_watermark; /* percent of actual */
     guint mem_min_free_mib;

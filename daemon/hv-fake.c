@@ -14,14 +14,14 @@
 #include <math.h>
 #include <string.h>
 
-#define TICK_S 0.1
-#define BALLOON_MIB_PER_S 1024.0 /* how fast actual follows a target */
-#define GUEST_RESERVED_MIB 16.0  /* what a guest cannot give back beyond its use */
-#define GUEST_KERNEL_MIB 8.0     /* actual minus guest MemTotal (kernel reservations) */
-#define CACHE_FILL_MIB_S 8.0     /* how fast free guest memory turns into page cache */
-#define OOM_RECOVERY_S 2.0       /* the killed workload restarts after this ... */
-#define OOM_RAMP_MIB_S 50.0      /* ... and allocates its memory again at this pace */
-#define WALL_ORIGIN_S 1700000000 /* simulated epoch for manual clocks */
+#define TICK_S             0.1
+#define BALLOON_MIB_PER_S  1024.0     /* how fast actual follows a target */
+#define GUEST_RESERVED_MIB 16.0       /* what a guest cannot give back beyond its use */
+#define GUEST_KERNEL_MIB   8.0        /* actual minus guest MemTotal (kernel reservations) */
+#define CACHE_FILL_MIB_S   8.0        /* how fast free guest memory turns into page cache */
+#define OOM_RECOVERY_S     2.0        /* the killed workload restarts after this ... */
+#define OOM_RAMP_MIB_S     50.0       /* ... and allocates its memory again at this pace */
+#define WALL_ORIGIN_S      1700000000 /* simulated epoch for manual clocks */
 
 typedef struct {
     VmbScenarioDomain *def;
@@ -299,8 +299,8 @@ step_memory(Fake *f, double t, double dt)
 
         /* Without the guest driver the device takes targets but the balloon never moves. */
         if (driver && d->target_mib < d->actual_mib) /* inflate: the guest gives what it can */
-            d->actual_mib = MAX(MAX(d->target_mib, d->actual_mib - move),
-                                MIN(d->actual_mib, floor_mib));
+            d->actual_mib =
+                MAX(MAX(d->target_mib, d->actual_mib - move), MIN(d->actual_mib, floor_mib));
         else if (driver && d->target_mib > d->actual_mib)
             d->actual_mib = MIN(MIN(d->target_mib, d->actual_mib + move), max);
 
@@ -491,8 +491,8 @@ fake_pin_vcpu(VmbHypervisor *hv, const char *uuid, guint vcpu, guint pcpu, GErro
         return FALSE;
     if (vcpu >= d->def->nvcpus || pcpu >= f->sc->ncpus) {
         g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID,
-                    "cannot pin vCPU %u to pCPU %u: domain has %u vCPUs, host %u pCPUs", vcpu,
-                    pcpu, d->def->nvcpus, f->sc->ncpus);
+                    "cannot pin vCPU %u to pCPU %u: domain has %u vCPUs, host %u pCPUs", vcpu, pcpu,
+                    d->def->nvcpus, f->sc->ncpus);
         return FALSE;
     }
     d->pins[vcpu] = (gint) pcpu;

@@ -14,10 +14,10 @@ double vmb_hv_fake_now(VmbHypervisor *hv);
 typedef struct {
     gboolean running;
     guint nvcpus;
-    const gint *pins;       /* current pin per vCPU, -1 = floating */
-    guint64 actual_kib;     /* memory the guest has now */
-    guint64 target_kib;     /* last requested balloon target */
-    guint64 used_kib;       /* guest demand now */
+    const gint *pins;   /* current pin per vCPU, -1 = floating */
+    guint64 actual_kib; /* memory the guest has now */
+    guint64 target_kib; /* last requested balloon target */
+    guint64 used_kib;   /* guest demand now */
     guint oom_kills;
     guint autodeflates;
 } VmbFakeDomainInfo;

@@ -48,9 +48,9 @@ struct _VmbHypervisor {
     const VmbHypervisorOps *ops;
     char *uri;
     gboolean connected;
-    gint64 next_retry_us;   /* monotonic time of the next reconnect attempt */
-    guint backoff_s;        /* current reconnect delay */
-    guint reconnects;       /* successful reconnections after a loss */
+    gint64 next_retry_us; /* monotonic time of the next reconnect attempt */
+    guint backoff_s;      /* current reconnect delay */
+    guint reconnects;     /* successful reconnections after a loss */
     VmbDomainEventFunc event_func;
     gpointer event_data;
     VmbConnectionFunc conn_func;
@@ -64,8 +64,7 @@ void vmb_hypervisor_free(VmbHypervisor *hv);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmbHypervisor, vmb_hypervisor_free)
 
 void vmb_hypervisor_set_event_func(VmbHypervisor *hv, VmbDomainEventFunc func, gpointer data);
-void vmb_hypervisor_set_connection_func(VmbHypervisor *hv, VmbConnectionFunc func,
-                                        gpointer data);
+void vmb_hypervisor_set_connection_func(VmbHypervisor *hv, VmbConnectionFunc func, gpointer data);
 
 /* Connects if not connected and the backoff allows it. */
 gboolean vmb_hypervisor_ensure_connected(VmbHypervisor *hv, GError **error);

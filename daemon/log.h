@@ -5,10 +5,10 @@
 #include <glib.h>
 
 /* MESSAGE_ID per kind of record, so `journalctl MESSAGE_ID=...` finds them. */
-#define VMB_MSGID_PIN      "4f3b1d1c9a8e4a55b1e2f0c3d7a6b901"
-#define VMB_MSGID_MEMORY   "8c2d6e4f1a3b4c5d9e0f1a2b3c4d5e02"
-#define VMB_MSGID_CONNECT  "1a7e5c3b9d2f4e6a8b0c1d2e3f4a5b03"
-#define VMB_MSGID_CONFIG   "5b9d1f3a7c2e4b6d8f0a1c3e5a7b9d04" /* KEY=, VALUE= */
+#define VMB_MSGID_PIN     "4f3b1d1c9a8e4a55b1e2f0c3d7a6b901"
+#define VMB_MSGID_MEMORY  "8c2d6e4f1a3b4c5d9e0f1a2b3c4d5e02"
+#define VMB_MSGID_CONNECT "1a7e5c3b9d2f4e6a8b0c1d2e3f4a5b03"
+#define VMB_MSGID_CONFIG  "5b9d1f3a7c2e4b6d8f0a1c3e5a7b9d04" /* KEY=, VALUE= */
 
 /* Sets up the GLib log writer: journald when JOURNAL_STREAM matches stderr, else
  * "LEVEL: message" lines on stderr. @verbose shows debug records. */

@@ -33,8 +33,9 @@ main(int argc, char **argv)
         {"dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run,
          "Measure and log the actions it would take, change nothing", NULL},
         {"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
-         "Directory of the runtime overrides (default $VMBALANCED_STATE_DIR or "
-         VMB_DEFAULT_STATE_DIR ")", "DIR"},
+         "Directory of the runtime overrides (default $VMBALANCED_STATE_DIR "
+         "or " VMB_DEFAULT_STATE_DIR ")",
+         "DIR"},
         {"no-bus", 0, 0, G_OPTION_ARG_NONE, &no_bus,
          "Do not serve the D-Bus interface on the system bus", NULL},
         {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log debug messages", NULL},
@@ -78,8 +79,8 @@ main(int argc, char **argv)
     /* Runtime overrides (vmbalancectl set) go on top of the file, now and on reloads. */
     const char *env_state_dir = g_getenv("VMBALANCED_STATE_DIR");
     if (!state_dir)
-        state_dir = g_strdup(env_state_dir && *env_state_dir ? env_state_dir
-                                                             : VMB_DEFAULT_STATE_DIR);
+        state_dir =
+            g_strdup(env_state_dir && *env_state_dir ? env_state_dir : VMB_DEFAULT_STATE_DIR);
     g_autoptr(VmbOverrides) overrides = vmb_overrides_new(state_dir);
     vmb_overrides_load(overrides);
     vmb_daemon_apply_config(d, vmb_overrides_rebase(overrides, vmb_config_copy(d->config)));

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_CPUS 4096
+#define MAX_CPUS  4096
 #define MAX_VCPUS 1024
 
 static void
@@ -59,9 +59,8 @@ get(Ctx *c, const char *key)
 static gboolean
 fail(Ctx *c, const char *key, const char *value, const char *expected)
 {
-    g_set_error(c->error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                "%s: [%s] %s = '%s': expected %s", c->path, c->section, key,
-                value ? value : "", expected);
+    g_set_error(c->error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: [%s] %s = '%s': expected %s",
+                c->path, c->section, key, value ? value : "", expected);
     return FALSE;
 }
 
@@ -112,8 +111,8 @@ get_bool(Ctx *c, const char *key, gboolean def, gboolean *out)
     if (!g_ascii_strcasecmp(v, "yes") || !g_ascii_strcasecmp(v, "true") || !strcmp(v, "1") ||
         !g_ascii_strcasecmp(v, "on"))
         *out = TRUE;
-    else if (!g_ascii_strcasecmp(v, "no") || !g_ascii_strcasecmp(v, "false") ||
-             !strcmp(v, "0") || !g_ascii_strcasecmp(v, "off"))
+    else if (!g_ascii_strcasecmp(v, "no") || !g_ascii_strcasecmp(v, "false") || !strcmp(v, "0") ||
+             !g_ascii_strcasecmp(v, "off"))
         *out = FALSE;
     else
         return fail(c, key, v, "yes or no");
@@ -148,8 +147,8 @@ check_keys(Ctx *c, const char *const *allowed, gboolean numbered_load, gboolean 
             continue;
         if (numbered_bg && g_str_has_prefix(k, "background") && g_ascii_isdigit(k[10]))
             continue;
-        g_set_error(c->error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                    "%s: [%s]: unknown key '%s'", c->path, c->section, k);
+        g_set_error(c->error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: [%s]: unknown key '%s'",
+                    c->path, c->section, k);
         return FALSE;
     }
     return TRUE;
@@ -167,8 +166,8 @@ uuid_from_name(const char *name)
 static gboolean
 parse_host(Ctx *c, VmbScenario *sc)
 {
-    static const char *const allowed[] = {"cpus", "memory_mib", "host_used_mib", "background",
-                                          "seed", "down", NULL};
+    static const char *const allowed[] = {
+        "cpus", "memory_mib", "host_used_mib", "background", "seed", "down", NULL};
     guint64 v;
     if (!check_keys(c, allowed, FALSE, TRUE) || !get_uint(c, "cpus", 1, MAX_CPUS, 2, &v))
         return FALSE;

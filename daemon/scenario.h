@@ -5,9 +5,9 @@
  *   cpus = 2                    ; pCPUs
  *   memory_mib = 8192           ; host RAM
  *   host_used_mib = 1024        ; memory used outside guests (series)
- *   background = 5              ; non-VM load per pCPU in percent (series); background1 = ... per CPU
- *   seed = 1                    ; noise seed
- *   down = 30:40                ; hypervisor unreachable between t=30 s and t=40 s (pairs)
+ *   background = 5              ; non-VM load per pCPU in percent (series); background1 = ... per
+ * CPU seed = 1                    ; noise seed down = 30:40                ; hypervisor unreachable
+ * between t=30 s and t=40 s (pairs)
  *
  *   [domain web1]
  *   vcpus = 2
@@ -41,7 +41,7 @@ typedef struct {
     guint nvcpus;
     VmbSeries *load; /* one per vCPU */
     double noise;
-    gint *pin; /* one per vCPU, -1 = floating */
+    gint *pin;          /* one per vCPU, -1 = floating */
     double start, stop; /* stop < 0: runs forever */
     guint64 memory_mib, current_mib, min_guarantee_mib;
     VmbSeries used_mib;
@@ -58,7 +58,7 @@ typedef struct {
     guint64 memory_mib;
     VmbSeries host_used_mib;
     guint64 seed;
-    GArray *down; /* pairs of doubles: [start, end) windows when unreachable */
+    GArray *down;       /* pairs of doubles: [start, end) windows when unreachable */
     GPtrArray *domains; /* VmbScenarioDomain* */
 } VmbScenario;
 

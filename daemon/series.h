@@ -12,7 +12,6 @@ typedef struct {
     double *v;
 } VmbSeries;
 
-gboolean vmb_series_parse(const char *text, double min, double max, VmbSeries *out,
-                          GError **error);
+gboolean vmb_series_parse(const char *text, double min, double max, VmbSeries *out, GError **error);
 void vmb_series_clear(VmbSeries *s);
 double vmb_series_at(const VmbSeries *s, double t);

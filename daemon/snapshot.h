@@ -25,13 +25,13 @@ typedef enum {
 } VmbBalloonField;
 
 typedef struct {
-    guint fields;           /* VmbBalloonField bits present */
-    guint64 current_kib;    /* balloon.current: memory the guest has (actual) */
-    guint64 maximum_kib;    /* balloon.maximum: <memory> of the domain */
-    guint64 unused_kib;     /* free memory in the guest */
-    guint64 available_kib;  /* guest MemTotal */
-    guint64 usable_kib;     /* guest MemAvailable */
-    gint64 last_update;     /* seconds since the epoch, host clock */
+    guint fields;          /* VmbBalloonField bits present */
+    guint64 current_kib;   /* balloon.current: memory the guest has (actual) */
+    guint64 maximum_kib;   /* balloon.maximum: <memory> of the domain */
+    guint64 unused_kib;    /* free memory in the guest */
+    guint64 available_kib; /* guest MemTotal */
+    guint64 usable_kib;    /* guest MemAvailable */
+    gint64 last_update;    /* seconds since the epoch, host clock */
     guint64 swap_in_kib, swap_out_kib;
     guint64 major_faults;
     guint64 min_guarantee_kib; /* <memtune><min_guarantee>, 0 when unset */
@@ -47,13 +47,13 @@ typedef struct {
 } VmbDomainStat;
 
 typedef struct {
-    gint64 mono_us;   /* g_get_monotonic_time() when taken (simulated on the fake host) */
-    gint64 wall_s;    /* seconds since the epoch when taken (to judge balloon staleness) */
-    guint npcpus;     /* host CPUs, numbered 0..npcpus-1 */
+    gint64 mono_us;        /* g_get_monotonic_time() when taken (simulated on the fake host) */
+    gint64 wall_s;         /* seconds since the epoch when taken (to judge balloon staleness) */
+    guint npcpus;          /* host CPUs, numbered 0..npcpus-1 */
     guint64 *pcpu_busy_ns; /* cumulative busy time per pCPU, NULL when unknown */
     guint64 host_mem_total_kib;
     guint64 host_mem_available_kib; /* MemAvailable semantics; 0 when unknown */
-    GPtrArray *domains; /* VmbDomainStat*, running domains only */
+    GPtrArray *domains;             /* VmbDomainStat*, running domains only */
 } VmbSnapshot;
 
 VmbSnapshot *vmb_snapshot_new(guint npcpus);
