@@ -12,9 +12,17 @@ for pc in glib-2.0 gio-2.0 libvirt libvirt-glib-1.0 libsystemd; do
     pkg-config --exists "$pc" 2>/dev/null || missing+=("$pc")
 done
 if [ ${#missing[@]} -gt 0 ] || ! command -v meson >/dev/null; then
-    echo "check: missing build dependencies (${missing[*]:-meson})." >&2
-    echo "check: install them with: apt-get install \$(grep -v '^#' $src/.ci/packages.txt)" >&2
-    exit 1
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+        echo "check: installing missing build dependencies (${missing[*]:-meson}) with apt-get"
+        apt-get update -q
+        # shellcheck disable=SC2046
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+            $(grep -v '^#' "$src/.ci/packages.txt")
+    else
+        echo "check: missing build dependencies (${missing[*]:-meson})." >&2
+        echo "check: as root: apt-get install \$(grep -v '^#' $src/.ci/packages.txt)" >&2
+        exit 1
+    fi
 fi
 
 setup() { # dir, options...
