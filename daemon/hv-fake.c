@@ -463,8 +463,10 @@ fake_snapshot(VmbHypervisor *hv, GError **error)
             ds->cpu_time_ns += d->time_ns[v];
         }
         VmbBalloonStat *b = &ds->balloon;
-        b->fields = VMB_BALLOON_CURRENT | VMB_BALLOON_MAXIMUM;
+        /* The simulated host counts all of a guest's actual as host memory. */
+        b->fields = VMB_BALLOON_CURRENT | VMB_BALLOON_MAXIMUM | VMB_BALLOON_RSS;
         b->current_kib = (guint64) (d->actual_mib * 1024);
+        b->rss_kib = b->current_kib;
         b->maximum_kib = d->def->memory_mib * 1024;
         b->min_guarantee_kib = d->def->min_guarantee_mib * 1024;
         if (d->have_stats) {

@@ -681,6 +681,7 @@ parse_balloon(const virTypedParameter *par, int n, VmbBalloonStat *b)
         {"balloon.swap_out", VMB_BALLOON_SWAP, G_STRUCT_OFFSET(VmbBalloonStat, swap_out_kib)},
         {"balloon.major_fault", VMB_BALLOON_MAJOR_FAULT,
          G_STRUCT_OFFSET(VmbBalloonStat, major_faults)},
+        {"balloon.rss", VMB_BALLOON_RSS, G_STRUCT_OFFSET(VmbBalloonStat, rss_kib)},
     };
     for (gsize i = 0; i < G_N_ELEMENTS(u64_fields); i++) {
         guint64 v;

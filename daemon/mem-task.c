@@ -32,6 +32,10 @@ typedef struct {
     guint64 target_kib, target_from_kib; /* our last request and the actual it started from */
     gint64 target_wall_s;
     guint64 dry_target_kib; /* dry-run: the last target reported */
+    /* Actual and QEMU RSS when we first grew the guest since it last caught up: what the
+     * balloon gave it beyond what its RSS grew by is not host memory yet. */
+    gboolean grow_base;
+    guint64 grow_base_actual_kib, grow_base_rss_kib;
 } MemHistory;
 
 static void
@@ -445,10 +449,28 @@ vmb_mem_task_run(VmbMemTask *t, VmbHypervisor *hv, const VmbSnapshot *s, const V
     else
         vmb_log_once_clear("mem-host-unknown");
 
+    /* Memory the balloon gave a guest that its QEMU process has not touched yet is not host
+     * memory yet, so MemAvailable does not show it; it will soon: it is not headroom. */
+    guint64 untouched = 0;
+    for (guint i = 0; i < n; i++) {
+        const VmbBalloonStat *b =
+            &((const VmbDomainStat *) g_ptr_array_index(s->domains, i))->balloon;
+        MemHistory *h = hist[i];
+        if (h->grow_base && h->have_rate && h->rate <= 0)
+            h->grow_base = FALSE; /* it stopped growing: its free memory is not coming */
+        if (!h->grow_base || !(b->fields & VMB_BALLOON_RSS))
+            continue;
+        gint64 given = (gint64) b->current_kib - (gint64) h->grow_base_actual_kib;
+        gint64 touched = (gint64) b->rss_kib - (gint64) h->grow_base_rss_kib;
+        if (given - touched > 0)
+            untouched += (guint64) (given - touched);
+        else
+            h->grow_base = FALSE; /* caught up */
+    }
     VmbMemProblem problem = {
         .host_total_kib = s->host_mem_total_kib,
         .host_available_kib = s->host_mem_available_kib,
-        .host_growth_kib = host_growth(t, s, c),
+        .host_growth_kib = host_growth(t, s, c) + untouched,
         .guests = guests,
         .n_guests = n,
     };
@@ -506,6 +528,12 @@ vmb_mem_task_run(VmbMemTask *t, VmbHypervisor *hv, const VmbSnapshot *s, const V
                 continue;
             }
             log_clear("refused", d->uuid);
+            if (ch->reason == VMB_MEM_GROW && !h->grow_base &&
+                (d->balloon.fields & VMB_BALLOON_RSS)) {
+                h->grow_base = TRUE;
+                h->grow_base_actual_kib = d->balloon.current_kib;
+                h->grow_base_rss_kib = d->balloon.rss_kib;
+            }
             h->target_kib = ch->new_kib;
             h->target_from_kib = ch->reason == VMB_MEM_ACCEPT ? ch->new_kib : ch->old_kib;
             h->target_wall_s = s->wall_s;

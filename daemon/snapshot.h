@@ -22,6 +22,7 @@ typedef enum {
     VMB_BALLOON_LAST_UPDATE = 1 << 5,
     VMB_BALLOON_SWAP = 1 << 6,
     VMB_BALLOON_MAJOR_FAULT = 1 << 7,
+    VMB_BALLOON_RSS = 1 << 8,
 } VmbBalloonField;
 
 typedef struct {
@@ -34,6 +35,7 @@ typedef struct {
     gint64 last_update;    /* seconds since the epoch, host clock */
     guint64 swap_in_kib, swap_out_kib;
     guint64 major_faults;
+    guint64 rss_kib;           /* host memory the guest's QEMU process holds (balloon.rss) */
     guint64 min_guarantee_kib; /* <memtune><min_guarantee>, 0 when unset */
 } VmbBalloonStat;
 
