@@ -655,6 +655,18 @@ write_results(Bench *b, GError **error)
 
 /* ---- plot data and the gnuplot script */
 
+/* Writes DIR/KIND-NAME.dat, the plot data of one trace, and frees @dat. Returns the path
+ * (for the gnuplot script), NULL on failure. */
+static char *
+write_dat(const char *dir, const char *kind, const char *name, GString *dat, GError **error)
+{
+    g_autofree char *file = g_strdup_printf("%s-%s.dat", kind, name);
+    g_autofree char *path = g_build_filename(dir, file, NULL);
+    gboolean ok = g_file_set_contents(path, dat->str, (gssize) dat->len, error);
+    g_string_free(dat, TRUE);
+    return ok ? g_steal_pointer(&path) : NULL;
+}
+
 static gboolean
 write_data(Bench *b, GError **error)
 {
@@ -685,11 +697,8 @@ write_data(Bench *b, GError **error)
             }
             g_string_append_c(dat, '\n');
         }
-        g_autofree char *file = g_strdup_printf("cpu-%s.dat", tr->name);
-        g_autofree char *path = g_build_filename(b->data, file, NULL);
-        gboolean ok = g_file_set_contents(path, dat->str, (gssize) dat->len, error);
-        g_string_free(dat, TRUE);
-        if (!ok) {
+        g_autofree char *path = write_dat(b->data, "cpu", tr->name, dat, error);
+        if (!path) {
             g_string_free(gp, TRUE);
             return FALSE;
         }
@@ -740,11 +749,8 @@ write_data(Bench *b, GError **error)
             }
             g_string_append_c(dat, '\n');
         }
-        g_autofree char *file = g_strdup_printf("mem-%s.dat", tr->name);
-        g_autofree char *path = g_build_filename(b->data, file, NULL);
-        gboolean ok = g_file_set_contents(path, dat->str, (gssize) dat->len, error);
-        g_string_free(dat, TRUE);
-        if (!ok) {
+        g_autofree char *path = write_dat(b->data, "mem", tr->name, dat, error);
+        if (!path) {
             g_string_free(gp, TRUE);
             return FALSE;
         }
