@@ -48,6 +48,8 @@ vmb_mem_reason_to_string(VmbMemReason r)
         return "squeeze";
     case VMB_MEM_ACCEPT:
         return "accept";
+    case VMB_MEM_GUARD:
+        return "guard";
     }
     return "?";
 }
@@ -309,8 +311,11 @@ vmb_mem_plan(const VmbMemProblem *p, const VmbMemTunables *t)
         if (in[i].target_kib > in[i].current_kib && in[i].target_kib > in[i].target_from_kib)
             promised += (gint64) (in[i].target_kib - in[i].current_kib);
     }
+    gint64 guests_take = 0;
+    for (guint i = 0; i < n; i++)
+        guests_take += (gint64) in[i].take_kib;
     plan->headroom_kib = (gint64) p->host_available_kib - (gint64) plan->reserve_kib - promised -
-                         (gint64) p->host_growth_kib;
+                         (gint64) p->host_growth_kib - guests_take;
 
     g_autoptr(GArray) starving = g_array_new(FALSE, FALSE, sizeof(guint));
     g_autoptr(GArray) idle = g_array_new(FALSE, FALSE, sizeof(guint));
@@ -382,6 +387,36 @@ vmb_mem_plan(const VmbMemProblem *p, const VmbMemTunables *t)
         }
     }
 
+    /* The reserve comes first: when the guests would take the host below it before the
+     * next cycle, growing guests give back (in proportion) the free memory they would
+     * touch. Reclaims from other guests are not counted here: pages a guest never touched
+     * free no host memory, and the next cycle sees what they freed. */
+    g_autofree gboolean *guard = g_new0(gboolean, MAX(n, 1));
+    if (host_known && plan->headroom_kib < 0) {
+        guint64 deficit = (guint64) -plan->headroom_kib, takers = 0;
+        for (guint i = 0; i < n; i++) {
+            if (in[i].state == VMB_MEM_MANAGED && in[i].take_kib && !forced[i] && !g[i].idle &&
+                !g[i].no_shrink)
+                takers += in[i].take_kib;
+        }
+        for (guint i = 0; takers && i < n; i++) {
+            if (in[i].state != VMB_MEM_MANAGED || !in[i].take_kib || forced[i] || g[i].idle ||
+                g[i].no_shrink)
+                continue;
+            double cut = MIN((double) in[i].take_kib,
+                             ceil((double) deficit * (double) in[i].take_kib / (double) takers));
+            guint64 to = (guint64) (ceil(((double) in[i].current_kib - cut) / MIB) * MIB);
+            to = MAX(to, g[i].floor);
+            if (to + vmb_mem_tolerance(in[i].current_kib) > in[i].current_kib)
+                continue;
+            shrink_to[i] = to;
+            guard[i] = TRUE;
+            plan->pressure = TRUE;
+            if (g[i].starving)
+                plan->verdict[i] = VMB_MEM_V_HOST_LIMITED;
+        }
+    }
+
     /* Grants come out of the headroom there is now: memory reclaimed in this cycle is still
      * in the guests while the balloons move (all at once, inflating often the slower), so it
      * pays for the next cycle's grows. Everything when it fits with the cushion; else the
@@ -423,7 +458,9 @@ vmb_mem_plan(const VmbMemProblem *p, const VmbMemTunables *t)
             add_change(plan->changes, in, g, i, in[i].current_kib + g[i].grant, VMB_MEM_GROW);
     }
     for (guint i = 0; i < n; i++) {
-        if (forced[i]) {
+        if (guard[i]) {
+            add_change(plan->changes, in, g, i, shrink_to[i], VMB_MEM_GUARD);
+        } else if (forced[i]) {
             VmbMemReason r = !g[i].idle                 ? VMB_MEM_SQUEEZE
                              : shrink_to[i] < g[i].want ? VMB_MEM_RECLAIM
                                                         : VMB_MEM_SHRINK;

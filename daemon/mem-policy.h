@@ -7,12 +7,15 @@
  * a horizon) so a growing guest is served before it runs short. Below the band the guest
  * grows to the middle of it in one step; above it, it shrinks toward the middle by at most
  * a per-step cap. Targets stay within [floor, maximum] and grows within the host's headroom
- * (MemAvailable minus the reserve, grows still under way and what the host itself is
- * expected to take before the next cycle); growth beyond the urgent part (back to the low
+ * (MemAvailable minus the reserve, grows still under way and what the host itself and the
+ * growing guests are expected to take before the next cycle); growth beyond the urgent part (back to the low
  * watermark) also leaves a cushion of an eighth of the reserve for surges of the host. Under host
  * pressure idle guests are reclaimed first (past the per-step cap if needed), then in-band guests
  * give down to a quarter of their band for what starving guests urgently need (or the host lacks),
- * and what is there is shared among starving guests by need and weight. A previous target the
+ * and what is there is shared among starving guests by need and weight. When even so the guests
+ * would take the host below its reserve before the next cycle (the headroom is negative),
+ * growing guests' balloons take back the free memory they would touch: the reserve comes
+ * first. A previous target the
  * balloon could not reach is not asked again; memory a guest took back by itself (autodeflate) is
  * accepted.
  */
@@ -37,6 +40,8 @@ typedef struct {
     double rate_kib_s;         /* smoothed consumption rate, > 0 when the guest grows */
     double weight;             /* share under pressure; <= 0 means 1 */
     gboolean swapping;         /* swapped in since the previous statistics sample */
+    guint64 take_kib;          /* host memory it is expected to take (touch) before the next
+                                  cycle can act: kept out of the headroom */
     guint64 target_kib;        /* our last request, 0 = none */
     guint64 target_from_kib;   /* actual when that request was made */
 } VmbMemGuest;
@@ -67,6 +72,8 @@ typedef enum {
     VMB_MEM_RECLAIM, /* idle guest under host pressure: straight to the band's middle */
     VMB_MEM_SQUEEZE, /* in-band guest toward the band's bottom: host short, starving guests */
     VMB_MEM_ACCEPT,  /* target moved to an actual the guest deflated to by itself */
+    VMB_MEM_GUARD,   /* growing guest: free memory it would take is held back, the host is
+                        at its reserve */
 } VmbMemReason;
 
 /* How the policy saw each guest; the task logs the lasting ones once. */
@@ -95,7 +102,8 @@ typedef struct {
     GArray *changes;        /* VmbMemChange, in the order to apply them */
     VmbMemVerdict *verdict; /* [n_guests] */
     guint64 reserve_kib;    /* effective host reserve */
-    gint64 headroom_kib;    /* host available - reserve - grows under way - host growth */
+    gint64 headroom_kib;    /* host available - reserve - grows under way - host and guest
+                               growth */
     gboolean pressure;      /* wants exceeded the headroom, or host below its reserve */
 } VmbMemPlan;
 

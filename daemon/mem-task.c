@@ -384,36 +384,77 @@ change_detail(const VmbMemChange *ch, const VmbMemPlan *plan, const VmbMemGuest 
                            plan->pressure ? " (under pressure)" : "");
 }
 
-/* Host memory the host itself (its processes, caches, guests touching pages) is expected to
- * take before the next cycle's changes take effect: the MemAvailable drop that guest actuals
- * do not explain, as a smoothed rate over one interval plus a stats period. */
+/* Host memory the host itself (its processes, caches) is expected to take before the next
+ * cycle's changes take effect: the MemAvailable drop that the guests' QEMU processes do not
+ * explain, as a smoothed rate over one interval plus a stats period. With every guest's QEMU
+ * RSS known this is measured each cycle; without it, guest actuals stand in, and only
+ * intervals with the balloons at rest count (pages a guest never touched were never host
+ * memory, so moving balloons do not move the host's use one to one). */
 #define HOST_REST_KIB (16.0 * 1024)
+
+/* Until the next cycle's changes take effect: an interval, and a stats period for the
+ * balloon to move and the figures to show it. */
+static double
+host_horizon_s(const VmbConfig *c)
+{
+    return vmb_config_mem_interval(c) + c->mem_stats_period;
+}
 
 static guint64
 host_growth(VmbMemTask *t, const VmbSnapshot *s, const VmbConfig *c)
 {
     if (!s->host_mem_available_kib || !s->host_mem_total_kib)
         return 0;
-    double actual = 0;
+    double actual = 0, guests = 0;
+    gboolean all_rss = TRUE;
     for (guint i = 0; i < s->domains->len; i++) {
-        const VmbDomainStat *d = g_ptr_array_index(s->domains, i);
-        actual += (double) d->balloon.current_kib;
+        const VmbBalloonStat *b =
+            &((const VmbDomainStat *) g_ptr_array_index(s->domains, i))->balloon;
+        actual += (double) b->current_kib;
+        if (b->fields & VMB_BALLOON_RSS)
+            guests += (double) b->rss_kib;
+        else
+            all_rss = FALSE;
     }
-    double other = (double) s->host_mem_total_kib - (double) s->host_mem_available_kib - actual;
-    /* While balloons move, the host's use does not follow the guests' actual one to one
-     * (pages a guest never touched were never host memory): only intervals with the guests'
-     * sizes at rest say how the host itself grows. */
-    gboolean at_rest = fabs(actual - t->host_actual_kib) <= HOST_REST_KIB;
-    if (t->have_host && s->mono_us > t->host_mono_us && at_rest) {
+    if (!all_rss)
+        guests = actual;
+    double other = (double) s->host_mem_total_kib - (double) s->host_mem_available_kib - guests;
+    gboolean comparable = all_rss == t->host_all_rss &&
+                          (all_rss || fabs(actual - t->host_actual_kib) <= HOST_REST_KIB);
+    if (t->have_host && s->mono_us > t->host_mono_us && comparable) {
         double r = (other - t->host_other_kib) / ((s->mono_us - t->host_mono_us) / 1e6);
         t->host_rate = MAX(r, RATE_ALPHA * r + (1 - RATE_ALPHA) * t->host_rate);
     }
     t->have_host = TRUE;
+    t->host_all_rss = all_rss;
     t->host_mono_us = s->mono_us;
     t->host_other_kib = other;
     t->host_actual_kib = actual;
-    double horizon = vmb_config_mem_interval(c) + c->mem_stats_period;
-    return t->host_rate > 0 ? (guint64) (t->host_rate * horizon) : 0;
+    return t->host_rate > 0 ? (guint64) (t->host_rate * host_horizon_s(c)) : 0;
+}
+
+/* Host memory a guest is expected to take before the next cycle can react. A guest costs
+ * host memory when it touches a page its QEMU process does not hold yet, and such pages are
+ * in its free list (balloon.unused). A growing guest touches at its consumption rate; what
+ * we granted it recently counts in full until its QEMU RSS shows it (a burst touches it
+ * faster than the rate says). */
+static guint64
+guest_take(MemHistory *h, const VmbBalloonStat *b, const VmbConfig *c)
+{
+    if (h->grow_base && h->have_rate && h->rate <= 0)
+        h->grow_base = FALSE; /* it stopped growing: its free memory is not coming */
+    guint64 granted = 0;
+    if (h->grow_base && (b->fields & VMB_BALLOON_RSS)) {
+        gint64 given = (gint64) b->current_kib - (gint64) h->grow_base_actual_kib;
+        gint64 touched = (gint64) b->rss_kib - (gint64) h->grow_base_rss_kib;
+        if (given - touched > 0)
+            granted = (guint64) (given - touched);
+        else
+            h->grow_base = FALSE; /* caught up */
+    }
+    double by_rate = h->have_rate && h->rate > 0 ? h->rate * host_horizon_s(c) : 0;
+    guint64 take = MAX(granted, (guint64) by_rate);
+    return (b->fields & VMB_BALLOON_UNUSED) ? MIN(take, b->unused_kib) : take;
 }
 
 void
@@ -440,6 +481,7 @@ vmb_mem_task_run(VmbMemTask *t, VmbHypervisor *hv, const VmbSnapshot *s, const V
             result->stats_enabled += h->stats_period == c->mem_stats_period;
         }
         describe(h, d, s, c, excluded, &guests[i]);
+        guests[i].take_kib = guest_take(h, &d->balloon, c);
         result->managed += guests[i].state == VMB_MEM_MANAGED;
         result->unmeasured += guests[i].state == VMB_MEM_MANAGED && !h->have_rate;
     }
@@ -449,28 +491,10 @@ vmb_mem_task_run(VmbMemTask *t, VmbHypervisor *hv, const VmbSnapshot *s, const V
     else
         vmb_log_once_clear("mem-host-unknown");
 
-    /* Memory the balloon gave a guest that its QEMU process has not touched yet is not host
-     * memory yet, so MemAvailable does not show it; it will soon: it is not headroom. */
-    guint64 untouched = 0;
-    for (guint i = 0; i < n; i++) {
-        const VmbBalloonStat *b =
-            &((const VmbDomainStat *) g_ptr_array_index(s->domains, i))->balloon;
-        MemHistory *h = hist[i];
-        if (h->grow_base && h->have_rate && h->rate <= 0)
-            h->grow_base = FALSE; /* it stopped growing: its free memory is not coming */
-        if (!h->grow_base || !(b->fields & VMB_BALLOON_RSS))
-            continue;
-        gint64 given = (gint64) b->current_kib - (gint64) h->grow_base_actual_kib;
-        gint64 touched = (gint64) b->rss_kib - (gint64) h->grow_base_rss_kib;
-        if (given - touched > 0)
-            untouched += (guint64) (given - touched);
-        else
-            h->grow_base = FALSE; /* caught up */
-    }
     VmbMemProblem problem = {
         .host_total_kib = s->host_mem_total_kib,
         .host_available_kib = s->host_mem_available_kib,
-        .host_growth_kib = host_growth(t, s, c) + untouched,
+        .host_growth_kib = host_growth(t, s, c),
         .guests = guests,
         .n_guests = n,
     };

@@ -16,6 +16,7 @@ typedef struct {
     gint64 host_mono_us;
     double host_other_kib;
     double host_actual_kib; /* sum of guest actuals at that sample */
+    gboolean host_all_rss;  /* every guest's QEMU RSS was known then */
     double host_rate;       /* KiB/s, smoothed */
     /* counters since start */
     guint64 cycles;

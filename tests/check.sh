@@ -40,8 +40,6 @@ setup "$out/plain" -Dwerror=true -Dbuildtype=debugoptimized
 meson compile -C "$out/plain"
 suites=()
 for s in ${VMB_SUITES:-}; do suites+=(--suite "$s"); done
-# Tests of known, documented daemon weaknesses run only when asked for (VMB_SUITES).
-[ ${#suites[@]} -gt 0 ] || suites=(--no-suite lab-known-issues)
 meson test -C "$out/plain" --print-errorlogs "${suites[@]}"
 
 echo "== build with AddressSanitizer + UBSan"

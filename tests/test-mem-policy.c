@@ -19,6 +19,7 @@ typedef struct {
     double weight; /* 0 = default */
     gboolean swapping;
     double target, from; /* our last request and where it started, 0 = none */
+    double take;         /* MiB it is expected to touch before the next cycle */
 } GuestSpec;
 
 typedef struct {
@@ -90,6 +91,30 @@ static const Case cases[] = {
     /* growth of 150 on a 100 MiB headroom: the in-band guest gives 50 ahead of time */
     {"reserve/host's own growth is reclaimed ahead", 8192, 612, .host_growth = 150,
      .g = {{M, 2048, 4096, 600}}, .n = 1, .e = {{0, VMB_MEM_SQUEEZE, 1998, 1998}}, .ne = 1},
+    /* what a growing guest will touch before the next cycle (100) is not headroom either */
+    {"reserve/a growing guest's expected take is kept free", 8192, 700,
+     .g = {{M, 1024, 4096, 100, .rate = 1, .take = 100}}, .n = 1,
+     .e = {{0, VMB_MEM_GROW, 1088, 1088}}, .ne = 1},
+    /* headroom 48 - 80 taken = -32: no grow, and the guest's balloon takes back the 32 MiB
+     * of free memory it would touch beyond the reserve */
+    {"guard/host short: a growing guest's free memory is held back", 8192, 560,
+     .g = {{M, 1024, 4096, 100, .rate = 8, .take = 80}}, .n = 1,
+     .e = {{0, VMB_MEM_GUARD, 992, 992}}, .ne = 1, .check_verdicts = TRUE,
+     .v = {VMB_MEM_V_HOST_LIMITED}},
+    /* 40 short, takes 60 and 20: cut 30 and 10 */
+    {"guard/shared in proportion to what each would take", 8192, 552,
+     .g = {{M, 1024, 4096, 100, .rate = 6, .take = 60},
+           {M, 1024, 4096, 100, .rate = 2, .take = 20}},
+     .n = 2, .e = {{0, VMB_MEM_GUARD, 994, 994}, {1, VMB_MEM_GUARD, 1014, 1014}}, .ne = 2},
+    {"guard/not below the floor", 8192, 512, .g = {{M, 160, 4096, 10, .rate = 5, .take = 50}},
+     .n = 1, .e = {{0, VMB_MEM_GUARD, 128, 128}}, .ne = 1},
+    /* the guard takes at most what the guest would touch, not the whole deficit */
+    {"guard/no more than the guest's own take", 8192, 400,
+     .g = {{M, 1024, 4096, 100, .rate = 1, .take = 10}}, .n = 1,
+     .e = {{0, VMB_MEM_GUARD, 1014, 1014}}, .ne = 1},
+    {"guard/a guest that took memory back by itself is left alone", 8192, 512,
+     .g = {{M, 1100, 4096, 150, .rate = 5, .take = 50, .target = 1024, .from = 1024}}, .n = 1,
+     .e = {{0, VMB_MEM_ACCEPT, 1100, 1100}}, .ne = 1},
     {"reserve/host below its reserve: no grow", 8192, 500, .g = {{M, 1024, 4096, 100}}, .n = 1,
      .ne = 0, .check_verdicts = TRUE, .v = {VMB_MEM_V_HOST_LIMITED}},
     {"reserve/host memory unknown: no grow, shrinks go on", 8192, 0,
@@ -233,6 +258,7 @@ test_case(gconstpointer data)
             .swapping = s->swapping,
             .target_kib = kib(s->target),
             .target_from_kib = kib(s->from),
+            .take_kib = kib(s->take),
         };
     }
     VmbMemProblem p = {

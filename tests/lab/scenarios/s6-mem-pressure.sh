@@ -11,7 +11,10 @@
 # than half the headroom), or the scenario proves nothing. When other processes take half the
 # headroom during the run, "m got memory" is reported as skipped (the daemon may rightly give
 # nothing); when they move by more than the headroom, so is the binding check. a-d never touched most of their
-# memory, so shrinking them frees little host memory: m can only get about the headroom.
+# memory, so shrinking them frees little host memory: m can only get about the headroom, less
+# what the daemon holds back for m's own growth until the next cycle (its rate x (interval +
+# stats period)), and once the headroom is used up m's balloon takes back the free memory it
+# would touch (the "guard" decisions): m then runs out (OOM kills in m are expected), not the host.
 NAME=s6-mem-pressure
 source "$(dirname "$0")/lib.sh"
 
@@ -96,11 +99,13 @@ KILLS=$(($(console_count m 'memory child killed') - KILL0))
 diag "actual MiB: $MOVES"
 diag "moved: idle guests gave $((GAVE / 1024)) MiB, m got $((GOT / 1024)) MiB (from its lowest, $((M_MIN / 1024)) MiB); m's ramp $([ -n "$T_DONE" ] && echo completed || echo "did not complete (host-limited)"), $KILLS OOM kills of its memory child"
 diag "reserve $RESERVE MiB, $SAMPLES samples: lowest margin $((MIN_COR / 1024)) MiB at $MIN_AT; raw MemAvailable margin lowest $((MIN_RAW / 1024)) MiB"
-grep -E 'reclaim|squeeze|grow|host cannot' "$TMP/daemon.log" | grep -v debug | head -12 | sed 's/^/#   /'
+grep -E 'reclaim|squeeze|grow|guard|host cannot' "$TMP/daemon.log" | grep -v debug | head -12 | sed 's/^/#   /'
+diag "guards (m's free memory held back at the reserve): $(grep -c '(guard:' "$TMP/daemon.log")"
+grep '(guard:' "$TMP/daemon.log" | head -4 | sed 's/^/#   /'
 diag "other host processes moved between $((OMIN / 1024)) and +$((OMAX / 1024)) MiB during the run"
 check "the idle guests gave memory back ($((GAVE / 1024)) MiB)" '[ "$GAVE" -ge $((64 * 1024)) ]'
 if [ "$OMAX" -lt $((HEADROOM * 512)) ]; then
-	check "m got memory: grew by at least 64 MiB from its lowest ($((GOT / 1024)) MiB)" '[ "$GOT" -ge $((64 * 1024)) ]'
+	check "m got memory: grew from its lowest by at least 40 % of the $HEADROOM MiB headroom ($((GOT / 1024)) MiB)" '[ "$GOT" -ge $((HEADROOM * 1024 * 2 / 5)) ]'
 else
 	ok "# SKIP m got $((GOT / 1024)) MiB, but other host processes took $((OMAX / 1024)) MiB of the $HEADROOM MiB headroom during the run: the daemon may rightly give it nothing"
 fi
