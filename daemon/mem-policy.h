@@ -8,13 +8,13 @@
  * grows to the middle of it in one step; above it, it shrinks toward the middle by at most
  * a per-step cap. Targets stay within [floor, maximum] and grows within the host's headroom
  * (MemAvailable minus the reserve, grows still under way and what the host itself and the
- * growing guests are expected to take before the next cycle); growth beyond the urgent part (back to the low
- * watermark) also leaves a cushion of an eighth of the reserve for surges of the host. Under host
- * pressure idle guests are reclaimed first (past the per-step cap if needed), then in-band guests
- * give down to a quarter of their band for what starving guests urgently need (or the host lacks),
- * and what is there is shared among starving guests by need and weight. When even so the guests
- * would take the host below its reserve before the next cycle (the headroom is negative),
- * growing guests' balloons take back the free memory they would touch: the reserve comes
+ * growing guests are expected to take before the next cycle); growth beyond the urgent part (back
+ * to the low watermark) also leaves a cushion of an eighth of the reserve for surges of the host.
+ * Under host pressure idle guests are reclaimed first (past the per-step cap if needed), then
+ * in-band guests give down to a quarter of their band for what starving guests urgently need (or
+ * the host lacks), and what is there is shared among starving guests by need and weight. When even
+ * so the guests would take the host below its reserve before the next cycle (the headroom is
+ * negative), growing guests' balloons take back the free memory they would touch: the reserve comes
  * first. A previous target the
  * balloon could not reach is not asked again; memory a guest took back by itself (autodeflate) is
  * accepted.
