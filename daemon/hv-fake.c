@@ -6,7 +6,10 @@
  * but never below what the guest uses (it reclaims page cache first); a guest whose use
  * exceeds its actual is OOM-killed, or with autodeflate takes pages back from the balloon.
  * The guest's free memory slowly fills with page cache, so unused < usable as on a real
- * guest. Statistics are a copy of the guest's figures taken every stats period, and stop
+ * guest. The host holds all of a guest's actual, or with `lazy` only the pages the guest
+ * touched (as QEMU does): never-used memory costs nothing until used, and an inflating balloon
+ * frees resident pages only in proportion to the resident share of the guest's free memory.
+ * Statistics are a copy of the guest's figures taken every stats period, and stop
  * (go stale) while the scenario says so; no balloon driver means no statistics and a balloon
  * that never moves. */
 #include "hv-fake.h"
@@ -30,7 +33,8 @@ typedef struct {
     guint64 *time_ns, *wait_ns;
     double *demand; /* per vCPU at the current step */
     double actual_mib, target_mib;
-    guint stats_period; /* 0 = guest statistics off */
+    double resident_mib; /* host memory it holds: actual, or what it touched when lazy */
+    guint stats_period;  /* 0 = guest statistics off */
     double last_stats_t;
     double stats_usable_mib, stats_unused_mib, stats_available_mib; /* as of last_stats_t */
     gboolean have_stats;
@@ -140,6 +144,10 @@ domain_boot(Fake *f, FakeDomain *d)
     d->have_stats = FALSE;
     d->cache_mib = 0;
     d->oom_until = -1;
+    /* A lazy guest's boot touched its kernel's memory and what its workload uses. */
+    d->resident_mib =
+        def->lazy ? MIN(d->actual_mib, vmb_series_at(&def->used_mib, f->now) + GUEST_RESERVED_MIB)
+                  : d->actual_mib;
 }
 
 static double
@@ -148,7 +156,7 @@ host_used_mib(Fake *f)
     double used = vmb_series_at(&f->sc->host_used_mib, f->now);
     for (guint i = 0; i < f->sc->domains->len; i++) {
         if (f->doms[i].running)
-            used += f->doms[i].actual_mib;
+            used += f->doms[i].resident_mib;
     }
     return used;
 }
@@ -298,10 +306,17 @@ step_memory(Fake *f, double t, double dt)
         double move = BALLOON_MIB_PER_S * dt;
 
         /* Without the guest driver the device takes targets but the balloon never moves. */
-        if (driver && d->target_mib < d->actual_mib) /* inflate: the guest gives what it can */
+        double before = d->actual_mib;
+        if (driver && d->target_mib < d->actual_mib) { /* inflate: the guest gives what it can */
             d->actual_mib =
                 MAX(MAX(d->target_mib, d->actual_mib - move), MIN(d->actual_mib, floor_mib));
-        else if (driver && d->target_mib > d->actual_mib)
+            /* The balloon takes free pages, resident or not alike. */
+            double in_use = MIN(d->resident_mib, used + d->cache_mib + GUEST_RESERVED_MIB);
+            double free_mib = before - in_use;
+            if (def->lazy && free_mib > 0)
+                d->resident_mib -=
+                    (before - d->actual_mib) * MAX(0, d->resident_mib - in_use) / free_mib;
+        } else if (driver && d->target_mib > d->actual_mib)
             d->actual_mib = MIN(MIN(d->target_mib, d->actual_mib + move), max);
 
         if (driver && def->autodeflate && floor_mib > d->actual_mib && d->actual_mib < max) {
@@ -323,6 +338,12 @@ step_memory(Fake *f, double t, double dt)
             d->cache_mib = cache_target;
         else
             d->cache_mib = MIN(cache_target, d->cache_mib + CACHE_FILL_MIB_S * dt);
+
+        if (def->lazy)
+            d->resident_mib =
+                MIN(d->actual_mib, MAX(d->resident_mib, used + d->cache_mib + GUEST_RESERVED_MIB));
+        else
+            d->resident_mib = d->actual_mib;
 
         if (driver && d->stats_period && stats_fresh(def, t) &&
             (!d->have_stats || t - d->last_stats_t >= d->stats_period)) {
@@ -463,10 +484,9 @@ fake_snapshot(VmbHypervisor *hv, GError **error)
             ds->cpu_time_ns += d->time_ns[v];
         }
         VmbBalloonStat *b = &ds->balloon;
-        /* The simulated host counts all of a guest's actual as host memory. */
         b->fields = VMB_BALLOON_CURRENT | VMB_BALLOON_MAXIMUM | VMB_BALLOON_RSS;
         b->current_kib = (guint64) (d->actual_mib * 1024);
-        b->rss_kib = b->current_kib;
+        b->rss_kib = (guint64) (d->resident_mib * 1024);
         b->maximum_kib = d->def->memory_mib * 1024;
         b->min_guarantee_kib = d->def->min_guarantee_mib * 1024;
         if (d->have_stats) {

@@ -209,7 +209,7 @@ parse_domain(Ctx *c, VmbScenario *sc, const char *name)
         "name",        "uuid",           "vcpus",       "load",        "noise",
         "pin",         "start",          "stop",        "memory_mib",  "current_mib",
         "used_mib",    "balloon",        "autodeflate", "stale_after", "min_guarantee_mib",
-        "stale_until", "balloon_driver", "page_cache",  NULL};
+        "stale_until", "balloon_driver", "page_cache",  "lazy",        NULL};
     if (!check_keys(c, allowed, TRUE, FALSE))
         return FALSE;
 
@@ -258,7 +258,8 @@ parse_domain(Ctx *c, VmbScenario *sc, const char *name)
         !get_uint(c, "min_guarantee_mib", 0, d->memory_mib, 0, &d->min_guarantee_mib) ||
         !get_double(c, "stale_until", -1, 1e9, -1, &d->stale_until) ||
         !get_bool(c, "balloon_driver", TRUE, &d->balloon_driver) ||
-        !get_double(c, "page_cache", 0, 100, 30, &d->page_cache))
+        !get_double(c, "page_cache", 0, 100, 30, &d->page_cache) ||
+        !get_bool(c, "lazy", FALSE, &d->lazy))
         return FALSE;
     if (d->stale_until >= 0 && (d->stale_after < 0 || d->stale_until <= d->stale_after))
         return fail(c, "stale_until", get(c, "stale_until"), "a time after stale_after");

@@ -27,6 +27,9 @@
  *                               ; accepts targets and a stats period but nothing happens
  *   page_cache = 30             ; percent of the guest's spare memory that fills with page
  *                               ; cache: counted in usable (MemAvailable), not in unused
+ *   lazy = no                   ; host memory is what the guest touched, not its actual: pages
+ *                               ; it never used cost the host nothing until it does, and an
+ *                               ; inflating balloon frees only the resident pages it takes
  *
  * Series are "V" or "T:V T:V ..." (see series.h). */
 #pragma once
@@ -50,6 +53,7 @@ typedef struct {
     double stale_until; /* < 0: statistics never resume after stale_after */
     gboolean balloon_driver;
     double page_cache; /* percent of spare memory */
+    gboolean lazy;     /* host memory follows the pages touched, not actual */
 } VmbScenarioDomain;
 
 typedef struct {

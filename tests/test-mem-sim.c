@@ -29,10 +29,12 @@ typedef struct {
     const char *file;
     guint interval; /* seconds between cycles, the same for every policy */
     double duration;
-    const char *watch;   /* guest whose reaction is timed, or NULL */
-    double demand_start; /* when its demand starts rising */
-    guint holds_less;    /* bit per seed policy that holds more memory on average */
-    guint reserve_mib;   /* memory.host_reserve_mib, 0 = default */
+    const char *watch;     /* guest whose reaction is timed, or NULL */
+    double demand_start;   /* when its demand starts rising */
+    guint holds_less;      /* bit per seed policy that holds more memory on average */
+    guint reserve_mib;     /* memory.host_reserve_mib, 0 = default */
+    gboolean host_limited; /* the host cannot cover the demand: OOM kills in the watched guest
+                              are expected, the reserve must hold all the same */
 } SimCase;
 
 #define THAN_003 (1u << POLICY_SEED003)
@@ -51,6 +53,10 @@ static const SimCase sims[] = {
     /* a reserve that binds hard: 1 GiB of the 6 GiB host */
     {"mem-pressure.ini", 1, 120, "grow1", 10, 0, 1024},
     {"mem-pressure.ini", 5, 120, "grow1", 10, 0, 1024},
+    /* the lab's s6: 100 MiB above the reserve (2832 MiB available at the start), idle memory
+     * that was never host memory */
+    {"mem-pressure-lazy.ini", 2, 60, "m", 10, 0, 2732, TRUE},
+    {"mem-pressure-lazy.ini", 5, 60, "m", 10, 0, 2732, TRUE},
 };
 
 typedef struct {
@@ -344,10 +350,12 @@ test_sim(gconstpointer data)
         print_result(sc, p, &res[p]);
     }
     const SimResult *ours = &res[POLICY_OURS];
-    g_assert_cmpuint(ours->oom_kills, ==, 0);
+    if (!sc->host_limited)
+        g_assert_cmpuint(ours->oom_kills, ==, 0);
     g_assert_cmpuint(ours->reserve_violations, ==, 0);
     for (guint p = POLICY_SEED003; p < N_POLICIES; p++) {
-        g_assert_cmpuint(ours->oom_kills, <=, res[p].oom_kills);
+        if (!sc->host_limited)
+            g_assert_cmpuint(ours->oom_kills, <=, res[p].oom_kills);
         g_assert_cmpuint(ours->reserve_violations, <=, res[p].reserve_violations);
         if (sc->holds_less & (1u << p))
             g_assert_cmpfloat(ours->mean_held_mib, <, res[p].mean_held_mib);
