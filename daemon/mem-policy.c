@@ -28,6 +28,8 @@ typedef struct {
     guint64 want;          /* grow: target; shrink: normal step target */
     guint64 desired;       /* shrink: band middle (pressure reclaim target) */
     guint64 squeeze;       /* squeeze level */
+    guint64 bottom;        /* in band: its low watermark, the furthest a short host squeezes */
+    gboolean lowerable;    /* in band and above its bottom (beyond the tolerance) */
     guint64 urgent;        /* part of the grow that only brings usable back to low */
     guint64 grant;         /* memory given this cycle */
     guint64 excess;        /* what it can give under pressure */
@@ -289,6 +291,8 @@ assess(const VmbMemGuest *in, const VmbMemTunables *t, GuestPlan *g)
     g->squeezable = g->squeeze + tol <= in->current_kib;
     if (g->squeezable)
         g->excess = in->current_kib - g->squeeze;
+    g->bottom = MAX(solve_actual(t, g->used, g->allowance, 0), g->floor);
+    g->lowerable = g->bottom + tol <= in->current_kib;
     return v;
 }
 
@@ -332,7 +336,7 @@ vmb_mem_plan(const VmbMemProblem *p, const VmbMemTunables *t)
             urgent_total += g[i].urgent;
         } else if (g[i].idle) {
             g_array_append_val(idle, i);
-        } else if (g[i].squeezable) {
+        } else if (g[i].squeezable || g[i].lowerable) {
             g_array_append_val(inband, i);
         }
     }
@@ -376,6 +380,8 @@ vmb_mem_plan(const VmbMemProblem *p, const VmbMemTunables *t)
         g_array_sort_with_data(inband, cmp_excess, g);
         for (guint k = 0; k < inband->len && supply < (gint64) urgent_total; k++) {
             guint i = g_array_index(inband, guint, k);
+            if (!g[i].squeezable)
+                continue;
             guint64 take = MIN(g[i].excess, (guint64) ((gint64) urgent_total - supply));
             guint64 to =
                 MAX(g[i].squeeze, (guint64) (ceil((in[i].current_kib - take) / MIB) * MIB));
@@ -384,6 +390,25 @@ vmb_mem_plan(const VmbMemProblem *p, const VmbMemTunables *t)
             supply += (gint64) (in[i].current_kib - to);
             shrink_to[i] = to;
             forced[i] = TRUE;
+        }
+        /* Still short of the host's own needs (not only of what starving guests want): idle
+         * and in-band guests give down to their low watermark, still inside their band. */
+        for (guint pass = 0; pass < 2 && supply < 0; pass++) {
+            GArray *list = pass == 0 ? idle : inband;
+            for (guint k = 0; k < list->len && supply < 0; k++) {
+                guint i = g_array_index(list, guint, k);
+                guint64 low = MAX(solve_actual(t, g[i].used, g[i].allowance, 0), g[i].floor);
+                guint64 from = forced[i] ? shrink_to[i] : in[i].current_kib;
+                if (low >= from)
+                    continue;
+                guint64 take = MIN(from - low, (guint64) -supply);
+                guint64 to = MAX(low, (guint64) (ceil((from - take) / MIB) * MIB));
+                if (to + vmb_mem_tolerance(in[i].current_kib) > in[i].current_kib || to >= from)
+                    continue;
+                supply += (gint64) (from - to);
+                shrink_to[i] = to;
+                forced[i] = TRUE;
+            }
         }
     }
 

@@ -12,8 +12,9 @@
  * to the low watermark) also leaves a cushion of an eighth of the reserve for surges of the host.
  * Under host pressure idle guests are reclaimed first (past the per-step cap if needed), then
  * in-band guests give down to a quarter of their band for what starving guests urgently need (or
- * the host lacks), and what is there is shared among starving guests by need and weight. When even
- * so the guests would take the host below its reserve before the next cycle (the headroom is
+ * the host lacks; when the host itself is still short, idle and in-band guests go on down to
+ * their low watermark), and what is there is shared among starving guests by need and weight. When
+ * even so the guests would take the host below its reserve before the next cycle (the headroom is
  * negative), growing guests' balloons take back the free memory they would touch: the reserve comes
  * first. A previous target the
  * balloon could not reach is not asked again; memory a guest took back by itself (autodeflate) is

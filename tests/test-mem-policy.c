@@ -160,6 +160,18 @@ static const Case cases[] = {
      * than down to a quarter of its band (1839) */
     {"pressure/host below reserve squeezes an in-band guest", 8192, 400,
      .g = {{M, 2048, 4096, 600}}, .n = 1, .e = {{0, VMB_MEM_SQUEEZE, 1936, 1936}}, .ne = 1},
+    /* 312 MiB short: a quarter of the band (1839) frees 209; the rest (103) comes from
+     * going on toward the low watermark (1704): 1736, still inside the band */
+    {"pressure/host still short: in-band guest down toward its low watermark", 8192, 200,
+     .g = {{M, 2048, 4096, 600}}, .n = 1, .e = {{0, VMB_MEM_SQUEEZE, 1736, 1736}}, .ne = 1},
+    /* used 1408: a quarter of the band (1788) is within the tolerance of 1789, the low
+     * watermark (1657) is not: 100 MiB short gives 1689 (mem-host in bench/) */
+    {"pressure/host short: a guest near its quarter level still gives toward its low watermark",
+     8192, 412, .g = {{M, 1789, 4096, 381}}, .n = 1, .e = {{0, VMB_MEM_SQUEEZE, 1689, 1689}},
+     .ne = 1},
+    /* 1000 MiB short: no further than the low watermark */
+    {"pressure/host far short: in-band guest stops at its low watermark", 8192, 0.5,
+     .g = {{M, 2048, 4096, 600}}, .n = 1, .e = {{0, VMB_MEM_SQUEEZE, 1704, 1704}}, .ne = 1},
     /* 112 MiB short: the idle guest's step gives 64, then 48 more past the step; the
      * in-band guest is not squeezed because the idle one covers it */
     {"pressure/host below reserve: idle reclaimed past its step", 8192, 400,
