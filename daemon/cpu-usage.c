@@ -46,6 +46,11 @@ vmb_ewma(double previous, double sample, double alpha)
 /* Weight of the newest sample in the variance (the bench/ traces: slower averaging made
  * phase changes settle later without calming noisy hosts more). */
 #define VAR_ALPHA 0.5
+/* Variance assumed for a vCPU measured once (a 10-point standard deviation): one sample says
+ * nothing about how much its load moves, and a zero would let the first cycle swap two equal
+ * vCPUs over a few points of measurement noise (seen on TCG guests). Later samples replace it
+ * at VAR_ALPHA per cycle. */
+#define FIRST_VAR 100.0
 
 void
 vmb_ewma_var(double *mean, double *var, double sample, double alpha)
@@ -155,7 +160,7 @@ vmb_cpu_usage_update(VmbCpuUsage *u, const VmbSnapshot *s, double alpha)
                 vmb_ewma_var(&l->load, &l->var, demand, alpha);
             } else {
                 l->load = demand;
-                l->var = 0;
+                l->var = FIRST_VAR;
             }
             /* The smoothed mean of samples with variance var has variance
              * var * alpha / (2 - alpha): that is how far l->load itself may be off. */
