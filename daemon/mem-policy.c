@@ -410,6 +410,26 @@ vmb_mem_plan(const VmbMemProblem *p, const VmbMemTunables *t)
                 forced[i] = TRUE;
             }
         }
+        /* Last resort, the host still short: guests below their low watermark that are not
+         * growing (a growing one is guarded below) give down to the band minimum: the
+         * reserve holds over a watermark. */
+        for (guint k = 0; k < starving->len && supply < 0; k++) {
+            guint i = g_array_index(starving, guint, k);
+            if (in[i].take_kib || g[i].no_shrink)
+                continue;
+            guint64 last = MAX(
+                g[i].floor, (guint64) (ceil((g[i].used + (double) t->min_free_kib) / MIB) * MIB));
+            if (last + vmb_mem_tolerance(in[i].current_kib) > in[i].current_kib)
+                continue;
+            guint64 take = MIN(in[i].current_kib - last, (guint64) -supply);
+            guint64 to = MAX(last, (guint64) (ceil((in[i].current_kib - take) / MIB) * MIB));
+            if (to + vmb_mem_tolerance(in[i].current_kib) > in[i].current_kib)
+                continue;
+            supply += (gint64) (in[i].current_kib - to);
+            shrink_to[i] = to;
+            forced[i] = TRUE;
+            plan->verdict[i] = VMB_MEM_V_HOST_LIMITED;
+        }
     }
 
     /* The reserve comes first: when the guests would take the host below it before the

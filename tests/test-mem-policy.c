@@ -115,8 +115,10 @@ static const Case cases[] = {
     {"guard/a guest that took memory back by itself is left alone", 8192, 512,
      .g = {{M, 1100, 4096, 150, .rate = 5, .take = 50, .target = 1024, .from = 1024}}, .n = 1,
      .e = {{0, VMB_MEM_ACCEPT, 1100, 1100}}, .ne = 1},
-    {"reserve/host below its reserve: no grow", 8192, 500, .g = {{M, 1024, 4096, 100}}, .n = 1,
-     .ne = 0, .check_verdicts = TRUE, .v = {VMB_MEM_V_HOST_LIMITED}},
+    /* 12 MiB below the reserve: no grow, and the (not growing) starving guest gives those 12 */
+    {"reserve/host below its reserve: no grow, the shortfall is given back", 8192, 500,
+     .g = {{M, 1024, 4096, 100}}, .n = 1, .e = {{0, VMB_MEM_SQUEEZE, 1012, 1012}}, .ne = 1,
+     .check_verdicts = TRUE, .v = {VMB_MEM_V_HOST_LIMITED}},
     {"reserve/host memory unknown: no grow, shrinks go on", 8192, 0,
      .g = {{M, 1024, 4096, 100}, {M, 2048, 4096, 1800}}, .n = 2,
      .e = {{1, VMB_MEM_SHRINK, 1984, 1984}}, .ne = 1},
@@ -169,6 +171,11 @@ static const Case cases[] = {
     {"pressure/host short: a guest near its quarter level still gives toward its low watermark",
      8192, 412, .g = {{M, 1789, 4096, 381}}, .n = 1, .e = {{0, VMB_MEM_SQUEEZE, 1689, 1689}},
      .ne = 1},
+    /* used 1798, below its low watermark (307) but not growing: 212 MiB short of the
+     * reserve, it gives down to use + the 64 MiB band minimum (1862) */
+    {"pressure/host short: a starving guest that does not grow gives down to the band minimum",
+     8192, 300, .g = {{M, 2048, 4096, 250}}, .n = 1, .e = {{0, VMB_MEM_SQUEEZE, 1862, 1862}},
+     .ne = 1, .check_verdicts = TRUE, .v = {VMB_MEM_V_HOST_LIMITED}},
     /* 1000 MiB short: no further than the low watermark */
     {"pressure/host far short: in-band guest stops at its low watermark", 8192, 0.5,
      .g = {{M, 2048, 4096, 600}}, .n = 1, .e = {{0, VMB_MEM_SQUEEZE, 1704, 1704}}, .ne = 1},
