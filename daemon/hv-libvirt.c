@@ -4,6 +4,8 @@
  * libvirt-glib). It never prints: every libvirt error becomes a GError. */
 #include "hv-libvirt.h"
 
+#include "cpuset.h"
+
 #include <signal.h>
 #include <stdarg.h>
 #include <string.h>
@@ -14,9 +16,10 @@
 
 /* Pins are not part of the bulk statistics. They are read per domain with
  * virDomainGetVcpuPinInfo() (a cheap call) and cached: a domain is read when first seen, when its
- * vCPU count changes, when it (re)starts, and then every PIN_REFRESH_EVERY snapshots to catch
- * pins changed behind our back (virsh vcpupin). Our own pins update the cache directly. The
- * cache is dropped with the connection. */
+ * vCPU count changes, when it (re)starts, and then every PIN_REFRESH_EVERY snapshots. Our own
+ * pins update the cache directly; pins changed behind our back through libvirt (virsh vcpupin)
+ * arrive as tunable events (cputune.vcpupinN) and update it at once; the periodic read catches
+ * the rest (affinity set outside libvirt). The cache is dropped with the connection. */
 #define PIN_REFRESH_EVERY 10
 
 /* How long a vanished domain's last event is remembered (see report_domain()). */
@@ -31,6 +34,7 @@ typedef struct {
     guint nvcpus;
     gint *pins;                /* per vCPU: the one pCPU it is pinned to, or -1 */
     guint64 refreshed_seq;     /* p->seq of the last read from libvirt */
+    gboolean stale;            /* a pin event we could not follow: read them again */
     guint64 min_guarantee_kib; /* read once, on first sight */
 } DomainCache;
 
@@ -43,6 +47,7 @@ typedef struct {
     VmbHypervisor *hv; /* back pointer, for callbacks */
     virConnectPtr conn;
     int lifecycle_id; /* -1 when not registered */
+    int tunable_id;   /* -1 when not registered (pins then wait for the periodic read) */
     gboolean close_cb_registered;
     gboolean local;       /* the daemon runs on this host: read /proc/meminfo */
     guint npcpus;         /* host CPUs, refreshed every snapshot */
@@ -328,6 +333,48 @@ lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *
     return 0;
 }
 
+/* cputune.vcpupinN = "cpulist": someone (maybe us) pinned a vCPU through libvirt. */
+static int
+tunable_cb(virConnectPtr conn, virDomainPtr dom, virTypedParameterPtr params, int nparams,
+           void *opaque)
+{
+    LvPriv *p = opaque;
+    char uuid_buf[VIR_UUID_STRING_BUFLEN];
+    if (virDomainGetUUIDString(dom, uuid_buf) < 0) {
+        virResetLastError();
+        return 0;
+    }
+    g_autofree char *uuid = g_ascii_strdown(uuid_buf, -1);
+    DomainCache *c = g_hash_table_lookup(p->cache, uuid);
+    for (int k = 0; c && k < nparams; k++) {
+        const char *field = params[k].field;
+        if (!g_str_has_prefix(field, "cputune.vcpupin") || params[k].type != VIR_TYPED_PARAM_STRING)
+            continue;
+        char *end = NULL;
+        guint64 vcpu = g_ascii_strtoull(field + strlen("cputune.vcpupin"), &end, 10);
+        if (!end || *end || end == field + strlen("cputune.vcpupin") || vcpu >= c->nvcpus)
+            continue;
+        VmbCpuSet set;
+        gboolean all = FALSE;
+        if (!vmb_cpuset_parse(params[k].value.s, &set, &all, NULL)) {
+            c->stale = TRUE; /* read it back instead */
+            continue;
+        }
+        gint pin = -1;
+        if (!all && vmb_cpuset_count(&set) == 1) {
+            for (guint cpu = 0; cpu < p->npcpus; cpu++) {
+                if (vmb_cpuset_has(&set, cpu))
+                    pin = (gint) cpu;
+            }
+        }
+        if (c->pins[vcpu] != pin)
+            g_debug("%s vCPU %u pinned to %s (tunable event)", virDomainGetName(dom), (guint) vcpu,
+                    params[k].value.s);
+        c->pins[vcpu] = pin;
+    }
+    return 0;
+}
+
 /* Host CPUs: virNodeGetCPUMap() gives the CPUs present, virNodeGetInfo() the active ones; both
  * agree on a real host. The test driver returns a hard-coded map of 8 CPUs whatever the node
  * XML says, so take the smaller count that either source knows about. */
@@ -402,6 +449,11 @@ lv_open(VmbHypervisor *hv, GError **error)
         return FALSE;
     }
 
+    p->tunable_id = virConnectDomainEventRegisterAny(
+        p->conn, NULL, VIR_DOMAIN_EVENT_ID_TUNABLE, VIR_DOMAIN_EVENT_CALLBACK(tunable_cb), p, NULL);
+    if (p->tunable_id < 0)
+        virResetLastError(); /* an old driver: the periodic read still catches foreign pins */
+
     virNodeInfo info;
     if (!query_npcpus(p, &info, &p->npcpus, error)) {
         hv->ops->close(hv);
@@ -429,6 +481,8 @@ lv_close(VmbHypervisor *hv)
         /* Each may fail on a dead connection; nothing to do about it. */
         if (p->lifecycle_id >= 0)
             virConnectDomainEventDeregisterAny(p->conn, p->lifecycle_id);
+        if (p->tunable_id >= 0)
+            virConnectDomainEventDeregisterAny(p->conn, p->tunable_id);
         if (p->close_cb_registered)
             virConnectUnregisterCloseCallback(p->conn, close_cb);
         virConnectClose(p->conn);
@@ -436,6 +490,7 @@ lv_close(VmbHypervisor *hv)
         p->conn = NULL;
     }
     p->lifecycle_id = -1;
+    p->tunable_id = -1;
     p->close_cb_registered = FALSE;
     g_hash_table_remove_all(p->cache);
     g_hash_table_remove_all(p->reported);
@@ -499,6 +554,7 @@ refresh_pins(LvPriv *p, virDomainPtr dom, DomainCache *c, guint nvcpus, GError *
         g_clear_pointer(&c->pins, g_free);
         c->nvcpus = 0;
         c->refreshed_seq = p->seq;
+        c->stale = FALSE;
         return TRUE;
     }
     int maplen = VIR_CPU_MAPLEN(p->npcpus);
@@ -515,6 +571,7 @@ refresh_pins(LvPriv *p, virDomainPtr dom, DomainCache *c, guint nvcpus, GError *
         c->pins[i] =
             (int) i < n ? single_cpu(VIR_GET_CPUMAP(maps, maplen, i), maplen, p->npcpus) : -1;
     c->refreshed_seq = p->seq;
+    c->stale = FALSE;
     return TRUE;
 }
 
@@ -791,7 +848,8 @@ parse_record(LvPriv *p, const virDomainStatsRecord *rec, GError **error)
     d->balloon.min_guarantee_kib = c->min_guarantee_kib;
 
     guint npins = MAX((guint) MIN(maximum, G_MAXINT), d->nvcpus);
-    if (first_sight || c->nvcpus != npins || p->seq - c->refreshed_seq >= PIN_REFRESH_EVERY) {
+    if (first_sight || c->stale || c->nvcpus != npins ||
+        p->seq - c->refreshed_seq >= PIN_REFRESH_EVERY) {
         g_autoptr(GError) local = NULL;
         if (!refresh_pins(p, dom, c, npins, &local)) {
             if (g_error_matches(local, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED)) {
@@ -1063,6 +1121,7 @@ vmb_hv_libvirt_new(const char *uri)
     LvPriv *p = g_new0(LvPriv, 1);
     p->hv = hv;
     p->lifecycle_id = -1;
+    p->tunable_id = -1;
     p->cache =
         g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) domain_cache_free);
     p->reported = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
