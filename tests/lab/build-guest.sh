@@ -111,7 +111,12 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 # modprobe reads /lib/modules/$(uname -r)/modules.dep and loads the
 # dependencies first, in modules.dep order.
+# vmb.nomod=NAME on the kernel command line leaves a module out (a guest without its
+# balloon driver, for instance).
 for m in $(cat /etc/vmb-modules); do
+	case " $(cat /proc/cmdline) " in
+	*" vmb.nomod=$m "*) echo "vmb-init: $m left out (vmb.nomod)"; continue ;;
+	esac
 	modprobe "$m" || echo "vmb-init: modprobe $m failed"
 done
 # devtmpfs creates /dev/vport*p* asynchronously; the workload waits for it.

@@ -16,6 +16,7 @@
 #       --duty D (0)  --threads N (1)  --hold MiB (32)
 #       --target MiB --rate MiB/s   ramp the held memory after boot
 #       --autodeflate  --transient  --append 'KERNEL ARGS'  --timeout S
+#       --no-balloon (no balloon device)  --no-balloon-driver (device, no guest driver)
 #   ctl NAME 'CMD' ['CMD'...] send control commands, print one reply each:
 #                            duty D | threads N | mem M [RATE] | status | ping
 #   stop NAME                destroy + undefine one guest (its console log
@@ -232,7 +233,7 @@ xml_escape() { sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g' -e "s/'/\
 cmd_start() {
 	[ $# -ge 1 ] || die "usage: start NAME [options]"
 	local name dom dir vcpus=1 mem=384 maxmem='' duty=0 threads=1 hold=32
-	local target='' rate=0 autodeflate=0 transient=0 append='' timeout=120
+	local target='' rate=0 autodeflate=0 balloon=virtio transient=0 append='' timeout=120
 	name=$1; shift
 	dom=$(dom_name "$name")
 	while [ $# -gt 0 ]; do
@@ -246,6 +247,8 @@ cmd_start() {
 		--target) target=$2; shift ;;
 		--rate) rate=$2; shift ;;
 		--autodeflate) autodeflate=1 ;;
+		--no-balloon) balloon=none ;;
+		--no-balloon-driver) balloon=nodriver ;;
 		--transient) transient=1 ;;
 		--append) append=$2; shift ;;
 		--timeout) timeout=$2; shift ;;
@@ -280,9 +283,12 @@ cmd_start() {
 	local cmdline="console=ttyS0 loglevel=4 panic=1 vmb.threads=$threads vmb.duty=$duty vmb.mem=$hold"
 	[ -n "$target" ] && cmdline+=" vmb.target=$target vmb.rate=$rate"
 	[ -n "$append" ] && cmdline+=" $append"
+	[ "$balloon" = nodriver ] && cmdline+=" vmb.nomod=virtio_balloon"
 	local cpu='' ad=''
 	[ "$vt" = kvm ] && cpu="<cpu mode='host-passthrough'/>"
 	[ "$autodeflate" = 1 ] && ad=" autodeflate='on'"
+	local memballoon="<memballoon model='virtio'$ad><stats period='1'/></memballoon>"
+	[ "$balloon" = none ] && memballoon="<memballoon model='none'/>"
 
 	cat >"$dir/domain.xml" <<EOF
 <domain type='$vt'>
@@ -313,7 +319,7 @@ cmd_start() {
       <source mode='bind' path='$dir/ctl.sock'/>
       <target type='virtio' name='$CTL_CHANNEL'/>
     </channel>
-    <memballoon model='virtio'$ad><stats period='1'/></memballoon>
+    $memballoon
   </devices>
 </domain>
 EOF
@@ -350,14 +356,15 @@ EOF
 	t3=$(now)
 
 	# The balloon reaches <currentMemory> a moment after boot: wait for it
-	# (max 10 s) so callers start from a settled guest.
+	# (max 10 s) so callers start from a settled guest. Without a driver it never moves.
 	local cur='' _
 	for _ in $(seq 1 100); do
+		[ "$balloon" = virtio ] || break
 		cur=$(virsh_ domstats --balloon "$dom" 2>/dev/null | sed -n 's/^ *balloon.current=//p')
 		[ -n "$cur" ] && [ "$cur" -le $(( mem * 1024 + 1024 )) ] && break
 		sleep 0.1
 	done
-	[ -n "$cur" ] && [ "$cur" -le $(( mem * 1024 + 1024 )) ] ||
+	[ "$balloon" != virtio ] || { [ -n "$cur" ] && [ "$cur" -le $(( mem * 1024 + 1024 )) ]; } ||
 		say "warning: $dom balloon.current=${cur:-?} KiB has not reached --mem $mem MiB"
 	say "$dom ready in $(since "$t0") s (balloon settled +$(since "$t3") s; define+start $(awk -v a="$t1" -v b="$t2" 'BEGIN{printf "%.1f", b-a}') s, boot $(awk -v a="$t2" -v b="$t3" 'BEGIN{printf "%.1f", b-a}') s; $vt, $vcpus vcpu, $mem/$maxmem MiB, duty $duty x$threads, hold $hold MiB)"
 	echo "$dom"
