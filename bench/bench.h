@@ -9,7 +9,9 @@
 
 #include <glib.h>
 
+#include "config.h"
 #include "hypervisor.h"
+#include "mem-algos.h"
 #include "scenario.h"
 #include "snapshot.h"
 
@@ -75,27 +77,12 @@ typedef struct _CpuAlgo CpuAlgo;
 extern const char *const bench_cpu_algo_names[N_CPU_ALGOS];
 /* "key=value" items set on vmbalance's configuration (what-if runs); checked here. */
 gboolean bench_set_overrides(const char *const *items, GError **error);
+/* The daemon's defaults with those items applied. */
+VmbConfig *bench_vmbalance_config(void);
 /* @sc is the scenario the host runs (borrowed: the oracle reads its nominal loads). */
 CpuAlgo *bench_cpu_algo_new(CpuAlgoId id, const CpuTrace *tr, const VmbScenario *sc);
 void bench_cpu_algo_cycle(CpuAlgo *a, VmbHypervisor *hv, const VmbSnapshot *s);
 void bench_cpu_algo_free(CpuAlgo *a);
-
-typedef enum {
-    MEM_VMBALANCE,
-    MEM_SEED003,
-    MEM_SEED001,
-    MEM_NONE,
-    N_MEM_ALGOS,
-} MemAlgoId;
-
-typedef struct _MemAlgo MemAlgo;
-
-extern const char *const bench_mem_algo_names[N_MEM_ALGOS];
-MemAlgo *bench_mem_algo_new(MemAlgoId id, guint interval);
-/* Returns in how many seconds an extra cycle is wanted, 0 = at the next interval (the daemon
- * follows a starving or new guest up sooner than its interval). */
-guint bench_mem_algo_cycle(MemAlgo *a, VmbHypervisor *hv, const VmbSnapshot *s);
-void bench_mem_algo_free(MemAlgo *a);
 
 /* ---- simulations (sim.c) */
 

@@ -367,7 +367,7 @@ bench_run_mem(const MemTrace *tr, MemAlgoId algo, guint interval, MemResult *r)
     VmbScenario *sc = NULL;
     g_autoptr(VmbHypervisor) hv = open_host(tr->ini, &sc);
     vmb_hv_fake_set_reserve(hv, bench_mem_reserve_kib(sc->memory_mib * 1024));
-    MemAlgo *a = bench_mem_algo_new(algo, interval);
+    MemAlgo *a = bench_mem_algo_new(algo, interval, bench_vmbalance_config());
 
     g_autoptr(VmbConfig) defaults = vmb_config_new_defaults();
     VmbMemTunables band = {

@@ -1,25 +1,27 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The memory task on the simulated host, over the shipped memory scenarios, with a manual
  * clock: no OOM kill and no host reserve violation, ever. The same scenarios are run with
- * simple re-implementations of the two baselines (seeds 003 and 001) and the figures are
- * printed side by side: OOM kills, reserve violations, time to react to the watched
- * guest's growth, lowest guest headroom (actual - use), memory held on average and memory
- * reclaimed by the end. */
+ * the benchmark's implementations of the two baselines (seeds 003 and 001, bench/mem-algos.c)
+ * and the figures are printed side by side: OOM kills, reserve violations, time to react to
+ * the watched guest's growth, lowest guest headroom (actual - use), memory held on average
+ * and memory reclaimed by the end. */
 #include <glib.h>
 #include <string.h>
 
 #include "config.h"
 #include "hv-fake.h"
 #include "log.h"
+#include "mem-algos.h"
 #include "mem-policy.h"
 #include "mem-task.h"
 
 #define STEP_S 0.1
 
+/* The policies compared, in bench/mem-algos.c's order (the first three of MemAlgoId). */
 typedef enum {
-    POLICY_OURS,
-    POLICY_SEED003,
-    POLICY_SEED001,
+    POLICY_OURS = MEM_VMBALANCE,
+    POLICY_SEED003 = MEM_SEED003,
+    POLICY_SEED001 = MEM_SEED001,
     N_POLICIES,
 } Policy;
 
@@ -70,104 +72,6 @@ typedef struct {
     double min_host_avail_mib;
 } SimResult;
 
-/* ---- seed 003: keep 150000 KB unused per guest; below it grow by 2 x 50000 KB when the host
- * has 2 x 150000 KB free per guest; above it shrink by 50000 KB (here only when more than one
- * step above, which spares it an endless grow/shrink flip). */
-#define S3_TARGET    150000
-#define S3_THRESHOLD 50000
-
-static void
-seed003_cycle(VmbHypervisor *hv, const VmbSnapshot *s)
-{
-    guint n = s->domains->len;
-    gboolean host_ok = s->host_mem_available_kib >= 2ull * S3_TARGET * n;
-    for (guint i = 0; i < n; i++) {
-        const VmbDomainStat *d = g_ptr_array_index(s->domains, i);
-        const VmbBalloonStat *b = &d->balloon;
-        if (!(b->fields & VMB_BALLOON_UNUSED))
-            continue;
-        guint64 to = b->current_kib;
-        if (b->unused_kib < S3_TARGET && host_ok)
-            to = MIN(b->current_kib + 2 * S3_THRESHOLD, b->maximum_kib);
-        else if (b->unused_kib > S3_TARGET + S3_THRESHOLD)
-            to = b->current_kib - S3_THRESHOLD;
-        if (to != b->current_kib)
-            vmb_hypervisor_set_memory(hv, d->uuid, to, NULL);
-    }
-}
-
-/* ---- seed 001: consumption rate = drop of unused memory per interval. Starving: < 15 % of
- * actual unused and consuming (> 1 KiB); wasteful: > 50 % unused and not consuming. The most
- * starved gets 2 x its rate from the most wasteful guest, or else from the host while the host
- * keeps 5 % of its memory; with no one starving the most wasteful gives half its unused memory
- * back. No guest goes below 50 MiB or above its maximum. */
-#define S1_STARVE   15.0
-#define S1_WASTE    50.0
-#define S1_HOST_MIN 5.0
-#define S1_MIN_KIB  (50 * 1024)
-
-static void
-seed001_cycle(VmbHypervisor *hv, const VmbSnapshot *s, GHashTable *prev)
-{
-    const VmbDomainStat *starved = NULL, *wasteful = NULL;
-    double starved_pct = 101, wasteful_pct = -1, starved_rate = 0;
-    for (guint i = 0; i < s->domains->len; i++) {
-        const VmbDomainStat *d = g_ptr_array_index(s->domains, i);
-        const VmbBalloonStat *b = &d->balloon;
-        if (!(b->fields & VMB_BALLOON_UNUSED) || b->current_kib == 0)
-            continue;
-        gpointer old = g_hash_table_lookup(prev, d->uuid);
-        g_hash_table_insert(prev, g_strdup(d->uuid), GSIZE_TO_POINTER(b->unused_kib + 1));
-        if (!old)
-            continue;
-        double rate = (double) (GPOINTER_TO_SIZE(old) - 1) - (double) b->unused_kib;
-        double pct = 100.0 * (double) b->unused_kib / (double) b->current_kib;
-        if (pct < S1_STARVE && rate > 1 && pct < starved_pct) {
-            starved = d;
-            starved_pct = pct;
-            starved_rate = rate;
-        }
-        if (pct > S1_WASTE && rate < 1 && pct > wasteful_pct) {
-            wasteful = d;
-            wasteful_pct = pct;
-        }
-    }
-    if (starved) {
-        guint64 amount = (guint64) (2 * starved_rate);
-        const VmbBalloonStat *sb = &starved->balloon;
-        if (wasteful) {
-            const VmbBalloonStat *wb = &wasteful->balloon;
-            if (wb->current_kib >= amount + S1_MIN_KIB &&
-                sb->current_kib + amount <= sb->maximum_kib) {
-                vmb_hypervisor_set_memory(hv, wasteful->uuid, wb->current_kib - amount, NULL);
-                vmb_hypervisor_set_memory(hv, starved->uuid, sb->current_kib + amount, NULL);
-            }
-        } else if ((double) s->host_mem_available_kib - (double) amount >
-                   S1_HOST_MIN / 100.0 * (double) s->host_mem_total_kib) {
-            vmb_hypervisor_set_memory(hv, starved->uuid,
-                                      MIN(sb->current_kib + amount, sb->maximum_kib), NULL);
-        }
-    } else if (wasteful) {
-        const VmbBalloonStat *wb = &wasteful->balloon;
-        guint64 to = wb->current_kib - wb->unused_kib / 2;
-        if (to >= S1_MIN_KIB)
-            vmb_hypervisor_set_memory(hv, wasteful->uuid, to, NULL);
-    }
-}
-
-/* The seeds turn statistics on for every domain they see. */
-static void
-seed_enable_stats(VmbHypervisor *hv, const VmbSnapshot *s, GHashTable *enabled)
-{
-    for (guint i = 0; i < s->domains->len; i++) {
-        const VmbDomainStat *d = g_ptr_array_index(s->domains, i);
-        if (g_hash_table_contains(enabled, d->uuid))
-            continue;
-        vmb_hypervisor_set_stats_period(hv, d->uuid, 1, NULL);
-        g_hash_table_add(enabled, g_strdup(d->uuid));
-    }
-}
-
 static guint64
 reserve_kib(const VmbConfig *c, guint64 host_total_kib)
 {
@@ -206,8 +110,9 @@ run_sim(const SimCase *sc, Policy policy, SimResult *r)
 
     VmbMemTask task;
     vmb_mem_task_init(&task);
-    g_autoptr(GHashTable) prev = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    g_autoptr(GHashTable) enabled = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    /* The seeds as the benchmark runs them; ours through its task directly (to check it). */
+    MemAlgo *seed =
+        policy == POLICY_OURS ? NULL : bench_mem_algo_new((MemAlgoId) policy, sc->interval, NULL);
 
     memset(r, 0, sizeof(*r));
     r->reaction_s = -1;
@@ -268,11 +173,7 @@ run_sim(const SimCase *sc, Policy policy, SimResult *r)
             vmb_mem_task_run(&task, hv, s, c, FALSE, NULL, NULL, &res);
             g_assert_cmpuint(res.failed, ==, 0);
         } else {
-            seed_enable_stats(hv, s, enabled);
-            if (policy == POLICY_SEED003)
-                seed003_cycle(hv, s);
-            else
-                seed001_cycle(hv, s, prev);
+            bench_mem_algo_cycle(seed, hv, s);
         }
         double now = vmb_hv_fake_now(hv);
         if (sc->watch) {
@@ -303,6 +204,7 @@ run_sim(const SimCase *sc, Policy policy, SimResult *r)
     r->mean_held_mib = held_n ? held_sum / held_n : 0;
     r->reclaimed_mib = start_total - end_total;
     vmb_mem_task_clear(&task);
+    bench_mem_algo_free(seed);
 }
 
 static void
