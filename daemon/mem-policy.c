@@ -264,8 +264,10 @@ assess(const VmbMemGuest *in, const VmbMemTunables *t, GuestPlan *g)
     double need = (double) g->low + g->allowance;
     g->urgency = need > 0 ? usable / need : G_MAXDOUBLE;
     if (usable < need) {
+        /* At its maximum nothing can be done; it is only short once below its low watermark
+         * (missing just the growth allowance of a guest that may have stopped is not). */
         if (in->current_kib >= in->maximum_kib)
-            return VMB_MEM_V_AT_MAXIMUM;
+            return usable < (double) g->low ? VMB_MEM_V_AT_MAXIMUM : v;
         guint64 want = solve_actual(t, g->used, g->allowance, FRAC_TARGET);
         want = MIN(MAX(want, g->floor), in->maximum_kib);
         if (want < in->current_kib + MIN_GROW_KIB && want < in->maximum_kib)

@@ -74,6 +74,10 @@ static const Case cases[] = {
      .e = {{0, VMB_MEM_GROW, 1100, 1100}}, .ne = 1},
     {"maximum/starving at its maximum: nothing", ROOMY, .g = {{M, 1024, 1024, 100}}, .n = 1,
      .ne = 0, .check_verdicts = TRUE, .v = {VMB_MEM_V_AT_MAXIMUM}},
+    /* usable 200 is above low (153.6), below low + allowance (8 MiB/s x 15 s): not short */
+    {"maximum/only the growth allowance missing: not short", ROOMY,
+     .g = {{M, 1024, 1024, 200, .rate = 8}}, .n = 1, .ne = 0, .check_verdicts = TRUE,
+     .v = {VMB_MEM_V_BALANCED}},
     /* reserve 512: headroom 188 < 251 wanted; urgent 64, comfort up to the 64 MiB cushion */
     {"reserve/MiB: grow limited to the headroom", 8192, 700, .g = {{M, 1024, 4096, 100}}, .n = 1,
      .e = {{0, VMB_MEM_GROW, 1147.9, 1148}}, .ne = 1, .check_verdicts = TRUE,
