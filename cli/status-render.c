@@ -88,6 +88,16 @@ print_tasks(GString *out, VmbManager1 *p)
                            " memory changes, %" G_GUINT64_FORMAT " errors\n",
                            vmb_manager1_get_pin_changes(p), vmb_manager1_get_memory_changes(p),
                            vmb_manager1_get_errors(p));
+    guint64 avail = vmb_manager1_get_host_memory_available(p);
+    if (vmb_manager1_get_memory_cycles(p) && avail) {
+        g_string_append_printf(out,
+                               "Host memory: %" G_GUINT64_FORMAT
+                               " MiB available, reserve %" G_GUINT64_FORMAT
+                               " MiB, headroom %" G_GINT64_FORMAT " MiB%s\n",
+                               avail / 1024, vmb_manager1_get_host_memory_reserve(p) / 1024,
+                               vmb_manager1_get_memory_headroom(p) / 1024,
+                               vmb_manager1_get_memory_pressure(p) ? " (under pressure)" : "");
+    }
 }
 
 static void
@@ -214,6 +224,16 @@ json_opt_int(VmbJson *j, const char *key, gint64 v)
         vmb_json_int(j, v);
 }
 
+/* Writes @key, and null for its value when not @known; TRUE when the caller writes it. */
+static gboolean
+json_key_known(VmbJson *j, const char *key, gboolean known)
+{
+    vmb_json_key(j, key);
+    if (!known)
+        vmb_json_null(j);
+    return known;
+}
+
 static void
 json_task(VmbJson *j, const char *name, gboolean enabled, gboolean paused, guint interval,
           guint64 cycles, guint64 last)
@@ -282,6 +302,21 @@ vmb_status_to_json(VmbManager1 *p, GVariant *status)
     vmb_json_uint(j, vmb_manager1_get_memory_changes(p));
     vmb_json_key(j, "errors");
     vmb_json_uint(j, vmb_manager1_get_errors(p));
+    vmb_json_end_object(j);
+
+    /* The host as the last memory cycle saw it; nulls before one (or when unknown). */
+    gboolean mem_known =
+        vmb_manager1_get_memory_cycles(p) && vmb_manager1_get_host_memory_available(p);
+    vmb_json_key(j, "host_memory");
+    vmb_json_begin_object(j);
+    if (json_key_known(j, "available_kib", mem_known))
+        vmb_json_uint(j, vmb_manager1_get_host_memory_available(p));
+    if (json_key_known(j, "reserve_kib", mem_known))
+        vmb_json_uint(j, vmb_manager1_get_host_memory_reserve(p));
+    if (json_key_known(j, "headroom_kib", mem_known))
+        vmb_json_int(j, vmb_manager1_get_memory_headroom(p));
+    if (json_key_known(j, "pressure", mem_known))
+        vmb_json_bool(j, vmb_manager1_get_memory_pressure(p));
     vmb_json_end_object(j);
 
     vmb_json_key(j, "pcpus");

@@ -238,6 +238,10 @@ sync_properties(VmbDbusService *s)
     vmb_manager1_set_memory_cycles(m, mem->cycles);
     vmb_manager1_set_pin_changes(m, d->cpu.pin_changes);
     vmb_manager1_set_memory_changes(m, d->mem.changes);
+    vmb_manager1_set_host_memory_available(m, d->mem.last_available_kib);
+    vmb_manager1_set_host_memory_reserve(m, d->mem.last_reserve_kib);
+    vmb_manager1_set_memory_headroom(m, d->mem.last_headroom_kib);
+    vmb_manager1_set_memory_pressure(m, d->mem.last_pressure);
     vmb_manager1_set_errors(m, d->errors);
     g_autoptr(GVariant) tunables = g_variant_ref_sink(build_tunables(d->config));
     vmb_manager1_set_tunables(m, tunables);

@@ -512,6 +512,10 @@ vmb_mem_task_run(VmbMemTask *t, VmbHypervisor *hv, const VmbSnapshot *s, const V
     result->planned = plan->changes->len;
     result->pressure = plan->pressure;
     result->headroom_kib = plan->headroom_kib;
+    t->last_available_kib = s->host_mem_available_kib;
+    t->last_reserve_kib = plan->reserve_kib;
+    t->last_headroom_kib = plan->headroom_kib;
+    t->last_pressure = plan->pressure;
     for (guint i = 0; i < n; i++) {
         log_verdict(g_ptr_array_index(s->domains, i), &guests[i], plan->verdict[i],
                     hist[i]->have_rate);

@@ -18,6 +18,10 @@ typedef struct {
     double host_actual_kib; /* sum of guest actuals at that sample */
     gboolean host_all_rss;  /* every guest's QEMU RSS was known then */
     double host_rate;       /* KiB/s, smoothed */
+    /* the host as the last cycle saw it (0 / FALSE before the first) */
+    guint64 last_available_kib, last_reserve_kib;
+    gint64 last_headroom_kib;
+    gboolean last_pressure;
     /* counters since start */
     guint64 cycles;
     guint64 changes; /* balloon targets set */

@@ -698,6 +698,11 @@ for name, kib in last.items():
     assert isinstance(doms[name]['usable_kib'], int), doms[name]
 for name in set(doms) - set(last):
     assert doms[name]['target_kib'] is None, (name, doms[name])
+hm = s['host_memory']
+assert set(hm) == {'available_kib', 'reserve_kib', 'headroom_kib', 'pressure'}, hm
+assert hm['available_kib'] > 0 and hm['reserve_kib'] >= 512 * 1024, hm
+assert isinstance(hm['headroom_kib'], int) and hm['headroom_kib'] < hm['available_kib'], hm
+assert isinstance(hm['pressure'], bool), hm
 "
     ok history
     grep -Eq "  memory [a-z0-9]+ [0-9]+ -> [0-9]+ MiB \([a-z]+: .+\)$" <<<"$OUT" ||
@@ -709,6 +714,12 @@ for name in set(doms) - set(last):
     ok status
     grep -Eq "^[a-z0-9]+ +0 +[0-9-]+ +[0-9-]+%?( +[0-9]+ MiB){3}" <<<"$OUT" ||
         fail "no domain row with actual, usable and target: $OUT"
+    grep -Eq "^Host memory: [0-9]+ MiB available, reserve [0-9]+ MiB, headroom -?[0-9]+ MiB" \
+        <<<"$OUT" || fail "no host memory line: $OUT"
+    grep -Eq "^\(<(true|false)>,\)$" <<<"$(prop MemoryPressure)" ||
+        fail "MemoryPressure property: $(prop MemoryPressure)"
+    grep -Eq "^\(<(int64 )?-?[0-9]+>,\)$" <<<"$(prop MemoryHeadroom)" ||
+        fail "MemoryHeadroom property: $(prop MemoryHeadroom)"
 }
 
 case_history() {
