@@ -108,6 +108,8 @@ build_status(VmbDaemon *d)
         if (d->tasks[i].paused)
             g_string_append_printf(s, ", %s paused", d->tasks[i].name);
     }
+    if (d->mem.last_pressure)
+        g_string_append(s, ", host memory short");
     g_string_append_printf(
         s, "; %" G_GUINT64_FORMAT " pin%s, %" G_GUINT64_FORMAT " memory change%s", st.pins,
         st.pins == 1 ? "" : "s", st.memory_changes, st.memory_changes == 1 ? "" : "s");
