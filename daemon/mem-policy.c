@@ -22,14 +22,12 @@ typedef struct {
     double allowance; /* expected growth over the horizon */
     guint64 low, high;
     guint64 floor;
-    gboolean starving, idle, squeezable;
+    gboolean starving, idle, inband, squeezable;
     gboolean no_shrink;    /* unreachable, autodeflated, swapping or pending */
     gboolean autodeflated; /* actual rose above our target by itself */
     guint64 want;          /* grow: target; shrink: normal step target */
     guint64 desired;       /* shrink: band middle (pressure reclaim target) */
     guint64 squeeze;       /* squeeze level */
-    guint64 bottom;        /* in band: its low watermark, the furthest a short host squeezes */
-    gboolean lowerable;    /* in band and above its bottom (beyond the tolerance) */
     guint64 urgent;        /* part of the grow that only brings usable back to low */
     guint64 grant;         /* memory given this cycle */
     guint64 excess;        /* what it can give under pressure */
@@ -121,6 +119,20 @@ guint64
 vmb_mem_tolerance(guint64 target_kib)
 {
     return 4096 + target_kib / 200;
+}
+
+/* A shrink of a guest at @current_kib to @to is worth asking: more than the balloon misses by. */
+static gboolean
+worth_shrinking(guint64 to, guint64 current_kib)
+{
+    return to + vmb_mem_tolerance(current_kib) <= current_kib;
+}
+
+/* @kib rounded up to whole MiB, and not below @level. */
+static guint64
+mib_up(double kib, guint64 level)
+{
+    return MAX(level, (guint64) (ceil(kib / MIB) * MIB));
 }
 
 /* The smallest actual A at which usable (A - used) reaches band_level(A, frac) + extra. The
@@ -280,21 +292,19 @@ assess(const VmbMemGuest *in, const VmbMemTunables *t, GuestPlan *g)
     }
     if (g->no_shrink)
         return v;
-    guint64 tol = vmb_mem_tolerance(in->current_kib);
     if (usable > (double) g->high + g->allowance) {
         g->desired = MAX(solve_actual(t, g->used, g->allowance, FRAC_TARGET), g->floor);
         guint64 step =
             in->current_kib > t->max_shrink_kib ? in->current_kib - t->max_shrink_kib : 0;
         g->want = MAX(g->desired, step);
-        g->idle = g->desired + tol <= in->current_kib;
+        g->idle = worth_shrinking(g->desired, in->current_kib);
         return VMB_MEM_V_IDLE;
     }
+    g->inband = TRUE;
     g->squeeze = MAX(solve_actual(t, g->used, g->allowance, FRAC_SQUEEZE), g->floor);
-    g->squeezable = g->squeeze + tol <= in->current_kib;
+    g->squeezable = worth_shrinking(g->squeeze, in->current_kib);
     if (g->squeezable)
         g->excess = in->current_kib - g->squeeze;
-    g->bottom = MAX(solve_actual(t, g->used, g->allowance, 0), g->floor);
-    g->lowerable = g->bottom + tol <= in->current_kib;
     return v;
 }
 
@@ -309,17 +319,15 @@ vmb_mem_plan(const VmbMemProblem *p, const VmbMemTunables *t)
     g_autofree GuestPlan *g = g_new0(GuestPlan, MAX(n, 1));
 
     /* Host: grows already asked for but not yet made will still take host memory, and so
-     * will the host's own growth until the next cycle can react. */
+     * will the host's own growth and the growing guests until the next cycle can react. */
     plan->reserve_kib = vmb_mem_reserve(t, p->host_total_kib);
     gboolean host_known = p->host_available_kib > 0;
-    gint64 promised = 0;
+    gint64 promised = 0, guests_take = 0;
     for (guint i = 0; i < n; i++) {
         if (in[i].target_kib > in[i].current_kib && in[i].target_kib > in[i].target_from_kib)
             promised += (gint64) (in[i].target_kib - in[i].current_kib);
-    }
-    gint64 guests_take = 0;
-    for (guint i = 0; i < n; i++)
         guests_take += (gint64) in[i].take_kib;
+    }
     plan->headroom_kib = (gint64) p->host_available_kib - (gint64) plan->reserve_kib - promised -
                          (gint64) p->host_growth_kib - guests_take;
 
@@ -338,7 +346,7 @@ vmb_mem_plan(const VmbMemProblem *p, const VmbMemTunables *t)
             urgent_total += g[i].urgent;
         } else if (g[i].idle) {
             g_array_append_val(idle, i);
-        } else if (g[i].squeezable || g[i].lowerable) {
+        } else if (g[i].inband) {
             g_array_append_val(inband, i);
         }
     }
@@ -356,8 +364,7 @@ vmb_mem_plan(const VmbMemProblem *p, const VmbMemTunables *t)
     for (guint k = 0; k < idle->len; k++) {
         guint i = g_array_index(idle, guint, k);
         shrink_to[i] = g[i].want;
-        if (plan->pressure &&
-            shrink_to[i] + vmb_mem_tolerance(in[i].current_kib) <= in[i].current_kib) {
+        if (plan->pressure && worth_shrinking(shrink_to[i], in[i].current_kib)) {
             supply += (gint64) (in[i].current_kib - shrink_to[i]);
             forced[i] = TRUE;
         }
@@ -371,8 +378,8 @@ vmb_mem_plan(const VmbMemProblem *p, const VmbMemTunables *t)
         for (guint k = 0; k < idle->len && supply < idle_goal; k++) {
             guint i = g_array_index(idle, guint, k);
             guint64 take = MIN(g[i].excess, (guint64) (idle_goal - supply));
-            guint64 to = MAX(g[i].desired, (guint64) (ceil((shrink_to[i] - take) / MIB) * MIB));
-            if (to + vmb_mem_tolerance(in[i].current_kib) > in[i].current_kib)
+            guint64 to = mib_up((double) (shrink_to[i] - take), g[i].desired);
+            if (!worth_shrinking(to, in[i].current_kib))
                 continue;
             guint64 counted = forced[i] ? in[i].current_kib - shrink_to[i] : 0;
             supply += (gint64) (in[i].current_kib - to - counted);
@@ -385,9 +392,8 @@ vmb_mem_plan(const VmbMemProblem *p, const VmbMemTunables *t)
             if (!g[i].squeezable)
                 continue;
             guint64 take = MIN(g[i].excess, (guint64) ((gint64) urgent_total - supply));
-            guint64 to =
-                MAX(g[i].squeeze, (guint64) (ceil((in[i].current_kib - take) / MIB) * MIB));
-            if (to + vmb_mem_tolerance(in[i].current_kib) > in[i].current_kib)
+            guint64 to = mib_up((double) (in[i].current_kib - take), g[i].squeeze);
+            if (!worth_shrinking(to, in[i].current_kib))
                 continue;
             supply += (gint64) (in[i].current_kib - to);
             shrink_to[i] = to;
@@ -404,8 +410,8 @@ vmb_mem_plan(const VmbMemProblem *p, const VmbMemTunables *t)
                 if (low >= from)
                     continue;
                 guint64 take = MIN(from - low, (guint64) -supply);
-                guint64 to = MAX(low, (guint64) (ceil((from - take) / MIB) * MIB));
-                if (to + vmb_mem_tolerance(in[i].current_kib) > in[i].current_kib || to >= from)
+                guint64 to = mib_up((double) (from - take), low);
+                if (!worth_shrinking(to, in[i].current_kib) || to >= from)
                     continue;
                 supply += (gint64) (from - to);
                 shrink_to[i] = to;
@@ -419,13 +425,12 @@ vmb_mem_plan(const VmbMemProblem *p, const VmbMemTunables *t)
             guint i = g_array_index(starving, guint, k);
             if (in[i].take_kib || g[i].no_shrink)
                 continue;
-            guint64 last = MAX(
-                g[i].floor, (guint64) (ceil((g[i].used + (double) t->min_free_kib) / MIB) * MIB));
-            if (last + vmb_mem_tolerance(in[i].current_kib) > in[i].current_kib)
+            guint64 last = mib_up(g[i].used + (double) t->min_free_kib, g[i].floor);
+            if (!worth_shrinking(last, in[i].current_kib))
                 continue;
             guint64 take = MIN(in[i].current_kib - last, (guint64) -supply);
-            guint64 to = MAX(last, (guint64) (ceil((in[i].current_kib - take) / MIB) * MIB));
-            if (to + vmb_mem_tolerance(in[i].current_kib) > in[i].current_kib)
+            guint64 to = mib_up((double) (in[i].current_kib - take), last);
+            if (!worth_shrinking(to, in[i].current_kib))
                 continue;
             supply += (gint64) (in[i].current_kib - to);
             shrink_to[i] = to;
@@ -452,9 +457,8 @@ vmb_mem_plan(const VmbMemProblem *p, const VmbMemTunables *t)
                 continue;
             double cut = MIN((double) in[i].take_kib,
                              ceil((double) deficit * (double) in[i].take_kib / (double) takers));
-            guint64 to = (guint64) (ceil(((double) in[i].current_kib - cut) / MIB) * MIB);
-            to = MAX(to, g[i].floor);
-            if (to + vmb_mem_tolerance(in[i].current_kib) > in[i].current_kib)
+            guint64 to = mib_up((double) in[i].current_kib - cut, g[i].floor);
+            if (!worth_shrinking(to, in[i].current_kib))
                 continue;
             shrink_to[i] = to;
             guard[i] = TRUE;
@@ -512,8 +516,7 @@ vmb_mem_plan(const VmbMemProblem *p, const VmbMemTunables *t)
                              : shrink_to[i] < g[i].want ? VMB_MEM_RECLAIM
                                                         : VMB_MEM_SHRINK;
             add_change(plan->changes, in, g, i, shrink_to[i], r);
-        } else if (g[i].idle &&
-                   shrink_to[i] + vmb_mem_tolerance(in[i].current_kib) <= in[i].current_kib) {
+        } else if (g[i].idle && worth_shrinking(shrink_to[i], in[i].current_kib)) {
             add_change(plan->changes, in, g, i, shrink_to[i], VMB_MEM_SHRINK);
         }
     }
