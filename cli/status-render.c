@@ -214,16 +214,6 @@ vmb_status_print_human(VmbManager1 *p, GVariant *status, gboolean unicode)
     fputs(out->str, stdout);
 }
 
-static void
-json_opt_int(VmbJson *j, const char *key, gint64 v)
-{
-    vmb_json_key(j, key);
-    if (v < 0)
-        vmb_json_null(j);
-    else
-        vmb_json_int(j, v);
-}
-
 /* Writes @key, and null for its value when not @known; TRUE when the caller writes it. */
 static gboolean
 json_key_known(VmbJson *j, const char *key, gboolean known)
@@ -232,6 +222,13 @@ json_key_known(VmbJson *j, const char *key, gboolean known)
     if (!known)
         vmb_json_null(j);
     return known;
+}
+
+static void
+json_opt_int(VmbJson *j, const char *key, gint64 v)
+{
+    if (json_key_known(j, key, v >= 0))
+        vmb_json_int(j, v);
 }
 
 static void
@@ -330,16 +327,10 @@ vmb_status_to_json(VmbManager1 *p, GVariant *status)
         vmb_json_begin_object(j);
         vmb_json_key(j, "cpu");
         vmb_json_uint(j, cpu);
-        vmb_json_key(j, "busy_percent");
-        if (busy >= 0)
+        if (json_key_known(j, "busy_percent", busy >= 0))
             vmb_json_double(j, busy, 2);
-        else
-            vmb_json_null(j);
-        vmb_json_key(j, "background_percent");
-        if (background >= 0)
+        if (json_key_known(j, "background_percent", background >= 0))
             vmb_json_double(j, background, 2);
-        else
-            vmb_json_null(j);
         vmb_json_key(j, "allowed");
         vmb_json_bool(j, allowed);
         vmb_json_end_object(j);
@@ -374,11 +365,8 @@ vmb_status_to_json(VmbManager1 *p, GVariant *status)
             vmb_json_key(j, "vcpu");
             vmb_json_uint(j, vcpu);
             json_opt_int(j, "pcpu", pcpu);
-            vmb_json_key(j, "load_percent");
-            if (load >= 0)
+            if (json_key_known(j, "load_percent", load >= 0))
                 vmb_json_double(j, load, 2);
-            else
-                vmb_json_null(j);
             vmb_json_end_object(j);
         }
         vmb_json_end_array(j);
