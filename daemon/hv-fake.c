@@ -130,6 +130,13 @@ is_down(Fake *f)
     return FALSE;
 }
 
+/* What a guest holds in use: its workload, its page cache and what it cannot give back. */
+static double
+in_use_mib(const FakeDomain *d, double used)
+{
+    return used + d->cache_mib + GUEST_RESERVED_MIB;
+}
+
 static void
 domain_boot(Fake *f, FakeDomain *d)
 {
@@ -145,9 +152,9 @@ domain_boot(Fake *f, FakeDomain *d)
     d->cache_mib = 0;
     d->oom_until = -1;
     /* A lazy guest's boot touched its kernel's memory and what its workload uses. */
-    d->resident_mib =
-        def->lazy ? MIN(d->actual_mib, vmb_series_at(&def->used_mib, f->now) + GUEST_RESERVED_MIB)
-                  : d->actual_mib;
+    d->resident_mib = def->lazy
+                          ? MIN(d->actual_mib, in_use_mib(d, vmb_series_at(&def->used_mib, f->now)))
+                          : d->actual_mib;
 }
 
 static double
@@ -311,7 +318,7 @@ step_memory(Fake *f, double t, double dt)
             d->actual_mib =
                 MAX(MAX(d->target_mib, d->actual_mib - move), MIN(d->actual_mib, floor_mib));
             /* The balloon takes free pages, resident or not alike. */
-            double in_use = MIN(d->resident_mib, used + d->cache_mib + GUEST_RESERVED_MIB);
+            double in_use = MIN(d->resident_mib, in_use_mib(d, used));
             double free_mib = before - in_use;
             if (def->lazy && free_mib > 0)
                 d->resident_mib -=
@@ -340,8 +347,7 @@ step_memory(Fake *f, double t, double dt)
             d->cache_mib = MIN(cache_target, d->cache_mib + CACHE_FILL_MIB_S * dt);
 
         if (def->lazy)
-            d->resident_mib =
-                MIN(d->actual_mib, MAX(d->resident_mib, used + d->cache_mib + GUEST_RESERVED_MIB));
+            d->resident_mib = MIN(d->actual_mib, MAX(d->resident_mib, in_use_mib(d, used)));
         else
             d->resident_mib = d->actual_mib;
 

@@ -346,13 +346,14 @@ tunable_cb(virConnectPtr conn, virDomainPtr dom, virTypedParameterPtr params, in
     }
     g_autofree char *uuid = g_ascii_strdown(uuid_buf, -1);
     DomainCache *c = g_hash_table_lookup(p->cache, uuid);
+    static const char prefix[] = "cputune.vcpupin";
     for (int k = 0; c && k < nparams; k++) {
-        const char *field = params[k].field;
-        if (!g_str_has_prefix(field, "cputune.vcpupin") || params[k].type != VIR_TYPED_PARAM_STRING)
+        if (!g_str_has_prefix(params[k].field, prefix) || params[k].type != VIR_TYPED_PARAM_STRING)
             continue;
+        const char *num = params[k].field + strlen(prefix);
         char *end = NULL;
-        guint64 vcpu = g_ascii_strtoull(field + strlen("cputune.vcpupin"), &end, 10);
-        if (!end || *end || end == field + strlen("cputune.vcpupin") || vcpu >= c->nvcpus)
+        guint64 vcpu = g_ascii_strtoull(num, &end, 10);
+        if (end == num || *end || vcpu >= c->nvcpus)
             continue;
         VmbCpuSet set;
         gboolean all = FALSE;
