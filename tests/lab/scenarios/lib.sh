@@ -410,6 +410,9 @@ touch_memory() {   # MIB NAME...
 	sleep 2
 }
 
+# libvirt's balloon.current of guest NAME in KiB (empty when it is not running).
+balloon_current() { virsh_ domstats --balloon "$P$1" 2>/dev/null | sed -n 's/^ *balloon.current=//p'; }
+
 # Sets each guest's balloon to MiB and waits until libvirt reports it there.
 set_memory() {   # MIB NAME...
 	local mib=$1 g i cur
@@ -417,7 +420,7 @@ set_memory() {   # MIB NAME...
 	for g in "$@"; do virsh_ setmem "$P$g" "${mib}M" --live >/dev/null || return 1; done
 	for g in "$@"; do
 		for ((i = 0; i < 50; i++)); do
-			cur=$(virsh_ domstats --balloon "$P$g" | sed -n 's/^ *balloon.current=//p')
+			cur=$(balloon_current "$g")
 			[ -n "$cur" ] && [ $((cur / 1024)) -ge $((mib - 4)) ] && [ $((cur / 1024)) -le $((mib + 4)) ] && break
 			sleep 0.2
 		done

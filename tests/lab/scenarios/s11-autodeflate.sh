@@ -15,8 +15,7 @@ MEMI=20
 lab_begin
 start_own_guest z --transient --autodeflate --mem 384 --maxmem 512 || bail "start z (autodeflate)"
 KILL0=$(console_count z 'memory child killed')
-cur_of() { virsh_ domstats --balloon "$P$1" 2>/dev/null | sed -n 's/^ *balloon.current=//p'; }
-A0=$(cur_of z)
+A0=$(balloon_current z)
 diag "z before: balloon.current $((A0 / 1024)) MiB"
 
 EXCLUDE=$(virsh_ list --name | grep "^$P" | grep -v "^${P}z$" | paste -sd, -) start_daemon <<CONF
@@ -32,11 +31,11 @@ CONF
 A1=$A0
 for ((i = 0; i < 40; i++)); do
 	sleep 0.25
-	A1=$(cur_of z)
+	A1=$(balloon_current z)
 	[ "$A1" -lt $((A0 - 64 * 1024)) ] && break
 done
 sleep 5
-A1=$(cur_of z)
+A1=$(balloon_current z)
 diag "z shrunk by vmbalanced: $((A0 / 1024)) -> $((A1 / 1024)) MiB"
 [ "$A1" -lt $((A0 - 64 * 1024)) ] || bail "vmbalanced did not shrink z first (nothing to deflate from)"
 
@@ -47,7 +46,7 @@ ctl z 'mem 300 50' || bail "start z's ramp"
 PEAK=$A1 PEAK_AT='' LOW_AFTER=999999999 DONE='' SELF=$A1
 END_US=$(to_us "$T_RAMP" $((3 * MEMI + 2)))
 while [ "${EPOCHREALTIME/./}" -lt "$END_US" ]; do
-	c=$(cur_of z)
+	c=$(balloon_current z)
 	if [ -n "$c" ]; then
 		# before vmbalanced's next change to z, any rise is the guest's own
 		[ "$(grep -c "set ${P}z memory" "$TMP/daemon.log")" = "$N0" ] && [ "$c" -gt "$SELF" ] && SELF=$c
@@ -61,7 +60,7 @@ while [ "${EPOCHREALTIME/./}" -lt "$END_US" ]; do
 	daemon_alive || break
 	sleep 0.5
 done
-A2=$(cur_of z)
+A2=$(balloon_current z)
 KILLS=$(($(console_count z 'memory child killed') - KILL0))
 KERNEL=$(console_count z 'Out of memory')
 diag "ramp to 300 MiB held after ${DONE:-never} s; balloon.current peak $((PEAK / 1024)) MiB at +${PEAK_AT:-?} s, lowest after the peak $((LOW_AFTER / 1024)) MiB, end $((A2 / 1024)) MiB"

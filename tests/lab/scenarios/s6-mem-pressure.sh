@@ -74,7 +74,7 @@ while [ "${EPOCHREALTIME/./}" -lt "$END_US" ]; do
 		MIN_COR=$((cor - RESERVE * 1024))
 		MIN_AT="+$(awk -v a="$T_RAMP" -v b="$t" 'BEGIN {printf "%.0f", b - a}') s (MemAvailable $((av / 1024)) MiB, others grew $((grow / 1024)) MiB, suite QEMU rss $((rss / 1024)) MiB)"
 	fi
-	cur=$(virsh_ domstats --balloon "$P"m 2>/dev/null | sed -n 's/^ *balloon.current=//p')
+	cur=$(balloon_current m)
 	if [ -n "$cur" ]; then
 		if [ "$cur" -lt "$M_MIN" ]; then M_MIN=$cur; elif [ $((cur - M_MIN)) -gt "$GOT" ]; then GOT=$((cur - M_MIN)); fi
 	fi
