@@ -95,22 +95,32 @@ mono_ms(void)
     return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
+/* Formats one line into buf (truncated to fit) and ends it with '\n'; returns its length
+ * with the newline, or -1. */
+static int
+vformat_line(char *buf, size_t size, const char *fmt, va_list ap)
+{
+    int n = vsnprintf(buf, size - 1, fmt, ap);
+    if (n < 0)
+        return -1;
+    if (n > (int) size - 2)
+        n = (int) size - 2;
+    buf[n++] = '\n';
+    return n;
+}
+
 /* Log a line on stdout (the serial console under /init). */
 static void
 logf_(const char *fmt, ...)
 {
     char buf[512];
     va_list ap;
-    int n;
 
     va_start(ap, fmt);
-    n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+    int n = vformat_line(buf, sizeof(buf), fmt, ap);
     va_end(ap);
     if (n < 0)
         return;
-    if (n > (int) sizeof(buf) - 2)
-        n = sizeof(buf) - 2;
-    buf[n++] = '\n';
     /* one write() per line so lines from threads don't interleave */
     if (write(STDOUT_FILENO, buf, n) < 0) {
         /* nothing useful to do */
@@ -420,16 +430,12 @@ reply(const char *fmt, ...)
 {
     char buf[LINE_MAX_LEN + 64];
     va_list ap;
-    int n;
 
     va_start(ap, fmt);
-    n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+    int n = vformat_line(buf, sizeof(buf), fmt, ap);
     va_end(ap);
     if (n < 0)
         return;
-    if (n > (int) sizeof(buf) - 2)
-        n = sizeof(buf) - 2;
-    buf[n++] = '\n';
     logf_("vmb-workload: reply: %.*s", n - 1, buf);
 
     /*
