@@ -620,10 +620,11 @@ cmd_help(const Command *cmd, int argc, char **argv)
 }
 
 static const Command commands[] = {
-    {"status", "", "[--json]", "Show host CPU load, domains, tasks and counters",
-     "Shows the daemon's state, its tasks (interval, cycles, last cycle), counters, the load "
-     "of every host CPU and, per running domain, where each vCPU is pinned, its load and "
-     "the guest's memory (actual, usable, target).",
+    {"status", "", "[--json]", "Show host CPU load, host memory, domains, tasks and counters",
+     "Shows the daemon's state, its tasks (interval, cycles, last cycle), counters, the host's "
+     "memory as the memory coordinator last saw it (available, reserve, headroom, pressure), "
+     "the load of every host CPU and, per running domain, where each vCPU is pinned, its load "
+     "and the guest's memory (actual, usable, target).",
      cmd_status},
     {"get", "[KEY]", "[--json] [KEY]",
      "Show one tunable, or all with their source and allowed values",
