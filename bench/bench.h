@@ -12,7 +12,7 @@
 #include "config.h"
 #include "hypervisor.h"
 #include "mem-algos.h"
-#include "scenario.h"
+#include "hv-fake-scenario.h"
 #include "snapshot.h"
 
 /* ---- deterministic random numbers (splitmix64: the same on every platform) */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Seeded scenario generators. Each trace is scenario text for the simulated host (see
- * daemon/scenario.h), so the benchmark drives exactly what the daemon would see. */
+ * daemon/hv-fake-scenario.h), so the benchmark drives exactly what the daemon would see. */
 #include "bench.h"
 
 #include <math.h>

@@ -543,7 +543,7 @@ write_plots_md(Bench *b, GString *md)
 static const char methods_md[] =
     "## How it is measured\n\n"
     "`bench/vmb-bench.c` generates every trace from a seed as scenario text for the simulated "
-    "host (`daemon/scenario.h`), loads it with `vmb_scenario_load_data()` and runs it on "
+    "host (`daemon/hv-fake-scenario.h`), loads it with `vmb_scenario_load_data()` and runs it on "
     "`hv-fake` with a manual clock. Every algorithm sees the host only through the hypervisor "
     "layer: one snapshot per cycle, pins and balloon targets through "
     "`vmb_hypervisor_pin_vcpu()`/`vmb_hypervisor_set_memory()`, counted by the simulated host. "

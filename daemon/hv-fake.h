@@ -4,7 +4,7 @@
 #pragma once
 
 #include "hypervisor.h"
-#include "scenario.h"
+#include "hv-fake-scenario.h"
 
 /* Takes ownership of @sc. With @manual_clock, time only moves through vmb_hv_fake_advance(). */
 VmbHypervisor *vmb_hv_fake_new_from_scenario(VmbScenario *sc, gboolean manual_clock);

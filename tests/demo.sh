@@ -9,7 +9,7 @@
 #   - Ctrl-C (or --duration) stops it and cleans up everything it started: the daemon, the
 #     bus, the workload changer, the guests, and libvirtd/virtlogd only if it started them.
 # Where libvirt/QEMU cannot run (not root, packages missing, too little memory) it says so
-# and runs the daemon on the simulated host instead (tests/scenarios/demo.ini).
+# and runs the daemon on the simulated host instead (data/demo.ini).
 #
 # Usage: tests/demo.sh [--fake] [--duration SECONDS] [--help] [-- VMBALANCED-ARGS...]
 #   --fake              use the simulated host even where real guests could run
@@ -238,11 +238,11 @@ live() {   # MODE-LINE: redraw every 2 s until Ctrl-C or --duration
 
 # ---- the simulated host ----------------------------------------------------------------------
 if [ -n "$why_fake" ]; then
-    say "real guests cannot run here ($why_fake): using the simulated host (tests/scenarios/demo.ini)"
+    say "real guests cannot run here ($why_fake): using the simulated host (data/demo.ini)"
     printf '[daemon]\ninterval = 2\n' >"$tmp/vmbalanced.conf"
     start_bus
-    start_daemon "fake://$src/tests/scenarios/demo.ini"
-    live "simulated 4-pCPU host, six guests (tests/scenarios/demo.ini)"
+    start_daemon "fake://$src/data/demo.ini"
+    live "simulated 4-pCPU host, six guests (data/demo.ini)"
     exit 0
 fi
 

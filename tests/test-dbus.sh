@@ -13,7 +13,7 @@ BUILD=${VMB_BUILDDIR:-$SRC/build}
 DAEMON=$BUILD/daemon/vmbalanced
 CTL=$BUILD/cli/vmbalancectl
 PY=/usr/bin/python3
-SCENARIO=$SRC/tests/scenarios/demo.ini
+SCENARIO=$SRC/data/demo.ini
 NAME=org.vmbalance.Manager1
 OBJ=/org/vmbalance/Manager1
 # Daemon start-up and calls are slower under sanitizers and valgrind.

@@ -71,7 +71,7 @@ bus_pid=$(cat "$tmp/bus.pid")
 export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$tmp/bus"
 
 printf '[daemon]\ninterval = 2\n' >"$tmp/vmbalanced.conf"
-"$daemon" --config "$tmp/vmbalanced.conf" --connect "fake://$src/tests/scenarios/demo.ini" \
+"$daemon" --config "$tmp/vmbalanced.conf" --connect "fake://$src/data/demo.ini" \
     --state-dir "$tmp/state" >"$tmp/daemon.log" 2>&1 &
 daemon_pid=$!
 owned=
@@ -133,7 +133,7 @@ expect_allowed root $m.SetTunable interval '<uint32 3>'
 expect_allowed root $m.ResetTunable interval
 
 # A second instance must not take the name over (owning it is the lock).
-"$daemon" --config "$tmp/vmbalanced.conf" --connect "fake://$src/tests/scenarios/demo.ini" \
+"$daemon" --config "$tmp/vmbalanced.conf" --connect "fake://$src/data/demo.ini" \
     --state-dir "$tmp/state2" >"$tmp/second.log" 2>&1
 rc=$?
 if [ "$rc" -ne 0 ] && kill -0 "$daemon_pid" 2>/dev/null; then
@@ -143,7 +143,7 @@ else
 fi
 # nobody may not own the name either.
 as_nobody "$daemon" --config "$tmp/vmbalanced.conf" \
-    --connect "fake://$src/tests/scenarios/demo.ini" --state-dir "$tmp/state3" \
+    --connect "fake://$src/data/demo.ini" --state-dir "$tmp/state3" \
     >"$tmp/nobody.log" 2>&1
 rc=$?
 if [ "$rc" -ne 0 ] && grep -q "AccessDenied\|not allowed to own" "$tmp/nobody.log"; then

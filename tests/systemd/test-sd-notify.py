@@ -91,7 +91,7 @@ def main():
     conf = os.path.join(tmp.name, "vmbalanced.conf")
     with open(conf, "w") as f:
         f.write("[daemon]\ninterval = 1\n")
-    args = ["--config", conf, "--connect", f"fake://{src}/tests/scenarios/demo.ini", "--no-bus",
+    args = ["--config", conf, "--connect", f"fake://{src}/data/demo.ini", "--no-bus",
             "--state-dir", os.path.join(tmp.name, "state")]
     sock_path = os.path.join(tmp.name, "notify")
     listener = Listener(sock_path)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <gio/gio.h>
 
-#include "scenario.h"
+#include "hv-fake-scenario.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>

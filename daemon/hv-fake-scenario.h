@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+// clang-format off
 /* A simulated host read from a small INI file, for the fake backend:
  *
  *   [host]
  *   cpus = 2                    ; pCPUs
  *   memory_mib = 8192           ; host RAM
  *   host_used_mib = 1024        ; memory used outside guests (series)
- *   background = 5              ; non-VM load per pCPU in percent (series); background1 = ... per
- * CPU seed = 1                    ; noise seed down = 30:40                ; hypervisor unreachable
- * between t=30 s and t=40 s (pairs)
+ *   background = 5              ; non-VM load per pCPU in percent (series);
+ *                               ; background1 = ... per CPU
+ *   seed = 1                    ; noise seed
+ *   down = 30:40                ; hypervisor unreachable between t=30 s and t=40 s (pairs)
  *
  *   [domain web1]
  *   vcpus = 2
@@ -32,6 +34,7 @@
  *                               ; inflating balloon frees only the resident pages it takes
  *
  * Series are "V" or "T:V T:V ..." (see series.h). */
+// clang-format on
 #pragma once
 
 #include <glib.h>
