@@ -28,23 +28,28 @@ vmb_cpu_task_clear(VmbCpuTask *t)
     g_clear_pointer(&t->dry_reported, g_hash_table_unref);
     g_clear_pointer(&t->host.busy, g_free);
     g_clear_pointer(&t->host.background, g_free);
+    g_clear_pointer(&t->host.load, g_free);
 }
 
-/* Non-VM load per pCPU: measured busy minus what the vCPUs we know of ran there. Where a
- * floating vCPU ran is not reported; the kernel puts it where there is room, so its time is
- * taken from each pCPU's unexplained busy time in proportion. Smoothed like vCPU loads. */
 static void
-update_background(VmbCpuTask *t, const VmbSnapshot *s, double alpha)
+resize_host_view(VmbCpuHostView *h, guint npcpus)
 {
-    guint P = s->npcpus;
-    if (t->host.npcpus != P) {
-        g_free(t->host.busy);
-        g_free(t->host.background);
-        t->host.npcpus = P;
-        t->host.busy = g_new0(double, P);
-        t->host.background = g_new0(double, P);
-    }
-    g_autofree double *vm = g_new0(double, P);
+    if (h->npcpus == npcpus)
+        return;
+    g_free(h->busy);
+    g_free(h->background);
+    g_free(h->load);
+    h->npcpus = npcpus;
+    h->busy = g_new0(double, npcpus);
+    h->background = g_new0(double, npcpus);
+    h->load = g_new0(VmbPcpuHostLoad, npcpus);
+}
+
+/* What the vCPUs pinned to each pCPU ran and wanted in the last interval; returns what
+ * vCPUs without a single pCPU ran (the kernel puts them where there is room). */
+static double
+sample_vm_load(VmbCpuTask *t, const VmbSnapshot *s, VmbPcpuSample *samples)
+{
     double floating = 0;
     for (guint i = 0; i < s->domains->len; i++) {
         const VmbDomainStat *d = g_ptr_array_index(s->domains, i);
@@ -52,26 +57,37 @@ update_background(VmbCpuTask *t, const VmbSnapshot *s, double alpha)
             const VmbVcpuLoad *l = vmb_cpu_usage_vcpu(t->usage, d->uuid, v);
             if (!l || !l->valid)
                 continue;
-            if (d->vcpus[v].pcpu >= 0 && (guint) d->vcpus[v].pcpu < P)
-                vm[d->vcpus[v].pcpu] += l->run;
-            else
+            gint c = d->vcpus[v].pcpu;
+            if (c < 0 || (guint) c >= s->npcpus) {
                 floating += l->run;
+                continue;
+            }
+            samples[c].vm_run += l->run;
+            samples[c].vm_demand += l->demand;
         }
     }
-    double unexplained = 0;
-    for (guint c = 0; c < P; c++) {
+    return floating;
+}
+
+/* Non-VM load per pCPU: measured busy time minus what the vCPUs we know of ran there,
+ * split into its bound and floating parts (host-load.h). Only the bound part is the
+ * background the policy counts. */
+static void
+update_background(VmbCpuTask *t, const VmbSnapshot *s, double alpha)
+{
+    VmbCpuHostView *h = &t->host;
+    resize_host_view(h, s->npcpus);
+    g_autofree VmbPcpuSample *samples = g_new0(VmbPcpuSample, s->npcpus);
+    double floating_vm = sample_vm_load(t, s, samples);
+    for (guint c = 0; c < s->npcpus; c++) {
         double busy;
-        t->host.busy[c] = vmb_cpu_usage_pcpu(t->usage, c, &busy) ? busy : -1;
-        if (t->host.busy[c] >= 0)
-            unexplained += MAX(0, t->host.busy[c] - vm[c]);
+        h->busy[c] = vmb_cpu_usage_pcpu(t->usage, c, &busy) ? busy : -1;
+        samples[c].busy = h->busy[c];
     }
-    double keep = unexplained > floating ? 1 - floating / unexplained : 0;
-    for (guint c = 0; c < P; c++) {
-        if (t->host.busy[c] < 0)
-            continue;
-        double bg = MAX(0, t->host.busy[c] - vm[c]) * keep;
-        t->host.background[c] = vmb_ewma(t->host.background[c], bg, alpha);
-    }
+    h->floating = vmb_host_load_update(h->load, samples, s->npcpus, floating_vm,
+                                       vmb_cpu_usage_cycle(t->usage), alpha);
+    for (guint c = 0; c < s->npcpus; c++)
+        h->background[c] = h->load[c].bound;
 }
 
 typedef struct {

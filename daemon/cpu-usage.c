@@ -166,6 +166,7 @@ vmb_cpu_usage_update(VmbCpuUsage *u, const VmbSnapshot *s, double alpha)
              * var * alpha / (2 - alpha): that is how far l->load itself may be off. */
             l->noise = sqrt(l->var * alpha / (2 - alpha));
             l->run = MIN(run, 100);
+            l->demand = demand;
             l->valid = TRUE;
             h->time_ns[v] = vs->time_ns;
             h->wait_ns[v] = vs->wait_ns;

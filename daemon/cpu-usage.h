@@ -22,6 +22,7 @@ typedef struct {
     double var;          /* exponentially weighted variance of the demand samples */
     double noise;        /* standard deviation of the smoothed load (how far it may be off) */
     double run;          /* percent it ran in the last interval */
+    double demand;       /* percent it wanted in the last interval: ran plus waited */
     guint64 moved_cycle; /* cycle of the last pin change by us, 0 = never */
 } VmbVcpuLoad;
 

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "host-load.h"
+
+#include "cpu-usage.h"
+
+static gboolean
+has_recent_evidence(const VmbPcpuHostLoad *st, guint64 cycle)
+{
+    return st->saturated_cycle && cycle - st->saturated_cycle <= VMB_HOST_LOAD_EVIDENCE_CYCLES;
+}
+
+/* The bound part of @unexplained percent of non-VM load on a pCPU (see host-load.h). */
+static double
+next_bound(VmbPcpuHostLoad *st, const VmbPcpuSample *s, double unexplained, guint64 cycle,
+           double alpha)
+{
+    if (s->vm_demand >= VMB_HOST_LOAD_SATURATED) {
+        st->saturated_cycle = cycle;
+        return vmb_ewma(st->bound, unexplained, alpha);
+    }
+    if (has_recent_evidence(st, cycle))
+        return vmb_ewma(st->bound, MIN(unexplained, st->bound), alpha);
+    return vmb_ewma(st->bound, unexplained, alpha);
+}
+
+double
+vmb_host_load_update(VmbPcpuHostLoad *state, const VmbPcpuSample *samples, guint npcpus,
+                     double floating_vm, guint64 cycle, double alpha)
+{
+    double unexplained = 0;
+    for (guint c = 0; c < npcpus; c++) {
+        if (samples[c].busy >= 0)
+            unexplained += MAX(0, samples[c].busy - samples[c].vm_run);
+    }
+    double keep = unexplained > floating_vm ? 1 - floating_vm / unexplained : 0;
+    double floating = 0;
+    for (guint c = 0; c < npcpus; c++) {
+        const VmbPcpuSample *s = &samples[c];
+        if (s->busy < 0)
+            continue;
+        double u = MAX(0, s->busy - s->vm_run) * keep;
+        state[c].bound = next_bound(&state[c], s, u, cycle, alpha);
+        floating += MAX(0, u - state[c].bound);
+    }
+    return floating;
+}
