@@ -83,6 +83,7 @@ update_background(VmbCpuTask *t, const VmbSnapshot *s, double alpha)
         double busy;
         h->busy[c] = vmb_cpu_usage_pcpu(t->usage, c, &busy) ? busy : -1;
         samples[c].busy = h->busy[c];
+        samples[c].niced = vmb_cpu_usage_pcpu_niced(t->usage, c);
     }
     h->floating = vmb_host_load_update(h->load, samples, s->npcpus, floating_vm,
                                        vmb_cpu_usage_cycle(t->usage), alpha);

@@ -16,8 +16,8 @@ struct _VmbCpuUsage {
     GHashTable *domains; /* uuid -> DomHistory */
     guint64 cycle;
     guint npcpus;
-    guint64 *pcpu_prev;
-    double *pcpu_busy;
+    guint64 *pcpu_prev, *nice_prev;
+    double *pcpu_busy, *pcpu_nice;
     gboolean pcpu_valid;
     gint64 pcpu_mono_us;
 };
@@ -99,7 +99,24 @@ vmb_cpu_usage_free(VmbCpuUsage *u)
     g_hash_table_unref(u->domains);
     g_free(u->pcpu_prev);
     g_free(u->pcpu_busy);
+    g_free(u->nice_prev);
+    g_free(u->pcpu_nice);
     g_free(u);
+}
+
+/* Niced time per pCPU, percent over @wall_us; zeros when the backend does not report it. */
+static void
+update_nice(VmbCpuUsage *u, const VmbSnapshot *s, gint64 wall)
+{
+    if (!s->pcpu_nice_ns) {
+        g_clear_pointer(&u->nice_prev, g_free);
+        memset(u->pcpu_nice, 0, sizeof(double) * u->npcpus);
+        return;
+    }
+    for (guint c = 0; u->nice_prev && c < s->npcpus; c++)
+        u->pcpu_nice[c] = MIN(vmb_util_percent(u->nice_prev[c], s->pcpu_nice_ns[c], wall), 100);
+    g_free(u->nice_prev);
+    u->nice_prev = g_memdup2(s->pcpu_nice_ns, sizeof(guint64) * s->npcpus);
 }
 
 static void
@@ -108,12 +125,17 @@ update_pcpus(VmbCpuUsage *u, const VmbSnapshot *s)
     if (!s->pcpu_busy_ns || s->npcpus != u->npcpus) {
         g_clear_pointer(&u->pcpu_prev, g_free);
         g_clear_pointer(&u->pcpu_busy, g_free);
+        g_clear_pointer(&u->nice_prev, g_free);
+        g_clear_pointer(&u->pcpu_nice, g_free);
         u->npcpus = s->npcpus;
         u->pcpu_valid = FALSE;
         if (!s->pcpu_busy_ns)
             return;
         u->pcpu_prev = g_memdup2(s->pcpu_busy_ns, sizeof(guint64) * s->npcpus);
         u->pcpu_busy = g_new0(double, s->npcpus);
+        u->pcpu_nice = g_new0(double, s->npcpus);
+        if (s->pcpu_nice_ns)
+            u->nice_prev = g_memdup2(s->pcpu_nice_ns, sizeof(guint64) * s->npcpus);
         u->pcpu_mono_us = s->mono_us;
         return;
     }
@@ -122,6 +144,7 @@ update_pcpus(VmbCpuUsage *u, const VmbSnapshot *s)
         u->pcpu_busy[c] = MIN(vmb_util_percent(u->pcpu_prev[c], s->pcpu_busy_ns[c], wall), 100);
         u->pcpu_prev[c] = s->pcpu_busy_ns[c];
     }
+    update_nice(u, s, wall);
     u->pcpu_mono_us = s->mono_us;
     u->pcpu_valid = wall > 0;
 }
@@ -205,6 +228,12 @@ vmb_cpu_usage_pcpu(const VmbCpuUsage *u, guint pcpu, double *busy)
         return FALSE;
     *busy = u->pcpu_busy[pcpu];
     return TRUE;
+}
+
+double
+vmb_cpu_usage_pcpu_niced(const VmbCpuUsage *u, guint pcpu)
+{
+    return u->pcpu_valid && pcpu < u->npcpus ? u->pcpu_nice[pcpu] : 0;
 }
 
 void

@@ -39,8 +39,9 @@ vmb_host_load_update(VmbPcpuHostLoad *state, const VmbPcpuSample *samples, guint
         if (s->busy < 0)
             continue;
         double u = MAX(0, s->busy - s->vm_run) * keep;
-        state[c].bound = next_bound(&state[c], s, u, cycle, alpha);
-        floating += MAX(0, u - state[c].bound);
+        double niced = MIN(u, s->niced);
+        state[c].bound = next_bound(&state[c], s, u - niced, cycle, alpha);
+        floating += niced + MAX(0, u - niced - state[c].bound);
     }
     return floating;
 }

@@ -8,13 +8,18 @@
  * leaves, wherever that is, so counting it on the pCPU it happened to use makes a needed
  * move look useless (it would leave as the vCPU arrives).
  *
- * How the two are told apart: when the vCPUs pinned to a pCPU alone want all of it
- * (saturated), a process bound there keeps its fair share, while floating work has gone
- * to an idle pCPU and niced work gets next to nothing. Samples taken then measure the
- * bound part. Between such samples the non-VM load may be floating work in the room the
- * vCPUs leave: the estimate may fall, never rise. A pCPU without a saturated sample in the
- * last VMB_HOST_LOAD_EVIDENCE_CYCLES cycles counts all of its non-VM load as bound (the
- * cautious reading: the balancer then avoids it, as it always did). */
+ * How the two are told apart:
+ * - Time the kernel counts as niced (nice > 0) floats: the scheduler gives such work a
+ *   smaller share than the vCPUs (nice 0) wherever it runs, and next to nothing at the
+ *   levels used for background jobs (10-19). An operator who renices QEMU itself makes
+ *   this part overestimated; it never exceeds the unexplained time.
+ * - For the rest: when the vCPUs pinned to a pCPU alone want all of it (saturated), a
+ *   process bound there keeps its fair share, while floating work has gone to an idle pCPU.
+ *   Samples taken then measure the bound part. Between such samples the non-VM load may be
+ *   floating work in the room the vCPUs leave: the estimate may fall, never rise.
+ * - A pCPU without a saturated sample in the last VMB_HOST_LOAD_EVIDENCE_CYCLES cycles
+ *   counts all of its non-niced non-VM load as bound (the cautious reading: the balancer
+ *   then avoids it, as it always did). */
 #pragma once
 
 #include <glib.h>
@@ -28,6 +33,7 @@ typedef struct {
     double busy;      /* busy percent of the pCPU over the last interval, < 0 unknown */
     double vm_run;    /* percent the vCPUs pinned there ran */
     double vm_demand; /* percent they wanted: ran plus waited to run */
+    double niced;     /* percent niced processes used (part of busy), 0 when unknown */
 } VmbPcpuSample;
 
 typedef struct {

@@ -33,6 +33,12 @@ static const Case cases[] = {
      0},
     /* Less non-VM load than the estimate: the estimate falls even between saturations. */
     {"bound-falls-when-gone", {100, 70, 100}, 8, {40, 40, 40}, 10, 0, 0},
+    /* Niced work floats from the first sample on, without any saturated sample. */
+    {"niced-floats", {-1, 0, 0, 0}, 0, {100, 60, 60, 40}, 5, 0, 40},
+    /* Niced and bound work together: only the non-niced part can be bound. */
+    {"niced-and-bound", {-1, 0, 0, 0}, 0, {100, 50, 50, 30}, 10, 20, 30},
+    /* Niced time beyond the unexplained time (QEMU itself reniced) is capped. */
+    {"niced-capped", {-1, 0, 0, 0}, 0, {100, 90, 90, 80}, 5, 0, 10},
     /* An idle pCPU: nothing to count. */
     {"idle", {-1, 0, 0}, 0, {0, 0, 0}, 3, 0, 0},
     /* busy unknown: nothing learned. */
