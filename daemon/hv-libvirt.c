@@ -5,11 +5,11 @@
 #include "hv-libvirt.h"
 
 #include "cpuset.h"
+#include "host-proc.h"
 
 #include <signal.h>
 #include <stdarg.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <libvirt/virterror.h>
 #include <libvirt-glib/libvirt-glib.h>
@@ -600,45 +600,31 @@ query_min_guarantee(LvPriv *p, virDomainPtr dom, guint64 *kib, GError **error)
     return soft_failure(p, error, "cannot get the memory parameters of %s", name);
 }
 
-/* Busy time per pCPU: every counter but idle and iowait (utilization is a percentage, not a
- * time). Left NULL when the driver has no per-CPU statistics. */
-/* Busy time per CPU from /proc/stat (USER_HZ ticks): user, nice, system, irq, softirq and
- * steal; guest time is already inside user. One read instead of one RPC per CPU. */
+/* Busy time per CPU from /proc/stat: one read instead of one RPC per CPU. FALSE when it cannot
+ * be used (logged for debugging): libvirt is asked instead. */
 static gboolean
-read_proc_stat(guint npcpus, guint64 *busy)
+read_local_pcpu_busy(VmbSnapshot *s)
 {
-    g_autofree char *text = NULL;
-    if (!g_file_get_contents("/proc/stat", &text, NULL, NULL))
+    g_autoptr(GError) local = NULL;
+    g_autofree guint64 *busy = NULL;
+    guint64 tick_ns = 0;
+    if (vmb_host_proc_tick_ns(&tick_ns, &local))
+        busy = vmb_host_proc_read_stat(VMB_HOST_PROC_STAT_PATH, s->npcpus, tick_ns, &local);
+    if (!busy) {
+        g_debug("%s; asking libvirt for host CPU statistics", local->message);
         return FALSE;
-    long hz = sysconf(_SC_CLK_TCK);
-    if (hz <= 0)
-        return FALSE;
-    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-    for (char **l = lines; *l; l++) {
-        if (!g_str_has_prefix(*l, "cpu") || !g_ascii_isdigit((*l)[3]))
-            continue;
-        char *end = NULL;
-        guint64 cpu = g_ascii_strtoull(*l + 3, &end, 10);
-        guint64 v[8] = {0};
-        for (guint i = 0; i < G_N_ELEMENTS(v) && end && *end; i++)
-            v[i] = g_ascii_strtoull(end, &end, 10);
-        if (cpu < npcpus) /* user nice system idle iowait irq softirq steal */
-            busy[cpu] = (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) *
-                        (G_GUINT64_CONSTANT(1000000000) / (guint64) hz);
     }
+    s->pcpu_busy_ns = g_steal_pointer(&busy);
     return TRUE;
 }
 
+/* Busy time per pCPU: every counter but idle and iowait (utilization is a percentage, not a
+ * time). Left NULL when the driver has no per-CPU statistics. */
 static gboolean
 query_pcpu_busy(LvPriv *p, VmbSnapshot *s, GError **error)
 {
-    if (p->local) {
-        g_autofree guint64 *busy = g_new0(guint64, s->npcpus);
-        if (read_proc_stat(s->npcpus, busy)) {
-            s->pcpu_busy_ns = g_steal_pointer(&busy);
-            return TRUE;
-        }
-    }
+    if (p->local && read_local_pcpu_busy(s))
+        return TRUE;
     int nparams = 0;
     if (virNodeGetCPUStats(p->conn, 0, NULL, &nparams, 0) < 0)
         return soft_failure(p, error, "cannot get host CPU statistics");
@@ -663,28 +649,20 @@ query_pcpu_busy(LvPriv *p, VmbSnapshot *s, GError **error)
     return TRUE;
 }
 
+/* Host memory from /proc/meminfo. FALSE when it cannot be used (logged for debugging; kernels
+ * before 3.14 have no MemAvailable): libvirt is asked instead. */
 static gboolean
-read_proc_meminfo(guint64 *total_kib, guint64 *available_kib)
+read_local_memory(VmbSnapshot *s)
 {
-    g_autofree char *text = NULL;
-    if (!g_file_get_contents("/proc/meminfo", &text, NULL, NULL))
+    g_autoptr(GError) local = NULL;
+    VmbHostMemInfo mem;
+    if (!vmb_host_proc_read_meminfo(VMB_HOST_PROC_MEMINFO_PATH, &mem, &local)) {
+        g_debug("%s; asking libvirt for host memory statistics", local->message);
         return FALSE;
-    gboolean have_total = FALSE, have_avail = FALSE;
-    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-    for (char **l = lines; *l; l++) {
-        guint64 *dst = NULL;
-        if (g_str_has_prefix(*l, "MemTotal:")) {
-            dst = total_kib;
-            have_total = TRUE;
-        } else if (g_str_has_prefix(*l, "MemAvailable:")) {
-            dst = available_kib;
-            have_avail = TRUE;
-        } else {
-            continue;
-        }
-        *dst = g_ascii_strtoull(strchr(*l, ':') + 1, NULL, 10);
     }
-    return have_total && have_avail;
+    s->host_mem_total_kib = mem.total_kib;
+    s->host_mem_available_kib = mem.available_kib;
+    return TRUE;
 }
 
 /* Host memory with MemAvailable semantics. virNodeGetInfo() counts only the memory of NUMA node 0
@@ -694,7 +672,7 @@ read_proc_meminfo(guint64 *total_kib, guint64 *available_kib)
 static gboolean
 query_host_memory(LvPriv *p, const virNodeInfo *info, VmbSnapshot *s, GError **error)
 {
-    if (p->local && read_proc_meminfo(&s->host_mem_total_kib, &s->host_mem_available_kib))
+    if (p->local && read_local_memory(s))
         return TRUE;
 
     s->host_mem_total_kib = info->memory;
