@@ -5,11 +5,11 @@
 #include "hv-libvirt.h"
 
 #include "cpuset.h"
+#include "host-proc.h"
 
 #include <signal.h>
 #include <stdarg.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <libvirt/virterror.h>
 #include <libvirt-glib/libvirt-glib.h>
@@ -600,45 +600,31 @@ query_min_guarantee(LvPriv *p, virDomainPtr dom, guint64 *kib, GError **error)
     return soft_failure(p, error, "cannot get the memory parameters of %s", name);
 }
 
-/* Busy time per pCPU: every counter but idle and iowait (utilization is a percentage, not a
- * time). Left NULL when the driver has no per-CPU statistics. */
-/* Busy time per CPU from /proc/stat (USER_HZ ticks): user, nice, system, irq, softirq and
- * steal; guest time is already inside user. One read instead of one RPC per CPU. */
+/* Busy time per CPU from /proc/stat: one read instead of one RPC per CPU. FALSE when it cannot
+ * be used (logged for debugging): libvirt is asked instead. */
 static gboolean
-read_proc_stat(guint npcpus, guint64 *busy)
+read_local_pcpu_busy(VmbSnapshot *s)
 {
-    g_autofree char *text = NULL;
-    if (!g_file_get_contents("/proc/stat", &text, NULL, NULL))
+    g_autoptr(GError) local = NULL;
+    g_autofree guint64 *busy = NULL;
+    guint64 tick_ns = 0;
+    if (vmb_host_proc_tick_ns(&tick_ns, &local))
+        busy = vmb_host_proc_read_stat(VMB_HOST_PROC_STAT_PATH, s->npcpus, tick_ns, &local);
+    if (!busy) {
+        g_debug("%s; asking libvirt for host CPU statistics", local->message);
         return FALSE;
-    long hz = sysconf(_SC_CLK_TCK);
-    if (hz <= 0)
-        return FALSE;
-    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-    for (char **l = lines; *l; l++) {
-        if (!g_str_has_prefix(*l, "cpu") || !g_ascii_isdigit((*l)[3]))
-            continue;
-        char *end = NULL;
-        guint64 cpu = g_ascii_strtoull(*l + 3, &end, 10);
-        guint64 v[8] = {0};
-        for (guint i = 0; i < G_N_ELEMENTS(v) && end && *end; i++)
-            v[i] = g_ascii_strtoull(end, &end, 10);
-        if (cpu < npcpus) /* user nice system idle iowait irq softirq steal */
-            busy[cpu] = (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) *
-                        (G_GUINT64_CONSTANT(1000000000) / (guint64) hz);
     }
+    s->pcpu_busy_ns = g_steal_pointer(&busy);
     return TRUE;
 }
 
+/* Busy time per pCPU: every counter but idle and iowait (utilization is a percentage, not a
+ * time). Left NULL when the driver has no per-CPU statistics. */
 static gboolean
 query_pcpu_busy(LvPriv *p, VmbSnapshot *s, GError **error)
 {
-    if (p->local) {
-        g_autofree guint64 *busy = g_new0(guint64, s->npcpus);
-        if (read_proc_stat(s->npcpus, busy)) {
-            s->pcpu_busy_ns = g_steal_pointer(&busy);
-            return TRUE;
-        }
-    }
+    if (p->local && read_local_pcpu_busy(s))
+        return TRUE;
     int nparams = 0;
     if (virNodeGetCPUStats(p->conn, 0, NULL, &nparams, 0) < 0)
         return soft_failure(p, error, "cannot get host CPU statistics");
@@ -663,28 +649,20 @@ query_pcpu_busy(LvPriv *p, VmbSnapshot *s, GError **error)
     return TRUE;
 }
 
+/* Host memory from /proc/meminfo. FALSE when it cannot be used (logged for debugging; kernels
+ * before 3.14 have no MemAvailable): libvirt is asked instead. */
 static gboolean
-read_proc_meminfo(guint64 *total_kib, guint64 *available_kib)
+read_local_memory(VmbSnapshot *s)
 {
-    g_autofree char *text = NULL;
-    if (!g_file_get_contents("/proc/meminfo", &text, NULL, NULL))
+    g_autoptr(GError) local = NULL;
+    VmbHostMemInfo mem;
+    if (!vmb_host_proc_read_meminfo(VMB_HOST_PROC_MEMINFO_PATH, &mem, &local)) {
+        g_debug("%s; asking libvirt for host memory statistics", local->message);
         return FALSE;
-    gboolean have_total = FALSE, have_avail = FALSE;
-    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-    for (char **l = lines; *l; l++) {
-        guint64 *dst = NULL;
-        if (g_str_has_prefix(*l, "MemTotal:")) {
-            dst = total_kib;
-            have_total = TRUE;
-        } else if (g_str_has_prefix(*l, "MemAvailable:")) {
-            dst = available_kib;
-            have_avail = TRUE;
-        } else {
-            continue;
-        }
-        *dst = g_ascii_strtoull(strchr(*l, ':') + 1, NULL, 10);
     }
-    return have_total && have_avail;
+    s->host_mem_total_kib = mem.total_kib;
+    s->host_mem_available_kib = mem.available_kib;
+    return TRUE;
 }
 
 /* Host memory with MemAvailable semantics. virNodeGetInfo() counts only the memory of NUMA node 0
@@ -694,7 +672,7 @@ read_proc_meminfo(guint64 *total_kib, guint64 *available_kib)
 static gboolean
 query_host_memory(LvPriv *p, const virNodeInfo *info, VmbSnapshot *s, GError **error)
 {
-    if (p->local && read_proc_meminfo(&s->host_mem_total_kib, &s->host_mem_available_kib))
+    if (p->local && read_local_memory(s))
         return TRUE;
 
     s->host_mem_total_kib = info->memory;
@@ -755,119 +733,181 @@ parse_balloon(const virTypedParameter *par, int n, VmbBalloonStat *b)
     }
 }
 
+/* The basics of a domain from its record. */
+typedef struct {
+    guint64 vcpus;     /* online */
+    guint64 max_vcpus; /* 0 when not reported */
+    guint64 cpu_time_ns;
+    VmbBalloonStat balloon;
+} RecordBasics;
+
+/* Fills what the record lacks from virDomainGetInfo(). FALSE with no @error when the domain went
+ * away in the meantime. */
+static gboolean
+complete_from_info(LvPriv *p, virDomainPtr dom, const char *name, gboolean have_vcpus,
+                   gboolean have_cpu_time, RecordBasics *b, GError **error)
+{
+    virDomainInfo info;
+    if (virDomainGetInfo(dom, &info) < 0) {
+        g_autoptr(GError) local = NULL;
+        set_error_last(p, &local, FALSE, "cannot get info of domain %s", name);
+        if (!g_error_matches(local, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN))
+            g_propagate_error(error, g_steal_pointer(&local));
+        return FALSE;
+    }
+    if (!have_vcpus)
+        b->vcpus = info.nrVirtCpu;
+    if (!have_cpu_time)
+        b->cpu_time_ns = info.cpuTime;
+    if (!(b->balloon.fields & VMB_BALLOON_CURRENT)) {
+        b->balloon.current_kib = info.memory;
+        b->balloon.fields |= VMB_BALLOON_CURRENT;
+    }
+    if (!(b->balloon.fields & VMB_BALLOON_MAXIMUM)) {
+        b->balloon.maximum_kib = info.maxMem;
+        b->balloon.fields |= VMB_BALLOON_MAXIMUM;
+    }
+    return TRUE;
+}
+
+/* vCPU counts, CPU time and balloon of @rec. Drivers with partial bulk statistics (the test
+ * driver gives only state.*) are completed with virDomainGetInfo(); real QEMU domains always
+ * have these fields. FALSE with no @error when the domain went away in the meantime. */
+static gboolean
+read_record_basics(LvPriv *p, const virDomainStatsRecord *rec, const char *name, RecordBasics *b,
+                   GError **error)
+{
+    const virTypedParameter *par = rec->params;
+    int n = rec->nparams;
+    *b = (RecordBasics){0};
+    gboolean have_vcpus = param_u64(par, n, "vcpu.current", &b->vcpus);
+    param_u64(par, n, "vcpu.maximum", &b->max_vcpus);
+    gboolean have_cpu_time = param_u64(par, n, "cpu.time", &b->cpu_time_ns);
+    parse_balloon(par, n, &b->balloon);
+    if (have_vcpus && have_cpu_time && (b->balloon.fields & VMB_BALLOON_CURRENT))
+        return TRUE;
+    return complete_from_info(p, rec->dom, name, have_vcpus, have_cpu_time, b, error);
+}
+
+/* Time runnable but waiting for a pCPU. libvirt's "wait" is the kernel's wait_sum
+ * (/proc/PID/task/TID/sched), accounted only with kernel.sched_schedstats=1 (off by default,
+ * absent from some kernels): otherwise libvirt reports 0 forever. A vCPU that ran but never
+ * waited is not plausible, so a zero wait after running counts as missing. "delay" (libvirt >=
+ * 10, schedstat run_delay) is always accounted. */
+static void
+read_vcpu_wait(const virTypedParameter *par, int n, guint vcpu, VmbVcpuStat *vs)
+{
+    guint64 wait = 0, delay = 0;
+    gboolean have_wait = param_vcpu_u64(par, n, vcpu, "wait", &wait);
+    gboolean have_delay = param_vcpu_u64(par, n, vcpu, "delay", &delay);
+    if (have_wait && (wait > 0 || vs->time_ns == 0)) {
+        vs->wait_ns = wait;
+        vs->has_wait = TRUE;
+    } else if (have_delay) {
+        vs->wait_ns = delay;
+        vs->has_wait = TRUE;
+    }
+}
+
+static void
+read_vcpu_times(const virDomainStatsRecord *rec, VmbDomainStat *d)
+{
+    for (guint i = 0; i < d->nvcpus; i++) {
+        VmbVcpuStat *vs = &d->vcpus[i];
+        guint64 v = 0;
+        if (param_vcpu_u64(rec->params, rec->nparams, i, "time", &v))
+            vs->time_ns = v;
+        read_vcpu_wait(rec->params, rec->nparams, i, vs);
+    }
+}
+
+/* The cache entry of @uuid, made on first sight (@first_sight) with the domain's min_guarantee,
+ * which is read only then. NULL with no @error when the domain stopped in the meantime. */
+static DomainCache *
+domain_cache_get(LvPriv *p, virDomainPtr dom, const char *uuid, gboolean *first_sight,
+                 GError **error)
+{
+    DomainCache *c = g_hash_table_lookup(p->cache, uuid);
+    *first_sight = c == NULL;
+    if (c)
+        return c;
+    c = g_new0(DomainCache, 1);
+    g_hash_table_insert(p->cache, g_strdup(uuid), c);
+    g_autoptr(GError) local = NULL;
+    if (!query_min_guarantee(p, dom, &c->min_guarantee_kib, &local)) {
+        g_hash_table_remove(p->cache, uuid);
+        if (!g_error_matches(local, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN))
+            g_propagate_error(error, g_steal_pointer(&local));
+        return NULL;
+    }
+    return c;
+}
+
+/* Are the cached pins due for a read from libvirt? */
+static gboolean
+pins_need_refresh(const LvPriv *p, const DomainCache *c, gboolean first_sight, guint npins)
+{
+    return first_sight || c->stale || c->nvcpus != npins ||
+           p->seq - c->refreshed_seq >= PIN_REFRESH_EVERY;
+}
+
+/* Reads the pins of @dom into @c. Any other failure than a broken connection or a stopped domain
+ * leaves them unknown (-1, "not on one pCPU") until the next snapshot reads them again. FALSE
+ * with no @error when the domain stopped in the meantime: @c is then freed. */
+static gboolean
+update_pins(LvPriv *p, virDomainPtr dom, const char *uuid, DomainCache *c, guint npins,
+            GError **error)
+{
+    g_autoptr(GError) local = NULL;
+    if (refresh_pins(p, dom, c, npins, &local))
+        return TRUE;
+    if (g_error_matches(local, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED)) {
+        g_propagate_error(error, g_steal_pointer(&local));
+        return FALSE;
+    }
+    if (g_error_matches(local, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN) ||
+        virDomainIsActive(dom) != 1) {
+        g_hash_table_remove(p->cache, uuid);
+        return FALSE;
+    }
+    c->nvcpus = 0;
+    c->refreshed_seq = p->seq;
+    virResetLastError();
+    return TRUE;
+}
+
 /* One domain of the bulk statistics. Returns NULL with no @error when the domain went away in
  * the meantime (skip it), NULL with @error on a real failure. */
 static VmbDomainStat *
 parse_record(LvPriv *p, const virDomainStatsRecord *rec, GError **error)
 {
     virDomainPtr dom = rec->dom;
-    const virTypedParameter *par = rec->params;
-    int n = rec->nparams;
     char uuid_buf[VIR_UUID_STRING_BUFLEN];
     const char *name = virDomainGetName(dom);
     if (!name || virDomainGetUUIDString(dom, uuid_buf) < 0) {
         set_error_last(p, error, FALSE, "cannot get a domain's name or UUID");
         return NULL;
     }
-
-    guint64 v = 0;
-    guint64 current = 0, maximum = 0, cpu_time = 0;
-    gboolean have_vcpus = param_u64(par, n, "vcpu.current", &current);
-    param_u64(par, n, "vcpu.maximum", &maximum);
-    gboolean have_cpu_time = param_u64(par, n, "cpu.time", &cpu_time);
-    VmbBalloonStat balloon = {0};
-    parse_balloon(par, n, &balloon);
-
-    /* Drivers with partial bulk statistics (the test driver gives only state.*): complete the
-     * basics with virDomainGetInfo(). Real QEMU domains always have these fields. */
-    if (!have_vcpus || !have_cpu_time || !(balloon.fields & VMB_BALLOON_CURRENT)) {
-        virDomainInfo info;
-        if (virDomainGetInfo(dom, &info) < 0) {
-            g_autoptr(GError) local = NULL;
-            set_error_last(p, &local, FALSE, "cannot get info of domain %s", name);
-            if (g_error_matches(local, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN))
-                return NULL;
-            g_propagate_error(error, g_steal_pointer(&local));
-            return NULL;
-        }
-        if (!have_vcpus)
-            current = info.nrVirtCpu;
-        if (!have_cpu_time)
-            cpu_time = info.cpuTime;
-        if (!(balloon.fields & VMB_BALLOON_CURRENT)) {
-            balloon.current_kib = info.memory;
-            balloon.fields |= VMB_BALLOON_CURRENT;
-        }
-        if (!(balloon.fields & VMB_BALLOON_MAXIMUM)) {
-            balloon.maximum_kib = info.maxMem;
-            balloon.fields |= VMB_BALLOON_MAXIMUM;
-        }
-    }
+    RecordBasics b;
+    if (!read_record_basics(p, rec, name, &b, error))
+        return NULL;
 
     /* Online vCPUs are taken as 0..current-1 (libvirt hot-plugs and unplugs at the end). */
-    g_autoptr(VmbDomainStat) d = NULL;
-    d = vmb_domain_stat_new(name, uuid_buf, (guint) current);
-    d->cpu_time_ns = cpu_time;
-    d->balloon = balloon;
-    for (guint i = 0; i < d->nvcpus; i++) {
-        VmbVcpuStat *vs = &d->vcpus[i];
-        if (param_vcpu_u64(par, n, i, "time", &v))
-            vs->time_ns = v;
-        /* Time runnable but waiting for a pCPU. libvirt's "wait" is the kernel's wait_sum
-         * (/proc/PID/task/TID/sched), accounted only with kernel.sched_schedstats=1 (off by
-         * default, absent from some kernels): otherwise libvirt reports 0 forever. A vCPU that
-         * ran but never waited is not plausible, so a zero wait after running counts as
-         * missing. "delay" (libvirt >= 10, schedstat run_delay) is always accounted. */
-        guint64 wait = 0, delay = 0;
-        gboolean have_wait = param_vcpu_u64(par, n, i, "wait", &wait);
-        gboolean have_delay = param_vcpu_u64(par, n, i, "delay", &delay);
-        if (have_wait && (wait > 0 || vs->time_ns == 0)) {
-            vs->wait_ns = wait;
-            vs->has_wait = TRUE;
-        } else if (have_delay) {
-            vs->wait_ns = delay;
-            vs->has_wait = TRUE;
-        }
-    }
+    g_autoptr(VmbDomainStat) d = vmb_domain_stat_new(name, uuid_buf, (guint) b.vcpus);
+    d->cpu_time_ns = b.cpu_time_ns;
+    d->balloon = b.balloon;
+    read_vcpu_times(rec, d);
 
-    DomainCache *c = g_hash_table_lookup(p->cache, d->uuid);
-    gboolean first_sight = c == NULL;
-    if (!c) {
-        c = g_new0(DomainCache, 1);
-        g_hash_table_insert(p->cache, g_strdup(d->uuid), c);
-    }
-    if (first_sight) {
-        g_autoptr(GError) local = NULL;
-        if (!query_min_guarantee(p, dom, &c->min_guarantee_kib, &local)) {
-            g_hash_table_remove(p->cache, d->uuid);
-            if (g_error_matches(local, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN))
-                return NULL; /* stopped in the meantime */
-            g_propagate_error(error, g_steal_pointer(&local));
-            return NULL;
-        }
-    }
+    gboolean first_sight = FALSE;
+    DomainCache *c = domain_cache_get(p, dom, d->uuid, &first_sight, error);
+    if (!c)
+        return NULL;
     d->balloon.min_guarantee_kib = c->min_guarantee_kib;
 
-    guint npins = MAX((guint) MIN(maximum, G_MAXINT), d->nvcpus);
-    if (first_sight || c->stale || c->nvcpus != npins ||
-        p->seq - c->refreshed_seq >= PIN_REFRESH_EVERY) {
-        g_autoptr(GError) local = NULL;
-        if (!refresh_pins(p, dom, c, npins, &local)) {
-            if (g_error_matches(local, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED)) {
-                g_propagate_error(error, g_steal_pointer(&local));
-                return NULL;
-            }
-            if (g_error_matches(local, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN) ||
-                virDomainIsActive(dom) != 1) {
-                g_hash_table_remove(p->cache, d->uuid);
-                return NULL; /* stopped in the meantime */
-            }
-            /* Pins unknown this time (left at -1, "not on one pCPU"); read again next time. */
-            c->nvcpus = 0;
-            c->refreshed_seq = p->seq;
-            virResetLastError();
-        }
-    }
+    guint npins = MAX((guint) MIN(b.max_vcpus, G_MAXINT), d->nvcpus);
+    if (pins_need_refresh(p, c, first_sight, npins) &&
+        !update_pins(p, dom, d->uuid, c, npins, error))
+        return NULL;
     for (guint i = 0; i < d->nvcpus && i < c->nvcpus; i++)
         d->vcpus[i].pcpu = c->pins[i];
     return g_steal_pointer(&d);
