@@ -250,7 +250,7 @@ parse_cpu_fields(Lines *it, guint64 cpu, guint64 fields[CPU_FIELDS], GError **er
 /* A "cpuN ..." line: N and its busy ticks, every counter but idle and iowait (guest time is
  * already inside user). */
 static gboolean
-parse_cpu_line(Lines *it, guint64 *cpu, guint64 *busy_ticks, GError **error)
+parse_cpu_line(Lines *it, guint64 *cpu, guint64 *busy_ticks, guint64 *nice_ticks, GError **error)
 {
     const char *token;
     gsize len;
@@ -272,13 +272,15 @@ parse_cpu_line(Lines *it, guint64 *cpu, guint64 *busy_ticks, GError **error)
         }
     }
     *busy_ticks = sum;
+    *nice_ticks = f[1];
     return TRUE;
 }
 
-/* Stores one CPU's busy time; CPUs beyond @npcpus (not counted by the caller) are skipped. */
+/* Stores one CPU's busy (and, where wanted, niced) time; CPUs beyond @npcpus (not counted by
+ * the caller) are skipped. Niced time is part of busy time, so it cannot overflow alone. */
 static gboolean
-store_cpu_busy(const Lines *it, guint64 cpu, guint64 ticks, guint64 tick_ns, guint npcpus,
-               guint64 *busy, guint8 *seen, GError **error)
+store_cpu_busy(const Lines *it, guint64 cpu, const guint64 ticks[2], guint64 tick_ns, guint npcpus,
+               guint64 *busy, guint64 *nice, guint8 *seen, GError **error)
 {
     if (cpu >= npcpus)
         return TRUE;
@@ -287,16 +289,18 @@ store_cpu_busy(const Lines *it, guint64 cpu, guint64 ticks, guint64 tick_ns, gui
         return FALSE;
     }
     seen[cpu] = 1;
-    if (!g_uint64_checked_mul(&busy[cpu], ticks, tick_ns)) {
+    if (!g_uint64_checked_mul(&busy[cpu], ticks[0], tick_ns)) {
         line_error(error, it, "cpu%" G_GUINT64_FORMAT " busy time overflows in nanoseconds", cpu);
         return FALSE;
     }
+    if (nice)
+        nice[cpu] = ticks[1] * tick_ns;
     return TRUE;
 }
 
 guint64 *
 vmb_host_proc_parse_stat(const char *origin, const char *text, gsize length, guint npcpus,
-                         guint64 tick_ns, GError **error)
+                         guint64 tick_ns, guint64 *nice_ns, GError **error)
 {
     g_return_val_if_fail(origin && text && npcpus > 0 && tick_ns > 0, NULL);
     if (!check_text(origin, text, length, error))
@@ -310,9 +314,9 @@ vmb_host_proc_parse_stat(const char *origin, const char *text, gsize length, gui
         last_is_cpu = line_starts_with(&it, "cpu");
         if (!is_per_cpu_line(&it))
             continue;
-        guint64 cpu, ticks;
-        if (!parse_cpu_line(&it, &cpu, &ticks, error) ||
-            !store_cpu_busy(&it, cpu, ticks, tick_ns, npcpus, busy, seen, error))
+        guint64 cpu, ticks[2];
+        if (!parse_cpu_line(&it, &cpu, &ticks[0], &ticks[1], error) ||
+            !store_cpu_busy(&it, cpu, ticks, tick_ns, npcpus, busy, nice_ns, seen, error))
             return NULL;
         ncpu_lines++;
     }
@@ -332,14 +336,15 @@ vmb_host_proc_parse_stat(const char *origin, const char *text, gsize length, gui
 }
 
 guint64 *
-vmb_host_proc_read_stat(const char *path, guint npcpus, guint64 tick_ns, GError **error)
+vmb_host_proc_read_stat(const char *path, guint npcpus, guint64 tick_ns, guint64 *nice_ns,
+                        GError **error)
 {
     gsize length = 0;
     g_autofree char *text =
         vmb_host_proc_read_file(path, VMB_HOST_PROC_STAT_MAX_BYTES, &length, error);
     if (!text)
         return NULL;
-    return vmb_host_proc_parse_stat(path, text, length, npcpus, tick_ns, error);
+    return vmb_host_proc_parse_stat(path, text, length, npcpus, tick_ns, nice_ns, error);
 }
 
 /* ---- /proc/meminfo ---- */
