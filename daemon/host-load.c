@@ -9,12 +9,23 @@ has_recent_evidence(const VmbPcpuHostLoad *st, guint64 cycle)
     return st->saturated_cycle && cycle - st->saturated_cycle <= VMB_HOST_LOAD_EVIDENCE_CYCLES;
 }
 
-/* The bound part of @unexplained percent of non-VM load on a pCPU (see host-load.h). */
-static double
-next_bound(VmbPcpuHostLoad *st, const VmbPcpuSample *s, double unexplained, guint64 cycle,
-           double alpha)
+/* pCPUs whose own vCPUs leave room for other work: where floating work can go. */
+static guint
+count_roomy(const VmbPcpuSample *samples, guint npcpus)
 {
-    if (s->vm_demand >= VMB_HOST_LOAD_SATURATED) {
+    guint n = 0;
+    for (guint c = 0; c < npcpus; c++)
+        n += samples[c].busy >= 0 && samples[c].vm_demand < VMB_HOST_LOAD_ROOMY;
+    return n;
+}
+
+/* The bound part of @unexplained percent of non-VM load on a pCPU (see host-load.h).
+ * @escape: floating work could have left it for a pCPU with room. */
+static double
+next_bound(VmbPcpuHostLoad *st, const VmbPcpuSample *s, double unexplained, gboolean escape,
+           guint64 cycle, double alpha)
+{
+    if (s->vm_demand >= VMB_HOST_LOAD_SATURATED && escape) {
         st->saturated_cycle = cycle;
         return vmb_ewma(st->bound, unexplained, alpha);
     }
@@ -34,13 +45,15 @@ vmb_host_load_update(VmbPcpuHostLoad *state, const VmbPcpuSample *samples, guint
     }
     double keep = unexplained > floating_vm ? 1 - floating_vm / unexplained : 0;
     double floating = 0;
+    guint roomy = count_roomy(samples, npcpus);
     for (guint c = 0; c < npcpus; c++) {
         const VmbPcpuSample *s = &samples[c];
         if (s->busy < 0)
             continue;
         double u = MAX(0, s->busy - s->vm_run) * keep;
         double niced = MIN(u, s->niced);
-        state[c].bound = next_bound(&state[c], s, u - niced, cycle, alpha);
+        gboolean escape = roomy > (s->vm_demand < VMB_HOST_LOAD_ROOMY);
+        state[c].bound = next_bound(&state[c], s, u - niced, escape, cycle, alpha);
         floating += niced + MAX(0, u - niced - state[c].bound);
     }
     return floating;

@@ -13,10 +13,12 @@
  *   smaller share than the vCPUs (nice 0) wherever it runs, and next to nothing at the
  *   levels used for background jobs (10-19). An operator who renices QEMU itself makes
  *   this part overestimated; it never exceeds the unexplained time.
- * - For the rest: when the vCPUs pinned to a pCPU alone want all of it (saturated), a
- *   process bound there keeps its fair share, while floating work has gone to an idle pCPU.
- *   Samples taken then measure the bound part. Between such samples the non-VM load may be
- *   floating work in the room the vCPUs leave: the estimate may fall, never rise.
+ * - For the rest: when the vCPUs pinned to a pCPU alone want all of it (saturated) and
+ *   another pCPU has room, a process bound there keeps its fair share, while floating work
+ *   has gone to the pCPU with room. Samples taken then measure the bound part. (With no
+ *   room anywhere, floating work stays where it is and the sample says nothing.) Between such
+ * samples the non-VM load may be floating work in the room the vCPUs leave: the estimate may fall,
+ * never rise.
  * - A pCPU without a saturated sample in the last VMB_HOST_LOAD_EVIDENCE_CYCLES cycles
  *   counts all of its non-niced non-VM load as bound (the cautious reading: the balancer
  *   then avoids it, as it always did). */
@@ -28,6 +30,8 @@
 #define VMB_HOST_LOAD_EVIDENCE_CYCLES 60
 /* The vCPUs on a pCPU want at least this percent of it: saturated. */
 #define VMB_HOST_LOAD_SATURATED 95.0
+/* ... less than this: room for other work. */
+#define VMB_HOST_LOAD_ROOMY 85.0
 
 typedef struct {
     double busy;      /* busy percent of the pCPU over the last interval, < 0 unknown */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The bound/floating split of the host's own CPU load (daemon/host-load.h), as a table of
  * pCPU histories: each case feeds the same sample for @cycles cycles, after an optional
- * lead-in, and checks the bound estimate and the floating total at the end. */
+ * lead-in, and checks the bound estimate and the floating total at the end. A second pCPU
+ * is idle (room for floating work) or, in crowded cases, saturated by its own vCPUs. */
 #include "host-load.h"
 
 #include <math.h>
@@ -13,6 +14,7 @@ typedef struct {
     VmbPcpuSample sample; /* then this one */
     guint cycles;
     double bound, floating; /* expected at the end, within 1 point */
+    gboolean crowded;       /* the other pCPU's vCPUs want all of it too (else it is idle) */
 } Case;
 
 static const Case cases[] = {
@@ -39,6 +41,9 @@ static const Case cases[] = {
     {"niced-and-bound", {-1, 0, 0, 0}, 0, {100, 50, 50, 30}, 10, 20, 30},
     /* Niced time beyond the unexplained time (QEMU itself reniced) is capped. */
     {"niced-capped", {-1, 0, 0, 0}, 0, {100, 90, 90, 80}, 5, 0, 10},
+    /* With no room anywhere floating work cannot leave: a saturated sample says nothing,
+     * and the hog that fills the room later counts as bound. */
+    {"no-room-anywhere", {100, 98, 200}, 5, {100, 60, 60}, 8, 40, 0, TRUE},
     /* An idle pCPU: nothing to count. */
     {"idle", {-1, 0, 0}, 0, {0, 0, 0}, 3, 0, 0},
     /* busy unknown: nothing learned. */
@@ -49,14 +54,16 @@ static void
 test_case(gconstpointer data)
 {
     const Case *c = data;
-    VmbPcpuHostLoad st = {0};
+    VmbPcpuHostLoad st[2] = {{0}};
+    VmbPcpuSample other = c->crowded ? (VmbPcpuSample){100, 100, 150, 0} : (VmbPcpuSample){0};
+    VmbPcpuSample lead[2] = {c->lead, other}, sample[2] = {c->sample, other};
     guint64 cycle = 0;
     double floating = 0;
     for (guint k = 0; k < c->lead_cycles; k++)
-        vmb_host_load_update(&st, &c->lead, 1, 0, ++cycle, 0.5);
+        vmb_host_load_update(st, lead, 2, 0, ++cycle, 0.5);
     for (guint k = 0; k < c->cycles; k++)
-        floating = vmb_host_load_update(&st, &c->sample, 1, 0, ++cycle, 0.5);
-    g_assert_cmpfloat_with_epsilon(st.bound, c->bound, 1.0);
+        floating = vmb_host_load_update(st, sample, 2, 0, ++cycle, 0.5);
+    g_assert_cmpfloat_with_epsilon(st[0].bound, c->bound, 1.0);
     g_assert_cmpfloat_with_epsilon(floating, c->floating, 1.0);
 }
 
