@@ -435,88 +435,138 @@ heap_down(guint *heap, guint n, guint k, const double *load)
     }
 }
 
-/* Greedy moves can stop in a local optimum. A fresh longest-processing-time placement of
- * the movable vCPUs is computed too; bins are matched to the pCPUs their vCPUs already
- * use (among pCPUs with the same fixed load) so that few pins change. It replaces the
- * greedy result only when it lowers the most loaded pCPU by more than the hysteresis
- * within the move budget. Returns the number of moves it recorded, 0 if not taken. */
-static guint
-global_replan(Plan *pl, guint first_move, guint budget)
-{
-    const VmbCpuProblem *p = pl->p;
-    guint P = p->npcpus;
-    double greedy_max = max_load(pl);
+/* The global re-plan's working state. */
+typedef struct {
+    double greedy_max; /* most loaded pCPU after the greedy moves */
+    double need;       /* what the re-plan must lower it by: hysteresis plus noise */
+    gint *start;       /* [n_items] placement before the greedy moves */
+    double *fixed;     /* [npcpus] load that stays: background, immovable, cooling */
+    GArray *todo;      /* the movable items placed in @start, largest first */
+    gint *bin;         /* [n_items] pCPU the re-plan gives each item of @todo */
+} Replan;
 
-    /* State before the greedy moves: placement after the mandatory placements. */
-    g_autofree gint *start = g_memdup2(pl->place, sizeof(gint) * p->n_items);
+static void
+replan_clear(Replan *r)
+{
+    g_clear_pointer(&r->start, g_free);
+    g_clear_pointer(&r->fixed, g_free);
+    g_clear_pointer(&r->todo, g_array_unref);
+    g_clear_pointer(&r->bin, g_free);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Replan, replan_clear)
+
+/* Start state: the placement after the mandatory placements, before the greedy moves. The
+ * re-plan competes with the greedy result from there, and the bar it must clear is the
+ * hysteresis plus the noise of two pCPUs as noisy as the noisiest. */
+static void
+replan_start(const Plan *pl, guint first_move, Replan *r)
+{
+    r->greedy_max = max_load(pl);
+    r->start = g_memdup2(pl->place, sizeof(gint) * pl->p->n_items);
     for (guint k = pl->moves->len; k-- > first_move;) {
         const VmbCpuMove *m = &g_array_index(pl->moves, VmbCpuMove, k);
-        start[m->item] = m->from;
+        r->start[m->item] = m->from;
     }
+    double max_var = 0;
+    for (guint a = 0; a < pl->n_allowed; a++)
+        max_var = MAX(max_var, pl->var[pl->allowed[a]]);
+    r->need = pl->h + pl->z * sqrt(2 * max_var);
+}
 
-    /* Fixed load: background, immovable and cooling items stay where they are. */
-    g_autofree double *fixed = g_new0(double, P);
-    g_autofree double *load = g_new0(double, P);
-    g_autoptr(GArray) todo = g_array_new(FALSE, FALSE, sizeof(guint));
-    for (guint c = 0; c < P; c++)
-        fixed[c] = p->background ? p->background[c] : 0;
+/* Fixed loads: background, immovable and cooling items stay where they are; what is left
+ * (movable items that have a pCPU) is the re-plan's to place, largest first. */
+static void
+replan_fixed_loads(const Plan *pl, Replan *r)
+{
+    const VmbCpuProblem *p = pl->p;
+    r->fixed = g_new0(double, p->npcpus);
+    r->todo = g_array_new(FALSE, FALSE, sizeof(guint));
+    for (guint c = 0; c < p->npcpus; c++)
+        r->fixed[c] = p->background ? p->background[c] : 0;
     for (guint i = 0; i < p->n_items; i++) {
-        if (start[i] < 0)
+        if (r->start[i] < 0)
             continue;
         if (p->items[i].movable && !p->items[i].cooling)
-            g_array_append_val(todo, i);
+            g_array_append_val(r->todo, i);
         else
-            fixed[start[i]] += p->items[i].load;
+            r->fixed[r->start[i]] += p->items[i].load;
     }
-    memcpy(load, fixed, sizeof(double) * P);
-    g_array_sort_with_data(todo, cmp_load_desc, (gpointer) p->items);
-    g_autofree gint *bin = g_new0(gint, p->n_items);
+    g_array_sort_with_data(r->todo, cmp_load_desc, (gpointer) p->items);
+}
+
+/* LPT placement: largest first, each item on the least loaded allowed pCPU (a min-heap).
+ * Fills r->bin and returns the most loaded pCPU's load. */
+static double
+replan_lpt(const Plan *pl, Replan *r)
+{
+    const VmbCpuProblem *p = pl->p;
+    g_autofree double *load = g_memdup2(r->fixed, sizeof(double) * p->npcpus);
     g_autofree guint *heap = g_memdup2(pl->allowed, sizeof(guint) * pl->n_allowed);
     guint n = pl->n_allowed;
+    r->bin = g_new0(gint, p->n_items);
     for (guint k = n / 2; k-- > 0;)
         heap_down(heap, n, k, load);
-    for (guint k = 0; k < todo->len; k++) {
-        guint i = g_array_index(todo, guint, k);
+    for (guint k = 0; k < r->todo->len; k++) {
+        guint i = g_array_index(r->todo, guint, k);
         guint best = heap[0]; /* least loaded pCPU */
-        bin[i] = (gint) best;
+        r->bin[i] = (gint) best;
         load[best] += p->items[i].load;
         heap_down(heap, n, 0, load);
     }
     double lpt_max = 0;
     for (guint a = 0; a < pl->n_allowed; a++)
         lpt_max = MAX(lpt_max, load[pl->allowed[a]]);
-    double max_var = 0;
-    for (guint a = 0; a < pl->n_allowed; a++)
-        max_var = MAX(max_var, pl->var[pl->allowed[a]]);
-    double need = pl->h + pl->z * sqrt(2 * max_var);
-    if (lpt_max >= greedy_max - need)
-        return 0;
+    return lpt_max;
+}
 
-    /* Relabel bins onto pCPUs of equal fixed load to keep vCPUs where they are. */
+/* Does a placement whose most loaded pCPU carries @max fail to beat the greedy result? */
+static gboolean
+replan_falls_short(const Replan *r, double max)
+{
+    return max >= r->greedy_max - r->need;
+}
+
+/* How many vCPUs of each bin sit on each pCPU now, as (bin, pCPU) pairs with the same fixed
+ * load, the largest overlap first (ties: lower bin, then lower pCPU). */
+static GArray *
+bin_overlaps(const Plan *pl, const Replan *r)
+{
+    guint P = pl->p->npcpus;
     g_autoptr(GHashTable) overlap = g_hash_table_new(g_direct_hash, g_direct_equal);
-    for (guint k = 0; k < todo->len; k++) {
-        guint i = g_array_index(todo, guint, k);
-        gsize key = (gsize) bin[i] * P + (gsize) start[i] + 1;
+    for (guint k = 0; k < r->todo->len; k++) {
+        guint i = g_array_index(r->todo, guint, k);
+        gsize key = (gsize) r->bin[i] * P + (gsize) r->start[i] + 1;
         gpointer old = g_hash_table_lookup(overlap, GSIZE_TO_POINTER(key));
         g_hash_table_insert(overlap, GSIZE_TO_POINTER(key),
                             GUINT_TO_POINTER(GPOINTER_TO_UINT(old) + 1));
     }
-    g_autofree gint *label = g_new0(gint, P); /* bin -> pCPU */
-    g_autofree gboolean *taken = g_new0(gboolean, P);
-    for (guint c = 0; c < P; c++)
-        label[c] = -1;
-    /* Greedy matching, largest overlap first (ties: lower bin, then lower pCPU). */
-    g_autoptr(GArray) pairs = g_array_new(FALSE, FALSE, sizeof(Overlap));
+    GArray *pairs = g_array_new(FALSE, FALSE, sizeof(Overlap));
     GHashTableIter it;
     gpointer key, value;
     g_hash_table_iter_init(&it, overlap);
     while (g_hash_table_iter_next(&it, &key, &value)) {
         gsize kv = GPOINTER_TO_SIZE(key) - 1;
         Overlap o = {GPOINTER_TO_UINT(value), (guint) (kv / P), (guint) (kv % P)};
-        if (fabs(fixed[o.bin] - fixed[o.pcpu]) <= TIE_EPSILON)
+        if (fabs(r->fixed[o.bin] - r->fixed[o.pcpu]) <= TIE_EPSILON)
             g_array_append_val(pairs, o);
     }
     g_array_sort(pairs, cmp_overlap);
+    return pairs;
+}
+
+/* Relabel: the LPT bins are interchangeable among pCPUs of equal fixed load, so each bin
+ * goes to the pCPU most of its vCPUs already use (greedy matching, largest overlap first);
+ * that keeps pin changes few. Unmatched bins keep their own pCPU, or take any free one.
+ * Rewrites r->bin from bins to pCPUs. */
+static void
+replan_relabel(const Plan *pl, Replan *r)
+{
+    guint P = pl->p->npcpus;
+    g_autoptr(GArray) pairs = bin_overlaps(pl, r);
+    g_autofree gint *label = g_new0(gint, P); /* bin -> pCPU */
+    g_autofree gboolean *taken = g_new0(gboolean, P);
+    for (guint c = 0; c < P; c++)
+        label[c] = -1;
     for (guint k = 0; k < pairs->len; k++) {
         const Overlap *o = &g_array_index(pairs, Overlap, k);
         if (label[o->bin] >= 0 || taken[o->pcpu])
@@ -541,22 +591,34 @@ global_replan(Plan *pl, guint first_move, guint budget)
             c++;
         }
     }
-
-    guint moves = 0;
-    double new_max = 0;
-    memcpy(load, fixed, sizeof(double) * P);
-    for (guint k = 0; k < todo->len; k++) {
-        guint i = g_array_index(todo, guint, k);
-        bin[i] = label[bin[i]];
-        load[bin[i]] += p->items[i].load;
-        moves += bin[i] != start[i];
+    for (guint k = 0; k < r->todo->len; k++) {
+        guint i = g_array_index(r->todo, guint, k);
+        r->bin[i] = label[r->bin[i]];
     }
+}
+
+/* The relabelled placement's most loaded pCPU, and in *@moves the pin changes it takes. */
+static double
+replan_cost(const Plan *pl, const Replan *r, guint *moves)
+{
+    g_autofree double *load = g_memdup2(r->fixed, sizeof(double) * pl->p->npcpus);
+    *moves = 0;
+    for (guint k = 0; k < r->todo->len; k++) {
+        guint i = g_array_index(r->todo, guint, k);
+        load[r->bin[i]] += pl->p->items[i].load;
+        *moves += r->bin[i] != r->start[i];
+    }
+    double new_max = 0;
     for (guint a = 0; a < pl->n_allowed; a++)
         new_max = MAX(new_max, load[pl->allowed[a]]);
-    if (moves > budget || new_max >= greedy_max - need)
-        return 0;
+    return new_max;
+}
 
-    /* Undo the greedy moves, then record the re-plan as one set of moves. */
+/* Commit: undo the greedy moves, then record the re-plan as one set of moves, each with
+ * the @gain of the whole re-plan. */
+static void
+replan_commit(Plan *pl, guint first_move, const Replan *r, double gain)
+{
     for (guint k = pl->moves->len; k-- > first_move;) {
         const VmbCpuMove m = g_array_index(pl->moves, VmbCpuMove, k);
         take(pl, m.item);
@@ -564,20 +626,40 @@ global_replan(Plan *pl, guint first_move, guint budget)
         pl->moved[m.item] = FALSE;
     }
     g_array_set_size(pl->moves, first_move);
-    double gain = greedy_max - new_max;
-    for (guint k = 0; k < todo->len; k++) {
-        guint i = g_array_index(todo, guint, k);
-        if (bin[i] != start[i])
-            record(pl, i, start[i], (guint) bin[i], VMB_CPU_BALANCE, gain);
+    for (guint k = 0; k < r->todo->len; k++) {
+        guint i = g_array_index(r->todo, guint, k);
+        if (r->bin[i] != r->start[i])
+            record(pl, i, r->start[i], (guint) r->bin[i], VMB_CPU_BALANCE, gain);
     }
-    for (guint k = 0; k < todo->len; k++) {
-        guint i = g_array_index(todo, guint, k);
-        if (bin[i] != start[i]) {
+    for (guint k = 0; k < r->todo->len; k++) {
+        guint i = g_array_index(r->todo, guint, k);
+        if (r->bin[i] != r->start[i]) {
             take(pl, i);
-            put(pl, i, (guint) bin[i]);
+            put(pl, i, (guint) r->bin[i]);
             pl->moved[i] = TRUE;
         }
     }
+}
+
+/* Greedy moves can stop in a local optimum. A fresh longest-processing-time placement of
+ * the movable vCPUs is computed too; bins are matched to the pCPUs their vCPUs already
+ * use (among pCPUs with the same fixed load) so that few pins change. It replaces the
+ * greedy result only when it lowers the most loaded pCPU by more than the hysteresis
+ * within the move budget. Returns the number of moves it recorded, 0 if not taken. */
+static guint
+global_replan(Plan *pl, guint first_move, guint budget)
+{
+    g_auto(Replan) r = {0};
+    replan_start(pl, first_move, &r);
+    replan_fixed_loads(pl, &r);
+    if (replan_falls_short(&r, replan_lpt(pl, &r)))
+        return 0;
+    replan_relabel(pl, &r);
+    guint moves;
+    double new_max = replan_cost(pl, &r, &moves);
+    if (moves > budget || replan_falls_short(&r, new_max))
+        return 0;
+    replan_commit(pl, first_move, &r, r.greedy_max - new_max);
     return moves;
 }
 
@@ -592,74 +674,110 @@ vmb_cpu_loads(const VmbCpuProblem *p, const gint *placement, double *loads)
     }
 }
 
+/* Items grouped by domain (CSR: dom_first, dom_items), for sibling counts. */
+static void
+group_by_domain(Plan *pl)
+{
+    const VmbCpuProblem *p = pl->p;
+    for (guint i = 0; i < p->n_items; i++)
+        pl->n_domains = MAX(pl->n_domains, p->items[i].domain + 1);
+    pl->dom_first = g_new0(guint, pl->n_domains + 1);
+    pl->dom_items = g_new0(guint, p->n_items + 1);
+    for (guint i = 0; i < p->n_items; i++)
+        pl->dom_first[p->items[i].domain + 1]++;
+    for (guint d = 0; d < pl->n_domains; d++)
+        pl->dom_first[d + 1] += pl->dom_first[d];
+    g_autofree guint *fill = g_memdup2(pl->dom_first, sizeof(guint) * (pl->n_domains + 1));
+    for (guint i = 0; i < p->n_items; i++)
+        pl->dom_items[fill[p->items[i].domain]++] = i;
+}
+
+/* Sets up the working state with the background loads and no item placed. FALSE when no
+ * pCPU is allowed: there is nothing to plan. */
+static gboolean
+plan_init(Plan *pl, const VmbCpuProblem *p, const VmbCpuTunables *t)
+{
+    *pl = (Plan){.p = p, .h = t->hysteresis};
+    pl->moves = g_array_new(FALSE, FALSE, sizeof(VmbCpuMove));
+    pl->allowed = g_new0(guint, p->npcpus);
+    for (guint c = 0; c < p->npcpus; c++) {
+        if (p->allowed[c])
+            pl->allowed[pl->n_allowed++] = c;
+    }
+    pl->z = noise_z(pl->n_allowed);
+    if (pl->n_allowed == 0)
+        return FALSE;
+    pl->load = g_new0(double, p->npcpus);
+    pl->var = g_new0(double, p->npcpus);
+    pl->place = g_new0(gint, p->n_items);
+    pl->moved = g_new0(gboolean, p->n_items);
+    pl->on = g_new0(GArray *, p->npcpus);
+    group_by_domain(pl);
+    for (guint c = 0; c < p->npcpus; c++) {
+        pl->on[c] = g_array_new(FALSE, FALSE, sizeof(guint));
+        pl->load[c] = p->background ? p->background[c] : 0;
+    }
+    return TRUE;
+}
+
+static void
+plan_clear(Plan *pl)
+{
+    for (guint c = 0; pl->on && c < pl->p->npcpus; c++)
+        g_array_unref(pl->on[c]);
+    g_clear_pointer(&pl->on, g_free);
+    g_clear_pointer(&pl->dom_first, g_free);
+    g_clear_pointer(&pl->dom_items, g_free);
+    g_clear_pointer(&pl->load, g_free);
+    g_clear_pointer(&pl->var, g_free);
+    g_clear_pointer(&pl->place, g_free);
+    g_clear_pointer(&pl->moved, g_free);
+    g_clear_pointer(&pl->allowed, g_free);
+    g_clear_pointer(&pl->moves, g_array_unref);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Plan, plan_clear)
+
+/* Mandatory placements: items pinned to an allowed pCPU stay put for now; the rest are
+ * placed (largest first on the least loaded pCPU). Items of excluded domains outside the
+ * allowed set are not ours to count. */
+static void
+place_mandatory(Plan *pl)
+{
+    const VmbCpuProblem *p = pl->p;
+    for (guint i = 0; i < p->n_items; i++) {
+        gint c = p->items[i].current;
+        pl->place[i] = -1;
+        if (c >= 0 && (guint) c < p->npcpus && p->allowed[c])
+            put(pl, i, (guint) c);
+    }
+    place_floating(pl);
+}
+
+/* Greedy phase: one action at a time, a balancing move or swap when one qualifies, else one
+ * that spreads a domain, until none qualifies or the move budget is spent. */
+static void
+balance_greedily(Plan *pl, guint max_moves)
+{
+    guint budget = max_moves;
+    while (budget > 0 && pl->n_allowed > 1) {
+        guint before = pl->moves->len;
+        if (!balance_step(pl, budget) && !spread_step(pl, budget))
+            break;
+        guint used = pl->moves->len - before;
+        budget = used >= budget ? 0 : budget - used;
+    }
+}
+
 GArray *
 vmb_cpu_plan(const VmbCpuProblem *p, const VmbCpuTunables *t)
 {
-    Plan pl = {.p = p, .h = t->hysteresis};
-    pl.moves = g_array_new(FALSE, FALSE, sizeof(VmbCpuMove));
-    pl.allowed = g_new0(guint, p->npcpus);
-    for (guint c = 0; c < p->npcpus; c++) {
-        if (p->allowed[c])
-            pl.allowed[pl.n_allowed++] = c;
-    }
-    pl.z = noise_z(pl.n_allowed);
-    if (pl.n_allowed == 0) {
-        g_free(pl.allowed);
-        return pl.moves;
-    }
-    pl.load = g_new0(double, p->npcpus);
-    pl.var = g_new0(double, p->npcpus);
-    pl.place = g_new0(gint, p->n_items);
-    pl.moved = g_new0(gboolean, p->n_items);
-    pl.on = g_new0(GArray *, p->npcpus);
-    /* Items grouped by domain (CSR), for sibling counts. */
-    for (guint i = 0; i < p->n_items; i++)
-        pl.n_domains = MAX(pl.n_domains, p->items[i].domain + 1);
-    pl.dom_first = g_new0(guint, pl.n_domains + 1);
-    pl.dom_items = g_new0(guint, p->n_items + 1);
-    for (guint i = 0; i < p->n_items; i++)
-        pl.dom_first[p->items[i].domain + 1]++;
-    for (guint d = 0; d < pl.n_domains; d++)
-        pl.dom_first[d + 1] += pl.dom_first[d];
-    g_autofree guint *fill = g_memdup2(pl.dom_first, sizeof(guint) * (pl.n_domains + 1));
-    for (guint i = 0; i < p->n_items; i++)
-        pl.dom_items[fill[p->items[i].domain]++] = i;
-    for (guint c = 0; c < p->npcpus; c++) {
-        pl.on[c] = g_array_new(FALSE, FALSE, sizeof(guint));
-        pl.load[c] = p->background ? p->background[c] : 0;
-    }
-
-    /* Items pinned to an allowed pCPU stay put for now; the rest are placed. Items of
-     * excluded domains outside the allowed set are not ours to count. */
-    for (guint i = 0; i < p->n_items; i++) {
-        gint c = p->items[i].current;
-        pl.place[i] = -1;
-        if (c >= 0 && (guint) c < p->npcpus && p->allowed[c])
-            put(&pl, i, (guint) c);
-    }
-    place_floating(&pl);
-
+    g_auto(Plan) pl = {0};
+    if (!plan_init(&pl, p, t))
+        return g_steal_pointer(&pl.moves);
+    place_mandatory(&pl);
     guint first_move = pl.moves->len;
-    guint budget = t->max_moves;
-    while (budget > 0 && pl.n_allowed > 1) {
-        guint before = pl.moves->len;
-        if (!balance_step(&pl, budget) && !spread_step(&pl, budget))
-            break;
-        guint used = pl.moves->len - before;
-        budget = used >= budget ? 0 : budget - used;
-    }
+    balance_greedily(&pl, t->max_moves);
     if (pl.n_allowed > 1)
         global_replan(&pl, first_move, t->max_moves);
-
-    for (guint c = 0; c < p->npcpus; c++)
-        g_array_unref(pl.on[c]);
-    g_free(pl.on);
-    g_free(pl.dom_first);
-    g_free(pl.dom_items);
-    g_free(pl.load);
-    g_free(pl.var);
-    g_free(pl.place);
-    g_free(pl.moved);
-    g_free(pl.allowed);
-    return pl.moves;
+    return g_steal_pointer(&pl.moves);
 }

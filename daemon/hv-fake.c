@@ -168,104 +168,158 @@ host_used_mib(Fake *f)
     return used;
 }
 
+/* A vCPU's id in the CPU step: its domain's index and its number in one integer. */
+#define VCPU_ID(dom, v) (((guint64) (dom) << 32) | (v))
+#define VCPU_DOM(id)    ((guint) ((id) >> 32))
+#define VCPU_NUM(id)    ((guint) ((id) &0xffffffff))
+#define NO_VCPU         G_MAXUINT64 /* a pCPU's background load */
+
+/* Demands that share one capacity max-min fairly, and what each gets. */
+typedef struct {
+    GArray *dem; /* double */
+    GArray *who; /* guint64: VCPU_ID or NO_VCPU */
+    GArray *got; /* double */
+} Share;
+
 static void
-step_cpu(Fake *f, double t, double dt)
+share_clear(Share *sh)
+{
+    g_clear_pointer(&sh->dem, g_array_unref);
+    g_clear_pointer(&sh->who, g_array_unref);
+    g_clear_pointer(&sh->got, g_array_unref);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Share, share_clear)
+
+static void
+share_reset(Share *sh)
+{
+    g_array_set_size(sh->dem, 0);
+    g_array_set_size(sh->who, 0);
+}
+
+static void
+share_add(Share *sh, double demand, guint64 id)
+{
+    g_array_append_val(sh->dem, demand);
+    g_array_append_val(sh->who, id);
+}
+
+static void
+share_fill(Share *sh, double capacity)
+{
+    g_array_set_size(sh->got, sh->dem->len);
+    water_fill((double *) sh->dem->data, (double *) sh->got->data, sh->dem->len, capacity);
+}
+
+/* Accounts @a percent of a pCPU over @dt to vCPU @id as run time, the rest of its @demand
+ * as wait time. */
+static void
+run_vcpu(Fake *f, guint64 id, double demand, double a, double dt)
+{
+    FakeDomain *d = &f->doms[VCPU_DOM(id)];
+    guint v = VCPU_NUM(id);
+    d->time_ns[v] += (guint64) (a / 100.0 * dt * 1e9);
+    d->wait_ns[v] += (guint64) ((demand - a) / 100.0 * dt * 1e9);
+}
+
+/* Each running vCPU's demand at @t (its load series plus noise), and the pinned ones bucketed
+ * by pCPU (counting sort): those of pCPU p are bucket[first[p] .. first[p + 1]). */
+static guint64 *
+draw_demands(Fake *f, double t, guint *first)
 {
     guint P = f->sc->ncpus;
     guint ndom = f->sc->domains->len;
-    g_autofree guint *count = g_new0(guint, P);
-    g_autofree double *busy = g_new0(double, P);
-
     for (guint i = 0; i < ndom; i++) {
         FakeDomain *d = &f->doms[i];
-        if (!d->running)
-            continue;
-        for (guint v = 0; v < d->def->nvcpus; v++) {
+        for (guint v = 0; d->running && v < d->def->nvcpus; v++) {
             double x = vmb_series_at(&d->def->load[v], t) + noise(f, i, v, t, d->def->noise);
             d->demand[v] = CLAMP(x, 0, 100);
-            if (d->pins[v] >= 0) {
-                count[d->pins[v]]++;
-            }
+            if (d->pins[v] >= 0)
+                first[d->pins[v] + 1]++;
         }
     }
-
-    /* Per pCPU: background plus pinned vCPUs share 100 %. */
-    g_autoptr(GArray) dem = g_array_new(FALSE, FALSE, sizeof(double));
-    g_autoptr(GArray) who = g_array_new(FALSE, FALSE, sizeof(guint64));
-    g_autoptr(GArray) got = g_array_new(FALSE, FALSE, sizeof(double));
-    g_autofree double *residual = g_new0(double, P);
-    double residual_total = 0;
-    /* Bucket pinned vCPUs by pCPU (counting sort), then share each pCPU. */
-    g_autofree guint *first = g_new0(guint, P + 1);
     for (guint p = 0; p < P; p++)
-        first[p + 1] = first[p] + count[p];
-    g_autofree guint64 *bucket = g_new0(guint64, first[P] + 1);
+        first[p + 1] += first[p];
+    guint64 *bucket = g_new0(guint64, first[P] + 1);
     g_autofree guint *fill = g_memdup2(first, sizeof(guint) * P);
     for (guint i = 0; i < ndom; i++) {
         FakeDomain *d = &f->doms[i];
         for (guint v = 0; d->running && v < d->def->nvcpus; v++) {
             if (d->pins[v] >= 0)
-                bucket[fill[d->pins[v]]++] = ((guint64) i << 32) | v;
+                bucket[fill[d->pins[v]]++] = VCPU_ID(i, v);
         }
     }
+    return bucket;
+}
+
+/* Per pCPU: its background load and the vCPUs pinned to it share 100 %. Adds what runs to
+ * busy[p], leaves what is left in residual[p] and returns the sum of the residuals. */
+static double
+run_pinned(Fake *f, double t, double dt, Share *sh, double *busy, double *residual)
+{
+    guint P = f->sc->ncpus;
+    g_autofree guint *first = g_new0(guint, P + 1);
+    g_autofree guint64 *bucket = draw_demands(f, t, first);
+    double residual_total = 0;
     for (guint p = 0; p < P; p++) {
-        g_array_set_size(dem, 0);
-        g_array_set_size(who, 0);
-        double bg = vmb_series_at(&f->sc->background[p], t);
-        g_array_append_val(dem, bg);
-        guint64 none = G_MAXUINT64;
-        g_array_append_val(who, none);
-        for (guint k = first[p]; k < first[p + 1]; k++) {
-            guint64 id = bucket[k];
-            g_array_append_val(dem, f->doms[id >> 32].demand[id & 0xffffffff]);
-            g_array_append_val(who, id);
-        }
-        g_array_set_size(got, dem->len);
-        water_fill((double *) dem->data, (double *) got->data, dem->len, 100.0);
-        for (guint k = 0; k < dem->len; k++) {
-            double a = g_array_index(got, double, k);
+        share_reset(sh);
+        share_add(sh, vmb_series_at(&f->sc->background[p], t), NO_VCPU);
+        for (guint k = first[p]; k < first[p + 1]; k++)
+            share_add(sh, f->doms[VCPU_DOM(bucket[k])].demand[VCPU_NUM(bucket[k])], bucket[k]);
+        share_fill(sh, 100.0);
+        for (guint k = 0; k < sh->dem->len; k++) {
+            double a = g_array_index(sh->got, double, k);
             busy[p] += a;
-            guint64 id = g_array_index(who, guint64, k);
-            if (id == G_MAXUINT64)
-                continue;
-            FakeDomain *d = &f->doms[id >> 32];
-            guint v = (guint) (id & 0xffffffff);
-            d->time_ns[v] += (guint64) (a / 100.0 * dt * 1e9);
-            d->wait_ns[v] += (guint64) ((g_array_index(dem, double, k) - a) / 100.0 * dt * 1e9);
+            guint64 id = g_array_index(sh->who, guint64, k);
+            if (id != NO_VCPU)
+                run_vcpu(f, id, g_array_index(sh->dem, double, k), a, dt);
         }
         residual[p] = MAX(0, 100.0 - busy[p]);
         residual_total += residual[p];
     }
+    return residual_total;
+}
 
-    /* Floating vCPUs share the leftover capacity of all pCPUs. */
-    g_array_set_size(dem, 0);
-    g_array_set_size(who, 0);
-    for (guint i = 0; i < ndom; i++) {
+/* Floating vCPUs share the leftover capacity of all pCPUs (none gets more than one pCPU);
+ * what they use is spread over the pCPUs in proportion to what each had left. */
+static void
+run_floating(Fake *f, double dt, Share *sh, const double *residual, double residual_total,
+             double *busy)
+{
+    share_reset(sh);
+    for (guint i = 0; i < f->sc->domains->len; i++) {
         FakeDomain *d = &f->doms[i];
         for (guint v = 0; d->running && v < d->def->nvcpus; v++) {
-            if (d->pins[v] < 0) {
-                g_array_append_val(dem, d->demand[v]);
-                guint64 id = ((guint64) i << 32) | v;
-                g_array_append_val(who, id);
-            }
+            if (d->pins[v] < 0)
+                share_add(sh, d->demand[v], VCPU_ID(i, v));
         }
     }
-    if (dem->len) {
-        g_array_set_size(got, dem->len);
-        water_fill((double *) dem->data, (double *) got->data, dem->len, residual_total);
-        double used = 0;
-        for (guint k = 0; k < dem->len; k++) {
-            guint64 id = g_array_index(who, guint64, k);
-            FakeDomain *d = &f->doms[id >> 32];
-            guint v = (guint) (id & 0xffffffff);
-            double a = MIN(g_array_index(got, double, k), 100.0);
-            used += a;
-            d->time_ns[v] += (guint64) (a / 100.0 * dt * 1e9);
-            d->wait_ns[v] += (guint64) ((d->demand[v] - a) / 100.0 * dt * 1e9);
-        }
-        for (guint p = 0; p < P && residual_total > 0; p++)
-            busy[p] += used * residual[p] / residual_total;
+    if (!sh->dem->len)
+        return;
+    share_fill(sh, residual_total);
+    double used = 0;
+    for (guint k = 0; k < sh->dem->len; k++) {
+        double a = MIN(g_array_index(sh->got, double, k), 100.0);
+        used += a;
+        run_vcpu(f, g_array_index(sh->who, guint64, k), g_array_index(sh->dem, double, k), a, dt);
     }
+    for (guint p = 0; p < f->sc->ncpus && residual_total > 0; p++)
+        busy[p] += used * residual[p] / residual_total;
+}
+
+static void
+step_cpu(Fake *f, double t, double dt)
+{
+    guint P = f->sc->ncpus;
+    g_autofree double *busy = g_new0(double, P);
+    g_autofree double *residual = g_new0(double, P);
+    g_auto(Share) sh = {
+        .dem = g_array_new(FALSE, FALSE, sizeof(double)),
+        .who = g_array_new(FALSE, FALSE, sizeof(guint64)),
+        .got = g_array_new(FALSE, FALSE, sizeof(double)),
+    };
+    double residual_total = run_pinned(f, t, dt, &sh, busy, residual);
+    run_floating(f, dt, &sh, residual, residual_total, busy);
     for (guint p = 0; p < P; p++) {
         f->busy_ns[p] += (guint64) (busy[p] / 100.0 * dt * 1e9);
         f->last_load[p] = busy[p];

@@ -32,6 +32,9 @@ typedef struct {
     guint64 grant;         /* memory given this cycle */
     guint64 excess;        /* what it can give under pressure */
     double urgency;        /* usable / (low + allowance): lower is worse */
+    guint64 shrink_to;     /* shrink target this cycle (idle step, reclaim, squeeze, guard) */
+    gboolean forced;       /* shrinks under pressure: counted in the supply */
+    gboolean guarded;      /* growing guest held back for the reserve */
 } GuestPlan;
 
 const char *
@@ -308,225 +311,355 @@ assess(const VmbMemGuest *in, const VmbMemTunables *t, GuestPlan *g)
     return v;
 }
 
-VmbMemPlan *
-vmb_mem_plan(const VmbMemProblem *p, const VmbMemTunables *t)
-{
-    guint n = p->n_guests;
-    const VmbMemGuest *in = p->guests;
-    VmbMemPlan *plan = g_new0(VmbMemPlan, 1);
-    plan->changes = g_array_new(FALSE, FALSE, sizeof(VmbMemChange));
-    plan->verdict = g_new0(VmbMemVerdict, MAX(n, 1));
-    g_autofree GuestPlan *g = g_new0(GuestPlan, MAX(n, 1));
+/* The working state of one vmb_mem_plan() run, shared by its phases. */
+typedef struct {
+    const VmbMemProblem *p;
+    const VmbMemTunables *t;
+    const VmbMemGuest *in;            /* p->guests */
+    guint n;                          /* p->n_guests */
+    VmbMemPlan *plan;                 /* the result being built */
+    GuestPlan *g;                     /* [n] */
+    gboolean host_known;              /* the host reported its available memory */
+    GArray *starving, *idle, *inband; /* guest indices by class */
+    guint64 want_total;               /* what the starving guests want in all */
+    guint64 urgent_total;             /* of that, what only brings them back to low */
+    gint64 cushion;                   /* comfort growth stops this far above the reserve */
+    gint64 supply;                    /* headroom plus what this cycle's shrinks free */
+    gint64 idle_goal;                 /* what reclaiming idle guests aims to supply */
+} MemPlanner;
 
-    /* Host: grows already asked for but not yet made will still take host memory, and so
-     * will the host's own growth and the growing guests until the next cycle can react. */
-    plan->reserve_kib = vmb_mem_reserve(t, p->host_total_kib);
-    gboolean host_known = p->host_available_kib > 0;
+static void
+planner_init(MemPlanner *s, const VmbMemProblem *p, const VmbMemTunables *t)
+{
+    *s = (MemPlanner){.p = p, .t = t, .in = p->guests, .n = p->n_guests};
+    s->plan = g_new0(VmbMemPlan, 1);
+    s->plan->changes = g_array_new(FALSE, FALSE, sizeof(VmbMemChange));
+    s->plan->verdict = g_new0(VmbMemVerdict, MAX(s->n, 1));
+    s->g = g_new0(GuestPlan, MAX(s->n, 1));
+    s->starving = g_array_new(FALSE, FALSE, sizeof(guint));
+    s->idle = g_array_new(FALSE, FALSE, sizeof(guint));
+    s->inband = g_array_new(FALSE, FALSE, sizeof(guint));
+}
+
+/* Frees the working state and hands over the plan. */
+static VmbMemPlan *
+planner_finish(MemPlanner *s)
+{
+    g_free(s->g);
+    g_array_unref(s->starving);
+    g_array_unref(s->idle);
+    g_array_unref(s->inband);
+    return s->plan;
+}
+
+/* Headroom: what the host can still give above its reserve. Grows already asked for but not
+ * yet made will still take host memory, and so will the host's own growth and the growing
+ * guests until the next cycle can react. */
+static void
+measure_headroom(MemPlanner *s)
+{
+    const VmbMemGuest *in = s->in;
+    VmbMemPlan *plan = s->plan;
+    plan->reserve_kib = vmb_mem_reserve(s->t, s->p->host_total_kib);
+    s->host_known = s->p->host_available_kib > 0;
     gint64 promised = 0, guests_take = 0;
-    for (guint i = 0; i < n; i++) {
+    for (guint i = 0; i < s->n; i++) {
         if (in[i].target_kib > in[i].current_kib && in[i].target_kib > in[i].target_from_kib)
             promised += (gint64) (in[i].target_kib - in[i].current_kib);
         guests_take += (gint64) in[i].take_kib;
     }
-    plan->headroom_kib = (gint64) p->host_available_kib - (gint64) plan->reserve_kib - promised -
-                         (gint64) p->host_growth_kib - guests_take;
+    plan->headroom_kib = (gint64) s->p->host_available_kib - (gint64) plan->reserve_kib - promised -
+                         (gint64) s->p->host_growth_kib - guests_take;
+}
 
-    g_autoptr(GArray) starving = g_array_new(FALSE, FALSE, sizeof(guint));
-    g_autoptr(GArray) idle = g_array_new(FALSE, FALSE, sizeof(guint));
-    g_autoptr(GArray) inband = g_array_new(FALSE, FALSE, sizeof(guint));
-    guint64 want_total = 0, urgent_total = 0;
-    for (guint i = 0; i < n; i++) {
-        plan->verdict[i] = VMB_MEM_V_SKIPPED;
+/* Classify: each managed guest is assessed once and filed as starving, idle or in-band;
+ * the later phases only look at these lists. */
+static void
+classify_guests(MemPlanner *s)
+{
+    const VmbMemGuest *in = s->in;
+    GuestPlan *g = s->g;
+    for (guint i = 0; i < s->n; i++) {
+        s->plan->verdict[i] = VMB_MEM_V_SKIPPED;
         if (in[i].state != VMB_MEM_MANAGED)
             continue;
-        plan->verdict[i] = assess(&in[i], t, &g[i]);
+        s->plan->verdict[i] = assess(&in[i], s->t, &g[i]);
         if (g[i].starving) {
-            g_array_append_val(starving, i);
-            want_total += g[i].want - in[i].current_kib;
-            urgent_total += g[i].urgent;
+            g_array_append_val(s->starving, i);
+            s->want_total += g[i].want - in[i].current_kib;
+            s->urgent_total += g[i].urgent;
         } else if (g[i].idle) {
-            g_array_append_val(idle, i);
+            g_array_append_val(s->idle, i);
         } else if (g[i].inband) {
-            g_array_append_val(inband, i);
+            g_array_append_val(s->inband, i);
         }
     }
+}
 
-    /* Reclaim: every idle guest takes its normal step; under pressure idle guests give more,
-     * down to the middle of their band (largest excess first, only what is needed); and if
-     * that cannot cover what starving guests urgently need (or the host lacks), in-band
-     * guests give down to a quarter of their band. */
-    gint64 cushion = (gint64) (plan->reserve_kib / CUSHION_DIV);
-    gint64 supply = plan->headroom_kib;
-    gint64 idle_goal = want_total ? (gint64) want_total + cushion : 0;
-    plan->pressure = host_known && (supply < 0 || supply < idle_goal);
-    g_autofree guint64 *shrink_to = g_new0(guint64, MAX(n, 1));
-    g_autofree gboolean *forced = g_new0(gboolean, MAX(n, 1));
-    for (guint k = 0; k < idle->len; k++) {
-        guint i = g_array_index(idle, guint, k);
-        shrink_to[i] = g[i].want;
-        if (plan->pressure && worth_shrinking(shrink_to[i], in[i].current_kib)) {
-            supply += (gint64) (in[i].current_kib - shrink_to[i]);
-            forced[i] = TRUE;
-        }
-    }
-    if (plan->pressure) {
-        for (guint k = 0; k < idle->len; k++) {
-            guint i = g_array_index(idle, guint, k);
-            g[i].excess = shrink_to[i] - g[i].desired;
-        }
-        g_array_sort_with_data(idle, cmp_excess, g);
-        for (guint k = 0; k < idle->len && supply < idle_goal; k++) {
-            guint i = g_array_index(idle, guint, k);
-            guint64 take = MIN(g[i].excess, (guint64) (idle_goal - supply));
-            guint64 to = mib_up((double) (shrink_to[i] - take), g[i].desired);
-            if (!worth_shrinking(to, in[i].current_kib))
-                continue;
-            guint64 counted = forced[i] ? in[i].current_kib - shrink_to[i] : 0;
-            supply += (gint64) (in[i].current_kib - to - counted);
-            shrink_to[i] = to;
-            forced[i] = TRUE;
-        }
-        g_array_sort_with_data(inband, cmp_excess, g);
-        for (guint k = 0; k < inband->len && supply < (gint64) urgent_total; k++) {
-            guint i = g_array_index(inband, guint, k);
-            if (!g[i].squeezable)
-                continue;
-            guint64 take = MIN(g[i].excess, (guint64) ((gint64) urgent_total - supply));
-            guint64 to = mib_up((double) (in[i].current_kib - take), g[i].squeeze);
-            if (!worth_shrinking(to, in[i].current_kib))
-                continue;
-            supply += (gint64) (in[i].current_kib - to);
-            shrink_to[i] = to;
-            forced[i] = TRUE;
-        }
-        /* Still short of the host's own needs (not only of what starving guests want): idle
-         * and in-band guests give down to their low watermark, still inside their band. */
-        for (guint pass = 0; pass < 2 && supply < 0; pass++) {
-            GArray *list = pass == 0 ? idle : inband;
-            for (guint k = 0; k < list->len && supply < 0; k++) {
-                guint i = g_array_index(list, guint, k);
-                guint64 low = MAX(solve_actual(t, g[i].used, g[i].allowance, 0), g[i].floor);
-                guint64 from = forced[i] ? shrink_to[i] : in[i].current_kib;
-                if (low >= from)
-                    continue;
-                guint64 take = MIN(from - low, (guint64) -supply);
-                guint64 to = mib_up((double) (from - take), low);
-                if (!worth_shrinking(to, in[i].current_kib) || to >= from)
-                    continue;
-                supply += (gint64) (from - to);
-                shrink_to[i] = to;
-                forced[i] = TRUE;
-            }
-        }
-        /* Last resort, the host still short: guests below their low watermark that are not
-         * growing (a growing one is guarded below) give down to the band minimum: the
-         * reserve holds over a watermark. */
-        for (guint k = 0; k < starving->len && supply < 0; k++) {
-            guint i = g_array_index(starving, guint, k);
-            if (in[i].take_kib || g[i].no_shrink)
-                continue;
-            guint64 last = mib_up(g[i].used + (double) t->min_free_kib, g[i].floor);
-            if (!worth_shrinking(last, in[i].current_kib))
-                continue;
-            guint64 take = MIN(in[i].current_kib - last, (guint64) -supply);
-            guint64 to = mib_up((double) (in[i].current_kib - take), last);
-            if (!worth_shrinking(to, in[i].current_kib))
-                continue;
-            supply += (gint64) (in[i].current_kib - to);
-            shrink_to[i] = to;
-            forced[i] = TRUE;
-            plan->verdict[i] = VMB_MEM_V_HOST_LIMITED;
-        }
-    }
+/* Pressure: the host is below its reserve, or cannot give the starving guests all they want
+ * and keep the cushion. Only then are guests shrunk beyond their normal step. */
+static void
+decide_pressure(MemPlanner *s)
+{
+    s->cushion = (gint64) (s->plan->reserve_kib / CUSHION_DIV);
+    s->supply = s->plan->headroom_kib;
+    s->idle_goal = s->want_total ? (gint64) s->want_total + s->cushion : 0;
+    s->plan->pressure = s->host_known && (s->supply < 0 || s->supply < s->idle_goal);
+}
 
-    /* The reserve comes first: when the guests would take the host below it before the
-     * next cycle, growing guests give back (in proportion) the free memory they would
-     * touch. Reclaims from other guests are not counted here: pages a guest never touched
-     * free no host memory, and the next cycle sees what they freed. */
-    g_autofree gboolean *guard = g_new0(gboolean, MAX(n, 1));
-    if (host_known && plan->headroom_kib < 0) {
-        guint64 deficit = (guint64) -plan->headroom_kib, takers = 0;
-        for (guint i = 0; i < n; i++) {
-            if (in[i].state == VMB_MEM_MANAGED && in[i].take_kib && !forced[i] && !g[i].idle &&
-                !g[i].no_shrink)
-                takers += in[i].take_kib;
-        }
-        for (guint i = 0; takers && i < n; i++) {
-            if (in[i].state != VMB_MEM_MANAGED || !in[i].take_kib || forced[i] || g[i].idle ||
-                g[i].no_shrink)
-                continue;
-            double cut = MIN((double) in[i].take_kib,
-                             ceil((double) deficit * (double) in[i].take_kib / (double) takers));
-            guint64 to = mib_up((double) in[i].current_kib - cut, g[i].floor);
-            if (!worth_shrinking(to, in[i].current_kib))
-                continue;
-            shrink_to[i] = to;
-            guard[i] = TRUE;
-            plan->pressure = TRUE;
-            if (g[i].starving)
-                plan->verdict[i] = VMB_MEM_V_HOST_LIMITED;
+/* Idle guests take their normal step (at most the per-step cap). Under pressure that step
+ * is counted as supply and must be made. */
+static void
+take_idle_steps(MemPlanner *s)
+{
+    const VmbMemGuest *in = s->in;
+    GuestPlan *g = s->g;
+    for (guint k = 0; k < s->idle->len; k++) {
+        guint i = g_array_index(s->idle, guint, k);
+        g[i].shrink_to = g[i].want;
+        if (s->plan->pressure && worth_shrinking(g[i].shrink_to, in[i].current_kib)) {
+            s->supply += (gint64) (in[i].current_kib - g[i].shrink_to);
+            g[i].forced = TRUE;
         }
     }
+}
 
-    /* Grants come out of the headroom there is now: memory reclaimed in this cycle is still
-     * in the guests while the balloons move (all at once, inflating often the slower), so it
-     * pays for the next cycle's grows. Everything when it fits with the cushion; else the
-     * urgent parts first (down to the reserve), then the rest (down to the cushion), each
-     * shared by need and weight. Without a host figure nothing grows. */
-    gint64 budget = host_known ? plan->headroom_kib : 0;
-    guint ns = starving->len;
+/* Reclaim idle (under pressure): idle guests give more than their step, down to the middle
+ * of their band, the largest excess first and only what the idle goal still lacks. */
+static void
+reclaim_idle(MemPlanner *s)
+{
+    const VmbMemGuest *in = s->in;
+    GuestPlan *g = s->g;
+    for (guint k = 0; k < s->idle->len; k++) {
+        guint i = g_array_index(s->idle, guint, k);
+        g[i].excess = g[i].shrink_to - g[i].desired;
+    }
+    g_array_sort_with_data(s->idle, cmp_excess, g);
+    for (guint k = 0; k < s->idle->len && s->supply < s->idle_goal; k++) {
+        guint i = g_array_index(s->idle, guint, k);
+        guint64 take = MIN(g[i].excess, (guint64) (s->idle_goal - s->supply));
+        guint64 to = mib_up((double) (g[i].shrink_to - take), g[i].desired);
+        if (!worth_shrinking(to, in[i].current_kib))
+            continue;
+        guint64 counted = g[i].forced ? in[i].current_kib - g[i].shrink_to : 0;
+        s->supply += (gint64) (in[i].current_kib - to - counted);
+        g[i].shrink_to = to;
+        g[i].forced = TRUE;
+    }
+}
+
+/* Squeeze (under pressure): when idle guests cannot cover what the starving guests urgently
+ * need (or the host lacks), in-band guests give down to a quarter of their band, the largest
+ * excess first. Comfort growth never squeezes anyone. */
+static void
+squeeze_inband(MemPlanner *s)
+{
+    const VmbMemGuest *in = s->in;
+    GuestPlan *g = s->g;
+    g_array_sort_with_data(s->inband, cmp_excess, g);
+    for (guint k = 0; k < s->inband->len && s->supply < (gint64) s->urgent_total; k++) {
+        guint i = g_array_index(s->inband, guint, k);
+        if (!g[i].squeezable)
+            continue;
+        guint64 take = MIN(g[i].excess, (guint64) ((gint64) s->urgent_total - s->supply));
+        guint64 to = mib_up((double) (in[i].current_kib - take), g[i].squeeze);
+        if (!worth_shrinking(to, in[i].current_kib))
+            continue;
+        s->supply += (gint64) (in[i].current_kib - to);
+        g[i].shrink_to = to;
+        g[i].forced = TRUE;
+    }
+}
+
+/* Down to low (under pressure): still short of the host's own needs (not only of what
+ * starving guests want), idle and then in-band guests give down to their low watermark,
+ * still inside their band. */
+static void
+lower_to_low_watermark(MemPlanner *s)
+{
+    const VmbMemGuest *in = s->in;
+    GuestPlan *g = s->g;
+    for (guint pass = 0; pass < 2 && s->supply < 0; pass++) {
+        GArray *list = pass == 0 ? s->idle : s->inband;
+        for (guint k = 0; k < list->len && s->supply < 0; k++) {
+            guint i = g_array_index(list, guint, k);
+            guint64 low = MAX(solve_actual(s->t, g[i].used, g[i].allowance, 0), g[i].floor);
+            guint64 from = g[i].forced ? g[i].shrink_to : in[i].current_kib;
+            if (low >= from)
+                continue;
+            guint64 take = MIN(from - low, (guint64) -s->supply);
+            guint64 to = mib_up((double) (from - take), low);
+            if (!worth_shrinking(to, in[i].current_kib) || to >= from)
+                continue;
+            s->supply += (gint64) (from - to);
+            g[i].shrink_to = to;
+            g[i].forced = TRUE;
+        }
+    }
+}
+
+/* Last resort (under pressure), the host still short: guests below their low watermark that
+ * are not growing (a growing one is guarded below) give down to the band minimum: the
+ * reserve holds over a watermark. */
+static void
+shrink_starving_to_band_minimum(MemPlanner *s)
+{
+    const VmbMemGuest *in = s->in;
+    GuestPlan *g = s->g;
+    for (guint k = 0; k < s->starving->len && s->supply < 0; k++) {
+        guint i = g_array_index(s->starving, guint, k);
+        if (in[i].take_kib || g[i].no_shrink)
+            continue;
+        guint64 last = mib_up(g[i].used + (double) s->t->min_free_kib, g[i].floor);
+        if (!worth_shrinking(last, in[i].current_kib))
+            continue;
+        guint64 take = MIN(in[i].current_kib - last, (guint64) -s->supply);
+        guint64 to = mib_up((double) (in[i].current_kib - take), last);
+        if (!worth_shrinking(to, in[i].current_kib))
+            continue;
+        s->supply += (gint64) (in[i].current_kib - to);
+        g[i].shrink_to = to;
+        g[i].forced = TRUE;
+        s->plan->verdict[i] = VMB_MEM_V_HOST_LIMITED;
+    }
+}
+
+/* May @i be guarded: a managed guest that takes host memory and is not shrunk otherwise. */
+static gboolean
+guardable(const MemPlanner *s, guint i)
+{
+    const VmbMemGuest *in = s->in;
+    const GuestPlan *g = s->g;
+    return in[i].state == VMB_MEM_MANAGED && in[i].take_kib && !g[i].forced && !g[i].idle &&
+           !g[i].no_shrink;
+}
+
+/* Guard: the reserve comes first. When the guests would take the host below it before the
+ * next cycle (negative headroom), growing guests give back (in proportion) the free memory
+ * they would touch. Reclaims from other guests are not counted here: pages a guest never
+ * touched free no host memory, and the next cycle sees what they freed. */
+static void
+guard_reserve(MemPlanner *s)
+{
+    const VmbMemGuest *in = s->in;
+    GuestPlan *g = s->g;
+    if (!s->host_known || s->plan->headroom_kib >= 0)
+        return;
+    guint64 deficit = (guint64) -s->plan->headroom_kib, takers = 0;
+    for (guint i = 0; i < s->n; i++) {
+        if (guardable(s, i))
+            takers += in[i].take_kib;
+    }
+    for (guint i = 0; takers && i < s->n; i++) {
+        if (!guardable(s, i))
+            continue;
+        double cut = MIN((double) in[i].take_kib,
+                         ceil((double) deficit * (double) in[i].take_kib / (double) takers));
+        guint64 to = mib_up((double) in[i].current_kib - cut, g[i].floor);
+        if (!worth_shrinking(to, in[i].current_kib))
+            continue;
+        g[i].shrink_to = to;
+        g[i].guarded = TRUE;
+        s->plan->pressure = TRUE;
+        if (g[i].starving)
+            s->plan->verdict[i] = VMB_MEM_V_HOST_LIMITED;
+    }
+}
+
+/* Grant: grows come out of the headroom there is now. Memory reclaimed in this cycle is
+ * still in the guests while the balloons move (all at once, inflating often the slower), so
+ * it pays for the next cycle's grows. Everything when it fits with the cushion; else the
+ * urgent parts first (down to the reserve), then the rest (down to the cushion), each shared
+ * by need and weight. Without a host figure nothing grows. */
+static void
+grant_grows(MemPlanner *s)
+{
+    const VmbMemGuest *in = s->in;
+    GuestPlan *g = s->g;
+    gint64 budget = s->host_known ? s->plan->headroom_kib : 0;
+    guint ns = s->starving->len;
     g_autofree guint64 *need = g_new0(guint64, MAX(ns, 1));
     g_autofree guint64 *got = g_new0(guint64, MAX(ns, 1));
-    if ((gint64) want_total + cushion <= budget) {
+    if ((gint64) s->want_total + s->cushion <= budget) {
         for (guint k = 0; k < ns; k++) {
-            guint i = g_array_index(starving, guint, k);
+            guint i = g_array_index(s->starving, guint, k);
             got[k] = g[i].want - in[i].current_kib;
         }
     } else {
         for (guint k = 0; k < ns; k++)
-            need[k] = g[g_array_index(starving, guint, k)].urgent;
-        guint64 urgent = share(in, starving, need, got, budget > 0 ? (guint64) budget : 0);
+            need[k] = g[g_array_index(s->starving, guint, k)].urgent;
+        guint64 urgent = share(in, s->starving, need, got, budget > 0 ? (guint64) budget : 0);
         for (guint k = 0; k < ns; k++) {
-            guint i = g_array_index(starving, guint, k);
+            guint i = g_array_index(s->starving, guint, k);
             need[k] = g[i].want - in[i].current_kib;
         }
-        gint64 comfort = budget - cushion - (gint64) urgent;
-        share(in, starving, need, got, comfort > 0 ? (guint64) comfort : 0);
+        gint64 comfort = budget - s->cushion - (gint64) urgent;
+        share(in, s->starving, need, got, comfort > 0 ? (guint64) comfort : 0);
     }
     for (guint k = 0; k < ns; k++) {
-        guint i = g_array_index(starving, guint, k);
+        guint i = g_array_index(s->starving, guint, k);
         g[i].grant = got[k] >= MIN_GROW_KIB ? got[k] : 0;
         if (g[i].grant + vmb_mem_tolerance(g[i].want) < g[i].want - in[i].current_kib)
-            plan->verdict[i] = VMB_MEM_V_HOST_LIMITED;
+            s->plan->verdict[i] = VMB_MEM_V_HOST_LIMITED;
     }
+}
 
-    /* Order: the most starving first, then the shrinks (under pressure those that pay for
-     * the next grows, the largest first). */
-    g_array_sort_with_data(starving, cmp_urgency, g);
-    for (guint k = 0; k < ns; k++) {
-        guint i = g_array_index(starving, guint, k);
+/* Emit, in the order to apply them: the most starving guest's grow first, then the shrinks
+ * (under pressure those that pay for the next grows), then the accepted autodeflations. */
+static void
+emit_changes(MemPlanner *s)
+{
+    const VmbMemGuest *in = s->in;
+    GuestPlan *g = s->g;
+    GArray *out = s->plan->changes;
+    g_array_sort_with_data(s->starving, cmp_urgency, g);
+    for (guint k = 0; k < s->starving->len; k++) {
+        guint i = g_array_index(s->starving, guint, k);
         if (g[i].grant)
-            add_change(plan->changes, in, g, i, in[i].current_kib + g[i].grant, VMB_MEM_GROW);
+            add_change(out, in, g, i, in[i].current_kib + g[i].grant, VMB_MEM_GROW);
     }
-    for (guint i = 0; i < n; i++) {
-        if (guard[i]) {
-            add_change(plan->changes, in, g, i, shrink_to[i], VMB_MEM_GUARD);
-        } else if (forced[i]) {
-            VmbMemReason r = !g[i].idle                 ? VMB_MEM_SQUEEZE
-                             : shrink_to[i] < g[i].want ? VMB_MEM_RECLAIM
-                                                        : VMB_MEM_SHRINK;
-            add_change(plan->changes, in, g, i, shrink_to[i], r);
-        } else if (g[i].idle && worth_shrinking(shrink_to[i], in[i].current_kib)) {
-            add_change(plan->changes, in, g, i, shrink_to[i], VMB_MEM_SHRINK);
+    for (guint i = 0; i < s->n; i++) {
+        if (g[i].guarded) {
+            add_change(out, in, g, i, g[i].shrink_to, VMB_MEM_GUARD);
+        } else if (g[i].forced) {
+            VmbMemReason r = !g[i].idle                   ? VMB_MEM_SQUEEZE
+                             : g[i].shrink_to < g[i].want ? VMB_MEM_RECLAIM
+                                                          : VMB_MEM_SHRINK;
+            add_change(out, in, g, i, g[i].shrink_to, r);
+        } else if (g[i].idle && worth_shrinking(g[i].shrink_to, in[i].current_kib)) {
+            add_change(out, in, g, i, g[i].shrink_to, VMB_MEM_SHRINK);
         }
     }
     /* A guest that deflated by itself keeps it: move the target to it, so the balloon does
      * not take the pages back the moment the guest frees them. */
-    for (guint i = 0; i < n; i++) {
+    for (guint i = 0; i < s->n; i++) {
         if (g[i].autodeflated && !g[i].grant)
-            add_change(plan->changes, in, g, i, in[i].current_kib, VMB_MEM_ACCEPT);
+            add_change(out, in, g, i, in[i].current_kib, VMB_MEM_ACCEPT);
     }
-    return plan;
+}
+
+/* The phases in the order they decide: each one sees what the earlier ones left (supply,
+ * shrink targets); the reclaiming phases only run under pressure. */
+VmbMemPlan *
+vmb_mem_plan(const VmbMemProblem *p, const VmbMemTunables *t)
+{
+    MemPlanner s;
+    planner_init(&s, p, t);
+    measure_headroom(&s);
+    classify_guests(&s);
+    decide_pressure(&s);
+    take_idle_steps(&s);
+    if (s.plan->pressure) {
+        reclaim_idle(&s);
+        squeeze_inband(&s);
+        lower_to_low_watermark(&s);
+        shrink_starving_to_band_minimum(&s);
+    }
+    guard_reserve(&s);
+    grant_grows(&s);
+    emit_changes(&s);
+    return planner_finish(&s);
 }
 
 void

@@ -457,6 +457,197 @@ guest_take(MemHistory *h, const VmbBalloonStat *b, const VmbConfig *c)
     return (b->fields & VMB_BALLOON_UNUSED) ? MIN(take, b->unused_kib) : take;
 }
 
+/* One run of the memory task: what its steps share. */
+typedef struct {
+    VmbMemTask *t;
+    VmbHypervisor *hv;
+    const VmbSnapshot *s;
+    const VmbConfig *c;
+    gboolean dry_run;
+    VmbActionFunc report;
+    gpointer report_data;
+    VmbMemCycleResult *result;
+    VmbMemGuest *guests; /* [domains], what the policy sees */
+    MemHistory **hist;   /* [domains] */
+} MemCycle;
+
+/* Describes every domain to the policy, turning its balloon statistics on at first sight,
+ * after an appearance or reconnect, and when the period changed (excluded domains are not
+ * touched at all). FALSE when the connection was lost. */
+static gboolean
+describe_guests(MemCycle *m)
+{
+    const VmbSnapshot *s = m->s;
+    const VmbConfig *c = m->c;
+    for (guint i = 0; i < s->domains->len; i++) {
+        const VmbDomainStat *d = g_ptr_array_index(s->domains, i);
+        gboolean excluded = vmb_config_is_excluded(c, d->name, d->uuid);
+        MemHistory *h = m->hist[i] = history_get(m->t, d->uuid);
+        if (!excluded && !h->no_balloon && h->stats_period != c->mem_stats_period) {
+            if (!enable_stats(m->t, m->hv, d, h, c, s->wall_s))
+                return FALSE;
+            m->result->stats_enabled += h->stats_period == c->mem_stats_period;
+        }
+        describe(h, d, s, c, excluded, &m->guests[i]);
+        m->guests[i].take_kib = guest_take(h, &d->balloon, c);
+        m->result->managed += m->guests[i].state == VMB_MEM_MANAGED;
+        m->result->unmeasured += m->guests[i].state == VMB_MEM_MANAGED && !h->have_rate;
+    }
+    return TRUE;
+}
+
+/* The configuration in the policy's units; the growth horizon counts in intervals. */
+static VmbMemTunables
+mem_tunables(const VmbConfig *c)
+{
+    return (VmbMemTunables){
+        .low_percent = c->mem_low_watermark,
+        .high_percent = c->mem_high_watermark,
+        .min_free_kib = (guint64) c->mem_min_free_mib * 1024,
+        .floor_kib = (guint64) c->mem_floor_mib * 1024,
+        .max_shrink_kib = (guint64) c->mem_max_shrink_mib * 1024,
+        .reserve_kib = (guint64) c->mem_host_reserve_mib * 1024,
+        .reserve_percent = c->mem_host_reserve_percent,
+        .horizon_s = (double) c->mem_grow_horizon * vmb_config_mem_interval(c),
+    };
+}
+
+/* Asks the policy for a plan, keeping the host figures for the status and logging each
+ * guest's lasting conditions. */
+static VmbMemPlan *
+plan_cycle(MemCycle *m)
+{
+    const VmbSnapshot *s = m->s;
+    VmbMemTask *t = m->t;
+    if (s->host_mem_available_kib == 0)
+        vmb_log_once("mem-host-unknown", G_LOG_LEVEL_WARNING,
+                     "host available memory is unknown: guests are not grown");
+    else
+        vmb_log_once_clear("mem-host-unknown");
+    VmbMemProblem problem = {
+        .host_total_kib = s->host_mem_total_kib,
+        .host_available_kib = s->host_mem_available_kib,
+        .host_growth_kib = host_growth(t, s, m->c),
+        .guests = m->guests,
+        .n_guests = s->domains->len,
+    };
+    VmbMemTunables tun = mem_tunables(m->c);
+    VmbMemPlan *plan = vmb_mem_plan(&problem, &tun);
+    m->result->planned = plan->changes->len;
+    m->result->pressure = plan->pressure;
+    m->result->headroom_kib = plan->headroom_kib;
+    t->last_available_kib = s->host_mem_available_kib;
+    t->last_reserve_kib = plan->reserve_kib;
+    t->last_headroom_kib = plan->headroom_kib;
+    t->last_pressure = plan->pressure;
+    for (guint i = 0; i < s->domains->len; i++) {
+        log_verdict(g_ptr_array_index(s->domains, i), &m->guests[i], plan->verdict[i],
+                    m->hist[i]->have_rate);
+        m->result->starving +=
+            plan->verdict[i] == VMB_MEM_V_STARVING || plan->verdict[i] == VMB_MEM_V_HOST_LIMITED;
+    }
+    return plan;
+}
+
+typedef enum {
+    CHANGE_MADE,   /* the target is set */
+    CHANGE_NONE,   /* the domain vanished or refused: go on with the next change */
+    CHANGE_CUTOFF, /* the connection is lost: stop */
+} ChangeOutcome;
+
+/* Sets the balloon target of @d and remembers it (what it started from, and where a grow
+ * started for guest_take()). */
+static ChangeOutcome
+set_target(MemCycle *m, const VmbDomainStat *d, MemHistory *h, const VmbMemChange *ch)
+{
+    g_autoptr(GError) error = NULL;
+    if (!vmb_hypervisor_set_memory(m->hv, d->uuid, ch->new_kib, &error)) {
+        if (g_error_matches(error, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN)) {
+            g_debug("%s vanished before its memory was set", d->name);
+            return CHANGE_NONE;
+        }
+        m->result->failed++;
+        m->t->errors++;
+        if (g_error_matches(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED)) {
+            g_warning("cannot set memory of %s: %s", d->name, error->message);
+            return CHANGE_CUTOFF;
+        }
+        g_autofree char *msg =
+            g_strdup_printf("cannot set memory of %s to %" G_GUINT64_FORMAT " MiB: %s", d->name,
+                            ch->new_kib / 1024, error->message);
+        log_once("refused", d->uuid, G_LOG_LEVEL_WARNING, msg);
+        return CHANGE_NONE;
+    }
+    log_clear("refused", d->uuid);
+    if (ch->reason == VMB_MEM_GROW && !h->grow_base && (d->balloon.fields & VMB_BALLOON_RSS)) {
+        h->grow_base = TRUE;
+        h->grow_base_actual_kib = d->balloon.current_kib;
+        h->grow_base_rss_kib = d->balloon.rss_kib;
+    }
+    h->target_kib = ch->new_kib;
+    h->target_from_kib = ch->reason == VMB_MEM_ACCEPT ? ch->new_kib : ch->old_kib;
+    h->target_wall_s = m->s->wall_s;
+    m->t->changes++;
+    return CHANGE_MADE;
+}
+
+/* Nothing changes in dry-run: a would-be target is reported once, not every cycle. */
+static gboolean
+dry_run_new_target(MemHistory *h, const VmbMemChange *ch)
+{
+    if (h->dry_target_kib && ABS((gint64) h->dry_target_kib - (gint64) ch->new_kib) <=
+                                 (gint64) vmb_mem_tolerance(ch->new_kib))
+        return FALSE;
+    h->dry_target_kib = ch->new_kib;
+    return TRUE;
+}
+
+/* Logs a change made (or one that would be, in dry-run) and hands it to the caller. */
+static void
+report_change(MemCycle *m, const VmbDomainStat *d, const VmbMemChange *ch, const VmbMemPlan *plan)
+{
+    const VmbMemGuest *g = &m->guests[ch->guest];
+    g_autofree char *detail = change_detail(ch, plan, g);
+    VmbAction a = {
+        .kind = VMB_ACTION_MEMORY,
+        .wall_us = g_get_real_time(),
+        .domain = d->name,
+        .uuid = d->uuid,
+        .old_kib = ch->reason == VMB_MEM_ACCEPT && g->target_kib ? g->target_kib : ch->old_kib,
+        .new_kib = ch->new_kib,
+        .reason = vmb_mem_reason_to_string(ch->reason),
+        .detail = detail,
+        .dry_run = m->dry_run,
+    };
+    vmb_action_log(&a);
+    if (m->report)
+        m->report(&a, m->report_data);
+}
+
+/* Applies the plan's changes in order (or, in dry-run, reports them) until the connection
+ * is lost. */
+static void
+apply_changes(MemCycle *m, const VmbMemPlan *plan)
+{
+    for (guint k = 0; k < plan->changes->len; k++) {
+        const VmbMemChange *ch = &g_array_index(plan->changes, VmbMemChange, k);
+        const VmbDomainStat *d = g_ptr_array_index(m->s->domains, ch->guest);
+        MemHistory *h = m->hist[ch->guest];
+        if (m->dry_run) {
+            if (!dry_run_new_target(h, ch))
+                continue;
+        } else {
+            ChangeOutcome o = set_target(m, d, h, ch);
+            if (o == CHANGE_CUTOFF)
+                break;
+            if (o == CHANGE_NONE)
+                continue;
+        }
+        m->result->applied++;
+        report_change(m, d, ch, plan);
+    }
+}
+
 void
 vmb_mem_task_run(VmbMemTask *t, VmbHypervisor *hv, const VmbSnapshot *s, const VmbConfig *c,
                  gboolean dry_run, VmbActionFunc report, gpointer report_data,
@@ -469,118 +660,20 @@ vmb_mem_task_run(VmbMemTask *t, VmbHypervisor *hv, const VmbSnapshot *s, const V
     guint n = s->domains->len;
     g_autofree VmbMemGuest *guests = g_new0(VmbMemGuest, MAX(n, 1));
     g_autofree MemHistory **hist = g_new0(MemHistory *, MAX(n, 1));
-    for (guint i = 0; i < n; i++) {
-        const VmbDomainStat *d = g_ptr_array_index(s->domains, i);
-        gboolean excluded = vmb_config_is_excluded(c, d->name, d->uuid);
-        MemHistory *h = hist[i] = history_get(t, d->uuid);
-        /* Turned on at first sight, after an appearance or reconnect, and when the period
-         * changed; excluded domains are not touched at all. */
-        if (!excluded && !h->no_balloon && h->stats_period != c->mem_stats_period) {
-            if (!enable_stats(t, hv, d, h, c, s->wall_s))
-                return; /* connection lost: the next cycle starts over */
-            result->stats_enabled += h->stats_period == c->mem_stats_period;
-        }
-        describe(h, d, s, c, excluded, &guests[i]);
-        guests[i].take_kib = guest_take(h, &d->balloon, c);
-        result->managed += guests[i].state == VMB_MEM_MANAGED;
-        result->unmeasured += guests[i].state == VMB_MEM_MANAGED && !h->have_rate;
-    }
-    if (s->host_mem_available_kib == 0)
-        vmb_log_once("mem-host-unknown", G_LOG_LEVEL_WARNING,
-                     "host available memory is unknown: guests are not grown");
-    else
-        vmb_log_once_clear("mem-host-unknown");
-
-    VmbMemProblem problem = {
-        .host_total_kib = s->host_mem_total_kib,
-        .host_available_kib = s->host_mem_available_kib,
-        .host_growth_kib = host_growth(t, s, c),
+    MemCycle m = {
+        .t = t,
+        .hv = hv,
+        .s = s,
+        .c = c,
+        .dry_run = dry_run,
+        .report = report,
+        .report_data = report_data,
+        .result = result,
         .guests = guests,
-        .n_guests = n,
+        .hist = hist,
     };
-    VmbMemTunables tun = {
-        .low_percent = c->mem_low_watermark,
-        .high_percent = c->mem_high_watermark,
-        .min_free_kib = (guint64) c->mem_min_free_mib * 1024,
-        .floor_kib = (guint64) c->mem_floor_mib * 1024,
-        .max_shrink_kib = (guint64) c->mem_max_shrink_mib * 1024,
-        .reserve_kib = (guint64) c->mem_host_reserve_mib * 1024,
-        .reserve_percent = c->mem_host_reserve_percent,
-        .horizon_s = (double) c->mem_grow_horizon * vmb_config_mem_interval(c),
-    };
-    g_autoptr(VmbMemPlan) plan = vmb_mem_plan(&problem, &tun);
-    result->planned = plan->changes->len;
-    result->pressure = plan->pressure;
-    result->headroom_kib = plan->headroom_kib;
-    t->last_available_kib = s->host_mem_available_kib;
-    t->last_reserve_kib = plan->reserve_kib;
-    t->last_headroom_kib = plan->headroom_kib;
-    t->last_pressure = plan->pressure;
-    for (guint i = 0; i < n; i++) {
-        log_verdict(g_ptr_array_index(s->domains, i), &guests[i], plan->verdict[i],
-                    hist[i]->have_rate);
-        result->starving +=
-            plan->verdict[i] == VMB_MEM_V_STARVING || plan->verdict[i] == VMB_MEM_V_HOST_LIMITED;
-    }
-
-    for (guint k = 0; k < plan->changes->len; k++) {
-        const VmbMemChange *ch = &g_array_index(plan->changes, VmbMemChange, k);
-        const VmbDomainStat *d = g_ptr_array_index(s->domains, ch->guest);
-        const VmbMemGuest *g = &guests[ch->guest];
-        MemHistory *h = hist[ch->guest];
-        g_autofree char *detail = change_detail(ch, plan, g);
-
-        if (dry_run) {
-            /* Nothing changes in dry-run: report a would-be target once, not every cycle. */
-            if (h->dry_target_kib && ABS((gint64) h->dry_target_kib - (gint64) ch->new_kib) <=
-                                         (gint64) vmb_mem_tolerance(ch->new_kib))
-                continue;
-            h->dry_target_kib = ch->new_kib;
-        } else {
-            g_autoptr(GError) error = NULL;
-            if (!vmb_hypervisor_set_memory(hv, d->uuid, ch->new_kib, &error)) {
-                if (g_error_matches(error, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN)) {
-                    g_debug("%s vanished before its memory was set", d->name);
-                    continue;
-                }
-                result->failed++;
-                t->errors++;
-                if (g_error_matches(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED)) {
-                    g_warning("cannot set memory of %s: %s", d->name, error->message);
-                    break;
-                }
-                g_autofree char *msg =
-                    g_strdup_printf("cannot set memory of %s to %" G_GUINT64_FORMAT " MiB: %s",
-                                    d->name, ch->new_kib / 1024, error->message);
-                log_once("refused", d->uuid, G_LOG_LEVEL_WARNING, msg);
-                continue;
-            }
-            log_clear("refused", d->uuid);
-            if (ch->reason == VMB_MEM_GROW && !h->grow_base &&
-                (d->balloon.fields & VMB_BALLOON_RSS)) {
-                h->grow_base = TRUE;
-                h->grow_base_actual_kib = d->balloon.current_kib;
-                h->grow_base_rss_kib = d->balloon.rss_kib;
-            }
-            h->target_kib = ch->new_kib;
-            h->target_from_kib = ch->reason == VMB_MEM_ACCEPT ? ch->new_kib : ch->old_kib;
-            h->target_wall_s = s->wall_s;
-            t->changes++;
-        }
-        result->applied++;
-        VmbAction a = {
-            .kind = VMB_ACTION_MEMORY,
-            .wall_us = g_get_real_time(),
-            .domain = d->name,
-            .uuid = d->uuid,
-            .old_kib = ch->reason == VMB_MEM_ACCEPT && g->target_kib ? g->target_kib : ch->old_kib,
-            .new_kib = ch->new_kib,
-            .reason = vmb_mem_reason_to_string(ch->reason),
-            .detail = detail,
-            .dry_run = dry_run,
-        };
-        vmb_action_log(&a);
-        if (report)
-            report(&a, report_data);
-    }
+    if (!describe_guests(&m))
+        return; /* connection lost: the next cycle starts over */
+    g_autoptr(VmbMemPlan) plan = plan_cycle(&m);
+    apply_changes(&m, plan);
 }
