@@ -96,7 +96,7 @@ record(Plan *pl, guint item, gint from, guint to, VmbCpuReason reason, double ga
         .from = from,
         .to = to,
         .reason = reason,
-        .from_load = from >= 0 ? pl->load[from] : 0,
+        .from_load = from >= 0 && (guint) from < pl->p->npcpus ? pl->load[from] : 0,
         .to_load = pl->load[to],
         .gain = gain,
     };
