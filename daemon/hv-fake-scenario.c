@@ -35,6 +35,7 @@ vmb_scenario_free(VmbScenario *sc)
         vmb_series_clear(&sc->background[i]);
     g_free(sc->background);
     vmb_series_clear(&sc->host_used_mib);
+    vmb_series_clear(&sc->niced);
     if (sc->down)
         g_array_unref(sc->down);
     if (sc->domains)
@@ -166,14 +167,15 @@ uuid_from_name(const char *name)
 static gboolean
 parse_host(Ctx *c, VmbScenario *sc)
 {
-    static const char *const allowed[] = {
-        "cpus", "memory_mib", "host_used_mib", "background", "seed", "down", NULL};
+    static const char *const allowed[] = {"cpus",  "memory_mib", "host_used_mib", "background",
+                                          "niced", "seed",       "down",          NULL};
     guint64 v;
     if (!check_keys(c, allowed, FALSE, TRUE) || !get_uint(c, "cpus", 1, MAX_CPUS, 2, &v))
         return FALSE;
     sc->ncpus = (guint) v;
     if (!get_uint(c, "memory_mib", 64, G_GUINT64_CONSTANT(1) << 32, 8192, &sc->memory_mib) ||
         !get_series(c, "host_used_mib", 0, (double) sc->memory_mib, "512", &sc->host_used_mib) ||
+        !get_series(c, "niced", 0, 100.0 * sc->ncpus, "0", &sc->niced) ||
         !get_uint(c, "seed", 0, G_MAXUINT64, 1, &sc->seed))
         return FALSE;
     sc->background = g_new0(VmbSeries, sc->ncpus);

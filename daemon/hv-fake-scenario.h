@@ -8,6 +8,8 @@
  *   host_used_mib = 1024        ; memory used outside guests (series)
  *   background = 5              ; non-VM load per pCPU in percent (series);
  *                               ; background1 = ... per CPU
+ *   niced = 40                  ; niced host work that floats, percent of one pCPU (series):
+ *                               ; it takes what vCPUs and background leave, on any pCPU
  *   seed = 1                    ; noise seed
  *   down = 30:40                ; hypervisor unreachable between t=30 s and t=40 s (pairs)
  *
@@ -64,6 +66,7 @@ typedef struct {
     VmbSeries *background; /* one per pCPU */
     guint64 memory_mib;
     VmbSeries host_used_mib;
+    VmbSeries niced; /* floating niced host work, percent of one pCPU */
     guint64 seed;
     GArray *down;       /* pairs of doubles: [start, end) windows when unreachable */
     GPtrArray *domains; /* VmbScenarioDomain* */
