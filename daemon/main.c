@@ -83,7 +83,8 @@ main(int argc, char **argv)
             g_strdup(env_state_dir && *env_state_dir ? env_state_dir : VMB_DEFAULT_STATE_DIR);
     g_autoptr(VmbOverrides) overrides = vmb_overrides_new(state_dir);
     vmb_overrides_load(overrides);
-    vmb_daemon_apply_config(d, vmb_overrides_rebase(overrides, vmb_config_copy(d->config)));
+    vmb_daemon_apply_config(d,
+                            vmb_overrides_rebase(overrides, vmb_config_copy(vmb_daemon_config(d))));
     vmb_daemon_set_config_filter(d, apply_overrides, overrides);
 
     g_autoptr(VmbDbusService) service = NULL;
