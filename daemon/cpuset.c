@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <gio/gio.h>
-
 #include "cpuset.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+G_DEFINE_QUARK(vmb - cpuset - error - quark, vmb_cpuset_error)
 
 void
 vmb_cpuset_clear(VmbCpuSet *set)
@@ -85,7 +85,7 @@ vmb_cpuset_parse(const char *text, VmbCpuSet *set, gboolean *all, GError **error
         goto bad;
     return TRUE;
 bad:
-    g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+    g_set_error(error, VMB_CPUSET_ERROR, VMB_CPUSET_ERROR_INVALID,
                 "expected \"all\" or a CPU list such as 0-3,6 with CPU numbers 0..%d",
                 VMB_MAX_CPUS - 1);
     return FALSE;

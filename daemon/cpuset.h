@@ -6,6 +6,13 @@
 
 #define VMB_MAX_CPUS 4096
 
+/* The one way parsing fails; GLib's own domain, so that the policy code needs no GIO. */
+#define VMB_CPUSET_ERROR (vmb_cpuset_error_quark())
+GQuark vmb_cpuset_error_quark(void);
+typedef enum {
+    VMB_CPUSET_ERROR_INVALID,
+} VmbCpuSetError;
+
 typedef struct {
     guint64 bits[VMB_MAX_CPUS / 64];
 } VmbCpuSet;

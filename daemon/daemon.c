@@ -4,14 +4,54 @@
 #include <glib-unix.h>
 #include <signal.h>
 
+#include "cpu-task.h"
+#include "hypervisor.h"
 #include "log.h"
+#include "mem-task.h"
 #include "sd-notify.h"
 #include "vmb-build-config.h"
+
+typedef struct {
+    gboolean paused;
+    guint interval_s; /* interval the timer is armed with */
+    guint timer_id;
+    gint64 last_run_us; /* wall clock of the last cycle, 0 = never */
+    guint64 cycles;
+} VmbTaskTimer;
+
+typedef struct {
+    VmbActionFunc func;
+    gpointer data;
+} VmbActionHook;
+
+struct _VmbDaemon {
+    char *config_path;
+    gboolean config_missing_ok; /* the default path may be absent */
+    char *uri_override;         /* --connect */
+    gboolean dry_run;
+
+    VmbConfig *config;
+    VmbHypervisor *hv;
+    GMainLoop *loop;
+    VmbTaskTimer tasks[VMB_N_TASKS];
+    VmbCpuTask cpu;
+    VmbMemTask mem;
+    VmbSnapshot *last_snapshot; /* the source of the status' per-domain view */
+    VmbStatus *status;
+    GPtrArray *action_hooks; /* VmbActionHook* */
+    guint signal_ids[3];
+    guint mem_followup_id; /* one-shot memory cycle soon after a guest starved */
+    VmbConfigFilter config_filter;
+    gpointer config_filter_data;
+    VmbChangedFunc changed_func;
+    gpointer changed_data;
+};
 
 static void
 report_action(const VmbAction *a, gpointer data)
 {
     VmbDaemon *d = data;
+    vmb_status_record_action(d->status, a);
     for (guint i = 0; i < d->action_hooks->len; i++) {
         VmbActionHook *h = g_ptr_array_index(d->action_hooks, i);
         h->func(a, h->data);
@@ -51,12 +91,16 @@ vmb_daemon_set_changed_func(VmbDaemon *d, VmbChangedFunc func, gpointer data)
     d->changed_data = data;
 }
 
-static void
-notify_changed(VmbDaemon *d)
+const VmbStatus *
+vmb_daemon_status(const VmbDaemon *d)
 {
-    if (d->changed_func)
-        d->changed_func(d, d->changed_data);
-    vmb_sd_notify_status(d);
+    return d->status;
+}
+
+const VmbConfig *
+vmb_daemon_config(const VmbDaemon *d)
+{
+    return d->config;
 }
 
 const char *
@@ -65,15 +109,108 @@ vmb_daemon_uri(const VmbDaemon *d)
     return d->uri_override ? d->uri_override : d->config->uri;
 }
 
+/* ---- publishing the status ---- */
+
+static GArray *
+build_pcpus(VmbDaemon *d, const VmbSnapshot *snap)
+{
+    const VmbCpuHostView *host = &d->cpu.host;
+    gboolean measured = host->npcpus == snap->npcpus && host->busy;
+    GArray *pcpus = g_array_sized_new(FALSE, FALSE, sizeof(VmbPcpuStatus), snap->npcpus);
+    for (guint c = 0; c < snap->npcpus; c++) {
+        gboolean known = measured && host->busy[c] >= 0;
+        VmbPcpuStatus p = {
+            .busy = known ? host->busy[c] : -1,
+            .background = known ? host->background[c] : -1,
+            .allowed = d->config->cpu_cpus_all || vmb_cpuset_has(&d->config->cpu_cpus, c),
+        };
+        g_array_append_val(pcpus, p);
+    }
+    return pcpus;
+}
+
+static VmbDomainStatus *
+build_domain(VmbDaemon *d, const VmbDomainStat *dom)
+{
+    VmbDomainStatus *v = vmb_domain_status_new(dom->name, dom->uuid, dom->nvcpus);
+    v->excluded = vmb_config_is_excluded(d->config, dom->name, dom->uuid);
+    for (guint i = 0; i < dom->nvcpus; i++) {
+        const VmbVcpuLoad *l = d->cpu.usage ? vmb_cpu_usage_vcpu(d->cpu.usage, dom->uuid, i) : NULL;
+        v->vcpus[i].pcpu = dom->vcpus[i].pcpu;
+        v->vcpus[i].load = l && l->valid ? l->load : -1.0;
+    }
+    const VmbBalloonStat *b = &dom->balloon;
+    if (b->fields & VMB_BALLOON_CURRENT)
+        v->actual_kib = (gint64) b->current_kib;
+    if (b->fields & VMB_BALLOON_USABLE)
+        v->usable_kib = (gint64) b->usable_kib;
+    if (b->fields & VMB_BALLOON_MAXIMUM)
+        v->maximum_kib = (gint64) b->maximum_kib;
+    return v;
+}
+
+/* The per-domain view of the last snapshot, with the loads and the configuration now. */
+static void
+publish_domains(VmbDaemon *d)
+{
+    const VmbSnapshot *snap = d->last_snapshot;
+    if (!snap) {
+        vmb_status_set_domains(d->status, 0, NULL, NULL);
+        return;
+    }
+    GPtrArray *domains =
+        g_ptr_array_new_full(snap->domains->len, (GDestroyNotify) vmb_domain_status_free);
+    for (guint i = 0; i < snap->domains->len; i++)
+        g_ptr_array_add(domains, build_domain(d, g_ptr_array_index(snap->domains, i)));
+    vmb_status_set_domains(d->status, (gint64) MAX(snap->wall_s, 0) * G_USEC_PER_SEC,
+                           build_pcpus(d, snap), domains);
+}
+
+/* Copies what the timers, the configuration and the memory task say into the status. */
+static void
+publish_status(VmbDaemon *d)
+{
+    const gboolean enabled[VMB_N_TASKS] = {d->config->cpu_enabled, d->config->mem_enabled};
+    const guint interval[VMB_N_TASKS] = {vmb_config_cpu_interval(d->config),
+                                         vmb_config_mem_interval(d->config)};
+    for (guint i = 0; i < VMB_N_TASKS; i++) {
+        const VmbTaskTimer *t = &d->tasks[i];
+        VmbTaskStatus view = {
+            .enabled = enabled[i],
+            .paused = t->paused,
+            .interval_s = interval[i],
+            .last_run_us = MAX(t->last_run_us, 0),
+            .cycles = t->cycles,
+        };
+        vmb_status_set_task(d->status, i, &view);
+    }
+    VmbHostMemoryStatus mem = {
+        .available_kib = d->mem.last_available_kib,
+        .reserve_kib = d->mem.last_reserve_kib,
+        .headroom_kib = d->mem.last_headroom_kib,
+        .pressure = d->mem.last_pressure,
+    };
+    vmb_status_set_host_memory(d->status, &mem);
+    publish_domains(d);
+}
+
+static void
+notify_changed(VmbDaemon *d)
+{
+    publish_status(d);
+    if (d->changed_func)
+        d->changed_func(d, d->changed_data);
+    vmb_sd_notify_status(d->status);
+}
+
 static void
 set_degraded(VmbDaemon *d, const char *reason)
 {
-    if (g_strcmp0(d->degraded_reason, reason) == 0)
-        return;
-    g_free(d->degraded_reason);
-    d->degraded_reason = g_strdup(reason);
-    notify_changed(d);
+    if (vmb_status_set_degraded(d->status, reason))
+        notify_changed(d);
 }
+
+/* ---- the hypervisor ---- */
 
 static void
 on_connection(VmbHypervisor *hv, gboolean connected, const char *reason, gpointer data)
@@ -106,6 +243,7 @@ on_domain_event(VmbHypervisor *hv, VmbDomainEvent event, const char *name, const
     } else {
         g_info("domain %s (%s) stopped", name, uuid);
         vmb_cpu_usage_forget(d->cpu.usage, uuid);
+        publish_domains(d); /* its loads are gone */
     }
 }
 
@@ -126,7 +264,9 @@ open_hypervisor(VmbDaemon *d, GError **error)
     return TRUE;
 }
 
-/* One snapshot per cycle; the tasks share it through last_snapshot for status reports. */
+/* ---- cycles ---- */
+
+/* One snapshot per cycle; the last one is the source of the status' per-domain view. */
 static VmbSnapshot *
 take_snapshot(VmbDaemon *d)
 {
@@ -134,7 +274,7 @@ take_snapshot(VmbDaemon *d)
     VmbSnapshot *s = vmb_hypervisor_snapshot(d->hv, &error);
     if (!s) {
         if (!g_error_matches(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED)) {
-            d->errors++;
+            vmb_status_add_errors(d->status, 1);
             vmb_log_once("snapshot", G_LOG_LEVEL_WARNING, "cannot read statistics: %s",
                          error->message);
         }
@@ -149,7 +289,7 @@ run_cpu_cycle(VmbDaemon *d, VmbSnapshot *s)
 {
     VmbCpuCycleResult r;
     vmb_cpu_task_run(&d->cpu, d->hv, s, d->config, d->dry_run, report_action, d, &r);
-    d->errors += r.failed;
+    vmb_status_add_errors(d->status, r.failed);
     g_debug("cpu cycle %" G_GUINT64_FORMAT ": %u domains, %u moves planned, %u made", d->cpu.cycles,
             s->domains->len, r.planned, r.applied);
 }
@@ -169,7 +309,7 @@ run_memory_cycle(VmbDaemon *d, VmbSnapshot *s)
 {
     VmbMemCycleResult r;
     vmb_mem_task_run(&d->mem, d->hv, s, d->config, d->dry_run, report_action, d, &r);
-    d->errors += r.failed;
+    vmb_status_add_errors(d->status, r.failed);
     /* A guest that grows fast between cycles would run out before the next one. */
     guint soon = vmb_mem_task_followup(d->config, &r);
     if (soon && !d->dry_run && !d->mem_followup_id)
@@ -180,7 +320,7 @@ run_memory_cycle(VmbDaemon *d, VmbSnapshot *s)
             r.pressure ? " (pressure)" : "");
 }
 
-void
+gboolean
 vmb_daemon_run_task(VmbDaemon *d, VmbTaskId task)
 {
     VmbTaskTimer *t = &d->tasks[task];
@@ -188,7 +328,7 @@ vmb_daemon_run_task(VmbDaemon *d, VmbTaskId task)
     t->last_run_us = g_get_real_time();
     if (!s) {
         notify_changed(d);
-        return;
+        return FALSE;
     }
     t->cycles++;
     if (task == VMB_TASK_CPU)
@@ -197,7 +337,9 @@ vmb_daemon_run_task(VmbDaemon *d, VmbTaskId task)
         run_memory_cycle(d, s);
     g_clear_pointer(&d->last_snapshot, vmb_snapshot_free);
     d->last_snapshot = g_steal_pointer(&s);
+    vmb_status_settle_pins(d->status);
     notify_changed(d);
+    return TRUE;
 }
 
 static gboolean
@@ -232,7 +374,7 @@ arm_timers(VmbDaemon *d)
         if (want && !t->timer_id) {
             t->interval_s = interval[i];
             t->timer_id = g_timeout_add_seconds(interval[i], func[i], d);
-            g_debug("%s task every %u s", t->name, interval[i]);
+            g_debug("%s task every %u s", vmb_task_name(i), interval[i]);
         }
         if (!want)
             t->interval_s = interval[i];
@@ -274,14 +416,14 @@ vmb_daemon_reload(VmbDaemon *d, GError **error)
     vmb_sd_notify_reloading();
     VmbConfig *c = vmb_config_load(d->config_path, d->config_missing_ok, error);
     if (!c) {
-        vmb_sd_notify_reloaded(d);
+        vmb_sd_notify_reloaded(d->status);
         return FALSE;
     }
     if (d->config_filter)
         c = d->config_filter(c, d->config_filter_data);
     vmb_daemon_apply_config(d, c);
     g_message("configuration reloaded from %s", d->config_path);
-    vmb_sd_notify_reloaded(d);
+    vmb_sd_notify_reloaded(d->status);
     return TRUE;
 }
 
@@ -325,12 +467,12 @@ vmb_daemon_new(const char *config_path, gboolean config_missing_ok, const char *
     d->config = g_steal_pointer(&c);
     d->loop = g_main_loop_new(NULL, FALSE);
     d->action_hooks = g_ptr_array_new_with_free_func(g_free);
-    d->tasks[VMB_TASK_CPU].name = "cpu";
-    d->tasks[VMB_TASK_MEMORY].name = "memory";
+    d->status = vmb_status_new(dry_run);
     vmb_cpu_task_init(&d->cpu);
     vmb_mem_task_init(&d->mem);
     if (!open_hypervisor(d, error))
         return NULL;
+    publish_status(d); /* readers may come before the first cycle */
     return g_steal_pointer(&d);
 }
 
@@ -348,12 +490,12 @@ vmb_daemon_free(VmbDaemon *d)
     vmb_cpu_task_clear(&d->cpu);
     vmb_mem_task_clear(&d->mem);
     g_clear_pointer(&d->last_snapshot, vmb_snapshot_free);
+    g_clear_pointer(&d->status, vmb_status_free);
     g_clear_pointer(&d->action_hooks, g_ptr_array_unref);
     g_clear_pointer(&d->loop, g_main_loop_unref);
     vmb_config_free(d->config);
     g_free(d->config_path);
     g_free(d->uri_override);
-    g_free(d->degraded_reason);
     g_free(d);
 }
 
@@ -363,7 +505,7 @@ vmb_daemon_run(VmbDaemon *d)
     d->signal_ids[0] = g_unix_signal_add(SIGTERM, on_sigterm, d);
     d->signal_ids[1] = g_unix_signal_add(SIGINT, on_sigterm, d);
     d->signal_ids[2] = g_unix_signal_add(SIGHUP, on_sighup, d);
-    vmb_sd_notify_attach(d);
+    vmb_sd_notify_attach();
 
     g_autoptr(GError) error = NULL;
     if (!vmb_hypervisor_ensure_connected(d->hv, &error))
@@ -384,9 +526,9 @@ vmb_daemon_run(VmbDaemon *d)
     if (d->config->mem_enabled)
         vmb_daemon_run_task(d, VMB_TASK_MEMORY);
     /* The bus name is owned before this runs (vmb_dbus_service_new); the hypervisor was tried. */
-    vmb_sd_notify_ready(d);
+    vmb_sd_notify_ready(d->status);
     g_main_loop_run(d->loop);
     vmb_sd_notify_stopping();
-    vmb_sd_notify_detach(d);
+    vmb_sd_notify_detach();
     return 0;
 }

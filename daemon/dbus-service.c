@@ -7,8 +7,6 @@
 #include "log.h"
 #include "vmb-build-config.h"
 
-#define HISTORY_MAX 1000
-
 static const GDBusErrorEntry dbus_error_entries[] = {
     {VMB_DBUS_ERROR_FAILED, VMB_DBUS_ERROR_NAME_FAILED},
     {VMB_DBUS_ERROR_INVALID_ARGUMENT, VMB_DBUS_ERROR_NAME_INVALID_ARGUMENT},
@@ -24,17 +22,8 @@ vmb_dbus_error_quark(void)
     return (GQuark) quark;
 }
 
-typedef struct {
-    gint64 wall_us;
-    VmbActionKind kind;
-    char *domain, *uuid, *reason, *detail;
-    guint vcpu;
-    gint from_pcpu;
-    guint to_pcpu;
-    guint64 old_kib, new_kib;
-    gboolean dry_run;
-} HistoryEntry;
-
+/* Everything it shows comes from the daemon's status model (status.h) and configuration;
+ * what it changes goes through the daemon's commands. */
 struct _VmbDbusService {
     VmbDaemon *daemon;
     VmbOverrides *overrides;
@@ -43,36 +32,7 @@ struct _VmbDbusService {
     guint name_lost_id;
     gboolean exported;
     gboolean failed;
-    GQueue history;      /* HistoryEntry*, oldest first */
-    GHashTable *targets; /* uuid -> guint64* last balloon target we set, KiB */
-    /* Pins made after the last snapshot was taken, so status shows where vCPUs are now:
-     * actions are reported during a cycle, before its snapshot becomes the last one. */
-    GArray *pending_pins;        /* PinChange, made in the cycle under way */
-    GArray *applied_pins;        /* PinChange, made after last_snapshot was taken */
-    gconstpointer pins_snapshot; /* the last_snapshot applied_pins belong to */
 };
-
-typedef struct {
-    char *uuid;
-    guint vcpu;
-    gint pcpu;
-} PinChange;
-
-static void
-pin_change_clear(PinChange *p)
-{
-    g_free(p->uuid);
-}
-
-static void
-history_entry_free(HistoryEntry *h)
-{
-    g_free(h->domain);
-    g_free(h->uuid);
-    g_free(h->reason);
-    g_free(h->detail);
-    g_free(h);
-}
 
 /* ---- errors ---- */
 
@@ -219,160 +179,99 @@ value_to_config_string(const VmbKeyInfo *key, GVariant *v, GError **error)
 static void
 sync_properties(VmbDbusService *s)
 {
-    VmbDaemon *d = s->daemon;
+    const VmbStatus *st = vmb_daemon_status(s->daemon);
+    const VmbTaskStatus *cpu = vmb_status_task(st, VMB_TASK_CPU);
+    const VmbTaskStatus *mem = vmb_status_task(st, VMB_TASK_MEMORY);
+    const VmbStatusCounters *n = vmb_status_counters(st);
+    const VmbHostMemoryStatus *host = vmb_status_host_memory(st);
+    const char *degraded = vmb_status_degraded_reason(st);
     VmbManager1 *m = s->skeleton;
-    const VmbTaskTimer *cpu = &d->tasks[VMB_TASK_CPU], *mem = &d->tasks[VMB_TASK_MEMORY];
 
-    vmb_manager1_set_state(m, d->degraded_reason ? "degraded" : "running");
-    vmb_manager1_set_state_reason(m, d->degraded_reason ? d->degraded_reason : "");
-    vmb_manager1_set_uri(m, vmb_daemon_uri(d));
-    vmb_manager1_set_cpu_enabled(m, d->config->cpu_enabled);
+    vmb_manager1_set_state(m, degraded ? "degraded" : "running");
+    vmb_manager1_set_state_reason(m, degraded ? degraded : "");
+    vmb_manager1_set_uri(m, vmb_daemon_uri(s->daemon));
+    vmb_manager1_set_cpu_enabled(m, cpu->enabled);
     vmb_manager1_set_cpu_paused(m, cpu->paused);
-    vmb_manager1_set_cpu_interval(m, vmb_config_cpu_interval(d->config));
-    vmb_manager1_set_cpu_last_cycle(m, (guint64) MAX(cpu->last_run_us, 0));
+    vmb_manager1_set_cpu_interval(m, cpu->interval_s);
+    vmb_manager1_set_cpu_last_cycle(m, (guint64) cpu->last_run_us);
     vmb_manager1_set_cpu_cycles(m, cpu->cycles);
-    vmb_manager1_set_memory_enabled(m, d->config->mem_enabled);
+    vmb_manager1_set_memory_enabled(m, mem->enabled);
     vmb_manager1_set_memory_paused(m, mem->paused);
-    vmb_manager1_set_memory_interval(m, vmb_config_mem_interval(d->config));
-    vmb_manager1_set_memory_last_cycle(m, (guint64) MAX(mem->last_run_us, 0));
+    vmb_manager1_set_memory_interval(m, mem->interval_s);
+    vmb_manager1_set_memory_last_cycle(m, (guint64) mem->last_run_us);
     vmb_manager1_set_memory_cycles(m, mem->cycles);
-    vmb_manager1_set_pin_changes(m, d->cpu.pin_changes);
-    vmb_manager1_set_memory_changes(m, d->mem.changes);
-    vmb_manager1_set_host_memory_available(m, d->mem.last_available_kib);
-    vmb_manager1_set_host_memory_reserve(m, d->mem.last_reserve_kib);
-    vmb_manager1_set_memory_headroom(m, d->mem.last_headroom_kib);
-    vmb_manager1_set_memory_pressure(m, d->mem.last_pressure);
-    vmb_manager1_set_errors(m, d->errors);
-    g_autoptr(GVariant) tunables = g_variant_ref_sink(build_tunables(d->config));
+    vmb_manager1_set_pin_changes(m, n->pin_changes);
+    vmb_manager1_set_memory_changes(m, n->memory_changes);
+    vmb_manager1_set_host_memory_available(m, host->available_kib);
+    vmb_manager1_set_host_memory_reserve(m, host->reserve_kib);
+    vmb_manager1_set_memory_headroom(m, host->headroom_kib);
+    vmb_manager1_set_memory_pressure(m, host->pressure);
+    vmb_manager1_set_errors(m, n->errors);
+    g_autoptr(GVariant) tunables = g_variant_ref_sink(build_tunables(vmb_daemon_config(s->daemon)));
     vmb_manager1_set_tunables(m, tunables);
 }
 
 static void
 on_daemon_changed(VmbDaemon *d, gpointer data)
 {
-    VmbDbusService *s = data;
-    if (d->last_snapshot != s->pins_snapshot) {
-        /* A cycle stored a new snapshot: the pins made in it came after it was taken. */
-        GArray *tmp = s->applied_pins;
-        s->applied_pins = s->pending_pins;
-        s->pending_pins = tmp;
-        g_array_set_size(s->pending_pins, 0);
-        s->pins_snapshot = d->last_snapshot;
-    }
-    sync_properties(s);
+    sync_properties(data);
 }
 
-static gint
-current_pin(VmbDbusService *s, const VmbDomainStat *dom, guint vcpu)
-{
-    gint pcpu = dom->vcpus[vcpu].pcpu;
-    if (s->daemon->last_snapshot != s->pins_snapshot)
-        return pcpu;
-    for (guint i = 0; i < s->applied_pins->len; i++) {
-        const PinChange *p = &g_array_index(s->applied_pins, PinChange, i);
-        if (p->vcpu == vcpu && g_str_equal(p->uuid, dom->uuid))
-            pcpu = p->pcpu;
-    }
-    return pcpu;
-}
-
-/* ---- actions: history and signals ---- */
+/* ---- actions: signals (the status model keeps the history) ---- */
 
 static void
 on_action(const VmbAction *a, gpointer data)
 {
     VmbDbusService *s = data;
-    HistoryEntry *h = g_new0(HistoryEntry, 1);
-    h->wall_us = a->wall_us;
-    h->kind = a->kind;
-    h->domain = g_strdup(a->domain ? a->domain : "");
-    h->uuid = g_strdup(a->uuid ? a->uuid : "");
-    h->reason = g_strdup(a->reason ? a->reason : "");
-    h->detail = g_strdup(a->detail ? a->detail : "");
-    h->dry_run = a->dry_run;
-    if (a->kind == VMB_ACTION_PIN) {
-        h->vcpu = a->vcpu;
-        h->from_pcpu = a->from_pcpu;
-        h->to_pcpu = a->to_pcpu;
-        if (!a->dry_run) {
-            PinChange p = {g_strdup(h->uuid), a->vcpu, (gint) a->to_pcpu};
-            g_array_append_val(s->pending_pins, p);
-        }
-    } else {
-        h->old_kib = a->old_kib;
-        h->new_kib = a->new_kib;
-        if (!a->dry_run)
-            g_hash_table_insert(s->targets, g_strdup(h->uuid),
-                                g_memdup2(&h->new_kib, sizeof(h->new_kib)));
-    }
-    g_queue_push_tail(&s->history, h);
-    while (s->history.length > HISTORY_MAX)
-        history_entry_free(g_queue_pop_head(&s->history));
-
+    const char *domain = a->domain ? a->domain : "", *uuid = a->uuid ? a->uuid : "";
+    const char *reason = a->reason ? a->reason : "", *detail = a->detail ? a->detail : "";
     if (a->kind == VMB_ACTION_PIN)
-        vmb_manager1_emit_pin_changed(s->skeleton, (guint64) h->wall_us, h->domain, h->uuid,
-                                      h->vcpu, h->from_pcpu, h->to_pcpu, h->reason, h->detail,
-                                      h->dry_run);
+        vmb_manager1_emit_pin_changed(s->skeleton, (guint64) a->wall_us, domain, uuid, a->vcpu,
+                                      a->from_pcpu, a->to_pcpu, reason, detail, a->dry_run);
     else
-        vmb_manager1_emit_memory_changed(s->skeleton, (guint64) h->wall_us, h->domain, h->uuid,
-                                         h->old_kib, h->new_kib, h->reason, h->detail, h->dry_run);
+        vmb_manager1_emit_memory_changed(s->skeleton, (guint64) a->wall_us, domain, uuid,
+                                         a->old_kib, a->new_kib, reason, detail, a->dry_run);
 }
 
 /* ---- methods ---- */
+
+static GVariant *
+build_pcpus(const VmbStatus *st)
+{
+    GVariantBuilder b;
+    guint n;
+    const VmbPcpuStatus *pcpus = vmb_status_pcpus(st, &n);
+    g_variant_builder_init(&b, G_VARIANT_TYPE("a(uddb)"));
+    for (guint c = 0; c < n; c++)
+        g_variant_builder_add(&b, "(uddb)", c, pcpus[c].busy, pcpus[c].background,
+                              pcpus[c].allowed);
+    return g_variant_builder_end(&b);
+}
+
+static GVariant *
+build_domains(const VmbStatus *st)
+{
+    GVariantBuilder b;
+    g_variant_builder_init(&b, G_VARIANT_TYPE("a(ssba(uid)(xxxx))"));
+    for (guint i = 0; i < vmb_status_n_domains(st); i++) {
+        const VmbDomainStatus *dom = vmb_status_domain(st, i);
+        GVariantBuilder vcpus;
+        g_variant_builder_init(&vcpus, G_VARIANT_TYPE("a(uid)"));
+        for (guint v = 0; v < dom->nvcpus; v++)
+            g_variant_builder_add(&vcpus, "(uid)", v, dom->vcpus[v].pcpu, dom->vcpus[v].load);
+        g_variant_builder_add(&b, "(ssba(uid)(xxxx))", dom->name, dom->uuid, dom->excluded, &vcpus,
+                              dom->actual_kib, dom->usable_kib, dom->target_kib, dom->maximum_kib);
+    }
+    return g_variant_builder_end(&b);
+}
 
 static gboolean
 handle_get_status(VmbManager1 *m, GDBusMethodInvocation *inv, gpointer data)
 {
     VmbDbusService *s = data;
-    VmbDaemon *d = s->daemon;
-    const VmbSnapshot *snap = d->last_snapshot;
-    GVariantBuilder pcpus, domains;
-    g_variant_builder_init(&pcpus, G_VARIANT_TYPE("a(uddb)"));
-    g_variant_builder_init(&domains, G_VARIANT_TYPE("a(ssba(uid)(xxxx))"));
-    guint64 timestamp = 0;
-
-    if (snap) {
-        timestamp = (guint64) MAX(snap->wall_s, 0) * G_USEC_PER_SEC;
-        const VmbCpuHostView *host = &d->cpu.host;
-        gboolean measured = host->npcpus == snap->npcpus && host->busy;
-        for (guint c = 0; c < snap->npcpus; c++) {
-            gboolean allowed = d->config->cpu_cpus_all || vmb_cpuset_has(&d->config->cpu_cpus, c);
-            double busy = measured && host->busy[c] >= 0 ? host->busy[c] : -1;
-            double background = measured && host->busy[c] >= 0 ? host->background[c] : -1;
-            g_variant_builder_add(&pcpus, "(uddb)", c, busy, background, allowed);
-        }
-
-        /* Forget targets of domains that are gone. */
-        GHashTableIter it;
-        gpointer uuid;
-        g_hash_table_iter_init(&it, s->targets);
-        while (g_hash_table_iter_next(&it, &uuid, NULL)) {
-            if (!vmb_snapshot_find(snap, uuid))
-                g_hash_table_iter_remove(&it);
-        }
-
-        for (guint i = 0; i < snap->domains->len; i++) {
-            const VmbDomainStat *dom = g_ptr_array_index(snap->domains, i);
-            GVariantBuilder vcpus;
-            g_variant_builder_init(&vcpus, G_VARIANT_TYPE("a(uid)"));
-            for (guint v = 0; v < dom->nvcpus; v++) {
-                const VmbVcpuLoad *l =
-                    d->cpu.usage ? vmb_cpu_usage_vcpu(d->cpu.usage, dom->uuid, v) : NULL;
-                g_variant_builder_add(&vcpus, "(uid)", v, current_pin(s, dom, v),
-                                      l && l->valid ? l->load : -1.0);
-            }
-            const VmbBalloonStat *b = &dom->balloon;
-            const guint64 *target = g_hash_table_lookup(s->targets, dom->uuid);
-            gint64 actual = b->fields & VMB_BALLOON_CURRENT ? (gint64) b->current_kib : -1;
-            gint64 usable = b->fields & VMB_BALLOON_USABLE ? (gint64) b->usable_kib : -1;
-            gint64 maximum = b->fields & VMB_BALLOON_MAXIMUM ? (gint64) b->maximum_kib : -1;
-            g_variant_builder_add(&domains, "(ssba(uid)(xxxx))", dom->name, dom->uuid,
-                                  vmb_config_is_excluded(d->config, dom->name, dom->uuid), &vcpus,
-                                  actual, usable, target ? (gint64) *target : -1, maximum);
-        }
-    }
-    vmb_manager1_complete_get_status(m, inv, timestamp, g_variant_builder_end(&pcpus),
-                                     g_variant_builder_end(&domains));
+    const VmbStatus *st = vmb_daemon_status(s->daemon);
+    vmb_manager1_complete_get_status(m, inv, (guint64) vmb_status_snapshot_wall_us(st),
+                                     build_pcpus(st), build_domains(st));
     return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -387,7 +286,7 @@ handle_list_tunables(VmbManager1 *m, GDBusMethodInvocation *inv, gpointer data)
     for (guint i = 0; i < n; i++) {
         g_autofree char *range = vmb_config_describe_range(&keys[i]);
         g_variant_builder_add(
-            &b, "(svbss)", keys[i].name, tunable_value(s->daemon->config, &keys[i]),
+            &b, "(svbss)", keys[i].name, tunable_value(vmb_daemon_config(s->daemon), &keys[i]),
             vmb_overrides_lookup(s->overrides, keys[i].name) != NULL, range, keys[i].help);
     }
     vmb_manager1_complete_list_tunables(m, inv, g_variant_builder_end(&b));
@@ -412,7 +311,8 @@ handle_get_tunable(VmbManager1 *m, GDBusMethodInvocation *inv, const char *name,
     const VmbKeyInfo *key = find_key(inv, name);
     if (key)
         vmb_manager1_complete_get_tunable(
-            m, inv, key->name, g_variant_new_variant(tunable_value(s->daemon->config, key)));
+            m, inv, key->name,
+            g_variant_new_variant(tunable_value(vmb_daemon_config(s->daemon), key)));
     return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -494,11 +394,12 @@ parse_task(GDBusMethodInvocation *inv, const char *name, guint *mask)
 static void
 set_paused(VmbDbusService *s, guint mask, gboolean paused)
 {
+    const VmbStatus *st = vmb_daemon_status(s->daemon);
     for (guint t = 0; t < VMB_N_TASKS; t++) {
-        if (!(mask & (1u << t)) || s->daemon->tasks[t].paused == paused)
+        if (!(mask & (1u << t)) || vmb_status_task(st, t)->paused == paused)
             continue;
         vmb_daemon_set_paused(s->daemon, t, paused);
-        g_message("%s task %s over D-Bus", s->daemon->tasks[t].name, paused ? "paused" : "resumed");
+        g_message("%s task %s over D-Bus", vmb_task_name(t), paused ? "paused" : "resumed");
     }
     sync_properties(s);
 }
@@ -543,48 +444,53 @@ handle_reload(VmbManager1 *m, GDBusMethodInvocation *inv, gpointer data)
     return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+/* The tasks of @mask to run now; FALSE (with the error returned) when a task asked for by
+ * name is disabled or none is enabled. */
+static gboolean
+tasks_to_run(VmbDbusService *s, GDBusMethodInvocation *inv, const char *task, guint mask,
+             guint *to_run)
+{
+    const VmbStatus *st = vmb_daemon_status(s->daemon);
+    *to_run = 0;
+    for (guint t = 0; t < VMB_N_TASKS; t++) {
+        if (!(mask & (1u << t)))
+            continue;
+        if (vmb_status_task(st, t)->enabled) {
+            *to_run |= 1u << t;
+        } else if (task[0] != '\0') {
+            g_dbus_method_invocation_return_error(inv, VMB_DBUS_ERROR, VMB_DBUS_ERROR_FAILED,
+                                                  "task '%s' is disabled (%s.enabled = false)",
+                                                  vmb_task_name(t), vmb_task_name(t));
+            return FALSE;
+        }
+    }
+    if (!*to_run) {
+        g_dbus_method_invocation_return_error_literal(
+            inv, VMB_DBUS_ERROR, VMB_DBUS_ERROR_FAILED,
+            "no task is enabled (cpu.enabled = false, memory.enabled = false)");
+        return FALSE;
+    }
+    return TRUE;
+}
+
 static gboolean
 handle_run_now(VmbManager1 *m, GDBusMethodInvocation *inv, const char *task, gpointer data)
 {
     VmbDbusService *s = data;
-    VmbDaemon *d = s->daemon;
-    guint mask;
-    if (!parse_task(inv, task, &mask))
+    guint mask, to_run;
+    if (!parse_task(inv, task, &mask) || !tasks_to_run(s, inv, task, mask, &to_run))
         return G_DBUS_METHOD_INVOCATION_HANDLED;
-
-    const gboolean enabled[VMB_N_TASKS] = {d->config->cpu_enabled, d->config->mem_enabled};
-    const char *const enable_key[VMB_N_TASKS] = {"cpu.enabled", "memory.enabled"};
-    guint to_run = 0;
-    for (guint t = 0; t < VMB_N_TASKS; t++) {
-        if (!(mask & (1u << t)))
-            continue;
-        if (enabled[t]) {
-            to_run |= 1u << t;
-        } else if (task[0] != '\0') {
-            g_dbus_method_invocation_return_error(inv, VMB_DBUS_ERROR, VMB_DBUS_ERROR_FAILED,
-                                                  "task '%s' is disabled (%s = false)",
-                                                  d->tasks[t].name, enable_key[t]);
-            return G_DBUS_METHOD_INVOCATION_HANDLED;
-        }
-    }
-    if (!to_run) {
-        g_dbus_method_invocation_return_error_literal(
-            inv, VMB_DBUS_ERROR, VMB_DBUS_ERROR_FAILED,
-            "no task is enabled (cpu.enabled = false, memory.enabled = false)");
-        return G_DBUS_METHOD_INVOCATION_HANDLED;
-    }
     for (guint t = 0; t < VMB_N_TASKS; t++) {
         if (!(to_run & (1u << t)))
             continue;
-        guint64 before = d->tasks[t].cycles;
-        g_info("%s cycle requested over D-Bus", d->tasks[t].name);
-        vmb_daemon_run_task(d, t);
-        if (d->tasks[t].cycles == before) {
+        g_info("%s cycle requested over D-Bus", vmb_task_name(t));
+        if (!vmb_daemon_run_task(s->daemon, t)) {
+            const char *why = vmb_status_degraded_reason(vmb_daemon_status(s->daemon));
             sync_properties(s);
-            g_dbus_method_invocation_return_error(
-                inv, VMB_DBUS_ERROR, VMB_DBUS_ERROR_FAILED,
-                "the %s cycle could not read the hypervisor: %s", d->tasks[t].name,
-                d->degraded_reason ? d->degraded_reason : "see the daemon log");
+            g_dbus_method_invocation_return_error(inv, VMB_DBUS_ERROR, VMB_DBUS_ERROR_FAILED,
+                                                  "the %s cycle could not read the hypervisor: %s",
+                                                  vmb_task_name(t),
+                                                  why ? why : "see the daemon log");
             return G_DBUS_METHOD_INVOCATION_HANDLED;
         }
     }
@@ -597,14 +503,12 @@ static gboolean
 handle_get_history(VmbManager1 *m, GDBusMethodInvocation *inv, guint limit, gpointer data)
 {
     VmbDbusService *s = data;
+    const VmbStatus *st = vmb_daemon_status(s->daemon);
     GVariantBuilder b;
     g_variant_builder_init(&b, G_VARIANT_TYPE("a(tsssuiuttssb)"));
-    guint skip = limit && s->history.length > limit ? s->history.length - limit : 0;
-    guint i = 0;
-    for (GList *l = s->history.head; l; l = l->next, i++) {
-        const HistoryEntry *h = l->data;
-        if (i < skip)
-            continue;
+    guint n = vmb_status_history_length(st);
+    for (guint i = limit && n > limit ? n - limit : 0; i < n; i++) {
+        const VmbAction *h = vmb_status_history_nth(st, i);
         g_variant_builder_add(&b, "(tsssuiuttssb)", (guint64) h->wall_us,
                               h->kind == VMB_ACTION_PIN ? "pin" : "memory", h->domain, h->uuid,
                               h->vcpu, h->from_pcpu, h->to_pcpu, h->old_kib, h->new_kib, h->reason,
@@ -667,25 +571,19 @@ own_name(VmbDbusService *s, GError **error)
     return TRUE;
 }
 
-VmbDbusService *
-vmb_dbus_service_new(VmbDaemon *d, VmbOverrides *overrides, GError **error)
+/* The skeleton with its handlers, hooked into @d: not on a bus yet. */
+static VmbDbusService *
+service_new(VmbDaemon *d, VmbOverrides *overrides)
 {
-    g_autoptr(VmbDbusService) s = g_new0(VmbDbusService, 1);
+    VmbDbusService *s = g_new0(VmbDbusService, 1);
     s->daemon = d;
     s->overrides = overrides;
-    g_queue_init(&s->history);
-    s->targets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-    s->pending_pins = g_array_new(FALSE, FALSE, sizeof(PinChange));
-    s->applied_pins = g_array_new(FALSE, FALSE, sizeof(PinChange));
-    g_array_set_clear_func(s->pending_pins, (GDestroyNotify) pin_change_clear);
-    g_array_set_clear_func(s->applied_pins, (GDestroyNotify) pin_change_clear);
-    s->pins_snapshot = d->last_snapshot;
     s->skeleton = vmb_manager1_skeleton_new();
     (void) vmb_dbus_error_quark();
 
     VmbManager1 *m = s->skeleton;
     vmb_manager1_set_version(m, PACKAGE_VERSION);
-    vmb_manager1_set_dry_run(m, d->dry_run);
+    vmb_manager1_set_dry_run(m, vmb_status_dry_run(vmb_daemon_status(d)));
     sync_properties(s);
     g_signal_connect(m, "handle-get-status", G_CALLBACK(handle_get_status), s);
     g_signal_connect(m, "handle-list-tunables", G_CALLBACK(handle_list_tunables), s);
@@ -700,21 +598,45 @@ vmb_dbus_service_new(VmbDaemon *d, VmbOverrides *overrides, GError **error)
 
     vmb_daemon_add_action_hook(d, on_action, s);
     vmb_daemon_set_changed_func(d, on_daemon_changed, s);
+    return s;
+}
 
-    g_autoptr(GError) local = NULL;
-    s->bus = g_bus_get_sync(G_BUS_TYPE_SYSTEM, NULL, &local);
-    if (!s->bus) {
-        g_warning("no system bus (%s): running without the D-Bus interface", local->message);
-        return g_steal_pointer(&s);
-    }
+/* Exports the interface on @bus and owns the name there. */
+static gboolean
+service_export(VmbDbusService *s, GDBusConnection *bus, GError **error)
+{
+    s->bus = g_object_ref(bus);
     /* The daemon decides what to do when the bus goes away, not GDBus. */
     g_dbus_connection_set_exit_on_close(s->bus, FALSE);
     g_signal_connect(s->bus, "closed", G_CALLBACK(on_bus_closed), s);
-    if (!g_dbus_interface_skeleton_export(G_DBUS_INTERFACE_SKELETON(m), s->bus, VMB_DBUS_PATH,
-                                          error))
-        return NULL;
+    if (!g_dbus_interface_skeleton_export(G_DBUS_INTERFACE_SKELETON(s->skeleton), s->bus,
+                                          VMB_DBUS_PATH, error))
+        return FALSE;
     s->exported = TRUE;
-    if (!own_name(s, error))
+    return own_name(s, error);
+}
+
+VmbDbusService *
+vmb_dbus_service_new(VmbDaemon *d, VmbOverrides *overrides, GError **error)
+{
+    g_autoptr(VmbDbusService) s = service_new(d, overrides);
+    g_autoptr(GError) local = NULL;
+    g_autoptr(GDBusConnection) bus = g_bus_get_sync(G_BUS_TYPE_SYSTEM, NULL, &local);
+    if (!bus) {
+        g_warning("no system bus (%s): running without the D-Bus interface", local->message);
+        return g_steal_pointer(&s);
+    }
+    if (!service_export(s, bus, error))
+        return NULL;
+    return g_steal_pointer(&s);
+}
+
+VmbDbusService *
+vmb_dbus_service_new_on_bus(VmbDaemon *d, VmbOverrides *overrides, GDBusConnection *bus,
+                            GError **error)
+{
+    g_autoptr(VmbDbusService) s = service_new(d, overrides);
+    if (!service_export(s, bus, error))
         return NULL;
     return g_steal_pointer(&s);
 }
@@ -743,9 +665,5 @@ vmb_dbus_service_free(VmbDbusService *s)
         g_object_unref(s->bus);
     }
     g_object_unref(s->skeleton);
-    g_queue_clear_full(&s->history, (GDestroyNotify) history_entry_free);
-    g_hash_table_unref(s->targets);
-    g_array_unref(s->pending_pins);
-    g_array_unref(s->applied_pins);
     g_free(s);
 }

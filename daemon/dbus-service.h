@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The org.vmbalance.Manager1 service on the system bus: owns the name, exports the
- * interface generated from dbus/org.vmbalance.Manager1.xml, keeps its properties current,
- * announces actions and keeps their history. */
+ * interface generated from dbus/org.vmbalance.Manager1.xml, keeps its properties current
+ * from the daemon's status model (status.h), announces actions and serves their history
+ * from it. Commands go through the daemon's functions (daemon.h). */
 #pragma once
 
 #include "daemon.h"
@@ -19,10 +20,13 @@ typedef enum {
 
 typedef struct _VmbDbusService VmbDbusService;
 
-/* Hooks into @d (actions, changes), exports the interface and owns the bus name. Fails when
- * the name cannot be owned (another instance, bus policy); without a reachable bus it
- * warns and the daemon runs on without the interface. */
+/* Hooks into @d (actions, changes), exports the interface on the system bus and owns the
+ * bus name. Fails when the name cannot be owned (another instance, bus policy); without a
+ * reachable bus it warns and the daemon runs on without the interface. For main.c. */
 VmbDbusService *vmb_dbus_service_new(VmbDaemon *d, VmbOverrides *overrides, GError **error);
+/* The same on @bus, a message bus connection (tests: a GTestDBus bus); fails without it. */
+VmbDbusService *vmb_dbus_service_new_on_bus(VmbDaemon *d, VmbOverrides *overrides,
+                                            GDBusConnection *bus, GError **error);
 void vmb_dbus_service_free(VmbDbusService *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmbDbusService, vmb_dbus_service_free)
 /* TRUE once the name was lost while running (the main loop was stopped). */

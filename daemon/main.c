@@ -18,32 +18,43 @@ apply_overrides(VmbConfig *loaded, gpointer overrides)
     return vmb_overrides_rebase(overrides, loaded);
 }
 
-int
-main(int argc, char **argv)
+typedef struct {
+    char *config_path;
+    char *uri;
+    char *state_dir;
+    gboolean dry_run, verbose, version, no_bus;
+} Options;
+
+static void
+options_clear(Options *o)
 {
-    g_autofree char *config_path = NULL;
-    g_autofree char *uri = NULL;
-    g_autofree char *state_dir = NULL;
-    gboolean dry_run = FALSE, verbose = FALSE, version = FALSE, no_bus = FALSE;
+    g_free(o->config_path);
+    g_free(o->uri);
+    g_free(o->state_dir);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Options, options_clear)
+
+/* Fills @o from the command line; FALSE (with the message printed) on a usage error. */
+static gboolean
+parse_options(int argc, char **argv, Options *o)
+{
     GOptionEntry entries[] = {
-        {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
+        {"config", 'c', 0, G_OPTION_ARG_FILENAME, &o->config_path,
          "Configuration file (default " VMB_DEFAULT_CONFIG ")", "PATH"},
-        {"connect", 0, 0, G_OPTION_ARG_STRING, &uri,
+        {"connect", 0, 0, G_OPTION_ARG_STRING, &o->uri,
          "Hypervisor URI, overrides [daemon] uri (fake:///PATH for a simulated host)", "URI"},
-        {"dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run,
+        {"dry-run", 'n', 0, G_OPTION_ARG_NONE, &o->dry_run,
          "Measure and log the actions it would take, change nothing", NULL},
-        {"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
+        {"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &o->state_dir,
          "Directory of the runtime overrides (default $VMBALANCED_STATE_DIR "
          "or " VMB_DEFAULT_STATE_DIR ")",
          "DIR"},
-        {"no-bus", 0, 0, G_OPTION_ARG_NONE, &no_bus,
+        {"no-bus", 0, 0, G_OPTION_ARG_NONE, &o->no_bus,
          "Do not serve the D-Bus interface on the system bus", NULL},
-        {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log debug messages", NULL},
-        {"version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL},
+        {"verbose", 'v', 0, G_OPTION_ARG_NONE, &o->verbose, "Log debug messages", NULL},
+        {"version", 'V', 0, G_OPTION_ARG_NONE, &o->version, "Print the version and exit", NULL},
         {NULL},
     };
-
-    setlocale(LC_ALL, "");
     g_autoptr(GOptionContext) ctx = g_option_context_new(NULL);
     g_option_context_set_summary(ctx, "Balances vCPU placement and guest memory on a libvirt "
                                       "host.\nRuns in the foreground; SIGHUP reloads the "
@@ -52,21 +63,23 @@ main(int argc, char **argv)
     g_autoptr(GError) error = NULL;
     if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
         fprintf(stderr, "vmbalanced: %s (see --help)\n", error->message);
-        return EX_USAGE_CODE;
+        return FALSE;
     }
     if (argc > 1) {
         fprintf(stderr, "vmbalanced: unexpected argument '%s' (see --help)\n", argv[1]);
-        return EX_USAGE_CODE;
+        return FALSE;
     }
-    if (version) {
-        printf("vmbalanced %s\n", PACKAGE_VERSION);
-        return 0;
-    }
+    return TRUE;
+}
 
-    vmb_log_init(verbose);
-    gboolean missing_ok = config_path == NULL;
-    g_autoptr(VmbDaemon) d = vmb_daemon_new(config_path ? config_path : VMB_DEFAULT_CONFIG,
-                                            missing_ok, uri, dry_run, &error);
+/* Runs the daemon configured by @o until it stops; returns the exit status. */
+static int
+run(const Options *o)
+{
+    g_autoptr(GError) error = NULL;
+    gboolean missing_ok = o->config_path == NULL;
+    g_autoptr(VmbDaemon) d = vmb_daemon_new(o->config_path ? o->config_path : VMB_DEFAULT_CONFIG,
+                                            missing_ok, o->uri, o->dry_run, &error);
     if (!d) {
         if (error->domain == VMB_CONFIG_ERROR) {
             g_warning("invalid configuration: %s", error->message);
@@ -78,19 +91,35 @@ main(int argc, char **argv)
 
     /* Runtime overrides (vmbalancectl set) go on top of the file, now and on reloads. */
     const char *env_state_dir = g_getenv("VMBALANCED_STATE_DIR");
-    if (!state_dir)
-        state_dir =
-            g_strdup(env_state_dir && *env_state_dir ? env_state_dir : VMB_DEFAULT_STATE_DIR);
+    const char *state_dir = o->state_dir                      ? o->state_dir
+                            : env_state_dir && *env_state_dir ? env_state_dir
+                                                              : VMB_DEFAULT_STATE_DIR;
     g_autoptr(VmbOverrides) overrides = vmb_overrides_new(state_dir);
     vmb_overrides_load(overrides);
-    vmb_daemon_apply_config(d, vmb_overrides_rebase(overrides, vmb_config_copy(d->config)));
+    vmb_daemon_apply_config(d,
+                            vmb_overrides_rebase(overrides, vmb_config_copy(vmb_daemon_config(d))));
     vmb_daemon_set_config_filter(d, apply_overrides, overrides);
 
     g_autoptr(VmbDbusService) service = NULL;
-    if (!no_bus && !(service = vmb_dbus_service_new(d, overrides, &error))) {
+    if (!o->no_bus && !(service = vmb_dbus_service_new(d, overrides, &error))) {
         g_warning("%s", error->message);
         return EXIT_FAILURE;
     }
     int rc = vmb_daemon_run(d);
     return service && vmb_dbus_service_failed(service) ? EXIT_FAILURE : rc;
+}
+
+int
+main(int argc, char **argv)
+{
+    g_auto(Options) o = {0};
+    setlocale(LC_ALL, "");
+    if (!parse_options(argc, argv, &o))
+        return EX_USAGE_CODE;
+    if (o.version) {
+        printf("vmbalanced %s\n", PACKAGE_VERSION);
+        return 0;
+    }
+    vmb_log_init(o.verbose);
+    return run(&o);
 }

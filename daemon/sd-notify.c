@@ -9,8 +9,6 @@ static struct {
     gboolean ready;   /* READY=1 was sent */
     guint watchdog_id;
     char *status; /* last STATUS= sent */
-    guint64 pins, memory_changes;
-    char *last_action;
 } st;
 
 static void
@@ -30,34 +28,27 @@ on_watchdog(gpointer data)
     return G_SOURCE_CONTINUE;
 }
 
-static void
-on_action(const VmbAction *a, gpointer data)
+/* "pin web vCPU 1 -> pCPU 3 at 12:00:00", or "would ..." in dry-run. */
+static char *
+describe_action(const VmbAction *a)
 {
     g_autoptr(GDateTime) t = g_date_time_new_from_unix_local(a->wall_us / G_USEC_PER_SEC);
     g_autofree char *when = g_date_time_format(t, "%H:%M:%S");
     const char *would = a->dry_run ? "would " : "";
-
-    g_free(st.last_action);
-    if (a->kind == VMB_ACTION_PIN) {
-        /* Counts what was changed, as the PinChanges/MemoryChanges properties do. */
-        st.pins += !a->dry_run;
-        st.last_action = g_strdup_printf("%spin %s vCPU %u -> pCPU %u at %s", would, a->domain,
-                                         a->vcpu, a->to_pcpu, when);
-    } else {
-        st.memory_changes += !a->dry_run;
-        st.last_action = g_strdup_printf(
-            "%sset %s memory %" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT " MiB at %s", would,
-            a->domain, a->old_kib / 1024, a->new_kib / 1024, when);
-    }
+    if (a->kind == VMB_ACTION_PIN)
+        return g_strdup_printf("%spin %s vCPU %u -> pCPU %u at %s", would, a->domain, a->vcpu,
+                               a->to_pcpu, when);
+    return g_strdup_printf("%sset %s memory %" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT
+                           " MiB at %s",
+                           would, a->domain, a->old_kib / 1024, a->new_kib / 1024, when);
 }
 
 void
-vmb_sd_notify_attach(VmbDaemon *d)
+vmb_sd_notify_attach(void)
 {
     st.enabled = g_getenv("NOTIFY_SOCKET") != NULL;
     if (!st.enabled)
         return;
-    vmb_daemon_add_action_hook(d, on_action, NULL);
 
     /* Unsets WATCHDOG_USEC/PID: they are meant for this process, not for its children. */
     uint64_t usec = 0;
@@ -70,69 +61,71 @@ vmb_sd_notify_attach(VmbDaemon *d)
 }
 
 void
-vmb_sd_notify_detach(VmbDaemon *d)
+vmb_sd_notify_detach(void)
 {
     if (!st.enabled)
         return;
-    vmb_daemon_remove_action_hook(d, on_action, NULL);
     g_clear_handle_id(&st.watchdog_id, g_source_remove);
     g_clear_pointer(&st.status, g_free);
-    g_clear_pointer(&st.last_action, g_free);
     st.enabled = st.ready = FALSE;
-    st.pins = st.memory_changes = 0;
 }
 
 void
-vmb_sd_notify_ready(VmbDaemon *d)
+vmb_sd_notify_ready(const VmbStatus *status)
 {
     if (!st.enabled || st.ready)
         return;
     st.ready = TRUE;
     notify_send("READY=1");
-    vmb_sd_notify_status(d);
+    vmb_sd_notify_status(status);
 }
 
 static char *
-build_status(VmbDaemon *d)
+build_status(const VmbStatus *status)
 {
     GString *s = g_string_new(NULL);
-    if (d->degraded_reason)
-        g_string_append_printf(s, "Degraded: %s; ", d->degraded_reason);
-    if (d->last_snapshot) {
-        guint n = d->last_snapshot->domains->len;
+    const char *degraded = vmb_status_degraded_reason(status);
+    if (degraded)
+        g_string_append_printf(s, "Degraded: %s; ", degraded);
+    if (vmb_status_has_snapshot(status)) {
+        guint n = vmb_status_n_domains(status);
         g_string_append_printf(s, "%u domain%s", n, n == 1 ? "" : "s");
     } else {
         g_string_append(s, "no statistics yet");
     }
     for (guint i = 0; i < VMB_N_TASKS; i++) {
-        if (d->tasks[i].paused)
-            g_string_append_printf(s, ", %s paused", d->tasks[i].name);
+        if (vmb_status_task(status, i)->paused)
+            g_string_append_printf(s, ", %s paused", vmb_task_name(i));
     }
-    if (d->mem.last_pressure)
+    if (vmb_status_host_memory(status)->pressure)
         g_string_append(s, ", host memory short");
+    const VmbStatusCounters *n = vmb_status_counters(status);
     g_string_append_printf(
-        s, "; %" G_GUINT64_FORMAT " pin%s, %" G_GUINT64_FORMAT " memory change%s", st.pins,
-        st.pins == 1 ? "" : "s", st.memory_changes, st.memory_changes == 1 ? "" : "s");
-    if (st.last_action)
-        g_string_append_printf(s, "; last: %s", st.last_action);
-    if (d->dry_run)
+        s, "; %" G_GUINT64_FORMAT " pin%s, %" G_GUINT64_FORMAT " memory change%s", n->pin_changes,
+        n->pin_changes == 1 ? "" : "s", n->memory_changes, n->memory_changes == 1 ? "" : "s");
+    const VmbAction *last = vmb_status_last_action(status);
+    if (last) {
+        g_autofree char *what = describe_action(last);
+        g_string_append_printf(s, "; last: %s", what);
+    }
+    if (vmb_status_dry_run(status))
         g_string_append(s, " (dry run)");
     return g_string_free(s, FALSE);
 }
 
 void
-vmb_sd_notify_status(VmbDaemon *d)
+vmb_sd_notify_status(const VmbStatus *status)
 {
     /* Until READY the manager shows "activating"; the first status comes with it. */
     if (!st.enabled || !st.ready)
         return;
-    g_autofree char *status = build_status(d);
-    if (g_strcmp0(status, st.status) == 0)
+    g_autofree char *text = build_status(status);
+    if (g_strcmp0(text, st.status) == 0)
         return;
-    g_autofree char *msg = g_strconcat("STATUS=", status, NULL);
+    g_autofree char *msg = g_strconcat("STATUS=", text, NULL);
     notify_send(msg);
     g_free(st.status);
-    st.status = g_steal_pointer(&status);
+    st.status = g_steal_pointer(&text);
 }
 
 void
@@ -147,12 +140,12 @@ vmb_sd_notify_reloading(void)
 }
 
 void
-vmb_sd_notify_reloaded(VmbDaemon *d)
+vmb_sd_notify_reloaded(const VmbStatus *status)
 {
     if (!st.enabled || !st.ready)
         return;
     notify_send("READY=1");
-    vmb_sd_notify_status(d);
+    vmb_sd_notify_status(status);
 }
 
 void

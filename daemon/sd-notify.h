@@ -4,23 +4,26 @@
  * by systemd) every call does nothing. */
 #pragma once
 
-#include "daemon.h"
+#include "status.h"
 
-/* Starts the status bookkeeping and, when WatchdogSec= is set, WATCHDOG=1 from the main loop
+/* Called by the task driver (daemon.c) only; every STATUS= is built from the status model. */
+
+/* Looks for NOTIFY_SOCKET and, when WatchdogSec= is set, sends WATCHDOG=1 from the main loop
  * every half interval: a loop that hangs stops sending it and systemd restarts the daemon. */
-void vmb_sd_notify_attach(VmbDaemon *d);
-void vmb_sd_notify_detach(VmbDaemon *d);
+void vmb_sd_notify_attach(void);
+void vmb_sd_notify_detach(void);
 
 /* READY=1, once: call when the bus name is owned and the first hypervisor connection was
  * tried (vmb_dbus_service_new() owns the name synchronously, before vmb_daemon_run()). */
-void vmb_sd_notify_ready(VmbDaemon *d);
+void vmb_sd_notify_ready(const VmbStatus *status);
 
-/* STATUS= rebuilt from @d (domains, actions, degraded reason); sent only when it changed. */
-void vmb_sd_notify_status(VmbDaemon *d);
+/* STATUS= rebuilt from @status (domains, changes, last action, degraded reason); sent only
+ * when it changed, and not before READY=1. */
+void vmb_sd_notify_status(const VmbStatus *status);
 
 /* RELOADING=1 before the configuration is re-read, READY=1 after, accepted or not. */
 void vmb_sd_notify_reloading(void);
-void vmb_sd_notify_reloaded(VmbDaemon *d);
+void vmb_sd_notify_reloaded(const VmbStatus *status);
 
 /* STOPPING=1 as the main loop ends. */
 void vmb_sd_notify_stopping(void);

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <gio/gio.h>
-
 #include "series.h"
 
 #include <errno.h>
 #include <math.h>
 #include <string.h>
+
+G_DEFINE_QUARK(vmb - series - error - quark, vmb_series_error)
 
 static gboolean
 parse_num(const char *s, double *out)
@@ -55,7 +55,7 @@ vmb_series_parse(const char *text, double min, double max, VmbSeries *out, GErro
     out->v = (double *) g_array_free(g_steal_pointer(&vs), FALSE);
     return TRUE;
 bad:
-    g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+    g_set_error(error, VMB_SERIES_ERROR, VMB_SERIES_ERROR_INVALID,
                 "'%s': expected a value in %g..%g or time:value points in increasing time", text,
                 min, max);
     return FALSE;

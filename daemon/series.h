@@ -6,6 +6,13 @@
 
 #include <glib.h>
 
+/* The one way parsing fails; GLib's own domain, so that the policy code needs no GIO. */
+#define VMB_SERIES_ERROR (vmb_series_error_quark())
+GQuark vmb_series_error_quark(void);
+typedef enum {
+    VMB_SERIES_ERROR_INVALID,
+} VmbSeriesError;
+
 typedef struct {
     guint n;
     double *t;

@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The org.vmbalance.Manager1 service from C: each test starts a private bus (GTestDBus),
+ * the core library's daemon on the simulated host of data/demo.ini and its bus service on
+ * that bus, then calls it from a second connection as a client would. The daemon runs in
+ * this thread, so every call is asynchronous and the test iterates the main context until
+ * the reply is in; a synchronous call would wait for a handler that cannot run. */
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "dbus-service.h"
+#include "overrides.h"
+
+#define IFACE           VMB_DBUS_NAME
+#define CALL_TIMEOUT_MS 20000
+
+typedef struct {
+    GTestDBus *bus;
+    GDBusConnection *service_conn;
+    GDBusConnection *client;
+    char *tmp;
+    VmbDaemon *daemon;
+    VmbOverrides *overrides;
+    VmbDbusService *service;
+} Fixture;
+
+static VmbConfig *
+apply_overrides(VmbConfig *loaded, gpointer overrides)
+{
+    return vmb_overrides_rebase(overrides, loaded);
+}
+
+static GDBusConnection *
+connect_to(const char *address)
+{
+    g_autoptr(GError) error = NULL;
+    GDBusConnection *c =
+        g_dbus_connection_new_for_address_sync(address,
+                                               G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                                   G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                               NULL, NULL, &error);
+    g_assert_no_error(error);
+    return c;
+}
+
+/* As main.c wires it: a configuration whose timers never fire during a test (cycles only
+ * run when asked for), the runtime overrides on top, the service on the private bus. */
+static void
+fixture_setup(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    f->tmp = g_dir_make_tmp("vmb-dbus-service-XXXXXX", &error);
+    g_assert_no_error(error);
+    g_autofree char *config = g_build_filename(f->tmp, "vmbalanced.conf", NULL);
+    g_file_set_contents(config, "[daemon]\ninterval = 3600\n", -1, &error);
+    g_assert_no_error(error);
+
+    f->bus = g_test_dbus_new(G_TEST_DBUS_NONE);
+    g_test_dbus_up(f->bus);
+    f->service_conn = connect_to(g_test_dbus_get_bus_address(f->bus));
+    f->client = connect_to(g_test_dbus_get_bus_address(f->bus));
+
+    g_autofree char *uri = g_strconcat("fake://", VMB_SRCDIR, "/data/demo.ini", NULL);
+    f->daemon = vmb_daemon_new(config, FALSE, uri, FALSE, &error);
+    g_assert_no_error(error);
+    g_autofree char *state = g_build_filename(f->tmp, "state", NULL);
+    f->overrides = vmb_overrides_new(state);
+    vmb_overrides_load(f->overrides);
+    vmb_daemon_apply_config(
+        f->daemon,
+        vmb_overrides_rebase(f->overrides, vmb_config_copy(vmb_daemon_config(f->daemon))));
+    vmb_daemon_set_config_filter(f->daemon, apply_overrides, f->overrides);
+    f->service = vmb_dbus_service_new_on_bus(f->daemon, f->overrides, f->service_conn, &error);
+    g_assert_no_error(error);
+}
+
+static void
+remove_tree(const char *path)
+{
+    g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+    const char *name;
+    while (dir && (name = g_dir_read_name(dir))) {
+        g_autofree char *child = g_build_filename(path, name, NULL);
+        if (g_file_test(child, G_FILE_TEST_IS_DIR))
+            remove_tree(child);
+        else
+            g_unlink(child);
+    }
+    g_rmdir(path);
+}
+
+static void
+fixture_teardown(Fixture *f, gconstpointer data)
+{
+    /* The service and the connections go before the bus: a closed bus is a warning. */
+    g_clear_pointer(&f->service, vmb_dbus_service_free);
+    g_clear_pointer(&f->daemon, vmb_daemon_free);
+    g_clear_pointer(&f->overrides, vmb_overrides_free);
+    g_dbus_connection_close_sync(f->client, NULL, NULL);
+    g_dbus_connection_close_sync(f->service_conn, NULL, NULL);
+    g_clear_object(&f->client);
+    g_clear_object(&f->service_conn);
+    g_test_dbus_down(f->bus);
+    g_clear_object(&f->bus);
+    remove_tree(f->tmp);
+    g_free(f->tmp);
+}
+
+static void
+on_reply(GObject *source, GAsyncResult *res, gpointer data)
+{
+    *(GAsyncResult **) data = g_object_ref(res);
+}
+
+/* Calls @method of @iface on the service and waits for the reply (NULL and @error on an
+ * error reply). */
+static GVariant *
+call_iface(Fixture *f, const char *iface, const char *method, GVariant *args,
+           const char *reply_type, GError **error)
+{
+    g_autoptr(GAsyncResult) res = NULL;
+    g_dbus_connection_call(f->client, VMB_DBUS_NAME, VMB_DBUS_PATH, iface, method, args,
+                           G_VARIANT_TYPE(reply_type), G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS,
+                           NULL, on_reply, &res);
+    while (!res)
+        g_main_context_iteration(NULL, TRUE);
+    return g_dbus_connection_call_finish(f->client, res, error);
+}
+
+static GVariant *
+call(Fixture *f, const char *method, GVariant *args, const char *reply_type, GError **error)
+{
+    return call_iface(f, IFACE, method, args, reply_type, error);
+}
+
+/* Calls @method, which must succeed. */
+static void
+call_ok(Fixture *f, const char *method, GVariant *args)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GVariant) reply = call(f, method, args, "()", &error);
+    g_assert_no_error(error);
+}
+
+static GVariant *
+get_property(Fixture *f, const char *name)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GVariant) reply = call_iface(f, "org.freedesktop.DBus.Properties", "Get",
+                                           g_variant_new("(ss)", IFACE, name), "(v)", &error);
+    g_assert_no_error(error);
+    GVariant *value;
+    g_variant_get(reply, "(v)", &value);
+    return value;
+}
+
+static guint64
+get_uint64(Fixture *f, const char *name)
+{
+    g_autoptr(GVariant) v = get_property(f, name);
+    g_assert_true(g_variant_is_of_type(v, G_VARIANT_TYPE_UINT64));
+    return g_variant_get_uint64(v);
+}
+
+/* Before any cycle: no snapshot, so a zero timestamp and nothing listed. After one cycle of
+ * each task: the demo host's 4 pCPUs and its 5 running domains (idle2 starts at 20 s), each
+ * with its vCPUs and balloon. */
+static void
+test_get_status_shape(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    const char *type = "(ta(uddb)a(ssba(uid)(xxxx)))";
+    g_autoptr(GVariant) before = call(f, "GetStatus", NULL, type, &error);
+    g_assert_no_error(error);
+    guint64 ts;
+    g_autoptr(GVariant) pcpus = NULL, domains = NULL;
+    g_variant_get(before, "(t@a(uddb)@a(ssba(uid)(xxxx)))", &ts, &pcpus, &domains);
+    g_assert_cmpuint(ts, ==, 0);
+    g_assert_cmpuint(g_variant_n_children(pcpus), ==, 0);
+    g_assert_cmpuint(g_variant_n_children(domains), ==, 0);
+    g_clear_pointer(&pcpus, g_variant_unref);
+    g_clear_pointer(&domains, g_variant_unref);
+
+    call_ok(f, "RunNow", g_variant_new("(s)", ""));
+    g_autoptr(GVariant) after = call(f, "GetStatus", NULL, type, &error);
+    g_assert_no_error(error);
+    g_variant_get(after, "(t@a(uddb)@a(ssba(uid)(xxxx)))", &ts, &pcpus, &domains);
+    g_assert_cmpuint(ts, >, 0);
+    g_assert_cmpuint(g_variant_n_children(pcpus), ==, 4);
+    g_assert_cmpuint(g_variant_n_children(domains), ==, 5);
+    gboolean seen_web1 = FALSE;
+    for (gsize i = 0; i < g_variant_n_children(domains); i++) {
+        const char *name, *uuid;
+        gboolean excluded;
+        g_autoptr(GVariant) vcpus = NULL;
+        gint64 actual, usable, target, maximum;
+        g_variant_get_child(domains, i, "(&s&sb@a(uid)(xxxx))", &name, &uuid, &excluded, &vcpus,
+                            &actual, &usable, &target, &maximum);
+        g_assert_true(g_uuid_string_is_valid(uuid));
+        g_assert_false(excluded);
+        g_assert_cmpint(maximum, >, 0);
+        if (g_str_equal(name, "web1")) {
+            seen_web1 = TRUE;
+            g_assert_cmpuint(g_variant_n_children(vcpus), ==, 2);
+            g_assert_cmpint(maximum, ==, 2048 * 1024);
+        }
+    }
+    g_assert_true(seen_web1);
+}
+
+/* RunNow for one task counts a cycle in its properties and in no other task's. */
+static void
+test_run_now_property(Fixture *f, gconstpointer data)
+{
+    g_assert_cmpuint(get_uint64(f, "CpuCycles"), ==, 0);
+    g_assert_cmpuint(get_uint64(f, "CpuLastCycle"), ==, 0);
+    gint64 start = g_get_real_time();
+    call_ok(f, "RunNow", g_variant_new("(s)", "cpu"));
+    g_assert_cmpuint(get_uint64(f, "CpuCycles"), ==, 1);
+    g_assert_cmpuint(get_uint64(f, "CpuLastCycle"), >=, (guint64) start);
+    g_assert_cmpuint(get_uint64(f, "MemoryCycles"), ==, 0);
+
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GVariant) r = call(f, "RunNow", g_variant_new("(s)", "disk"), "()", &error);
+    g_assert_error(error, VMB_DBUS_ERROR, VMB_DBUS_ERROR_INVALID_ARGUMENT);
+    g_assert_nonnull(strstr(error->message, "'disk'"));
+}
+
+/* A bad value is refused with InvalidArgument naming the key, an unknown key with
+ * UnknownKey naming it; the tunable keeps its value. */
+static void
+test_set_tunable_validation(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GVariant) r =
+        call(f, "SetTunable", g_variant_new("(sv)", "daemon.interval", g_variant_new_string("abc")),
+             "()", &error);
+    g_assert_null(r);
+    g_assert_error(error, VMB_DBUS_ERROR, VMB_DBUS_ERROR_INVALID_ARGUMENT);
+    g_autofree char *name = g_dbus_error_get_remote_error(error);
+    g_assert_cmpstr(name, ==, VMB_DBUS_ERROR_NAME_INVALID_ARGUMENT);
+    g_assert_nonnull(strstr(error->message, "key 'daemon.interval'"));
+    g_clear_error(&error);
+
+    g_autoptr(GVariant) r2 = call(
+        f, "SetTunable", g_variant_new("(sv)", "cpu.frob", g_variant_new_uint32(1)), "()", &error);
+    g_assert_error(error, VMB_DBUS_ERROR, VMB_DBUS_ERROR_UNKNOWN_KEY);
+    g_assert_nonnull(strstr(error->message, "'cpu.frob'"));
+
+    g_autoptr(GVariant) interval = get_property(f, "CpuInterval");
+    g_assert_cmpuint(g_variant_get_uint32(interval), ==, 3600);
+    call_ok(f, "SetTunable", g_variant_new("(sv)", "daemon.interval", g_variant_new_uint32(8)));
+    g_autoptr(GVariant) changed = get_property(f, "CpuInterval");
+    g_assert_cmpuint(g_variant_get_uint32(changed), ==, 8);
+}
+
+typedef struct {
+    const char *property;
+    GVariant *value; /* the first value announced for it */
+} Watch;
+
+static void
+on_properties_changed(GDBusConnection *c, const char *sender, const char *path, const char *iface,
+                      const char *signal, GVariant *params, gpointer data)
+{
+    Watch *w = data;
+    g_autoptr(GVariant) changed = g_variant_get_child_value(params, 1);
+    if (!w->value)
+        w->value = g_variant_lookup_value(changed, w->property, NULL);
+}
+
+/* Pause announces MemoryPaused = true with PropertiesChanged. */
+static void
+test_properties_changed(Fixture *f, gconstpointer data)
+{
+    Watch w = {"MemoryPaused", NULL};
+    guint id = g_dbus_connection_signal_subscribe(
+        f->client, VMB_DBUS_NAME, "org.freedesktop.DBus.Properties", "PropertiesChanged",
+        VMB_DBUS_PATH, IFACE, G_DBUS_SIGNAL_FLAGS_NONE, on_properties_changed, &w, NULL);
+    /* A round trip, so that the bus has the match rule before the change. */
+    g_autoptr(GVariant) paused = get_property(f, "MemoryPaused");
+    g_assert_false(g_variant_get_boolean(paused));
+
+    call_ok(f, "Pause", g_variant_new("(s)", "memory"));
+    gint64 deadline = g_get_monotonic_time() + CALL_TIMEOUT_MS * 1000;
+    while (!w.value && g_get_monotonic_time() < deadline) {
+        if (!g_main_context_iteration(NULL, FALSE))
+            g_usleep(1000);
+    }
+    g_dbus_connection_signal_unsubscribe(f->client, id);
+    g_assert_nonnull(w.value);
+    g_assert_true(g_variant_get_boolean(w.value));
+    g_variant_unref(w.value);
+}
+
+int
+main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    /* TAP goes to stdout; the daemon's messages go to stderr. */
+    g_log_writer_default_set_use_stderr(TRUE);
+    g_autofree char *dbus_daemon = g_find_program_in_path("dbus-daemon");
+    if (!dbus_daemon) {
+        g_test_skip("dbus-daemon is not installed (package dbus)");
+        return g_test_run();
+    }
+    g_test_add("/dbus-service/get-status-shape", Fixture, NULL, fixture_setup,
+               test_get_status_shape, fixture_teardown);
+    g_test_add("/dbus-service/run-now-property", Fixture, NULL, fixture_setup,
+               test_run_now_property, fixture_teardown);
+    g_test_add("/dbus-service/set-tunable-validation", Fixture, NULL, fixture_setup,
+               test_set_tunable_validation, fixture_teardown);
+    g_test_add("/dbus-service/properties-changed", Fixture, NULL, fixture_setup,
+               test_properties_changed, fixture_teardown);
+    return g_test_run();
+}
