@@ -63,6 +63,7 @@ MODE=            # session | standalone
 OWN_GUESTS=()    # extra guests this scenario started (stopped on exit)
 USED_GUESTS=()   # session guests it uses (made idle again on exit)
 BG_PIDS=()       # background helpers (stopped on exit)
+SPEC=            # "dom:vcpu=load ..." for watch_placement (setup_cpu_guests appends)
 
 # ---- output -----------------------------------------------------------------------------
 
@@ -225,6 +226,11 @@ finish() {
 
 ctl() { "$LAB" ctl "$@" >/dev/null; }
 set_duty() { ctl "$1" "duty $2"; }    # NAME DUTY
+# reset_guests NAME...: no CPU load, 32 MiB held (bails on failure).
+reset_guests() {
+	local g
+	for g in "$@"; do ctl "$g" 'duty 0' 'mem 32' || bail "reset $g"; done
+}
 
 # pin_all NAME PCPU|all: every vCPU of the guest to one pCPU (or floating).
 pin_all() {
@@ -233,6 +239,26 @@ pin_all() {
 	n=$(virsh_ vcpucount "$dom" --live --active 2>/dev/null || echo 1)
 	for ((v = 0; v < n; v++)); do
 		virsh_ vcpupin "$dom" "$v" "$to" >/dev/null || return 1
+	done
+}
+
+# setup_cpu_guests NAME=DUTY@PCPU...: sets each 1-vCPU guest's duty cycle (%), pins its vCPU
+# to pCPU PCPU ("all": floating) and appends "dom:0=DUTY " to SPEC, the nominal loads
+# watch_placement judges by (bails on failure). E.g. setup_cpu_guests a=70@0 b=70@1.
+setup_cpu_guests() {
+	local item g duty pcpu
+	for item in "$@"; do
+		g=${item%%=*}
+		duty=${item#*=}
+		pcpu=${duty#*@}
+		duty=${duty%@*}
+		set_duty "$g" "$duty" || bail "set duty of $g"
+		if [ "$pcpu" = all ]; then
+			pin_all "$g" all || bail "unpin $g"
+		else
+			pin_all "$g" "$pcpu" || bail "pin $g to pCPU $pcpu"
+		fi
+		SPEC+="$P$g:0=$duty "
 	done
 }
 
@@ -356,6 +382,33 @@ start_daemon() {
 	done
 	grep -q 'started:' "$TMP/daemon.log" || bail "vmbalanced did not log its start line within 10 s"
 	diag "vmbalanced pid $DAEMON_PID: $(grep -o 'started: .*' "$TMP/daemon.log" | head -1)"
+}
+
+# start_cpu_daemon [memory]: start_daemon with the CPU scenarios' configuration: interval
+# $INTERVAL, the exclude line, [cpu] $HYSTERESIS_LINE, and the memory task off unless
+# "memory" is given (then both tasks run).
+start_cpu_daemon() {
+	local conf="[daemon]
+interval = $INTERVAL
+exclude = @EXCLUDE@
+[cpu]
+$HYSTERESIS_LINE"
+	[ "${1:-}" = memory ] || conf+=$'\n[memory]\nenabled = false'
+	start_daemon <<<"$conf"
+}
+
+# start_mem_daemon ["KEY = VALUE"...]: start_daemon with the memory scenarios'
+# configuration: interval $INTERVAL (INTERVAL=N start_mem_daemon for another), the exclude
+# line, the CPU task off, and a [memory] section of the lines given (none: no section).
+start_mem_daemon() {
+	local conf="[daemon]
+interval = $INTERVAL
+exclude = @EXCLUDE@
+[cpu]
+enabled = false" line
+	[ $# = 0 ] || conf+=$'\n[memory]'
+	for line in "$@"; do conf+=$'\n'"$line"; done
+	start_daemon <<<"$conf"
 }
 
 # stop_daemon [quiet]: SIGTERM by PID, SIGKILL after 10 s; checks it exits with 0.

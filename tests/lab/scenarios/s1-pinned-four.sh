@@ -7,25 +7,11 @@ NAME=s1-pinned-four
 source "$(dirname "$0")/lib.sh"
 
 lab_begin a b c d m
-declare -A DUTY=([a]=100 [b]=100 [c]=30 [d]=30)
-SPEC=
-for g in a b c d; do
-	set_duty "$g" "${DUTY[$g]}" || bail "set duty of $g"
-	pin_all "$g" 0 || bail "pin $g to pCPU 0"
-	SPEC+="$P$g:0=${DUTY[$g]} "
-done
+setup_cpu_guests a=100@0 b=100@0 c=30@0 d=30@0
 sleep 1
 S0=$(stats_now) T0=$(now)
 
-EXCLUDE=${P}m start_daemon <<CONF
-[daemon]
-interval = $INTERVAL
-exclude = @EXCLUDE@
-[cpu]
-$HYSTERESIS_LINE
-[memory]
-enabled = false
-CONF
+EXCLUDE=${P}m start_cpu_daemon
 watch_placement "$SPEC" 8 10 "$P"a "$P"b "$P"c "$P"d
 S1=$(stats_now) T1=$(now)
 

@@ -10,18 +10,8 @@ NAME=s10-foreign-pin
 source "$(dirname "$0")/lib.sh"
 
 lab_begin a b c d m
-for g in a b; do set_duty "$g" 100 || bail "set duty of $g"; done
-pin_all a 0 || bail "pin a"
-pin_all b 1 || bail "pin b"
-EXCLUDE=${P}c,${P}d,${P}m start_daemon <<CONF
-[daemon]
-interval = $INTERVAL
-exclude = @EXCLUDE@
-[cpu]
-$HYSTERESIS_LINE
-[memory]
-enabled = false
-CONF
+setup_cpu_guests a=100@0 b=100@1
+EXCLUDE=${P}c,${P}d,${P}m start_cpu_daemon
 sleep $((3 * INTERVAL))
 BEFORE=$(pins_now "$P"a "$P"b)
 diag "before: $(echo "$BEFORE" | awk '{printf "%s/%s->%s ", $1, $2, $3}')"

@@ -18,15 +18,8 @@ KILL0=$(console_count z 'memory child killed')
 A0=$(balloon_current z)
 diag "z before: balloon.current $((A0 / 1024)) MiB"
 
-EXCLUDE=$(virsh_ list --name | grep "^$P" | grep -v "^${P}z$" | paste -sd, -) start_daemon <<CONF
-[daemon]
-interval = $MEMI
-exclude = @EXCLUDE@
-[cpu]
-enabled = false
-[memory]
-max_shrink_mib = 1024
-CONF
+INTERVAL=$MEMI EXCLUDE=$(virsh_ list --name | grep "^$P" | grep -v "^${P}z$" | paste -sd, -) \
+	start_mem_daemon "max_shrink_mib = 1024"
 # The first cycle shrinks z; follow-ups (stats_period + 1 s) measure its rate; then 20 s.
 A1=$A0
 for ((i = 0; i < 40; i++)); do

@@ -9,23 +9,9 @@ NAME=s2-load-change
 source "$(dirname "$0")/lib.sh"
 
 lab_begin a b c d m
-declare -A DUTY=([a]=70 [b]=70 [c]=20 [d]=20) PIN=([a]=0 [b]=1 [c]=0 [d]=1)
-SPEC=
-for g in a b c d; do
-	set_duty "$g" "${DUTY[$g]}" || bail "set duty of $g"
-	pin_all "$g" "${PIN[$g]}" || bail "pin $g"
-	SPEC+="$P$g:0=${DUTY[$g]} "
-done
+setup_cpu_guests a=70@0 b=70@1 c=20@0 d=20@1
 sleep 1
-EXCLUDE=${P}m start_daemon <<CONF
-[daemon]
-interval = $INTERVAL
-exclude = @EXCLUDE@
-[cpu]
-$HYSTERESIS_LINE
-[memory]
-enabled = false
-CONF
+EXCLUDE=${P}m start_cpu_daemon
 
 diag "phase 1: balanced from the start, 4 cycles"
 watch_placement "$SPEC" 1 4 "$P"a "$P"b "$P"c "$P"d

@@ -10,25 +10,13 @@ source "$(dirname "$0")/lib.sh"
 
 lab_begin a b c d m
 start_own_guest e --vcpus 2 --threads 2 --duty 50 --mem 256 || bail "start the 2-vCPU guest e"
-declare -A DUTY=([a]=80 [b]=80)
 SPEC="${P}e:0=50 ${P}e:1=50 "
-for g in a b; do
-	set_duty "$g" "${DUTY[$g]}" || bail "set duty of $g"
-	SPEC+="$P$g:0=${DUTY[$g]} "
-done
-for g in a b e; do pin_all "$g" 0 || bail "pin $g to pCPU 0"; done
+setup_cpu_guests a=80@0 b=80@0
+pin_all e 0 || bail "pin e to pCPU 0"
 for g in c d; do pin_all "$g" all || bail "unpin $g"; done
 sleep 1
 S0=$(stats_now) T0=$(now)
-EXCLUDE=${P}c,${P}d,${P}m start_daemon <<CONF
-[daemon]
-interval = $INTERVAL
-exclude = @EXCLUDE@
-[cpu]
-$HYSTERESIS_LINE
-[memory]
-enabled = false
-CONF
+EXCLUDE=${P}c,${P}d,${P}m start_cpu_daemon
 watch_placement "$SPEC" 8 5 "$P"a "$P"b "$P"e
 S1=$(stats_now) T1=$(now)
 diag "start: $W_FIRST_PLACEMENT"

@@ -10,7 +10,7 @@ source "$(dirname "$0")/lib.sh"
 
 need_memory_coordinator
 lab_begin a b c d m
-ctl m 'duty 0' 'mem 32' || bail "reset m"
+reset_guests m
 sleep 1
 set_memory 256 m || bail "set m to 256 MiB"
 OOM0=$(console_count m 'Out of memory: Killed process')
@@ -19,13 +19,7 @@ DONE0=$(console_count m 'mem target reached held_mib=300')
 ST=$(stats_now)
 diag "m before: actual $(($(stat_of "$ST" "$P"m balloon.current) / 1024)) MiB, usable $(($(stat_of "$ST" "$P"m balloon.usable) / 1024)) MiB, MemTotal $(($(stat_of "$ST" "$P"m balloon.available) / 1024)) MiB"
 
-EXCLUDE=${P}a,${P}b,${P}c,${P}d start_daemon <<CONF
-[daemon]
-interval = $INTERVAL
-exclude = @EXCLUDE@
-[cpu]
-enabled = false
-CONF
+EXCLUDE=${P}a,${P}b,${P}c,${P}d start_mem_daemon
 ctl m 'mem 300 8' || bail "start the ramp"
 T_RAMP=$(now)
 

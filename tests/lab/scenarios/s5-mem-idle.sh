@@ -13,7 +13,7 @@ need_memory_coordinator
 GUESTS=(a b c d)
 FLOOR=128 MIN_FREE=64
 lab_begin a b c d m
-for g in "${GUESTS[@]}"; do ctl "$g" 'duty 0' 'mem 32' || bail "reset $g"; done
+reset_guests "${GUESTS[@]}"
 set_memory 384 "${GUESTS[@]}" || bail "set a-d to 384 MiB"
 t=$(now)
 touch_memory 200 "${GUESTS[@]}"
@@ -26,16 +26,7 @@ for g in "${GUESTS[@]}"; do
 done
 diag "before: $(for g in "${GUESTS[@]}"; do printf '%s actual %d MiB rss %d MiB; ' "$g" $((A0[$g] / 1024)) $((R0[$g] / 1024)); done)"
 
-EXCLUDE=${P}m start_daemon <<CONF
-[daemon]
-interval = $INTERVAL
-exclude = @EXCLUDE@
-[cpu]
-enabled = false
-[memory]
-floor_mib = $FLOOR
-min_free_mib = $MIN_FREE
-CONF
+EXCLUDE=${P}m start_mem_daemon "floor_mib = $FLOOR" "min_free_mib = $MIN_FREE"
 declare -A PREV CH
 for g in "${GUESTS[@]}"; do PREV[$g]=${A0[$g]} CH[$g]=0; done
 END_US=$(to_us "$T_LAUNCH" $((12 * INTERVAL)))

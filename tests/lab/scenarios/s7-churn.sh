@@ -10,18 +10,8 @@ NAME=s7-churn
 source "$(dirname "$0")/lib.sh"
 
 lab_begin a b c d m
-declare -A DUTY=([a]=60 [b]=30 [c]=0 [d]=0)
-for g in a b c d; do
-	set_duty "$g" "${DUTY[$g]}" || bail "set duty of $g"
-	pin_all "$g" all || bail "unpin $g"
-done
-start_daemon <<CONF
-[daemon]
-interval = $INTERVAL
-exclude = @EXCLUDE@
-[cpu]
-$HYSTERESIS_LINE
-CONF
+setup_cpu_guests a=60@all b=30@all c=0@all d=0@all
+start_cpu_daemon memory
 sleep $((2 * INTERVAL + 1))
 SESSION_DOMS=("$P"a "$P"b "$P"c "$P"d "$P"m)
 PINS0=$(pins_now "${SESSION_DOMS[@]}")

@@ -15,20 +15,8 @@ LPID=$(cat "$VMB_LAB_STATE/libvirtd.pid" 2>/dev/null || true)
 if ! [[ $LPID =~ ^[0-9]+$ ]] || [ "$(cat "/proc/$LPID/comm" 2>/dev/null)" != libvirtd ]; then
 	skip "libvirtd (pid $(pgrep -x libvirtd | head -1)) was not started by this lab (no live $VMB_LAB_STATE/libvirtd.pid): not killing it"
 fi
-declare -A DUTY=([a]=100 [b]=100 [c]=30 [d]=30) PIN=([a]=0 [b]=1 [c]=0 [d]=1)
-SPEC=
-for g in a b c d; do
-	set_duty "$g" "${DUTY[$g]}" || bail "set duty of $g"
-	pin_all "$g" "${PIN[$g]}" || bail "pin $g"
-	SPEC+="$P$g:0=${DUTY[$g]} "
-done
-EXCLUDE=${P}m start_daemon <<CONF
-[daemon]
-interval = $INTERVAL
-exclude = @EXCLUDE@
-[cpu]
-$HYSTERESIS_LINE
-CONF
+setup_cpu_guests a=100@0 b=100@1 c=30@0 d=30@1
+EXCLUDE=${P}m start_cpu_daemon memory
 sleep $((2 * INTERVAL + 1))
 
 # log_wait REGEX SECONDS: time (EPOCHREALTIME) the daemon log first matched, or "".
