@@ -68,7 +68,9 @@ SPEC=            # "dom:vcpu=load ..." for watch_placement (setup_cpu_guests app
 # ---- output -----------------------------------------------------------------------------
 
 now() { echo "$EPOCHREALTIME"; }
-since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.1f", b - a}'; }
+# elapsed T0 T1: seconds from T0 to T1 (EPOCHREALTIME stamps), one decimal.
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", b - a}'; }
+since() { elapsed "$1" "$EPOCHREALTIME"; }   # seconds from T0 to now
 diag() { echo "# $*"; }
 ok() { TESTNUM=$((TESTNUM + 1)); echo "ok $TESTNUM - $*"; }
 notok() {
@@ -431,9 +433,16 @@ stop_daemon() {
 daemon_alive() { [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; }
 
 # Warning/critical/error lines of the daemon log not matching the allowed regex $1 (or none).
+# shellcheck disable=SC2120 # the scenarios that allow some lines pass the regex
 daemon_bad_lines() {
 	grep -E '^[0-9:]+ (warning|critical|error): ' "$TMP/daemon.log" |
 		{ if [ -n "${1:-}" ]; then grep -vE "$1"; else cat; fi; } || true
+}
+# The usual last check: no warning/critical/error line in the daemon log (listed if any).
+# shellcheck disable=SC2016,SC2119 # check() evals its condition later; no line is allowed
+check_no_warnings() {
+	check "no warnings from vmbalanced" '[ -z "$(daemon_bad_lines)" ]'
+	daemon_bad_lines | sed 's/^/#   /'
 }
 
 # The daemon cycle that made a change first seen at T. Cycle 1 runs at launch; cycle k about
@@ -492,6 +501,8 @@ set_memory() {   # MIB NAME...
 #   W_PINGPONG     vCPUs pinned back to a pCPU they had left (within the watch)
 #   W_UNBALANCED   samples after W_T_OPT that were not balanced
 #   W_MAX W_OPT W_PLACEMENT   the last evaluation; W_FIRST_PLACEMENT the first one
+#   W_CYCLE        the daemon cycle of W_T_OPT (cycle_of), W_REACT the intervals from T_REF
+#                  to it (cycles_since); both "never" if the placement was never balanced
 PLACEMENT_TOL=${PLACEMENT_TOL:-10}
 watch_placement() {
 	local spec=$1 wait_c=$2 stable_c=$3
@@ -509,7 +520,7 @@ watch_placement() {
 		while read -r d v a b; do
 			[ -n "$d" ] || continue
 			key="$d $v"
-			diag "  +$(awk -v a="$ref" -v b="$t" 'BEGIN {printf "%.1f", b - a}') s (cycle $(cycle_of "$t")): pin ${d#"$P"} vCPU $v: $a -> $b"
+			diag "  +$(elapsed "$ref" "$t") s (cycle $(cycle_of "$t")): pin ${d#"$P"} vCPU $v: $a -> $b"
 			if [ -n "$W_T_OPT" ]; then W_AFTER=$((W_AFTER + 1)); else W_CHANGES=$((W_CHANGES + 1)); fi
 			[[ ${hist[$key]:-} == *" $b "* ]] && W_PINGPONG=$((W_PINGPONG + 1))
 			hist[$key]+="$b "
@@ -532,6 +543,18 @@ watch_placement() {
 		daemon_alive || { diag "vmbalanced died"; break; }
 		sleep 0.5
 	done
+	W_CYCLE=never W_REACT=never
+	if [ -n "$W_T_OPT" ]; then
+		W_CYCLE=$(cycle_of "$W_T_OPT")
+		W_REACT=$(cycles_since "$W_T_OPT")
+	fi
+}
+
+# diag_placements LABEL: the watch's first placement after LABEL, then its last one with the
+# busiest pCPU's load and the optimum, aligned under it ("start: ..." / "end:   ...").
+diag_placements() {
+	diag "$1 $W_FIRST_PLACEMENT"
+	diag "$(printf '%-*s' "${#1}" end:) $W_PLACEMENT (max $W_MAX%, optimum $W_OPT%)"
 }
 
 # to_us T SECONDS: T (EPOCHREALTIME) + SECONDS as integer microseconds.

@@ -63,7 +63,6 @@ check "z deflated its balloon by itself before vmbalanced's next change ($((A1 /
 check "vmbalanced did not take it back (lowest after the peak $((LOW_AFTER / 1024)) MiB >= peak - 16)" \
 	'[ "$LOW_AFTER" -ge $((PEAK - 16 * 1024)) ]'
 check "no OOM kill on z's console ($KILLS workload, $KERNEL kernel)" '[ "$KILLS" = 0 ] && [ "$KERNEL" = 0 ]'
-check "no warnings from vmbalanced" '[ -z "$(daemon_bad_lines)" ]'
-daemon_bad_lines | sed 's/^/#   /'
+check_no_warnings
 stop_daemon
 finish

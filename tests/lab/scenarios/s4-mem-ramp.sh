@@ -53,14 +53,13 @@ while [ "${EPOCHREALTIME/./}" -lt "$END_US" ]; do
 done
 OOM=$(($(console_count m 'Out of memory: Killed process') - OOM0))
 KILLS=$(($(console_count m 'memory child killed') - KILL0))
-RAMP=${T_DONE:+$(awk -v a="$T_RAMP" -v b="$T_DONE" 'BEGIN {printf "%.1f", b - a}')}
+RAMP=${T_DONE:+$(elapsed "$T_RAMP" "$T_DONE")}
 diag "ramp 32 -> 300 MiB at 8 MiB/s: $([ -n "$RAMP" ] && echo "done in $RAMP s" || echo "not done"); first grow at +${FIRST_GROW:-?} s; $GROWS grows, +$((GROWN / 1024)) MiB; actual max $((MAXCUR / 1024)) MiB, final $((PREV / 1024)) MiB"
 diag "lowest usable memory: $((MIN_USABLE / 1024)) MiB at $MIN_AT; OOM kills: $OOM kernel, $KILLS memory child"
 check "the ramp to 300 MiB completes" '[ -n "$T_DONE" ]'
 check "no OOM kill on m's console ($OOM kernel lines, $KILLS child kills)" '[ "$OOM" = 0 ] && [ "$KILLS" = 0 ]'
 check "grown ahead of demand: usable never below 24 MiB (lowest $((MIN_USABLE / 1024)) MiB)" '[ "$MIN_USABLE" -ge $((24 * 1024)) ]'
 check "m grew to hold 300 MiB (final actual $((PREV / 1024)) MiB >= 320 MiB)" '[ "${PREV:-0}" -ge $((320 * 1024)) ]'
-check "no warnings from vmbalanced" '[ -z "$(daemon_bad_lines)" ]'
-daemon_bad_lines | sed 's/^/#   /'
+check_no_warnings
 stop_daemon
 finish

@@ -48,7 +48,7 @@ PICKUPS=() WORST=0
 pickup_report() {   # NAME
 	local r
 	if [ -n "$PICK_PIN" ]; then
-		r=$(awk -v a="$PICK_RUN" -v b="$PICK_PIN" 'BEGIN {printf "%.1f", b - a}')
+		r=$(elapsed "$PICK_RUN" "$PICK_PIN")
 		diag "$1: running -> vCPU pinned to pCPU $(pins_now "$P$1" | awk '{print $3; exit}') in $r s ($(awk -v r="$r" -v i="$INTERVAL" 'BEGIN {printf "%.1f", r / i}') intervals)"
 		PICKUPS+=("$1=${r}s")
 		cmp "$r" ">" "$WORST" && WORST=$r
