@@ -92,63 +92,54 @@ vmb_hypervisor_ensure_connected(VmbHypervisor *hv, GError **error)
     return TRUE;
 }
 
-/* A backend signals a dead connection by VMB_HV_ERROR_DISCONNECTED; drop it here so the
- * next call goes through the backoff. */
+/* Hands a backend call's error to the caller. A backend signals a dead connection by
+ * VMB_HV_ERROR_DISCONNECTED; drop it here so the next call goes through the backoff. */
 static void
-check_lost(VmbHypervisor *hv, GError *error)
+finish_call(VmbHypervisor *hv, GError *local, GError **error)
 {
-    if (error && g_error_matches(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED))
-        vmb_hypervisor_lost(hv, error->message);
+    if (!local)
+        return;
+    if (g_error_matches(local, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED))
+        vmb_hypervisor_lost(hv, local->message);
+    g_propagate_error(error, local);
 }
 
 VmbSnapshot *
 vmb_hypervisor_snapshot(VmbHypervisor *hv, GError **error)
 {
-    if (!vmb_hypervisor_ensure_connected(hv, error))
-        return NULL;
     GError *local = NULL;
-    VmbSnapshot *s = hv->ops->snapshot(hv, &local);
-    check_lost(hv, local);
-    if (local)
-        g_propagate_error(error, local);
+    VmbSnapshot *s =
+        vmb_hypervisor_ensure_connected(hv, error) ? hv->ops->snapshot(hv, &local) : NULL;
+    finish_call(hv, local, error);
     return s;
 }
 
 gboolean
 vmb_hypervisor_pin_vcpu(VmbHypervisor *hv, const char *uuid, guint vcpu, guint pcpu, GError **error)
 {
-    if (!vmb_hypervisor_ensure_connected(hv, error))
-        return FALSE;
     GError *local = NULL;
-    gboolean ok = hv->ops->pin_vcpu(hv, uuid, vcpu, pcpu, &local);
-    check_lost(hv, local);
-    if (local)
-        g_propagate_error(error, local);
+    gboolean ok = vmb_hypervisor_ensure_connected(hv, error) &&
+                  hv->ops->pin_vcpu(hv, uuid, vcpu, pcpu, &local);
+    finish_call(hv, local, error);
     return ok;
 }
 
 gboolean
 vmb_hypervisor_set_memory(VmbHypervisor *hv, const char *uuid, guint64 kib, GError **error)
 {
-    if (!vmb_hypervisor_ensure_connected(hv, error))
-        return FALSE;
     GError *local = NULL;
-    gboolean ok = hv->ops->set_memory(hv, uuid, kib, &local);
-    check_lost(hv, local);
-    if (local)
-        g_propagate_error(error, local);
+    gboolean ok =
+        vmb_hypervisor_ensure_connected(hv, error) && hv->ops->set_memory(hv, uuid, kib, &local);
+    finish_call(hv, local, error);
     return ok;
 }
 
 gboolean
 vmb_hypervisor_set_stats_period(VmbHypervisor *hv, const char *uuid, guint seconds, GError **error)
 {
-    if (!vmb_hypervisor_ensure_connected(hv, error))
-        return FALSE;
     GError *local = NULL;
-    gboolean ok = hv->ops->set_stats_period(hv, uuid, seconds, &local);
-    check_lost(hv, local);
-    if (local)
-        g_propagate_error(error, local);
+    gboolean ok = vmb_hypervisor_ensure_connected(hv, error) &&
+                  hv->ops->set_stats_period(hv, uuid, seconds, &local);
+    finish_call(hv, local, error);
     return ok;
 }

@@ -12,11 +12,9 @@ src=$(realpath "$2")
 ctl=${3:+$(realpath "$3")}
 name=org.vmbalance.Manager1
 path=/org/vmbalance/Manager1
+# shellcheck source=tests/systemd/lib.sh
+source "$(dirname "$0")/lib.sh"
 
-skip() {
-    echo "SKIP: $*"
-    exit 77
-}
 [ "$(id -u)" -eq 0 ] || skip "needs root (runs clients as nobody with runuser)"
 for tool in dbus-daemon runuser gdbus; do
     command -v "$tool" >/dev/null || skip "$tool not found (Debian packages dbus-daemon, util-linux, libglib2.0-bin)"
@@ -36,19 +34,6 @@ trap cleanup EXIT
 # nobody must reach the bus socket and the copied client.
 chmod 0755 "$tmp"
 cd "$tmp" || exit 1
-
-fails=0
-n=0
-ok() {
-    n=$((n + 1))
-    echo "ok $n - $1"
-}
-fail() {
-    n=$((n + 1))
-    fails=$((fails + 1))
-    echo "not ok $n - $1"
-    [ -n "${2:-}" ] && sed 's/^/# /' "$2"
-}
 
 # The system configuration with our socket and our policy directory only; no pid file,
 # no user switch, no activation of the machine's services.

@@ -8,17 +8,14 @@ completion=$1
 src=$2
 ctl=${3:-}
 bc=/usr/share/bash-completion/bash_completion
-if [ ! -r "$bc" ]; then
-    echo "SKIP: $bc not found (Debian package bash-completion)"
-    exit 77
-fi
+# shellcheck source=tests/systemd/lib.sh
+source "$(dirname "$0")/lib.sh"
+[ -r "$bc" ] || skip "$bc not found (Debian package bash-completion)"
 # shellcheck disable=SC1090
 source "$bc"
 # shellcheck disable=SC1090
 source "$completion"
 
-fails=0
-n=0
 complete_line() { # words... (the last one is being completed)
     COMP_WORDS=("$@")
     COMP_CWORD=$(($# - 1))
@@ -32,13 +29,7 @@ expect() { # "want" words...
     local want=$1 got
     shift
     got=$(complete_line "$@")
-    n=$((n + 1))
-    if [ "$got" = "$want" ]; then
-        echo "ok $n - '$*' -> $want"
-    else
-        fails=$((fails + 1))
-        echo "not ok $n - '$*' -> '$got', want '$want'"
-    fi
+    if [ "$got" = "$want" ]; then ok "'$*' -> $want"; else fail "'$*' -> '$got', want '$want'"; fi
 }
 
 expect "set status" vmbalancectl s
@@ -70,12 +61,10 @@ while read -r line; do
         ;;
     esac
 done <"$src/daemon/vmbalanced.conf"
-n=$((n + 1))
 if [ -z "$missing" ]; then
-    echo "ok $n - every key of daemon/vmbalanced.conf is completed"
+    ok "every key of daemon/vmbalanced.conf is completed"
 else
-    fails=$((fails + 1))
-    echo "not ok $n - keys of daemon/vmbalanced.conf not completed:$missing"
+    fail "keys of daemon/vmbalanced.conf not completed:$missing"
 fi
 
 # The commands are the CLI's own.
@@ -83,12 +72,10 @@ if [ -n "$ctl" ] && [ -x "$ctl" ]; then
     want=$("$ctl" --help | awk '/^Commands:/ { c = 1; next } c && /^  [a-z]/ { print $1 } c && /^$/ { exit }' |
         sort | tr '\n' ' ' | sed 's/ $//')
     got=$(complete_line vmbalancectl "")
-    n=$((n + 1))
     if [ "$got" = "$want" ]; then
-        echo "ok $n - the commands of vmbalancectl --help: $got"
+        ok "the commands of vmbalancectl --help: $got"
     else
-        fails=$((fails + 1))
-        echo "not ok $n - commands '$got', vmbalancectl --help has '$want'"
+        fail "commands '$got', vmbalancectl --help has '$want'"
     fi
 else
     echo "# vmbalancectl not built: its command list not compared"

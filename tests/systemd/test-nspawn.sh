@@ -12,11 +12,9 @@ set -uo pipefail
 src=$(realpath "$1")
 build=$(realpath "$2")
 t0=$SECONDS
+# shellcheck source=tests/systemd/lib.sh
+source "$(dirname "$0")/lib.sh"
 
-skip() {
-    echo "SKIP: $*"
-    exit 77
-}
 [ "$(id -u)" -eq 0 ] || skip "needs root (debootstrap, mounts, systemd-nspawn)"
 for tool in systemd-nspawn:systemd-container debootstrap:debootstrap nsenter:util-linux \
     flock:util-linux meson:meson; do
@@ -78,19 +76,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fails=0
-n=0
-ok() {
-    n=$((n + 1))
-    echo "ok $n - $1"
-}
-fail() {
-    n=$((n + 1))
-    fails=$((fails + 1))
-    echo "not ok $n - $1"
-    [ -n "${2:-}" ] && [ -f "$2" ] && sed 's/^/# /' "$2"
-    return 0
-}
 fatal() {
     fail "$@"
     echo "1..$n"

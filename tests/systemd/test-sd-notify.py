@@ -10,6 +10,7 @@ WATCHDOG=1 every half interval, RELOADING=1 with MONOTONIC_USEC then READY=1 aro
 (also a rejected one), STOPPING=1 on SIGTERM, every message from the daemon's own pid, and
 the degraded reason in STATUS= while libvirt is unreachable.
 """
+import contextlib
 import os
 import signal
 import socket
@@ -71,13 +72,21 @@ class Listener:
             self._recv(deadline - time.monotonic())
 
 
-def start(binary, args, env, log_path, watchdog_pid_self=True):
+@contextlib.contextmanager
+def running(binary, args, env, log_path, watchdog_pid_self=True):
+    """The daemon as a child process; killed on the way out if it still runs."""
     # WATCHDOG_PID must be the daemon's pid: a shell sets it and execs the daemon.
     pid_expr = "$$" if watchdog_pid_self else "1"
-    return subprocess.Popen(
+    proc = subprocess.Popen(
         ["/bin/sh", "-c", f'WATCHDOG_PID={pid_expr}; export WATCHDOG_PID; exec "$@"', "sh",
          binary] + args,
         env=env, stdout=open(log_path, "w"), stderr=subprocess.STDOUT)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def daemon_log(path):
@@ -98,8 +107,7 @@ def main():
     env = dict(os.environ, NOTIFY_SOCKET=sock_path, WATCHDOG_USEC="1000000")
     log_path = os.path.join(tmp.name, "daemon.log")
 
-    proc = start(binary, args, env, log_path)
-    try:
+    with running(binary, args, env, log_path) as proc:
         ready = listener.wait_for("READY", "1")
         check(ready is not None, "READY=1 after start", daemon_log(log_path))
         if ready is None:
@@ -151,34 +159,24 @@ def main():
         proc.send_signal(signal.SIGTERM)
         check(listener.wait_for("STOPPING", "1", timeout=5) is not None, "STOPPING=1 on SIGTERM")
         check(proc.wait(timeout=10) == 0, "exit 0 after SIGTERM", daemon_log(log_path))
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
     # WATCHDOG_PID naming another process: the keep-alive is not meant for this one.
     with open(conf, "w") as f:
         f.write("[daemon]\ninterval = 1\n")
     listener.log.clear()
-    proc = start(binary, args, env, log_path, watchdog_pid_self=False)
-    try:
+    with running(binary, args, env, log_path, watchdog_pid_self=False) as proc:
         check(listener.wait_for("READY", "1") is not None, "READY=1 (foreign WATCHDOG_PID)")
         listener.drain(1.5)
         check(not [f for _, _, f in listener.log if "WATCHDOG" in f],
               "no WATCHDOG=1 when WATCHDOG_PID is another process", listener.log)
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
     # libvirt unreachable: still READY (it retries by itself), and STATUS= says why.
     listener.log.clear()
     unreachable = ["--config", conf, "--connect", "qemu+unix:///system?socket=/nonexistent/sock",
                    "--no-bus", "--state-dir", os.path.join(tmp.name, "state")]
-    proc = start(binary, unreachable, env, log_path)
-    try:
+    with running(binary, unreachable, env, log_path) as proc:
         check(listener.wait_for("READY", "1") is not None, "READY=1 while libvirt is unreachable",
               daemon_log(log_path))
         status = listener.wait_for("STATUS", timeout=5)
@@ -187,23 +185,14 @@ def main():
               "STATUS= gives the degraded reason", status)
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
     # Without NOTIFY_SOCKET nothing changes: it runs and stops as before.
     env.pop("NOTIFY_SOCKET")
-    proc = start(binary, args, env, log_path)
-    try:
+    with running(binary, args, env, log_path) as proc:
         time.sleep(1.0)
         check(proc.poll() is None, "runs without NOTIFY_SOCKET", daemon_log(log_path))
         proc.send_signal(signal.SIGTERM)
         check(proc.wait(timeout=10) == 0, "exit 0 without NOTIFY_SOCKET")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 if __name__ == "__main__":

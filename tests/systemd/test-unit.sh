@@ -6,11 +6,10 @@
 set -uo pipefail
 mode=$1
 unit=$2
+# shellcheck source=tests/systemd/lib.sh
+source "$(dirname "$0")/lib.sh"
 
-if ! command -v systemd-analyze >/dev/null; then
-    echo "SKIP: systemd-analyze not found (Debian package systemd)"
-    exit 77
-fi
+command -v systemd-analyze >/dev/null || skip "systemd-analyze not found (Debian package systemd)"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 

@@ -63,11 +63,14 @@ MODE=            # session | standalone
 OWN_GUESTS=()    # extra guests this scenario started (stopped on exit)
 USED_GUESTS=()   # session guests it uses (made idle again on exit)
 BG_PIDS=()       # background helpers (stopped on exit)
+SPEC=            # "dom:vcpu=load ..." for watch_placement (setup_cpu_guests appends)
 
 # ---- output -----------------------------------------------------------------------------
 
 now() { echo "$EPOCHREALTIME"; }
-since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.1f", b - a}'; }
+# elapsed T0 T1: seconds from T0 to T1 (EPOCHREALTIME stamps), one decimal.
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", b - a}'; }
+since() { elapsed "$1" "$EPOCHREALTIME"; }   # seconds from T0 to now
 diag() { echo "# $*"; }
 ok() { TESTNUM=$((TESTNUM + 1)); echo "ok $TESTNUM - $*"; }
 notok() {
@@ -225,6 +228,11 @@ finish() {
 
 ctl() { "$LAB" ctl "$@" >/dev/null; }
 set_duty() { ctl "$1" "duty $2"; }    # NAME DUTY
+# reset_guests NAME...: no CPU load, 32 MiB held (bails on failure).
+reset_guests() {
+	local g
+	for g in "$@"; do ctl "$g" 'duty 0' 'mem 32' || bail "reset $g"; done
+}
 
 # pin_all NAME PCPU|all: every vCPU of the guest to one pCPU (or floating).
 pin_all() {
@@ -233,6 +241,26 @@ pin_all() {
 	n=$(virsh_ vcpucount "$dom" --live --active 2>/dev/null || echo 1)
 	for ((v = 0; v < n; v++)); do
 		virsh_ vcpupin "$dom" "$v" "$to" >/dev/null || return 1
+	done
+}
+
+# setup_cpu_guests NAME=DUTY@PCPU...: sets each 1-vCPU guest's duty cycle (%), pins its vCPU
+# to pCPU PCPU ("all": floating) and appends "dom:0=DUTY " to SPEC, the nominal loads
+# watch_placement judges by (bails on failure). E.g. setup_cpu_guests a=70@0 b=70@1.
+setup_cpu_guests() {
+	local item g duty pcpu
+	for item in "$@"; do
+		g=${item%%=*}
+		duty=${item#*=}
+		pcpu=${duty#*@}
+		duty=${duty%@*}
+		set_duty "$g" "$duty" || bail "set duty of $g"
+		if [ "$pcpu" = all ]; then
+			pin_all "$g" all || bail "unpin $g"
+		else
+			pin_all "$g" "$pcpu" || bail "pin $g to pCPU $pcpu"
+		fi
+		SPEC+="$P$g:0=$duty "
 	done
 }
 
@@ -358,6 +386,33 @@ start_daemon() {
 	diag "vmbalanced pid $DAEMON_PID: $(grep -o 'started: .*' "$TMP/daemon.log" | head -1)"
 }
 
+# start_cpu_daemon [memory]: start_daemon with the CPU scenarios' configuration: interval
+# $INTERVAL, the exclude line, [cpu] $HYSTERESIS_LINE, and the memory task off unless
+# "memory" is given (then both tasks run).
+start_cpu_daemon() {
+	local conf="[daemon]
+interval = $INTERVAL
+exclude = @EXCLUDE@
+[cpu]
+$HYSTERESIS_LINE"
+	[ "${1:-}" = memory ] || conf+=$'\n[memory]\nenabled = false'
+	start_daemon <<<"$conf"
+}
+
+# start_mem_daemon ["KEY = VALUE"...]: start_daemon with the memory scenarios'
+# configuration: interval $INTERVAL (INTERVAL=N start_mem_daemon for another), the exclude
+# line, the CPU task off, and a [memory] section of the lines given (none: no section).
+start_mem_daemon() {
+	local conf="[daemon]
+interval = $INTERVAL
+exclude = @EXCLUDE@
+[cpu]
+enabled = false" line
+	[ $# = 0 ] || conf+=$'\n[memory]'
+	for line in "$@"; do conf+=$'\n'"$line"; done
+	start_daemon <<<"$conf"
+}
+
 # stop_daemon [quiet]: SIGTERM by PID, SIGKILL after 10 s; checks it exits with 0.
 stop_daemon() {
 	[ -n "$DAEMON_PID" ] || return 0
@@ -378,9 +433,16 @@ stop_daemon() {
 daemon_alive() { [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; }
 
 # Warning/critical/error lines of the daemon log not matching the allowed regex $1 (or none).
+# shellcheck disable=SC2120 # the scenarios that allow some lines pass the regex
 daemon_bad_lines() {
 	grep -E '^[0-9:]+ (warning|critical|error): ' "$TMP/daemon.log" |
 		{ if [ -n "${1:-}" ]; then grep -vE "$1"; else cat; fi; } || true
+}
+# The usual last check: no warning/critical/error line in the daemon log (listed if any).
+# shellcheck disable=SC2016,SC2119 # check() evals its condition later; no line is allowed
+check_no_warnings() {
+	check "no warnings from vmbalanced" '[ -z "$(daemon_bad_lines)" ]'
+	daemon_bad_lines | sed 's/^/#   /'
 }
 
 # The daemon cycle that made a change first seen at T. Cycle 1 runs at launch; cycle k about
@@ -439,6 +501,8 @@ set_memory() {   # MIB NAME...
 #   W_PINGPONG     vCPUs pinned back to a pCPU they had left (within the watch)
 #   W_UNBALANCED   samples after W_T_OPT that were not balanced
 #   W_MAX W_OPT W_PLACEMENT   the last evaluation; W_FIRST_PLACEMENT the first one
+#   W_CYCLE        the daemon cycle of W_T_OPT (cycle_of), W_REACT the intervals from T_REF
+#                  to it (cycles_since); both "never" if the placement was never balanced
 PLACEMENT_TOL=${PLACEMENT_TOL:-10}
 watch_placement() {
 	local spec=$1 wait_c=$2 stable_c=$3
@@ -456,7 +520,7 @@ watch_placement() {
 		while read -r d v a b; do
 			[ -n "$d" ] || continue
 			key="$d $v"
-			diag "  +$(awk -v a="$ref" -v b="$t" 'BEGIN {printf "%.1f", b - a}') s (cycle $(cycle_of "$t")): pin ${d#"$P"} vCPU $v: $a -> $b"
+			diag "  +$(elapsed "$ref" "$t") s (cycle $(cycle_of "$t")): pin ${d#"$P"} vCPU $v: $a -> $b"
 			if [ -n "$W_T_OPT" ]; then W_AFTER=$((W_AFTER + 1)); else W_CHANGES=$((W_CHANGES + 1)); fi
 			[[ ${hist[$key]:-} == *" $b "* ]] && W_PINGPONG=$((W_PINGPONG + 1))
 			hist[$key]+="$b "
@@ -479,6 +543,18 @@ watch_placement() {
 		daemon_alive || { diag "vmbalanced died"; break; }
 		sleep 0.5
 	done
+	W_CYCLE=never W_REACT=never
+	if [ -n "$W_T_OPT" ]; then
+		W_CYCLE=$(cycle_of "$W_T_OPT")
+		W_REACT=$(cycles_since "$W_T_OPT")
+	fi
+}
+
+# diag_placements LABEL: the watch's first placement after LABEL, then its last one with the
+# busiest pCPU's load and the optimum, aligned under it ("start: ..." / "end:   ...").
+diag_placements() {
+	diag "$1 $W_FIRST_PLACEMENT"
+	diag "$(printf '%-*s' "${#1}" end:) $W_PLACEMENT (max $W_MAX%, optimum $W_OPT%)"
 }
 
 # to_us T SECONDS: T (EPOCHREALTIME) + SECONDS as integer microseconds.

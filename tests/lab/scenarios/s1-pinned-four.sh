@@ -7,44 +7,26 @@ NAME=s1-pinned-four
 source "$(dirname "$0")/lib.sh"
 
 lab_begin a b c d m
-declare -A DUTY=([a]=100 [b]=100 [c]=30 [d]=30)
-SPEC=
-for g in a b c d; do
-	set_duty "$g" "${DUTY[$g]}" || bail "set duty of $g"
-	pin_all "$g" 0 || bail "pin $g to pCPU 0"
-	SPEC+="$P$g:0=${DUTY[$g]} "
-done
+setup_cpu_guests a=100@0 b=100@0 c=30@0 d=30@0
 sleep 1
 S0=$(stats_now) T0=$(now)
 
-EXCLUDE=${P}m start_daemon <<CONF
-[daemon]
-interval = $INTERVAL
-exclude = @EXCLUDE@
-[cpu]
-$HYSTERESIS_LINE
-[memory]
-enabled = false
-CONF
+EXCLUDE=${P}m start_cpu_daemon
 watch_placement "$SPEC" 8 10 "$P"a "$P"b "$P"c "$P"d
 S1=$(stats_now) T1=$(now)
 
-diag "start: $W_FIRST_PLACEMENT"
-diag "end:   $W_PLACEMENT (max $W_MAX%, optimum $W_OPT%)"
+diag_placements start:
 if [ -n "$W_T_OPT" ]; then
-	C=$(cycle_of "$W_T_OPT")
-	diag "converged: cycle $C ($(awk -v a="$T_LAUNCH" -v b="$W_T_OPT" 'BEGIN {printf "%.1f", b - a}') s after launch), $W_CHANGES pin changes; then $W_AFTER pin changes over the next 10 cycles ($((10 * INTERVAL)) s)"
+	diag "converged: cycle $W_CYCLE ($(elapsed "$T_LAUNCH" "$W_T_OPT") s after launch), $W_CHANGES pin changes; then $W_AFTER pin changes over the next 10 cycles ($((10 * INTERVAL)) s)"
 else
-	C=never
 	diag "not balanced within 8 cycles; $W_CHANGES pin changes"
 fi
 diag "measured demand (time+delay, %) while running: $(vcpu_demand "$S0" "$T0" "$S1" "$T1" | awk -v p="$P" '{sub("^" p, "", $1); printf "%s=%s ", $1, $3}')"
 
-check "optimal placement reached within 3 cycles (cycle $C)" '[ -n "$W_T_OPT" ] && [ "$C" -le 3 ]'
+check "optimal placement reached within 3 cycles (cycle $W_CYCLE)" '[ -n "$W_T_OPT" ] && [ "$W_CYCLE" -le 3 ]'
 check "the placement stays optimal afterwards ($W_UNBALANCED unbalanced samples)" '[ "$W_UNBALANCED" = 0 ]'
 check "zero pin changes over the 10 cycles after convergence ($W_AFTER)" '[ -n "$W_T_OPT" ] && [ "$W_AFTER" = 0 ]'
 check "at most 4 pin changes to converge ($W_CHANGES)" '[ "$W_CHANGES" -le 4 ]'
-check "no warnings from vmbalanced" '[ -z "$(daemon_bad_lines)" ]'
-daemon_bad_lines | sed 's/^/#   /'
+check_no_warnings
 stop_daemon
 finish

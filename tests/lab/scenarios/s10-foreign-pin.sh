@@ -10,18 +10,8 @@ NAME=s10-foreign-pin
 source "$(dirname "$0")/lib.sh"
 
 lab_begin a b c d m
-for g in a b; do set_duty "$g" 100 || bail "set duty of $g"; done
-pin_all a 0 || bail "pin a"
-pin_all b 1 || bail "pin b"
-EXCLUDE=${P}c,${P}d,${P}m start_daemon <<CONF
-[daemon]
-interval = $INTERVAL
-exclude = @EXCLUDE@
-[cpu]
-$HYSTERESIS_LINE
-[memory]
-enabled = false
-CONF
+setup_cpu_guests a=100@0 b=100@1
+EXCLUDE=${P}c,${P}d,${P}m start_cpu_daemon
 sleep $((3 * INTERVAL))
 BEFORE=$(pins_now "$P"a "$P"b)
 diag "before: $(echo "$BEFORE" | awk '{printf "%s/%s->%s ", $1, $2, $3}')"
@@ -49,7 +39,7 @@ while [ "${EPOCHREALTIME/./}" -lt "$END_US" ]; do
 	fi
 done
 if [ -n "$T_APART" ]; then
-	DT=$(awk -v a="$T_PIN" -v b="$T_APART" 'BEGIN {printf "%.1f", b - a}')
+	DT=$(elapsed "$T_PIN" "$T_APART")
 	diag "apart again $DT s after the foreign pin ($CHANGES pin changes, $((CHANGES - AFTER0)) in the 4 cycles after)"
 fi
 LIMIT=$(awk -v i="$INTERVAL" 'BEGIN {print 3 * i + 1.5}')
@@ -57,7 +47,6 @@ check "a and b apart again within 3 cycles of the foreign pin (${DT:-never} s <=
 	'[ -n "$T_APART" ] && cmp "$DT" "<=" "$LIMIT"'
 check "no pin change in the 4 cycles after ($((CHANGES - ${AFTER0:-0})))" \
 	'[ -n "$T_APART" ] && [ "$CHANGES" = "$AFTER0" ]'
-check "no warnings from vmbalanced" '[ -z "$(daemon_bad_lines)" ]'
-daemon_bad_lines | sed 's/^/#   /'
+check_no_warnings
 stop_daemon
 finish

@@ -10,43 +10,26 @@ source "$(dirname "$0")/lib.sh"
 
 lab_begin a b c d m
 start_own_guest e --vcpus 2 --threads 2 --duty 50 --mem 256 || bail "start the 2-vCPU guest e"
-declare -A DUTY=([a]=80 [b]=80)
 SPEC="${P}e:0=50 ${P}e:1=50 "
-for g in a b; do
-	set_duty "$g" "${DUTY[$g]}" || bail "set duty of $g"
-	SPEC+="$P$g:0=${DUTY[$g]} "
-done
-for g in a b e; do pin_all "$g" 0 || bail "pin $g to pCPU 0"; done
+setup_cpu_guests a=80@0 b=80@0
+pin_all e 0 || bail "pin e to pCPU 0"
 for g in c d; do pin_all "$g" all || bail "unpin $g"; done
 sleep 1
 S0=$(stats_now) T0=$(now)
-EXCLUDE=${P}c,${P}d,${P}m start_daemon <<CONF
-[daemon]
-interval = $INTERVAL
-exclude = @EXCLUDE@
-[cpu]
-$HYSTERESIS_LINE
-[memory]
-enabled = false
-CONF
+EXCLUDE=${P}c,${P}d,${P}m start_cpu_daemon
 watch_placement "$SPEC" 8 5 "$P"a "$P"b "$P"e
 S1=$(stats_now) T1=$(now)
-diag "start: $W_FIRST_PLACEMENT"
-diag "end:   $W_PLACEMENT (max $W_MAX%, optimum $W_OPT%)"
+diag_placements start:
 E=$(pins_now "$P"e | awk '{printf "%s%s", (NR > 1 ? " " : ""), $3}')
 if [ -n "$W_T_OPT" ]; then
-	C=$(cycle_of "$W_T_OPT")
-	diag "balanced: cycle $C ($(awk -v a="$T_LAUNCH" -v b="$W_T_OPT" 'BEGIN {printf "%.1f", b - a}') s after launch), $W_CHANGES pin changes; then $W_AFTER over 5 cycles; e's vCPUs on pCPUs $E"
-else
-	C=never
+	diag "balanced: cycle $W_CYCLE ($(elapsed "$T_LAUNCH" "$W_T_OPT") s after launch), $W_CHANGES pin changes; then $W_AFTER over 5 cycles; e's vCPUs on pCPUs $E"
 fi
 diag "measured demand (time+delay, %): $(vcpu_demand "$S0" "$T0" "$S1" "$T1" | awk -v p="$P" '{sub("^" p, "", $1); printf "%s/%s=%s ", $1, $2, $3}')"
-check "balanced within 5 cycles (cycle $C)" '[ -n "$W_T_OPT" ] && [ "$C" -le 5 ]'
+check "balanced within 5 cycles (cycle $W_CYCLE)" '[ -n "$W_T_OPT" ] && [ "$W_CYCLE" -le 5 ]'
 check "the 2-vCPU guest's vCPUs are on different pCPUs ($E)" '[ "$(wc -w <<<"$E")" = 2 ] && [ "${E% *}" != "${E#* }" ]'
 check "zero pin changes over the 5 cycles after balance ($W_AFTER), stays balanced ($W_UNBALANCED)" \
 	'[ -n "$W_T_OPT" ] && [ "$W_AFTER" = 0 ] && [ "$W_UNBALANCED" = 0 ]'
 check "no ping-pong ($W_PINGPONG)" '[ "$W_PINGPONG" = 0 ]'
-check "no warnings from vmbalanced" '[ -z "$(daemon_bad_lines)" ]'
-daemon_bad_lines | sed 's/^/#   /'
+check_no_warnings
 stop_daemon
 finish

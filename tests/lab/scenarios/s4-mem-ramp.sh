@@ -10,7 +10,7 @@ source "$(dirname "$0")/lib.sh"
 
 need_memory_coordinator
 lab_begin a b c d m
-ctl m 'duty 0' 'mem 32' || bail "reset m"
+reset_guests m
 sleep 1
 set_memory 256 m || bail "set m to 256 MiB"
 OOM0=$(console_count m 'Out of memory: Killed process')
@@ -19,13 +19,7 @@ DONE0=$(console_count m 'mem target reached held_mib=300')
 ST=$(stats_now)
 diag "m before: actual $(($(stat_of "$ST" "$P"m balloon.current) / 1024)) MiB, usable $(($(stat_of "$ST" "$P"m balloon.usable) / 1024)) MiB, MemTotal $(($(stat_of "$ST" "$P"m balloon.available) / 1024)) MiB"
 
-EXCLUDE=${P}a,${P}b,${P}c,${P}d start_daemon <<CONF
-[daemon]
-interval = $INTERVAL
-exclude = @EXCLUDE@
-[cpu]
-enabled = false
-CONF
+EXCLUDE=${P}a,${P}b,${P}c,${P}d start_mem_daemon
 ctl m 'mem 300 8' || bail "start the ramp"
 T_RAMP=$(now)
 
@@ -59,14 +53,13 @@ while [ "${EPOCHREALTIME/./}" -lt "$END_US" ]; do
 done
 OOM=$(($(console_count m 'Out of memory: Killed process') - OOM0))
 KILLS=$(($(console_count m 'memory child killed') - KILL0))
-RAMP=${T_DONE:+$(awk -v a="$T_RAMP" -v b="$T_DONE" 'BEGIN {printf "%.1f", b - a}')}
+RAMP=${T_DONE:+$(elapsed "$T_RAMP" "$T_DONE")}
 diag "ramp 32 -> 300 MiB at 8 MiB/s: $([ -n "$RAMP" ] && echo "done in $RAMP s" || echo "not done"); first grow at +${FIRST_GROW:-?} s; $GROWS grows, +$((GROWN / 1024)) MiB; actual max $((MAXCUR / 1024)) MiB, final $((PREV / 1024)) MiB"
 diag "lowest usable memory: $((MIN_USABLE / 1024)) MiB at $MIN_AT; OOM kills: $OOM kernel, $KILLS memory child"
 check "the ramp to 300 MiB completes" '[ -n "$T_DONE" ]'
 check "no OOM kill on m's console ($OOM kernel lines, $KILLS child kills)" '[ "$OOM" = 0 ] && [ "$KILLS" = 0 ]'
 check "grown ahead of demand: usable never below 24 MiB (lowest $((MIN_USABLE / 1024)) MiB)" '[ "$MIN_USABLE" -ge $((24 * 1024)) ]'
 check "m grew to hold 300 MiB (final actual $((PREV / 1024)) MiB >= 320 MiB)" '[ "${PREV:-0}" -ge $((320 * 1024)) ]'
-check "no warnings from vmbalanced" '[ -z "$(daemon_bad_lines)" ]'
-daemon_bad_lines | sed 's/^/#   /'
+check_no_warnings
 stop_daemon
 finish

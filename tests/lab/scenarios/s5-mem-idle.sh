@@ -13,7 +13,7 @@ need_memory_coordinator
 GUESTS=(a b c d)
 FLOOR=128 MIN_FREE=64
 lab_begin a b c d m
-for g in "${GUESTS[@]}"; do ctl "$g" 'duty 0' 'mem 32' || bail "reset $g"; done
+reset_guests "${GUESTS[@]}"
 set_memory 384 "${GUESTS[@]}" || bail "set a-d to 384 MiB"
 t=$(now)
 touch_memory 200 "${GUESTS[@]}"
@@ -26,16 +26,7 @@ for g in "${GUESTS[@]}"; do
 done
 diag "before: $(for g in "${GUESTS[@]}"; do printf '%s actual %d MiB rss %d MiB; ' "$g" $((A0[$g] / 1024)) $((R0[$g] / 1024)); done)"
 
-EXCLUDE=${P}m start_daemon <<CONF
-[daemon]
-interval = $INTERVAL
-exclude = @EXCLUDE@
-[cpu]
-enabled = false
-[memory]
-floor_mib = $FLOOR
-min_free_mib = $MIN_FREE
-CONF
+EXCLUDE=${P}m start_mem_daemon "floor_mib = $FLOOR" "min_free_mib = $MIN_FREE"
 declare -A PREV CH
 for g in "${GUESTS[@]}"; do PREV[$g]=${A0[$g]} CH[$g]=0; done
 END_US=$(to_us "$T_LAUNCH" $((12 * INTERVAL)))
@@ -48,7 +39,7 @@ while [ "${EPOCHREALTIME/./}" -lt "$END_US" ]; do
 		cur=$(stat_of "$ST" "$P$g" balloon.current)
 		[ -n "$cur" ] || continue
 		if [ "$cur" -gt $((PREV[$g] + 1024)) ] || [ "$cur" -lt $((PREV[$g] - 1024)) ]; then
-			diag "  +$(awk -v a="$T_LAUNCH" -v b="$t" 'BEGIN {printf "%.1f", b - a}') s (cycle $(cycle_of "$t")): $g $((PREV[$g] / 1024)) -> $((cur / 1024)) MiB"
+			diag "  +$(elapsed "$T_LAUNCH" "$t") s (cycle $(cycle_of "$t")): $g $((PREV[$g] / 1024)) -> $((cur / 1024)) MiB"
 			PREV[$g]=$cur LAST[$g]=$t CH[$g]=$((CH[$g] + 1)) changed=1
 		fi
 	done
@@ -81,7 +72,6 @@ check "none below the floor or the band's bottom (${BAD_FLOOR:-none})" '[ -z "$B
 check "converged within 8 cycles (last change in cycle $LASTC)" '[ "$LASTC" -ge 1 ] && [ "$LASTC" -le 8 ]'
 check "host RSS of their QEMU processes dropped by at least half the memory given back ($((DROP_R / 1024)) of $((DROP_A / 1024)) MiB)" \
 	'[ "$DROP_A" -gt 0 ] && [ $((2 * DROP_R)) -ge "$DROP_A" ]'
-check "no warnings from vmbalanced" '[ -z "$(daemon_bad_lines)" ]'
-daemon_bad_lines | sed 's/^/#   /'
+check_no_warnings
 stop_daemon
 finish

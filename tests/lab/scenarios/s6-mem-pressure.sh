@@ -27,7 +27,7 @@ HEADROOM=${VMB_LAB_HEADROOM_MIB:-100}
 # then fail).
 SKEW=${VMB_LAB_RESERVE_SKEW_MIB:-0}
 lab_begin a b c d m
-for g in "${ALL[@]}"; do ctl "$g" 'duty 0' 'mem 32' || bail "reset $g"; done
+reset_guests "${ALL[@]}"
 set_memory 384 "${IDLE[@]}" || bail "set a-d to 384 MiB"
 set_memory 256 m || bail "set m to 256 MiB"
 sleep 2
@@ -46,16 +46,7 @@ for g in "${ALL[@]}"; do A0[$g]=$(stat_of "$ST0" "$P$g" balloon.current); done
 diag "host MemAvailable $((AV0 / 1024)) MiB: host_reserve_mib = $RESERVE (headroom $HEADROOM MiB); suite QEMU rss $((RSS0 / 1024)) MiB"
 [ "$SKEW" = 0 ] || diag "self-test: the daemon gets host_reserve_mib = $((RESERVE - SKEW)), $SKEW MiB below the reserve judged"
 
-start_daemon <<CONF
-[daemon]
-interval = $INTERVAL
-exclude = @EXCLUDE@
-[cpu]
-enabled = false
-[memory]
-host_reserve_mib = $((RESERVE - SKEW))
-host_reserve_percent = 0
-CONF
+start_mem_daemon "host_reserve_mib = $((RESERVE - SKEW))" "host_reserve_percent = 0"
 ctl m 'mem 300 10' || bail "start m's ramp"
 T_RAMP=$(now)
 MIN_RAW=999999999 MIN_COR=999999999 MIN_AT='' SAMPLES=0 T_DONE='' M_MIN=${A0[m]} GOT=0 OMAX=0 OMIN=0

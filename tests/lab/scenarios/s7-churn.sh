@@ -10,18 +10,8 @@ NAME=s7-churn
 source "$(dirname "$0")/lib.sh"
 
 lab_begin a b c d m
-declare -A DUTY=([a]=60 [b]=30 [c]=0 [d]=0)
-for g in a b c d; do
-	set_duty "$g" "${DUTY[$g]}" || bail "set duty of $g"
-	pin_all "$g" all || bail "unpin $g"
-done
-start_daemon <<CONF
-[daemon]
-interval = $INTERVAL
-exclude = @EXCLUDE@
-[cpu]
-$HYSTERESIS_LINE
-CONF
+setup_cpu_guests a=60@all b=30@all c=0@all d=0@all
+start_cpu_daemon memory
 sleep $((2 * INTERVAL + 1))
 SESSION_DOMS=("$P"a "$P"b "$P"c "$P"d "$P"m)
 PINS0=$(pins_now "${SESSION_DOMS[@]}")
@@ -58,7 +48,7 @@ PICKUPS=() WORST=0
 pickup_report() {   # NAME
 	local r
 	if [ -n "$PICK_PIN" ]; then
-		r=$(awk -v a="$PICK_RUN" -v b="$PICK_PIN" 'BEGIN {printf "%.1f", b - a}')
+		r=$(elapsed "$PICK_RUN" "$PICK_PIN")
 		diag "$1: running -> vCPU pinned to pCPU $(pins_now "$P$1" | awk '{print $3; exit}') in $r s ($(awk -v r="$r" -v i="$INTERVAL" 'BEGIN {printf "%.1f", r / i}') intervals)"
 		PICKUPS+=("$1=${r}s")
 		cmp "$r" ">" "$WORST" && WORST=$r

@@ -15,20 +15,8 @@ LPID=$(cat "$VMB_LAB_STATE/libvirtd.pid" 2>/dev/null || true)
 if ! [[ $LPID =~ ^[0-9]+$ ]] || [ "$(cat "/proc/$LPID/comm" 2>/dev/null)" != libvirtd ]; then
 	skip "libvirtd (pid $(pgrep -x libvirtd | head -1)) was not started by this lab (no live $VMB_LAB_STATE/libvirtd.pid): not killing it"
 fi
-declare -A DUTY=([a]=100 [b]=100 [c]=30 [d]=30) PIN=([a]=0 [b]=1 [c]=0 [d]=1)
-SPEC=
-for g in a b c d; do
-	set_duty "$g" "${DUTY[$g]}" || bail "set duty of $g"
-	pin_all "$g" "${PIN[$g]}" || bail "pin $g"
-	SPEC+="$P$g:0=${DUTY[$g]} "
-done
-EXCLUDE=${P}m start_daemon <<CONF
-[daemon]
-interval = $INTERVAL
-exclude = @EXCLUDE@
-[cpu]
-$HYSTERESIS_LINE
-CONF
+setup_cpu_guests a=100@0 b=100@1 c=30@0 d=30@1
+EXCLUDE=${P}m start_cpu_daemon memory
 sleep $((2 * INTERVAL + 1))
 
 # log_wait REGEX SECONDS: time (EPOCHREALTIME) the daemon log first matched, or "".
@@ -47,16 +35,16 @@ T_KILL=$(now)
 kill -KILL "$LPID" || bail "kill libvirtd $LPID"
 diag "libvirtd (pid $LPID) killed with SIGKILL"
 T_LOST=$(log_wait 'lost connection' 15) || T_LOST=
-[ -n "$T_LOST" ] && diag "loss logged $(awk -v a="$T_KILL" -v b="$T_LOST" 'BEGIN {printf "%.1f", b - a}') s after the kill"
+[ -n "$T_LOST" ] && diag "loss logged $(elapsed "$T_KILL" "$T_LOST") s after the kill"
 set_duty b 30 && set_duty c 100 || bail "change the duties"
 diag "while libvirtd is down: b 100 -> 30 %, c 30 -> 100 % ({a,c} now 200 % on one pCPU)"
 SPEC="${P}a:0=100 ${P}b:0=30 ${P}c:0=100 ${P}d:0=30"
 sleep $((2 * INTERVAL))
 T_UP=$(now)
 "$LAB" up >"$TMP/up.log" 2>&1 || { sed 's/^/# /' "$TMP/up.log"; bail "restart libvirtd (lab.sh up)"; }
-diag "libvirtd restarted (pid $(cat "$VMB_LAB_STATE/libvirtd.pid")) $(awk -v a="$T_KILL" -v b="$T_UP" 'BEGIN {printf "%.1f", b - a}') s after the kill"
+diag "libvirtd restarted (pid $(cat "$VMB_LAB_STATE/libvirtd.pid")) $(elapsed "$T_KILL" "$T_UP") s after the kill"
 T_BACK=$(log_wait 'reconnected to' 70) || T_BACK=
-RECONNECT=${T_BACK:+$(awk -v a="$T_UP" -v b="$T_BACK" 'BEGIN {printf "%.1f", b - a}')}
+RECONNECT=${T_BACK:+$(elapsed "$T_UP" "$T_BACK")}
 diag "reconnected ${RECONNECT:-never (70 s)}${RECONNECT:+ s after libvirtd was back}"
 GONE=
 for g in a b c d m; do dom_running "$P$g" || GONE+="$g "; done
@@ -70,12 +58,9 @@ check "vmbalanced reconnected within 20 s of libvirtd's return (${RECONNECT:-nev
 T_REF=${T_BACK:-$(now)}
 W_BASE=$PINS_BEFORE watch_placement "$SPEC" 8 4 "$P"a "$P"b "$P"c "$P"d
 if [ -n "$W_T_OPT" ]; then
-	R=$(cycles_since "$W_T_OPT")
-	diag "rebalanced $(awk -v a="$T_REF" -v b="$W_T_OPT" 'BEGIN {printf "%.1f", b - a}') s = $R cycles after reconnecting ($(awk -v a="$T_UP" -v b="$W_T_OPT" 'BEGIN {printf "%.1f", b - a}') s after libvirtd's return), $W_CHANGES pin changes, then $W_AFTER over 4 cycles: $W_PLACEMENT"
-else
-	R=never
+	diag "rebalanced $(elapsed "$T_REF" "$W_T_OPT") s = $W_REACT cycles after reconnecting ($(elapsed "$T_UP" "$W_T_OPT") s after libvirtd's return), $W_CHANGES pin changes, then $W_AFTER over 4 cycles: $W_PLACEMENT"
 fi
-check "balanced again within 4 cycles of reconnecting ($R)" '[ -n "$W_T_OPT" ] && [ "$R" -le 4 ]'
+check "balanced again within 4 cycles of reconnecting ($W_REACT)" '[ -n "$W_T_OPT" ] && [ "$W_REACT" -le 4 ]'
 check "the daemon made the pin changes that rebalanced ($W_CHANGES)" '[ "$W_CHANGES" -ge 1 ]'
 LOST=$(grep -cE '^[0-9:]+ warning: lost connection' "$TMP/daemon.log" || true)
 check "the loss is logged once ($LOST warning lines)" '[ "$LOST" = 1 ]'

@@ -1,6 +1,5 @@
 #!/bin/bash
 # shellcheck disable=SC2016,SC2034,SC2119,SC1091 # check() evals its condition later; lib.sh sets and reads the shared variables
-# shellcheck disable=SC2016,SC2034,SC2119,SC1091 # check() evals its condition later; lib.sh sets and reads the shared variables
 # lab-setup: builds the guest, brings the lab up (virtlogd + libvirtd when nothing runs them,
 # /dev/kvm mode) and starts the session guests the scenarios share (a b c d m, idle), in
 # parallel. Writes $SESSION so the scenarios reuse them; lab-teardown ends it.
