@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "json-writer.h"
+#include "status-json.h"
 #include "status-render.h"
 #include "vmb-build-config.h"
 #include "vmb-dbus.h"
@@ -188,19 +189,15 @@ cmd_status(const Command *cmd, int argc, char **argv)
     if (!proxy)
         return EXIT_FAILURE;
     g_autoptr(GError) error = NULL;
-    guint64 timestamp;
-    g_autoptr(GVariant) pcpus = NULL, domains = NULL;
-    if (!vmb_manager1_call_get_status_sync(proxy, CALL_DEFAULTS, &timestamp, &pcpus, &domains, NULL,
-                                           &error))
+    g_autoptr(VmbCtlStatus) status = vmb_ctl_status_fetch(proxy, &error);
+    if (!status)
         return call_failed(error);
-    g_autoptr(GVariant) status = g_variant_ref_sink(
-        g_variant_new("(t@a(uddb)@a(ssba(uid)(xxxx)))", timestamp, pcpus, domains));
     if (json) {
-        g_autofree char *doc = vmb_status_to_json(proxy, status);
+        g_autofree char *doc = vmb_status_to_json(status);
         fputs(doc, stdout);
     } else {
         gboolean unicode = isatty(STDOUT_FILENO) && g_get_charset(NULL);
-        vmb_status_print_human(proxy, status, unicode);
+        vmb_status_print_human(status, unicode);
     }
     return EXIT_SUCCESS;
 }
@@ -408,70 +405,6 @@ cmd_run(const Command *cmd, int argc, char **argv)
     return EXIT_SUCCESS;
 }
 
-typedef struct {
-    guint64 time;
-    const char *kind, *domain;
-    guint32 vcpu;
-    gint32 from;
-    guint32 to;
-    guint64 old_kib, new_kib;
-    const char *reason, *detail;
-    gboolean dry_run;
-} ActionLine;
-
-static void
-print_action(const ActionLine *a)
-{
-    g_autofree char *when = vmb_format_time(a->time);
-    g_autofree char *what = NULL;
-    if (g_str_equal(a->kind, "pin")) {
-        g_autofree char *from =
-            a->from >= 0 ? g_strdup_printf("pCPU %d", a->from) : g_strdup("floating");
-        what = g_strdup_printf("vCPU %u: %s -> pCPU %u", a->vcpu, from, a->to);
-    } else {
-        what = g_strdup_printf("%" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT " MiB",
-                               a->old_kib / 1024, a->new_kib / 1024);
-    }
-    g_print("%s  %s%-6s %s %s (%s: %s)\n", when, a->dry_run ? "[dry run] " : "", a->kind, a->domain,
-            what, a->reason, a->detail);
-}
-
-static void
-json_action(VmbJson *j, const ActionLine *a)
-{
-    gboolean pin = g_str_equal(a->kind, "pin");
-    vmb_json_begin_object(j);
-    vmb_json_key(j, "time_us");
-    vmb_json_uint(j, a->time);
-    vmb_json_key(j, "kind");
-    vmb_json_string(j, a->kind);
-    vmb_json_key(j, "domain");
-    vmb_json_string(j, a->domain);
-    if (pin) {
-        vmb_json_key(j, "vcpu");
-        vmb_json_uint(j, a->vcpu);
-        vmb_json_key(j, "from_pcpu");
-        if (a->from >= 0)
-            vmb_json_int(j, a->from);
-        else
-            vmb_json_null(j);
-        vmb_json_key(j, "to_pcpu");
-        vmb_json_uint(j, a->to);
-    } else {
-        vmb_json_key(j, "old_kib");
-        vmb_json_uint(j, a->old_kib);
-        vmb_json_key(j, "new_kib");
-        vmb_json_uint(j, a->new_kib);
-    }
-    vmb_json_key(j, "reason");
-    vmb_json_string(j, a->reason);
-    vmb_json_key(j, "detail");
-    vmb_json_string(j, a->detail);
-    vmb_json_key(j, "dry_run");
-    vmb_json_bool(j, a->dry_run);
-    vmb_json_end_object(j);
-}
-
 static int
 cmd_history(const Command *cmd, int argc, char **argv)
 {
@@ -495,31 +428,18 @@ cmd_history(const Command *cmd, int argc, char **argv)
     if (!proxy)
         return EXIT_FAILURE;
     g_autoptr(GError) error = NULL;
-    g_autoptr(GVariant) actions = NULL;
-    if (!vmb_manager1_call_get_history_sync(proxy, (guint) count, CALL_DEFAULTS, &actions, NULL,
-                                            &error))
+    g_autoptr(VmbCtlHistory) history = vmb_ctl_history_fetch(proxy, (guint) count, &error);
+    if (!history)
         return call_failed(error);
-
-    g_autoptr(VmbJson) j = vmb_json_new();
-    if (json)
-        vmb_json_begin_array(j);
-    GVariantIter it;
-    ActionLine a;
-    g_variant_iter_init(&it, actions);
-    while (g_variant_iter_next(&it, "(t&s&s&suiutt&s&sb)", &a.time, &a.kind, &a.domain, NULL,
-                               &a.vcpu, &a.from, &a.to, &a.old_kib, &a.new_kib, &a.reason,
-                               &a.detail, &a.dry_run)) {
-        if (json)
-            json_action(j, &a);
-        else
-            print_action(&a);
-    }
     if (json) {
-        vmb_json_end_array(j);
-        fputs(vmb_json_str(j), stdout);
-    } else if (g_variant_n_children(actions) == 0) {
-        g_print("no actions yet\n");
+        g_autofree char *doc = vmb_history_to_json(history);
+        fputs(doc, stdout);
+        return EXIT_SUCCESS;
     }
+    for (guint i = 0; i < history->actions->len; i++)
+        vmb_action_print(&g_array_index(history->actions, VmbCtlAction, i));
+    if (history->actions->len == 0)
+        g_print("no actions yet\n");
     return EXIT_SUCCESS;
 }
 
@@ -528,8 +448,8 @@ on_pin_changed(VmbManager1 *p, guint64 time, const char *domain, const char *uui
                gint from, guint to, const char *reason, const char *detail, gboolean dry_run,
                gpointer data)
 {
-    ActionLine a = {time, "pin", domain, vcpu, from, to, 0, 0, reason, detail, dry_run};
-    print_action(&a);
+    VmbCtlAction a = {time, "pin", domain, vcpu, from, to, 0, 0, reason, detail, dry_run};
+    vmb_action_print(&a);
     fflush(stdout);
 }
 
@@ -538,8 +458,8 @@ on_memory_changed(VmbManager1 *p, guint64 time, const char *domain, const char *
                   guint64 old_kib, guint64 new_kib, const char *reason, const char *detail,
                   gboolean dry_run, gpointer data)
 {
-    ActionLine a = {time, "memory", domain, 0, -1, 0, old_kib, new_kib, reason, detail, dry_run};
-    print_action(&a);
+    VmbCtlAction a = {time, "memory", domain, 0, -1, 0, old_kib, new_kib, reason, detail, dry_run};
+    vmb_action_print(&a);
     fflush(stdout);
 }
 
