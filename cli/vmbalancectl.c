@@ -10,8 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "json-writer.h"
-#include "status-json.h"
+#include "json-render.h"
 #include "status-render.h"
 #include "vmb-build-config.h"
 #include "vmb-dbus.h"
@@ -202,6 +201,35 @@ cmd_status(const Command *cmd, int argc, char **argv)
     return EXIT_SUCCESS;
 }
 
+/* The table of get without KEY: ListTunables()'s @list ("a(svbss)"). */
+static void
+print_tunables(GVariant *list)
+{
+    g_autoptr(GString) out = g_string_new(NULL);
+    guint width = strlen("KEY");
+    GVariantIter it;
+    const char *name, *allowed;
+    GVariant *value;
+    gboolean overridden;
+    g_variant_iter_init(&it, list);
+    while (g_variant_iter_next(&it, "(&svb&s&s)", &name, NULL, NULL, NULL, NULL))
+        width = MAX(width, (guint) strlen(name));
+
+    g_string_append_printf(out, "%-*s  %-20s  %-8s  %s\n", (int) width, "KEY", "VALUE", "SOURCE",
+                           "ALLOWED");
+    g_variant_iter_init(&it, list);
+    while (g_variant_iter_next(&it, "(&svb&s&s)", &name, &value, &overridden, &allowed, NULL)) {
+        g_autoptr(GVariant) owned = value;
+        g_autofree char *text = value_to_text(value);
+        g_string_append_printf(out, "%-*s  ", (int) width, name);
+        vmb_append_padded(out, text, 20, FALSE);
+        g_string_append_printf(out, "  %-8s  %s\n", overridden ? "override" : "config", allowed);
+    }
+    g_string_append(out, "\nSOURCE override: set with `vmbalancectl set`, kept across restarts "
+                         "until `vmbalancectl reset KEY`.\n");
+    fputs(out->str, stdout);
+}
+
 static int
 cmd_get(const Command *cmd, int argc, char **argv)
 {
@@ -237,54 +265,11 @@ cmd_get(const Command *cmd, int argc, char **argv)
     if (!vmb_manager1_call_list_tunables_sync(proxy, CALL_DEFAULTS, &list, NULL, &error))
         return call_failed(error);
 
-    g_autoptr(VmbJson) j = vmb_json_new();
-    g_autoptr(GString) out = g_string_new(NULL);
-    guint width = strlen("KEY");
-    GVariantIter it;
-    const char *name, *allowed, *help;
-    GVariant *value;
-    gboolean overridden;
-    g_variant_iter_init(&it, list);
-    while (g_variant_iter_next(&it, "(&svb&s&s)", &name, NULL, NULL, NULL, NULL))
-        width = MAX(width, (guint) strlen(name));
-
-    if (json)
-        vmb_json_begin_object(j);
-    else
-        g_string_append_printf(out, "%-*s  %-20s  %-8s  %s\n", (int) width, "KEY", "VALUE",
-                               "SOURCE", "ALLOWED");
-    g_variant_iter_init(&it, list);
-    while (g_variant_iter_next(&it, "(&svb&s&s)", &name, &value, &overridden, &allowed, &help)) {
-        g_autoptr(GVariant) owned = value;
-        if (wanted && !g_str_equal(wanted, name))
-            continue;
-        if (json) {
-            vmb_json_key(j, name);
-            vmb_json_begin_object(j);
-            vmb_json_key(j, "value");
-            vmb_json_variant(j, value);
-            vmb_json_key(j, "override");
-            vmb_json_bool(j, overridden);
-            vmb_json_key(j, "allowed");
-            vmb_json_string(j, allowed);
-            vmb_json_key(j, "description");
-            vmb_json_string(j, help);
-            vmb_json_end_object(j);
-        } else {
-            g_autofree char *text = value_to_text(value);
-            g_string_append_printf(out, "%-*s  ", (int) width, name);
-            vmb_append_padded(out, text, 20, FALSE);
-            g_string_append_printf(out, "  %-8s  %s\n", overridden ? "override" : "config",
-                                   allowed);
-        }
-    }
     if (json) {
-        vmb_json_end_object(j);
-        fputs(vmb_json_str(j), stdout);
+        g_autofree char *doc = vmb_tunables_to_json(list, wanted);
+        fputs(doc, stdout);
     } else {
-        g_string_append(out, "\nSOURCE override: set with `vmbalancectl set`, kept across restarts "
-                             "until `vmbalancectl reset KEY`.\n");
-        fputs(out->str, stdout);
+        print_tunables(list);
     }
     return EXIT_SUCCESS;
 }
