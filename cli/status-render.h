@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* vmbalancectl status: the human view (load bars, domain table) and the --json document. */
+/* vmbalancectl's human views: status (load bars, domain table) and action lines. */
 #pragma once
 
 #include <glib.h>
 
-#include "vmb-dbus.h"
+#include "status-model.h"
 
-/* @status is GetStatus()'s reply (tuple "(ta(uddb)a(ssba(uid)(xxxx)))"); the scalar state
- * comes from @proxy's cached properties. */
-void vmb_status_print_human(VmbManager1 *proxy, GVariant *status, gboolean unicode);
-char *vmb_status_to_json(VmbManager1 *proxy, GVariant *status);
+/* Prints the status on stdout; @unicode draws the load bars with block characters. */
+void vmb_status_print_human(const VmbCtlStatus *status, gboolean unicode);
+/* One line on stdout, as history and monitor show an action. */
+void vmb_action_print(const VmbCtlAction *action);
 
 /* "2024-05-01 12:03:04" in local time, or "never" for 0. */
 char *vmb_format_time(guint64 wall_us);

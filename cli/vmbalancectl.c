@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* vmbalancectl: a thin client of vmbalanced's org.vmbalance.Manager1 interface. Each
- * subcommand parses its own options (so each has --help) and makes one or two calls.
+/* vmbalancectl: a thin client of vmbalanced's org.vmbalance.Manager1 interface. The command
+ * table gives each subcommand its options (so each has --help) and how many arguments it
+ * takes; dispatch() checks them, then the command makes one or two calls.
  * Exit status: 0 ok, 1 failure (daemon not running, request refused), 2 usage error. */
 #include <glib-unix.h>
 #include <locale.h>
@@ -10,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "json-writer.h"
+#include "json-render.h"
 #include "status-render.h"
 #include "vmb-build-config.h"
 #include "vmb-dbus.h"
@@ -24,11 +25,44 @@
 typedef struct Command Command;
 struct Command {
     const char *name;
-    const char *args;     /* positional arguments, for the usage line of --help */
-    const char *synopsis; /* options and arguments, for the command list */
-    const char *summary;  /* one line for the command list */
-    const char *help;     /* shown by COMMAND --help */
-    int (*run)(const Command *cmd, int argc, char **argv);
+    const char *args;            /* positional arguments, for the usage line of --help */
+    const char *synopsis;        /* options and arguments, for the command list */
+    const char *summary;         /* one line for the command list */
+    const char *help;            /* shown by COMMAND --help */
+    const GOptionEntry *options; /* besides --help; NULL for none */
+    /* Options only before the arguments, so that a value such as "-5" stays one. */
+    gboolean posix;
+    guint min_args, max_args; /* positional arguments accepted */
+    const char *excess_hint;  /* appended to the "unexpected argument" error */
+    /* Checks the arguments' values (EXIT_SUCCESS or a usage error) before the daemon is
+     * reached; NULL when the count is all that matters. */
+    int (*check)(const Command *cmd, int argc, char **argv);
+    gboolean offline; /* runs without the daemon: proxy is NULL */
+    int (*run)(const Command *cmd, VmbManager1 *proxy, int argc, char **argv);
+};
+
+/* The options' values; one command runs per process. */
+static struct {
+    gboolean json;
+    gint lines;
+} opt = {.lines = 20};
+
+static const GOptionEntry status_options[] = {
+    {"json", 0, 0, G_OPTION_ARG_NONE, &opt.json, "Print a JSON document (see dbus/README.md)",
+     NULL},
+    {NULL},
+};
+
+static const GOptionEntry get_options[] = {
+    {"json", 0, 0, G_OPTION_ARG_NONE, &opt.json, "Print a JSON object", NULL},
+    {NULL},
+};
+
+static const GOptionEntry history_options[] = {
+    {"lines", 'n', 0, G_OPTION_ARG_INT, &opt.lines,
+     "Show the last N actions (default 20; 0 for all the daemon keeps)", "N"},
+    {"json", 0, 0, G_OPTION_ARG_NONE, &opt.json, "Print a JSON array", NULL},
+    {NULL},
 };
 
 static const Command *find_command(const char *name);
@@ -99,47 +133,75 @@ connect_daemon(void)
     return g_steal_pointer(&proxy);
 }
 
-/* Parses @cmd's options; --help prints the command's help and exits 0. With @posix,
- * options must come before the arguments, so that a value such as "-5" stays one. */
-static gboolean
-parse_options(const Command *cmd, const GOptionEntry *entries, gboolean posix, int *argc,
-              char ***argv, int *exit_code)
+/* Parses @cmd's options and drops the command name, leaving the positional arguments in
+ * @argc/@argv; --help prints the command's help and exits 0. */
+static int
+parse_options(const Command *cmd, int *argc, char ***argv)
 {
     g_autofree char *prgname = g_strdup_printf("vmbalancectl %s", cmd->name);
     g_set_prgname(prgname);
     g_autoptr(GOptionContext) ctx = g_option_context_new(cmd->args);
     g_option_context_set_summary(ctx, cmd->help);
-    g_option_context_set_strict_posix(ctx, posix);
-    if (entries)
-        g_option_context_add_main_entries(ctx, entries, NULL);
+    g_option_context_set_strict_posix(ctx, cmd->posix);
+    if (cmd->options)
+        g_option_context_add_main_entries(ctx, cmd->options, NULL);
     g_autoptr(GError) error = NULL;
-    if (!g_option_context_parse(ctx, argc, argv, &error)) {
-        *exit_code = usage_error(cmd, "%s", error->message);
-        return FALSE;
-    }
-    /* Drop the command name; what is left are the positional arguments. */
+    if (!g_option_context_parse(ctx, argc, argv, &error))
+        return usage_error(cmd, "%s", error->message);
     (*argc)--;
     (*argv)++;
     if (*argc > 0 && g_str_equal((*argv)[0], "--")) {
         (*argc)--;
         (*argv)++;
     }
-    return TRUE;
+    return EXIT_SUCCESS;
 }
 
-static gboolean
-parse_task(const Command *cmd, int argc, char **argv, const char **task, int *exit_code)
+static int
+check_arg_count(const Command *cmd, int argc, char **argv)
 {
-    if (argc > 1) {
-        *exit_code = usage_error(cmd, "unexpected argument '%s'", argv[1]);
-        return FALSE;
-    }
-    *task = argc ? argv[0] : "";
-    if (argc && !g_str_equal(*task, "cpu") && !g_str_equal(*task, "memory")) {
-        *exit_code = usage_error(cmd, "unknown task '%s' (expected cpu or memory)", *task);
-        return FALSE;
-    }
-    return TRUE;
+    if ((guint) argc < cmd->min_args)
+        return usage_error(cmd, "expected %s", cmd->args);
+    if ((guint) argc > cmd->max_args)
+        return usage_error(cmd, "unexpected argument '%s'%s", argv[cmd->max_args],
+                           cmd->excess_hint ? cmd->excess_hint : "");
+    return EXIT_SUCCESS;
+}
+
+/* Runs @cmd: options and arguments are checked first (usage errors exit 2, whether the
+ * daemon runs or not), then the daemon is reached unless the command works without it. */
+static int
+dispatch(const Command *cmd, int argc, char **argv)
+{
+    int rc = parse_options(cmd, &argc, &argv);
+    if (rc == EXIT_SUCCESS)
+        rc = check_arg_count(cmd, argc, argv);
+    if (rc == EXIT_SUCCESS && cmd->check)
+        rc = cmd->check(cmd, argc, argv);
+    if (rc != EXIT_SUCCESS)
+        return rc;
+    if (cmd->offline)
+        return cmd->run(cmd, NULL, argc, argv);
+    g_autoptr(VmbManager1) proxy = connect_daemon();
+    if (!proxy)
+        return EXIT_FAILURE;
+    return cmd->run(cmd, proxy, argc, argv);
+}
+
+/* The task named by the optional argument; "" means every task. */
+static const char *
+task_arg(int argc, char **argv)
+{
+    return argc ? argv[0] : "";
+}
+
+static int
+check_task(const Command *cmd, int argc, char **argv)
+{
+    const char *task = task_arg(argc, argv);
+    if (*task && !g_str_equal(task, "cpu") && !g_str_equal(task, "memory"))
+        return usage_error(cmd, "unknown task '%s' (expected cpu or memory)", task);
+    return EXIT_SUCCESS;
 }
 
 /* A typed tunable value as it would be written in the configuration file. */
@@ -170,178 +232,123 @@ value_to_text(GVariant *v)
 /* ---- commands ---- */
 
 static int
-cmd_status(const Command *cmd, int argc, char **argv)
+cmd_status(const Command *cmd, VmbManager1 *proxy, int argc, char **argv)
 {
-    gboolean json = FALSE;
-    const GOptionEntry entries[] = {
-        {"json", 0, 0, G_OPTION_ARG_NONE, &json, "Print a JSON document (see dbus/README.md)",
-         NULL},
-        {NULL},
-    };
-    int rc;
-    if (!parse_options(cmd, entries, FALSE, &argc, &argv, &rc))
-        return rc;
-    if (argc > 0)
-        return usage_error(cmd, "unexpected argument '%s'", argv[0]);
-
-    g_autoptr(VmbManager1) proxy = connect_daemon();
-    if (!proxy)
-        return EXIT_FAILURE;
     g_autoptr(GError) error = NULL;
-    guint64 timestamp;
-    g_autoptr(GVariant) pcpus = NULL, domains = NULL;
-    if (!vmb_manager1_call_get_status_sync(proxy, CALL_DEFAULTS, &timestamp, &pcpus, &domains, NULL,
-                                           &error))
+    g_autoptr(VmbCtlStatus) status = vmb_ctl_status_fetch(proxy, &error);
+    if (!status)
         return call_failed(error);
-    g_autoptr(GVariant) status = g_variant_ref_sink(
-        g_variant_new("(t@a(uddb)@a(ssba(uid)(xxxx)))", timestamp, pcpus, domains));
-    if (json) {
-        g_autofree char *doc = vmb_status_to_json(proxy, status);
+    if (opt.json) {
+        g_autofree char *doc = vmb_status_to_json(status);
         fputs(doc, stdout);
     } else {
         gboolean unicode = isatty(STDOUT_FILENO) && g_get_charset(NULL);
-        vmb_status_print_human(proxy, status, unicode);
+        vmb_status_print_human(status, unicode);
     }
     return EXIT_SUCCESS;
 }
 
-static int
-cmd_get(const Command *cmd, int argc, char **argv)
+/* The table of get without KEY: ListTunables()'s @list ("a(svbss)"). */
+static void
+print_tunable_table(GVariant *list)
 {
-    gboolean json = FALSE;
-    const GOptionEntry entries[] = {
-        {"json", 0, 0, G_OPTION_ARG_NONE, &json, "Print a JSON object", NULL},
-        {NULL},
-    };
-    int rc;
-    if (!parse_options(cmd, entries, FALSE, &argc, &argv, &rc))
-        return rc;
-    if (argc > 1)
-        return usage_error(cmd, "unexpected argument '%s'", argv[1]);
-
-    g_autoptr(VmbManager1) proxy = connect_daemon();
-    if (!proxy)
-        return EXIT_FAILURE;
-    g_autoptr(GError) error = NULL;
-    g_autoptr(GVariant) list = NULL;
-    g_autofree char *wanted = NULL;
-    if (argc == 1) {
-        /* GetTunable resolves aliases ("interval") and rejects unknown keys. */
-        g_autoptr(GVariant) value = NULL;
-        if (!vmb_manager1_call_get_tunable_sync(proxy, argv[0], CALL_DEFAULTS, &wanted, &value,
-                                                NULL, &error))
-            return call_failed(error);
-        if (!json) {
-            g_autofree char *text = value_to_text(value);
-            g_print("%s\n", text);
-            return EXIT_SUCCESS;
-        }
-    }
-    if (!vmb_manager1_call_list_tunables_sync(proxy, CALL_DEFAULTS, &list, NULL, &error))
-        return call_failed(error);
-
-    g_autoptr(VmbJson) j = vmb_json_new();
     g_autoptr(GString) out = g_string_new(NULL);
     guint width = strlen("KEY");
     GVariantIter it;
-    const char *name, *allowed, *help;
+    const char *name, *allowed;
     GVariant *value;
     gboolean overridden;
     g_variant_iter_init(&it, list);
     while (g_variant_iter_next(&it, "(&svb&s&s)", &name, NULL, NULL, NULL, NULL))
         width = MAX(width, (guint) strlen(name));
 
-    if (json)
-        vmb_json_begin_object(j);
-    else
-        g_string_append_printf(out, "%-*s  %-20s  %-8s  %s\n", (int) width, "KEY", "VALUE",
-                               "SOURCE", "ALLOWED");
+    g_string_append_printf(out, "%-*s  %-20s  %-8s  %s\n", (int) width, "KEY", "VALUE", "SOURCE",
+                           "ALLOWED");
     g_variant_iter_init(&it, list);
-    while (g_variant_iter_next(&it, "(&svb&s&s)", &name, &value, &overridden, &allowed, &help)) {
+    while (g_variant_iter_next(&it, "(&svb&s&s)", &name, &value, &overridden, &allowed, NULL)) {
         g_autoptr(GVariant) owned = value;
-        if (wanted && !g_str_equal(wanted, name))
-            continue;
-        if (json) {
-            vmb_json_key(j, name);
-            vmb_json_begin_object(j);
-            vmb_json_key(j, "value");
-            vmb_json_variant(j, value);
-            vmb_json_key(j, "override");
-            vmb_json_bool(j, overridden);
-            vmb_json_key(j, "allowed");
-            vmb_json_string(j, allowed);
-            vmb_json_key(j, "description");
-            vmb_json_string(j, help);
-            vmb_json_end_object(j);
-        } else {
-            g_autofree char *text = value_to_text(value);
-            g_string_append_printf(out, "%-*s  ", (int) width, name);
-            vmb_append_padded(out, text, 20, FALSE);
-            g_string_append_printf(out, "  %-8s  %s\n", overridden ? "override" : "config",
-                                   allowed);
-        }
+        g_autofree char *text = value_to_text(value);
+        g_string_append_printf(out, "%-*s  ", (int) width, name);
+        vmb_append_padded(out, text, 20, FALSE);
+        g_string_append_printf(out, "  %-8s  %s\n", overridden ? "override" : "config", allowed);
     }
-    if (json) {
-        vmb_json_end_object(j);
-        fputs(vmb_json_str(j), stdout);
-    } else {
-        g_string_append(out, "\nSOURCE override: set with `vmbalancectl set`, kept across restarts "
-                             "until `vmbalancectl reset KEY`.\n");
-        fputs(out->str, stdout);
-    }
+    g_string_append(out, "\nSOURCE override: set with `vmbalancectl set`, kept across restarts "
+                         "until `vmbalancectl reset KEY`.\n");
+    fputs(out->str, stdout);
+}
+
+/* GetTunable resolves aliases ("interval") and rejects unknown keys. */
+static int
+get_tunable(VmbManager1 *proxy, const char *key, char **name, GVariant **value)
+{
+    g_autoptr(GError) error = NULL;
+    if (!vmb_manager1_call_get_tunable_sync(proxy, key, CALL_DEFAULTS, name, value, NULL, &error))
+        return call_failed(error);
     return EXIT_SUCCESS;
 }
 
+/* Prints KEY's value in effect: bare, or as "name = value@suffix" with a @suffix. */
 static int
 print_tunable(VmbManager1 *proxy, const char *key, const char *suffix)
 {
-    g_autoptr(GError) error = NULL;
     g_autofree char *name = NULL;
     g_autoptr(GVariant) value = NULL;
-    if (!vmb_manager1_call_get_tunable_sync(proxy, key, CALL_DEFAULTS, &name, &value, NULL, &error))
-        return call_failed(error);
+    int rc = get_tunable(proxy, key, &name, &value);
+    if (rc != EXIT_SUCCESS)
+        return rc;
     g_autofree char *text = value_to_text(value);
-    g_print("%s = %s%s\n", name, text, suffix);
+    if (suffix)
+        g_print("%s = %s%s\n", name, text, suffix);
+    else
+        g_print("%s\n", text);
+    return EXIT_SUCCESS;
+}
+
+/* ListTunables() as the table, or as JSON (only @wanted, a full name, when not NULL). */
+static int
+list_tunables(VmbManager1 *proxy, const char *wanted)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GVariant) list = NULL;
+    if (!vmb_manager1_call_list_tunables_sync(proxy, CALL_DEFAULTS, &list, NULL, &error))
+        return call_failed(error);
+    if (opt.json) {
+        g_autofree char *doc = vmb_tunables_to_json(list, wanted);
+        fputs(doc, stdout);
+    } else {
+        print_tunable_table(list);
+    }
     return EXIT_SUCCESS;
 }
 
 static int
-cmd_set(const Command *cmd, int argc, char **argv)
+cmd_get(const Command *cmd, VmbManager1 *proxy, int argc, char **argv)
 {
-    int rc;
-    if (!parse_options(cmd, NULL, TRUE, &argc, &argv, &rc))
-        return rc;
-    if (argc < 2)
-        return usage_error(cmd, "expected KEY VALUE");
-    if (argc > 2)
-        return usage_error(cmd, "unexpected argument '%s' (quote a VALUE with spaces)", argv[2]);
+    if (argc == 0)
+        return list_tunables(proxy, NULL);
+    if (!opt.json)
+        return print_tunable(proxy, argv[0], NULL);
+    /* The JSON object also tells the source and allowed values, which only the list has. */
+    g_autofree char *name = NULL;
+    g_autoptr(GVariant) value = NULL;
+    int rc = get_tunable(proxy, argv[0], &name, &value);
+    return rc != EXIT_SUCCESS ? rc : list_tunables(proxy, name);
+}
 
-    g_autoptr(VmbManager1) proxy = connect_daemon();
-    if (!proxy)
-        return EXIT_FAILURE;
+static int
+cmd_set(const Command *cmd, VmbManager1 *proxy, int argc, char **argv)
+{
     g_autoptr(GError) error = NULL;
     /* Sent as text: the daemon parses it exactly as the configuration file. */
-    if (!vmb_manager1_call_set_tunable_sync(proxy, argv[0],
-                                            g_variant_new_variant(g_variant_new_string(argv[1])),
-                                            CALL_DEFAULTS, NULL, &error))
+    GVariant *value = g_variant_new_variant(g_variant_new_string(argv[1]));
+    if (!vmb_manager1_call_set_tunable_sync(proxy, argv[0], value, CALL_DEFAULTS, NULL, &error))
         return call_failed(error);
     return print_tunable(proxy, argv[0], "");
 }
 
 static int
-cmd_reset(const Command *cmd, int argc, char **argv)
+cmd_reset(const Command *cmd, VmbManager1 *proxy, int argc, char **argv)
 {
-    int rc;
-    if (!parse_options(cmd, NULL, FALSE, &argc, &argv, &rc))
-        return rc;
-    if (argc < 1)
-        return usage_error(cmd, "expected KEY");
-    if (argc > 1)
-        return usage_error(cmd, "unexpected argument '%s'", argv[1]);
-
-    g_autoptr(VmbManager1) proxy = connect_daemon();
-    if (!proxy)
-        return EXIT_FAILURE;
     g_autoptr(GError) error = NULL;
     if (!vmb_manager1_call_reset_tunable_sync(proxy, argv[0], CALL_DEFAULTS, NULL, &error))
         return call_failed(error);
@@ -349,18 +356,10 @@ cmd_reset(const Command *cmd, int argc, char **argv)
 }
 
 static int
-cmd_pause_resume(const Command *cmd, int argc, char **argv)
+cmd_pause_resume(const Command *cmd, VmbManager1 *proxy, int argc, char **argv)
 {
-    int rc;
-    const char *task;
-    if (!parse_options(cmd, NULL, FALSE, &argc, &argv, &rc) ||
-        !parse_task(cmd, argc, argv, &task, &rc))
-        return rc;
-
-    g_autoptr(VmbManager1) proxy = connect_daemon();
-    if (!proxy)
-        return EXIT_FAILURE;
     g_autoptr(GError) error = NULL;
+    const char *task = task_arg(argc, argv);
     gboolean pause = g_str_equal(cmd->name, "pause");
     gboolean ok = pause ? vmb_manager1_call_pause_sync(proxy, task, CALL_DEFAULTS, NULL, &error)
                         : vmb_manager1_call_resume_sync(proxy, task, CALL_DEFAULTS, NULL, &error);
@@ -371,17 +370,8 @@ cmd_pause_resume(const Command *cmd, int argc, char **argv)
 }
 
 static int
-cmd_reload(const Command *cmd, int argc, char **argv)
+cmd_reload(const Command *cmd, VmbManager1 *proxy, int argc, char **argv)
 {
-    int rc;
-    if (!parse_options(cmd, NULL, FALSE, &argc, &argv, &rc))
-        return rc;
-    if (argc > 0)
-        return usage_error(cmd, "unexpected argument '%s'", argv[0]);
-
-    g_autoptr(VmbManager1) proxy = connect_daemon();
-    if (!proxy)
-        return EXIT_FAILURE;
     g_autoptr(GError) error = NULL;
     if (!vmb_manager1_call_reload_sync(proxy, CALL_DEFAULTS, NULL, &error))
         return call_failed(error);
@@ -390,136 +380,40 @@ cmd_reload(const Command *cmd, int argc, char **argv)
 }
 
 static int
-cmd_run(const Command *cmd, int argc, char **argv)
+cmd_run(const Command *cmd, VmbManager1 *proxy, int argc, char **argv)
 {
-    int rc;
-    const char *task;
-    if (!parse_options(cmd, NULL, FALSE, &argc, &argv, &rc) ||
-        !parse_task(cmd, argc, argv, &task, &rc))
-        return rc;
-
-    g_autoptr(VmbManager1) proxy = connect_daemon();
-    if (!proxy)
-        return EXIT_FAILURE;
     g_autoptr(GError) error = NULL;
+    const char *task = task_arg(argc, argv);
     if (!vmb_manager1_call_run_now_sync(proxy, task, CALL_LONG, NULL, &error))
         return call_failed(error);
     g_print("%s: cycle done\n", *task ? task : "enabled tasks");
     return EXIT_SUCCESS;
 }
 
-typedef struct {
-    guint64 time;
-    const char *kind, *domain;
-    guint32 vcpu;
-    gint32 from;
-    guint32 to;
-    guint64 old_kib, new_kib;
-    const char *reason, *detail;
-    gboolean dry_run;
-} ActionLine;
-
-static void
-print_action(const ActionLine *a)
+static int
+check_lines(const Command *cmd, int argc, char **argv)
 {
-    g_autofree char *when = vmb_format_time(a->time);
-    g_autofree char *what = NULL;
-    if (g_str_equal(a->kind, "pin")) {
-        g_autofree char *from =
-            a->from >= 0 ? g_strdup_printf("pCPU %d", a->from) : g_strdup("floating");
-        what = g_strdup_printf("vCPU %u: %s -> pCPU %u", a->vcpu, from, a->to);
-    } else {
-        what = g_strdup_printf("%" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT " MiB",
-                               a->old_kib / 1024, a->new_kib / 1024);
-    }
-    g_print("%s  %s%-6s %s %s (%s: %s)\n", when, a->dry_run ? "[dry run] " : "", a->kind, a->domain,
-            what, a->reason, a->detail);
-}
-
-static void
-json_action(VmbJson *j, const ActionLine *a)
-{
-    gboolean pin = g_str_equal(a->kind, "pin");
-    vmb_json_begin_object(j);
-    vmb_json_key(j, "time_us");
-    vmb_json_uint(j, a->time);
-    vmb_json_key(j, "kind");
-    vmb_json_string(j, a->kind);
-    vmb_json_key(j, "domain");
-    vmb_json_string(j, a->domain);
-    if (pin) {
-        vmb_json_key(j, "vcpu");
-        vmb_json_uint(j, a->vcpu);
-        vmb_json_key(j, "from_pcpu");
-        if (a->from >= 0)
-            vmb_json_int(j, a->from);
-        else
-            vmb_json_null(j);
-        vmb_json_key(j, "to_pcpu");
-        vmb_json_uint(j, a->to);
-    } else {
-        vmb_json_key(j, "old_kib");
-        vmb_json_uint(j, a->old_kib);
-        vmb_json_key(j, "new_kib");
-        vmb_json_uint(j, a->new_kib);
-    }
-    vmb_json_key(j, "reason");
-    vmb_json_string(j, a->reason);
-    vmb_json_key(j, "detail");
-    vmb_json_string(j, a->detail);
-    vmb_json_key(j, "dry_run");
-    vmb_json_bool(j, a->dry_run);
-    vmb_json_end_object(j);
+    if (opt.lines < 0)
+        return usage_error(cmd, "-n expects a count of 0 or more, not %d", opt.lines);
+    return EXIT_SUCCESS;
 }
 
 static int
-cmd_history(const Command *cmd, int argc, char **argv)
+cmd_history(const Command *cmd, VmbManager1 *proxy, int argc, char **argv)
 {
-    gint count = 20;
-    gboolean json = FALSE;
-    const GOptionEntry entries[] = {
-        {"lines", 'n', 0, G_OPTION_ARG_INT, &count,
-         "Show the last N actions (default 20; 0 for all the daemon keeps)", "N"},
-        {"json", 0, 0, G_OPTION_ARG_NONE, &json, "Print a JSON array", NULL},
-        {NULL},
-    };
-    int rc;
-    if (!parse_options(cmd, entries, FALSE, &argc, &argv, &rc))
-        return rc;
-    if (argc > 0)
-        return usage_error(cmd, "unexpected argument '%s'", argv[0]);
-    if (count < 0)
-        return usage_error(cmd, "-n expects a count of 0 or more, not %d", count);
-
-    g_autoptr(VmbManager1) proxy = connect_daemon();
-    if (!proxy)
-        return EXIT_FAILURE;
     g_autoptr(GError) error = NULL;
-    g_autoptr(GVariant) actions = NULL;
-    if (!vmb_manager1_call_get_history_sync(proxy, (guint) count, CALL_DEFAULTS, &actions, NULL,
-                                            &error))
+    g_autoptr(VmbCtlHistory) history = vmb_ctl_history_fetch(proxy, (guint) opt.lines, &error);
+    if (!history)
         return call_failed(error);
-
-    g_autoptr(VmbJson) j = vmb_json_new();
-    if (json)
-        vmb_json_begin_array(j);
-    GVariantIter it;
-    ActionLine a;
-    g_variant_iter_init(&it, actions);
-    while (g_variant_iter_next(&it, "(t&s&s&suiutt&s&sb)", &a.time, &a.kind, &a.domain, NULL,
-                               &a.vcpu, &a.from, &a.to, &a.old_kib, &a.new_kib, &a.reason,
-                               &a.detail, &a.dry_run)) {
-        if (json)
-            json_action(j, &a);
-        else
-            print_action(&a);
+    if (opt.json) {
+        g_autofree char *doc = vmb_history_to_json(history);
+        fputs(doc, stdout);
+        return EXIT_SUCCESS;
     }
-    if (json) {
-        vmb_json_end_array(j);
-        fputs(vmb_json_str(j), stdout);
-    } else if (g_variant_n_children(actions) == 0) {
+    for (guint i = 0; i < history->actions->len; i++)
+        vmb_action_print(&g_array_index(history->actions, VmbCtlAction, i));
+    if (history->actions->len == 0)
         g_print("no actions yet\n");
-    }
     return EXIT_SUCCESS;
 }
 
@@ -528,8 +422,8 @@ on_pin_changed(VmbManager1 *p, guint64 time, const char *domain, const char *uui
                gint from, guint to, const char *reason, const char *detail, gboolean dry_run,
                gpointer data)
 {
-    ActionLine a = {time, "pin", domain, vcpu, from, to, 0, 0, reason, detail, dry_run};
-    print_action(&a);
+    VmbCtlAction a = {time, "pin", domain, vcpu, from, to, 0, 0, reason, detail, dry_run};
+    vmb_action_print(&a);
     fflush(stdout);
 }
 
@@ -538,8 +432,8 @@ on_memory_changed(VmbManager1 *p, guint64 time, const char *domain, const char *
                   guint64 old_kib, guint64 new_kib, const char *reason, const char *detail,
                   gboolean dry_run, gpointer data)
 {
-    ActionLine a = {time, "memory", domain, 0, -1, 0, old_kib, new_kib, reason, detail, dry_run};
-    print_action(&a);
+    VmbCtlAction a = {time, "memory", domain, 0, -1, 0, old_kib, new_kib, reason, detail, dry_run};
+    vmb_action_print(&a);
     fflush(stdout);
 }
 
@@ -575,17 +469,8 @@ on_quit_signal(gpointer loop)
 }
 
 static int
-cmd_monitor(const Command *cmd, int argc, char **argv)
+cmd_monitor(const Command *cmd, VmbManager1 *proxy, int argc, char **argv)
 {
-    int rc;
-    if (!parse_options(cmd, NULL, FALSE, &argc, &argv, &rc))
-        return rc;
-    if (argc > 0)
-        return usage_error(cmd, "unexpected argument '%s'", argv[0]);
-
-    g_autoptr(VmbManager1) proxy = connect_daemon();
-    if (!proxy)
-        return EXIT_FAILURE;
     g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
     g_signal_connect(proxy, "pin-changed", G_CALLBACK(on_pin_changed), NULL);
     g_signal_connect(proxy, "memory-changed", G_CALLBACK(on_memory_changed), NULL);
@@ -603,11 +488,8 @@ cmd_monitor(const Command *cmd, int argc, char **argv)
 static void print_usage(FILE *to);
 
 static int
-cmd_help(const Command *cmd, int argc, char **argv)
+cmd_help(const Command *cmd, VmbManager1 *proxy, int argc, char **argv)
 {
-    int rc;
-    if (!parse_options(cmd, NULL, FALSE, &argc, &argv, &rc))
-        return rc;
     if (argc == 0) {
         print_usage(stdout);
         return EXIT_SUCCESS;
@@ -616,49 +498,105 @@ cmd_help(const Command *cmd, int argc, char **argv)
     if (!other)
         return usage_error(NULL, "unknown command '%s'", argv[0]);
     char *help_argv[] = {(char *) other->name, (char *) "--help", NULL};
-    return other->run(other, 2, help_argv);
+    return dispatch(other, 2, help_argv);
 }
 
 static const Command commands[] = {
-    {"status", "", "[--json]", "Show host CPU load, host memory, domains, tasks and counters",
-     "Shows the daemon's state, its tasks (interval, cycles, last cycle), counters, the host's "
-     "memory as the memory coordinator last saw it (available, reserve, headroom, pressure), "
-     "the load of every host CPU and, per running domain, where each vCPU is pinned, its load "
-     "and the guest's memory (actual, usable, target).",
-     cmd_status},
-    {"get", "[KEY]", "[--json] [KEY]",
-     "Show one tunable, or all with their source and allowed values",
-     "Prints the value in effect of KEY (such as interval, cpu.interval, memory.interval, "
-     "cpu.hysteresis), or a table of all tunables.",
-     cmd_get},
-    {"set", "KEY VALUE", "KEY VALUE", "Change a tunable now; kept across restarts",
-     "Changes KEY to VALUE at once (timers are re-armed) and saves it in the state directory, "
-     "so it also holds after reloads and restarts. VALUE is written as in the configuration "
-     "file. Options must come before KEY.",
-     cmd_set},
-    {"reset", "KEY", "KEY", "Drop a change made with set: back to the configuration file",
-     "Drops the runtime override of KEY: the configuration file's value (or the default) is "
-     "in effect again.",
-     cmd_reset},
-    {"pause", "[cpu|memory]", "[cpu|memory]", "Pause a task (both without argument) until resume",
-     "Stops the task's cycles until `vmbalancectl resume` or a daemon restart.", cmd_pause_resume},
-    {"resume", "[cpu|memory]", "[cpu|memory]", "Resume a paused task (both without argument)",
-     "Resumes a paused task; its next cycle comes one interval later.", cmd_pause_resume},
-    {"reload", "", "", "Re-read the configuration file",
-     "Re-reads the configuration file (as SIGHUP does); changes made with set stay on top. A "
-     "file with an error is rejected and the running settings stay.",
-     cmd_reload},
-    {"run", "[cpu|memory]", "[cpu|memory]",
-     "Run a task's cycle now (every enabled task without argument)",
-     "Runs one cycle of the task now and waits for it, also while the task is paused.", cmd_run},
-    {"history", "", "[-n N] [--json]", "Show the last actions taken",
-     "Shows the most recent vCPU pin and memory changes, oldest first.", cmd_history},
-    {"monitor", "", "", "Print actions as they happen until Ctrl-C",
-     "Prints each vCPU pin and memory change, state changes and daemon restarts as they "
-     "happen, until interrupted.",
-     cmd_monitor},
-    {"help", "[COMMAND]", "[COMMAND]", "Show this help or a command's",
-     "Shows the help of COMMAND.", cmd_help},
+    {.name = "status",
+     .args = "",
+     .synopsis = "[--json]",
+     .summary = "Show host CPU load, host memory, domains, tasks and counters",
+     .help = "Shows the daemon's state, its tasks (interval, cycles, last cycle), counters, "
+             "the host's memory as the memory coordinator last saw it (available, reserve, "
+             "headroom, pressure), the load of every host CPU and, per running domain, where "
+             "each vCPU is pinned, its load and the guest's memory (actual, usable, target).",
+     .options = status_options,
+     .run = cmd_status},
+    {.name = "get",
+     .args = "[KEY]",
+     .synopsis = "[--json] [KEY]",
+     .summary = "Show one tunable, or all with their source and allowed values",
+     .help = "Prints the value in effect of KEY (such as interval, cpu.interval, "
+             "memory.interval, cpu.hysteresis), or a table of all tunables.",
+     .options = get_options,
+     .max_args = 1,
+     .run = cmd_get},
+    {.name = "set",
+     .args = "KEY VALUE",
+     .synopsis = "KEY VALUE",
+     .summary = "Change a tunable now; kept across restarts",
+     .help = "Changes KEY to VALUE at once (timers are re-armed) and saves it in the state "
+             "directory, so it also holds after reloads and restarts. VALUE is written as in "
+             "the configuration file. Options must come before KEY.",
+     .posix = TRUE,
+     .min_args = 2,
+     .max_args = 2,
+     .excess_hint = " (quote a VALUE with spaces)",
+     .run = cmd_set},
+    {.name = "reset",
+     .args = "KEY",
+     .synopsis = "KEY",
+     .summary = "Drop a change made with set: back to the configuration file",
+     .help = "Drops the runtime override of KEY: the configuration file's value (or the "
+             "default) is in effect again.",
+     .min_args = 1,
+     .max_args = 1,
+     .run = cmd_reset},
+    {.name = "pause",
+     .args = "[cpu|memory]",
+     .synopsis = "[cpu|memory]",
+     .summary = "Pause a task (both without argument) until resume",
+     .help = "Stops the task's cycles until `vmbalancectl resume` or a daemon restart.",
+     .max_args = 1,
+     .check = check_task,
+     .run = cmd_pause_resume},
+    {.name = "resume",
+     .args = "[cpu|memory]",
+     .synopsis = "[cpu|memory]",
+     .summary = "Resume a paused task (both without argument)",
+     .help = "Resumes a paused task; its next cycle comes one interval later.",
+     .max_args = 1,
+     .check = check_task,
+     .run = cmd_pause_resume},
+    {.name = "reload",
+     .args = "",
+     .synopsis = "",
+     .summary = "Re-read the configuration file",
+     .help = "Re-reads the configuration file (as SIGHUP does); changes made with set stay "
+             "on top. A file with an error is rejected and the running settings stay.",
+     .run = cmd_reload},
+    {.name = "run",
+     .args = "[cpu|memory]",
+     .synopsis = "[cpu|memory]",
+     .summary = "Run a task's cycle now (every enabled task without argument)",
+     .help = "Runs one cycle of the task now and waits for it, also while the task is "
+             "paused.",
+     .max_args = 1,
+     .check = check_task,
+     .run = cmd_run},
+    {.name = "history",
+     .args = "",
+     .synopsis = "[-n N] [--json]",
+     .summary = "Show the last actions taken",
+     .help = "Shows the most recent vCPU pin and memory changes, oldest first.",
+     .options = history_options,
+     .check = check_lines,
+     .run = cmd_history},
+    {.name = "monitor",
+     .args = "",
+     .synopsis = "",
+     .summary = "Print actions as they happen until Ctrl-C",
+     .help = "Prints each vCPU pin and memory change, state changes and daemon restarts as "
+             "they happen, until interrupted.",
+     .run = cmd_monitor},
+    {.name = "help",
+     .args = "[COMMAND]",
+     .synopsis = "[COMMAND]",
+     .summary = "Show this help or a command's",
+     .help = "Shows the help of COMMAND.",
+     .max_args = 1,
+     .offline = TRUE,
+     .run = cmd_help},
 };
 
 static const Command *
@@ -710,5 +648,5 @@ main(int argc, char **argv)
     const Command *cmd = find_command(first);
     if (!cmd)
         return usage_error(NULL, "unknown command '%s'", first);
-    return cmd->run(cmd, argc - 1, argv + 1);
+    return dispatch(cmd, argc - 1, argv + 1);
 }

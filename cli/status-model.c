@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "status-model.h"
+
+static void
+domain_free(gpointer data)
+{
+    VmbCtlDomain *d = data;
+    g_free(d->name);
+    g_free(d->uuid);
+    g_array_unref(d->vcpus);
+    g_free(d);
+}
+
+void
+vmb_ctl_status_free(VmbCtlStatus *s)
+{
+    if (!s)
+        return;
+    g_free(s->version);
+    g_free(s->state);
+    g_free(s->state_reason);
+    g_free(s->uri);
+    g_array_unref(s->pcpus);
+    g_ptr_array_unref(s->domains);
+    g_free(s);
+}
+
+/* The scalar state lives in properties; GetStatus carries only the statistics. */
+static void
+read_properties(VmbCtlStatus *s, VmbManager1 *p)
+{
+    const char *reason = vmb_manager1_get_state_reason(p);
+    s->version = g_strdup(vmb_manager1_get_version(p));
+    s->state = g_strdup(vmb_manager1_get_state(p));
+    s->state_reason = reason && *reason ? g_strdup(reason) : NULL;
+    s->uri = g_strdup(vmb_manager1_get_uri(p));
+    s->dry_run = vmb_manager1_get_dry_run(p);
+    s->tasks[VMB_CTL_TASK_CPU] = (VmbCtlTask){"cpu",
+                                              vmb_manager1_get_cpu_enabled(p),
+                                              vmb_manager1_get_cpu_paused(p),
+                                              vmb_manager1_get_cpu_interval(p),
+                                              vmb_manager1_get_cpu_cycles(p),
+                                              vmb_manager1_get_cpu_last_cycle(p)};
+    s->tasks[VMB_CTL_TASK_MEMORY] = (VmbCtlTask){"memory",
+                                                 vmb_manager1_get_memory_enabled(p),
+                                                 vmb_manager1_get_memory_paused(p),
+                                                 vmb_manager1_get_memory_interval(p),
+                                                 vmb_manager1_get_memory_cycles(p),
+                                                 vmb_manager1_get_memory_last_cycle(p)};
+    s->pin_changes = vmb_manager1_get_pin_changes(p);
+    s->memory_changes = vmb_manager1_get_memory_changes(p);
+    s->errors = vmb_manager1_get_errors(p);
+    VmbCtlHostMemory *m = &s->host_memory;
+    m->available_kib = vmb_manager1_get_host_memory_available(p);
+    m->known = vmb_manager1_get_memory_cycles(p) && m->available_kib;
+    m->reserve_kib = vmb_manager1_get_host_memory_reserve(p);
+    m->headroom_kib = vmb_manager1_get_memory_headroom(p);
+    m->pressure = vmb_manager1_get_memory_pressure(p);
+}
+
+static GArray *
+decode_pcpus(GVariant *pcpus)
+{
+    GArray *out = g_array_new(FALSE, FALSE, sizeof(VmbCtlPcpu));
+    GVariantIter it;
+    VmbCtlPcpu c;
+    g_variant_iter_init(&it, pcpus);
+    while (g_variant_iter_next(&it, "(uddb)", &c.cpu, &c.busy_percent, &c.background_percent,
+                               &c.allowed))
+        g_array_append_val(out, c);
+    return out;
+}
+
+static GArray *
+decode_vcpus(GVariant *vcpus)
+{
+    GArray *out = g_array_new(FALSE, FALSE, sizeof(VmbCtlVcpu));
+    GVariantIter it;
+    VmbCtlVcpu v;
+    g_variant_iter_init(&it, vcpus);
+    while (g_variant_iter_next(&it, "(uid)", &v.vcpu, &v.pcpu, &v.load_percent))
+        g_array_append_val(out, v);
+    return out;
+}
+
+static GPtrArray *
+decode_domains(GVariant *domains)
+{
+    GPtrArray *out = g_ptr_array_new_with_free_func(domain_free);
+    GVariantIter it;
+    VmbCtlDomain d;
+    GVariant *vcpus;
+    g_variant_iter_init(&it, domains);
+    while (g_variant_iter_next(&it, "(ssb@a(uid)(xxxx))", &d.name, &d.uuid, &d.excluded, &vcpus,
+                               &d.actual_kib, &d.usable_kib, &d.target_kib, &d.maximum_kib)) {
+        d.vcpus = decode_vcpus(vcpus);
+        g_variant_unref(vcpus);
+        g_ptr_array_add(out, g_memdup2(&d, sizeof(d)));
+    }
+    return out;
+}
+
+VmbCtlStatus *
+vmb_ctl_status_fetch(VmbManager1 *proxy, GError **error)
+{
+    guint64 timestamp;
+    g_autoptr(GVariant) pcpus = NULL, domains = NULL;
+    if (!vmb_manager1_call_get_status_sync(proxy, G_DBUS_CALL_FLAGS_NONE, -1, &timestamp, &pcpus,
+                                           &domains, NULL, error))
+        return NULL;
+    VmbCtlStatus *s = g_new0(VmbCtlStatus, 1);
+    read_properties(s, proxy);
+    s->timestamp_us = timestamp;
+    s->pcpus = decode_pcpus(pcpus);
+    s->domains = decode_domains(domains);
+    return s;
+}
+
+void
+vmb_ctl_history_free(VmbCtlHistory *h)
+{
+    if (!h)
+        return;
+    g_array_unref(h->actions);
+    g_variant_unref(h->reply);
+    g_free(h);
+}
+
+VmbCtlHistory *
+vmb_ctl_history_fetch(VmbManager1 *proxy, guint count, GError **error)
+{
+    g_autoptr(GVariant) reply = NULL;
+    if (!vmb_manager1_call_get_history_sync(proxy, count, G_DBUS_CALL_FLAGS_NONE, -1, &reply, NULL,
+                                            error))
+        return NULL;
+    VmbCtlHistory *h = g_new0(VmbCtlHistory, 1);
+    h->reply = g_steal_pointer(&reply);
+    h->actions = g_array_new(FALSE, FALSE, sizeof(VmbCtlAction));
+    GVariantIter it;
+    VmbCtlAction a;
+    g_variant_iter_init(&it, h->reply);
+    while (g_variant_iter_next(&it, "(t&s&s&suiutt&s&sb)", &a.time_us, &a.kind, &a.domain, NULL,
+                               &a.vcpu, &a.from_pcpu, &a.to_pcpu, &a.old_kib, &a.new_kib, &a.reason,
+                               &a.detail, &a.dry_run))
+        g_array_append_val(h->actions, a);
+    return h;
+}
