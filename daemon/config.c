@@ -359,6 +359,25 @@ vmb_config_is_excluded(const VmbConfig *c, const char *name, const char *uuid)
     return FALSE;
 }
 
+VmbConfigSetting *
+vmb_config_setting_new(const VmbKeyInfo *key, const char *value, guint line)
+{
+    VmbConfigSetting *s = g_new0(VmbConfigSetting, 1);
+    s->key = key;
+    s->value = g_strdup(value ? value : "");
+    s->line = line;
+    return s;
+}
+
+void
+vmb_config_setting_free(VmbConfigSetting *s)
+{
+    if (!s)
+        return;
+    g_free(s->value);
+    g_free(s);
+}
+
 /* iniparser reports syntax errors through a printf-style callback; keep the last one. */
 static char ini_error[512];
 
@@ -373,21 +392,129 @@ ini_error_cb(const char *format, ...)
     return n;
 }
 
-VmbConfig *
-vmb_config_load(const char *path, gboolean missing_ok, GError **error)
-{
-    g_autoptr(VmbConfig) c = vmb_config_new_defaults();
+/* iniparser reads a line into a 1024-byte buffer with its newline: longer is an error. */
+#define INI_MAX_LINE 1022
 
+static char *
+where(const char *path, guint line)
+{
+    return line ? g_strdup_printf("%s:%u", path, line) : g_strdup(path);
+}
+
+/* iniparser keeps no line numbers: find the last line that sets @key in [@section] (the
+ * section header itself when @key is NULL), splitting lines as iniparser does. 0: none. */
+static guint
+find_line(const char *contents, const char *section, const char *key)
+{
+    g_auto(GStrv) lines = g_strsplit(contents, "\n", -1);
+    g_autofree char *current = g_strdup("");
+    guint found = 0;
+    for (guint i = 0; lines[i]; i++) {
+        char *l = g_strstrip(lines[i]);
+        gsize n = strlen(l);
+        if (l[0] == '[' && n > 1 && l[n - 1] == ']') {
+            l[n - 1] = '\0';
+            g_free(current);
+            current = g_ascii_strdown(g_strstrip(l + 1), -1);
+            if (!key && g_str_equal(current, section))
+                found = i + 1;
+            continue;
+        }
+        char *eq = strchr(l, '=');
+        if (!key || !eq || l[0] == '#' || l[0] == ';' || !g_str_equal(current, section))
+            continue;
+        *eq = '\0';
+        g_autofree char *name = g_ascii_strdown(g_strstrip(l), -1);
+        if (g_str_equal(name, key))
+            found = i + 1;
+    }
+    return found;
+}
+
+static gboolean
+is_known_section(const char *name)
+{
+    return g_str_equal(name, "daemon") || g_str_equal(name, "cpu") || g_str_equal(name, "memory");
+}
+
+/* Checks one iniparser entry, "section" (a header) or "section:key"; keeps a key's value. */
+static gboolean
+read_entry(const char *path, const char *contents, const char *entry, const char *value,
+           GPtrArray *settings, GError **error)
+{
+    const char *colon = strchr(entry, ':');
+    if (!colon && is_known_section(entry))
+        return TRUE;
+    g_autofree char *section = colon ? g_strndup(entry, colon - entry) : g_strdup(entry);
+    const char *name = colon ? colon + 1 : NULL;
+    guint line = find_line(contents, section, name);
+    g_autofree char *at = where(path, line);
+    if (!colon) {
+        g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_UNKNOWN_KEY,
+                    "%s: unknown section [%s] (allowed: [daemon], [cpu], [memory])", at, entry);
+        return FALSE;
+    }
+    if (colon == entry) {
+        g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_UNKNOWN_KEY,
+                    "%s: key '%s' is outside any section ([daemon], [cpu], [memory])", at, name);
+        return FALSE;
+    }
+    g_autofree char *full = g_strdup_printf("%s.%s", section, name);
+    const VmbKeyInfo *key = vmb_config_find_key(full);
+    if (!key) {
+        g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_UNKNOWN_KEY,
+                    "%s: unknown key '%s' in section [%s]", at, name, section);
+        return FALSE;
+    }
+    /* Each value is checked on its own here; a scratch configuration takes it. */
+    g_autoptr(VmbConfig) scratch = vmb_config_new_defaults();
+    g_autoptr(GError) set_error = NULL;
+    if (!vmb_config_set(scratch, key->name, value, &set_error)) {
+        g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_BAD_VALUE, "%s: %s", at,
+                    set_error->message);
+        return FALSE;
+    }
+    g_ptr_array_add(settings, vmb_config_setting_new(key, value, line));
+    return TRUE;
+}
+
+static char *
+read_text(const char *path, gboolean *missing, GError **error)
+{
     g_autofree char *contents = NULL;
+    gsize length = 0;
     g_autoptr(GError) io_error = NULL;
-    if (!g_file_get_contents(path, &contents, NULL, &io_error)) {
-        if (missing_ok && g_error_matches(io_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-            return g_steal_pointer(&c);
+    *missing = FALSE;
+    if (!g_file_get_contents(path, &contents, &length, &io_error)) {
+        *missing = g_error_matches(io_error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
         g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_IO, "%s", io_error->message);
         return NULL;
     }
-    if (!g_utf8_validate(contents, -1, NULL)) {
-        g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_SYNTAX, "%s: not valid UTF-8", path);
+    /* With a length, NUL bytes fail the check too. */
+    const char *bad = NULL;
+    if (!g_utf8_validate(contents, (gssize) length, &bad)) {
+        guint line = 1;
+        for (const char *p = contents; p < bad; p++)
+            line += *p == '\n';
+        g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_SYNTAX, "%s:%u: not valid UTF-8",
+                    path, line);
+        return NULL;
+    }
+    return g_steal_pointer(&contents);
+}
+
+GPtrArray *
+vmb_config_read(const char *path, gboolean missing_ok, GError **error)
+{
+    g_autoptr(GPtrArray) settings =
+        g_ptr_array_new_with_free_func((GDestroyNotify) vmb_config_setting_free);
+    gboolean missing;
+    g_autoptr(GError) read_error = NULL;
+    g_autofree char *contents = read_text(path, &missing, &read_error);
+    if (!contents) {
+        if (missing && missing_ok)
+            return g_steal_pointer(&settings);
+        g_propagate_error(error, g_steal_pointer(&read_error));
         return NULL;
     }
 
@@ -400,53 +527,26 @@ vmb_config_load(const char *path, gboolean missing_ok, GError **error)
                     ini_error[0] ? ini_error : "cannot be parsed");
         return NULL;
     }
-
     gboolean ok = TRUE;
     for (ssize_t i = 0; ok && i < ini->size; i++) {
-        const char *entry = ini->key[i];
-        if (!entry)
-            continue;
-        const char *colon = strchr(entry, ':');
-        if (!colon) {
-            /* A section header; only the three known sections may appear. */
-            if (ini->val[i] != NULL) {
-                g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_UNKNOWN_KEY,
-                            "%s: key '%s' is outside any section ([daemon], [cpu], [memory])", path,
-                            entry);
-                ok = FALSE;
-            } else if (g_strcmp0(entry, "daemon") != 0 && g_strcmp0(entry, "cpu") != 0 &&
-                       g_strcmp0(entry, "memory") != 0) {
-                g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_UNKNOWN_KEY,
-                            "%s: unknown section [%s] (allowed: [daemon], [cpu], [memory])", path,
-                            entry);
-                ok = FALSE;
-            }
-            continue;
-        }
-        g_autofree char *section = g_strndup(entry, colon - entry);
-        g_autofree char *name = g_strdup_printf("%s.%s", section, colon + 1);
-        const VmbKeyInfo *key = NULL;
-        for (guint k = 0; k < G_N_ELEMENTS(keys); k++) {
-            if (g_strcmp0(keys[k].name, name) == 0)
-                key = &keys[k];
-        }
-        if (!key) {
-            g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_UNKNOWN_KEY,
-                        "%s: unknown key '%s' in section [%s]", path, colon + 1, section);
-            ok = FALSE;
-            continue;
-        }
-        g_autoptr(GError) set_error = NULL;
-        if (!vmb_config_set(c, name, ini->val[i], &set_error)) {
-            g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_BAD_VALUE, "%s: %s", path,
-                        set_error->message);
-            ok = FALSE;
-        }
+        if (ini->key[i])
+            ok = read_entry(path, contents, ini->key[i], ini->val[i], settings, error);
     }
     iniparser_freedict(ini);
-    if (!ok)
-        return NULL;
+    return ok ? g_steal_pointer(&settings) : NULL;
+}
 
+VmbConfig *
+vmb_config_load(const char *path, gboolean missing_ok, GError **error)
+{
+    g_autoptr(GPtrArray) settings = vmb_config_read(path, missing_ok, error);
+    if (!settings)
+        return NULL;
+    g_autoptr(VmbConfig) c = vmb_config_new_defaults();
+    for (guint i = 0; i < settings->len; i++) {
+        const VmbConfigSetting *s = g_ptr_array_index(settings, i);
+        vmb_config_set(c, s->key->name, s->value, NULL); /* checked by vmb_config_read */
+    }
     g_autoptr(GError) rel_error = NULL;
     if (!vmb_config_validate(c, &rel_error)) {
         g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_BAD_VALUE, "%s: %s", path,
@@ -454,6 +554,91 @@ vmb_config_load(const char *path, gboolean missing_ok, GError **error)
         return NULL;
     }
     return g_steal_pointer(&c);
+}
+
+/* Moves every setting that now fits from @pending into @c; FALSE when none did. */
+static gboolean
+overlay_pass(VmbConfig **c, GPtrArray *pending, GHashTable *errors)
+{
+    gboolean progress = FALSE;
+    for (guint i = 0; i < pending->len;) {
+        const VmbConfigSetting *s = g_ptr_array_index(pending, i);
+        g_autoptr(VmbConfig) trial = vmb_config_copy(*c);
+        GError *error = NULL;
+        if (vmb_config_set(trial, s->key->name, s->value, &error) &&
+            vmb_config_validate(trial, &error)) {
+            vmb_config_free(*c);
+            *c = g_steal_pointer(&trial);
+            g_ptr_array_remove_index(pending, i);
+            g_hash_table_remove(errors, s->key->name);
+            progress = TRUE;
+        } else {
+            g_hash_table_replace(errors, (gpointer) s->key->name, error);
+            i++;
+        }
+    }
+    return progress;
+}
+
+VmbConfig *
+vmb_config_overlay(const VmbConfig *base, GPtrArray *settings, GHashTable *skipped)
+{
+    g_autoptr(VmbConfig) c = vmb_config_copy(base);
+    g_autoptr(GPtrArray) pending = g_ptr_array_new();
+    g_autoptr(GHashTable) errors =
+        g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify) g_error_free);
+    for (guint i = 0; i < settings->len; i++)
+        g_ptr_array_add(pending, g_ptr_array_index(settings, i));
+    while (pending->len && overlay_pass(&c, pending, errors))
+        ;
+    for (guint i = 0; skipped && i < pending->len; i++) {
+        const VmbConfigSetting *s = g_ptr_array_index(pending, i);
+        g_hash_table_insert(skipped, (gpointer) s->key->name,
+                            g_error_copy(g_hash_table_lookup(errors, s->key->name)));
+    }
+    return g_steal_pointer(&c);
+}
+
+/* iniparser ends a bare value at ';' or '#', strips the spaces around it, joins a line
+ * that ends in '\' with the next and unquotes a value that starts with a quote. */
+static gboolean
+needs_quotes(const char *value)
+{
+    gsize n = strlen(value);
+    return n &&
+           (strpbrk(value, ";#") || value[0] == '"' || value[0] == '\'' ||
+            g_ascii_isspace(value[0]) || g_ascii_isspace(value[n - 1]) || value[n - 1] == '\\');
+}
+
+char *
+vmb_config_format_setting(const VmbKeyInfo *key, const char *value, GError **error)
+{
+    const char *name = strchr(key->name, '.') + 1;
+    for (const char *p = value; *p; p++) {
+        if ((guchar) *p < 0x20 || *p == 0x7f) {
+            g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_BAD_VALUE,
+                        "key '%s': invalid value: control characters are not allowed", key->name);
+            return NULL;
+        }
+    }
+    /* There are no escapes: a quote character cannot be inside quotes of its kind. */
+    const char *quote = !needs_quotes(value) ? "" : !strchr(value, '"') ? "\"" : "'";
+    g_autofree char *line = g_strdup_printf("%s = %s%s%s", name, quote, value, quote);
+    if (*quote == '\'' && strchr(value, '\'')) {
+        g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_BAD_VALUE,
+                    "key '%s': invalid value: it cannot hold both quote characters with ';', "
+                    "'#' or surrounding spaces",
+                    key->name);
+        return NULL;
+    }
+    if (strlen(line) > INI_MAX_LINE) {
+        g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_BAD_VALUE,
+                    "key '%s': invalid value: longer than a configuration line allows (%d "
+                    "characters with the key)",
+                    key->name, INI_MAX_LINE);
+        return NULL;
+    }
+    return g_steal_pointer(&line);
 }
 
 double

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Configuration: the [daemon], [cpu] and [memory] keys, their validation and defaults.
- * Keys are addressed as "section.key" ("cpu.interval"); "interval" means "daemon.interval". */
+ * Keys are addressed as "section.key" ("cpu.interval"); "interval" means "daemon.interval".
+ * One INI syntax, one reader (vmb_config_read) for the configuration file and for the
+ * runtime overrides drop-in read after it, whose keys win (vmb_config_overlay, overrides.h). */
 #pragma once
 
 #include <glib.h>
@@ -77,9 +79,31 @@ VmbConfig *vmb_config_copy(const VmbConfig *c);
 void vmb_config_free(VmbConfig *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmbConfig, vmb_config_free)
 
-/* Loads @path over the defaults. A missing file is an error unless @missing_ok. Every
- * key is checked: unknown keys and bad values fail with a message naming file and key. */
+/* One "key = value" of a configuration file, and the line it was read from (0: unknown). */
+typedef struct {
+    const VmbKeyInfo *key;
+    char *value;
+    guint line;
+} VmbConfigSetting;
+
+VmbConfigSetting *vmb_config_setting_new(const VmbKeyInfo *key, const char *value, guint line);
+void vmb_config_setting_free(VmbConfigSetting *s);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmbConfigSetting, vmb_config_setting_free)
+
+/* Reads the INI file @path into VmbConfigSetting*s, in file order. Syntax, sections, key
+ * names and each value on its own are checked (relations between keys are left to
+ * vmb_config_validate); an error names the file, the line, the key and the allowed
+ * values. A missing file gives no settings if @missing_ok, else an error. */
+GPtrArray *vmb_config_read(const char *path, gboolean missing_ok, GError **error);
+/* Loads @path over the defaults: vmb_config_read, then vmb_config_validate. */
 VmbConfig *vmb_config_load(const char *path, gboolean missing_ok, GError **error);
+/* A drop-in's @settings over a copy of @base. They are tried until no more fits, so that
+ * related keys (low < high watermark) may come in any order; one that does not fit is
+ * left out and, if @skipped is non-NULL, its GError stored under its key's name. */
+VmbConfig *vmb_config_overlay(const VmbConfig *base, GPtrArray *settings, GHashTable *skipped);
+/* The line "key = value" that vmb_config_read reads back as @value in @key's section:
+ * quoted when needed, an error when it cannot be written (too long, control characters). */
+char *vmb_config_format_setting(const VmbKeyInfo *key, const char *value, GError **error);
 /* Parses and validates @value for @key into @c; @c is unchanged on failure. */
 gboolean vmb_config_set(VmbConfig *c, const char *key, const char *value, GError **error);
 /* The value of @key formatted as it would be written in the file. */

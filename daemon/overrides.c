@@ -2,39 +2,28 @@
 #include "overrides.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <unistd.h>
 
-/* A damaged file could hold thousands of bad lines: report a few, then a count. */
+/* A damaged old-format file could hold thousands of bad lines: report a few, then a count. */
 #define MAX_REPORTED_LINES 5
-
-typedef struct {
-    char *key; /* canonical "section.key" */
-    char *value;
-} Entry;
+#define REJECTED_SUFFIX    ".rejected"
 
 struct _VmbOverrides {
     char *dir;
     char *path;
-    GPtrArray *entries; /* Entry*, in the order they were set */
+    GPtrArray *entries; /* VmbConfigSetting*, one per key at most */
     VmbConfig *base;    /* the configuration file as last loaded */
+    gboolean fresh;     /* just loaded: the next rebase need not read the file again */
+    gboolean rejected;  /* the file on disk was refused: keep it before replacing it */
 };
 
-static void
-entry_free(Entry *e)
+static GPtrArray *
+new_entries(void)
 {
-    g_free(e->key);
-    g_free(e->value);
-    g_free(e);
-}
-
-static Entry *
-entry_new(const char *key, const char *value)
-{
-    Entry *e = g_new0(Entry, 1);
-    e->key = g_strdup(key);
-    e->value = g_strdup(value);
-    return e;
+    return g_ptr_array_new_with_free_func((GDestroyNotify) vmb_config_setting_free);
 }
 
 VmbOverrides *
@@ -43,7 +32,7 @@ vmb_overrides_new(const char *state_dir)
     VmbOverrides *o = g_new0(VmbOverrides, 1);
     o->dir = g_strdup(state_dir);
     o->path = g_build_filename(state_dir, VMB_OVERRIDES_FILE, NULL);
-    o->entries = g_ptr_array_new_with_free_func((GDestroyNotify) entry_free);
+    o->entries = new_entries();
     return o;
 }
 
@@ -65,94 +54,98 @@ vmb_overrides_path(const VmbOverrides *o)
     return o->path;
 }
 
-static gint
-find_entry(GPtrArray *entries, const char *key)
+static VmbConfigSetting *
+find_entry(GPtrArray *entries, const VmbKeyInfo *key)
 {
     for (guint i = 0; i < entries->len; i++) {
-        const Entry *e = g_ptr_array_index(entries, i);
-        if (strcmp(e->key, key) == 0)
-            return (gint) i;
+        VmbConfigSetting *e = g_ptr_array_index(entries, i);
+        if (e->key == key)
+            return e;
     }
-    return -1;
+    return NULL;
 }
 
 const char *
-vmb_overrides_lookup(const VmbOverrides *o, const char *key)
+vmb_overrides_lookup(const VmbOverrides *o, const char *name)
 {
-    const VmbKeyInfo *info = vmb_config_find_key(key);
-    gint i = info ? find_entry(o->entries, info->name) : -1;
-    return i >= 0 ? ((const Entry *) g_ptr_array_index(o->entries, i))->value : NULL;
+    const VmbKeyInfo *key = vmb_config_find_key(name);
+    const VmbConfigSetting *e = key ? find_entry(o->entries, key) : NULL;
+    return e ? e->value : NULL;
 }
 
 static void
-put_entry(GPtrArray *entries, const char *key, const char *value)
+put_entry(GPtrArray *entries, const VmbKeyInfo *key, const char *value, guint line)
 {
-    gint i = find_entry(entries, key);
-    if (i >= 0) {
-        Entry *e = g_ptr_array_index(entries, i);
-        g_free(e->value);
-        e->value = g_strdup(value);
-    } else {
-        g_ptr_array_add(entries, entry_new(key, value));
+    VmbConfigSetting *e = find_entry(entries, key);
+    if (!e) {
+        g_ptr_array_add(entries, vmb_config_setting_new(key, value, line));
+        return;
     }
+    g_free(e->value);
+    e->value = g_strdup(value);
+    e->line = line;
 }
 
 static GPtrArray *
 copy_entries(GPtrArray *entries)
 {
-    GPtrArray *copy = g_ptr_array_new_with_free_func((GDestroyNotify) entry_free);
+    GPtrArray *copy = new_entries();
     for (guint i = 0; i < entries->len; i++) {
-        const Entry *e = g_ptr_array_index(entries, i);
-        g_ptr_array_add(copy, entry_new(e->key, e->value));
+        const VmbConfigSetting *e = g_ptr_array_index(entries, i);
+        g_ptr_array_add(copy, vmb_config_setting_new(e->key, e->value, e->line));
     }
     return copy;
 }
 
-/* The file is line-based: a value must stay on its line. */
-static gboolean
-check_value(const VmbKeyInfo *key, const char *value, GError **error)
+/* "PATH:LINE", or PATH for an entry that was not read from the file. */
+static char *
+where(const VmbOverrides *o, guint line)
 {
+    return line ? g_strdup_printf("%s:%u", o->path, line) : g_strdup(o->path);
+}
+
+static const VmbKeyInfo *
+find_key(const char *name, GError **error)
+{
+    const VmbKeyInfo *key = vmb_config_find_key(name);
+    if (!key)
+        g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_UNKNOWN_KEY,
+                    "unknown key '%s' (`vmbalancectl get` lists them)", name);
+    return key;
+}
+
+/* Checks @value for @key as a runtime override; returns it normalized, as it is saved. */
+static char *
+parse_value(const VmbKeyInfo *key, const char *value, GError **error)
+{
+    /* Checked before the value is trimmed: "1\n" is refused, not read as 1. */
     for (const char *p = value; *p; p++) {
         if ((guchar) *p < 0x20 || *p == 0x7f) {
             g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_BAD_VALUE,
                         "key '%s': invalid value: control characters are not allowed", key->name);
-            return FALSE;
+            return NULL;
         }
     }
     /* Changing the connection at runtime could strand the daemon at every start. */
-    if (key->type == VMB_KEY_STRING && g_str_equal(key->name, "daemon.uri")) {
+    if (g_str_equal(key->name, "daemon.uri")) {
         g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_BAD_VALUE,
                     "key 'daemon.uri' cannot be changed at runtime: set it in the "
                     "configuration file and reload");
-        return FALSE;
+        return NULL;
     }
-    return TRUE;
-}
-
-/* Checks one entry in isolation and returns its canonical key and normalized value. */
-static gboolean
-parse_entry(const char *name, const char *value, char **key_out, char **value_out, GError **error)
-{
-    const VmbKeyInfo *key = vmb_config_find_key(name);
-    if (!key) {
-        g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_UNKNOWN_KEY,
-                    "unknown key '%s' (`vmbalancectl get` lists them)", name);
-        return FALSE;
-    }
-    if (!check_value(key, value, error))
-        return FALSE;
     g_autoptr(VmbConfig) scratch = vmb_config_new_defaults();
     if (!vmb_config_set(scratch, key->name, value, error))
-        return FALSE;
-    *key_out = g_strdup(key->name);
-    *value_out = vmb_config_get(scratch, key->name, NULL);
-    return TRUE;
+        return NULL;
+    g_autofree char *normalized = vmb_config_get(scratch, key->name, NULL);
+    /* Refused now rather than written in a file that would not read back. */
+    g_autofree char *line = vmb_config_format_setting(key, normalized, error);
+    return line ? g_steal_pointer(&normalized) : NULL;
 }
 
 static void
 remove_stale_temporaries(const VmbOverrides *o)
 {
-    /* g_file_set_contents() writes NAME.XXXXXX first; a crash can leave one behind. */
+    /* write_durably() writes NAME.XXXXXX first; a crash can leave one behind. */
     g_autoptr(GDir) dir = g_dir_open(o->dir, 0, NULL);
     if (!dir)
         return;
@@ -167,10 +160,239 @@ remove_stale_temporaries(const VmbOverrides *o)
     }
 }
 
+static gboolean
+fail_errno(GError **error, const char *what, const char *path)
+{
+    int saved = errno;
+    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "%s %s: %s", what, path,
+                g_strerror(saved));
+    return FALSE;
+}
+
+static gboolean
+write_all(int fd, const char *text, gsize len)
+{
+    while (len) {
+        ssize_t n = write(fd, text, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return FALSE;
+        text += n;
+        len -= (gsize) n;
+    }
+    return TRUE;
+}
+
+/* Replaces @path with @text so that a crash leaves the old file or the new one, whole: a
+ * temporary file beside it, fsync, rename over it, then fsync of the directory, which
+ * makes the rename itself durable. */
+static gboolean
+write_durably(const char *dir, const char *path, const char *text, GError **error)
+{
+    g_autofree char *tmp = g_strconcat(path, ".XXXXXX", NULL);
+    int fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return fail_errno(error, "cannot create", tmp);
+    gboolean ok = write_all(fd, text, strlen(text)) && fsync(fd) == 0;
+    int saved = errno;
+    if (close(fd) != 0 && ok) {
+        ok = FALSE;
+        saved = errno;
+    }
+    errno = saved;
+    if (!ok || rename(tmp, path) != 0) {
+        fail_errno(error, ok ? "cannot replace" : "cannot write", ok ? path : tmp);
+        g_unlink(tmp);
+        return FALSE;
+    }
+    /* The new file is in place: a failure here only leaves its name maybe not yet on disk,
+     * and memory must follow the file, so it is not an error. */
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || fsync(dfd) != 0)
+        g_warning("cannot sync the directory %s: %s", dir, g_strerror(errno));
+    if (dfd >= 0)
+        close(dfd);
+    return TRUE;
+}
+
+/* @entries as a drop-in: sections and keys in the order of the key table. */
+static char *
+format_dropin(GPtrArray *entries, GError **error)
+{
+    g_autoptr(GString) s = g_string_new(
+        "# Runtime overrides of vmbalanced, written by `vmbalancectl set` and `reset` (D-Bus\n"
+        "# SetTunable, ResetTunable). A drop-in: the syntax of vmbalanced.conf, read after it\n"
+        "# at every start and reload; its keys win.\n");
+    guint n;
+    const VmbKeyInfo *keys = vmb_config_keys(&n);
+    const char *prev = NULL; /* the key written last */
+    for (guint k = 0; k < n; k++) {
+        const VmbConfigSetting *e = find_entry(entries, &keys[k]);
+        if (!e)
+            continue;
+        int len = (int) (strchr(keys[k].name, '.') - keys[k].name);
+        if (!prev || strncmp(prev, keys[k].name, (gsize) len + 1) != 0)
+            g_string_append_printf(s, "\n[%.*s]\n", len, keys[k].name);
+        prev = keys[k].name;
+        g_autofree char *line = vmb_config_format_setting(&keys[k], e->value, error);
+        if (!line)
+            return NULL;
+        g_string_append_printf(s, "%s\n", line);
+    }
+    return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+/* The refused file may hold an administrator's edits: keep it before it is replaced. */
+static void
+keep_rejected(const VmbOverrides *o)
+{
+    g_autofree char *kept = g_strconcat(o->path, REJECTED_SUFFIX, NULL);
+    g_unlink(kept);
+    if (link(o->path, kept) == 0)
+        g_warning("replacing the refused %s; it is kept as %s", o->path, kept);
+    else if (errno != ENOENT)
+        g_warning("cannot keep the refused %s as %s: %s", o->path, kept, g_strerror(errno));
+}
+
+static gboolean
+save(VmbOverrides *o, GPtrArray *entries, GError **error)
+{
+    g_autofree char *text = format_dropin(entries, error);
+    if (!text)
+        return FALSE;
+    if (g_mkdir_with_parents(o->dir, 0755) < 0) {
+        int saved = errno;
+        g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_IO,
+                    "cannot create the state directory %s: %s", o->dir, g_strerror(saved));
+        return FALSE;
+    }
+    if (o->rejected)
+        keep_rejected(o);
+    g_autoptr(GError) local = NULL;
+    if (!write_durably(o->dir, o->path, text, &local)) {
+        g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_IO, "cannot save the override: %s",
+                    local->message);
+        return FALSE;
+    }
+    o->rejected = FALSE;
+    return TRUE;
+}
+
+/* Splits [*p, end) at the next newline: *line and *len get the line without it. */
+static gboolean
+next_line(const char **p, const char *end, const char **line, gsize *len)
+{
+    if (*p >= end)
+        return FALSE;
+    const char *nl = memchr(*p, '\n', (gsize) (end - *p));
+    *line = *p;
+    *len = (gsize) ((nl ? nl : end) - *p);
+    *p = nl ? nl + 1 : end;
+    return TRUE;
+}
+
+/* The format before drop-ins had no sections: entries and no "[section]" line. */
+static gboolean
+is_old_format(const char *contents, gsize length)
+{
+    const char *p = contents, *line;
+    gsize len;
+    gboolean entries = FALSE;
+    while (next_line(&p, contents + length, &line, &len)) {
+        while (len && g_ascii_isspace(*line)) {
+            line++;
+            len--;
+        }
+        if (len && *line == '[')
+            return FALSE;
+        entries |= len && *line != '#' && *line != ';';
+    }
+    return entries;
+}
+
+/* One line of the old format, "section.key = value", into @entries. */
+static void
+read_old_entry(const char *raw, gsize len, GPtrArray *entries, GError **error)
+{
+    if (!g_utf8_validate(raw, (gssize) len, NULL)) { /* also catches NUL bytes */
+        g_set_error_literal(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_SYNTAX,
+                            "not valid UTF-8 text");
+        return;
+    }
+    g_autofree char *line = g_strndup(raw, len);
+    char *text = g_strstrip(line);
+    char *eq = strchr(text, '=');
+    if (*text == '\0' || *text == '#')
+        return;
+    if (!eq) {
+        g_set_error_literal(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_SYNTAX,
+                            "expected 'section.key = value'");
+        return;
+    }
+    *eq = '\0';
+    const VmbKeyInfo *key = find_key(g_strstrip(text), error);
+    g_autofree char *value = key ? parse_value(key, g_strstrip(eq + 1), error) : NULL;
+    if (value)
+        put_entry(entries, key, value, 0);
+}
+
+/* Reads an old-format file entry by entry, as its own reader did (bad entries logged with
+ * their line and dropped), and rewrites it as a drop-in. */
+static void
+migrate(VmbOverrides *o, const char *contents, gsize length)
+{
+    const char *p = contents, *line;
+    gsize len;
+    guint bad = 0, lineno = 0;
+    while (next_line(&p, contents + length, &line, &len)) {
+        g_autoptr(GError) error = NULL;
+        read_old_entry(line, len, o->entries, &error);
+        lineno++;
+        if (error && ++bad <= MAX_REPORTED_LINES)
+            g_warning("%s:%u: ignoring entry: %s", o->path, lineno, error->message);
+    }
+    if (bad > MAX_REPORTED_LINES)
+        g_warning("%s: ignored %u bad entries in all", o->path, bad);
+
+    g_autoptr(GError) error = NULL;
+    if (!save(o, o->entries, &error))
+        g_warning("cannot convert %s from the old 'section.key = value' format, read as "
+                  "such until it can be: %s",
+                  o->path, error->message);
+    else
+        g_message("converted %s from 'section.key = value' lines to an INI drop-in "
+                  "(%u override(s) kept, %u bad entries dropped)",
+                  o->path, o->entries->len, bad);
+}
+
+/* The drop-in through the configuration reader, then the rules of runtime overrides. */
+static gboolean
+read_dropin(VmbOverrides *o, GError **error)
+{
+    g_autoptr(GPtrArray) settings = vmb_config_read(o->path, TRUE, error);
+    if (!settings)
+        return FALSE;
+    for (guint i = 0; i < settings->len; i++) {
+        const VmbConfigSetting *s = g_ptr_array_index(settings, i);
+        g_autoptr(GError) local = NULL;
+        g_autofree char *value = parse_value(s->key, s->value, &local);
+        if (!value) {
+            g_autofree char *at = where(o, s->line);
+            g_set_error(error, local->domain, local->code, "%s: %s", at, local->message);
+            return FALSE;
+        }
+        put_entry(o->entries, s->key, value, s->line);
+    }
+    return TRUE;
+}
+
 void
 vmb_overrides_load(VmbOverrides *o)
 {
     g_ptr_array_set_size(o->entries, 0);
+    o->fresh = TRUE;
+    o->rejected = FALSE;
     remove_stale_temporaries(o);
 
     g_autofree char *contents = NULL;
@@ -181,141 +403,51 @@ vmb_overrides_load(VmbOverrides *o)
             g_warning("ignoring runtime overrides: %s", error->message);
         return;
     }
-
-    guint bad = 0, lineno = 0;
-    const char *p = contents, *end = contents + length;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', end - p);
-        const char *raw = p;
-        gsize len = (nl ? nl : end) - p;
-        p = nl ? nl + 1 : end;
-        lineno++;
-
-        g_autoptr(GError) line_error = NULL;
-        if (!g_utf8_validate(raw, (gssize) len, NULL)) { /* also catches NUL bytes */
-            g_set_error_literal(&line_error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_SYNTAX,
-                                "not valid UTF-8 text");
-        } else {
-            g_autofree char *line = g_strndup(raw, len);
-            char *text = g_strstrip(line);
-            char *eq = strchr(text, '=');
-            if (*text == '\0' || *text == '#')
-                continue;
-            if (!eq) {
-                g_set_error_literal(&line_error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_SYNTAX,
-                                    "expected 'section.key = value'");
-            } else {
-                *eq = '\0';
-                g_autofree char *key = NULL, *value = NULL;
-                if (parse_entry(g_strstrip(text), g_strstrip(eq + 1), &key, &value, &line_error))
-                    put_entry(o->entries, key, value);
-            }
-        }
-        if (line_error && ++bad <= MAX_REPORTED_LINES)
-            g_warning("%s:%u: ignoring entry: %s", o->path, lineno, line_error->message);
+    if (is_old_format(contents, length)) {
+        migrate(o, contents, length);
+    } else if (!read_dropin(o, &error)) {
+        g_ptr_array_set_size(o->entries, 0);
+        o->rejected = TRUE;
+        g_warning("ignoring runtime overrides, running on the configuration file alone: %s",
+                  error->message);
+        return;
     }
-    if (bad > MAX_REPORTED_LINES)
-        g_warning("%s: ignored %u bad entries in all", o->path, bad);
     if (o->entries->len)
         g_message("%u runtime override(s) from %s", o->entries->len, o->path);
-}
-
-/* base + entries. Entries are applied in a fixed-point loop so that an order between
- * related keys (low < high watermark) never matters; one that still does not fit is
- * skipped. Returns the skipped entries' errors by key in @skipped when non-NULL. */
-static VmbConfig *
-compose(const VmbConfig *base, GPtrArray *entries, GHashTable *skipped)
-{
-    g_autoptr(VmbConfig) c = vmb_config_copy(base);
-    g_autoptr(GPtrArray) pending = g_ptr_array_new();
-    g_autoptr(GHashTable) errors =
-        g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify) g_error_free);
-    for (guint i = 0; i < entries->len; i++)
-        g_ptr_array_add(pending, g_ptr_array_index(entries, i));
-
-    gboolean progress = TRUE;
-    while (progress && pending->len) {
-        progress = FALSE;
-        for (guint i = 0; i < pending->len;) {
-            const Entry *e = g_ptr_array_index(pending, i);
-            g_autoptr(VmbConfig) trial = vmb_config_copy(c);
-            GError *error = NULL;
-            if (vmb_config_set(trial, e->key, e->value, &error) &&
-                vmb_config_validate(trial, &error)) {
-                vmb_config_free(c);
-                c = g_steal_pointer(&trial);
-                g_ptr_array_remove_index(pending, i);
-                g_hash_table_remove(errors, e->key);
-                progress = TRUE;
-            } else {
-                g_hash_table_replace(errors, e->key, error);
-                i++;
-            }
-        }
-    }
-    for (guint i = 0; i < pending->len; i++) {
-        const Entry *e = g_ptr_array_index(pending, i);
-        GError *error = g_hash_table_lookup(errors, e->key);
-        if (skipped)
-            g_hash_table_insert(skipped, g_strdup(e->key), g_error_copy(error));
-    }
-    return g_steal_pointer(&c);
 }
 
 VmbConfig *
 vmb_overrides_rebase(VmbOverrides *o, VmbConfig *loaded)
 {
+    /* A reload reads the drop-in again, like the configuration file. */
+    if (!o->fresh)
+        vmb_overrides_load(o);
+    o->fresh = FALSE;
     vmb_config_free(o->base);
     o->base = loaded;
     g_autoptr(GHashTable) skipped =
-        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_error_free);
-    VmbConfig *c = compose(o->base, o->entries, skipped);
+        g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify) g_error_free);
+    VmbConfig *c = vmb_config_overlay(o->base, o->entries, skipped);
     GHashTableIter it;
-    gpointer key, error;
+    gpointer name, error;
     g_hash_table_iter_init(&it, skipped);
-    while (g_hash_table_iter_next(&it, &key, &error))
-        g_warning("runtime override %s = %s not applied: %s", (const char *) key,
-                  vmb_overrides_lookup(o, key), ((GError *) error)->message);
+    while (g_hash_table_iter_next(&it, &name, &error)) {
+        const VmbConfigSetting *e = find_entry(o->entries, vmb_config_find_key(name));
+        g_autofree char *at = where(o, e->line);
+        g_warning("%s: runtime override %s = %s not applied: %s", at, (const char *) name, e->value,
+                  ((GError *) error)->message);
+    }
     return c;
-}
-
-static gboolean
-save(const VmbOverrides *o, GPtrArray *entries, GError **error)
-{
-    g_autoptr(GString) s = g_string_new(
-        "# Runtime overrides of vmbalanced, written by `vmbalancectl set` (SetTunable on\n"
-        "# D-Bus) and applied on top of the configuration file. Do not edit while the daemon\n"
-        "# runs; `vmbalancectl reset KEY` drops one.\n");
-    for (guint i = 0; i < entries->len; i++) {
-        const Entry *e = g_ptr_array_index(entries, i);
-        g_string_append_printf(s, "%s = %s\n", e->key, e->value);
-    }
-
-    g_autoptr(GError) local = NULL;
-    if (g_mkdir_with_parents(o->dir, 0755) < 0) {
-        int saved = errno;
-        g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_IO,
-                    "cannot create the state directory %s: %s", o->dir, g_strerror(saved));
-        return FALSE;
-    }
-    if (!g_file_set_contents_full(o->path, s->str, (gssize) s->len,
-                                  G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
-                                  0644, &local)) {
-        g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_IO, "cannot save the override: %s",
-                    local->message);
-        return FALSE;
-    }
-    return TRUE;
 }
 
 /* Makes @entries current if they compose and save; else leaves everything as it was. */
 static VmbConfig *
-commit(VmbOverrides *o, GPtrArray *entries, const char *key, GError **error)
+commit(VmbOverrides *o, GPtrArray *entries, const VmbKeyInfo *key, GError **error)
 {
     g_autoptr(GHashTable) skipped =
-        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_error_free);
-    g_autoptr(VmbConfig) c = compose(o->base, entries, skipped);
-    const GError *key_error = key ? g_hash_table_lookup(skipped, key) : NULL;
+        g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify) g_error_free);
+    g_autoptr(VmbConfig) c = vmb_config_overlay(o->base, entries, skipped);
+    const GError *key_error = key ? g_hash_table_lookup(skipped, key->name) : NULL;
     if (key_error) {
         g_set_error_literal(error, key_error->domain, key_error->code, key_error->message);
         return NULL;
@@ -331,11 +463,12 @@ VmbConfig *
 vmb_overrides_set(VmbOverrides *o, const char *name, const char *value, GError **error)
 {
     g_return_val_if_fail(o->base != NULL, NULL);
-    g_autofree char *key = NULL, *normalized = NULL;
-    if (!parse_entry(name, value, &key, &normalized, error))
+    const VmbKeyInfo *key = find_key(name, error);
+    g_autofree char *normalized = key ? parse_value(key, value, error) : NULL;
+    if (!normalized)
         return NULL;
     g_autoptr(GPtrArray) entries = copy_entries(o->entries);
-    put_entry(entries, key, normalized);
+    put_entry(entries, key, normalized, 0);
     return commit(o, entries, key, error);
 }
 
@@ -343,15 +476,12 @@ VmbConfig *
 vmb_overrides_reset(VmbOverrides *o, const char *name, GError **error)
 {
     g_return_val_if_fail(o->base != NULL, NULL);
-    const VmbKeyInfo *key = vmb_config_find_key(name);
-    if (!key) {
-        g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_UNKNOWN_KEY,
-                    "unknown key '%s' (`vmbalancectl get` lists them)", name);
+    const VmbKeyInfo *key = find_key(name, error);
+    if (!key)
         return NULL;
-    }
     g_autoptr(GPtrArray) entries = copy_entries(o->entries);
-    gint i = find_entry(entries, key->name);
-    if (i >= 0)
-        g_ptr_array_remove_index(entries, (guint) i);
+    VmbConfigSetting *e = find_entry(entries, key);
+    if (e)
+        g_ptr_array_remove(entries, e);
     return commit(o, entries, NULL, error);
 }

@@ -94,13 +94,19 @@ static const BadCase bad_cases[] = {
     {"unknown-key",
      "[cpu]\nintervall = 5\n",
      VMB_CONFIG_ERROR_UNKNOWN_KEY,
-     {"intervall", "[cpu]", NULL}},
-    {"unknown-section", "[network]\nfoo = 1\n", VMB_CONFIG_ERROR_UNKNOWN_KEY, {"[network]"}},
-    {"key-outside-section", "interval = 5\n", VMB_CONFIG_ERROR_UNKNOWN_KEY, {"interval"}},
+     {"intervall", "[cpu]", ".conf:2: "}},
+    {"unknown-section",
+     "[daemon]\n[network]\nfoo = 1\n",
+     VMB_CONFIG_ERROR_UNKNOWN_KEY,
+     {"[network]", ".conf:2: "}},
+    {"key-outside-section",
+     "interval = 5\n",
+     VMB_CONFIG_ERROR_UNKNOWN_KEY,
+     {".conf:1: key 'interval' is outside any section"}},
     {"not-a-number",
      "[daemon]\ninterval = abc\n",
      VMB_CONFIG_ERROR_BAD_VALUE,
-     {"daemon.interval", "'abc'", "1..3600"}},
+     {".conf:2: key 'daemon.interval'", "'abc'", "1..3600"}},
     {"zero", "[daemon]\ninterval = 0\n", VMB_CONFIG_ERROR_BAD_VALUE, {"daemon.interval", "'0'"}},
     {"too-large",
      "[cpu]\ninterval = 3601\n",
@@ -127,8 +133,15 @@ static const BadCase bad_cases[] = {
      "[memory]\nlow_watermark = 40\nhigh_watermark = 30\n",
      VMB_CONFIG_ERROR_BAD_VALUE,
      {"memory.high_watermark", "low_watermark"}},
+    {"line-after-comments",
+     "# c\n[daemon]\ninterval = 5\n\n[CPU]\n; cooldown = 1\nCooldown = 101\n",
+     VMB_CONFIG_ERROR_BAD_VALUE,
+     {".conf:7: key 'cpu.cooldown'", "0..100"}},
     {"syntax", "[cpu\ninterval = 5\n", VMB_CONFIG_ERROR_SYNTAX, {NULL}},
-    {"not-utf8", "[daemon]\nuri = \xff\xfe\n", VMB_CONFIG_ERROR_SYNTAX, {"UTF-8"}},
+    {"not-utf8",
+     "[daemon]\nuri = \xff\xfe\n",
+     VMB_CONFIG_ERROR_SYNTAX,
+     {".conf:2: not valid UTF-8"}},
 };
 
 static void
@@ -225,6 +238,107 @@ test_example_config_is_valid(void)
     g_assert_cmpuint(seen, ==, n);
 }
 
+/* vmb_config_read: settings in file order, with the line each was read from. */
+static void
+test_read_settings(void)
+{
+    g_autofree char *path = write_conf("read.conf", "# comment\n"
+                                                    "[memory]\n"
+                                                    "high_watermark = 60\n"
+                                                    "[daemon]\n"
+                                                    "interval = 4\n"
+                                                    "exclude = \"a#1, b;2\"\n"
+                                                    "interval = 6\n");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) settings = vmb_config_read(path, FALSE, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(settings->len, ==, 3);
+    static const struct {
+        const char *key, *value;
+        guint line;
+    } expected[] = {
+        {"memory.high_watermark", "60", 3},
+        {"daemon.interval", "6", 7}, /* the last one wins, in the first one's place */
+        {"daemon.exclude", "a#1, b;2", 6},
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(expected); i++) {
+        const VmbConfigSetting *s = g_ptr_array_index(settings, i);
+        g_assert_cmpstr(s->key->name, ==, expected[i].key);
+        g_assert_cmpstr(s->value, ==, expected[i].value);
+        g_assert_cmpuint(s->line, ==, expected[i].line);
+    }
+    g_autofree char *absent = g_build_filename(tmpdir, "absent.conf", NULL);
+    g_autoptr(GPtrArray) none = vmb_config_read(absent, TRUE, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(none->len, ==, 0);
+}
+
+/* What vmb_config_format_setting writes, vmb_config_read reads back unchanged. */
+static void
+test_format_round_trip(void)
+{
+    const VmbKeyInfo *exclude = vmb_config_find_key("exclude");
+    static const char *const values[] = {
+        "web*",   "",           "a#1,b;2", "\"quoted\"", "'single'",
+        "it's;#", "say \"x\";", "tail\\",  "a = b",      "\u00e9t\u00e9",
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(values); i++) {
+        g_autoptr(GError) error = NULL;
+        g_autofree char *line = vmb_config_format_setting(exclude, values[i], &error);
+        g_assert_no_error(error);
+        g_autofree char *text = g_strdup_printf("[daemon]\n%s\n", line);
+        g_autofree char *path = write_conf("round-trip.conf", text);
+        g_autoptr(GPtrArray) settings = vmb_config_read(path, FALSE, &error);
+        g_assert_no_error(error);
+        g_assert_cmpuint(settings->len, ==, 1);
+        g_assert_cmpstr(((VmbConfigSetting *) settings->pdata[0])->value, ==, values[i]);
+    }
+    /* What iniparser cannot read back is refused. */
+    g_autofree char *longest = g_strnfill(1022 - strlen("exclude = "), 'x');
+    g_autofree char *too_long = g_strconcat(longest, "x", NULL);
+    g_autofree char *fits = vmb_config_format_setting(exclude, longest, NULL);
+    g_assert_nonnull(fits);
+    static const char *const refused[] = {"a\nb", "\"'#"};
+    for (guint i = 0; i <= G_N_ELEMENTS(refused); i++) {
+        g_autoptr(GError) error = NULL;
+        const char *v = i < G_N_ELEMENTS(refused) ? refused[i] : too_long;
+        g_assert_null(vmb_config_format_setting(exclude, v, &error));
+        g_assert_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_BAD_VALUE);
+        g_assert_nonnull(strstr(error->message, "key 'daemon.exclude': invalid value"));
+    }
+}
+
+/* A drop-in's settings go over the base in any order; one that cannot fit is skipped. */
+static void
+test_overlay(void)
+{
+    g_autoptr(VmbConfig) base = vmb_config_new_defaults();
+    base->interval = 30;
+    g_autoptr(GPtrArray) settings =
+        g_ptr_array_new_with_free_func((GDestroyNotify) vmb_config_setting_free);
+    g_ptr_array_add(settings,
+                    vmb_config_setting_new(vmb_config_find_key("memory.low_watermark"), "50", 2));
+    g_ptr_array_add(settings,
+                    vmb_config_setting_new(vmb_config_find_key("memory.high_watermark"), "60", 3));
+    g_ptr_array_add(settings, vmb_config_setting_new(vmb_config_find_key("cpu.smoothing"), "1", 4));
+    g_autoptr(VmbConfig) c = vmb_config_overlay(base, settings, NULL);
+    g_assert_cmpfloat(c->mem_low_watermark, ==, 50);
+    g_assert_cmpfloat(c->mem_high_watermark, ==, 60);
+    g_assert_cmpfloat(c->cpu_smoothing, ==, 1);
+    g_assert_cmpuint(c->interval, ==, 30);
+
+    g_ptr_array_remove_index(settings, 1); /* low 50 over the default high of 40 */
+    g_autoptr(GHashTable) skipped =
+        g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify) g_error_free);
+    g_autoptr(VmbConfig) c2 = vmb_config_overlay(base, settings, skipped);
+    g_assert_cmpfloat(c2->mem_low_watermark, ==, base->mem_low_watermark);
+    g_assert_cmpfloat(c2->cpu_smoothing, ==, 1);
+    g_assert_cmpuint(g_hash_table_size(skipped), ==, 1);
+    const GError *e = g_hash_table_lookup(skipped, "memory.low_watermark");
+    g_assert_nonnull(e);
+    g_assert_nonnull(strstr(e->message, "greater than memory.low_watermark"));
+}
+
 /* The README's configuration table names every key, so the front door stays true. */
 static void
 test_readme_lists_every_key(void)
@@ -254,6 +368,9 @@ main(int argc, char **argv)
     g_test_add_func("/config/set-get", test_set_get);
     g_test_add_func("/config/example-config-is-valid", test_example_config_is_valid);
     g_test_add_func("/config/readme-lists-every-key", test_readme_lists_every_key);
+    g_test_add_func("/config/read-settings", test_read_settings);
+    g_test_add_func("/config/format-round-trip", test_format_round_trip);
+    g_test_add_func("/config/overlay", test_overlay);
     for (guint i = 0; i < G_N_ELEMENTS(bad_cases); i++) {
         g_autofree char *path = g_strdup_printf("/config/bad/%s", bad_cases[i].name);
         g_test_add_data_func(path, &bad_cases[i], test_bad);

@@ -198,6 +198,17 @@ status_value() {
         "$TMP/status.json" "$1"
 }
 
+# saved FILE KEY: the value of section.key in an overrides drop-in (INI), empty if unset.
+saved() {
+    "$PY" - "$1" "$2" <<'EOF'
+import configparser, sys
+p = configparser.ConfigParser(interpolation=None)
+p.read(sys.argv[1], encoding='utf-8')
+section, key = sys.argv[2].split('.', 1)
+print(p.get(section, key, fallback=''))
+EOF
+}
+
 # tasks_value FIELD: "(cpu value, memory value)" of a field of status --json's tasks.
 tasks_value() {
     status_value "(d['tasks']['cpu']['$1'], d['tasks']['memory']['$1'])"
@@ -504,7 +515,7 @@ case_persistence() {
     ok set memory.low_watermark 50 # valid only with the raised high watermark
     stop_daemon
     [ -f "$TMP/state/overrides.conf" ] || fail "no state file"
-    grep -qx "daemon.interval = 9" "$TMP/state/overrides.conf" ||
+    [ "$(saved "$TMP/state/overrides.conf" daemon.interval)" == 9 ] ||
         fail "$(cat "$TMP/state/overrides.conf")"
     start_daemon
     expect_eq "interval" "$(get interval)" 9
@@ -527,7 +538,7 @@ assert sorted(k for k, v in d.items() if v['override']) == [
 case_state_dir_env() {
     default_config
     mkdir -p "$TMP/envstate"
-    printf 'daemon.interval = 13\n' >"$TMP/envstate/overrides.conf"
+    printf '[daemon]\ninterval = 13\n' >"$TMP/envstate/overrides.conf"
     VMBALANCED_STATE_DIR="$TMP/envstate" "$DAEMON" --config "$TMP/vmbalanced.conf" \
         --connect "fake://$SCENARIO" -v >>"$TMP/daemon.log" 2>&1 &
     DAEMON_PID=$!
@@ -535,7 +546,7 @@ case_state_dir_env() {
     wait_until "$WAIT_S" name_has_owner || fail "daemon did not start"
     expect_eq "interval from VMBALANCED_STATE_DIR" "$(get interval)" 13
     ok set interval 14
-    grep -qx "daemon.interval = 14" "$TMP/envstate/overrides.conf" || fail "not saved there"
+    [ "$(saved "$TMP/envstate/overrides.conf" daemon.interval)" == 14 ] || fail "not saved there"
 }
 
 case_reset() {
@@ -547,8 +558,8 @@ case_reset() {
     expect_eq "reset output" "$OUT" "daemon.interval = 3600 (from the configuration file)"
     expect_eq "interval" "$(get interval)" 3600
     expect_eq "CpuInterval" "$(prop CpuInterval)" "(<uint32 3600>,)"
-    ! grep -q "daemon.interval" "$TMP/state/overrides.conf" || fail "override still saved"
-    grep -qx "cpu.max_moves = 3" "$TMP/state/overrides.conf" || fail "other override lost"
+    [ -z "$(saved "$TMP/state/overrides.conf" daemon.interval)" ] || fail "override still saved"
+    [ "$(saved "$TMP/state/overrides.conf" cpu.max_moves)" == 3 ] || fail "other override lost"
     # Resetting a key without an override is fine and changes nothing.
     ok reset cpu.hysteresis
     expect_eq "cpu.hysteresis" "$(get cpu.hysteresis)" 3
@@ -980,7 +991,8 @@ case_dry_run() {
     expect_eq "no real pin changes" "$(status_value "d['counters']['pin_changes']")" 0
 }
 
-# Entries are parsed one by one: bad ones are logged and skipped, never fatal.
+# A damaged file in the old "section.key = value" format is converted entry by entry: bad
+# ones are logged and skipped, never fatal. A drop-in (INI) with an error is refused whole.
 case_corrupt_state() {
     default_config
     mkdir -p "$TMP/state"
@@ -1009,14 +1021,19 @@ case_corrupt_state() {
     grep -q "overrides.conf:5: ignoring entry: unknown key 'frob.key'" "$TMP/daemon.log" ||
         fail "unknown key not reported"
     [ ! -e "$TMP/state/overrides.conf.Ab12Cd" ] || fail "stale temporary file left"
+    grep -q "converted $TMP/state/overrides.conf from 'section.key = value' lines to an INI" \
+        "$TMP/daemon.log" || fail "conversion not reported"
     # The next write leaves a clean file with only the valid entries.
     ok set cpu.cooldown 3
     "$PY" - "$TMP/state/overrides.conf" <<'EOF' ||
 import sys
 text = open(sys.argv[1], encoding='utf-8').read()
-lines = [l for l in text.splitlines() if l and not l.startswith('#')]
-assert lines == ['cpu.hysteresis = 12.5', 'daemon.interval = 8', 'cpu.max_moves = 4',
-                 'cpu.cooldown = 3'], lines
+import configparser
+p = configparser.ConfigParser(interpolation=None)
+p.read_string(text)
+d = {s: dict(p[s]) for s in p.sections()}
+assert d == {'daemon': {'interval': '8'},
+             'cpu': {'hysteresis': '12.5', 'max_moves': '4', 'cooldown': '3'}}, d
 EOF
         fail "rewritten file: $(cat "$TMP/state/overrides.conf")"
     stop_daemon
@@ -1028,6 +1045,20 @@ EOF
     grep -q "ignoring runtime overrides" "$TMP/daemon.log" || fail "unreadable file not reported"
     expect_error 1 "cannot save the override" set interval 6
     expect_eq "interval unchanged after a failed save" "$(get interval)" 3600
+    stop_daemon
+    # A drop-in with an error: reported with file, line and key; the file alone applies.
+    rm -rf "$TMP/state"
+    mkdir -p "$TMP/state"
+    printf '[daemon]\ninterval = 8\n[cpu]\ncooldown = 999\n' >"$TMP/state/overrides.conf"
+    start_daemon
+    expect_eq "interval from the file" "$(get interval)" 3600
+    grep -q "file alone: $TMP/state/overrides.conf:4: key 'cpu.cooldown': invalid value '999'" \
+        "$TMP/daemon.log" || fail "refused drop-in not reported with file, line and key"
+    grep -q "overrides.conf:4: key 'cpu.cooldown'.*expected an integer in 0\.\.100" \
+        "$TMP/daemon.log" || fail "refused drop-in reported without the range"
+    ok set interval 6
+    expect_eq "interval after a set" "$(get interval)" 6
+    [ -f "$TMP/state/overrides.conf.rejected" ] || fail "refused drop-in not kept aside"
 }
 
 # kill -9 during a burst of set calls never leaves a corrupt state file, and every set that
@@ -1065,11 +1096,14 @@ case_kill9_burst() {
         acked=$(cat "$TMP/acked")
         "$PY" - "$TMP/state/overrides.conf" "$acked" <<'EOF' || fail "round $round: bad state file"
 import sys
+import configparser
 text = open(sys.argv[1], 'rb').read().decode('utf-8')
-lines = [l for l in text.splitlines() if l and not l.startswith('#')]
 assert text.endswith('\n'), 'truncated file'
-assert len(lines) == 1 and lines[0].startswith('daemon.interval = '), lines
-v = int(lines[0].split(' = ')[1])
+p = configparser.ConfigParser(interpolation=None)
+p.read_string(text)
+d = {s: dict(p[s]) for s in p.sections()}
+assert list(d) == ['daemon'] and list(d['daemon']) == ['interval'], d
+v = int(d['daemon']['interval'])
 i = int(sys.argv[2])
 # The last acknowledged value, or the one whose reply the kill cut off.
 assert v in (i % 600 + 1, (i + 1) % 600 + 1), (v, i)
