@@ -25,6 +25,8 @@
 #   VMB_LAB_DAEMON_ARGS        extra vmbalanced arguments, e.g. --dry-run (to see a scenario
 #                              fail against a daemon that does nothing)
 #   VMB_LAB_SKIP=REASON        skip every lab test with this reason
+#   VMB_LAB_HOG=N              run N niced (19), floating busy loops on the host during every
+#                              scenario: other work the balancer must live with (default 0)
 
 # shellcheck disable=SC2034 # the variables here are used by the scenario scripts
 SRC=${VMB_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}
@@ -185,7 +187,20 @@ lab_begin() {
 	t0=$(now)
 	USED_GUESTS=("$@")
 	ensure_guests "$@" || bail "start the guests $*"
+	start_host_hog "${VMB_LAB_HOG:-0}"
 	diag "lab: $MODE, guests $* ready ($(since "$t0") s), host pCPUs $(npcpus), interval $INTERVAL s"
+}
+
+# start_host_hog N: N busy loops at nice 19 with the default (all-CPU) affinity, like a
+# build or a backup the kernel moves freely; stopped on exit.
+start_host_hog() {
+	local i
+	for ((i = 0; i < $1; i++)); do
+		nice -n 19 bash -c 'while :; do :; done' &
+		BG_PIDS+=($!)
+	done
+	[ "$1" -gt 0 ] && diag "host hog: $1 niced floating busy loop(s) running"
+	return 0
 }
 
 lab_cleanup() {
@@ -562,3 +577,38 @@ to_us() { awk -v t="$1" -v s="$2" 'BEGIN {printf "%.0f", (t + s) * 1e6}'; }
 
 # Whole intervals from T_REF to T (rounded up): "cycles to react".
 cycles_since() { awk -v t="$1" -v r="${T_REF:-$T_LAUNCH}" -v i="$INTERVAL" 'BEGIN {c = (t - r) / i; printf "%d", (c == int(c)) ? c : int(c) + 1}'; }
+
+# load_change_story "G=DUTY ..." DESCRIPTION: the load-change story of scenarios 2 and 12, with
+# the daemon running on guests already set up (SPEC): 4 cycles in which the balanced start
+# must be left alone, then the duties change as given and the daemon must rebalance within
+# 5 cycles with at most 4 pin changes, no ping-pong and no pin change over 8 cycles after.
+load_change_story() {
+	local change=$1 g d
+	diag "phase 1: balanced from the start, 4 cycles"
+	watch_placement "$SPEC" 1 4 "$P"a "$P"b "$P"c "$P"d
+	diag "placement: $W_PLACEMENT (max $W_MAX%, optimum $W_OPT%)"
+	check "a balanced placement is left alone ($((W_CHANGES + W_AFTER)) pin changes in 4 cycles)" \
+		'[ -n "$W_T_OPT" ] && [ $((W_CHANGES + W_AFTER)) = 0 ]'
+
+	diag "phase 2: $2"
+	for g in $change; do
+		d=${g#*=}
+		g=${g%%=*}
+		set_duty "$g" "$d" || bail "change the duty of $g"
+		SPEC=$(sed -E "s/(^| )($P$g:0)=[0-9]+/\1\2=$d/" <<<"$SPEC")
+	done
+	T_REF=$(now)
+	watch_placement "$SPEC" 10 8 "$P"a "$P"b "$P"c "$P"d
+	diag_placements "after the change:"
+	if [ -n "$W_T_OPT" ]; then
+		diag "rebalanced: $(elapsed "$T_REF" "$W_T_OPT") s = $W_REACT cycles after the load change, $W_CHANGES pin changes; then $W_AFTER pin changes over 8 cycles; ping-pong moves: $W_PINGPONG"
+	else
+		diag "not rebalanced within 10 cycles ($W_CHANGES pin changes)"
+	fi
+	check "rebalanced within 5 cycles of the load change ($W_REACT)" '[ -n "$W_T_OPT" ] && [ "$W_REACT" -le 5 ]'
+	check "at most 4 pin changes to rebalance ($W_CHANGES)" '[ "$W_CHANGES" -le 4 ]'
+	check "no ping-pong: no vCPU pinned back to a pCPU it left ($W_PINGPONG)" '[ "$W_PINGPONG" = 0 ]'
+	check "zero pin changes over the 8 cycles after rebalancing ($W_AFTER), stays balanced ($W_UNBALANCED)" \
+		'[ -n "$W_T_OPT" ] && [ "$W_AFTER" = 0 ] && [ "$W_UNBALANCED" = 0 ]'
+	check_no_warnings
+}
