@@ -3,12 +3,6 @@
 
 #include "cpu-usage.h"
 
-static gboolean
-has_recent_evidence(const VmbPcpuHostLoad *st, guint64 cycle)
-{
-    return st->saturated_cycle && cycle - st->saturated_cycle <= VMB_HOST_LOAD_EVIDENCE_CYCLES;
-}
-
 /* pCPUs whose own vCPUs leave room for other work: where floating work can go. */
 static guint
 count_roomy(const VmbPcpuSample *samples, guint npcpus)
@@ -23,20 +17,20 @@ count_roomy(const VmbPcpuSample *samples, guint npcpus)
  * @escape: floating work could have left it for a pCPU with room. */
 static double
 next_bound(VmbPcpuHostLoad *st, const VmbPcpuSample *s, double unexplained, gboolean escape,
-           guint64 cycle, double alpha)
+           double alpha)
 {
-    if (s->vm_demand >= VMB_HOST_LOAD_SATURATED && escape) {
-        st->saturated_cycle = cycle;
+    gboolean saturated = s->vm_demand >= VMB_HOST_LOAD_SATURATED;
+    gboolean contended = s->vm_demand - s->vm_run >= VMB_HOST_LOAD_CONTENDED;
+    if ((saturated || contended) && escape) {
+        st->evidence++;
         return vmb_ewma(st->bound, unexplained, alpha);
     }
-    if (has_recent_evidence(st, cycle))
-        return vmb_ewma(st->bound, MIN(unexplained, st->bound), alpha);
-    return vmb_ewma(st->bound, unexplained, alpha);
+    return vmb_ewma(st->bound, MIN(unexplained, st->bound), alpha);
 }
 
 double
 vmb_host_load_update(VmbPcpuHostLoad *state, const VmbPcpuSample *samples, guint npcpus,
-                     double floating_vm, guint64 cycle, double alpha)
+                     double floating_vm, double alpha)
 {
     double unexplained = 0;
     for (guint c = 0; c < npcpus; c++) {
@@ -53,7 +47,7 @@ vmb_host_load_update(VmbPcpuHostLoad *state, const VmbPcpuSample *samples, guint
         double u = MAX(0, s->busy - s->vm_run) * keep;
         double niced = MIN(u, s->niced);
         gboolean escape = roomy > (s->vm_demand < VMB_HOST_LOAD_ROOMY);
-        state[c].bound = next_bound(&state[c], s, u - niced, escape, cycle, alpha);
+        state[c].bound = next_bound(&state[c], s, u - niced, escape, alpha);
         floating += niced + MAX(0, u - niced - state[c].bound);
     }
     return floating;

@@ -13,25 +13,26 @@
  *   smaller share than the vCPUs (nice 0) wherever it runs, and next to nothing at the
  *   levels used for background jobs (10-19). An operator who renices QEMU itself makes
  *   this part overestimated; it never exceeds the unexplained time.
- * - For the rest: when the vCPUs pinned to a pCPU alone want all of it (saturated) and
- *   another pCPU has room, a process bound there keeps its fair share, while floating work
- *   has gone to the pCPU with room. Samples taken then measure the bound part. (With no
- *   room anywhere, floating work stays where it is and the sample says nothing.) Between such
- * samples the non-VM load may be floating work in the room the vCPUs leave: the estimate may fall,
- * never rise.
- * - A pCPU without a saturated sample in the last VMB_HOST_LOAD_EVIDENCE_CYCLES cycles
- *   counts all of its non-niced non-VM load as bound (the cautious reading: the balancer
- *   then avoids it, as it always did). */
+ * - For the rest, evidence: when the vCPUs pinned to a pCPU want all of it (saturated) or
+ *   wait to run there (contended), while another pCPU has room, a process bound to that
+ *   pCPU keeps its share, while floating work would have gone to the pCPU with room. Samples
+ *   taken then measure the bound part. (With no room anywhere floating work cannot leave,
+ *   and the sample says nothing.)
+ * - Between such samples the estimate may fall, never rise: the non-VM load there may be
+ *   floating work in the room the vCPUs leave. Without any evidence, non-VM load floats:
+ *   on a KVM host most of it is QEMU's own emulator and I/O threads and ordinary processes,
+ *   none of them pinned. A process pinned to a pCPU without vCPUs is found when a vCPU
+ *   placed there has to wait; the next cycle moves the vCPU away again. */
 #pragma once
 
 #include <glib.h>
 
-/* Cycles a saturated sample speaks for a pCPU's bound load. */
-#define VMB_HOST_LOAD_EVIDENCE_CYCLES 60
 /* The vCPUs on a pCPU want at least this percent of it: saturated. */
 #define VMB_HOST_LOAD_SATURATED 95.0
 /* ... less than this: room for other work. */
 #define VMB_HOST_LOAD_ROOMY 85.0
+/* The vCPUs on a pCPU waited at least this percent of the interval in all: contended. */
+#define VMB_HOST_LOAD_CONTENDED 10.0
 
 typedef struct {
     double busy;      /* busy percent of the pCPU over the last interval, < 0 unknown */
@@ -41,13 +42,13 @@ typedef struct {
 } VmbPcpuSample;
 
 typedef struct {
-    double bound;            /* smoothed non-VM load that stays on this pCPU, percent */
-    guint64 saturated_cycle; /* last cycle its vCPUs alone wanted all of it, 0 = never */
+    double bound;     /* smoothed non-VM load that stays on this pCPU, percent */
+    guint64 evidence; /* samples that showed the bound part (saturated or contended) */
 } VmbPcpuHostLoad;
 
-/* Updates @state (one per pCPU) with one interval's @samples at @cycle (counted from 1).
+/* Updates @state (one per pCPU) with one interval's @samples.
  * @floating_vm is what vCPUs without a single pCPU ran, percent: where it ran is not
  * reported, so it is taken from each pCPU's unexplained time in proportion. Returns the
  * floating non-VM load of this interval, percent of one pCPU summed over the host. */
 double vmb_host_load_update(VmbPcpuHostLoad *state, const VmbPcpuSample *samples, guint npcpus,
-                            double floating_vm, guint64 cycle, double alpha);
+                            double floating_vm, double alpha);
