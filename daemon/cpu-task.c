@@ -84,6 +84,7 @@ update_background(VmbCpuTask *t, const VmbSnapshot *s, double alpha)
         h->busy[c] = vmb_cpu_usage_pcpu(t->usage, c, &busy) ? busy : -1;
         samples[c].busy = h->busy[c];
         samples[c].niced = vmb_cpu_usage_pcpu_niced(t->usage, c);
+        samples[c].irq = vmb_cpu_usage_pcpu_bound(t->usage, c);
     }
     h->floating = vmb_host_load_update(h->load, samples, s->npcpus, floating_vm, alpha);
     for (guint c = 0; c < s->npcpus; c++)

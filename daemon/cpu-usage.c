@@ -12,12 +12,19 @@ typedef struct {
     guint64 seen;
 } DomHistory;
 
+/* One part of each pCPU's busy time, as reported cumulatively by the backend. */
+typedef struct {
+    guint64 *prev; /* last cumulative counters, NULL when not reported */
+    double *pct;   /* [npcpus] percent over the last interval, 0 when unknown */
+} PartOfBusy;
+
 struct _VmbCpuUsage {
     GHashTable *domains; /* uuid -> DomHistory */
     guint64 cycle;
     guint npcpus;
-    guint64 *pcpu_prev, *nice_prev;
-    double *pcpu_busy, *pcpu_nice;
+    guint64 *pcpu_prev;
+    double *pcpu_busy;
+    PartOfBusy nice, bound; /* niced and bound parts of busy time (snapshot.h) */
     gboolean pcpu_valid;
     gint64 pcpu_mono_us;
 };
@@ -82,6 +89,37 @@ history_new(guint nvcpus)
     return h;
 }
 
+static void
+part_clear(PartOfBusy *part)
+{
+    g_clear_pointer(&part->prev, g_free);
+    g_clear_pointer(&part->pct, g_free);
+}
+
+static void
+part_reset(PartOfBusy *part, const guint64 *ns, guint npcpus)
+{
+    part_clear(part);
+    part->pct = g_new0(double, npcpus);
+    if (ns)
+        part->prev = g_memdup2(ns, sizeof(guint64) * npcpus);
+}
+
+/* Percent per pCPU over @wall_us; zeros when the backend does not report this part. */
+static void
+part_update(PartOfBusy *part, const guint64 *ns, guint npcpus, gint64 wall)
+{
+    if (!ns) {
+        g_clear_pointer(&part->prev, g_free);
+        memset(part->pct, 0, sizeof(double) * npcpus);
+        return;
+    }
+    for (guint c = 0; part->prev && c < npcpus; c++)
+        part->pct[c] = MIN(vmb_util_percent(part->prev[c], ns[c], wall), 100);
+    g_free(part->prev);
+    part->prev = g_memdup2(ns, sizeof(guint64) * npcpus);
+}
+
 VmbCpuUsage *
 vmb_cpu_usage_new(void)
 {
@@ -99,24 +137,9 @@ vmb_cpu_usage_free(VmbCpuUsage *u)
     g_hash_table_unref(u->domains);
     g_free(u->pcpu_prev);
     g_free(u->pcpu_busy);
-    g_free(u->nice_prev);
-    g_free(u->pcpu_nice);
+    part_clear(&u->nice);
+    part_clear(&u->bound);
     g_free(u);
-}
-
-/* Niced time per pCPU, percent over @wall_us; zeros when the backend does not report it. */
-static void
-update_nice(VmbCpuUsage *u, const VmbSnapshot *s, gint64 wall)
-{
-    if (!s->pcpu_nice_ns) {
-        g_clear_pointer(&u->nice_prev, g_free);
-        memset(u->pcpu_nice, 0, sizeof(double) * u->npcpus);
-        return;
-    }
-    for (guint c = 0; u->nice_prev && c < s->npcpus; c++)
-        u->pcpu_nice[c] = MIN(vmb_util_percent(u->nice_prev[c], s->pcpu_nice_ns[c], wall), 100);
-    g_free(u->nice_prev);
-    u->nice_prev = g_memdup2(s->pcpu_nice_ns, sizeof(guint64) * s->npcpus);
 }
 
 static void
@@ -125,17 +148,16 @@ update_pcpus(VmbCpuUsage *u, const VmbSnapshot *s)
     if (!s->pcpu_busy_ns || s->npcpus != u->npcpus) {
         g_clear_pointer(&u->pcpu_prev, g_free);
         g_clear_pointer(&u->pcpu_busy, g_free);
-        g_clear_pointer(&u->nice_prev, g_free);
-        g_clear_pointer(&u->pcpu_nice, g_free);
+        part_clear(&u->nice);
+        part_clear(&u->bound);
         u->npcpus = s->npcpus;
         u->pcpu_valid = FALSE;
         if (!s->pcpu_busy_ns)
             return;
         u->pcpu_prev = g_memdup2(s->pcpu_busy_ns, sizeof(guint64) * s->npcpus);
         u->pcpu_busy = g_new0(double, s->npcpus);
-        u->pcpu_nice = g_new0(double, s->npcpus);
-        if (s->pcpu_nice_ns)
-            u->nice_prev = g_memdup2(s->pcpu_nice_ns, sizeof(guint64) * s->npcpus);
+        part_reset(&u->nice, s->pcpu_nice_ns, s->npcpus);
+        part_reset(&u->bound, s->pcpu_bound_ns, s->npcpus);
         u->pcpu_mono_us = s->mono_us;
         return;
     }
@@ -144,7 +166,8 @@ update_pcpus(VmbCpuUsage *u, const VmbSnapshot *s)
         u->pcpu_busy[c] = MIN(vmb_util_percent(u->pcpu_prev[c], s->pcpu_busy_ns[c], wall), 100);
         u->pcpu_prev[c] = s->pcpu_busy_ns[c];
     }
-    update_nice(u, s, wall);
+    part_update(&u->nice, s->pcpu_nice_ns, s->npcpus, wall);
+    part_update(&u->bound, s->pcpu_bound_ns, s->npcpus, wall);
     u->pcpu_mono_us = s->mono_us;
     u->pcpu_valid = wall > 0;
 }
@@ -233,7 +256,13 @@ vmb_cpu_usage_pcpu(const VmbCpuUsage *u, guint pcpu, double *busy)
 double
 vmb_cpu_usage_pcpu_niced(const VmbCpuUsage *u, guint pcpu)
 {
-    return u->pcpu_valid && pcpu < u->npcpus ? u->pcpu_nice[pcpu] : 0;
+    return u->pcpu_valid && pcpu < u->npcpus ? u->nice.pct[pcpu] : 0;
+}
+
+double
+vmb_cpu_usage_pcpu_bound(const VmbCpuUsage *u, guint pcpu)
+{
+    return u->pcpu_valid && pcpu < u->npcpus ? u->bound.pct[pcpu] : 0;
 }
 
 void

@@ -42,5 +42,7 @@ const VmbVcpuLoad *vmb_cpu_usage_vcpu(const VmbCpuUsage *u, const char *uuid, gu
 gboolean vmb_cpu_usage_pcpu(const VmbCpuUsage *u, guint pcpu, double *busy);
 /* Percent of @pcpu that niced processes used over the last interval (0 when unknown). */
 double vmb_cpu_usage_pcpu_niced(const VmbCpuUsage *u, guint pcpu);
+/* ... that work bound to it used (interrupts, softirqs, steal; 0 when unknown). */
+double vmb_cpu_usage_pcpu_bound(const VmbCpuUsage *u, guint pcpu);
 void vmb_cpu_usage_mark_moved(VmbCpuUsage *u, const char *uuid, guint vcpu);
 void vmb_cpu_usage_forget(VmbCpuUsage *u, const char *uuid);

@@ -13,19 +13,19 @@ count_roomy(const VmbPcpuSample *samples, guint npcpus)
     return n;
 }
 
-/* The bound part of @unexplained percent of non-VM load on a pCPU (see host-load.h).
+/* The bound part of @unexplained percent of process load on a pCPU (see host-load.h).
  * @escape: floating work could have left it for a pCPU with room. */
 static double
-next_bound(VmbPcpuHostLoad *st, const VmbPcpuSample *s, double unexplained, gboolean escape,
-           double alpha)
+next_learned(VmbPcpuHostLoad *st, const VmbPcpuSample *s, double unexplained, gboolean escape,
+             double alpha)
 {
     gboolean saturated = s->vm_demand >= VMB_HOST_LOAD_SATURATED;
     gboolean contended = s->vm_demand - s->vm_run >= VMB_HOST_LOAD_CONTENDED;
     if ((saturated || contended) && escape) {
         st->evidence++;
-        return vmb_ewma(st->bound, unexplained, alpha);
+        return vmb_ewma(st->learned, unexplained, alpha);
     }
-    return vmb_ewma(st->bound, MIN(unexplained, st->bound), alpha);
+    return vmb_ewma(st->learned, MIN(unexplained, st->learned), alpha);
 }
 
 double
@@ -45,10 +45,14 @@ vmb_host_load_update(VmbPcpuHostLoad *state, const VmbPcpuSample *samples, guint
         if (s->busy < 0)
             continue;
         double u = MAX(0, s->busy - s->vm_run) * keep;
-        double niced = MIN(u, s->niced);
+        double irq = MIN(u, s->irq);
+        double niced = MIN(u - irq, s->niced);
+        double rest = u - irq - niced;
         gboolean escape = roomy > (s->vm_demand < VMB_HOST_LOAD_ROOMY);
-        state[c].bound = next_bound(&state[c], s, u - niced, escape, alpha);
-        floating += niced + MAX(0, u - niced - state[c].bound);
+        state[c].learned = next_learned(&state[c], s, rest, escape, alpha);
+        state[c].irq = vmb_ewma(state[c].irq, irq, alpha);
+        state[c].bound = state[c].irq + state[c].learned;
+        floating += niced + MAX(0, rest - state[c].learned);
     }
     return floating;
 }

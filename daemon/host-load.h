@@ -9,6 +9,8 @@
  * move look useless (it would leave as the vCPU arrives).
  *
  * How the two are told apart:
+ * - Time the kernel accounts to interrupts, softirqs and steal is bound (interrupt affinity;
+ *   the hypervisor below took that CPU): the simulated host reports its background there.
  * - Time the kernel counts as niced (nice > 0) floats: the scheduler gives such work a
  *   smaller share than the vCPUs (nice 0) wherever it runs, and next to nothing at the
  *   levels used for background jobs (10-19). An operator who renices QEMU itself makes
@@ -39,10 +41,13 @@ typedef struct {
     double vm_run;    /* percent the vCPUs pinned there ran */
     double vm_demand; /* percent they wanted: ran plus waited to run */
     double niced;     /* percent niced processes used (part of busy), 0 when unknown */
+    double irq;       /* percent interrupts, softirqs and steal used (part of busy) */
 } VmbPcpuSample;
 
 typedef struct {
-    double bound;     /* smoothed non-VM load that stays on this pCPU, percent */
+    double bound;     /* smoothed non-VM load that stays on this pCPU, percent: irq + learned */
+    double irq;       /* ... of it, interrupts, softirqs and steal */
+    double learned;   /* ... of it, processes found bound by evidence */
     guint64 evidence; /* samples that showed the bound part (saturated or contended) */
 } VmbPcpuHostLoad;
 

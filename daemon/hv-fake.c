@@ -50,7 +50,8 @@ typedef struct {
     gint64 wall_origin_s;
     double now;
     guint64 *busy_ns;
-    guint64 *nice_ns; /* part of busy_ns: the scenario's niced host work */
+    guint64 *nice_ns;  /* part of busy_ns: the scenario's niced host work */
+    guint64 *bound_ns; /* part of busy_ns: the scenario's per-pCPU background */
     double *last_load;
     FakeDomain *doms;
     VmbFakeCounters counters;
@@ -274,6 +275,8 @@ run_pinned(Fake *f, double t, double dt, Share *sh, double *busy, double *residu
             guint64 id = g_array_index(sh->who, guint64, k);
             if (id != NO_VCPU)
                 run_vcpu(f, id, g_array_index(sh->dem, double, k), a, dt);
+            else /* reported as bound time, like interrupts on a real host */
+                f->bound_ns[p] += (guint64) (a / 100.0 * dt * 1e9);
         }
         residual[p] = MAX(0, 100.0 - busy[p]);
         residual_total += residual[p];
@@ -548,6 +551,7 @@ fake_snapshot(VmbHypervisor *hv, GError **error)
     s->wall_s = f->wall_origin_s + (gint64) f->now;
     s->pcpu_busy_ns = g_memdup2(f->busy_ns, sizeof(guint64) * f->sc->ncpus);
     s->pcpu_nice_ns = g_memdup2(f->nice_ns, sizeof(guint64) * f->sc->ncpus);
+    s->pcpu_bound_ns = g_memdup2(f->bound_ns, sizeof(guint64) * f->sc->ncpus);
     s->host_mem_total_kib = f->sc->memory_mib * 1024;
     double avail = (double) f->sc->memory_mib - host_used_mib(f);
     s->host_mem_available_kib = avail > 0 ? (guint64) (avail * 1024) : 0;
@@ -660,6 +664,7 @@ fake_free(VmbHypervisor *hv)
     g_free(f->doms);
     g_free(f->busy_ns);
     g_free(f->nice_ns);
+    g_free(f->bound_ns);
     g_free(f->last_load);
     vmb_scenario_free(f->sc);
     g_free(f);
@@ -686,6 +691,7 @@ vmb_hv_fake_new_from_scenario(VmbScenario *sc, gboolean manual_clock)
     f->wall_origin_s = manual_clock ? WALL_ORIGIN_S : g_get_real_time() / G_USEC_PER_SEC;
     f->busy_ns = g_new0(guint64, sc->ncpus);
     f->nice_ns = g_new0(guint64, sc->ncpus);
+    f->bound_ns = g_new0(guint64, sc->ncpus);
     f->last_load = g_new0(double, sc->ncpus);
     f->counters.min_host_available_kib = G_MAXUINT64;
     f->doms = g_new0(FakeDomain, sc->domains->len);
