@@ -28,7 +28,6 @@ vmb_cpu_task_clear(VmbCpuTask *t)
     g_clear_pointer(&t->dry_reported, g_hash_table_unref);
     g_clear_pointer(&t->host.busy, g_free);
     g_clear_pointer(&t->host.background, g_free);
-    g_clear_pointer(&t->host.load, g_free);
 }
 
 static void
@@ -38,14 +37,12 @@ resize_host_view(VmbCpuHostView *h, guint npcpus)
         return;
     g_free(h->busy);
     g_free(h->background);
-    g_free(h->load);
     h->npcpus = npcpus;
     h->busy = g_new0(double, npcpus);
     h->background = g_new0(double, npcpus);
-    h->load = g_new0(VmbPcpuHostLoad, npcpus);
 }
 
-/* What the vCPUs pinned to each pCPU ran and wanted in the last interval; returns what
+/* What the vCPUs pinned to each pCPU ran in the last interval; returns what
  * vCPUs without a single pCPU ran (the kernel puts them where there is room). */
 static double
 sample_vm_load(VmbCpuTask *t, const VmbSnapshot *s, VmbPcpuSample *samples)
@@ -63,7 +60,6 @@ sample_vm_load(VmbCpuTask *t, const VmbSnapshot *s, VmbPcpuSample *samples)
                 continue;
             }
             samples[c].vm_run += l->run;
-            samples[c].vm_demand += l->demand;
         }
     }
     return floating;
@@ -83,12 +79,9 @@ update_background(VmbCpuTask *t, const VmbSnapshot *s, double alpha)
         double busy;
         h->busy[c] = vmb_cpu_usage_pcpu(t->usage, c, &busy) ? busy : -1;
         samples[c].busy = h->busy[c];
-        samples[c].niced = vmb_cpu_usage_pcpu_niced(t->usage, c);
         samples[c].irq = vmb_cpu_usage_pcpu_bound(t->usage, c);
     }
-    h->floating = vmb_host_load_update(h->load, samples, s->npcpus, floating_vm, alpha);
-    for (guint c = 0; c < s->npcpus; c++)
-        h->background[c] = h->load[c].bound;
+    h->floating = vmb_host_load_update(h->background, samples, s->npcpus, floating_vm, alpha);
 }
 
 typedef struct {

@@ -11,10 +11,9 @@
 
 typedef struct {
     guint npcpus;
-    double *busy;          /* [npcpus] measured busy percent, last interval (-1 unknown) */
-    double *background;    /* [npcpus] smoothed non-VM load bound to each pCPU, percent */
-    VmbPcpuHostLoad *load; /* [npcpus] the estimator behind background (host-load.h) */
-    double floating;       /* non-VM load that floats, percent summed over the host */
+    double *busy;       /* [npcpus] measured busy percent, last interval (-1 unknown) */
+    double *background; /* [npcpus] smoothed non-VM load bound to each pCPU (host-load.h) */
+    double floating;    /* non-VM load that floats, percent summed over the host */
 } VmbCpuHostView;
 
 typedef struct {

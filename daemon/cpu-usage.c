@@ -24,7 +24,7 @@ struct _VmbCpuUsage {
     guint npcpus;
     guint64 *pcpu_prev;
     double *pcpu_busy;
-    PartOfBusy nice, bound; /* niced and bound parts of busy time (snapshot.h) */
+    PartOfBusy bound; /* the part of busy time bound to the pCPU (snapshot.h) */
     gboolean pcpu_valid;
     gint64 pcpu_mono_us;
 };
@@ -137,7 +137,6 @@ vmb_cpu_usage_free(VmbCpuUsage *u)
     g_hash_table_unref(u->domains);
     g_free(u->pcpu_prev);
     g_free(u->pcpu_busy);
-    part_clear(&u->nice);
     part_clear(&u->bound);
     g_free(u);
 }
@@ -148,7 +147,6 @@ update_pcpus(VmbCpuUsage *u, const VmbSnapshot *s)
     if (!s->pcpu_busy_ns || s->npcpus != u->npcpus) {
         g_clear_pointer(&u->pcpu_prev, g_free);
         g_clear_pointer(&u->pcpu_busy, g_free);
-        part_clear(&u->nice);
         part_clear(&u->bound);
         u->npcpus = s->npcpus;
         u->pcpu_valid = FALSE;
@@ -156,7 +154,6 @@ update_pcpus(VmbCpuUsage *u, const VmbSnapshot *s)
             return;
         u->pcpu_prev = g_memdup2(s->pcpu_busy_ns, sizeof(guint64) * s->npcpus);
         u->pcpu_busy = g_new0(double, s->npcpus);
-        part_reset(&u->nice, s->pcpu_nice_ns, s->npcpus);
         part_reset(&u->bound, s->pcpu_bound_ns, s->npcpus);
         u->pcpu_mono_us = s->mono_us;
         return;
@@ -166,7 +163,6 @@ update_pcpus(VmbCpuUsage *u, const VmbSnapshot *s)
         u->pcpu_busy[c] = MIN(vmb_util_percent(u->pcpu_prev[c], s->pcpu_busy_ns[c], wall), 100);
         u->pcpu_prev[c] = s->pcpu_busy_ns[c];
     }
-    part_update(&u->nice, s->pcpu_nice_ns, s->npcpus, wall);
     part_update(&u->bound, s->pcpu_bound_ns, s->npcpus, wall);
     u->pcpu_mono_us = s->mono_us;
     u->pcpu_valid = wall > 0;
@@ -251,12 +247,6 @@ vmb_cpu_usage_pcpu(const VmbCpuUsage *u, guint pcpu, double *busy)
         return FALSE;
     *busy = u->pcpu_busy[pcpu];
     return TRUE;
-}
-
-double
-vmb_cpu_usage_pcpu_niced(const VmbCpuUsage *u, guint pcpu)
-{
-    return u->pcpu_valid && pcpu < u->npcpus ? u->nice.pct[pcpu] : 0;
 }
 
 double

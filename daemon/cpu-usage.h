@@ -40,9 +40,8 @@ guint64 vmb_cpu_usage_cycle(const VmbCpuUsage *u);
 const VmbVcpuLoad *vmb_cpu_usage_vcpu(const VmbCpuUsage *u, const char *uuid, guint vcpu);
 /* Busy percent of @pcpu over the last interval; FALSE when not measured. */
 gboolean vmb_cpu_usage_pcpu(const VmbCpuUsage *u, guint pcpu, double *busy);
-/* Percent of @pcpu that niced processes used over the last interval (0 when unknown). */
-double vmb_cpu_usage_pcpu_niced(const VmbCpuUsage *u, guint pcpu);
-/* ... that work bound to it used (interrupts, softirqs, steal; 0 when unknown). */
+/* Percent of @pcpu that work bound to it used over the last interval (interrupts, softirqs,
+ * steal; 0 when unknown). */
 double vmb_cpu_usage_pcpu_bound(const VmbCpuUsage *u, guint pcpu);
 void vmb_cpu_usage_mark_moved(VmbCpuUsage *u, const char *uuid, guint vcpu);
 void vmb_cpu_usage_forget(VmbCpuUsage *u, const char *uuid);

@@ -14,9 +14,9 @@ G_DEFINE_QUARK(vmb - host - proc - error - quark, vmb_host_proc_error)
 /* How much of a bad token an error message quotes. */
 #define TOKEN_QUOTE_MAX 40
 
-/* Where store_cpu_busy() puts a CPU's times (nice_ns and bound_ns may be NULL). */
+/* Where store_cpu_busy() puts a CPU's times (bound_ns may be NULL). */
 typedef struct {
-    guint64 *busy_ns, *nice_ns, *bound_ns;
+    guint64 *busy_ns, *bound_ns;
 } VmbHostCpuTimes;
 
 /* The /proc/stat CPU fields used: user nice system idle iowait irq softirq steal. */
@@ -255,7 +255,7 @@ parse_cpu_fields(Lines *it, guint64 cpu, guint64 fields[CPU_FIELDS], GError **er
 /* A "cpuN ..." line: N and its busy ticks, every counter but idle and iowait (guest time is
  * already inside user). */
 static gboolean
-parse_cpu_line(Lines *it, guint64 *cpu, guint64 ticks[3], GError **error)
+parse_cpu_line(Lines *it, guint64 *cpu, guint64 ticks[2], GError **error)
 {
     const char *token;
     gsize len;
@@ -277,15 +277,14 @@ parse_cpu_line(Lines *it, guint64 *cpu, guint64 ticks[3], GError **error)
         }
     }
     ticks[0] = sum;
-    ticks[1] = f[1];               /* nice */
-    ticks[2] = f[5] + f[6] + f[7]; /* irq softirq steal: parts of sum, no overflow */
+    ticks[1] = f[5] + f[6] + f[7]; /* irq softirq steal: parts of sum, no overflow */
     return TRUE;
 }
 
-/* Stores one CPU's busy (and, where wanted, niced and bound) time; CPUs beyond @npcpus (not
+/* Stores one CPU's busy (and, where wanted, bound) time; CPUs beyond @npcpus (not
  * counted by the caller) are skipped. Those are parts of busy time: they cannot overflow. */
 static gboolean
-store_cpu_busy(const Lines *it, guint64 cpu, const guint64 ticks[3], guint64 tick_ns, guint npcpus,
+store_cpu_busy(const Lines *it, guint64 cpu, const guint64 ticks[2], guint64 tick_ns, guint npcpus,
                VmbHostCpuTimes *out, guint8 *seen, GError **error)
 {
     if (cpu >= npcpus)
@@ -299,22 +298,20 @@ store_cpu_busy(const Lines *it, guint64 cpu, const guint64 ticks[3], guint64 tic
         line_error(error, it, "cpu%" G_GUINT64_FORMAT " busy time overflows in nanoseconds", cpu);
         return FALSE;
     }
-    if (out->nice_ns)
-        out->nice_ns[cpu] = ticks[1] * tick_ns;
     if (out->bound_ns)
-        out->bound_ns[cpu] = ticks[2] * tick_ns;
+        out->bound_ns[cpu] = ticks[1] * tick_ns;
     return TRUE;
 }
 
 guint64 *
 vmb_host_proc_parse_stat(const char *origin, const char *text, gsize length, guint npcpus,
-                         guint64 tick_ns, guint64 *nice_ns, guint64 *bound_ns, GError **error)
+                         guint64 tick_ns, guint64 *bound_ns, GError **error)
 {
     g_return_val_if_fail(origin && text && npcpus > 0 && tick_ns > 0, NULL);
     if (!check_text(origin, text, length, error))
         return NULL;
     g_autofree guint64 *busy = g_new0(guint64, npcpus);
-    VmbHostCpuTimes out = {busy, nice_ns, bound_ns};
+    VmbHostCpuTimes out = {busy, bound_ns};
     g_autofree guint8 *seen = g_new0(guint8, npcpus);
     Lines it = lines_init(origin, text, length);
     guint ncpu_lines = 0;
@@ -323,7 +320,7 @@ vmb_host_proc_parse_stat(const char *origin, const char *text, gsize length, gui
         last_is_cpu = line_starts_with(&it, "cpu");
         if (!is_per_cpu_line(&it))
             continue;
-        guint64 cpu, ticks[3];
+        guint64 cpu, ticks[2];
         if (!parse_cpu_line(&it, &cpu, ticks, error) ||
             !store_cpu_busy(&it, cpu, ticks, tick_ns, npcpus, &out, seen, error))
             return NULL;
@@ -345,15 +342,15 @@ vmb_host_proc_parse_stat(const char *origin, const char *text, gsize length, gui
 }
 
 guint64 *
-vmb_host_proc_read_stat(const char *path, guint npcpus, guint64 tick_ns, guint64 *nice_ns,
-                        guint64 *bound_ns, GError **error)
+vmb_host_proc_read_stat(const char *path, guint npcpus, guint64 tick_ns, guint64 *bound_ns,
+                        GError **error)
 {
     gsize length = 0;
     g_autofree char *text =
         vmb_host_proc_read_file(path, VMB_HOST_PROC_STAT_MAX_BYTES, &length, error);
     if (!text)
         return NULL;
-    return vmb_host_proc_parse_stat(path, text, length, npcpus, tick_ns, nice_ns, bound_ns, error);
+    return vmb_host_proc_parse_stat(path, text, length, npcpus, tick_ns, bound_ns, error);
 }
 
 /* ---- /proc/meminfo ---- */

@@ -42,20 +42,19 @@ gboolean vmb_host_proc_tick_ns(guint64 *tick_ns, GError **error);
  * @tick_ns. Returns a new array of @npcpus counters (g_free() it); CPUs without a line (offline)
  * are 0 and lines of CPUs >= @npcpus are checked but ignored. Lines need at least the four
  * fields of the oldest kernels (user nice system idle); missing later fields count as 0.
- * @nice_ns, when not NULL, is an array of @npcpus that receives the niced part of each busy
- * time (the nice field) and @bound_ns the part bound to the CPU (irq + softirq + steal: interrupt
+ * @bound_ns, when not NULL, is an array of @npcpus that receives the part of each busy time
+ * bound to the CPU (irq + softirq + steal: interrupt
  * affinity, or the hypervisor below took the CPU); entries of CPUs without a line are left as
  * they are: pass zeroed arrays.
  * @origin names the text in error messages (its path). NULL with @error when malformed: no per-CPU
  * line, a field that is not a number, an overflow, a CPU listed twice, a NUL byte, or a file that
  * does not end with a newline or ends right after the per-CPU lines (truncated). */
 guint64 *vmb_host_proc_parse_stat(const char *origin, const char *text, gsize length, guint npcpus,
-                                  guint64 tick_ns, guint64 *nice_ns, guint64 *bound_ns,
-                                  GError **error);
+                                  guint64 tick_ns, guint64 *bound_ns, GError **error);
 
 /* The same from the file at @path (VMB_HOST_PROC_STAT_PATH on a real host). */
-guint64 *vmb_host_proc_read_stat(const char *path, guint npcpus, guint64 tick_ns, guint64 *nice_ns,
-                                 guint64 *bound_ns, GError **error);
+guint64 *vmb_host_proc_read_stat(const char *path, guint npcpus, guint64 tick_ns, guint64 *bound_ns,
+                                 GError **error);
 
 typedef struct {
     guint64 total_kib;     /* MemTotal */

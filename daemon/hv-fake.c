@@ -50,7 +50,6 @@ typedef struct {
     gint64 wall_origin_s;
     double now;
     guint64 *busy_ns;
-    guint64 *nice_ns;  /* part of busy_ns: the scenario's niced host work */
     guint64 *bound_ns; /* part of busy_ns: the scenario's per-pCPU background */
     double *last_load;
     FakeDomain *doms;
@@ -312,9 +311,9 @@ run_floating(Fake *f, double dt, Share *sh, const double *residual, double resid
 }
 
 /* Niced host work floats and yields: it takes what the vCPUs and the background left, on
- * every pCPU in proportion to what is left there. */
+ * every pCPU in proportion to what is left there. It is plain busy time, not bound. */
 static void
-run_niced(Fake *f, double t, double dt, double *busy)
+run_niced(Fake *f, double t, double *busy)
 {
     double want = vmb_series_at(&f->sc->niced, t), left = 0;
     for (guint p = 0; p < f->sc->ncpus; p++)
@@ -325,7 +324,6 @@ run_niced(Fake *f, double t, double dt, double *busy)
     for (guint p = 0; p < f->sc->ncpus; p++) {
         double got = MAX(0, 100.0 - busy[p]) * share;
         busy[p] += got;
-        f->nice_ns[p] += (guint64) (got / 100.0 * dt * 1e9);
     }
 }
 
@@ -342,7 +340,7 @@ step_cpu(Fake *f, double t, double dt)
     };
     double residual_total = run_pinned(f, t, dt, &sh, busy, residual);
     run_floating(f, dt, &sh, residual, residual_total, busy);
-    run_niced(f, t, dt, busy);
+    run_niced(f, t, busy);
     for (guint p = 0; p < P; p++) {
         f->busy_ns[p] += (guint64) (busy[p] / 100.0 * dt * 1e9);
         f->last_load[p] = busy[p];
@@ -550,7 +548,6 @@ fake_snapshot(VmbHypervisor *hv, GError **error)
     s->mono_us = f->origin_us + llround(f->now * 1e6);
     s->wall_s = f->wall_origin_s + (gint64) f->now;
     s->pcpu_busy_ns = g_memdup2(f->busy_ns, sizeof(guint64) * f->sc->ncpus);
-    s->pcpu_nice_ns = g_memdup2(f->nice_ns, sizeof(guint64) * f->sc->ncpus);
     s->pcpu_bound_ns = g_memdup2(f->bound_ns, sizeof(guint64) * f->sc->ncpus);
     s->host_mem_total_kib = f->sc->memory_mib * 1024;
     double avail = (double) f->sc->memory_mib - host_used_mib(f);
@@ -663,7 +660,6 @@ fake_free(VmbHypervisor *hv)
     }
     g_free(f->doms);
     g_free(f->busy_ns);
-    g_free(f->nice_ns);
     g_free(f->bound_ns);
     g_free(f->last_load);
     vmb_scenario_free(f->sc);
@@ -690,7 +686,6 @@ vmb_hv_fake_new_from_scenario(VmbScenario *sc, gboolean manual_clock)
     f->origin_us = manual_clock ? 0 : g_get_monotonic_time();
     f->wall_origin_s = manual_clock ? WALL_ORIGIN_S : g_get_real_time() / G_USEC_PER_SEC;
     f->busy_ns = g_new0(guint64, sc->ncpus);
-    f->nice_ns = g_new0(guint64, sc->ncpus);
     f->bound_ns = g_new0(guint64, sc->ncpus);
     f->last_load = g_new0(double, sc->ncpus);
     f->counters.min_host_available_kib = G_MAXUINT64;

@@ -607,18 +607,15 @@ read_local_pcpu_busy(VmbSnapshot *s)
 {
     g_autoptr(GError) local = NULL;
     g_autofree guint64 *busy = NULL;
-    g_autofree guint64 *nice = g_new0(guint64, s->npcpus);
     g_autofree guint64 *bound = g_new0(guint64, s->npcpus);
     guint64 tick_ns = 0;
     if (vmb_host_proc_tick_ns(&tick_ns, &local))
-        busy = vmb_host_proc_read_stat(VMB_HOST_PROC_STAT_PATH, s->npcpus, tick_ns, nice, bound,
-                                       &local);
+        busy = vmb_host_proc_read_stat(VMB_HOST_PROC_STAT_PATH, s->npcpus, tick_ns, bound, &local);
     if (!busy) {
         g_debug("%s; asking libvirt for host CPU statistics", local->message);
         return FALSE;
     }
     s->pcpu_busy_ns = g_steal_pointer(&busy);
-    s->pcpu_nice_ns = g_steal_pointer(&nice);   /* floating host load (host-load.h) */
     s->pcpu_bound_ns = g_steal_pointer(&bound); /* bound host load */
     return TRUE;
 }

@@ -16,7 +16,6 @@ vmb_snapshot_free(VmbSnapshot *s)
     if (!s)
         return;
     g_free(s->pcpu_busy_ns);
-    g_free(s->pcpu_nice_ns);
     g_free(s->pcpu_bound_ns);
     g_ptr_array_unref(s->domains);
     g_free(s);

@@ -53,7 +53,6 @@ typedef struct {
     gint64 wall_s;          /* seconds since the epoch when taken (to judge balloon staleness) */
     guint npcpus;           /* host CPUs, numbered 0..npcpus-1 */
     guint64 *pcpu_busy_ns;  /* cumulative busy time per pCPU, NULL when unknown */
-    guint64 *pcpu_nice_ns;  /* ... of it, what niced (nice > 0) processes ran; NULL when unknown */
     guint64 *pcpu_bound_ns; /* ... of it, work that cannot leave the pCPU (interrupts, softirqs,
                              * steal; the simulated host's background); NULL when unknown */
     guint64 host_mem_total_kib;

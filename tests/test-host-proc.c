@@ -31,7 +31,7 @@ read_stat_ok(const char *name, guint npcpus)
 {
     g_autofree char *path = fixture(name);
     g_autoptr(GError) error = NULL;
-    guint64 *busy = vmb_host_proc_read_stat(path, npcpus, TICK_NS, NULL, NULL, &error);
+    guint64 *busy = vmb_host_proc_read_stat(path, npcpus, TICK_NS, NULL, &error);
     g_assert_no_error(error);
     g_assert_nonnull(busy);
     return busy;
@@ -48,21 +48,19 @@ test_stat_2cpu(void)
     g_assert_cmpuint(busy[1], ==, (31658 + 5123 + 6907 + 8 + 193 + 3760) * TICK_NS);
 }
 
-/* The nice field of each CPU comes back on its own: niced work is floating host load. */
+/* The time bound to each CPU (irq, softirq, steal) comes back on its own. */
 static void
-test_stat_nice(void)
+test_stat_bound(void)
 {
     g_autoptr(GError) error = NULL;
     g_autofree char *path =
         g_build_filename(VMB_SRCDIR, "tests", "data", "proc", "stat-2cpu", NULL);
-    guint64 nice[3] = {1, 1, 1}, bound[3] = {1, 1, 1};
-    g_autofree guint64 *busy = vmb_host_proc_read_stat(path, 3, TICK_NS, nice, bound, &error);
+    guint64 bound[3] = {1, 1, 1};
+    g_autofree guint64 *busy = vmb_host_proc_read_stat(path, 3, TICK_NS, bound, &error);
     g_assert_no_error(error);
-    g_assert_cmpuint(nice[0], ==, 5279 * TICK_NS);
-    g_assert_cmpuint(nice[1], ==, 5123 * TICK_NS);
     g_assert_cmpuint(bound[0], ==, (12 + 59 + 3142) * TICK_NS); /* irq softirq steal */
     g_assert_cmpuint(bound[1], ==, (8 + 193 + 3760) * TICK_NS);
-    g_assert_cmpuint(nice[2], ==, 1); /* no line for cpu2: left as it was */
+    g_assert_cmpuint(bound[2], ==, 1); /* no line for cpu2: left as it was */
     g_assert_cmpuint(busy[2], ==, 0);
 }
 
@@ -151,7 +149,7 @@ test_stat_bad(gconstpointer data)
     g_autofree char *path = fixture(bc->file);
     g_autofree char *expected = g_strconcat(path, bc->message, NULL);
     g_autoptr(GError) error = NULL;
-    g_autofree guint64 *busy = vmb_host_proc_read_stat(path, 2, TICK_NS, NULL, NULL, &error);
+    g_autofree guint64 *busy = vmb_host_proc_read_stat(path, 2, TICK_NS, NULL, &error);
     g_assert_null(busy);
     g_assert_error(error, VMB_HOST_PROC_ERROR, bc->code);
     g_assert_cmpstr(error->message, ==, expected);
@@ -163,7 +161,7 @@ test_stat_nul_byte(void)
     static const char text[] = "cpu  1 2 3 4\ncpu0 1 2 3 4\nintr 0\0 1\nctxt 5\n";
     g_autoptr(GError) error = NULL;
     g_autofree guint64 *busy =
-        vmb_host_proc_parse_stat("stat", text, sizeof text - 1, 1, TICK_NS, NULL, NULL, &error);
+        vmb_host_proc_parse_stat("stat", text, sizeof text - 1, 1, TICK_NS, NULL, &error);
     g_assert_null(busy);
     g_assert_error(error, VMB_HOST_PROC_ERROR, VMB_HOST_PROC_ERROR_MALFORMED);
     g_assert_cmpstr(error->message, ==, "stat:3: NUL byte (not a text file?)");
@@ -176,11 +174,11 @@ test_stat_ns_overflow(void)
     static const char text[] = "cpu0 18446744073709551 0 0 0\nintr 0\n";
     g_autoptr(GError) error = NULL;
     g_autofree guint64 *ok =
-        vmb_host_proc_parse_stat("stat", text, sizeof text - 1, 1, 1000, NULL, NULL, &error);
+        vmb_host_proc_parse_stat("stat", text, sizeof text - 1, 1, 1000, NULL, &error);
     g_assert_no_error(error);
     g_assert_cmpuint(ok[0], ==, G_GUINT64_CONSTANT(18446744073709551000));
     g_autofree guint64 *busy =
-        vmb_host_proc_parse_stat("stat", text, sizeof text - 1, 1, TICK_NS, NULL, NULL, &error);
+        vmb_host_proc_parse_stat("stat", text, sizeof text - 1, 1, TICK_NS, NULL, &error);
     g_assert_null(busy);
     g_assert_error(error, VMB_HOST_PROC_ERROR, VMB_HOST_PROC_ERROR_MALFORMED);
     g_assert_cmpstr(error->message, ==, "stat:1: cpu0 busy time overflows in nanoseconds");
@@ -267,7 +265,7 @@ check_prefixes(const char *name, gboolean is_stat)
         gboolean ok;
         if (is_stat) {
             g_autofree guint64 *busy =
-                vmb_host_proc_parse_stat(name, prefix, cut, 2, TICK_NS, NULL, NULL, &error);
+                vmb_host_proc_parse_stat(name, prefix, cut, 2, TICK_NS, NULL, &error);
             ok = busy != NULL;
         } else {
             VmbHostMemInfo mem;
@@ -308,7 +306,7 @@ check_mutations(const char *name, gboolean is_stat)
         gboolean ok;
         if (is_stat) {
             g_autofree guint64 *busy =
-                vmb_host_proc_parse_stat(name, copy, length, 2, TICK_NS, NULL, NULL, &error);
+                vmb_host_proc_parse_stat(name, copy, length, 2, TICK_NS, NULL, &error);
             ok = busy != NULL;
         } else {
             VmbHostMemInfo mem;
@@ -351,7 +349,7 @@ test_read_directory(void)
 {
     g_autoptr(GError) error = NULL;
     g_autofree char *path = fixture(".");
-    g_autofree guint64 *busy = vmb_host_proc_read_stat(path, 2, TICK_NS, NULL, NULL, &error);
+    g_autofree guint64 *busy = vmb_host_proc_read_stat(path, 2, TICK_NS, NULL, &error);
     g_assert_null(busy);
     g_assert_error(error, VMB_HOST_PROC_ERROR, VMB_HOST_PROC_ERROR_READ);
     g_autofree char *expected = g_strdup_printf("cannot read %s: ", path);
@@ -390,8 +388,8 @@ test_this_host(void)
     guint64 tick_ns = 0;
     g_assert_true(vmb_host_proc_tick_ns(&tick_ns, &error));
     g_assert_cmpuint(tick_ns, >, 0);
-    g_autofree guint64 *busy = vmb_host_proc_read_stat(VMB_HOST_PROC_STAT_PATH, (guint) ncpus,
-                                                       tick_ns, NULL, NULL, &error);
+    g_autofree guint64 *busy =
+        vmb_host_proc_read_stat(VMB_HOST_PROC_STAT_PATH, (guint) ncpus, tick_ns, NULL, &error);
     g_assert_no_error(error);
     VmbHostMemInfo mem;
     if (!vmb_host_proc_read_meminfo(VMB_HOST_PROC_MEMINFO_PATH, &mem, &error) &&
@@ -415,7 +413,7 @@ main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/host-proc/stat/2cpu", test_stat_2cpu);
-    g_test_add_func("/host-proc/stat/nice", test_stat_nice);
+    g_test_add_func("/host-proc/stat/bound", test_stat_bound);
     g_test_add_func("/host-proc/stat/256cpu", test_stat_256cpu);
     g_test_add_func("/host-proc/stat/other-cpu-counts", test_stat_other_cpu_counts);
     g_test_add_func("/host-proc/stat/offline-cpu", test_stat_offline_cpu);
