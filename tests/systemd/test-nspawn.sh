@@ -25,7 +25,7 @@ done
 
 suite=bookworm
 # systemd + the bus, the daemon's runtime libraries, procps for ExecReload's kill.
-packages=systemd,systemd-sysv,dbus,procps,libvirt0,libvirt-glib-1.0-0,libiniparser1,libglib2.0-0,libsystemd0
+packages=systemd,systemd-sysv,dbus,procps,libvirt0,libvirt-glib-1.0-0,libiniparser1,libglib2.0-0,libsystemd0,libjson-glib-1.0-0
 
 # The machine's own Debian mirror (deb822 .sources or one-line .list), else the default.
 find_mirror() {
