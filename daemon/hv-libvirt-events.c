@@ -221,15 +221,18 @@ lv_events_register(LvPriv *p, GError **error)
         virResetLastError();
 
     p->lifecycle_id =
-        virConnectDomainEventRegisterAny(p->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                         VIR_DOMAIN_EVENT_CALLBACK(lifecycle_cb), p, NULL);
+        LV_CALL(p, CONNECT,
+                virConnectDomainEventRegisterAny(p->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                                 VIR_DOMAIN_EVENT_CALLBACK(lifecycle_cb), p, NULL));
     if (p->lifecycle_id < 0) {
         lv_set_error_last(p, error, FALSE, "cannot register for domain events");
         return FALSE;
     }
 
-    p->tunable_id = virConnectDomainEventRegisterAny(
-        p->conn, NULL, VIR_DOMAIN_EVENT_ID_TUNABLE, VIR_DOMAIN_EVENT_CALLBACK(tunable_cb), p, NULL);
+    p->tunable_id =
+        LV_CALL(p, CONNECT,
+                virConnectDomainEventRegisterAny(p->conn, NULL, VIR_DOMAIN_EVENT_ID_TUNABLE,
+                                                 VIR_DOMAIN_EVENT_CALLBACK(tunable_cb), p, NULL));
     if (p->tunable_id < 0)
         virResetLastError(); /* an old driver: the periodic read still catches foreign pins */
     return TRUE;
@@ -249,9 +252,9 @@ lv_events_unregister(LvPriv *p)
     if (p->conn) {
         /* Each may fail on a dead connection; nothing to do about it. */
         if (p->lifecycle_id >= 0)
-            virConnectDomainEventDeregisterAny(p->conn, p->lifecycle_id);
+            LV_CALL(p, CONNECT, virConnectDomainEventDeregisterAny(p->conn, p->lifecycle_id));
         if (p->tunable_id >= 0)
-            virConnectDomainEventDeregisterAny(p->conn, p->tunable_id);
+            LV_CALL(p, CONNECT, virConnectDomainEventDeregisterAny(p->conn, p->tunable_id));
         if (p->close_cb_registered)
             virConnectUnregisterCloseCallback(p->conn, close_cb);
     }
@@ -270,11 +273,11 @@ query_min_guarantee(LvPriv *p, virDomainPtr dom, guint64 *kib, GError **error)
     *kib = 0;
     const char *name = virDomainGetName(dom);
     int n = 0;
-    if (virDomainGetMemoryParameters(dom, NULL, &n, 0) == 0) {
+    if (LV_CALL(p, DOMAIN, virDomainGetMemoryParameters(dom, NULL, &n, 0)) == 0) {
         if (n <= 0)
             return TRUE;
         g_autofree virTypedParameter *params = g_new0(virTypedParameter, n);
-        if (virDomainGetMemoryParameters(dom, params, &n, 0) == 0) {
+        if (LV_CALL(p, DOMAIN, virDomainGetMemoryParameters(dom, params, &n, 0)) == 0) {
             guint64 v = 0;
             if (lv_param_u64(params, n, VIR_DOMAIN_MEMORY_MIN_GUARANTEE, &v) &&
                 v != VIR_DOMAIN_MEMORY_PARAM_UNLIMITED)
@@ -334,7 +337,9 @@ refresh_pins(LvPriv *p, virDomainPtr dom, DomainCache *c, guint nvcpus, GError *
     }
     int maplen = VIR_CPU_MAPLEN(p->npcpus);
     g_autofree unsigned char *maps = g_malloc0((gsize) maplen * nvcpus);
-    int n = virDomainGetVcpuPinInfo(dom, (int) nvcpus, maps, maplen, VIR_DOMAIN_AFFECT_CURRENT);
+    int n = LV_CALL(
+        p, PINS,
+        virDomainGetVcpuPinInfo(dom, (int) nvcpus, maps, maplen, VIR_DOMAIN_AFFECT_CURRENT));
     if (n < 0) {
         lv_set_error_last(p, error, FALSE, "cannot get the vCPU pins of %s", virDomainGetName(dom));
         return FALSE;
@@ -373,7 +378,7 @@ update_pins(LvPriv *p, virDomainPtr dom, const char *uuid, DomainCache *c, guint
         return FALSE;
     }
     if (g_error_matches(local, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN) ||
-        virDomainIsActive(dom) != 1) {
+        LV_CALL(p, DOMAIN, virDomainIsActive(dom)) != 1) {
         g_hash_table_remove(p->cache, uuid);
         return FALSE;
     }

@@ -36,6 +36,11 @@ typedef struct {
     char *lost_reason;
 } LvPriv;
 
+/* Makes one call to the hypervisor and counts it under @kind, a VmbHvCallKind without its prefix:
+ * LV_CALL(p, PINS, virDomainGetVcpuPinInfo(...)). Calls the client library answers itself
+ * (virDomainGetName(), virConnectIsAlive(), errors) are made directly. */
+#define LV_CALL(p, kind, call) (vmb_hypervisor_count_call((p)->hv, VMB_HV_CALL_##kind), (call))
+
 /* ---- errors (hv-libvirt.c) ---- */
 
 /* Maps a libvirt error to our codes. With @request (pin, set memory, ...), libvirt refusing the

@@ -131,12 +131,12 @@ lv_soft_failure(LvPriv *p, GError **error, const char *format, ...)
 static gboolean
 query_npcpus(LvPriv *p, virNodeInfo *info, guint *npcpus, GError **error)
 {
-    if (virNodeGetInfo(p->conn, info) < 0) {
+    if (LV_CALL(p, NODE, virNodeGetInfo(p->conn, info)) < 0) {
         lv_set_error_last(p, error, FALSE, "cannot get node info");
         return FALSE;
     }
     guint n = info->cpus;
-    int present = virNodeGetCPUMap(p->conn, NULL, NULL, 0);
+    int present = LV_CALL(p, NODE, virNodeGetCPUMap(p->conn, NULL, NULL, 0));
     if (present > 0)
         n = n ? MIN(n, (guint) present) : (guint) present;
     else if (present < 0 && !lv_soft_failure(p, error, "cannot get the host CPU map"))
@@ -176,7 +176,7 @@ lv_open(VmbHypervisor *hv, GError **error)
     global_init_once();
 
     const char *uri = hv->uri && *hv->uri ? hv->uri : NULL;
-    p->conn = virConnectOpen(uri);
+    p->conn = LV_CALL(p, CONNECT, virConnectOpen(uri));
     if (!p->conn) {
         g_autoptr(virError) err = virSaveLastError();
         g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED, "%s", error_message(err));
@@ -205,7 +205,7 @@ lv_close(VmbHypervisor *hv)
     LvPriv *p = hv->priv;
     lv_events_unregister(p);
     if (p->conn) {
-        virConnectClose(p->conn);
+        LV_CALL(p, CONNECT, virConnectClose(p->conn));
         virResetLastError();
         p->conn = NULL;
     }
@@ -279,7 +279,7 @@ query_pcpu_busy(LvPriv *p, VmbSnapshot *s, GError **error)
     if (p->local && read_local_pcpu_busy(s))
         return TRUE;
     int nparams = 0;
-    if (virNodeGetCPUStats(p->conn, 0, NULL, &nparams, 0) < 0)
+    if (LV_CALL(p, NODE, virNodeGetCPUStats(p->conn, 0, NULL, &nparams, 0)) < 0)
         return lv_soft_failure(p, error, "cannot get host CPU statistics");
     if (nparams <= 0)
         return TRUE;
@@ -287,7 +287,7 @@ query_pcpu_busy(LvPriv *p, VmbSnapshot *s, GError **error)
     g_autofree virNodeCPUStats *stats = g_new0(virNodeCPUStats, nparams);
     for (guint cpu = 0; cpu < s->npcpus; cpu++) {
         int n = nparams;
-        if (virNodeGetCPUStats(p->conn, (int) cpu, stats, &n, 0) < 0)
+        if (LV_CALL(p, NODE, virNodeGetCPUStats(p->conn, (int) cpu, stats, &n, 0)) < 0)
             return lv_soft_failure(p, error, "cannot get statistics of host CPU %u", cpu);
         for (int i = 0; i < n; i++) {
             const char *f = stats[i].field;
@@ -331,12 +331,14 @@ query_host_memory(LvPriv *p, const virNodeInfo *info, VmbSnapshot *s, GError **e
     s->host_mem_total_kib = info->memory;
     s->host_mem_available_kib = 0;
     int n = 0;
-    if (virNodeGetMemoryStats(p->conn, VIR_NODE_MEMORY_STATS_ALL_CELLS, NULL, &n, 0) < 0)
+    if (LV_CALL(p, NODE,
+                virNodeGetMemoryStats(p->conn, VIR_NODE_MEMORY_STATS_ALL_CELLS, NULL, &n, 0)) < 0)
         return lv_soft_failure(p, error, "cannot get host memory statistics");
     if (n <= 0)
         return TRUE;
     g_autofree virNodeMemoryStats *stats = g_new0(virNodeMemoryStats, n);
-    if (virNodeGetMemoryStats(p->conn, VIR_NODE_MEMORY_STATS_ALL_CELLS, stats, &n, 0) < 0)
+    if (LV_CALL(p, NODE,
+                virNodeGetMemoryStats(p->conn, VIR_NODE_MEMORY_STATS_ALL_CELLS, stats, &n, 0)) < 0)
         return lv_soft_failure(p, error, "cannot get host memory statistics");
     guint64 avail = 0;
     for (int i = 0; i < n; i++) {
@@ -401,7 +403,7 @@ complete_from_info(LvPriv *p, virDomainPtr dom, const char *name, gboolean have_
                    gboolean have_cpu_time, RecordBasics *b, GError **error)
 {
     virDomainInfo info;
-    if (virDomainGetInfo(dom, &info) < 0) {
+    if (LV_CALL(p, DOMAIN, virDomainGetInfo(dom, &info)) < 0) {
         g_autoptr(GError) local = NULL;
         lv_set_error_last(p, &local, FALSE, "cannot get info of domain %s", name);
         if (!g_error_matches(local, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN))
@@ -534,12 +536,14 @@ lv_snapshot(VmbHypervisor *hv, GError **error)
         return NULL;
 
     virDomainStatsRecordPtr *records = NULL;
-    int nrec = virConnectGetAllDomainStats(p->conn,
-                                           VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_CPU_TOTAL |
-                                               VIR_DOMAIN_STATS_VCPU | VIR_DOMAIN_STATS_BALLOON,
-                                           &records,
-                                           VIR_CONNECT_GET_ALL_DOMAINS_STATS_RUNNING |
-                                               VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT);
+    int nrec =
+        LV_CALL(p, STATS,
+                virConnectGetAllDomainStats(p->conn,
+                                            VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_CPU_TOTAL |
+                                                VIR_DOMAIN_STATS_VCPU | VIR_DOMAIN_STATS_BALLOON,
+                                            &records,
+                                            VIR_CONNECT_GET_ALL_DOMAINS_STATS_RUNNING |
+                                                VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT));
     if (nrec < 0) {
         lv_set_error_last(p, error, FALSE, "cannot get domain statistics");
         return NULL;
@@ -590,7 +594,7 @@ lookup_domain(LvPriv *p, const char *uuid, GError **error)
         g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED, "not connected");
         return NULL;
     }
-    virDomainPtr dom = virDomainLookupByUUIDString(p->conn, uuid);
+    virDomainPtr dom = LV_CALL(p, REQUEST, virDomainLookupByUUIDString(p->conn, uuid));
     if (!dom)
         lv_set_error_last(p, error, TRUE, "no domain %s", uuid);
     return dom;
@@ -602,7 +606,8 @@ static void
 set_request_error(LvPriv *p, virDomainPtr dom, const virError *err, GError **error,
                   const char *what)
 {
-    if (err && err->code == VIR_ERR_OPERATION_INVALID && virDomainIsActive(dom) == 0) {
+    if (err && err->code == VIR_ERR_OPERATION_INVALID &&
+        LV_CALL(p, REQUEST, virDomainIsActive(dom)) == 0) {
         g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN, "%s: domain %s is not running",
                     what, virDomainGetName(dom));
         return;
@@ -627,7 +632,7 @@ lv_pin_vcpu(VmbHypervisor *hv, const char *uuid, guint vcpu, guint pcpu, GError 
     /* Flags 0 (current) is live for a running domain; AFFECT_LIVE is refused by the test
      * driver. But on a stopped domain "current" is its persistent config, which we must not
      * touch: check that it still runs first. */
-    int active = virDomainIsActive(dom);
+    int active = LV_CALL(p, REQUEST, virDomainIsActive(dom));
     if (active != 1) {
         if (active < 0)
             lv_set_error_last(p, error, TRUE, "cannot pin vCPU %u of %s", vcpu, uuid);
@@ -641,7 +646,7 @@ lv_pin_vcpu(VmbHypervisor *hv, const char *uuid, guint vcpu, guint pcpu, GError 
     int maplen = VIR_CPU_MAPLEN(p->npcpus);
     g_autofree unsigned char *map = g_malloc0(maplen);
     VIR_USE_CPU(map, pcpu);
-    if (virDomainPinVcpuFlags(dom, vcpu, map, maplen, 0) < 0) {
+    if (LV_CALL(p, REQUEST, virDomainPinVcpuFlags(dom, vcpu, map, maplen, 0)) < 0) {
         g_autoptr(virError) err = virSaveLastError();
         g_autofree char *what = g_strdup_printf("cannot pin vCPU %u of %s to CPU %u", vcpu,
                                                 virDomainGetName(dom), pcpu);
@@ -669,7 +674,8 @@ lv_set_memory(VmbHypervisor *hv, const char *uuid, guint64 kib, GError **error)
         return FALSE;
     /* Live only: the test driver accepts AFFECT_LIVE too. Above <memory> libvirt says "invalid
      * argument", which maps to VMB_HV_ERROR_INVALID. */
-    if (virDomainSetMemoryFlags(dom, (unsigned long) kib, VIR_DOMAIN_AFFECT_LIVE) < 0) {
+    if (LV_CALL(p, REQUEST,
+                virDomainSetMemoryFlags(dom, (unsigned long) kib, VIR_DOMAIN_AFFECT_LIVE)) < 0) {
         g_autoptr(virError) err = virSaveLastError();
         g_autofree char *what = g_strdup_printf(
             "cannot set the memory of %s to %" G_GUINT64_FORMAT " KiB", virDomainGetName(dom), kib);
@@ -681,9 +687,9 @@ lv_set_memory(VmbHypervisor *hv, const char *uuid, guint64 kib, GError **error)
 
 /* Does the live definition of @dom have a memory balloon? -1 when unknown. */
 static int
-domain_has_balloon(virDomainPtr dom)
+domain_has_balloon(LvPriv *p, virDomainPtr dom)
 {
-    g_autofree char *xml = virDomainGetXMLDesc(dom, 0);
+    g_autofree char *xml = LV_CALL(p, REQUEST, virDomainGetXMLDesc(dom, 0));
     if (!xml) {
         virResetLastError();
         return -1;
@@ -707,7 +713,8 @@ lv_set_stats_period(VmbHypervisor *hv, const char *uuid, guint seconds, GError *
     g_autoptr(virDomain) dom = lookup_domain(p, uuid, error);
     if (!dom)
         return FALSE;
-    if (virDomainSetMemoryStatsPeriod(dom, (int) seconds, VIR_DOMAIN_AFFECT_LIVE) < 0) {
+    if (LV_CALL(p, REQUEST,
+                virDomainSetMemoryStatsPeriod(dom, (int) seconds, VIR_DOMAIN_AFFECT_LIVE)) < 0) {
         g_autoptr(virError) err = virSaveLastError();
         g_autofree char *what = g_strdup_printf("cannot set the balloon statistics period of %s",
                                                 virDomainGetName(dom));
@@ -715,7 +722,7 @@ lv_set_stats_period(VmbHypervisor *hv, const char *uuid, guint seconds, GError *
         /* QEMU says "operation invalid", the test driver "internal error": look for the balloon
          * ourselves so "no balloon" is always a refused request. */
         if ((code == VMB_HV_ERROR_INVALID || code == VMB_HV_ERROR_FAILED) &&
-            virDomainIsActive(dom) == 1 && domain_has_balloon(dom) == 0) {
+            LV_CALL(p, REQUEST, virDomainIsActive(dom)) == 1 && domain_has_balloon(p, dom) == 0) {
             g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID,
                         "%s: the guest has no memory balloon (%s)", what, error_message(err));
             return FALSE;
