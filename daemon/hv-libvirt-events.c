@@ -6,15 +6,19 @@
 #include "hv-libvirt-priv.h"
 
 #include "cpuset.h"
+#include "log.h"
 
 #include <string.h>
 
 /* Pins are not part of the bulk statistics. They are read per domain with
- * virDomainGetVcpuPinInfo() (a cheap call) and cached: a domain is read when first seen, when its
- * vCPU count changes, when it (re)starts, and then every PIN_REFRESH_EVERY snapshots. Our own
- * pins update the cache directly; pins changed behind our back through libvirt (virsh vcpupin)
- * arrive as tunable events (cputune.vcpupinN) and update it at once; the periodic read catches
- * the rest (affinity set outside libvirt). The cache is dropped with the connection. */
+ * virDomainGetVcpuPinInfo(), one call each, and cached: a domain is read when first seen (so
+ * after every connect: the cache goes with the connection), when it (re)starts, when its vCPU
+ * count changes and when a pin event could not be followed. In between, our own pins update the
+ * cache directly and pins changed by others through libvirt (virsh vcpupin) arrive as tunable
+ * events (cputune.vcpupinN). That is all there is to see: the call returns the live definition,
+ * which only libvirt changes (an affinity set with taskset never shows in it). With 1,000
+ * domains a periodic read would cost 1,000 calls. Only a driver that sends no tunable events
+ * (see driver_sends_pin_events()) gets its pins re-read every PIN_REFRESH_EVERY snapshots. */
 #define PIN_REFRESH_EVERY 10
 
 /* How long a vanished domain's last event is remembered (see report_domain()). */
@@ -166,15 +170,13 @@ lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *
 }
 
 /* cputune.vcpupinN = "cpulist": someone (maybe us) pinned a vCPU through libvirt. */
-static int
-tunable_cb(virConnectPtr conn, virDomainPtr dom, virTypedParameterPtr params, int nparams,
-           void *opaque)
+void
+lv_tunable_event(LvPriv *p, virDomainPtr dom, virTypedParameterPtr params, int nparams)
 {
-    LvPriv *p = opaque;
     char uuid_buf[VIR_UUID_STRING_BUFLEN];
     if (virDomainGetUUIDString(dom, uuid_buf) < 0) {
         virResetLastError();
-        return 0;
+        return;
     }
     g_autofree char *uuid = g_ascii_strdown(uuid_buf, -1);
     DomainCache *c = g_hash_table_lookup(p->cache, uuid);
@@ -205,10 +207,42 @@ tunable_cb(virConnectPtr conn, virDomainPtr dom, virTypedParameterPtr params, in
                     params[k].value.s);
         c->pins[vcpu] = pin;
     }
+}
+
+static int
+tunable_cb(virConnectPtr conn, virDomainPtr dom, virTypedParameterPtr params, int nparams,
+           void *opaque)
+{
+    lv_tunable_event(opaque, dom, params, nparams);
     return 0;
 }
 
 /* ---- registration ---- */
+
+/* Does the driver send a tunable event for every live pin change? QEMU does (cputune.vcpupinN
+ * from virDomainPinVcpu*, which virsh vcpupin uses); the test and Cloud Hypervisor drivers accept
+ * the registration but never send one. FALSE with the reason in @why. */
+static gboolean
+driver_sends_pin_events(LvPriv *p, char **why)
+{
+    const char *type = LV_CALL(p, CONNECT, virConnectGetType(p->conn));
+    if (!type) {
+        g_autoptr(virError) err = virSaveLastError();
+        *why = g_strdup_printf("unknown driver (%s)", lv_error_message(err));
+        virResetLastError();
+        return FALSE;
+    }
+    if (g_ascii_strcasecmp(type, "QEMU") == 0)
+        return TRUE;
+    *why = g_strdup_printf("the %s driver sends no tunable events", type);
+    return FALSE;
+}
+
+gboolean
+lv_pins_follow_events(const LvPriv *p)
+{
+    return p->tunable_id >= 0 && (p->driver_pin_events || p->assume_pin_events);
+}
 
 gboolean
 lv_events_register(LvPriv *p, GError **error)
@@ -233,8 +267,18 @@ lv_events_register(LvPriv *p, GError **error)
         LV_CALL(p, CONNECT,
                 virConnectDomainEventRegisterAny(p->conn, NULL, VIR_DOMAIN_EVENT_ID_TUNABLE,
                                                  VIR_DOMAIN_EVENT_CALLBACK(tunable_cb), p, NULL));
-    if (p->tunable_id < 0)
-        virResetLastError(); /* an old driver: the periodic read still catches foreign pins */
+    g_autofree char *why = NULL;
+    if (p->tunable_id < 0) {
+        g_autoptr(virError) err = virSaveLastError();
+        why = g_strdup_printf("cannot register for tunable events: %s", lv_error_message(err));
+    }
+    p->driver_pin_events = !why && driver_sends_pin_events(p, &why);
+    if (!lv_pins_follow_events(p))
+        vmb_log_once("libvirt-pins-reread", G_LOG_LEVEL_INFO,
+                     "vCPU pins are re-read every %d cycles (one call per domain): %s",
+                     PIN_REFRESH_EVERY, why);
+    else
+        g_debug("vCPU pin changes follow tunable events");
     return TRUE;
 }
 
@@ -261,6 +305,7 @@ lv_events_unregister(LvPriv *p)
     p->lifecycle_id = -1;
     p->tunable_id = -1;
     p->close_cb_registered = FALSE;
+    p->driver_pin_events = FALSE;
 }
 
 /* ---- the domain cache: pins and min_guarantee ---- */
@@ -307,6 +352,27 @@ lv_domain_cache_get(LvPriv *p, virDomainPtr dom, const char *uuid, gboolean *fir
         return NULL;
     }
     return c;
+}
+
+void
+lv_domain_cache_retain(LvPriv *p, GHashTable *running)
+{
+    GHashTableIter it;
+    gpointer key;
+    g_hash_table_iter_init(&it, p->cache);
+    while (g_hash_table_iter_next(&it, &key, NULL)) {
+        if (!g_hash_table_contains(running, key))
+            g_hash_table_iter_remove(&it);
+    }
+}
+
+void
+lv_pins_set(LvPriv *p, const char *uuid, guint vcpu, gint pcpu)
+{
+    g_autofree char *key = g_ascii_strdown(uuid, -1);
+    DomainCache *c = g_hash_table_lookup(p->cache, key);
+    if (c && vcpu < c->nvcpus)
+        c->pins[vcpu] = pcpu;
 }
 
 /* The one pCPU of @map among the host's @npcpus, or -1 when the affinity holds several. */
@@ -360,7 +426,7 @@ static gboolean
 pins_need_refresh(const LvPriv *p, const DomainCache *c, gboolean first_sight, guint npins)
 {
     return first_sight || c->stale || c->nvcpus != npins ||
-           p->seq - c->refreshed_seq >= PIN_REFRESH_EVERY;
+           (!lv_pins_follow_events(p) && p->seq - c->refreshed_seq >= PIN_REFRESH_EVERY);
 }
 
 /* Reads the pins of @dom into @c. Any other failure than a broken connection or a stopped domain
@@ -394,4 +460,30 @@ lv_pins_sync(LvPriv *p, virDomainPtr dom, const char *uuid, DomainCache *c, gboo
 {
     return !pins_need_refresh(p, c, first_sight, npins) ||
            update_pins(p, dom, uuid, c, npins, error);
+}
+
+/* ---- for tests (hv-libvirt.h) ---- */
+
+gboolean
+vmb_hv_libvirt_pins_follow_events(VmbHypervisor *hv)
+{
+    LvPriv *p = lv_priv(hv);
+    return p && lv_pins_follow_events(p);
+}
+
+void
+vmb_hv_libvirt_assume_pin_events(VmbHypervisor *hv, gboolean assume)
+{
+    LvPriv *p = lv_priv(hv);
+    g_return_if_fail(p);
+    p->assume_pin_events = assume;
+}
+
+void
+vmb_hv_libvirt_tunable_event(VmbHypervisor *hv, virDomainPtr dom, virTypedParameterPtr params,
+                             int nparams)
+{
+    LvPriv *p = lv_priv(hv);
+    g_return_if_fail(p);
+    lv_tunable_event(p, dom, params, nparams);
 }

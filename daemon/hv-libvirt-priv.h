@@ -23,13 +23,15 @@ typedef struct {
     VmbHypervisor *hv; /* back pointer, for callbacks */
     virConnectPtr conn;
     int lifecycle_id; /* -1 when not registered */
-    int tunable_id;   /* -1 when not registered (pins then wait for the periodic read) */
+    int tunable_id;   /* -1 when not registered */
     gboolean close_cb_registered;
-    gboolean local;       /* the daemon runs on this host: read /proc/meminfo */
-    guint npcpus;         /* host CPUs, refreshed every snapshot */
-    guint64 seq;          /* snapshots taken on this connection */
-    GHashTable *cache;    /* lower-case uuid -> DomainCache* */
-    GHashTable *reported; /* lower-case uuid -> Reported* (hv-libvirt-events.c) */
+    gboolean driver_pin_events; /* the driver sends a tunable event for every pin change */
+    gboolean assume_pin_events; /* tests: as if it did (vmb_hv_libvirt_assume_pin_events()) */
+    gboolean local;             /* the daemon runs on this host: read /proc/meminfo */
+    guint npcpus;               /* host CPUs, refreshed every snapshot */
+    guint64 seq;                /* snapshots taken on this connection */
+    GHashTable *cache;          /* lower-case uuid -> DomainCache* */
+    GHashTable *reported;       /* lower-case uuid -> Reported* (hv-libvirt-events.c) */
     /* A connection loss reported by libvirt's close callback, handled from an idle source. */
     GMutex lost_lock;
     GSource *lost_source;
@@ -41,11 +43,17 @@ typedef struct {
  * (virDomainGetName(), virConnectIsAlive(), errors) are made directly. */
 #define LV_CALL(p, kind, call) (vmb_hypervisor_count_call((p)->hv, VMB_HV_CALL_##kind), (call))
 
+/* The backend state of @hv, NULL when @hv is not a libvirt one. */
+LvPriv *lv_priv(VmbHypervisor *hv);
+
 /* ---- errors (hv-libvirt.c) ---- */
 
 /* Maps a libvirt error to our codes. With @request (pin, set memory, ...), libvirt refusing the
  * arguments maps to VMB_HV_ERROR_INVALID. */
 VmbHvError lv_classify_error(LvPriv *p, const virError *err, gboolean request);
+
+/* The message of @err, or a stand-in when there is none. */
+const char *lv_error_message(const virError *err);
 
 /* Sets @error from a saved libvirt error, "<what>: <libvirt message>". */
 void lv_set_error_saved(LvPriv *p, GError **error, const virError *err, gboolean request,
@@ -80,6 +88,11 @@ gboolean lv_events_register(LvPriv *p, GError **error);
 void lv_events_unregister(LvPriv *p);
 /* Forgets vanished domains after a while (transient ones never come back). */
 void lv_prune_reported(LvPriv *p);
+/* Do pin changes reach the cache as tunable events on this connection? Otherwise the pins are
+ * re-read periodically. */
+gboolean lv_pins_follow_events(const LvPriv *p);
+/* What tunable_cb() does with an event: tests deliver one through it (hv-libvirt.h). */
+void lv_tunable_event(LvPriv *p, virDomainPtr dom, virTypedParameterPtr params, int nparams);
 
 /* ---- the domain cache (hv-libvirt-events.c) ---- */
 
@@ -88,9 +101,13 @@ void lv_domain_cache_free(DomainCache *c);
  * which is read only then. NULL with no @error when the domain stopped in the meantime. */
 DomainCache *lv_domain_cache_get(LvPriv *p, virDomainPtr dom, const char *uuid,
                                  gboolean *first_sight, GError **error);
+/* Drops the entries of domains not in @running (lower-case uuids): they stopped. */
+void lv_domain_cache_retain(LvPriv *p, GHashTable *running);
+/* Our own pin of vCPU @vcpu of @uuid (any case) to @pcpu. */
+void lv_pins_set(LvPriv *p, const char *uuid, guint vcpu, gint pcpu);
 /* Brings the cached pins of @dom up to date when they are due for a read (@first_sight, a
- * changed vCPU count @npins, a pin event not followed, or the periodic read). FALSE with no
- * @error when the domain stopped in the meantime (@c is then freed), FALSE with @error when the
- * connection is broken. */
+ * changed vCPU count @npins, a pin event not followed, or the periodic read without tunable
+ * events). FALSE with no @error when the domain stopped in the meantime (@c is then freed),
+ * FALSE with @error when the connection is broken. */
 gboolean lv_pins_sync(LvPriv *p, virDomainPtr dom, const char *uuid, DomainCache *c,
                       gboolean first_sight, guint npins, GError **error);

@@ -89,8 +89,8 @@ lv_classify_error(LvPriv *p, const virError *err, gboolean request)
     return VMB_HV_ERROR_FAILED;
 }
 
-static const char *
-error_message(const virError *err)
+const char *
+lv_error_message(const virError *err)
 {
     return err && err->message ? err->message : "unknown libvirt error";
 }
@@ -104,7 +104,7 @@ lv_set_error_saved(LvPriv *p, GError **error, const virError *err, gboolean requ
     g_autofree char *what = g_strdup_vprintf(format, ap);
     va_end(ap);
     g_set_error(error, VMB_HV_ERROR, lv_classify_error(p, err, request), "%s: %s", what,
-                error_message(err));
+                lv_error_message(err));
 }
 
 gboolean
@@ -121,7 +121,7 @@ lv_soft_failure(LvPriv *p, GError **error, const char *format, ...)
     va_start(ap, format);
     g_autofree char *what = g_strdup_vprintf(format, ap);
     va_end(ap);
-    g_set_error(error, VMB_HV_ERROR, code, "%s: %s", what, error_message(err));
+    g_set_error(error, VMB_HV_ERROR, code, "%s: %s", what, lv_error_message(err));
     return FALSE;
 }
 
@@ -179,7 +179,7 @@ lv_open(VmbHypervisor *hv, GError **error)
     p->conn = LV_CALL(p, CONNECT, virConnectOpen(uri));
     if (!p->conn) {
         g_autoptr(virError) err = virSaveLastError();
-        g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED, "%s", error_message(err));
+        g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED, "%s", lv_error_message(err));
         return FALSE;
     }
 
@@ -569,14 +569,7 @@ lv_snapshot(VmbHypervisor *hv, GError **error)
     }
 
     lv_prune_reported(p);
-    /* Drop cached pins of domains that are not running any more. */
-    GHashTableIter it;
-    gpointer key;
-    g_hash_table_iter_init(&it, p->cache);
-    while (g_hash_table_iter_next(&it, &key, NULL)) {
-        if (!g_hash_table_contains(seen, key))
-            g_hash_table_iter_remove(&it);
-    }
+    lv_domain_cache_retain(p, seen);
 
     if (!query_pcpu_busy(p, s, error))
         return NULL;
@@ -654,10 +647,7 @@ lv_pin_vcpu(VmbHypervisor *hv, const char *uuid, guint vcpu, guint pcpu, GError 
         return FALSE;
     }
 
-    g_autofree char *key = g_ascii_strdown(uuid, -1);
-    DomainCache *c = g_hash_table_lookup(p->cache, key);
-    if (c && vcpu < c->nvcpus)
-        c->pins[vcpu] = (gint) pcpu;
+    lv_pins_set(p, uuid, vcpu, (gint) pcpu); /* at once: not every driver echoes it */
     return TRUE;
 }
 
@@ -724,7 +714,7 @@ lv_set_stats_period(VmbHypervisor *hv, const char *uuid, guint seconds, GError *
         if ((code == VMB_HV_ERROR_INVALID || code == VMB_HV_ERROR_FAILED) &&
             LV_CALL(p, REQUEST, virDomainIsActive(dom)) == 1 && domain_has_balloon(p, dom) == 0) {
             g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID,
-                        "%s: the guest has no memory balloon (%s)", what, error_message(err));
+                        "%s: the guest has no memory balloon (%s)", what, lv_error_message(err));
             return FALSE;
         }
         set_request_error(p, dom, err, error, what);
@@ -777,11 +767,15 @@ vmb_hv_libvirt_new(const char *uri)
     return hv;
 }
 
+LvPriv *
+lv_priv(VmbHypervisor *hv)
+{
+    return hv && hv->ops == &lv_ops ? hv->priv : NULL;
+}
+
 virConnectPtr
 vmb_hv_libvirt_get_conn(VmbHypervisor *hv)
 {
-    if (!hv || hv->ops != &lv_ops)
-        return NULL;
-    LvPriv *p = hv->priv;
-    return p->conn;
+    LvPriv *p = lv_priv(hv);
+    return p ? p->conn : NULL;
 }
