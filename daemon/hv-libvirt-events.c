@@ -271,6 +271,7 @@ lv_events_register(LvPriv *p, GError **error)
     if (p->tunable_id < 0) {
         g_autoptr(virError) err = virSaveLastError();
         why = g_strdup_printf("cannot register for tunable events: %s", lv_error_message(err));
+        virResetLastError();
     }
     p->driver_pin_events = !why && driver_sends_pin_events(p, &why);
     if (!lv_pins_follow_events(p))
