@@ -158,12 +158,23 @@ typedef struct {
     Timing lab_bare, lab_cycle;
     double lab_ratio;  /* median cycle / median bare call */
     double lab_paired; /* 1 + median(cycle - bare of the same pair) / median bare call */
+    /* hypervisor calls per snapshot of the libvirt backend on libvirt's test driver; index 0
+     * without tunable events (the periodic pin re-read), 1 with them (QEMU) */
+    gboolean calls_ran;
+    char *calls_skip;
+    guint calls_domains, calls_vcpus, calls_cycles;
+    VmbHvCalls calls_first;     /* the first snapshot after connecting: every domain is read */
+    VmbHvCalls calls_steady[2]; /* the cheapest snapshot after the first: a usual cycle */
+    VmbHvCalls calls_peak[2];   /* the most expensive one after the first */
+    double calls_mean[2];       /* mean calls per snapshot after the first */
+    guint calls_rereads[2];     /* snapshots after the first that read pins */
 } CostResult;
 
 void bench_cost_decision(CostResult *c, guint npcpus, guint ndomains, guint vcpus, guint runs);
 void bench_cost_cycle(CostResult *c, guint npcpus, guint ndomains, guint vcpus, guint cycles);
 void bench_cost_rss(CostResult *c, const char *daemon, guint ndomains, guint vcpus, double seconds);
 void bench_cost_lab(CostResult *c, const char *uri, guint runs);
+void bench_cost_calls(CostResult *c, guint ndomains, guint vcpus, guint cycles);
 void bench_cost_clear(CostResult *c);
 
 /* Median and minimum of wall times @ms, and the median of thread CPU times @cpu_ms (NULL: not

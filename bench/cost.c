@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What a cycle costs: the policy decision alone, a whole cycle on the simulated host, the
- * daemon's memory, and on a real libvirt host a cycle against the bare bulk statistics call. */
+ * daemon's memory, the hypervisor calls of a snapshot on libvirt's test driver, and on a real
+ * libvirt host a cycle against the bare bulk statistics call. */
 #include "bench.h"
 
 #include <errno.h>
@@ -70,6 +71,7 @@ cpu_ms(void)
 void
 bench_cost_clear(CostResult *c)
 {
+    g_free(c->calls_skip);
     g_free(c->rss_skip);
     g_free(c->lab_skip);
     g_free(c->lab_uri);
@@ -407,4 +409,87 @@ bench_cost_lab(CostResult *c, const char *uri, guint runs)
     c->lab_paired = c->lab_bare.median_ms > 0 ? 1 + diff.median_ms / c->lab_bare.median_ms : 0;
     c->lab_ratio = c->lab_bare.median_ms > 0 ? c->lab_cycle.median_ms / c->lab_bare.median_ms : 0;
     c->lab_ran = TRUE;
+}
+
+/* ---- hypervisor calls per cycle: the libvirt backend on libvirt's test driver */
+
+/* A test driver host (test:///file) of @ndomains running domains of @vcpus vCPUs on 8 CPUs. */
+static char *
+calls_host_xml(guint ndomains, guint vcpus)
+{
+    GString *x = g_string_new("<node><cpu><mhz>2000</mhz><model>x86_64</model><active>8</active>"
+                              "<nodes>1</nodes><sockets>1</sockets><cores>8</cores>"
+                              "<threads>1</threads></cpu><memory>268435456</memory>\n");
+    for (guint i = 0; i < ndomains; i++)
+        g_string_append_printf(
+            x,
+            "<domain type='test'><name>vm%04u</name><uuid>00000000-0000-4000-8000-%012x</uuid>"
+            "<memory unit='MiB'>2048</memory><currentMemory unit='MiB'>1024</currentMemory>"
+            "<vcpu placement='static'>%u</vcpu><os><type arch='x86_64'>hvm</type></os>"
+            "<devices><memballoon model='virtio'/></devices></domain>\n",
+            i, i, vcpus);
+    g_string_append(x, "</node>\n");
+    return g_string_free(x, FALSE);
+}
+
+/* Snapshots @cycles times after the first on a fresh connection to @uri, with or without tunable
+ * events, and keeps the cheapest, the dearest and the mean. */
+static gboolean
+calls_run(CostResult *c, const char *uri, gboolean events, guint cycles, GError **error)
+{
+    g_autoptr(VmbHypervisor) hv = vmb_hypervisor_new(uri, error);
+    if (!hv)
+        return FALSE;
+    vmb_hv_libvirt_assume_pin_events(hv, events);
+    if (!vmb_hypervisor_ensure_connected(hv, error))
+        return FALSE;
+    guint64 sum = 0;
+    for (guint k = 0; k <= cycles; k++) {
+        VmbHvCalls before = vmb_hypervisor_calls(hv);
+        g_autoptr(VmbSnapshot) s = vmb_hypervisor_snapshot(hv, error);
+        if (!s)
+            return FALSE;
+        VmbHvCalls d = vmb_hypervisor_calls_since(hv, &before);
+        if (k == 0) {
+            c->calls_first = d;
+            c->calls_domains = s->domains->len;
+            continue;
+        }
+        if (k == 1 || d.total < c->calls_steady[events].total)
+            c->calls_steady[events] = d;
+        if (k == 1 || d.total > c->calls_peak[events].total)
+            c->calls_peak[events] = d;
+        sum += d.total;
+        if (d.kind[VMB_HV_CALL_PINS] > 0)
+            c->calls_rereads[events]++;
+    }
+    c->calls_mean[events] = (double) sum / MAX(cycles, 1);
+    return TRUE;
+}
+
+/* The daemon's snapshot code on libvirt's in-process test driver: what it asks libvirt for, call
+ * by call, with and without tunable events. The test driver sends no tunable events, so "with"
+ * is simulated (vmb_hv_libvirt_assume_pin_events()); its bulk statistics lack the vCPU counts,
+ * CPU time and balloon, which the backend then reads per domain (QEMU's have them). */
+void
+bench_cost_calls(CostResult *c, guint ndomains, guint vcpus, guint cycles)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *dir = g_dir_make_tmp("vmb-bench-XXXXXX", &error);
+    if (!dir) {
+        c->calls_skip = g_strdup(error->message);
+        return;
+    }
+    g_autofree char *path = g_build_filename(dir, "host.xml", NULL);
+    g_autofree char *xml = calls_host_xml(ndomains, vcpus);
+    g_autofree char *uri = g_strconcat("test://", path, NULL);
+    c->calls_vcpus = ndomains * vcpus;
+    c->calls_cycles = cycles;
+    if (g_file_set_contents(path, xml, -1, &error) && calls_run(c, uri, FALSE, cycles, &error) &&
+        calls_run(c, uri, TRUE, cycles, &error))
+        c->calls_ran = TRUE;
+    else
+        c->calls_skip = g_strdup(error->message);
+    g_unlink(path);
+    g_rmdir(dir);
 }

@@ -271,7 +271,11 @@ static VmbSnapshot *
 take_snapshot(VmbDaemon *d)
 {
     g_autoptr(GError) error = NULL;
+    VmbHvCalls before = vmb_hypervisor_calls(d->hv);
     VmbSnapshot *s = vmb_hypervisor_snapshot(d->hv, &error);
+    VmbHvCalls calls = vmb_hypervisor_calls_since(d->hv, &before);
+    g_debug("snapshot: %" G_GUINT64_FORMAT " hypervisor calls (%" G_GUINT64_FORMAT " pin reads)",
+            calls.total, calls.kind[VMB_HV_CALL_PINS]);
     if (!s) {
         if (!g_error_matches(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED)) {
             vmb_status_add_errors(d->status, 1);

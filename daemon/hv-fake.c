@@ -538,9 +538,12 @@ check_up(VmbHypervisor *hv, GError **error)
     return TRUE;
 }
 
+/* One call per snapshot, as the libvirt backend's bulk statistics: the simulated host has no
+ * host or per-domain reads to count (pins and balloons come with the snapshot). */
 static VmbSnapshot *
 fake_snapshot(VmbHypervisor *hv, GError **error)
 {
+    vmb_hypervisor_count_call(hv, VMB_HV_CALL_STATS);
     if (!check_up(hv, error))
         return NULL;
     Fake *f = fake_of(hv);
@@ -587,6 +590,7 @@ fake_snapshot(VmbHypervisor *hv, GError **error)
 static gboolean
 fake_pin_vcpu(VmbHypervisor *hv, const char *uuid, guint vcpu, guint pcpu, GError **error)
 {
+    vmb_hypervisor_count_call(hv, VMB_HV_CALL_REQUEST);
     if (!check_up(hv, error))
         return FALSE;
     Fake *f = fake_of(hv);
@@ -607,6 +611,7 @@ fake_pin_vcpu(VmbHypervisor *hv, const char *uuid, guint vcpu, guint pcpu, GErro
 static gboolean
 fake_set_memory(VmbHypervisor *hv, const char *uuid, guint64 kib, GError **error)
 {
+    vmb_hypervisor_count_call(hv, VMB_HV_CALL_REQUEST);
     if (!check_up(hv, error))
         return FALSE;
     Fake *f = fake_of(hv);
@@ -633,6 +638,7 @@ fake_set_memory(VmbHypervisor *hv, const char *uuid, guint64 kib, GError **error
 static gboolean
 fake_set_stats_period(VmbHypervisor *hv, const char *uuid, guint seconds, GError **error)
 {
+    vmb_hypervisor_count_call(hv, VMB_HV_CALL_REQUEST);
     if (!check_up(hv, error))
         return FALSE;
     FakeDomain *d = find_running(fake_of(hv), uuid, error);

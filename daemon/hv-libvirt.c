@@ -2,7 +2,7 @@
 /* The libvirt backend: one bulk statistics call per snapshot, vCPU pinning, live memory and
  * balloon statistics period, and lifecycle events on the GLib default main context (through
  * libvirt-glib). It never prints: every libvirt error becomes a GError. */
-#include "hv-libvirt.h"
+#include "hv-libvirt-priv.h"
 
 #include "cpuset.h"
 #include "host-proc.h"
@@ -11,61 +11,7 @@
 #include <stdarg.h>
 #include <string.h>
 
-#include <libvirt/virterror.h>
 #include <libvirt-glib/libvirt-glib.h>
-
-/* Pins are not part of the bulk statistics. They are read per domain with
- * virDomainGetVcpuPinInfo() (a cheap call) and cached: a domain is read when first seen, when its
- * vCPU count changes, when it (re)starts, and then every PIN_REFRESH_EVERY snapshots. Our own
- * pins update the cache directly; pins changed behind our back through libvirt (virsh vcpupin)
- * arrive as tunable events (cputune.vcpupinN) and update it at once; the periodic read catches
- * the rest (affinity set outside libvirt). The cache is dropped with the connection. */
-#define PIN_REFRESH_EVERY 10
-
-/* How long a vanished domain's last event is remembered (see report_domain()). */
-#define VANISHED_MEMORY_S 60
-
-#define KEEPALIVE_INTERVAL_S 5
-#define KEEPALIVE_COUNT      3
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(virError, virFreeError)
-
-typedef struct {
-    guint nvcpus;
-    gint *pins;                /* per vCPU: the one pCPU it is pinned to, or -1 */
-    guint64 refreshed_seq;     /* p->seq of the last read from libvirt */
-    gboolean stale;            /* a pin event we could not follow: read them again */
-    guint64 min_guarantee_kib; /* read once, on first sight */
-} DomainCache;
-
-typedef struct {
-    VmbDomainEvent last; /* the last event reported for the domain */
-    gint64 when_s;       /* monotonic seconds then */
-} Reported;
-
-typedef struct {
-    VmbHypervisor *hv; /* back pointer, for callbacks */
-    virConnectPtr conn;
-    int lifecycle_id; /* -1 when not registered */
-    int tunable_id;   /* -1 when not registered (pins then wait for the periodic read) */
-    gboolean close_cb_registered;
-    gboolean local;       /* the daemon runs on this host: read /proc/meminfo */
-    guint npcpus;         /* host CPUs, refreshed every snapshot */
-    guint64 seq;          /* snapshots taken on this connection */
-    GHashTable *cache;    /* lower-case uuid -> DomainCache* */
-    GHashTable *reported; /* lower-case uuid -> Reported* */
-    /* A connection loss reported by libvirt's close callback, handled from an idle source. */
-    GMutex lost_lock;
-    GSource *lost_source;
-    char *lost_reason;
-} LvPriv;
-
-static void
-domain_cache_free(DomainCache *c)
-{
-    g_free(c->pins);
-    g_free(c);
-}
 
 /* ---- errors ---- */
 
@@ -120,10 +66,8 @@ is_connection_error(LvPriv *p, const virError *err)
     return code == VIR_ERR_SYSTEM_ERROR && alive != 1;
 }
 
-/* Maps a libvirt error to our codes. With @request (pin, set memory, ...), libvirt refusing the
- * arguments maps to VMB_HV_ERROR_INVALID. */
-static VmbHvError
-classify_error(LvPriv *p, const virError *err, gboolean request)
+VmbHvError
+lv_classify_error(LvPriv *p, const virError *err, gboolean request)
 {
     int code = err ? err->code : VIR_ERR_OK;
     if (code == VIR_ERR_NO_DOMAIN)
@@ -145,52 +89,31 @@ classify_error(LvPriv *p, const virError *err, gboolean request)
     return VMB_HV_ERROR_FAILED;
 }
 
-static const char *
-error_message(const virError *err)
+const char *
+lv_error_message(const virError *err)
 {
     return err && err->message ? err->message : "unknown libvirt error";
 }
 
-/* Sets @error from a saved libvirt error, "<what>: <libvirt message>". */
-static void set_error_saved(LvPriv *p, GError **error, const virError *err, gboolean request,
-                            const char *format, ...) G_GNUC_PRINTF(5, 6);
-
-static void
-set_error_saved(LvPriv *p, GError **error, const virError *err, gboolean request,
-                const char *format, ...)
+void
+lv_set_error_saved(LvPriv *p, GError **error, const virError *err, gboolean request,
+                   const char *format, ...)
 {
     va_list ap;
     va_start(ap, format);
     g_autofree char *what = g_strdup_vprintf(format, ap);
     va_end(ap);
-    g_set_error(error, VMB_HV_ERROR, classify_error(p, err, request), "%s: %s", what,
-                error_message(err));
+    g_set_error(error, VMB_HV_ERROR, lv_classify_error(p, err, request), "%s: %s", what,
+                lv_error_message(err));
 }
 
-/* Same, from libvirt's last error: use it right after the failing call. It saves the error
- * before evaluating its arguments (which may call libvirt). */
-#define set_error_last(p, error, request, ...)                                                     \
-    G_STMT_START                                                                                   \
-    {                                                                                              \
-        g_autoptr(virError) saved_err_ = virSaveLastError();                                       \
-        set_error_saved((p), (error), saved_err_, (request), __VA_ARGS__);                         \
-    }                                                                                              \
-    G_STMT_END
-
-/* After a failed call whose result is optional (the driver may not have it): TRUE when the
- * failure can be ignored, FALSE with @error when the connection is broken or the domain gone.
- * Call it right after the failing call, with arguments that do not call libvirt (every libvirt
- * call resets the last error, even virDomainGetName()). */
-static gboolean soft_failure(LvPriv *p, GError **error, const char *format, ...)
-    G_GNUC_PRINTF(3, 4);
-
-static gboolean
-soft_failure(LvPriv *p, GError **error, const char *format, ...)
+gboolean
+lv_soft_failure(LvPriv *p, GError **error, const char *format, ...)
 {
     g_autoptr(virError) err = virSaveLastError();
     if (!err || err->code == VIR_ERR_OK)
         return TRUE;
-    VmbHvError code = classify_error(p, err, FALSE);
+    VmbHvError code = lv_classify_error(p, err, FALSE);
     virResetLastError();
     if (code == VMB_HV_ERROR_FAILED)
         return TRUE;
@@ -198,182 +121,8 @@ soft_failure(LvPriv *p, GError **error, const char *format, ...)
     va_start(ap, format);
     g_autofree char *what = g_strdup_vprintf(format, ap);
     va_end(ap);
-    g_set_error(error, VMB_HV_ERROR, code, "%s: %s", what, error_message(err));
+    g_set_error(error, VMB_HV_ERROR, code, "%s: %s", what, lv_error_message(err));
     return FALSE;
-}
-
-/* ---- connection ---- */
-
-static gboolean
-lost_idle_cb(gpointer data)
-{
-    LvPriv *p = data;
-    g_mutex_lock(&p->lost_lock);
-    GSource *source = g_steal_pointer(&p->lost_source);
-    g_autofree char *reason = g_steal_pointer(&p->lost_reason);
-    g_mutex_unlock(&p->lost_lock);
-    /* We hold our own reference on the source: lv_close() (called from here through
-     * vmb_hypervisor_lost) sees no pending source, and @p is not touched after this call. */
-    vmb_hypervisor_lost(p->hv, reason);
-    g_source_unref(source);
-    return G_SOURCE_REMOVE;
-}
-
-static void
-close_cb(virConnectPtr conn, int reason, void *opaque)
-{
-    LvPriv *p = opaque;
-    const char *text;
-    switch (reason) {
-    case VIR_CONNECT_CLOSE_REASON_ERROR:
-        text = "connection to libvirt lost: I/O error";
-        break;
-    case VIR_CONNECT_CLOSE_REASON_EOF:
-        text = "connection to libvirt lost: end of file (libvirtd stopped?)";
-        break;
-    case VIR_CONNECT_CLOSE_REASON_KEEPALIVE:
-        text = "connection to libvirt lost: keepalive timeout";
-        break;
-    case VIR_CONNECT_CLOSE_REASON_CLIENT:
-    default:
-        return; /* our own virConnectClose() */
-    }
-    /* libvirt calls us with its connection locks held: closing the connection from here would
-     * deadlock, so hand the loss to the main loop. */
-    g_mutex_lock(&p->lost_lock);
-    if (!p->lost_source) {
-        p->lost_reason = g_strdup(text);
-        p->lost_source = g_idle_source_new();
-        g_source_set_priority(p->lost_source, G_PRIORITY_HIGH_IDLE);
-        g_source_set_callback(p->lost_source, lost_idle_cb, p, NULL);
-        g_source_set_name(p->lost_source, "vmb-libvirt-lost");
-        g_source_attach(p->lost_source, NULL);
-    }
-    g_mutex_unlock(&p->lost_lock);
-}
-
-static void
-forget_domain(LvPriv *p, const char *uuid)
-{
-    g_hash_table_remove(p->cache, uuid);
-}
-
-/* libvirt sends several events for one change: QEMU starts a domain with STARTED then RESUMED,
- * shuts it down with SHUTDOWN (finished) then STOPPED, and a crash is CRASHED then STOPPED. Report
- * only changes, so a domain's events alternate APPEARED / VANISHED (the first one for a domain
- * already running when we connected is reported as it comes). TRUE when @event is to be sent. */
-static gboolean
-report_domain(LvPriv *p, const char *uuid, VmbDomainEvent event)
-{
-    Reported *r = g_hash_table_lookup(p->reported, uuid);
-    if (r && r->last == event)
-        return FALSE;
-    if (!r) {
-        r = g_new0(Reported, 1);
-        g_hash_table_insert(p->reported, g_strdup(uuid), r);
-    }
-    r->last = event;
-    r->when_s = g_get_monotonic_time() / G_USEC_PER_SEC;
-    return TRUE;
-}
-
-/* Forgets vanished domains after a while (transient ones never come back). */
-static void
-prune_reported(LvPriv *p)
-{
-    gint64 now_s = g_get_monotonic_time() / G_USEC_PER_SEC;
-    GHashTableIter it;
-    gpointer value;
-    g_hash_table_iter_init(&it, p->reported);
-    while (g_hash_table_iter_next(&it, NULL, &value)) {
-        const Reported *r = value;
-        if (r->last == VMB_DOMAIN_VANISHED && now_s - r->when_s > VANISHED_MEMORY_S)
-            g_hash_table_iter_remove(&it);
-    }
-}
-
-static int
-lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
-{
-    LvPriv *p = opaque;
-    char uuid_buf[VIR_UUID_STRING_BUFLEN];
-    const char *name = virDomainGetName(dom);
-    if (!name || virDomainGetUUIDString(dom, uuid_buf) < 0) {
-        virResetLastError();
-        return 0;
-    }
-    /* Our own copies: the callback below may close the connection (and clear our tables). */
-    g_autofree char *uuid = g_ascii_strdown(uuid_buf, -1);
-    g_autofree char *name_copy = g_strdup(name);
-
-    switch (event) {
-    case VIR_DOMAIN_EVENT_STARTED:
-    case VIR_DOMAIN_EVENT_RESUMED:
-        /* A (re)started domain may come with other pins: read them again. */
-        if (event == VIR_DOMAIN_EVENT_STARTED)
-            forget_domain(p, uuid);
-        if (report_domain(p, uuid, VMB_DOMAIN_APPEARED))
-            vmb_hypervisor_emit_domain(p->hv, VMB_DOMAIN_APPEARED, name_copy, uuid);
-        break;
-    case VIR_DOMAIN_EVENT_STOPPED:  /* any detail: shutdown, destroyed, crashed, saved, ... */
-    case VIR_DOMAIN_EVENT_SHUTDOWN: /* every detail means "finished shutting down" */
-    case VIR_DOMAIN_EVENT_CRASHED:
-        forget_domain(p, uuid);
-        if (report_domain(p, uuid, VMB_DOMAIN_VANISHED))
-            vmb_hypervisor_emit_domain(p->hv, VMB_DOMAIN_VANISHED, name_copy, uuid);
-        break;
-    case VIR_DOMAIN_EVENT_UNDEFINED:
-        g_hash_table_remove(p->reported, uuid);
-        forget_domain(p, uuid);
-        break;
-    default:
-        /* SUSPENDED, PMSUSPENDED: not reported (a paused domain just leaves the snapshots). */
-        break;
-    }
-    return 0;
-}
-
-/* cputune.vcpupinN = "cpulist": someone (maybe us) pinned a vCPU through libvirt. */
-static int
-tunable_cb(virConnectPtr conn, virDomainPtr dom, virTypedParameterPtr params, int nparams,
-           void *opaque)
-{
-    LvPriv *p = opaque;
-    char uuid_buf[VIR_UUID_STRING_BUFLEN];
-    if (virDomainGetUUIDString(dom, uuid_buf) < 0) {
-        virResetLastError();
-        return 0;
-    }
-    g_autofree char *uuid = g_ascii_strdown(uuid_buf, -1);
-    DomainCache *c = g_hash_table_lookup(p->cache, uuid);
-    static const char prefix[] = "cputune.vcpupin";
-    for (int k = 0; c && k < nparams; k++) {
-        if (!g_str_has_prefix(params[k].field, prefix) || params[k].type != VIR_TYPED_PARAM_STRING)
-            continue;
-        const char *num = params[k].field + strlen(prefix);
-        char *end = NULL;
-        guint64 vcpu = g_ascii_strtoull(num, &end, 10);
-        if (end == num || *end || vcpu >= c->nvcpus)
-            continue;
-        VmbCpuSet set;
-        gboolean all = FALSE;
-        if (!vmb_cpuset_parse(params[k].value.s, &set, &all, NULL)) {
-            c->stale = TRUE; /* read it back instead */
-            continue;
-        }
-        gint pin = -1;
-        if (!all && vmb_cpuset_count(&set) == 1) {
-            for (guint cpu = 0; cpu < p->npcpus; cpu++) {
-                if (vmb_cpuset_has(&set, cpu))
-                    pin = (gint) cpu;
-            }
-        }
-        if (c->pins[vcpu] != pin)
-            g_debug("%s vCPU %u pinned to %s (tunable event)", virDomainGetName(dom), (guint) vcpu,
-                    params[k].value.s);
-        c->pins[vcpu] = pin;
-    }
-    return 0;
 }
 
 /* Host CPUs: virNodeGetCPUMap() gives the CPUs present, virNodeGetInfo() the active ones; both
@@ -382,15 +131,15 @@ tunable_cb(virConnectPtr conn, virDomainPtr dom, virTypedParameterPtr params, in
 static gboolean
 query_npcpus(LvPriv *p, virNodeInfo *info, guint *npcpus, GError **error)
 {
-    if (virNodeGetInfo(p->conn, info) < 0) {
-        set_error_last(p, error, FALSE, "cannot get node info");
+    if (LV_CALL(p, NODE, virNodeGetInfo(p->conn, info)) < 0) {
+        lv_set_error_last(p, error, FALSE, "cannot get node info");
         return FALSE;
     }
     guint n = info->cpus;
-    int present = virNodeGetCPUMap(p->conn, NULL, NULL, 0);
+    int present = LV_CALL(p, NODE, virNodeGetCPUMap(p->conn, NULL, NULL, 0));
     if (present > 0)
         n = n ? MIN(n, (guint) present) : (guint) present;
-    else if (present < 0 && !soft_failure(p, error, "cannot get the host CPU map"))
+    else if (present < 0 && !lv_soft_failure(p, error, "cannot get the host CPU map"))
         return FALSE;
     if (n == 0) {
         g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_FAILED, "libvirt reports no host CPUs");
@@ -427,33 +176,17 @@ lv_open(VmbHypervisor *hv, GError **error)
     global_init_once();
 
     const char *uri = hv->uri && *hv->uri ? hv->uri : NULL;
-    p->conn = virConnectOpen(uri);
+    p->conn = LV_CALL(p, CONNECT, virConnectOpen(uri));
     if (!p->conn) {
         g_autoptr(virError) err = virSaveLastError();
-        g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED, "%s", error_message(err));
+        g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED, "%s", lv_error_message(err));
         return FALSE;
     }
 
-    if (virConnectRegisterCloseCallback(p->conn, close_cb, p, NULL) == 0)
-        p->close_cb_registered = TRUE;
-    /* Remote connections (qemu:///system goes through libvirtd) get keepalive probes so a hung
-     * daemon is noticed; drivers without it (test:///) refuse, which is fine. */
-    if (virConnectSetKeepAlive(p->conn, KEEPALIVE_INTERVAL_S, KEEPALIVE_COUNT) < 0)
-        virResetLastError();
-
-    p->lifecycle_id =
-        virConnectDomainEventRegisterAny(p->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                         VIR_DOMAIN_EVENT_CALLBACK(lifecycle_cb), p, NULL);
-    if (p->lifecycle_id < 0) {
-        set_error_last(p, error, FALSE, "cannot register for domain events");
+    if (!lv_events_register(p, error)) {
         hv->ops->close(hv);
         return FALSE;
     }
-
-    p->tunable_id = virConnectDomainEventRegisterAny(
-        p->conn, NULL, VIR_DOMAIN_EVENT_ID_TUNABLE, VIR_DOMAIN_EVENT_CALLBACK(tunable_cb), p, NULL);
-    if (p->tunable_id < 0)
-        virResetLastError(); /* an old driver: the periodic read still catches foreign pins */
 
     virNodeInfo info;
     if (!query_npcpus(p, &info, &p->npcpus, error)) {
@@ -470,37 +203,20 @@ static void
 lv_close(VmbHypervisor *hv)
 {
     LvPriv *p = hv->priv;
-    g_mutex_lock(&p->lost_lock);
-    if (p->lost_source) {
-        g_source_destroy(p->lost_source);
-        g_clear_pointer(&p->lost_source, g_source_unref);
-    }
-    g_clear_pointer(&p->lost_reason, g_free);
-    g_mutex_unlock(&p->lost_lock);
-
+    lv_events_unregister(p);
     if (p->conn) {
-        /* Each may fail on a dead connection; nothing to do about it. */
-        if (p->lifecycle_id >= 0)
-            virConnectDomainEventDeregisterAny(p->conn, p->lifecycle_id);
-        if (p->tunable_id >= 0)
-            virConnectDomainEventDeregisterAny(p->conn, p->tunable_id);
-        if (p->close_cb_registered)
-            virConnectUnregisterCloseCallback(p->conn, close_cb);
-        virConnectClose(p->conn);
+        LV_CALL(p, CONNECT, virConnectClose(p->conn));
         virResetLastError();
         p->conn = NULL;
     }
-    p->lifecycle_id = -1;
-    p->tunable_id = -1;
-    p->close_cb_registered = FALSE;
     g_hash_table_remove_all(p->cache);
     g_hash_table_remove_all(p->reported);
 }
 
 /* ---- snapshot ---- */
 
-static gboolean
-param_u64(const virTypedParameter *params, int nparams, const char *name, guint64 *value)
+gboolean
+lv_param_u64(const virTypedParameter *params, int nparams, const char *name, guint64 *value)
 {
     virTypedParameterPtr par = virTypedParamsGet((virTypedParameterPtr) params, nparams, name);
     if (!par)
@@ -529,75 +245,7 @@ param_vcpu_u64(const virTypedParameter *params, int nparams, guint vcpu, const c
 {
     char name[VIR_TYPED_PARAM_FIELD_LENGTH];
     g_snprintf(name, sizeof name, "vcpu.%u.%s", vcpu, suffix);
-    return param_u64(params, nparams, name, value);
-}
-
-/* The one pCPU of @map among the host's @npcpus, or -1 when the affinity holds several. */
-static gint
-single_cpu(const unsigned char *map, int maplen, guint npcpus)
-{
-    gint found = -1;
-    for (guint cpu = 0; cpu < npcpus && cpu < (guint) maplen * 8; cpu++) {
-        if (!VIR_CPU_USABLE(map, maplen, 0, cpu))
-            continue;
-        if (found >= 0)
-            return -1;
-        found = (gint) cpu;
-    }
-    return found;
-}
-
-/* Reads the pins of @dom for @nvcpus vCPUs into @c. FALSE with @error on failure. */
-static gboolean
-refresh_pins(LvPriv *p, virDomainPtr dom, DomainCache *c, guint nvcpus, GError **error)
-{
-    if (nvcpus == 0) {
-        g_clear_pointer(&c->pins, g_free);
-        c->nvcpus = 0;
-        c->refreshed_seq = p->seq;
-        c->stale = FALSE;
-        return TRUE;
-    }
-    int maplen = VIR_CPU_MAPLEN(p->npcpus);
-    g_autofree unsigned char *maps = g_malloc0((gsize) maplen * nvcpus);
-    int n = virDomainGetVcpuPinInfo(dom, (int) nvcpus, maps, maplen, VIR_DOMAIN_AFFECT_CURRENT);
-    if (n < 0) {
-        set_error_last(p, error, FALSE, "cannot get the vCPU pins of %s", virDomainGetName(dom));
-        return FALSE;
-    }
-    g_free(c->pins);
-    c->nvcpus = nvcpus;
-    c->pins = g_new(gint, nvcpus);
-    for (guint i = 0; i < nvcpus; i++)
-        c->pins[i] =
-            (int) i < n ? single_cpu(VIR_GET_CPUMAP(maps, maplen, i), maplen, p->npcpus) : -1;
-    c->refreshed_seq = p->seq;
-    c->stale = FALSE;
-    return TRUE;
-}
-
-/* <memtune><min_guarantee> in KiB, 0 when unset or when the driver has no such parameter (QEMU
- * refuses min_guarantee altogether). */
-static gboolean
-query_min_guarantee(LvPriv *p, virDomainPtr dom, guint64 *kib, GError **error)
-{
-    *kib = 0;
-    const char *name = virDomainGetName(dom);
-    int n = 0;
-    if (virDomainGetMemoryParameters(dom, NULL, &n, 0) == 0) {
-        if (n <= 0)
-            return TRUE;
-        g_autofree virTypedParameter *params = g_new0(virTypedParameter, n);
-        if (virDomainGetMemoryParameters(dom, params, &n, 0) == 0) {
-            guint64 v = 0;
-            if (param_u64(params, n, VIR_DOMAIN_MEMORY_MIN_GUARANTEE, &v) &&
-                v != VIR_DOMAIN_MEMORY_PARAM_UNLIMITED)
-                *kib = v;
-            virTypedParamsClear(params, n);
-            return TRUE;
-        }
-    }
-    return soft_failure(p, error, "cannot get the memory parameters of %s", name);
+    return lv_param_u64(params, nparams, name, value);
 }
 
 /* Busy time per CPU from /proc/stat: one read instead of one RPC per CPU. FALSE when it cannot
@@ -628,16 +276,16 @@ query_pcpu_busy(LvPriv *p, VmbSnapshot *s, GError **error)
     if (p->local && read_local_pcpu_busy(s))
         return TRUE;
     int nparams = 0;
-    if (virNodeGetCPUStats(p->conn, 0, NULL, &nparams, 0) < 0)
-        return soft_failure(p, error, "cannot get host CPU statistics");
+    if (LV_CALL(p, NODE, virNodeGetCPUStats(p->conn, 0, NULL, &nparams, 0)) < 0)
+        return lv_soft_failure(p, error, "cannot get host CPU statistics");
     if (nparams <= 0)
         return TRUE;
     g_autofree guint64 *busy = g_new0(guint64, s->npcpus);
     g_autofree virNodeCPUStats *stats = g_new0(virNodeCPUStats, nparams);
     for (guint cpu = 0; cpu < s->npcpus; cpu++) {
         int n = nparams;
-        if (virNodeGetCPUStats(p->conn, (int) cpu, stats, &n, 0) < 0)
-            return soft_failure(p, error, "cannot get statistics of host CPU %u", cpu);
+        if (LV_CALL(p, NODE, virNodeGetCPUStats(p->conn, (int) cpu, stats, &n, 0)) < 0)
+            return lv_soft_failure(p, error, "cannot get statistics of host CPU %u", cpu);
         for (int i = 0; i < n; i++) {
             const char *f = stats[i].field;
             if (strcmp(f, VIR_NODE_CPU_STATS_IDLE) == 0 ||
@@ -680,13 +328,15 @@ query_host_memory(LvPriv *p, const virNodeInfo *info, VmbSnapshot *s, GError **e
     s->host_mem_total_kib = info->memory;
     s->host_mem_available_kib = 0;
     int n = 0;
-    if (virNodeGetMemoryStats(p->conn, VIR_NODE_MEMORY_STATS_ALL_CELLS, NULL, &n, 0) < 0)
-        return soft_failure(p, error, "cannot get host memory statistics");
+    if (LV_CALL(p, NODE,
+                virNodeGetMemoryStats(p->conn, VIR_NODE_MEMORY_STATS_ALL_CELLS, NULL, &n, 0)) < 0)
+        return lv_soft_failure(p, error, "cannot get host memory statistics");
     if (n <= 0)
         return TRUE;
     g_autofree virNodeMemoryStats *stats = g_new0(virNodeMemoryStats, n);
-    if (virNodeGetMemoryStats(p->conn, VIR_NODE_MEMORY_STATS_ALL_CELLS, stats, &n, 0) < 0)
-        return soft_failure(p, error, "cannot get host memory statistics");
+    if (LV_CALL(p, NODE,
+                virNodeGetMemoryStats(p->conn, VIR_NODE_MEMORY_STATS_ALL_CELLS, stats, &n, 0)) < 0)
+        return lv_soft_failure(p, error, "cannot get host memory statistics");
     guint64 avail = 0;
     for (int i = 0; i < n; i++) {
         const char *f = stats[i].field;
@@ -723,13 +373,13 @@ parse_balloon(const virTypedParameter *par, int n, VmbBalloonStat *b)
     };
     for (gsize i = 0; i < G_N_ELEMENTS(u64_fields); i++) {
         guint64 v;
-        if (param_u64(par, n, u64_fields[i].name, &v)) {
+        if (lv_param_u64(par, n, u64_fields[i].name, &v)) {
             G_STRUCT_MEMBER(guint64, b, u64_fields[i].offset) = v;
             b->fields |= u64_fields[i].field;
         }
     }
     guint64 v;
-    if (param_u64(par, n, "balloon.last-update", &v)) {
+    if (lv_param_u64(par, n, "balloon.last-update", &v)) {
         b->last_update = (gint64) MIN(v, (guint64) G_MAXINT64);
         b->fields |= VMB_BALLOON_LAST_UPDATE;
     }
@@ -750,9 +400,9 @@ complete_from_info(LvPriv *p, virDomainPtr dom, const char *name, gboolean have_
                    gboolean have_cpu_time, RecordBasics *b, GError **error)
 {
     virDomainInfo info;
-    if (virDomainGetInfo(dom, &info) < 0) {
+    if (LV_CALL(p, DOMAIN, virDomainGetInfo(dom, &info)) < 0) {
         g_autoptr(GError) local = NULL;
-        set_error_last(p, &local, FALSE, "cannot get info of domain %s", name);
+        lv_set_error_last(p, &local, FALSE, "cannot get info of domain %s", name);
         if (!g_error_matches(local, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN))
             g_propagate_error(error, g_steal_pointer(&local));
         return FALSE;
@@ -782,9 +432,9 @@ read_record_basics(LvPriv *p, const virDomainStatsRecord *rec, const char *name,
     const virTypedParameter *par = rec->params;
     int n = rec->nparams;
     *b = (RecordBasics){0};
-    gboolean have_vcpus = param_u64(par, n, "vcpu.current", &b->vcpus);
-    param_u64(par, n, "vcpu.maximum", &b->max_vcpus);
-    gboolean have_cpu_time = param_u64(par, n, "cpu.time", &b->cpu_time_ns);
+    gboolean have_vcpus = lv_param_u64(par, n, "vcpu.current", &b->vcpus);
+    lv_param_u64(par, n, "vcpu.maximum", &b->max_vcpus);
+    gboolean have_cpu_time = lv_param_u64(par, n, "cpu.time", &b->cpu_time_ns);
     parse_balloon(par, n, &b->balloon);
     if (have_vcpus && have_cpu_time && (b->balloon.fields & VMB_BALLOON_CURRENT))
         return TRUE;
@@ -823,61 +473,6 @@ read_vcpu_times(const virDomainStatsRecord *rec, VmbDomainStat *d)
     }
 }
 
-/* The cache entry of @uuid, made on first sight (@first_sight) with the domain's min_guarantee,
- * which is read only then. NULL with no @error when the domain stopped in the meantime. */
-static DomainCache *
-domain_cache_get(LvPriv *p, virDomainPtr dom, const char *uuid, gboolean *first_sight,
-                 GError **error)
-{
-    DomainCache *c = g_hash_table_lookup(p->cache, uuid);
-    *first_sight = c == NULL;
-    if (c)
-        return c;
-    c = g_new0(DomainCache, 1);
-    g_hash_table_insert(p->cache, g_strdup(uuid), c);
-    g_autoptr(GError) local = NULL;
-    if (!query_min_guarantee(p, dom, &c->min_guarantee_kib, &local)) {
-        g_hash_table_remove(p->cache, uuid);
-        if (!g_error_matches(local, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN))
-            g_propagate_error(error, g_steal_pointer(&local));
-        return NULL;
-    }
-    return c;
-}
-
-/* Are the cached pins due for a read from libvirt? */
-static gboolean
-pins_need_refresh(const LvPriv *p, const DomainCache *c, gboolean first_sight, guint npins)
-{
-    return first_sight || c->stale || c->nvcpus != npins ||
-           p->seq - c->refreshed_seq >= PIN_REFRESH_EVERY;
-}
-
-/* Reads the pins of @dom into @c. Any other failure than a broken connection or a stopped domain
- * leaves them unknown (-1, "not on one pCPU") until the next snapshot reads them again. FALSE
- * with no @error when the domain stopped in the meantime: @c is then freed. */
-static gboolean
-update_pins(LvPriv *p, virDomainPtr dom, const char *uuid, DomainCache *c, guint npins,
-            GError **error)
-{
-    g_autoptr(GError) local = NULL;
-    if (refresh_pins(p, dom, c, npins, &local))
-        return TRUE;
-    if (g_error_matches(local, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED)) {
-        g_propagate_error(error, g_steal_pointer(&local));
-        return FALSE;
-    }
-    if (g_error_matches(local, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN) ||
-        virDomainIsActive(dom) != 1) {
-        g_hash_table_remove(p->cache, uuid);
-        return FALSE;
-    }
-    c->nvcpus = 0;
-    c->refreshed_seq = p->seq;
-    virResetLastError();
-    return TRUE;
-}
-
 /* One domain of the bulk statistics. Returns NULL with no @error when the domain went away in
  * the meantime (skip it), NULL with @error on a real failure. */
 static VmbDomainStat *
@@ -887,7 +482,7 @@ parse_record(LvPriv *p, const virDomainStatsRecord *rec, GError **error)
     char uuid_buf[VIR_UUID_STRING_BUFLEN];
     const char *name = virDomainGetName(dom);
     if (!name || virDomainGetUUIDString(dom, uuid_buf) < 0) {
-        set_error_last(p, error, FALSE, "cannot get a domain's name or UUID");
+        lv_set_error_last(p, error, FALSE, "cannot get a domain's name or UUID");
         return NULL;
     }
     RecordBasics b;
@@ -901,14 +496,13 @@ parse_record(LvPriv *p, const virDomainStatsRecord *rec, GError **error)
     read_vcpu_times(rec, d);
 
     gboolean first_sight = FALSE;
-    DomainCache *c = domain_cache_get(p, dom, d->uuid, &first_sight, error);
+    DomainCache *c = lv_domain_cache_get(p, dom, d->uuid, &first_sight, error);
     if (!c)
         return NULL;
     d->balloon.min_guarantee_kib = c->min_guarantee_kib;
 
     guint npins = MAX((guint) MIN(b.max_vcpus, G_MAXINT), d->nvcpus);
-    if (pins_need_refresh(p, c, first_sight, npins) &&
-        !update_pins(p, dom, d->uuid, c, npins, error))
+    if (!lv_pins_sync(p, dom, d->uuid, c, first_sight, npins, error))
         return NULL;
     for (guint i = 0; i < d->nvcpus && i < c->nvcpus; i++)
         d->vcpus[i].pcpu = c->pins[i];
@@ -939,14 +533,16 @@ lv_snapshot(VmbHypervisor *hv, GError **error)
         return NULL;
 
     virDomainStatsRecordPtr *records = NULL;
-    int nrec = virConnectGetAllDomainStats(p->conn,
-                                           VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_CPU_TOTAL |
-                                               VIR_DOMAIN_STATS_VCPU | VIR_DOMAIN_STATS_BALLOON,
-                                           &records,
-                                           VIR_CONNECT_GET_ALL_DOMAINS_STATS_RUNNING |
-                                               VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT);
+    int nrec =
+        LV_CALL(p, STATS,
+                virConnectGetAllDomainStats(p->conn,
+                                            VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_CPU_TOTAL |
+                                                VIR_DOMAIN_STATS_VCPU | VIR_DOMAIN_STATS_BALLOON,
+                                            &records,
+                                            VIR_CONNECT_GET_ALL_DOMAINS_STATS_RUNNING |
+                                                VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT));
     if (nrec < 0) {
-        set_error_last(p, error, FALSE, "cannot get domain statistics");
+        lv_set_error_last(p, error, FALSE, "cannot get domain statistics");
         return NULL;
     }
 
@@ -969,15 +565,8 @@ lv_snapshot(VmbHypervisor *hv, GError **error)
         return NULL;
     }
 
-    prune_reported(p);
-    /* Drop cached pins of domains that are not running any more. */
-    GHashTableIter it;
-    gpointer key;
-    g_hash_table_iter_init(&it, p->cache);
-    while (g_hash_table_iter_next(&it, &key, NULL)) {
-        if (!g_hash_table_contains(seen, key))
-            g_hash_table_iter_remove(&it);
-    }
+    lv_prune_reported(p);
+    lv_domain_cache_retain(p, seen);
 
     if (!query_pcpu_busy(p, s, error))
         return NULL;
@@ -995,9 +584,9 @@ lookup_domain(LvPriv *p, const char *uuid, GError **error)
         g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED, "not connected");
         return NULL;
     }
-    virDomainPtr dom = virDomainLookupByUUIDString(p->conn, uuid);
+    virDomainPtr dom = LV_CALL(p, REQUEST, virDomainLookupByUUIDString(p->conn, uuid));
     if (!dom)
-        set_error_last(p, error, TRUE, "no domain %s", uuid);
+        lv_set_error_last(p, error, TRUE, "no domain %s", uuid);
     return dom;
 }
 
@@ -1007,12 +596,13 @@ static void
 set_request_error(LvPriv *p, virDomainPtr dom, const virError *err, GError **error,
                   const char *what)
 {
-    if (err && err->code == VIR_ERR_OPERATION_INVALID && virDomainIsActive(dom) == 0) {
+    if (err && err->code == VIR_ERR_OPERATION_INVALID &&
+        LV_CALL(p, REQUEST, virDomainIsActive(dom)) == 0) {
         g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN, "%s: domain %s is not running",
                     what, virDomainGetName(dom));
         return;
     }
-    set_error_saved(p, error, err, TRUE, "%s", what);
+    lv_set_error_saved(p, error, err, TRUE, "%s", what);
 }
 
 static gboolean
@@ -1032,10 +622,10 @@ lv_pin_vcpu(VmbHypervisor *hv, const char *uuid, guint vcpu, guint pcpu, GError 
     /* Flags 0 (current) is live for a running domain; AFFECT_LIVE is refused by the test
      * driver. But on a stopped domain "current" is its persistent config, which we must not
      * touch: check that it still runs first. */
-    int active = virDomainIsActive(dom);
+    int active = LV_CALL(p, REQUEST, virDomainIsActive(dom));
     if (active != 1) {
         if (active < 0)
-            set_error_last(p, error, TRUE, "cannot pin vCPU %u of %s", vcpu, uuid);
+            lv_set_error_last(p, error, TRUE, "cannot pin vCPU %u of %s", vcpu, uuid);
         else
             g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN,
                         "cannot pin vCPU %u of %s: the domain is not running", vcpu,
@@ -1046,7 +636,7 @@ lv_pin_vcpu(VmbHypervisor *hv, const char *uuid, guint vcpu, guint pcpu, GError 
     int maplen = VIR_CPU_MAPLEN(p->npcpus);
     g_autofree unsigned char *map = g_malloc0(maplen);
     VIR_USE_CPU(map, pcpu);
-    if (virDomainPinVcpuFlags(dom, vcpu, map, maplen, 0) < 0) {
+    if (LV_CALL(p, REQUEST, virDomainPinVcpuFlags(dom, vcpu, map, maplen, 0)) < 0) {
         g_autoptr(virError) err = virSaveLastError();
         g_autofree char *what = g_strdup_printf("cannot pin vCPU %u of %s to CPU %u", vcpu,
                                                 virDomainGetName(dom), pcpu);
@@ -1054,10 +644,7 @@ lv_pin_vcpu(VmbHypervisor *hv, const char *uuid, guint vcpu, guint pcpu, GError 
         return FALSE;
     }
 
-    g_autofree char *key = g_ascii_strdown(uuid, -1);
-    DomainCache *c = g_hash_table_lookup(p->cache, key);
-    if (c && vcpu < c->nvcpus)
-        c->pins[vcpu] = (gint) pcpu;
+    lv_pins_set(p, uuid, vcpu, (gint) pcpu); /* at once: not every driver echoes it */
     return TRUE;
 }
 
@@ -1074,7 +661,8 @@ lv_set_memory(VmbHypervisor *hv, const char *uuid, guint64 kib, GError **error)
         return FALSE;
     /* Live only: the test driver accepts AFFECT_LIVE too. Above <memory> libvirt says "invalid
      * argument", which maps to VMB_HV_ERROR_INVALID. */
-    if (virDomainSetMemoryFlags(dom, (unsigned long) kib, VIR_DOMAIN_AFFECT_LIVE) < 0) {
+    if (LV_CALL(p, REQUEST,
+                virDomainSetMemoryFlags(dom, (unsigned long) kib, VIR_DOMAIN_AFFECT_LIVE)) < 0) {
         g_autoptr(virError) err = virSaveLastError();
         g_autofree char *what = g_strdup_printf(
             "cannot set the memory of %s to %" G_GUINT64_FORMAT " KiB", virDomainGetName(dom), kib);
@@ -1086,9 +674,9 @@ lv_set_memory(VmbHypervisor *hv, const char *uuid, guint64 kib, GError **error)
 
 /* Does the live definition of @dom have a memory balloon? -1 when unknown. */
 static int
-domain_has_balloon(virDomainPtr dom)
+domain_has_balloon(LvPriv *p, virDomainPtr dom)
 {
-    g_autofree char *xml = virDomainGetXMLDesc(dom, 0);
+    g_autofree char *xml = LV_CALL(p, REQUEST, virDomainGetXMLDesc(dom, 0));
     if (!xml) {
         virResetLastError();
         return -1;
@@ -1112,17 +700,18 @@ lv_set_stats_period(VmbHypervisor *hv, const char *uuid, guint seconds, GError *
     g_autoptr(virDomain) dom = lookup_domain(p, uuid, error);
     if (!dom)
         return FALSE;
-    if (virDomainSetMemoryStatsPeriod(dom, (int) seconds, VIR_DOMAIN_AFFECT_LIVE) < 0) {
+    if (LV_CALL(p, REQUEST,
+                virDomainSetMemoryStatsPeriod(dom, (int) seconds, VIR_DOMAIN_AFFECT_LIVE)) < 0) {
         g_autoptr(virError) err = virSaveLastError();
         g_autofree char *what = g_strdup_printf("cannot set the balloon statistics period of %s",
                                                 virDomainGetName(dom));
-        VmbHvError code = classify_error(p, err, TRUE);
+        VmbHvError code = lv_classify_error(p, err, TRUE);
         /* QEMU says "operation invalid", the test driver "internal error": look for the balloon
          * ourselves so "no balloon" is always a refused request. */
         if ((code == VMB_HV_ERROR_INVALID || code == VMB_HV_ERROR_FAILED) &&
-            virDomainIsActive(dom) == 1 && domain_has_balloon(dom) == 0) {
+            LV_CALL(p, REQUEST, virDomainIsActive(dom)) == 1 && domain_has_balloon(p, dom) == 0) {
             g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID,
-                        "%s: the guest has no memory balloon (%s)", what, error_message(err));
+                        "%s: the guest has no memory balloon (%s)", what, lv_error_message(err));
             return FALSE;
         }
         set_request_error(p, dom, err, error, what);
@@ -1165,8 +754,8 @@ vmb_hv_libvirt_new(const char *uri)
     p->hv = hv;
     p->lifecycle_id = -1;
     p->tunable_id = -1;
-    p->cache =
-        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) domain_cache_free);
+    p->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                     (GDestroyNotify) lv_domain_cache_free);
     p->reported = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     g_mutex_init(&p->lost_lock);
     hv->ops = &lv_ops;
@@ -1175,11 +764,15 @@ vmb_hv_libvirt_new(const char *uri)
     return hv;
 }
 
+LvPriv *
+lv_priv(VmbHypervisor *hv)
+{
+    return hv && hv->ops == &lv_ops ? hv->priv : NULL;
+}
+
 virConnectPtr
 vmb_hv_libvirt_get_conn(VmbHypervisor *hv)
 {
-    if (!hv || hv->ops != &lv_ops)
-        return NULL;
-    LvPriv *p = hv->priv;
-    return p->conn;
+    LvPriv *p = lv_priv(hv);
+    return p ? p->conn : NULL;
 }

@@ -13,3 +13,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(virDomain, virDomainFree)
  * @hv is not a libvirt one). Owned by @hv, valid until the next call that may reconnect. A
  * test:/// connection has private state, so tests drive the same connection the backend uses. */
 virConnectPtr vmb_hv_libvirt_get_conn(VmbHypervisor *hv);
+
+/* Do pin changes reach @hv as tunable events? When not (a driver that sends none, such as the
+ * test driver), every domain's pins are re-read every few snapshots. */
+gboolean vmb_hv_libvirt_pins_follow_events(VmbHypervisor *hv);
+
+/* For tests and the benchmark: act as if the driver sent a tunable event for every pin change,
+ * now and after reconnects (the test driver accepts the registration but sends none). */
+void vmb_hv_libvirt_assume_pin_events(VmbHypervisor *hv, gboolean assume);
+
+/* For tests: deliver a tunable event for @dom as libvirt would. */
+void vmb_hv_libvirt_tunable_event(VmbHypervisor *hv, virDomainPtr dom, virTypedParameterPtr params,
+                                  int nparams);

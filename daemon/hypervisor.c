@@ -49,6 +49,29 @@ vmb_hypervisor_emit_domain(VmbHypervisor *hv, VmbDomainEvent event, const char *
 }
 
 void
+vmb_hypervisor_count_call(VmbHypervisor *hv, VmbHvCallKind kind)
+{
+    g_return_if_fail(kind < VMB_HV_CALL_KINDS);
+    hv->calls.kind[kind]++;
+    hv->calls.total++;
+}
+
+VmbHvCalls
+vmb_hypervisor_calls(const VmbHypervisor *hv)
+{
+    return hv->calls;
+}
+
+VmbHvCalls
+vmb_hypervisor_calls_since(const VmbHypervisor *hv, const VmbHvCalls *before)
+{
+    VmbHvCalls d = {.total = hv->calls.total - before->total};
+    for (guint k = 0; k < VMB_HV_CALL_KINDS; k++)
+        d.kind[k] = hv->calls.kind[k] - before->kind[k];
+    return d;
+}
+
+void
 vmb_hypervisor_lost(VmbHypervisor *hv, const char *reason)
 {
     if (!hv->connected)

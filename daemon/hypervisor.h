@@ -21,6 +21,24 @@ typedef enum {
 
 typedef struct _VmbHypervisor VmbHypervisor;
 
+/* Calls a backend makes to the hypervisor, by kind: what a cycle costs the hypervisor (with
+ * libvirt, each is a round trip to libvirtd; calls answered by the client library are not
+ * counted). */
+typedef enum {
+    VMB_HV_CALL_STATS,   /* the bulk domain statistics, once per snapshot */
+    VMB_HV_CALL_NODE,    /* the host: CPU count, CPU and memory statistics */
+    VMB_HV_CALL_DOMAIN,  /* per-domain reads of a snapshot: info, memory parameters, state */
+    VMB_HV_CALL_PINS,    /* per-domain pin reads */
+    VMB_HV_CALL_REQUEST, /* pins, memory and statistics periods set by the tasks, with look-ups */
+    VMB_HV_CALL_CONNECT, /* opening and closing connections, event registration */
+    VMB_HV_CALL_KINDS,
+} VmbHvCallKind;
+
+typedef struct {
+    guint64 kind[VMB_HV_CALL_KINDS];
+    guint64 total;
+} VmbHvCalls;
+
 typedef enum {
     VMB_DOMAIN_APPEARED,
     VMB_DOMAIN_VANISHED,
@@ -55,7 +73,8 @@ struct _VmbHypervisor {
     gpointer event_data;
     VmbConnectionFunc conn_func;
     gpointer conn_data;
-    gpointer priv; /* backend state */
+    VmbHvCalls calls; /* since vmb_hypervisor_new(), over all connections */
+    gpointer priv;    /* backend state */
 };
 
 /* Picks the backend from @uri ("fake://..." or anything libvirt accepts). Does not connect. */
@@ -76,6 +95,12 @@ gboolean vmb_hypervisor_set_memory(VmbHypervisor *hv, const char *uuid, guint64 
 gboolean vmb_hypervisor_set_stats_period(VmbHypervisor *hv, const char *uuid, guint seconds,
                                          GError **error);
 
+/* Calls made so far, and since an earlier reading @before (e.g. over one snapshot). */
+VmbHvCalls vmb_hypervisor_calls(const VmbHypervisor *hv);
+VmbHvCalls vmb_hypervisor_calls_since(const VmbHypervisor *hv, const VmbHvCalls *before);
+
+/* For backends: count one call of @kind. */
+void vmb_hypervisor_count_call(VmbHypervisor *hv, VmbHvCallKind kind);
 /* For backends: report a lost connection (from a close callback or a failed call). */
 void vmb_hypervisor_lost(VmbHypervisor *hv, const char *reason);
 void vmb_hypervisor_emit_domain(VmbHypervisor *hv, VmbDomainEvent event, const char *name,

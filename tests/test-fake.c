@@ -134,6 +134,12 @@ test_cpu_sharing(void)
     VmbFakeCounters counters;
     vmb_hv_fake_counters(hv, &counters);
     g_assert_cmpuint(counters.pin_changes, ==, 2);
+
+    /* Hypervisor calls: one per snapshot, one per request, nothing else. */
+    VmbHvCalls calls = vmb_hypervisor_calls(hv);
+    g_assert_cmpuint(calls.kind[VMB_HV_CALL_STATS], ==, 3);
+    g_assert_cmpuint(calls.kind[VMB_HV_CALL_REQUEST], ==, 2);
+    g_assert_cmpuint(calls.total, ==, 5);
 }
 
 static void

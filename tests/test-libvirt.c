@@ -170,7 +170,9 @@ test_pin(void)
     g_assert_no_error(error);
     check_pin_info(hv, UUID_A, 0, VIR_DOMAIN_AFFECT_LIVE, 0x01);
 
-    /* A pin made by someone else shows within the periodic re-read of the cache. */
+    /* A pin made by someone else: the test driver sends no tunable event for it, so the backend
+     * falls back to re-reading every domain's pins periodically, and it shows within that. */
+    g_assert_false(vmb_hv_libvirt_pins_follow_events(hv));
     {
         g_autoptr(virDomain) dom = lookup(hv, UUID_C);
         unsigned char map = 1 << 2;
@@ -411,6 +413,122 @@ test_events(void)
     g_assert_null(vmb_hv_libvirt_get_conn(hv));
 }
 
+/* The calls of one snapshot. */
+static VmbHvCalls
+snapshot_calls(VmbHypervisor *hv)
+{
+    VmbHvCalls before = vmb_hypervisor_calls(hv);
+    g_autoptr(VmbSnapshot) s = take_snapshot(hv);
+    return vmb_hypervisor_calls_since(hv, &before);
+}
+
+/* A cycle that reads no pins: the bulk statistics and the host, plus what the test driver's
+ * bulk statistics lack (virDomainGetInfo per domain; QEMU has it all in the one call). The test
+ * URI is not local, so the host comes from libvirt: node info and CPU map (2), CPU statistics
+ * (1 + 4 CPUs), memory statistics (1, refused by the test driver). */
+static void
+assert_cycle_without_pins(const VmbHvCalls *c)
+{
+    g_assert_cmpuint(c->kind[VMB_HV_CALL_STATS], ==, 1);
+    g_assert_cmpuint(c->kind[VMB_HV_CALL_NODE], ==, 8);
+    g_assert_cmpuint(c->kind[VMB_HV_CALL_DOMAIN], ==, 3);
+    g_assert_cmpuint(c->kind[VMB_HV_CALL_PINS], ==, 0);
+    g_assert_cmpuint(c->total, ==, 12);
+}
+
+/* Without tunable events (the test driver sends none), pins are read on first sight and then
+ * every 10 snapshots, one call per domain. */
+static void
+test_calls_without_events(void)
+{
+    g_autoptr(VmbHypervisor) hv = open_hv();
+    g_assert_false(vmb_hv_libvirt_pins_follow_events(hv));
+
+    /* First sight: pins and memory parameters (asked for the size, then read) of each domain. */
+    VmbHvCalls first = snapshot_calls(hv);
+    g_assert_cmpuint(first.kind[VMB_HV_CALL_PINS], ==, 3);
+    g_assert_cmpuint(first.kind[VMB_HV_CALL_DOMAIN], ==, 3 + 3 * 2);
+    for (guint cycle = 2; cycle <= 21; cycle++) {
+        VmbHvCalls c = snapshot_calls(hv);
+        if (cycle % 10 == 1) { /* the periodic re-read */
+            g_assert_cmpuint(c.kind[VMB_HV_CALL_PINS], ==, 3);
+            c.kind[VMB_HV_CALL_PINS] = 0;
+            c.total -= 3;
+        }
+        assert_cycle_without_pins(&c);
+    }
+}
+
+static void
+send_pin_event(VmbHypervisor *hv, const char *uuid, guint vcpu, const char *cpulist)
+{
+    g_autoptr(virDomain) dom = lookup(hv, uuid);
+    g_autofree char *field = g_strdup_printf(VIR_DOMAIN_TUNABLE_CPU_VCPUPIN, vcpu);
+    virTypedParameter param = {.type = VIR_TYPED_PARAM_STRING, .value.s = (char *) cpulist};
+    g_strlcpy(param.field, field, sizeof param.field);
+    vmb_hv_libvirt_tunable_event(hv, dom, &param, 1);
+}
+
+/* With tunable events (as QEMU sends them), pins are read only on first sight, on a restart and
+ * after a reconnect; pin changes come from the events. */
+static void
+test_calls_with_events(void)
+{
+    g_autoptr(VmbHypervisor) hv = open_hv();
+    g_autoptr(GError) error = NULL;
+    vmb_hv_libvirt_assume_pin_events(hv, TRUE);
+    g_assert_true(vmb_hv_libvirt_pins_follow_events(hv));
+
+    g_assert_cmpuint(snapshot_calls(hv).kind[VMB_HV_CALL_PINS], ==, 3);
+    for (guint cycle = 2; cycle <= 25; cycle++) {
+        VmbHvCalls c = snapshot_calls(hv);
+        assert_cycle_without_pins(&c);
+    }
+
+    /* Someone else pins vCPU 0 of C, and libvirt says so: seen at once, without a read. */
+    send_pin_event(hv, UUID_C, 0, "2");
+    send_pin_event(hv, UUID_C, 1, "0-3"); /* all CPUs: floating */
+    send_pin_event(hv, UUID_C, 7, "1");   /* no such vCPU: ignored */
+    VmbHvCalls before = vmb_hypervisor_calls(hv);
+    g_autoptr(VmbSnapshot) s = take_snapshot(hv);
+    VmbHvCalls c = vmb_hypervisor_calls_since(hv, &before);
+    assert_cycle_without_pins(&c);
+    g_assert_cmpint(find_domain(s, UUID_C)->vcpus[0].pcpu, ==, 2);
+    g_assert_cmpint(find_domain(s, UUID_C)->vcpus[1].pcpu, ==, -1);
+
+    /* Our own pin: in the cache at once, no read either. */
+    g_assert_true(vmb_hypervisor_pin_vcpu(hv, UUID_C, 1, 3, &error));
+    g_assert_no_error(error);
+    before = vmb_hypervisor_calls(hv);
+    g_autoptr(VmbSnapshot) s2 = take_snapshot(hv);
+    c = vmb_hypervisor_calls_since(hv, &before);
+    assert_cycle_without_pins(&c);
+    g_assert_cmpint(find_domain(s2, UUID_C)->vcpus[1].pcpu, ==, 3);
+
+    /* An event we cannot follow: that domain is read again, once. */
+    send_pin_event(hv, UUID_A, 0, "not a cpulist");
+    g_assert_cmpuint(snapshot_calls(hv).kind[VMB_HV_CALL_PINS], ==, 1);
+    g_assert_cmpuint(snapshot_calls(hv).kind[VMB_HV_CALL_PINS], ==, 0);
+
+    /* A restarted domain is read again when its STARTED event has arrived. */
+    g_autoptr(GPtrArray) seen = g_ptr_array_new_with_free_func((GDestroyNotify) seen_event_free);
+    vmb_hypervisor_set_event_func(hv, on_event, seen);
+    g_autoptr(virDomain) b = lookup(hv, UUID_B);
+    g_assert_cmpint(virDomainDestroy(b), ==, 0);
+    g_assert_cmpint(virDomainCreate(b), ==, 0);
+    run_until(seen, 2);
+    g_assert_cmpuint(seen->len, ==, 2);
+    g_assert_cmpuint(snapshot_calls(hv).kind[VMB_HV_CALL_PINS], ==, 1);
+    g_assert_cmpuint(snapshot_calls(hv).kind[VMB_HV_CALL_PINS], ==, 0);
+
+    /* A reconnect reads every domain again (the cache goes with the connection). */
+    vmb_hypervisor_lost(hv, "test");
+    hv->next_retry_us = 0;
+    g_assert_cmpuint(snapshot_calls(hv).kind[VMB_HV_CALL_PINS], ==, 3);
+    g_assert_true(vmb_hv_libvirt_pins_follow_events(hv));
+    g_assert_cmpuint(snapshot_calls(hv).kind[VMB_HV_CALL_PINS], ==, 0);
+}
+
 static void
 on_connection(VmbHypervisor *hv, gboolean connected, const char *reason, gpointer user_data)
 {
@@ -481,6 +599,8 @@ main(int argc, char **argv)
     g_test_add_func("/libvirt/snapshot", test_snapshot);
     g_test_add_func("/libvirt/pin", test_pin);
     g_test_add_func("/libvirt/pin-errors", test_pin_errors);
+    g_test_add_func("/libvirt/calls-without-events", test_calls_without_events);
+    g_test_add_func("/libvirt/calls-with-events", test_calls_with_events);
     g_test_add_func("/libvirt/memory", test_memory);
     g_test_add_func("/libvirt/stats-period", test_stats_period);
     g_test_add_func("/libvirt/events", test_events);

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Shared by the two halves of the libvirt backend, and private to them: hv-libvirt.c (connection,
+ * snapshot, requests, errors) and hv-libvirt-events.c (what libvirt tells us: connection loss,
+ * lifecycle and tunable events, and the per-domain cache they keep up to date). */
+#pragma once
+
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+#include "hv-libvirt.h"
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(virError, virFreeError)
+
+typedef struct {
+    guint nvcpus;
+    gint *pins;                /* per vCPU: the one pCPU it is pinned to, or -1 */
+    guint64 refreshed_seq;     /* p->seq of the last read from libvirt */
+    gboolean stale;            /* a pin event we could not follow: read them again */
+    guint64 min_guarantee_kib; /* read once, on first sight */
+} DomainCache;
+
+typedef struct {
+    VmbHypervisor *hv; /* back pointer, for callbacks */
+    virConnectPtr conn;
+    int lifecycle_id; /* -1 when not registered */
+    int tunable_id;   /* -1 when not registered */
+    gboolean close_cb_registered;
+    gboolean driver_pin_events; /* the driver sends a tunable event for every pin change */
+    gboolean assume_pin_events; /* tests: as if it did (vmb_hv_libvirt_assume_pin_events()) */
+    gboolean local;             /* the daemon runs on this host: read /proc/meminfo */
+    guint npcpus;               /* host CPUs, refreshed every snapshot */
+    guint64 seq;                /* snapshots taken on this connection */
+    GHashTable *cache;          /* lower-case uuid -> DomainCache* */
+    GHashTable *reported;       /* lower-case uuid -> Reported* (hv-libvirt-events.c) */
+    /* A connection loss reported by libvirt's close callback, handled from an idle source. */
+    GMutex lost_lock;
+    GSource *lost_source;
+    char *lost_reason;
+} LvPriv;
+
+/* Makes one call to the hypervisor and counts it under @kind, a VmbHvCallKind without its prefix:
+ * LV_CALL(p, PINS, virDomainGetVcpuPinInfo(...)). Calls the client library answers itself
+ * (virDomainGetName(), virConnectIsAlive(), errors) are made directly. */
+#define LV_CALL(p, kind, call) (vmb_hypervisor_count_call((p)->hv, VMB_HV_CALL_##kind), (call))
+
+/* The backend state of @hv, NULL when @hv is not a libvirt one. */
+LvPriv *lv_priv(VmbHypervisor *hv);
+
+/* ---- errors (hv-libvirt.c) ---- */
+
+/* Maps a libvirt error to our codes. With @request (pin, set memory, ...), libvirt refusing the
+ * arguments maps to VMB_HV_ERROR_INVALID. */
+VmbHvError lv_classify_error(LvPriv *p, const virError *err, gboolean request);
+
+/* The message of @err, or a stand-in when there is none. */
+const char *lv_error_message(const virError *err);
+
+/* Sets @error from a saved libvirt error, "<what>: <libvirt message>". */
+void lv_set_error_saved(LvPriv *p, GError **error, const virError *err, gboolean request,
+                        const char *format, ...) G_GNUC_PRINTF(5, 6);
+
+/* Same, from libvirt's last error: use it right after the failing call. It saves the error
+ * before evaluating its arguments (which may call libvirt). */
+#define lv_set_error_last(p, error, request, ...)                                                  \
+    G_STMT_START                                                                                   \
+    {                                                                                              \
+        g_autoptr(virError) saved_err_ = virSaveLastError();                                       \
+        lv_set_error_saved((p), (error), saved_err_, (request), __VA_ARGS__);                      \
+    }                                                                                              \
+    G_STMT_END
+
+/* After a failed call whose result is optional (the driver may not have it): TRUE when the
+ * failure can be ignored, FALSE with @error when the connection is broken or the domain gone.
+ * Call it right after the failing call, with arguments that do not call libvirt (every libvirt
+ * call resets the last error, even virDomainGetName()). */
+gboolean lv_soft_failure(LvPriv *p, GError **error, const char *format, ...) G_GNUC_PRINTF(3, 4);
+
+/* A numeric typed parameter of any integer type, negative ones as 0. FALSE when absent. */
+gboolean lv_param_u64(const virTypedParameter *params, int nparams, const char *name,
+                      guint64 *value);
+
+/* ---- events and connection loss (hv-libvirt-events.c) ---- */
+
+/* Registers the close callback, keepalive probes and the lifecycle and tunable events on the
+ * new connection. FALSE with @error when lifecycle events are not available. */
+gboolean lv_events_register(LvPriv *p, GError **error);
+/* Undoes lv_events_register() and drops a connection loss not handled yet. */
+void lv_events_unregister(LvPriv *p);
+/* Forgets vanished domains after a while (transient ones never come back). */
+void lv_prune_reported(LvPriv *p);
+/* Do pin changes reach the cache as tunable events on this connection? Otherwise the pins are
+ * re-read periodically. */
+gboolean lv_pins_follow_events(const LvPriv *p);
+/* What tunable_cb() does with an event: tests deliver one through it (hv-libvirt.h). */
+void lv_tunable_event(LvPriv *p, virDomainPtr dom, virTypedParameterPtr params, int nparams);
+
+/* ---- the domain cache (hv-libvirt-events.c) ---- */
+
+void lv_domain_cache_free(DomainCache *c);
+/* The cache entry of @uuid, made on first sight (@first_sight) with the domain's min_guarantee,
+ * which is read only then. NULL with no @error when the domain stopped in the meantime. */
+DomainCache *lv_domain_cache_get(LvPriv *p, virDomainPtr dom, const char *uuid,
+                                 gboolean *first_sight, GError **error);
+/* Drops the entries of domains not in @running (lower-case uuids): they stopped. */
+void lv_domain_cache_retain(LvPriv *p, GHashTable *running);
+/* Our own pin of vCPU @vcpu of @uuid (any case) to @pcpu. */
+void lv_pins_set(LvPriv *p, const char *uuid, guint vcpu, gint pcpu);
+/* Brings the cached pins of @dom up to date when they are due for a read (@first_sight, a
+ * changed vCPU count @npins, a pin event not followed, or the periodic read without tunable
+ * events). FALSE with no @error when the domain stopped in the meantime (@c is then freed),
+ * FALSE with @error when the connection is broken. */
+gboolean lv_pins_sync(LvPriv *p, virDomainPtr dom, const char *uuid, DomainCache *c,
+                      gboolean first_sight, guint npins, GError **error);
