@@ -200,6 +200,30 @@ is_steady(const CpuTrace *tr, double start)
     return start + 1e-9 >= g_array_index(tr->changes, double, k) + tr->settle;
 }
 
+/* Unsettled phases, and how many cycles the others took from the change to its last pin
+ * change (@last_move: cycle index per phase, -1 none). */
+static void
+converge(const CpuTrace *tr, const gint *last_move, const gboolean *unsettled, CpuResult *r)
+{
+    double conv_sum = 0;
+    guint conv_n = 0;
+    for (guint k = 0; k < r->phases; k++) {
+        if (unsettled[k]) {
+            r->unsettled++;
+            continue;
+        }
+        /* Cycles after the change until its last pin change; the cycle at the change itself
+         * only sees the old loads. */
+        double change = g_array_index(tr->changes, double, k);
+        guint first = (guint) llround(change / tr->interval);
+        guint c = last_move[k] >= 0 ? (guint) last_move[k] - first : 0;
+        conv_sum += c;
+        conv_n++;
+        r->converge_max = MAX(r->converge_max, c);
+    }
+    r->converge_mean = conv_n ? conv_sum / conv_n : NAN;
+}
+
 void
 bench_cpu_result_clear(CpuResult *r)
 {
@@ -310,23 +334,7 @@ bench_run_cpu(const CpuTrace *tr, CpuAlgoId algo, CpuResult *r)
     r->nom_all = nom_lb_all > 0 ? nom_max_all / nom_lb_all : NAN;
     r->nom_spread = n_steady ? nom_spread / n_steady : NAN;
     r->phases = nphases;
-    double conv_sum = 0;
-    guint conv_n = 0;
-    for (guint k = 0; k < nphases; k++) {
-        if (unsettled[k]) {
-            r->unsettled++;
-            continue;
-        }
-        /* Cycles after the change until its last pin change; the cycle at the change itself
-         * only sees the old loads. */
-        double change = g_array_index(tr->changes, double, k);
-        guint first = (guint) llround(change / tr->interval);
-        guint c = last_move[k] >= 0 ? (guint) last_move[k] - first : 0;
-        conv_sum += c;
-        conv_n++;
-        r->converge_max = MAX(r->converge_max, c);
-    }
-    r->converge_mean = conv_n ? conv_sum / conv_n : NAN;
+    converge(tr, last_move, unsettled, r);
     r->ran = TRUE;
 
     g_hash_table_unref(dm.prev);
