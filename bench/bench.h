@@ -86,6 +86,22 @@ void bench_cpu_algo_free(CpuAlgo *a);
 
 /* ---- simulations (sim.c) */
 
+/* One phase of a trace (from a change, or the start, to the next change) as one algorithm went
+ * through it, as sim.c records it. */
+typedef struct {
+    guint first;           /* the cycle at the change: the first at or after it */
+    GHashTable *start;     /* uuid -> gint[1 + n]: n, then each vCPU's pCPU (-1 floating), in
+                            * that cycle's snapshot: the pins at the change */
+    GHashTable *placed;    /* the same one cycle later: after the cycle at the change acted */
+    GHashTable *load;      /* uuid -> double[n]: nominal loads averaged over the phase */
+    double *bg;            /* [npcpus] host load averaged over the phase */
+    double still_max;      /* the pins at the change on the phase's nominal loads (averaged) */
+    double placed_max, lb; /* the pins after the change cycle, the same loads; their bound */
+    guint64 pins;          /* pin changes from the cycle at the change to the next change's */
+    gint react;            /* cycles from the change to the first pin change of a cycle that
+                            * saw it, -1: none */
+} CpuPhase;
+
 typedef struct {
     gboolean ran;
     /* on the demand the host measured (noise included) */
@@ -101,6 +117,8 @@ typedef struct {
     guint unsettled;      /* phases still moving in their steady part */
     double converge_mean; /* cycles from a change to its last pin change (settled phases) */
     guint converge_max;
+    guint npcpus;
+    CpuPhase *phase; /* [phases] */
     /* per cycle, for the plots */
     GArray *t, *max_load, *lb, *cum_pins, *nom_max, *nom_lb; /* doubles */
 } CpuResult;
