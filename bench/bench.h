@@ -86,6 +86,28 @@ void bench_cpu_algo_free(CpuAlgo *a);
 
 /* ---- simulations (sim.c) */
 
+/* One phase of a trace (from a change, or the start, to the next change) as one algorithm went
+ * through it: sim.c records it, phases.c adds what needs the oracle's run of the same trace. */
+typedef struct {
+    guint first;           /* the cycle at the change: the first at or after it */
+    GHashTable *start;     /* uuid -> gint[1 + n]: n, then each vCPU's pCPU (-1 floating), in
+                            * that cycle's snapshot: the pins at the change */
+    GHashTable *placed;    /* the same one cycle later: after the cycle at the change acted */
+    GHashTable *load;      /* uuid -> double[n]: nominal loads averaged over the phase */
+    double *bg;            /* [npcpus] host load averaged over the phase */
+    double still_max;      /* the pins at the change on the phase's nominal loads (averaged) */
+    double placed_max, lb; /* the pins after the change cycle, the same loads; their bound */
+    guint64 pins;          /* pin changes from the cycle at the change to the next change's */
+    gint react;            /* cycles from the change to the first pin change of a cycle that
+                            * saw it, -1: none */
+    /* phases.c */
+    guint64 minimum;     /* fewest pin changes from the start pins to the oracle's placement */
+    guint64 least;       /* fewer cannot bring every pCPU down to the oracle's most loaded */
+    gboolean unbalanced; /* the pins at the change are clearly worse than the oracle's */
+    gint rebalanced;     /* cycles from the change to the first placement no longer clearly
+                          * worse, -1: never in the phase */
+} CpuPhase;
+
 typedef struct {
     gboolean ran;
     /* on the demand the host measured (noise included) */
@@ -101,6 +123,8 @@ typedef struct {
     guint unsettled;      /* phases still moving in their steady part */
     double converge_mean; /* cycles from a change to its last pin change (settled phases) */
     guint converge_max;
+    guint npcpus;
+    CpuPhase *phase; /* [phases] */
     /* per cycle, for the plots */
     GArray *t, *max_load, *lb, *cum_pins, *nom_max, *nom_lb; /* doubles */
 } CpuResult;
@@ -127,6 +151,15 @@ void bench_run_mem(const MemTrace *tr, MemAlgoId algo, guint interval, MemResult
 void bench_mem_result_clear(MemResult *r);
 /* The host reserve every memory algorithm is judged against: vmbalance's default. */
 guint64 bench_mem_reserve_kib(guint64 host_total_kib);
+
+/* ---- per-phase figures and the vCPU tables that need them (phases.c) */
+
+/* Fills in what needs the oracle: @res is one trace's results, [N_CPU_ALGOS]. */
+void bench_cpu_phases(CpuResult *res);
+/* @cpu: [trace][algo] for the traces in @traces. */
+void bench_write_cpu_targets(GString *md, GPtrArray *traces, const CpuResult *cpu);
+void bench_write_cpu_phases(GString *md, GPtrArray *traces, const CpuResult *cpu);
+const char *bench_verdict(gboolean ok);
 
 /* ---- cost (cost.c) */
 

@@ -200,9 +200,148 @@ is_steady(const CpuTrace *tr, double start)
     return start + 1e-9 >= g_array_index(tr->changes, double, k) + tr->settle;
 }
 
+/* ---- per phase: the pins at each change and what they are worth on the phase's loads */
+
+typedef struct {
+    const CpuTrace *tr;
+    const VmbScenario *sc;
+    GHashTable *defs; /* uuid -> VmbScenarioDomain* */
+} PhaseCtx;
+
+#define PHASE_SAMPLES 200 /* as the oracle averages a phase's loads */
+
+/* Each vCPU's pin in @s, by domain UUID. */
+static GHashTable *
+pins_of(const VmbSnapshot *s)
+{
+    GHashTable *h = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    for (guint i = 0; i < s->domains->len; i++) {
+        const VmbDomainStat *d = g_ptr_array_index(s->domains, i);
+        gint *p = g_new(gint, d->nvcpus + 1);
+        p[0] = (gint) d->nvcpus;
+        for (guint v = 0; v < d->nvcpus; v++)
+            p[v + 1] = d->vcpus[v].pcpu >= 0 && (guint) d->vcpus[v].pcpu < s->npcpus
+                           ? d->vcpus[v].pcpu
+                           : -1;
+        g_hash_table_insert(h, g_strdup(d->uuid), p);
+    }
+    return h;
+}
+
+/* The pins of @s on phase @k's nominal loads averaged over the phase (as the oracle sees
+ * them); the host load so averaged into @bg, [npcpus], and each vCPU's load into @load
+ * (uuid -> double[n]) unless NULL. */
+static Loads
+phase_eval(const PhaseCtx *pc, guint k, const VmbSnapshot *s, double *bg, GHashTable *load)
+{
+    const GArray *ch = pc->tr->changes;
+    double from = g_array_index(ch, double, k);
+    double to = k + 1 < ch->len ? g_array_index(ch, double, k + 1) : pc->tr->duration;
+    double step = (to - from) / PHASE_SAMPLES;
+    for (guint c = 0; c < s->npcpus; c++) {
+        bg[c] = 0;
+        for (guint j = 0; j < PHASE_SAMPLES; j++)
+            bg[c] += vmb_series_at(&pc->sc->background[c], from + (j + 0.5) * step);
+        bg[c] /= PHASE_SAMPLES;
+    }
+    g_autoptr(GArray) y = g_array_new(FALSE, TRUE, sizeof(double));
+    for (guint i = 0; i < s->domains->len; i++) {
+        const VmbDomainStat *d = g_ptr_array_index(s->domains, i);
+        const VmbScenarioDomain *def = g_hash_table_lookup(pc->defs, d->uuid);
+        for (guint v = 0; v < d->nvcpus; v++) {
+            double x = 0;
+            for (guint j = 0; def && j < PHASE_SAMPLES; j++)
+                x += vmb_series_at(&def->load[v], from + (j + 0.5) * step);
+            x /= PHASE_SAMPLES;
+            g_array_append_val(y, x);
+        }
+        if (load)
+            g_hash_table_insert(load, g_strdup(d->uuid),
+                                g_memdup2(&g_array_index(y, double, y->len - d->nvcpus),
+                                          sizeof(double) * d->nvcpus));
+    }
+    return place(s, bg, (const double *) y->data);
+}
+
+/* Cycle @cyc (at time @t, snapshot @s taken before it acted) made @moved pin changes. */
+static void
+phase_note(const PhaseCtx *pc, CpuResult *r, guint cyc, double t, const VmbSnapshot *s,
+           guint64 moved, gboolean set_changed)
+{
+    guint k = phase_of(pc->tr, t);
+    CpuPhase *p = &r->phase[k];
+    if (!p->start) {
+        p->first = cyc;
+        p->start = pins_of(s);
+        p->bg = g_new0(double, s->npcpus);
+        p->load = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+        Loads l = phase_eval(pc, k, s, p->bg, p->load);
+        p->still_max = l.max;
+        p->lb = l.lb;
+    } else if (!p->placed && cyc == p->first + 1) {
+        g_autofree double *bg = g_new0(double, s->npcpus);
+        p->placed = pins_of(s);
+        p->placed_max = phase_eval(pc, k, s, bg, NULL).max;
+    }
+    p->pins += moved;
+    /* A cycle sees a change of loads once its interval reaches past it, a change of the
+     * running guests at once; the start (phase 0) from the first cycle. */
+    double change = g_array_index(pc->tr->changes, double, k);
+    if (moved && p->react < 0 && (k == 0 || set_changed || t > change + 1e-9))
+        p->react = (gint) (cyc - p->first);
+}
+
+static void
+phases_clear(CpuResult *r)
+{
+    for (guint k = 0; r->phase && k < r->phases; k++) {
+        g_clear_pointer(&r->phase[k].start, g_hash_table_unref);
+        g_clear_pointer(&r->phase[k].placed, g_hash_table_unref);
+        g_clear_pointer(&r->phase[k].load, g_hash_table_unref);
+        g_free(r->phase[k].bg);
+    }
+    g_clear_pointer(&r->phase, g_free);
+}
+
+/* Unsettled phases, and how many cycles the others took from the change to its last pin
+ * change (@last_move: cycle index per phase, -1 none). */
+static void
+converge(const CpuTrace *tr, const gint *last_move, const gboolean *unsettled, CpuResult *r)
+{
+    double conv_sum = 0;
+    guint conv_n = 0;
+    for (guint k = 0; k < r->phases; k++) {
+        if (unsettled[k]) {
+            r->unsettled++;
+            continue;
+        }
+        /* Cycles after the change until its last pin change; the cycle at the change itself
+         * only sees the old loads. */
+        double change = g_array_index(tr->changes, double, k);
+        guint first = (guint) llround(change / tr->interval);
+        guint c = last_move[k] >= 0 ? (guint) last_move[k] - first : 0;
+        conv_sum += c;
+        conv_n++;
+        r->converge_max = MAX(r->converge_max, c);
+    }
+    r->converge_mean = conv_n ? conv_sum / conv_n : NAN;
+}
+
+/* Sets up @r's phases (what phase_note() fills in). */
+static void
+phases_init(CpuResult *r, const CpuTrace *tr)
+{
+    r->phases = tr->changes->len;
+    r->npcpus = tr->npcpus;
+    r->phase = g_new0(CpuPhase, r->phases);
+    for (guint k = 0; k < r->phases; k++)
+        r->phase[k].react = -1;
+}
+
 void
 bench_cpu_result_clear(CpuResult *r)
 {
+    phases_clear(r);
     g_clear_pointer(&r->t, g_array_unref);
     g_clear_pointer(&r->max_load, g_array_unref);
     g_clear_pointer(&r->lb, g_array_unref);
@@ -234,6 +373,8 @@ bench_run_cpu(const CpuTrace *tr, CpuAlgoId algo, CpuResult *r)
     }
 
     guint nphases = tr->changes->len;
+    PhaseCtx pc = {tr, sc, dm.defs};
+    phases_init(r, tr);
     g_autofree gint *last_move = g_new(gint, nphases); /* cycle index, -1 = none */
     g_autofree gboolean *unsettled = g_new0(gboolean, nphases);
     for (guint k = 0; k < nphases; k++)
@@ -248,6 +389,7 @@ bench_run_cpu(const CpuTrace *tr, CpuAlgoId algo, CpuResult *r)
     r->pins = base_pins;
     if (base_pins)
         last_move[0] = 0;
+    phase_note(&pc, r, 0, 0, s0, base_pins, FALSE);
 
     double sum_max = 0, sum_lb = 0, sum_max_all = 0, sum_lb_all = 0, sum_spread = 0;
     double nom_max = 0, nom_lb = 0, nom_max_all = 0, nom_lb_all = 0, nom_spread = 0;
@@ -284,6 +426,7 @@ bench_run_cpu(const CpuTrace *tr, CpuAlgoId algo, CpuResult *r)
          * set, and its moves answer that change. */
         gboolean set_changed = domain_set_changed(&known, s);
         guint k = phase_of(tr, set_changed ? t : start);
+        phase_note(&pc, r, cyc, t, s, moved, set_changed);
         if (set_changed)
             steady = FALSE;
         if (moved) {
@@ -309,24 +452,7 @@ bench_run_cpu(const CpuTrace *tr, CpuAlgoId algo, CpuResult *r)
     r->nom_steady = nom_lb > 0 ? nom_max / nom_lb : NAN;
     r->nom_all = nom_lb_all > 0 ? nom_max_all / nom_lb_all : NAN;
     r->nom_spread = n_steady ? nom_spread / n_steady : NAN;
-    r->phases = nphases;
-    double conv_sum = 0;
-    guint conv_n = 0;
-    for (guint k = 0; k < nphases; k++) {
-        if (unsettled[k]) {
-            r->unsettled++;
-            continue;
-        }
-        /* Cycles after the change until its last pin change; the cycle at the change itself
-         * only sees the old loads. */
-        double change = g_array_index(tr->changes, double, k);
-        guint first = (guint) llround(change / tr->interval);
-        guint c = last_move[k] >= 0 ? (guint) last_move[k] - first : 0;
-        conv_sum += c;
-        conv_n++;
-        r->converge_max = MAX(r->converge_max, c);
-    }
-    r->converge_mean = conv_n ? conv_sum / conv_n : NAN;
+    converge(tr, last_move, unsettled, r);
     r->ran = TRUE;
 
     g_hash_table_unref(dm.prev);
