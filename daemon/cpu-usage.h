@@ -13,8 +13,9 @@ double vmb_util_percent(guint64 prev_ns, guint64 cur_ns, gint64 wall_us);
 /* Demand of a vCPU: what it ran plus what it waited to run, capped at one CPU. */
 double vmb_util_demand(double run_percent, double wait_percent);
 double vmb_ewma(double previous, double sample, double alpha);
-/* Updates an EWMA @mean and its exponentially weighted variance @var with @sample. */
-void vmb_ewma_var(double *mean, double *var, double sample, double alpha);
+/* Updates an EWMA @mean and the exponentially weighted variance @var of the samples with
+ * @sample, @previous being the sample before it. */
+void vmb_ewma_var(double *mean, double *var, double previous, double sample, double alpha);
 
 typedef struct {
     gboolean valid;      /* measured over at least one interval */

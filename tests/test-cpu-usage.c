@@ -41,24 +41,29 @@ test_ewma(void)
 static void
 test_ewma_var(void)
 {
-    /* Steady samples: no variance. Alternating 40/60: the sample variance is 100. */
-    double mean = 50, var = 0;
+    /* Steady samples: no variance. */
+    double mean = 50, var = 0, prev = 50;
     for (int i = 0; i < 50; i++)
-        vmb_ewma_var(&mean, &var, 50, 0.5);
+        vmb_ewma_var(&mean, &var, prev, 50, 0.5);
     g_assert_cmpfloat(var, ==, 0);
-    for (int i = 0; i < 400; i++)
-        vmb_ewma_var(&mean, &var, i % 2 ? 60 : 40, 0.5);
-    g_assert_cmpfloat(var, >, 50);
-    g_assert_cmpfloat(var, <, 200);
+    /* Alternating 40/60 (variance 100): steps of 20 every time, the estimator's worst case,
+     * read as 200. */
+    for (int i = 0; i < 400; i++) {
+        double x = i % 2 ? 60 : 40;
+        vmb_ewma_var(&mean, &var, prev, x, 0.5);
+        prev = x;
+    }
+    g_assert_cmpfloat_with_epsilon(var, 200, 1e-6);
     g_assert_cmpfloat(fabs(mean - 50), <, 10);
-    /* A step: the variance jumps at once, then decays as the mean catches up. */
+    /* A step: one step's worth of variance at once, halved by each steady sample after it
+     * (a level change is not taken for lasting noise). */
     mean = 20, var = 0;
-    vmb_ewma_var(&mean, &var, 80, 0.5);
-    double after_step = var;
-    g_assert_cmpfloat(after_step, >, 400);
-    for (int i = 0; i < 8; i++)
-        vmb_ewma_var(&mean, &var, 80, 0.5);
-    g_assert_cmpfloat(var, <, after_step / 50);
+    vmb_ewma_var(&mean, &var, 20, 80, 0.5);
+    g_assert_cmpfloat_with_epsilon(var, 900, 1e-9);
+    for (int i = 0; i < 3; i++)
+        vmb_ewma_var(&mean, &var, 80, 80, 0.5);
+    g_assert_cmpfloat_with_epsilon(var, 900.0 / 8, 1e-9);
+    g_assert_cmpfloat_with_epsilon(mean, 80 - 60.0 / 16, 1e-9);
 }
 
 static VmbSnapshot *
