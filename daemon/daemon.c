@@ -242,7 +242,7 @@ on_domain_event(VmbHypervisor *hv, VmbDomainEvent event, const char *name, const
         g_info("domain %s (%s) started", name, uuid);
     } else {
         g_info("domain %s (%s) stopped", name, uuid);
-        vmb_cpu_usage_forget(d->cpu.usage, uuid);
+        vmb_cpu_task_forget(&d->cpu, uuid);
         publish_domains(d); /* its loads are gone */
     }
 }

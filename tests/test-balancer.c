@@ -13,6 +13,10 @@ typedef struct {
     guint actions;
     guint cycle_moves[200];
     guint cycles;
+    const char *watch;         /* a domain whose vCPU 0 moves are checked against the backoff */
+    guint watch_pcpu;          /* ... to this pCPU */
+    guint watch_moves;         /* how many times it was sent there */
+    guint64 watch_cycles[200]; /* ... in these cycles */
 } Bench;
 
 static void
@@ -20,6 +24,13 @@ count_action(const VmbAction *a, gpointer data)
 {
     Bench *b = data;
     b->actions++;
+    if (b->watch && g_str_equal(a->domain, b->watch) && a->vcpu == 0 &&
+        a->to_pcpu == b->watch_pcpu && (a->reason[0] == 'b' || a->reason[0] == 's')) {
+        /* The planner saw the blocks of this cycle (verdicts come before the plan). */
+        guint64 cycle = vmb_cpu_usage_cycle(b->task.usage);
+        g_assert_false(vmb_move_check_blocked(b->task.check, a->uuid, 0, b->watch_pcpu, cycle));
+        b->watch_cycles[b->watch_moves++] = cycle;
+    }
     g_assert_cmpint(a->kind, ==, VMB_ACTION_PIN);
     g_assert_nonnull(a->reason);
     g_assert_nonnull(a->detail);
@@ -213,6 +224,52 @@ test_excluded_and_allowed(void)
     bench_clear(&b);
 }
 
+/* The seeds' rebalance: both moves judged, both helped. */
+static void
+test_moves_helped(void)
+{
+    Bench b;
+    bench_init(&b, SEED_SCENARIO, FALSE);
+    for (guint i = 0; i < 6; i++)
+        cycle(&b, FALSE, 5);
+    g_assert_cmpuint(pin_changes(&b), ==, 2);
+    g_assert_cmpuint(b.task.moves_helped, ==, 2);
+    g_assert_cmpuint(b.task.moves_failed, ==, 0);
+    g_assert_cmpuint(vmb_move_check_pending(b.task.check), ==, 0);
+    bench_clear(&b);
+}
+
+/* A move that cannot help: pCPU 1 looks free for one interval every 40 s, and host load bound
+ * to it (interrupts, say) returns as soon as a vCPU is sent there. Each such move is judged a
+ * failure; the vCPU is not sent there again while the pair is blocked, and the blocks grow, so
+ * it is tried in fewer and fewer of the free intervals. */
+static void
+test_failed_move_backs_off(void)
+{
+    g_autoptr(GString) sc = g_string_new("[host]\ncpus = 2\nbackground1 =");
+    for (guint t = 0; t < 800; t += 40)
+        g_string_append_printf(sc, " %u:0 %u:0 %u:60 %u:60", t, t + 5, t + 5, t + 40);
+    g_string_append(sc, "\n[domain infra]\nload = 40\npin = 0\n"
+                        "[domain y]\nload = 40\npin = 0\n");
+    Bench b;
+    bench_init(&b, sc->str, FALSE);
+    g_assert_true(vmb_config_set(b.config, "exclude", "infra", NULL));
+    b.watch = "y";
+    b.watch_pcpu = 1;
+    for (guint i = 0; i < 160; i++)
+        cycle(&b, FALSE, 5);
+    /* 20 free intervals; without the backoff y would be sent to pCPU 1 in each. */
+    g_assert_cmpuint(b.watch_moves, >=, 4);
+    g_assert_cmpuint(b.watch_moves, <=, 6);
+    g_assert_cmpuint(b.task.moves_failed, ==, b.watch_moves);
+    g_assert_cmpuint(b.task.moves_helped, >=, 1); /* moving back off pCPU 1 did help */
+    for (guint k = 2; k < b.watch_moves; k++) {
+        g_assert_cmpuint(b.watch_cycles[k] - b.watch_cycles[k - 1], >,
+                         b.watch_cycles[k - 1] - b.watch_cycles[k - 2]);
+    }
+    bench_clear(&b);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -223,5 +280,7 @@ main(int argc, char **argv)
     g_test_add_func("/balancer/churn", test_churn);
     g_test_add_func("/balancer/dry-run", test_dry_run);
     g_test_add_func("/balancer/excluded-and-allowed", test_excluded_and_allowed);
+    g_test_add_func("/balancer/moves-helped", test_moves_helped);
+    g_test_add_func("/balancer/failed-move-backs-off", test_failed_move_backs_off);
     return g_test_run();
 }
