@@ -355,7 +355,8 @@ problem_loads(const VmbCpuProblem *p, GArray *moves, GArray *made)
 /* Judges the moves of VMB_MOVE_CHECK_EVAL_CYCLES ago on the loads now: counts and logs the
  * verdicts; a failure blocks its (vCPU, pCPU) pair for the planner. */
 static void
-judge_moves(VmbCpuTask *t, const VmbSnapshot *s, const VmbCpuProblem *p, guint64 cycle)
+judge_moves(VmbCpuTask *t, const VmbSnapshot *s, const VmbCpuProblem *p, guint64 cycle,
+            VmbCpuCycleResult *result)
 {
     vmb_move_check_forget_unknown(t->check, usage_knows, t->usage);
     if (vmb_move_check_pending(t->check) == 0)
@@ -372,8 +373,8 @@ judge_moves(VmbCpuTask *t, const VmbSnapshot *s, const VmbCpuProblem *p, guint64
     for (guint k = 0; k < verdicts->len; k++) {
         const VmbMoveVerdict *v = &g_array_index(verdicts, VmbMoveVerdict, k);
         const VmbDomainStat *d = g_hash_table_lookup(domains, v->uuid);
-        t->moves_helped += v->outcome == VMB_MOVE_HELPED;
-        t->moves_failed += v->outcome == VMB_MOVE_FAILED;
+        result->moves_helped += v->outcome == VMB_MOVE_HELPED;
+        result->moves_failed += v->outcome == VMB_MOVE_FAILED;
         log_verdict(v, d ? d->name : v->uuid);
     }
 }
@@ -461,7 +462,9 @@ vmb_cpu_task_run(VmbCpuTask *t, VmbHypervisor *hv, const VmbSnapshot *s, const V
         .n_items = items->len,
         .blocked_data = &blocked,
     };
-    judge_moves(t, s, &problem, cycle);
+    judge_moves(t, s, &problem, cycle, result);
+    t->moves_helped += result->moves_helped;
+    t->moves_failed += result->moves_failed;
     if (vmb_move_check_any_blocked(t->check, cycle))
         problem.blocked = is_blocked;
     VmbCpuTunables tun = {.hysteresis = c->cpu_hysteresis,

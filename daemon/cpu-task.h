@@ -37,6 +37,8 @@ typedef struct {
     guint applied;
     guint failed;
     gboolean measured_only; /* first sight: nothing planned */
+    guint moves_helped;     /* verdicts given this cycle on earlier moves (move-check.h) */
+    guint moves_failed;
 } VmbCpuCycleResult;
 
 /* cpu.max_moves in effect on a host with @n_allowed pCPUs (0 = max(8, pCPUs / 4)). */
