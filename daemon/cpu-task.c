@@ -280,59 +280,62 @@ lookup_vcpu(const char *uuid, guint vcpu, gint *pcpu, double *wait, gpointer dat
     return TRUE;
 }
 
+/* Numbers for journal fields, formatted into @buf (G_ASCII_DTOSTR_BUF_SIZE bytes). */
+static const char *
+field_num(char *buf, double value)
+{
+    g_snprintf(buf, G_ASCII_DTOSTR_BUF_SIZE, "%.1f", value);
+    return buf;
+}
+
+static const char *
+field_uint(char *buf, guint value)
+{
+    g_snprintf(buf, G_ASCII_DTOSTR_BUF_SIZE, "%u", value);
+    return buf;
+}
+
 /* One journal record per verdict (dropped checks only in debug output). The message does not
  * start with "pin": those lines are the pin changes themselves. */
 static void
 log_verdict(const VmbMoveVerdict *v, const char *name)
 {
+    const char *reason = vmb_cpu_reason_to_string(v->reason);
     if (v->outcome == VMB_MOVE_DROPPED) {
-        g_debug("%s move of %s vCPU %u (pCPU %u -> %u) not judged: %s",
-                vmb_cpu_reason_to_string(v->reason), name, v->vcpu, v->from, v->to,
-                vmb_move_drop_to_string(v->dropped));
+        g_debug("%s move of %s vCPU %u (pCPU %u -> %u) not judged: %s", reason, name, v->vcpu,
+                v->from, v->to, vmb_move_drop_to_string(v->dropped));
         return;
     }
     gboolean helped = v->outcome == VMB_MOVE_HELPED;
-    g_autofree char *vcpu = g_strdup_printf("%u", v->vcpu);
-    g_autofree char *from = g_strdup_printf("%u", v->from);
-    g_autofree char *to = g_strdup_printf("%u", v->to);
-    g_autofree char *predicted = g_strdup_printf("%.1f", v->predicted);
-    g_autofree char *measured = g_strdup_printf("%.1f", v->measured);
-    g_autofree char *wait_before = g_strdup_printf("%.1f", v->wait_before);
-    g_autofree char *wait_after = g_strdup_printf("%.1f", v->wait_after);
-    g_autofree char *blocked = g_strdup_printf("%u", v->blocked_for);
+    char b[12][G_ASCII_DTOSTR_BUF_SIZE];
     g_autofree char *retry =
         helped ? g_strdup("") : g_strdup_printf(": not tried again for %u cycles", v->blocked_for);
-    const char *fields[] = {"DOMAIN",
-                            name,
-                            "DOMAIN_UUID",
-                            v->uuid,
-                            "VCPU",
-                            vcpu,
-                            "FROM_PCPU",
-                            from,
-                            "TO_PCPU",
-                            to,
-                            "REASON",
-                            vmb_cpu_reason_to_string(v->reason),
-                            "OUTCOME",
-                            vmb_move_outcome_to_string(v->outcome),
-                            "PREDICTED_GAIN",
-                            predicted,
-                            "MEASURED_GAIN",
-                            measured,
-                            "WAIT_BEFORE",
-                            wait_before,
-                            "WAIT_AFTER",
-                            wait_after,
-                            "BLOCKED_CYCLES",
-                            blocked,
-                            NULL};
+    /* A KEY, value pair a line. */
+    // clang-format off
+    const char *fields[] = {
+        "DOMAIN", name,
+        "DOMAIN_UUID", v->uuid,
+        "VCPU", field_uint(b[0], v->vcpu),
+        "FROM_PCPU", field_uint(b[1], v->from),
+        "TO_PCPU", field_uint(b[2], v->to),
+        "REASON", reason,
+        "OUTCOME", vmb_move_outcome_to_string(v->outcome),
+        "PREDICTED_GAIN", field_num(b[3], v->predicted),
+        "MEASURED_GAIN", field_num(b[4], v->measured),
+        "WAIT_BEFORE", field_num(b[5], v->wait_before),
+        "WAIT_AFTER", field_num(b[6], v->wait_after),
+        "FROM_LOAD_BEFORE", field_num(b[7], v->from_before),
+        "FROM_LOAD_AFTER", field_num(b[8], v->from_now),
+        "TO_LOAD_BEFORE", field_num(b[9], v->to_before),
+        "TO_LOAD_AFTER", field_num(b[10], v->to_now),
+        "BLOCKED_CYCLES", field_uint(b[11], v->blocked_for),
+        NULL};
+    // clang-format on
     vmb_log_fields(helped ? G_LOG_LEVEL_INFO : G_LOG_LEVEL_MESSAGE, VMB_MSGID_MOVE_OUTCOME, fields,
                    "%s move of %s vCPU %u (pCPU %u -> %u) %s (predicted %.0f points, measured "
                    "%.0f; run-queue wait %.0f%% -> %.0f%%)%s",
-                   vmb_cpu_reason_to_string(v->reason), name, v->vcpu, v->from, v->to,
-                   helped ? "helped" : "did not help", v->predicted, v->measured, v->wait_before,
-                   v->wait_after, retry);
+                   reason, name, v->vcpu, v->from, v->to, helped ? "helped" : "did not help",
+                   v->predicted, v->measured, v->wait_before, v->wait_after, retry);
 }
 
 /* The policy's loads per pCPU with every item where it is pinned, or where @moves (those of

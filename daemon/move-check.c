@@ -213,6 +213,8 @@ judge(VmbMoveCheck *mc, DomChecks *d, const char *uuid, const Check *c, const No
         .made = c->made,
         .outcome = VMB_MOVE_DROPPED,
         .predicted = c->gain,
+        .from_before = c->from_before,
+        .to_before = c->to_before,
         .wait_before = c->wait,
     };
     gint pcpu = -1;

@@ -81,7 +81,8 @@ typedef struct {
     VmbMoveOutcome outcome;
     VmbMoveDrop dropped;            /* why there is no verdict (VMB_MOVE_DROPPED) */
     double predicted, measured;     /* gains, points of one pCPU */
-    double from_now, to_now;        /* the two pCPUs' loads now */
+    double from_before, to_before;  /* the two pCPUs' loads when the move was decided */
+    double from_now, to_now;        /* ... now (0 when dropped) */
     double wait_before, wait_after; /* the vCPU's run-queue wait, percent */
     guint blocked_for;              /* VMB_MOVE_FAILED: cycles (vcpu, to) is not tried again */
 } VmbMoveVerdict;

@@ -113,6 +113,10 @@ test_case(gconstpointer data)
     if (c->outcome != VMB_MOVE_DROPPED) {
         g_assert_cmpfloat(x->wait_before, ==, c->wait);
         g_assert_cmpfloat(x->wait_after, ==, c->now.wait);
+        g_assert_cmpfloat(x->from_before, ==, c->before[0]);
+        g_assert_cmpfloat(x->to_before, ==, c->before[1]);
+        g_assert_cmpfloat(x->from_now, ==, c->loads[0]);
+        g_assert_cmpfloat(x->to_now, ==, c->loads[1]);
     }
     g_assert_cmpuint(vmb_move_check_pending(mc), ==, 0);
     /* Only a failure blocks the pair, from the verdict on. */
