@@ -17,6 +17,8 @@
  * expectation, not credited with the others' gains (as comparing with its own "before" loads
  * would). The move helped when measured >= predicted / 2; else it failed. The moved vCPU's
  * run-queue wait (demand - run over the last interval) before and now is kept for the log.
+ * (Where the host reports no wait, a squeezed vCPU's demand reads as what it ran, so a move
+ * that frees it shows its demand rising on the destination and may read as a failure.)
  *
  * No verdict (VMB_MOVE_DROPPED) when the comparison would say nothing about the move:
  * - VMB_MOVE_DROP_VANISHED: the domain or the vCPU is gone;
