@@ -61,6 +61,8 @@ counters_to_json(const VmbCtlStatus *s)
 {
     JsonObject *o = json_object_new();
     json_object_set_int_member(o, "pin_changes", (gint64) s->pin_changes);
+    json_object_set_int_member(o, "moves_helped", (gint64) s->moves_helped);
+    json_object_set_int_member(o, "moves_failed", (gint64) s->moves_failed);
     json_object_set_int_member(o, "memory_changes", (gint64) s->memory_changes);
     json_object_set_int_member(o, "errors", (gint64) s->errors);
     return o;

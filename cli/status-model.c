@@ -48,6 +48,8 @@ read_properties(VmbCtlStatus *s, VmbManager1 *p)
                                                  vmb_manager1_get_memory_cycles(p),
                                                  vmb_manager1_get_memory_last_cycle(p)};
     s->pin_changes = vmb_manager1_get_pin_changes(p);
+    s->moves_helped = vmb_manager1_get_moves_helped(p);
+    s->moves_failed = vmb_manager1_get_moves_failed(p);
     s->memory_changes = vmb_manager1_get_memory_changes(p);
     s->errors = vmb_manager1_get_errors(p);
     VmbCtlHostMemory *m = &s->host_memory;

@@ -52,6 +52,7 @@ typedef struct {
     guint64 timestamp_us; /* when the statistics were taken; 0 before the first cycle */
     VmbCtlTask tasks[VMB_CTL_N_TASKS];
     guint64 pin_changes, memory_changes, errors;
+    guint64 moves_helped, moves_failed; /* verdicts on balance and spread moves */
     VmbCtlHostMemory host_memory;
     GArray *pcpus;      /* VmbCtlPcpu */
     GPtrArray *domains; /* VmbCtlDomain */

@@ -71,9 +71,11 @@ print_tasks(GString *out, const VmbCtlStatus *s)
                                t->interval_s, t->cycles, last);
     }
     g_string_append_printf(out,
-                           "\nCounters: %" G_GUINT64_FORMAT " pin changes, %" G_GUINT64_FORMAT
+                           "\nCounters: %" G_GUINT64_FORMAT " pin changes (%" G_GUINT64_FORMAT
+                           " helped, %" G_GUINT64_FORMAT " did not), %" G_GUINT64_FORMAT
                            " memory changes, %" G_GUINT64_FORMAT " errors\n",
-                           s->pin_changes, s->memory_changes, s->errors);
+                           s->pin_changes, s->moves_helped, s->moves_failed, s->memory_changes,
+                           s->errors);
     const VmbCtlHostMemory *m = &s->host_memory;
     if (m->known) {
         g_string_append_printf(out,

@@ -136,6 +136,14 @@ can_move(const Plan *pl, guint item)
     return it->movable && !it->cooling && !pl->moved[item];
 }
 
+/* May a balance or spread action put @item on @pcpu? Not where the problem blocks it (a
+ * move there did not deliver lately, cpu-policy.h); placements do not ask. */
+static gboolean
+may_go(const Plan *pl, guint item, guint pcpu)
+{
+    return !pl->p->blocked || !pl->p->blocked(item, pcpu, pl->p->blocked_data);
+}
+
 /* The gain a move between @a and @b must exceed. */
 static double
 margin(const Plan *pl, guint a, guint b)
@@ -225,7 +233,7 @@ consider_moves(const Plan *pl, guint a, guint b, Action *best)
         double w = pl->p->items[v].load;
         double gain = MAX(la, lb) - MAX(la - w, lb + w);
         double score = gain - TIE_EPSILON * 0.5 * spread_delta(pl, v, a, b);
-        if (gain > need && score > best->score)
+        if (gain > need && score > best->score && may_go(pl, v, b))
             *best = (Action){gain, score, v, G_MAXUINT, b};
     }
 }
@@ -278,7 +286,7 @@ consider_swaps(const Plan *pl, guint a, guint b, Action *best)
             double score =
                 gain - TIE_EPSILON -
                 TIE_EPSILON * 0.5 * (spread_delta(pl, v, a, b) + spread_delta(pl, u, b, a));
-            if (gain > need && score > best->score)
+            if (gain > need && score > best->score && may_go(pl, v, b) && may_go(pl, u, a))
                 *best = (Action){gain, score, v, u, b};
         }
     }
@@ -344,7 +352,7 @@ spread_item(Plan *pl, guint i, guint budget)
     double w = pl->p->items[i].load;
     for (guint k = 0; k < pl->n_allowed; k++) {
         guint b = pl->allowed[k];
-        if (b == a || siblings(pl, d, b) > 0)
+        if (b == a || siblings(pl, d, b) > 0 || !may_go(pl, i, b))
             continue;
         double la = pl->load[a], lb = pl->load[b];
         if (MAX(la - w, lb + w) <= MAX(la, lb)) {
@@ -357,7 +365,7 @@ spread_item(Plan *pl, guint i, guint budget)
             guint u = g_array_index(pl->on[b], guint, j);
             double wu = pl->p->items[u].load;
             guint du = pl->p->items[u].domain;
-            if (!can_move(pl, u) || du == d || siblings(pl, du, a) > 0)
+            if (!can_move(pl, u) || du == d || siblings(pl, du, a) > 0 || !may_go(pl, u, a))
                 continue;
             if (MAX(la - w + wu, lb - wu + w) <= MAX(la, lb) + 1e-9) {
                 double gain = MAX(la, lb) - MAX(la - w + wu, lb - wu + w);
@@ -597,16 +605,19 @@ replan_relabel(const Plan *pl, Replan *r)
     }
 }
 
-/* The relabelled placement's most loaded pCPU, and in *@moves the pin changes it takes. */
+/* The relabelled placement's most loaded pCPU, and in *@moves the pin changes it takes;
+ * *@blocked when one of them goes where the problem blocks it. */
 static double
-replan_cost(const Plan *pl, const Replan *r, guint *moves)
+replan_cost(const Plan *pl, const Replan *r, guint *moves, gboolean *blocked)
 {
     g_autofree double *load = g_memdup2(r->fixed, sizeof(double) * pl->p->npcpus);
     *moves = 0;
+    *blocked = FALSE;
     for (guint k = 0; k < r->todo->len; k++) {
         guint i = g_array_index(r->todo, guint, k);
         load[r->bin[i]] += pl->p->items[i].load;
         *moves += r->bin[i] != r->start[i];
+        *blocked |= r->bin[i] != r->start[i] && !may_go(pl, i, (guint) r->bin[i]);
     }
     double new_max = 0;
     for (guint a = 0; a < pl->n_allowed; a++)
@@ -645,7 +656,8 @@ replan_commit(Plan *pl, guint first_move, const Replan *r, double gain)
  * the movable vCPUs is computed too; bins are matched to the pCPUs their vCPUs already
  * use (among pCPUs with the same fixed load) so that few pins change. It replaces the
  * greedy result only when it lowers the most loaded pCPU by more than the hysteresis
- * within the move budget. Returns the number of moves it recorded, 0 if not taken. */
+ * within the move budget and puts no vCPU on a pCPU blocked for it. Returns the number of
+ * moves it recorded, 0 if not taken. */
 static guint
 global_replan(Plan *pl, guint first_move, guint budget)
 {
@@ -656,8 +668,9 @@ global_replan(Plan *pl, guint first_move, guint budget)
         return 0;
     replan_relabel(pl, &r);
     guint moves;
-    double new_max = replan_cost(pl, &r, &moves);
-    if (moves > budget || replan_falls_short(&r, new_max))
+    gboolean blocked;
+    double new_max = replan_cost(pl, &r, &moves, &blocked);
+    if (moves > budget || blocked || replan_falls_short(&r, new_max))
         return 0;
     replan_commit(pl, first_move, &r, r.greedy_max - new_max);
     return moves;

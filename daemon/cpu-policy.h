@@ -28,6 +28,12 @@ typedef struct {
     const double *background; /* [npcpus]: non-VM load in percent, or NULL */
     const VmbCpuItem *items;
     guint n_items;
+    /* Destinations to avoid, or NULL for none: TRUE when item @item must not be put on
+     * @pcpu (a move there did not deliver lately, move-check.h). Balance and spread moves
+     * and both halves of a swap respect it, and a global re-plan that needs such a
+     * destination is not taken; placing floating vCPUs and evacuations ignore it. */
+    gboolean (*blocked)(guint item, guint pcpu, gpointer data);
+    gpointer blocked_data;
 } VmbCpuProblem;
 
 typedef struct {

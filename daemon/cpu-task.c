@@ -3,6 +3,7 @@
 
 #include "cpu-policy.h"
 #include "log.h"
+#include "move-check.h"
 
 #include <string.h>
 
@@ -19,6 +20,7 @@ vmb_cpu_task_init(VmbCpuTask *t)
     memset(t, 0, sizeof(*t));
     t->usage = vmb_cpu_usage_new();
     t->dry_reported = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    t->check = vmb_move_check_new();
 }
 
 void
@@ -26,8 +28,16 @@ vmb_cpu_task_clear(VmbCpuTask *t)
 {
     g_clear_pointer(&t->usage, vmb_cpu_usage_free);
     g_clear_pointer(&t->dry_reported, g_hash_table_unref);
+    g_clear_pointer(&t->check, vmb_move_check_free);
     g_clear_pointer(&t->host.busy, g_free);
     g_clear_pointer(&t->host.background, g_free);
+}
+
+void
+vmb_cpu_task_forget(VmbCpuTask *t, const char *uuid)
+{
+    vmb_cpu_usage_forget(t->usage, uuid);
+    vmb_move_check_forget(t->check, uuid);
 }
 
 static void
@@ -203,10 +213,12 @@ report_move(const ItemRef *ref, const VmbCpuMove *m, const VmbCpuItem *item, gbo
         report(&a, report_data);
 }
 
-/* Makes (or, in a dry run, reports) the planned moves in order; stops at a lost connection. */
+/* Makes (or, in a dry run, reports) the planned moves in order; stops at a lost connection.
+ * Appends the index of each move made to @made. */
 static void
 apply_moves(VmbCpuTask *t, VmbHypervisor *hv, GArray *moves, GArray *items, GArray *refs,
-            gboolean dry_run, VmbActionFunc report, gpointer report_data, VmbCpuCycleResult *result)
+            gboolean dry_run, VmbActionFunc report, gpointer report_data, VmbCpuCycleResult *result,
+            GArray *made)
 {
     for (guint k = 0; k < moves->len; k++) {
         const VmbCpuMove *m = &g_array_index(moves, VmbCpuMove, k);
@@ -220,9 +232,195 @@ apply_moves(VmbCpuTask *t, VmbHypervisor *hv, GArray *moves, GArray *items, GArr
         if (o != MOVE_MADE)
             continue;
         result->applied++;
+        if (!dry_run)
+            g_array_append_val(made, k);
         report_move(ref, m, &g_array_index(items, VmbCpuItem, m->item), dry_run, report,
                     report_data);
     }
+}
+
+/* ---- did the moves help (move-check.h) ---- */
+
+/* A vCPU's run-queue wait over the last interval, percent (0 when not measured). */
+static double
+vcpu_wait(const VmbCpuUsage *u, const char *uuid, guint vcpu)
+{
+    const VmbVcpuLoad *l = vmb_cpu_usage_vcpu(u, uuid, vcpu);
+    return l && l->valid ? MAX(0, l->demand - l->run) : 0;
+}
+
+static gboolean
+usage_knows(const char *uuid, gpointer usage)
+{
+    return vmb_cpu_usage_vcpu(usage, uuid, 0) != NULL;
+}
+
+/* The snapshot's domains by uuid, for the move check's questions. */
+typedef struct {
+    const VmbCpuUsage *usage;
+    GHashTable *domains; /* uuid -> const VmbDomainStat* */
+} Lookup;
+
+static gboolean
+lookup_vcpu(const char *uuid, guint vcpu, gint *pcpu, double *wait, gpointer data)
+{
+    const Lookup *l = data;
+    const VmbDomainStat *d = g_hash_table_lookup(l->domains, uuid);
+    if (!d || vcpu >= d->nvcpus)
+        return FALSE;
+    *pcpu = d->vcpus[vcpu].pcpu;
+    *wait = vcpu_wait(l->usage, uuid, vcpu);
+    return TRUE;
+}
+
+/* Numbers for journal fields, formatted into @buf (G_ASCII_DTOSTR_BUF_SIZE bytes). */
+static const char *
+field_num(char *buf, double value)
+{
+    g_snprintf(buf, G_ASCII_DTOSTR_BUF_SIZE, "%.1f", value);
+    return buf;
+}
+
+static const char *
+field_uint(char *buf, guint value)
+{
+    g_snprintf(buf, G_ASCII_DTOSTR_BUF_SIZE, "%u", value);
+    return buf;
+}
+
+/* One journal record per verdict (dropped checks only in debug output). The message does not
+ * start with "pin": those lines are the pin changes themselves. */
+static void
+log_verdict(const VmbMoveVerdict *v, const char *name)
+{
+    const char *reason = vmb_cpu_reason_to_string(v->reason);
+    if (v->outcome == VMB_MOVE_DROPPED) {
+        g_debug("%s move of %s vCPU %u (pCPU %u -> %u) not judged: %s", reason, name, v->vcpu,
+                v->from, v->to, vmb_move_drop_to_string(v->dropped));
+        return;
+    }
+    gboolean helped = v->outcome == VMB_MOVE_HELPED;
+    char b[12][G_ASCII_DTOSTR_BUF_SIZE];
+    g_autofree char *retry =
+        helped ? g_strdup("") : g_strdup_printf(": not tried again for %u cycles", v->blocked_for);
+    /* A KEY, value pair a line. */
+    // clang-format off
+    const char *fields[] = {
+        "DOMAIN", name,
+        "DOMAIN_UUID", v->uuid,
+        "VCPU", field_uint(b[0], v->vcpu),
+        "FROM_PCPU", field_uint(b[1], v->from),
+        "TO_PCPU", field_uint(b[2], v->to),
+        "REASON", reason,
+        "OUTCOME", vmb_move_outcome_to_string(v->outcome),
+        "PREDICTED_GAIN", field_num(b[3], v->predicted),
+        "MEASURED_GAIN", field_num(b[4], v->measured),
+        "WAIT_BEFORE", field_num(b[5], v->wait_before),
+        "WAIT_AFTER", field_num(b[6], v->wait_after),
+        "FROM_LOAD_BEFORE", field_num(b[7], v->from_before),
+        "FROM_LOAD_AFTER", field_num(b[8], v->from_now),
+        "TO_LOAD_BEFORE", field_num(b[9], v->to_before),
+        "TO_LOAD_AFTER", field_num(b[10], v->to_now),
+        "BLOCKED_CYCLES", field_uint(b[11], v->blocked_for),
+        NULL};
+    // clang-format on
+    vmb_log_fields(helped ? G_LOG_LEVEL_INFO : G_LOG_LEVEL_MESSAGE, VMB_MSGID_MOVE_OUTCOME, fields,
+                   "%s move of %s vCPU %u (pCPU %u -> %u) %s (predicted %.0f points, measured "
+                   "%.0f; run-queue wait %.0f%% -> %.0f%%)%s",
+                   reason, name, v->vcpu, v->from, v->to, helped ? "helped" : "did not help",
+                   v->predicted, v->measured, v->wait_before, v->wait_after, retry);
+}
+
+/* The policy's loads per pCPU with every item where it is pinned, or where @moves (those of
+ * @made, when given) put it. */
+static double *
+problem_loads(const VmbCpuProblem *p, GArray *moves, GArray *made)
+{
+    g_autofree gint *place = g_new0(gint, p->n_items + 1);
+    for (guint i = 0; i < p->n_items; i++)
+        place[i] = p->items[i].current;
+    for (guint k = 0; made && k < made->len; k++) {
+        const VmbCpuMove *m = &g_array_index(moves, VmbCpuMove, g_array_index(made, guint, k));
+        place[m->item] = (gint) m->to;
+    }
+    double *loads = g_new0(double, p->npcpus);
+    vmb_cpu_loads(p, place, loads);
+    return loads;
+}
+
+/* Judges the moves of VMB_MOVE_CHECK_EVAL_CYCLES ago on the loads now: counts and logs the
+ * verdicts; a failure blocks its (vCPU, pCPU) pair for the planner. */
+static void
+judge_moves(VmbCpuTask *t, const VmbSnapshot *s, const VmbCpuProblem *p, guint64 cycle,
+            VmbCpuCycleResult *result)
+{
+    vmb_move_check_forget_unknown(t->check, usage_knows, t->usage);
+    if (vmb_move_check_pending(t->check) == 0)
+        return;
+    g_autoptr(GHashTable) domains = g_hash_table_new(g_str_hash, g_str_equal);
+    for (guint i = 0; i < s->domains->len; i++) {
+        const VmbDomainStat *d = g_ptr_array_index(s->domains, i);
+        g_hash_table_insert(domains, d->uuid, (gpointer) d);
+    }
+    Lookup l = {t->usage, domains};
+    g_autofree double *loads = problem_loads(p, NULL, NULL);
+    g_autoptr(GArray) verdicts =
+        vmb_move_check_evaluate(t->check, cycle, loads, p->npcpus, lookup_vcpu, &l);
+    for (guint k = 0; k < verdicts->len; k++) {
+        const VmbMoveVerdict *v = &g_array_index(verdicts, VmbMoveVerdict, k);
+        const VmbDomainStat *d = g_hash_table_lookup(domains, v->uuid);
+        result->moves_helped += v->outcome == VMB_MOVE_HELPED;
+        result->moves_failed += v->outcome == VMB_MOVE_FAILED;
+        log_verdict(v, d ? d->name : v->uuid);
+    }
+}
+
+/* Hands the moves made this cycle (@made indexes @moves) to the move check, with the loads
+ * the plan expects once all of them are made. */
+static void
+record_moves(VmbCpuTask *t, const VmbCpuProblem *p, GArray *moves, GArray *made, GArray *refs,
+             guint64 cycle, double min_gain)
+{
+    if (made->len == 0)
+        return;
+    g_autofree double *expected = problem_loads(p, moves, made);
+    g_autoptr(GArray) records = g_array_sized_new(FALSE, FALSE, sizeof(VmbMoveRecord), made->len);
+    for (guint k = 0; k < made->len; k++) {
+        const VmbCpuMove *m = &g_array_index(moves, VmbCpuMove, g_array_index(made, guint, k));
+        const ItemRef *ref = &g_array_index(refs, ItemRef, m->item);
+        gboolean from_known = m->from >= 0 && (guint) m->from < p->npcpus;
+        VmbMoveRecord r = {
+            .uuid = ref->dom->uuid,
+            .vcpu = ref->vcpu,
+            .from = m->from,
+            .to = m->to,
+            .reason = m->reason,
+            .from_before = m->from_load,
+            .to_before = m->to_load,
+            .from_expected = from_known ? expected[m->from] : 0,
+            .to_expected = expected[m->to],
+            .gain = m->gain,
+            .wait = vcpu_wait(t->usage, ref->dom->uuid, ref->vcpu),
+        };
+        g_array_append_val(records, r);
+    }
+    vmb_move_check_record(t->check, cycle, (const VmbMoveRecord *) records->data, records->len,
+                          min_gain);
+}
+
+/* The planner's question: is this item's move to @pcpu blocked (it did not deliver lately)? */
+typedef struct {
+    const VmbMoveCheck *check;
+    const ItemRef *refs;
+    guint64 cycle;
+} Blocked;
+
+static gboolean
+is_blocked(guint item, guint pcpu, gpointer data)
+{
+    const Blocked *b = data;
+    const ItemRef *ref = &b->refs[item];
+    return vmb_move_check_blocked(b->check, ref->dom->uuid, ref->vcpu, pcpu, b->cycle);
 }
 
 void
@@ -250,16 +448,26 @@ vmb_cpu_task_run(VmbCpuTask *t, VmbHypervisor *hv, const VmbSnapshot *s, const V
     gboolean any_new = collect_items(t, s, c, items, refs);
     result->measured_only = items->len == 0 && any_new;
 
+    guint64 cycle = vmb_cpu_usage_cycle(t->usage);
+    Blocked blocked = {t->check, (const ItemRef *) refs->data, cycle};
     VmbCpuProblem problem = {
         .npcpus = s->npcpus,
         .allowed = allowed,
         .background = t->host.background,
         .items = (const VmbCpuItem *) items->data,
         .n_items = items->len,
+        .blocked_data = &blocked,
     };
+    judge_moves(t, s, &problem, cycle, result);
+    t->moves_helped += result->moves_helped;
+    t->moves_failed += result->moves_failed;
+    if (vmb_move_check_any_blocked(t->check, cycle))
+        problem.blocked = is_blocked;
     VmbCpuTunables tun = {.hysteresis = c->cpu_hysteresis,
                           .max_moves = vmb_cpu_task_max_moves(c, n_allowed)};
     g_autoptr(GArray) moves = vmb_cpu_plan(&problem, &tun);
+    g_autoptr(GArray) made = g_array_new(FALSE, FALSE, sizeof(guint));
     result->planned = moves->len;
-    apply_moves(t, hv, moves, items, refs, dry_run, report, report_data, result);
+    apply_moves(t, hv, moves, items, refs, dry_run, report, report_data, result, made);
+    record_moves(t, &problem, moves, made, refs, cycle, c->cpu_hysteresis);
 }

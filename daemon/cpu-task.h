@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The vCPU balancer's cycle: measure (cpu-usage), build the problem, plan (cpu-policy),
- * apply the moves through the hypervisor layer and report each one. */
+/* The vCPU balancer's cycle: measure (cpu-usage), judge the moves of two cycles ago
+ * (move-check), build the problem, plan (cpu-policy) away from the destinations that did not
+ * deliver lately, apply the moves through the hypervisor layer and report each one. */
 #pragma once
 
 #include "action.h"
@@ -8,6 +9,7 @@
 #include "cpu-usage.h"
 #include "host-load.h"
 #include "hypervisor.h"
+#include "move-check.h"
 
 typedef struct {
     guint npcpus;
@@ -20,10 +22,13 @@ typedef struct {
     VmbCpuUsage *usage;
     VmbCpuHostView host;
     GHashTable *dry_reported; /* "uuid/vcpu" -> pCPU last reported in dry-run */
+    VmbMoveCheck *check;      /* the balance and spread moves made, until judged */
     /* counters since start */
     guint64 cycles;
     guint64 pin_changes;
     guint64 errors;
+    guint64 moves_helped; /* judged moves that delivered half their predicted gain */
+    guint64 moves_failed; /* ... that did not */
 } VmbCpuTask;
 
 typedef struct {
@@ -31,12 +36,16 @@ typedef struct {
     guint applied;
     guint failed;
     gboolean measured_only; /* first sight: nothing planned */
+    guint moves_helped;     /* verdicts given this cycle on earlier moves (move-check.h) */
+    guint moves_failed;
 } VmbCpuCycleResult;
 
 /* cpu.max_moves in effect on a host with @n_allowed pCPUs (0 = max(8, pCPUs / 4)). */
 guint vmb_cpu_task_max_moves(const VmbConfig *c, guint n_allowed);
 void vmb_cpu_task_init(VmbCpuTask *t);
 void vmb_cpu_task_clear(VmbCpuTask *t);
+/* Forgets what the task knows of domain @uuid (it stopped): loads, checks, blocked moves. */
+void vmb_cpu_task_forget(VmbCpuTask *t, const char *uuid);
 /* One cycle on snapshot @s. With @dry_run the moves are reported, not made. */
 void vmb_cpu_task_run(VmbCpuTask *t, VmbHypervisor *hv, const VmbSnapshot *s, const VmbConfig *c,
                       gboolean dry_run, VmbActionFunc report, gpointer report_data,

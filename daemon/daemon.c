@@ -242,7 +242,7 @@ on_domain_event(VmbHypervisor *hv, VmbDomainEvent event, const char *name, const
         g_info("domain %s (%s) started", name, uuid);
     } else {
         g_info("domain %s (%s) stopped", name, uuid);
-        vmb_cpu_usage_forget(d->cpu.usage, uuid);
+        vmb_cpu_task_forget(&d->cpu, uuid);
         publish_domains(d); /* its loads are gone */
     }
 }
@@ -294,6 +294,8 @@ run_cpu_cycle(VmbDaemon *d, VmbSnapshot *s)
     VmbCpuCycleResult r;
     vmb_cpu_task_run(&d->cpu, d->hv, s, d->config, d->dry_run, report_action, d, &r);
     vmb_status_add_errors(d->status, r.failed);
+    /* Added, not copied: the task starts over when the hypervisor is reopened. */
+    vmb_status_add_move_outcomes(d->status, r.moves_helped, r.moves_failed);
     g_debug("cpu cycle %" G_GUINT64_FORMAT ": %u domains, %u moves planned, %u made", d->cpu.cycles,
             s->domains->len, r.planned, r.applied);
 }

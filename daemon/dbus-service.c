@@ -201,6 +201,8 @@ sync_properties(VmbDbusService *s)
     vmb_manager1_set_memory_last_cycle(m, (guint64) mem->last_run_us);
     vmb_manager1_set_memory_cycles(m, mem->cycles);
     vmb_manager1_set_pin_changes(m, n->pin_changes);
+    vmb_manager1_set_moves_helped(m, n->moves_helped);
+    vmb_manager1_set_moves_failed(m, n->moves_failed);
     vmb_manager1_set_memory_changes(m, n->memory_changes);
     vmb_manager1_set_host_memory_available(m, host->available_kib);
     vmb_manager1_set_host_memory_reserve(m, host->reserve_kib);

@@ -9,6 +9,10 @@
 #define VMB_MSGID_MEMORY  "8c2d6e4f1a3b4c5d9e0f1a2b3c4d5e02"
 #define VMB_MSGID_CONNECT "1a7e5c3b9d2f4e6a8b0c1d2e3f4a5b03"
 #define VMB_MSGID_CONFIG  "5b9d1f3a7c2e4b6d8f0a1c3e5a7b9d04" /* KEY=, VALUE= */
+/* A balance or spread move judged two cycles later: OUTCOME=helped|failed, PREDICTED_GAIN=,
+ * MEASURED_GAIN=, WAIT_BEFORE=, WAIT_AFTER=, FROM_LOAD_BEFORE=, FROM_LOAD_AFTER=,
+ * TO_LOAD_BEFORE=, TO_LOAD_AFTER=, BLOCKED_CYCLES= (cpu-task.c, move-check.h). */
+#define VMB_MSGID_MOVE_OUTCOME "d2a64f0e7b1c4e39a5f8c06b3e9d7a05"
 
 /* Sets up the GLib log writer: journald when JOURNAL_STREAM matches stderr, else
  * "LEVEL: message" lines on stderr. @verbose shows debug records. */

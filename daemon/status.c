@@ -294,6 +294,13 @@ vmb_status_add_errors(VmbStatus *s, guint64 n)
     s->counters.errors += n;
 }
 
+void
+vmb_status_add_move_outcomes(VmbStatus *s, guint64 helped, guint64 failed)
+{
+    s->counters.moves_helped += helped;
+    s->counters.moves_failed += failed;
+}
+
 gboolean
 vmb_status_set_degraded(VmbStatus *s, const char *reason)
 {

@@ -43,6 +43,8 @@ typedef struct {
     guint64 pin_changes;    /* vCPU pins changed since start (dry-run changes nothing) */
     guint64 memory_changes; /* balloon targets set since start */
     guint64 errors;         /* failed reads of the hypervisor and refused changes */
+    guint64 moves_helped;   /* balance and spread moves judged two cycles later: helped */
+    guint64 moves_failed;   /* ... did not deliver half their predicted gain */
 } VmbStatusCounters;
 
 typedef struct {
@@ -119,6 +121,8 @@ void vmb_status_set_domains(VmbStatus *s, gint64 wall_us, GArray *pcpus, GPtrArr
 void vmb_status_set_task(VmbStatus *s, VmbTaskId task, const VmbTaskStatus *view);
 void vmb_status_set_host_memory(VmbStatus *s, const VmbHostMemoryStatus *m);
 void vmb_status_add_errors(VmbStatus *s, guint64 n);
+/* Adds a CPU cycle's verdicts on earlier moves (move-check.h). */
+void vmb_status_add_move_outcomes(VmbStatus *s, guint64 helped, guint64 failed);
 /* Sets (NULL clears) the degraded reason; TRUE when it changed. */
 gboolean vmb_status_set_degraded(VmbStatus *s, const char *reason);
 

@@ -5,6 +5,35 @@
 #include "config.h"
 #include "cpu-task.h"
 #include "hv-fake.h"
+#include "log.h"
+
+/* The journal records of verdicts on moves (MESSAGE_ID VMB_MSGID_MOVE_OUTCOME), each a
+ * KEY -> value table, in order; other records go to the default writer. */
+static GPtrArray *verdicts;
+
+static GLogWriterOutput
+capture_verdicts(GLogLevelFlags level, const GLogField *fields, gsize n, gpointer data)
+{
+    GHashTable *record = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    for (gsize i = 0; i < n; i++) {
+        if (fields[i].length < 0)
+            g_hash_table_insert(record, g_strdup(fields[i].key), g_strdup(fields[i].value));
+    }
+    if (verdicts &&
+        g_strcmp0(g_hash_table_lookup(record, "MESSAGE_ID"), VMB_MSGID_MOVE_OUTCOME) == 0) {
+        g_ptr_array_add(verdicts, record);
+        return G_LOG_WRITER_HANDLED;
+    }
+    g_hash_table_unref(record);
+    return g_log_writer_default(level, fields, n, data);
+}
+
+static const char *
+field(guint i, const char *key)
+{
+    g_assert_cmpuint(i, <, verdicts->len);
+    return g_hash_table_lookup(g_ptr_array_index(verdicts, i), key);
+}
 
 typedef struct {
     VmbHypervisor *hv;
@@ -13,6 +42,10 @@ typedef struct {
     guint actions;
     guint cycle_moves[200];
     guint cycles;
+    const char *watch;         /* a domain whose vCPU 0 moves are checked against the backoff */
+    guint watch_pcpu;          /* ... to this pCPU */
+    guint watch_moves;         /* how many times it was sent there */
+    guint64 watch_cycles[200]; /* ... in these cycles */
 } Bench;
 
 static void
@@ -20,6 +53,13 @@ count_action(const VmbAction *a, gpointer data)
 {
     Bench *b = data;
     b->actions++;
+    if (b->watch && g_str_equal(a->domain, b->watch) && a->vcpu == 0 &&
+        a->to_pcpu == b->watch_pcpu && (a->reason[0] == 'b' || a->reason[0] == 's')) {
+        /* The planner saw the blocks of this cycle (verdicts come before the plan). */
+        guint64 cycle = vmb_cpu_usage_cycle(b->task.usage);
+        g_assert_false(vmb_move_check_blocked(b->task.check, a->uuid, 0, b->watch_pcpu, cycle));
+        b->watch_cycles[b->watch_moves++] = cycle;
+    }
     g_assert_cmpint(a->kind, ==, VMB_ACTION_PIN);
     g_assert_nonnull(a->reason);
     g_assert_nonnull(a->detail);
@@ -30,6 +70,7 @@ bench_init(Bench *b, const char *scenario, gboolean dry_run_unused)
 {
     g_autoptr(GError) error = NULL;
     memset(b, 0, sizeof(*b));
+    g_ptr_array_set_size(verdicts, 0);
     VmbScenario *sc = vmb_scenario_load_data(scenario, &error);
     g_assert_no_error(error);
     b->hv = vmb_hv_fake_new_from_scenario(sc, TRUE);
@@ -213,15 +254,101 @@ test_excluded_and_allowed(void)
     bench_clear(&b);
 }
 
+/* The seeds' rebalance: both moves judged, both helped. */
+static void
+test_moves_helped(void)
+{
+    Bench b;
+    bench_init(&b, SEED_SCENARIO, FALSE);
+    for (guint i = 0; i < 6; i++)
+        cycle(&b, FALSE, 5);
+    g_assert_cmpuint(pin_changes(&b), ==, 2);
+    g_assert_cmpuint(b.task.moves_helped, ==, 2);
+    g_assert_cmpuint(b.task.moves_failed, ==, 0);
+    g_assert_cmpuint(vmb_move_check_pending(b.task.check), ==, 0);
+    /* One journal record each, with the move's fields and the verdict's. */
+    g_assert_cmpuint(verdicts->len, ==, 2);
+    for (guint i = 0; i < verdicts->len; i++) {
+        g_assert_cmpstr(field(i, "OUTCOME"), ==, "helped");
+        g_assert_cmpstr(field(i, "REASON"), ==, "balance");
+        g_assert_cmpstr(field(i, "FROM_PCPU"), ==, "0");
+        g_assert_cmpstr(field(i, "TO_PCPU"), ==, "1");
+        g_assert_cmpstr(field(i, "VCPU"), ==, "0");
+        g_assert_cmpstr(field(i, "BLOCKED_CYCLES"), ==, "0");
+        g_assert_true(g_str_has_prefix(field(i, "DOMAIN"), "big") ||
+                      g_str_has_prefix(field(i, "DOMAIN"), "small"));
+        g_assert_true(g_uuid_string_is_valid(field(i, "DOMAIN_UUID")));
+        g_assert_cmpfloat(g_ascii_strtod(field(i, "MEASURED_GAIN"), NULL), >=,
+                          g_ascii_strtod(field(i, "PREDICTED_GAIN"), NULL) / 2);
+        g_assert_nonnull(field(i, "WAIT_BEFORE"));
+        g_assert_nonnull(field(i, "WAIT_AFTER"));
+        g_assert_nonnull(strstr(field(i, "MESSAGE"), ") helped (predicted "));
+        g_assert_false(g_str_has_prefix(field(i, "MESSAGE"), "pin")); /* not a pin change */
+    }
+    bench_clear(&b);
+}
+
+/* A move that cannot help: pCPU 1 looks free for one interval every 40 s, and host load bound
+ * to it (interrupts, say) returns as soon as a vCPU is sent there. Each such move is judged a
+ * failure; the vCPU is not sent there again while the pair is blocked, and the blocks grow, so
+ * it is tried in fewer and fewer of the free intervals. */
+static void
+test_failed_move_backs_off(void)
+{
+    g_autoptr(GString) sc = g_string_new("[host]\ncpus = 2\nbackground1 =");
+    for (guint t = 0; t < 800; t += 40)
+        g_string_append_printf(sc, " %u:0 %u:0 %u:60 %u:60", t, t + 5, t + 5, t + 40);
+    g_string_append(sc, "\n[domain infra]\nload = 40\npin = 0\n"
+                        "[domain y]\nload = 40\npin = 0\n");
+    Bench b;
+    bench_init(&b, sc->str, FALSE);
+    g_assert_true(vmb_config_set(b.config, "exclude", "infra", NULL));
+    b.watch = "y";
+    b.watch_pcpu = 1;
+    for (guint i = 0; i < 160; i++)
+        cycle(&b, FALSE, 5);
+    /* 20 free intervals; without the backoff y would be sent to pCPU 1 in each. */
+    g_assert_cmpuint(b.watch_moves, >=, 4);
+    g_assert_cmpuint(b.watch_moves, <=, 6);
+    g_assert_cmpuint(b.task.moves_failed, ==, b.watch_moves);
+    g_assert_cmpuint(b.task.moves_helped, >=, 1); /* moving back off pCPU 1 did help */
+    /* The failures' records: 4, 8, 16, ... cycles, as announced. */
+    guint failures = 0;
+    for (guint i = 0; i < verdicts->len; i++) {
+        if (g_strcmp0(field(i, "OUTCOME"), "failed") != 0)
+            continue;
+        g_autofree char *blocked = g_strdup_printf("%u", 4u << failures++);
+        g_autofree char *tail = g_strdup_printf(": not tried again for %s cycles", blocked);
+        g_assert_cmpstr(field(i, "DOMAIN"), ==, "y");
+        g_assert_cmpstr(field(i, "TO_PCPU"), ==, "1");
+        g_assert_cmpstr(field(i, "BLOCKED_CYCLES"), ==, blocked);
+        g_assert_true(g_str_has_suffix(field(i, "MESSAGE"), tail));
+        g_assert_nonnull(strstr(field(i, "MESSAGE"), "balance move of y vCPU 0 (pCPU 0 -> 1) did "
+                                                     "not help"));
+    }
+    g_assert_cmpuint(failures, ==, b.task.moves_failed);
+    for (guint k = 2; k < b.watch_moves; k++) {
+        g_assert_cmpuint(b.watch_cycles[k] - b.watch_cycles[k - 1], >,
+                         b.watch_cycles[k - 1] - b.watch_cycles[k - 2]);
+    }
+    bench_clear(&b);
+}
+
 int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    verdicts = g_ptr_array_new_with_free_func((GDestroyNotify) g_hash_table_unref);
+    g_log_set_writer_func(capture_verdicts, NULL, NULL);
     g_test_add_func("/balancer/seed-scenario", test_seed_scenario);
     g_test_add_func("/balancer/phase-change", test_phase_change);
     g_test_add_func("/balancer/multi-vcpu-spread", test_multi_vcpu_spread);
     g_test_add_func("/balancer/churn", test_churn);
     g_test_add_func("/balancer/dry-run", test_dry_run);
     g_test_add_func("/balancer/excluded-and-allowed", test_excluded_and_allowed);
-    return g_test_run();
+    g_test_add_func("/balancer/moves-helped", test_moves_helped);
+    g_test_add_func("/balancer/failed-move-backs-off", test_failed_move_backs_off);
+    int rc = g_test_run();
+    g_clear_pointer(&verdicts, g_ptr_array_unref);
+    return rc;
 }

@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Table-driven tests of the vCPU placement policy, plus properties over random hosts. */
 #include <math.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "cpu-policy.h"
 
 #define MAX_ITEMS 400
 #define MAX_CPUS  64
 #define ANY       (-1)
+/* One destination the re-plan of "replan-escapes-local-optimum" uses (item 3 to pCPU 2). */
+#define REPLAN_BLOCK "3>2"
 
 typedef struct {
     guint domain;
@@ -26,11 +30,12 @@ typedef struct {
     guint n_items;
     double hysteresis;
     guint max_moves;
-    gint expect_moves;  /* ANY = not checked */
-    double expect_max;  /* highest pCPU load after the moves, checked when > 0 */
-    gint expect_reason; /* reason of every move, ANY = not checked */
-    gint never_moved;   /* index of an item that must stay put, ANY = none */
-    gboolean spread;    /* vCPUs of each domain must end on distinct pCPUs */
+    gint expect_moves;   /* ANY = not checked */
+    double expect_max;   /* highest pCPU load after the moves, checked when > 0 */
+    gint expect_reason;  /* reason of every move, ANY = not checked */
+    gint never_moved;    /* index of an item that must stay put, ANY = none */
+    gboolean spread;     /* vCPUs of each domain must end on distinct pCPUs */
+    const char *blocked; /* "ITEM>PCPU ...": destinations the problem blocks; NULL = none */
 } Case;
 
 /* clang-format off: one case per row reads better than one field per line. */
@@ -92,12 +97,53 @@ static const Case cases[] = {
      FALSE},
     {"idle-host-no-moves", 4, NULL, {0}, {{0, 1, 0}, {1, 2, 0}, {2, 0, 0}, {3, 3, 0}}, 4, 5, 8, 0,
      6, ANY, ANY, FALSE},
+    /* Blocked destinations: the best move is not made; the next best is, or none. */
+    {"blocked-best-move-takes-next", 2, NULL, {0},
+     {{0, 100, 0}, {1, 100, 0}, {2, 30, 0}, {3, 30, 0}}, 4, 5, 8, 2, 200, VMB_CPU_BALANCE, 0,
+     FALSE, "0>1 1>1"},
+    {"blocked-only-move-none", 2, NULL, {80, 0}, {{0, 50, 0}}, 1, 5, 8, 0, 130, ANY, 0, FALSE,
+     "0>1"},
+    /* Unblocked, items 0 and 2 swap; with 2 kept off pCPU 0, items 1 and 3 do. */
+    {"blocked-swap-half-takes-other-swap", 2, NULL, {0},
+     {{0, 60, 0}, {1, 40, 0}, {2, 50, 1}, {3, 10, 1}}, 4, 5, 8, 2, 90, VMB_CPU_BALANCE, 2, FALSE,
+     "2>0"},
+    {"blocked-spread-not-taken", 2, NULL, {0}, {{0, 50, 0}, {0, 50, 0}, {1, 50, 1}, {2, 50, 1}}, 4,
+     5, 8, 0, 100, ANY, ANY, FALSE, "0>1 1>1"},
+    {"blocked-replan-not-taken", 3, NULL, {0},
+     {{0, 90, 0}, {1, 80, 2}, {2, 90, 1}, {3, 70, 0}, {4, 60, 2}}, 5, 5, 8, 0, 160, ANY, ANY,
+     FALSE, REPLAN_BLOCK},
+    {"blocked-placement-ignores-it", 2, NULL, {0},
+     {{0, 60, -1}, {1, 50, -1}, {2, 40, -1}, {3, 30, -1}}, 4, 5, 8, 4, 90, VMB_CPU_PLACE, ANY,
+     FALSE, "0>0 0>1 1>0 1>1"},
 };
 // clang-format on
+
+/* Looks @item and @pcpu up in the case's table of blocked destinations. */
+static gboolean
+is_blocked(guint item, guint pcpu, gpointer data)
+{
+    const gboolean(*table)[MAX_CPUS] = data;
+    return table[item][pcpu];
+}
+
+static void
+parse_blocked(const char *spec, gboolean (*table)[MAX_CPUS])
+{
+    g_auto(GStrv) pairs = g_strsplit(spec, " ", -1);
+    for (guint k = 0; pairs[k]; k++) {
+        guint item, pcpu;
+        g_assert_cmpint(sscanf(pairs[k], "%u>%u", &item, &pcpu), ==, 2);
+        table[item][pcpu] = TRUE;
+    }
+}
 
 static GArray *
 run_case(const Case *c, gint *placement, double *loads)
 {
+    static gboolean blocked[16][MAX_CPUS];
+    memset(blocked, 0, sizeof(blocked));
+    if (c->blocked)
+        parse_blocked(c->blocked, blocked);
     gboolean allowed[MAX_CPUS];
     VmbCpuItem items[16];
     for (guint p = 0; p < c->npcpus; p++)
@@ -111,12 +157,22 @@ run_case(const Case *c, gint *placement, double *loads)
                                 .cooling = c->items[i].cooling};
         placement[i] = c->items[i].current;
     }
-    VmbCpuProblem p = {c->npcpus, allowed, c->background, items, c->n_items};
+    VmbCpuProblem p = {
+        .npcpus = c->npcpus,
+        .allowed = allowed,
+        .background = c->background,
+        .items = items,
+        .n_items = c->n_items,
+        .blocked = c->blocked ? is_blocked : NULL,
+        .blocked_data = blocked,
+    };
     VmbCpuTunables t = {c->hysteresis, c->max_moves};
     GArray *moves = vmb_cpu_plan(&p, &t);
     for (guint k = 0; k < moves->len; k++) {
         const VmbCpuMove *m = &g_array_index(moves, VmbCpuMove, k);
         g_assert_cmpint(placement[m->item], ==, m->from);
+        if (m->reason == VMB_CPU_BALANCE || m->reason == VMB_CPU_SPREAD)
+            g_assert_false(blocked[m->item][m->to]);
         g_assert_true(allowed[m->to]);
         g_assert_true(items[m->item].movable);
         g_assert_false(items[m->item].cooling);

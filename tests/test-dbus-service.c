@@ -45,7 +45,8 @@ connect_to(const char *address)
 }
 
 /* As main.c wires it: a configuration whose timers never fire during a test (cycles only
- * run when asked for), the runtime overrides on top, the service on the private bus. */
+ * run when asked for), the runtime overrides on top, the service on the private bus. The
+ * simulated host is data/demo.ini, or the scenario text in @data. */
 static void
 fixture_setup(Fixture *f, gconstpointer data)
 {
@@ -62,6 +63,13 @@ fixture_setup(Fixture *f, gconstpointer data)
     f->client = connect_to(g_test_dbus_get_bus_address(f->bus));
 
     g_autofree char *uri = g_strconcat("fake://", VMB_SRCDIR, "/data/demo.ini", NULL);
+    if (data) {
+        g_autofree char *scenario = g_build_filename(f->tmp, "scenario.ini", NULL);
+        g_file_set_contents(scenario, data, -1, &error);
+        g_assert_no_error(error);
+        g_free(uri);
+        uri = g_strconcat("fake://", scenario, NULL);
+    }
     f->daemon = vmb_daemon_new(config, FALSE, uri, FALSE, &error);
     g_assert_no_error(error);
     g_autofree char *state = g_build_filename(f->tmp, "state", NULL);
@@ -227,6 +235,33 @@ test_run_now_property(Fixture *f, gconstpointer data)
     g_assert_nonnull(strstr(error->message, "'disk'"));
 }
 
+/* The seeds' host: 100/100/30/30 % all on pCPU 0 of 2; two balance moves in the second cycle. */
+#define SEED_SCENARIO                                                                              \
+    "[host]\ncpus = 2\n"                                                                           \
+    "[domain big1]\nload = 100\npin = 0\n[domain big2]\nload = 100\npin = 0\n"                     \
+    "[domain small1]\nload = 30\npin = 0\n[domain small2]\nload = 30\npin = 0\n"
+
+/* MovesHelped and MovesFailed are the status model's verdict counters: none before a cycle,
+ * then the verdicts on the moves of two cycles earlier: the seeds' two moves helped. */
+static void
+test_move_outcome_properties(Fixture *f, gconstpointer data)
+{
+    g_assert_cmpuint(get_uint64(f, "MovesHelped"), ==, 0);
+    g_assert_cmpuint(get_uint64(f, "MovesFailed"), ==, 0);
+    for (guint i = 0; i < 4; i++)
+        call_ok(f, "RunNow", g_variant_new("(s)", "cpu"));
+    const VmbStatusCounters *n = vmb_status_counters(vmb_daemon_status(f->daemon));
+    guint64 helped = get_uint64(f, "MovesHelped"), failed = get_uint64(f, "MovesFailed");
+    g_test_message("%" G_GUINT64_FORMAT " pin changes, %" G_GUINT64_FORMAT
+                   " helped, %" G_GUINT64_FORMAT " failed",
+                   get_uint64(f, "PinChanges"), helped, failed);
+    g_assert_cmpuint(helped, ==, n->moves_helped);
+    g_assert_cmpuint(failed, ==, n->moves_failed);
+    g_assert_cmpuint(get_uint64(f, "PinChanges"), ==, 2);
+    g_assert_cmpuint(helped, ==, 2);
+    g_assert_cmpuint(failed, ==, 0);
+}
+
 /* A bad value is refused with InvalidArgument naming the key, an unknown key with
  * UnknownKey naming it; the tunable keeps its value. */
 static void
@@ -309,6 +344,8 @@ main(int argc, char **argv)
                test_get_status_shape, fixture_teardown);
     g_test_add("/dbus-service/run-now-property", Fixture, NULL, fixture_setup,
                test_run_now_property, fixture_teardown);
+    g_test_add("/dbus-service/move-outcome-properties", Fixture, SEED_SCENARIO, fixture_setup,
+               test_move_outcome_properties, fixture_teardown);
     g_test_add("/dbus-service/set-tunable-validation", Fixture, NULL, fixture_setup,
                test_set_tunable_validation, fixture_teardown);
     g_test_add("/dbus-service/properties-changed", Fixture, NULL, fixture_setup,

@@ -299,7 +299,7 @@ EOF
     local p
     for p in Version State StateReason Uri DryRun CpuEnabled CpuPaused CpuInterval CpuLastCycle \
         CpuCycles MemoryEnabled MemoryPaused MemoryInterval MemoryLastCycle MemoryCycles \
-        PinChanges MemoryChanges Errors Tunables; do
+        PinChanges MovesHelped MovesFailed MemoryChanges Errors Tunables; do
         grep -q "'$p'" "$TMP/props" || fail "GetAll lacks $p"
     done
     grep -q "'running'" <<<"$(prop State)" || fail "State is not running: $(prop State)"
@@ -328,6 +328,8 @@ case_status() {
     # A second vCPU of a domain is a row of its own.
     grep -Eq "^ +1 +[0-9-]+ +[0-9]+%$" "$TMP/status.txt" || fail "no vCPU 1 row: $OUT"
     grep -q "pin changes" "$TMP/status.txt" || fail "no counters: $OUT"
+    grep -Eq "[0-9]+ pin changes \([0-9]+ helped, [0-9]+ did not\)" "$TMP/status.txt" ||
+        fail "no move verdicts next to the pin changes: $OUT"
 }
 
 case_status_json() {
@@ -359,8 +361,11 @@ assert cpu == {'enabled': True, 'paused': False, 'interval_s': 3600, 'cycles': 2
                'last_cycle_us': cpu['last_cycle_us']}, cpu
 assert isinstance(cpu['last_cycle_us'], int) and cpu['last_cycle_us'] >= d['timestamp_us']
 assert set(mem) == {'enabled', 'paused', 'interval_s', 'cycles', 'last_cycle_us'}
-assert set(d['counters']) == {'pin_changes', 'memory_changes', 'errors'}
+assert set(d['counters']) == {'pin_changes', 'moves_helped', 'moves_failed', 'memory_changes',
+                              'errors'}
 assert d['counters']['pin_changes'] > 0 and d['counters']['errors'] == 0
+# Two cpu cycles: the first measures, the second moves; none is judged yet.
+assert d['counters']['moves_helped'] == 0 and d['counters']['moves_failed'] == 0
 assert [c['cpu'] for c in d['pcpus']] == [0, 1, 2, 3]
 for c in d['pcpus']:
     assert isinstance(c['busy_percent'], (int, float)) and 0 <= c['busy_percent'] <= 100, c
@@ -397,6 +402,20 @@ for (dom, vcpu), to in last.items():
 ex = {x['name'] for x in d['domains'] if x['excluded']}
 assert ex == {'db', 'idle1'}, ex
 "
+    # Two cycles on, the moves of the second cycle are judged; the bus says the same.
+    ok run cpu
+    ok run cpu
+    ok status --json
+    printf '%s\n' "$OUT" >"$TMP/s3.json"
+    json_check "$TMP/s3.json" "
+c = d['counters']
+assert isinstance(c['moves_helped'], int) and isinstance(c['moves_failed'], int), c
+assert c['moves_helped'] + c['moves_failed'] <= c['pin_changes'], c
+"
+    expect_eq "MovesHelped" "$(prop MovesHelped)" \
+        "(<uint64 $(status_value "d['counters']['moves_helped']")>,)"
+    expect_eq "MovesFailed" "$(prop MovesFailed)" \
+        "(<uint64 $(status_value "d['counters']['moves_failed']")>,)"
 }
 
 case_get_set() {

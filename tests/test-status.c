@@ -81,10 +81,14 @@ test_counters(void)
     for (guint i = 0; i < G_N_ELEMENTS(actions); i++)
         vmb_status_record_action(s, &actions[i]);
     vmb_status_add_errors(s, 2);
+    vmb_status_add_move_outcomes(s, 3, 1);
+    vmb_status_add_move_outcomes(s, 1, 0);
     const VmbStatusCounters *c = vmb_status_counters(s);
     g_assert_cmpuint(c->pin_changes, ==, 1);
     g_assert_cmpuint(c->memory_changes, ==, 1);
     g_assert_cmpuint(c->errors, ==, 2);
+    g_assert_cmpuint(c->moves_helped, ==, 4);
+    g_assert_cmpuint(c->moves_failed, ==, 1);
     g_assert_cmpuint(vmb_status_history_length(s), ==, 4);
     g_assert_true(vmb_status_dry_run(s));
 
