@@ -21,7 +21,6 @@
 #                              own, so it never stops a libvirtd another lab session started)
 #   VMB_LAB_PREFIX             guest name prefix (default vmbt-)
 #   VMB_LAB_INTERVAL           daemon cycle interval in s for the scenarios (default 2)
-#   VMB_LAB_HYSTERESIS         [cpu] hysteresis of the CPU scenarios (default: the daemon's)
 #   VMB_LAB_DAEMON_ARGS        extra vmbalanced arguments, e.g. --dry-run (to see a scenario
 #                              fail against a daemon that does nothing)
 #   VMB_LAB_SKIP=REASON        skip every lab test with this reason
@@ -39,9 +38,6 @@ URI=${VMB_LAB_URI:-qemu:///system}
 export VMB_LAB_URI=$URI
 P=$VMB_LAB_PREFIX
 INTERVAL=${VMB_LAB_INTERVAL:-2}
-# [cpu] hysteresis for the CPU scenarios: the daemon's default unless VMB_LAB_HYSTERESIS is
-# set (a "hysteresis = N" line, or nothing, for the configuration text).
-HYSTERESIS_LINE=${VMB_LAB_HYSTERESIS:+hysteresis = $VMB_LAB_HYSTERESIS}
 SESSION=$VMB_LAB_STATE/suite.session
 NAME=${NAME:-$(basename "$0" .sh)}
 # read -a: extra daemon arguments (word-split on purpose)
@@ -402,14 +398,12 @@ start_daemon() {
 }
 
 # start_cpu_daemon [memory]: start_daemon with the CPU scenarios' configuration: interval
-# $INTERVAL, the exclude line, [cpu] $HYSTERESIS_LINE, and the memory task off unless
-# "memory" is given (then both tasks run).
+# $INTERVAL, the exclude line, the balancer on its shipped defaults, and the memory task off
+# unless "memory" is given (then both tasks run).
 start_cpu_daemon() {
 	local conf="[daemon]
 interval = $INTERVAL
-exclude = @EXCLUDE@
-[cpu]
-$HYSTERESIS_LINE"
+exclude = @EXCLUDE@"
 	[ "${1:-}" = memory ] || conf+=$'\n[memory]\nenabled = false'
 	start_daemon <<<"$conf"
 }
