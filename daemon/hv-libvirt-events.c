@@ -202,9 +202,11 @@ lv_tunable_event(LvPriv *p, virDomainPtr dom, virTypedParameterPtr params, int n
                     pin = (gint) cpu;
             }
         }
-        if (c->pins[vcpu] != pin)
-            g_debug("%s vCPU %u pinned to %s (tunable event)", virDomainGetName(dom), (guint) vcpu,
-                    params[k].value.s);
+        if (c->pins[vcpu] != pin) {
+            g_autofree char *safe = vmb_hypervisor_printable_name(virDomainGetName(dom));
+            g_debug("%s vCPU %u pinned to %s (tunable event)", safe ? safe : virDomainGetName(dom),
+                    (guint) vcpu, params[k].value.s);
+        }
         c->pins[vcpu] = pin;
     }
 }

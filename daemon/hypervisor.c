@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "hypervisor.h"
+#include "log.h"
 
 G_DEFINE_QUARK(vmb_hypervisor_error, vmb_hv_error)
 
@@ -22,6 +23,7 @@ vmb_hypervisor_free(VmbHypervisor *hv)
     if (hv->connected)
         hv->ops->close(hv);
     hv->ops->free(hv);
+    g_clear_pointer(&hv->bad_names, g_hash_table_unref);
     g_free(hv->uri);
     g_free(hv);
 }
@@ -40,12 +42,84 @@ vmb_hypervisor_set_connection_func(VmbHypervisor *hv, VmbConnectionFunc func, gp
     hv->conn_data = data;
 }
 
+/* What a name may not hold as is: a newline or an escape sequence would forge journal lines
+ * or terminal output; D-Bus refuses invalid UTF-8 outright. */
+static gboolean
+unprintable(gunichar c)
+{
+    switch (g_unichar_type(c)) {
+    case G_UNICODE_CONTROL:
+    case G_UNICODE_LINE_SEPARATOR:
+    case G_UNICODE_PARAGRAPH_SEPARATOR:
+        return TRUE;
+    default:
+        return FALSE;
+    }
+}
+
+char *
+vmb_hypervisor_printable_name(const char *name)
+{
+    const char *p = name;
+    while (p && *p) {
+        gunichar c = g_utf8_get_char_validated(p, -1);
+        if (c == (gunichar) -1 || c == (gunichar) -2 || unprintable(c))
+            break;
+        p = g_utf8_next_char(p);
+    }
+    if (!p || !*p)
+        return NULL;
+    GString *out = g_string_new_len(name, p - name);
+    while (*p) {
+        gunichar c = g_utf8_get_char_validated(p, -1);
+        if (c == (gunichar) -1 || c == (gunichar) -2 || c < 0x80) {
+            /* One byte at a time: an invalid sequence may hide a valid character after it. */
+            if (c != (gunichar) -1 && c != (gunichar) -2 && !unprintable(c))
+                g_string_append_c(out, *p);
+            else
+                g_string_append_printf(out, "\\x%02x", (guchar) *p);
+            p++;
+            continue;
+        }
+        const char *next = g_utf8_next_char(p);
+        if (unprintable(c))
+            g_string_append_printf(out, "\\u%04x", c);
+        else
+            g_string_append_len(out, p, next - p);
+        p = next;
+    }
+    return g_string_free(out, FALSE);
+}
+
+/* Replaces an unprintable @*name by its printable form, warning once per domain. */
+static void
+make_printable(VmbHypervisor *hv, char **name, const char *uuid)
+{
+    g_autofree char *safe = vmb_hypervisor_printable_name(*name);
+    if (!safe)
+        return;
+    if (!hv->bad_names)
+        hv->bad_names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    if (g_hash_table_add(hv->bad_names, g_strdup(uuid))) {
+        const char *fields[] = {"DOMAIN", safe, "DOMAIN_UUID", uuid, NULL};
+        vmb_log_fields(G_LOG_LEVEL_WARNING, NULL, fields,
+                       "domain %s has a name that is not valid UTF-8 or holds control "
+                       "characters; it is shown as '%s'",
+                       uuid, safe);
+    }
+    g_free(*name);
+    *name = g_steal_pointer(&safe);
+}
+
 void
 vmb_hypervisor_emit_domain(VmbHypervisor *hv, VmbDomainEvent event, const char *name,
                            const char *uuid)
 {
-    if (hv->event_func)
-        hv->event_func(hv, event, name, uuid, hv->event_data);
+    if (!hv->event_func)
+        return;
+    g_autofree char *shown = g_strdup(name);
+    make_printable(hv, &shown, uuid);
+    hv->event_func(hv, event, shown, uuid, hv->event_data);
 }
 
 void
@@ -122,6 +196,12 @@ finish_call(VmbHypervisor *hv, GError *local, GError **error)
 {
     if (!local)
         return;
+    /* Backends' messages may quote a domain's name. */
+    g_autofree char *safe = vmb_hypervisor_printable_name(local->message);
+    if (safe) {
+        g_free(local->message);
+        local->message = g_steal_pointer(&safe);
+    }
     if (g_error_matches(local, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED))
         vmb_hypervisor_lost(hv, local->message);
     g_propagate_error(error, local);
@@ -134,6 +214,10 @@ vmb_hypervisor_snapshot(VmbHypervisor *hv, GError **error)
     VmbSnapshot *s =
         vmb_hypervisor_ensure_connected(hv, error) ? hv->ops->snapshot(hv, &local) : NULL;
     finish_call(hv, local, error);
+    for (guint i = 0; s && i < s->domains->len; i++) {
+        VmbDomainStat *d = g_ptr_array_index(s->domains, i);
+        make_printable(hv, &d->name, d->uuid);
+    }
     return s;
 }
 

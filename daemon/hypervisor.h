@@ -73,8 +73,9 @@ struct _VmbHypervisor {
     gpointer event_data;
     VmbConnectionFunc conn_func;
     gpointer conn_data;
-    VmbHvCalls calls; /* since vmb_hypervisor_new(), over all connections */
-    gpointer priv;    /* backend state */
+    VmbHvCalls calls;      /* since vmb_hypervisor_new(), over all connections */
+    GHashTable *bad_names; /* UUIDs whose unprintable name was reported */
+    gpointer priv;         /* backend state */
 };
 
 /* Picks the backend from @uri ("fake://..." or anything libvirt accepts). Does not connect. */
@@ -94,6 +95,12 @@ gboolean vmb_hypervisor_set_memory(VmbHypervisor *hv, const char *uuid, guint64 
                                    GError **error);
 gboolean vmb_hypervisor_set_stats_period(VmbHypervisor *hv, const char *uuid, guint seconds,
                                          GError **error);
+
+/* @name made safe for D-Bus strings, journal fields and terminals: valid UTF-8 without
+ * control or line-separator characters. Invalid bytes and ASCII controls become \xNN, other
+ * such characters \uNNNN. NULL when @name is fine as it is. Every name a backend reports
+ * passes through here (snapshots, domain events). */
+char *vmb_hypervisor_printable_name(const char *name);
 
 /* Calls made so far, and since an earlier reading @before (e.g. over one snapshot). */
 VmbHvCalls vmb_hypervisor_calls(const VmbHypervisor *hv);

@@ -5,6 +5,21 @@
 #include "hv-fake.h"
 #include "series.h"
 
+/* Warnings the code under test logs, kept to be checked instead of aborting the test. */
+static GPtrArray *warnings;
+
+static GLogWriterOutput
+capture_warnings(GLogLevelFlags level, const GLogField *fields, gsize n, gpointer data)
+{
+    if (!(level & G_LOG_LEVEL_WARNING) || !warnings)
+        return g_log_writer_default(level, fields, n, data);
+    for (gsize i = 0; i < n; i++) {
+        if (g_str_equal(fields[i].key, "MESSAGE"))
+            g_ptr_array_add(warnings, g_strdup(fields[i].value));
+    }
+    return G_LOG_WRITER_HANDLED;
+}
+
 static VmbHypervisor *
 fake_from(const char *text)
 {
@@ -277,10 +292,73 @@ test_demo_scenario_loads(void)
     g_assert_nonnull(error);
 }
 
+/* What a host may call a domain, and how it is shown: valid UTF-8 without controls is kept;
+ * invalid bytes and ASCII controls become \xNN, other controls and line separators \uNNNN. */
+static void
+test_printable_name(void)
+{
+    const char *cases[][2] = {
+        {"web1", NULL},
+        {"caf\xc3\xa9 \xe6\x97\xa5", NULL},
+        {"a\\xff", NULL},
+        {"a\xff"
+         "b",
+         "a\\xffb"},
+        {"tab\there\n", "tab\\x09here\\x0a"},
+        {"\x1b[31mred\x7f", "\\x1b[31mred\\x7f"},
+        {"c1\xc2\x85", "c1\\u0085"},
+        {"ls\xe2\x80\xa8.", "ls\\u2028."},
+        {"cut\xe2\x82", "cut\\xe2\\x82"},
+        {"overlong\xc0\xaf", "overlong\\xc0\\xaf"},
+        {"sur\xed\xa0\x80", "sur\\xed\\xa0\\x80"},
+        {"\xe9t\xc3\xa9", "\\xe9t\xc3\xa9"},
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *shown = vmb_hypervisor_printable_name(cases[i][0]);
+        g_assert_cmpstr(shown, ==, cases[i][1]);
+        if (shown)
+            g_assert_null(vmb_hypervisor_printable_name(shown));
+    }
+    g_assert_null(vmb_hypervisor_printable_name(NULL));
+}
+
+/* A scenario's unprintable name reaches no reader as it is: snapshots, events and errors show
+ * the printable form, and one warning names the UUID. */
+static void
+test_unprintable_domain_name(void)
+{
+    g_autoptr(VmbHypervisor) hv = fake_from("[host]\ncpus = 2\n[domain ok]\n"
+                                            "[domain bad]\nname = bad\xff\x01name\n"
+                                            "balloon = no\nstart = 5\n");
+    const char *shown = "bad\\xff\\x01name";
+    Events e = {g_ptr_array_new_with_free_func(g_free)};
+    vmb_hypervisor_set_event_func(hv, on_event, &e);
+    warnings = g_ptr_array_new_with_free_func(g_free);
+    vmb_hv_fake_advance(hv, 10);
+    g_assert_cmpuint(e.log->len, ==, 1);
+    g_autofree char *appeared = g_strconcat("+ ", shown, NULL);
+    g_assert_cmpstr(g_ptr_array_index(e.log, 0), ==, appeared);
+    for (guint round = 0; round < 2; round++) {
+        g_autoptr(VmbSnapshot) s = vmb_hypervisor_snapshot(hv, NULL);
+        g_assert_cmpuint(s->domains->len, ==, 2);
+        const VmbDomainStat *bad = dom_named(s, shown);
+        g_assert_nonnull(bad);
+        g_autoptr(GError) error = NULL;
+        g_assert_false(vmb_hypervisor_set_memory(hv, bad->uuid, 1024, &error));
+        g_assert_true(g_utf8_validate(error->message, -1, NULL));
+        g_assert_null(strchr(error->message, '\x01'));
+        g_assert_cmpuint(warnings->len, ==, 1);
+        g_assert_nonnull(strstr(g_ptr_array_index(warnings, 0), bad->uuid));
+    }
+    g_clear_pointer(&warnings, g_ptr_array_unref);
+    g_ptr_array_unref(e.log);
+}
+
 int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    g_log_set_writer_func(capture_warnings, NULL, NULL);
     g_test_add_func("/fake/series", test_series);
     g_test_add_func("/fake/scenario-errors", test_scenario_errors);
     g_test_add_func("/fake/cpu-sharing", test_cpu_sharing);
@@ -288,5 +366,7 @@ main(int argc, char **argv)
     g_test_add_func("/fake/lifecycle-and-outage", test_lifecycle_and_outage);
     g_test_add_func("/fake/invalid-requests", test_invalid_requests);
     g_test_add_func("/fake/shipped-scenarios-load", test_demo_scenario_loads);
+    g_test_add_func("/fake/printable-name", test_printable_name);
+    g_test_add_func("/fake/unprintable-domain-name", test_unprintable_domain_name);
     return g_test_run();
 }
