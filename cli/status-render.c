@@ -197,7 +197,7 @@ vmb_status_print_human(const VmbCtlStatus *s, gboolean unicode)
         else
             g_string_append(out, "\nNo running domains.\n");
     }
-    fputs(out->str, stdout);
+    g_print("%s", out->str);
 }
 
 void

@@ -3,6 +3,8 @@
  * table gives each subcommand its options (so each has --help) and how many arguments it
  * takes; dispatch() checks them, then the command makes one or two calls.
  * Exit status: 0 ok, 1 failure (daemon not running, request refused), 2 usage error. */
+#include <errno.h>
+#include <fcntl.h>
 #include <glib-unix.h>
 #include <locale.h>
 #include <signal.h>
@@ -45,7 +47,15 @@ struct Command {
 static struct {
     gboolean json;
     gint lines;
+    gboolean help;
 } opt = {.lines = 20};
+
+/* GOption's own --help would print and exit 0 whatever follows it and however the write
+ * went; this one lets dispatch() check both. The help text is GOption's (command_context). */
+static const GOptionEntry help_options[] = {
+    {"help", 'h', 0, G_OPTION_ARG_NONE, &opt.help, NULL, NULL},
+    {NULL},
+};
 
 static const GOptionEntry status_options[] = {
     {"json", 0, 0, G_OPTION_ARG_NONE, &opt.json, "Print a JSON document (see dbus/README.md)",
@@ -68,6 +78,26 @@ static const GOptionEntry history_options[] = {
 static const Command *find_command(const char *name);
 
 /* ---- reporting ---- */
+
+/* Why the first write to stdout failed; a later flush may find nothing left to write. */
+static int stdout_errno;
+
+static void
+flush_stdout(void)
+{
+    if (fflush(stdout) != 0 && !stdout_errno)
+        stdout_errno = errno;
+}
+
+/* g_print()'s output (all of stdout but the usage), as GLib's own handler writes it, with
+ * the error kept. */
+static void
+print_stdout(const char *text)
+{
+    if (fputs(text, stdout) == EOF && !stdout_errno)
+        stdout_errno = errno;
+    flush_stdout();
+}
 
 static int usage_error(const Command *cmd, const char *format, ...) G_GNUC_PRINTF(2, 3);
 
@@ -133,18 +163,28 @@ connect_daemon(void)
     return g_steal_pointer(&proxy);
 }
 
-/* Parses @cmd's options and drops the command name, leaving the positional arguments in
- * @argc/@argv; --help prints the command's help and exits 0. */
-static int
-parse_options(const Command *cmd, int *argc, char ***argv)
+/* @cmd's option context, its help text as GOption formats it. */
+static GOptionContext *
+command_context(const Command *cmd)
 {
-    g_autofree char *prgname = g_strdup_printf("vmbalancectl %s", cmd->name);
-    g_set_prgname(prgname);
-    g_autoptr(GOptionContext) ctx = g_option_context_new(cmd->args);
+    GOptionContext *ctx = g_option_context_new(cmd->args);
     g_option_context_set_summary(ctx, cmd->help);
     g_option_context_set_strict_posix(ctx, cmd->posix);
     if (cmd->options)
         g_option_context_add_main_entries(ctx, cmd->options, NULL);
+    return ctx;
+}
+
+/* Parses @cmd's options and drops the command name, leaving the positional arguments in
+ * @argc/@argv. With --help, @help gets the command's help text (no arguments allowed). */
+static int
+parse_options(const Command *cmd, int *argc, char ***argv, char **help)
+{
+    g_autofree char *prgname = g_strdup_printf("vmbalancectl %s", cmd->name);
+    g_set_prgname(prgname);
+    g_autoptr(GOptionContext) ctx = command_context(cmd);
+    g_option_context_set_help_enabled(ctx, FALSE);
+    g_option_context_add_main_entries(ctx, help_options, NULL);
     g_autoptr(GError) error = NULL;
     if (!g_option_context_parse(ctx, argc, argv, &error))
         return usage_error(cmd, "%s", error->message);
@@ -153,6 +193,12 @@ parse_options(const Command *cmd, int *argc, char ***argv)
     if (*argc > 0 && g_str_equal((*argv)[0], "--")) {
         (*argc)--;
         (*argv)++;
+    }
+    if (opt.help && *argc > 0)
+        return usage_error(cmd, "unexpected argument '%s' after --help", (*argv)[0]);
+    if (opt.help) {
+        g_autoptr(GOptionContext) shown = command_context(cmd);
+        *help = g_option_context_get_help(shown, TRUE, NULL);
     }
     return EXIT_SUCCESS;
 }
@@ -173,7 +219,12 @@ check_arg_count(const Command *cmd, int argc, char **argv)
 static int
 dispatch(const Command *cmd, int argc, char **argv)
 {
-    int rc = parse_options(cmd, &argc, &argv);
+    g_autofree char *help = NULL;
+    int rc = parse_options(cmd, &argc, &argv, &help);
+    if (rc == EXIT_SUCCESS && help) {
+        g_print("%s", help);
+        return EXIT_SUCCESS;
+    }
     if (rc == EXIT_SUCCESS)
         rc = check_arg_count(cmd, argc, argv);
     if (rc == EXIT_SUCCESS && cmd->check)
@@ -240,7 +291,7 @@ cmd_status(const Command *cmd, VmbManager1 *proxy, int argc, char **argv)
         return call_failed(error);
     if (opt.json) {
         g_autofree char *doc = vmb_status_to_json(status);
-        fputs(doc, stdout);
+        g_print("%s", doc);
     } else {
         gboolean unicode = isatty(STDOUT_FILENO) && g_get_charset(NULL);
         vmb_status_print_human(status, unicode);
@@ -274,7 +325,7 @@ print_tunable_table(GVariant *list)
     }
     g_string_append(out, "\nSOURCE override: set with `vmbalancectl set`, kept across restarts "
                          "until `vmbalancectl reset KEY`.\n");
-    fputs(out->str, stdout);
+    g_print("%s", out->str);
 }
 
 /* GetTunable resolves aliases ("interval") and rejects unknown keys. */
@@ -314,7 +365,7 @@ list_tunables(VmbManager1 *proxy, const char *wanted)
         return call_failed(error);
     if (opt.json) {
         g_autofree char *doc = vmb_tunables_to_json(list, wanted);
-        fputs(doc, stdout);
+        g_print("%s", doc);
     } else {
         print_tunable_table(list);
     }
@@ -407,7 +458,7 @@ cmd_history(const Command *cmd, VmbManager1 *proxy, int argc, char **argv)
         return call_failed(error);
     if (opt.json) {
         g_autofree char *doc = vmb_history_to_json(history);
-        fputs(doc, stdout);
+        g_print("%s", doc);
         return EXIT_SUCCESS;
     }
     for (guint i = 0; i < history->actions->len; i++)
@@ -417,6 +468,18 @@ cmd_history(const Command *cmd, VmbManager1 *proxy, int argc, char **argv)
     return EXIT_SUCCESS;
 }
 
+/* The monitor's loop, stopped when a line cannot be written (main() reports it). */
+static GMainLoop *monitor_loop;
+
+/* Each line goes out at once; a reader that went away ends the monitoring. */
+static void
+monitor_flush(void)
+{
+    flush_stdout();
+    if (ferror(stdout) && monitor_loop)
+        g_main_loop_quit(monitor_loop);
+}
+
 static void
 on_pin_changed(VmbManager1 *p, guint64 time, const char *domain, const char *uuid, guint vcpu,
                gint from, guint to, const char *reason, const char *detail, gboolean dry_run,
@@ -424,7 +487,7 @@ on_pin_changed(VmbManager1 *p, guint64 time, const char *domain, const char *uui
 {
     VmbCtlAction a = {time, "pin", domain, vcpu, from, to, 0, 0, reason, detail, dry_run};
     vmb_action_print(&a);
-    fflush(stdout);
+    monitor_flush();
 }
 
 static void
@@ -434,7 +497,7 @@ on_memory_changed(VmbManager1 *p, guint64 time, const char *domain, const char *
 {
     VmbCtlAction a = {time, "memory", domain, 0, -1, 0, old_kib, new_kib, reason, detail, dry_run};
     vmb_action_print(&a);
-    fflush(stdout);
+    monitor_flush();
 }
 
 static void
@@ -444,7 +507,7 @@ on_owner_changed(GObject *proxy, GParamSpec *pspec, gpointer data)
     g_autoptr(GDateTime) now = g_date_time_new_now_local();
     g_autofree char *when = g_date_time_format(now, "%Y-%m-%d %H:%M:%S");
     g_print("%s  vmbalanced %s\n", when, owner ? "started" : "stopped");
-    fflush(stdout);
+    monitor_flush();
 }
 
 static void
@@ -458,7 +521,7 @@ on_state_changed(GObject *proxy, GParamSpec *pspec, gpointer data)
     g_autofree char *when = g_date_time_format(now, "%Y-%m-%d %H:%M:%S");
     g_print("%s  state %s%s%s\n", when, state, reason && *reason ? ": " : "",
             reason && *reason ? reason : "");
-    fflush(stdout);
+    monitor_flush();
 }
 
 static gboolean
@@ -479,7 +542,9 @@ cmd_monitor(const Command *cmd, VmbManager1 *proxy, int argc, char **argv)
     guint sigint = g_unix_signal_add(SIGINT, on_quit_signal, loop);
     guint sigterm = g_unix_signal_add(SIGTERM, on_quit_signal, loop);
     g_printerr("Monitoring vmbalanced actions; Ctrl-C stops.\n");
+    monitor_loop = loop;
     g_main_loop_run(loop);
+    monitor_loop = NULL;
     g_source_remove(sigint);
     g_source_remove(sigterm);
     return EXIT_SUCCESS;
@@ -625,28 +690,70 @@ print_usage(FILE *to)
                 "2 usage error.\n");
 }
 
-int
-main(int argc, char **argv)
+/* A closed standard descriptor would be taken by the bus connection's socket, and output
+ * would go into the D-Bus stream. Hold it with /dev/null opened read-only: nothing lands
+ * there, and writes to it still fail (EBADF), so a closed stdout is reported. */
+static void
+hold_closed_std_fds(void)
 {
-    setlocale(LC_ALL, "");
-    g_set_prgname("vmbalancectl");
-    if (argc < 2) {
+    for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
+        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF)
+            (void) open("/dev/null", O_RDONLY); /* the lowest free descriptor: @fd */
+    }
+}
+
+/* A write that failed (full disk, closed descriptor) is a failure, not a success with
+ * nothing shown. */
+static int
+finish_output(int rc)
+{
+    flush_stdout();
+    if (!ferror(stdout))
+        return rc;
+    g_printerr("vmbalancectl: cannot write to standard output: %s\n",
+               stdout_errno ? g_strerror(stdout_errno) : "write error");
+    return rc == EXIT_SUCCESS ? EXIT_FAILURE : rc;
+}
+
+/* Top-level options and the command; "--" ends the options (POSIX). */
+static int
+run(int argc, char **argv)
+{
+    int i = 1;
+    if (i < argc && g_str_equal(argv[i], "--"))
+        i++;
+    if (i >= argc) {
         print_usage(stderr);
         return EXIT_USAGE;
     }
-    const char *first = argv[1];
-    if (g_str_equal(first, "--help") || g_str_equal(first, "-h")) {
+    const char *first = argv[i];
+    gboolean option = i == 1 && first[0] == '-';
+    gboolean help = option && (g_str_equal(first, "--help") || g_str_equal(first, "-h"));
+    gboolean version = option && (g_str_equal(first, "--version") || g_str_equal(first, "-V"));
+    if ((help || version) && argc > 2)
+        return usage_error(NULL, "unexpected argument '%s' after %s", argv[2], first);
+    if (help) {
         print_usage(stdout);
         return EXIT_SUCCESS;
     }
-    if (g_str_equal(first, "--version") || g_str_equal(first, "-V")) {
+    if (version) {
         printf("vmbalancectl %s\n", PACKAGE_VERSION);
         return EXIT_SUCCESS;
     }
-    if (first[0] == '-')
+    if (option)
         return usage_error(NULL, "unknown option '%s'", first);
     const Command *cmd = find_command(first);
     if (!cmd)
         return usage_error(NULL, "unknown command '%s'", first);
-    return dispatch(cmd, argc - 1, argv + 1);
+    return dispatch(cmd, argc - i, argv + i);
+}
+
+int
+main(int argc, char **argv)
+{
+    hold_closed_std_fds();
+    setlocale(LC_ALL, "");
+    g_set_prgname("vmbalancectl");
+    g_set_print_handler(print_stdout);
+    return finish_output(run(argc, argv));
 }

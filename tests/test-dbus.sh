@@ -262,6 +262,17 @@ case_help_version() {
     ok history --help
     grep -q -- "-n, --lines=N" <<<"$OUT" || fail "history --help lacks -n"
     grep -q -- "--state-dir" <<<"$("$DAEMON" --help)" || fail "vmbalanced --help lacks --state-dir"
+    # Extra arguments to help and --help are usage errors; "--" ends the options (POSIX).
+    expect_error 2 "^vmbalancectl help: unexpected argument 'extra'" help set extra
+    expect_error 2 "^vmbalancectl: unexpected argument 'x' after --help \(see" --help x
+    expect_error 2 "^vmbalancectl: unexpected argument 'x' after --version" --version x
+    expect_error 2 "^vmbalancectl status: unexpected argument 'x' after --help" status --help x
+    expect_error 2 "^vmbalancectl help: unexpected argument 'x' after --help" help --help x
+    expect_error 2 "unknown command '--help'" -- --help
+    ok -- help
+    expect_eq "-- help" "$OUT" "$usage"
+    ok -- status --help
+    grep -q -- "--json" <<<"$OUT" || fail "-- status --help lacks --json"
 }
 
 case_introspect() {
@@ -929,6 +940,64 @@ case_bad_input() {
     [ "$props_after" == "$props_before" ] ||
         fail "properties changed: $props_before -> $props_after"
     ok status
+}
+
+# expect_write_error full|closed ARGS...: with stdout /dev/full or closed, exit 1 and one
+# line on stderr naming the write error.
+expect_write_error() {
+    local how=$1 rc regex="No space left on device"
+    shift
+    if [ "$how" == full ]; then
+        "$CTL" "$@" >/dev/full 2>"$TMP/err"
+    else
+        regex="Bad file descriptor"
+        "$CTL" "$@" >&- 2>"$TMP/err"
+    fi
+    rc=$?
+    [ $rc -eq 1 ] || fail "vmbalancectl $* ($how): exit $rc: $(cat "$TMP/err")"
+    [ "$(wc -l <"$TMP/err")" -eq 1 ] || fail "vmbalancectl $* ($how): $(cat "$TMP/err")"
+    grep -Eq -- "^vmbalancectl: cannot write to standard output: $regex$" "$TMP/err" ||
+        fail "vmbalancectl $* ($how): '$(cat "$TMP/err")' !~ /$regex/"
+    log "ok: vmbalancectl $* ($how) -> 1: $(cat "$TMP/err")"
+}
+
+# A write to stdout that fails is a failure (exit 1 with the reason), for output from the
+# daemon and offline; a closed stdout is not taken over by the bus connection.
+case_output_errors() {
+    default_config
+    start_daemon
+    local cmd
+    for cmd in "get" "get interval" "get --json" "status" "status --json" "history" \
+        "pause cpu" "run cpu" "help" "--help" "--version" "status --help" "help set"; do
+        # shellcheck disable=SC2086
+        expect_write_error full $cmd
+        # shellcheck disable=SC2086
+        expect_write_error closed $cmd
+    done
+    ok -- get interval
+    expect_eq "-- get interval" "$OUT" 3600
+    # A usage error stays one, whatever stdout is.
+    "$CTL" frob >/dev/full 2>/dev/null
+    expect_eq "frob >/dev/full" $? 2
+    # monitor stops at the first line it cannot write.
+    "$CTL" monitor >&- 2>"$TMP/monitor.err" &
+    local mon=$! rc
+    PIDS+=("$mon")
+    wait_until 10 grep -q "Ctrl-C" "$TMP/monitor.err" || fail "monitor did not start"
+    sleep 0.3 # let its match rules reach the bus
+    stop_daemon
+    # Exited: gone or a zombie until waited for.
+    wait_until 10 sh -c "ps -o stat= -p $mon | grep -qv '^Z'; [ \$? -ne 0 ]" ||
+        fail "monitor kept running"
+    wait "$mon"
+    rc=$?
+    forget_pid "$mon"
+    expect_eq "monitor exit status on a closed stdout" "$rc" 1
+    grep -q "cannot write to standard output: Bad file descriptor" "$TMP/monitor.err" ||
+        fail "monitor: $(cat "$TMP/monitor.err")"
+    start_daemon
+    ok status
+    expect_eq "state after the failed writes" "$(get interval)" 3600
 }
 
 case_not_running() {
