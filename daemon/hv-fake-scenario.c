@@ -342,7 +342,10 @@ vmb_scenario_load(const char *path, GError **error)
     g_autoptr(GError) local = NULL;
     g_autofree char *text = vmb_textfile_read(path, VMB_TEXTFILE_MAX_SCENARIO, &length, &local);
     if (!text) {
-        g_set_error_literal(error, G_IO_ERROR, g_io_error_from_file_error(local->code),
+        /* g_io_error_from_file_error() is GLib 2.74; 2.68 is the minimum. */
+        gboolean missing = g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+        g_set_error_literal(error, G_IO_ERROR,
+                            missing ? G_IO_ERROR_NOT_FOUND : G_IO_ERROR_INVALID_DATA,
                             local->message);
         return NULL;
     }

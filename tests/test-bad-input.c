@@ -196,6 +196,16 @@ test_huge_runtime_value(void)
     g_assert_false(g_file_test(vmb_overrides_path(o), G_FILE_TEST_EXISTS));
 }
 
+/* /dev/null stays the way to say "no configuration": a device that cannot block. */
+static void
+test_dev_null_is_empty(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmbConfig) c = vmb_config_load("/dev/null", FALSE, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(c->interval, ==, 5);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -211,6 +221,7 @@ main(int argc, char **argv)
         g_test_add_data_func(name, &cases[i], test_case);
     }
     g_test_add_func("/bad-input/huge-runtime-value", test_huge_runtime_value);
+    g_test_add_func("/bad-input/dev-null-is-empty", test_dev_null_is_empty);
     int rc = g_test_run();
     g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", tmpdir);
     (void) system(cmd);
