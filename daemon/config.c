@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include "textfile.h"
+
 #include <errno.h>
 #include <fnmatch.h>
 #include <iniparser.h>
@@ -17,16 +19,16 @@ G_DEFINE_QUARK(vmb_config_error, vmb_config_error)
 
 static const VmbKeyInfo keys[] = {
     {"daemon.uri", VMB_KEY_STRING, 0, 0, OFF(uri), FALSE,
-     "libvirt connection URI (fake:///PATH for the simulated host)"},
+     "libvirt connection URI (fake:///PATH for the simulated host)", 1000, 0},
     {"daemon.interval", VMB_KEY_UINT, 1, 3600, OFF(interval), FALSE,
      "seconds between cycles, for tasks without their own interval"},
     {"daemon.exclude", VMB_KEY_LIST, 0, 0, OFF(exclude), FALSE,
-     "comma-separated domain names or UUIDs (glob patterns) never touched"},
+     "comma-separated domain names or UUIDs (glob patterns) never touched", 1000, 128},
     {"cpu.enabled", VMB_KEY_BOOL, 0, 1, OFF(cpu_enabled), FALSE, "run the vCPU balancer"},
     {"cpu.interval", VMB_KEY_UINT, 1, 3600, OFF(cpu_interval), TRUE,
      "seconds between vCPU balancer cycles (default: daemon.interval)"},
     {"cpu.cpus", VMB_KEY_CPUSET, 0, 0, OFF(cpu_cpus), FALSE,
-     "host CPUs vCPUs may be pinned to: all or a list such as 0-3,6"},
+     "host CPUs vCPUs may be pinned to: all or a list such as 0-3,6", 1000, 0},
     {"cpu.hysteresis", VMB_KEY_DOUBLE, 0.5, 50, OFF(cpu_hysteresis), FALSE,
      "minimum gain, in percent of one pCPU, for a move"},
     {"cpu.max_moves", VMB_KEY_UINT, 0, 1000, OFF(cpu_max_moves), FALSE,
@@ -59,7 +61,8 @@ static const VmbKeyInfo keys[] = {
     {"memory.grow_horizon", VMB_KEY_UINT, 1, 100, OFF(mem_grow_horizon), FALSE,
      "cycles a grow should last at the guest's recent consumption rate"},
     {"memory.weights", VMB_KEY_LIST, 0, 0, OFF(mem_weights), FALSE,
-     "comma-separated PATTERN:WEIGHT items (weight 0.1..100): shares under host pressure"},
+     "comma-separated PATTERN:WEIGHT items (weight 0.1..100): shares under host pressure", 1000,
+     64},
 };
 
 const VmbKeyInfo *
@@ -103,12 +106,14 @@ vmb_config_describe_range(const VmbKeyInfo *key)
     case VMB_KEY_DOUBLE:
         return g_strdup_printf("a number in %s..%s", lo, hi);
     case VMB_KEY_STRING:
-        return g_strdup("a non-empty string");
+        return g_strdup_printf("a non-empty string of at most %u characters", key->max_len);
     case VMB_KEY_CPUSET:
         return g_strdup_printf("\"all\" or a CPU list such as 0-3,6 (CPUs 0..%d)",
                                VMB_MAX_CPUS - 1);
     case VMB_KEY_LIST:
-        return g_strdup("a comma-separated list of names, UUIDs or glob patterns");
+        return g_strdup_printf("a comma-separated list of names, UUIDs or glob patterns (at "
+                               "most %u items, %u characters)",
+                               key->max_items, key->max_len);
     }
     return g_strdup("?");
 }
@@ -208,6 +213,39 @@ parse_double(const char *s, double min, double max, double *out)
     return TRUE;
 }
 
+/* Length, control characters and list items of a trimmed @value: one place for the file,
+ * the drop-in and D-Bus, so that no path stores what another could not read back. */
+static gboolean
+check_bounds(const VmbKeyInfo *key, const char *value, GError **error)
+{
+    gsize max_len = key->max_len ? key->max_len : VMB_CONFIG_MAX_VALUE;
+    gsize len = strlen(value);
+    if (len > max_len) {
+        g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_BAD_VALUE,
+                    "key '%s': value too long (%" G_GSIZE_FORMAT
+                    " characters, at most %" G_GSIZE_FORMAT ")",
+                    key->name, len, max_len);
+        return FALSE;
+    }
+    guint items = 1;
+    for (const char *p = value; *p; p++) {
+        items += *p == ',';
+        if (((guchar) *p < 0x20 && *p != '\t') || *p == 0x7f) {
+            g_autofree char *shown = vmb_textfile_escape(value);
+            g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_BAD_VALUE,
+                        "key '%s': invalid value: control characters are not allowed (in '%s')",
+                        key->name, shown);
+            return FALSE;
+        }
+    }
+    if (key->type == VMB_KEY_LIST && key->max_items && items > key->max_items) {
+        g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_BAD_VALUE,
+                    "key '%s': too many items (%u, at most %u)", key->name, items, key->max_items);
+        return FALSE;
+    }
+    return TRUE;
+}
+
 gboolean
 vmb_config_set(VmbConfig *c, const char *name, const char *raw, GError **error)
 {
@@ -218,6 +256,8 @@ vmb_config_set(VmbConfig *c, const char *name, const char *raw, GError **error)
         return FALSE;
     }
     g_autofree char *value = g_strstrip(g_strdup(raw ? raw : ""));
+    if (!check_bounds(key, value, error))
+        return FALSE;
     gpointer field = (char *) c + key->offset;
     gboolean ok = FALSE;
 
@@ -274,8 +314,9 @@ vmb_config_set(VmbConfig *c, const char *name, const char *raw, GError **error)
     }
     if (!ok) {
         g_autofree char *range = vmb_config_describe_range(key);
+        g_autofree char *shown = vmb_textfile_escape(value);
         g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_BAD_VALUE,
-                    "key '%s': invalid value '%s', expected %s", key->name, value, range);
+                    "key '%s': invalid value '%s', expected %s", key->name, shown, range);
     }
     return ok;
 }
@@ -378,23 +419,6 @@ vmb_config_setting_free(VmbConfigSetting *s)
     g_free(s);
 }
 
-/* iniparser reports syntax errors through a printf-style callback; keep the last one. */
-static char ini_error[512];
-
-static int
-ini_error_cb(const char *format, ...)
-{
-    va_list ap;
-    va_start(ap, format);
-    int n = vsnprintf(ini_error, sizeof(ini_error), format, ap);
-    va_end(ap);
-    g_strchomp(ini_error);
-    return n;
-}
-
-/* iniparser reads a line into a 1024-byte buffer with its newline: longer is an error. */
-#define INI_MAX_LINE 1022
-
 static char *
 where(const char *path, guint line)
 {
@@ -449,21 +473,26 @@ read_entry(const char *path, const char *contents, const char *entry, const char
     const char *name = colon ? colon + 1 : NULL;
     guint line = find_line(contents, section, name);
     g_autofree char *at = where(path, line);
+    /* Names are quoted escaped: a control character must not hide in the message. */
+    g_autofree char *shown_section = vmb_textfile_escape(section);
+    g_autofree char *shown_name = vmb_textfile_escape(name ? name : "");
     if (!colon) {
         g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_UNKNOWN_KEY,
-                    "%s: unknown section [%s] (allowed: [daemon], [cpu], [memory])", at, entry);
+                    "%s: unknown section [%s] (allowed: [daemon], [cpu], [memory])", at,
+                    shown_section);
         return FALSE;
     }
     if (colon == entry) {
         g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_UNKNOWN_KEY,
-                    "%s: key '%s' is outside any section ([daemon], [cpu], [memory])", at, name);
+                    "%s: key '%s' is outside any section ([daemon], [cpu], [memory])", at,
+                    shown_name);
         return FALSE;
     }
     g_autofree char *full = g_strdup_printf("%s.%s", section, name);
     const VmbKeyInfo *key = vmb_config_find_key(full);
     if (!key) {
         g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_UNKNOWN_KEY,
-                    "%s: unknown key '%s' in section [%s]", at, name, section);
+                    "%s: unknown key '%s' in section [%s]", at, shown_name, shown_section);
         return FALSE;
     }
     /* Each value is checked on its own here; a scratch configuration takes it. */
@@ -478,19 +507,30 @@ read_entry(const char *path, const char *contents, const char *entry, const char
     return TRUE;
 }
 
+/* The file's text, from a regular file of bounded size. */
 static char *
-read_text(const char *path, gboolean *missing, GError **error)
+read_text(const char *path, gsize *length, gboolean *missing, GError **error)
 {
-    g_autofree char *contents = NULL;
-    gsize length = 0;
     g_autoptr(GError) io_error = NULL;
+    g_autofree char *contents = vmb_textfile_read(path, VMB_TEXTFILE_MAX_CONFIG, length, &io_error);
     *missing = FALSE;
-    if (!g_file_get_contents(path, &contents, &length, &io_error)) {
+    if (!contents) {
         *missing = g_error_matches(io_error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
         g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_IO, "%s", io_error->message);
         return NULL;
     }
-    /* With a length, NUL bytes fail the check too. */
+    return g_steal_pointer(&contents);
+}
+
+/* No NUL byte (iniparser would skip the rest of the line silently), no bare CR, UTF-8. */
+static gboolean
+check_text(const char *path, const char *contents, gsize length, GError **error)
+{
+    g_autoptr(GError) text_error = NULL;
+    if (!vmb_textfile_check(path, contents, length, &text_error)) {
+        g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_SYNTAX, "%s", text_error->message);
+        return FALSE;
+    }
     const char *bad = NULL;
     if (!g_utf8_validate(contents, (gssize) length, &bad)) {
         guint line = 1;
@@ -498,35 +538,48 @@ read_text(const char *path, gboolean *missing, GError **error)
             line += *p == '\n';
         g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_SYNTAX, "%s:%u: not valid UTF-8",
                     path, line);
-        return NULL;
+        return FALSE;
     }
-    return g_steal_pointer(&contents);
+    return TRUE;
+}
+
+/* iniparser misreads some headers ("[]" keeps the previous section, "[cpu:interval]" looks
+ * like a key): check every "[...]" line against the known sections first. */
+static gboolean
+check_sections(const char *path, const char *contents, GError **error)
+{
+    g_auto(GStrv) lines = g_strsplit(contents, "\n", -1);
+    for (guint i = 0; lines[i]; i++) {
+        char *l = g_strstrip(lines[i]);
+        gsize n = strlen(l);
+        if (l[0] != '[' || n < 2 || l[n - 1] != ']')
+            continue;
+        l[n - 1] = '\0';
+        g_autofree char *name = g_ascii_strdown(g_strstrip(l + 1), -1);
+        if (is_known_section(name))
+            continue;
+        g_autofree char *shown = vmb_textfile_escape(l + 1);
+        g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_UNKNOWN_KEY,
+                    "%s:%u: %s section [%s] (allowed: [daemon], [cpu], [memory])", path, i + 1,
+                    *name ? "unknown" : "empty", shown);
+        return FALSE;
+    }
+    return TRUE;
 }
 
 GPtrArray *
-vmb_config_read(const char *path, gboolean missing_ok, GError **error)
+vmb_config_parse(const char *path, const char *contents, gsize length, GError **error)
 {
+    if (!check_text(path, contents, length, error) || !check_sections(path, contents, error))
+        return NULL;
+    g_autoptr(GError) ini_error = NULL;
+    dictionary *ini = vmb_textfile_load_ini(path, contents, length, &ini_error);
+    if (!ini) {
+        g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_SYNTAX, "%s", ini_error->message);
+        return NULL;
+    }
     g_autoptr(GPtrArray) settings =
         g_ptr_array_new_with_free_func((GDestroyNotify) vmb_config_setting_free);
-    gboolean missing;
-    g_autoptr(GError) read_error = NULL;
-    g_autofree char *contents = read_text(path, &missing, &read_error);
-    if (!contents) {
-        if (missing && missing_ok)
-            return g_steal_pointer(&settings);
-        g_propagate_error(error, g_steal_pointer(&read_error));
-        return NULL;
-    }
-
-    ini_error[0] = '\0';
-    iniparser_set_error_callback(ini_error_cb);
-    dictionary *ini = iniparser_load(path);
-    iniparser_set_error_callback(NULL);
-    if (!ini) {
-        g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_SYNTAX, "%s: %s", path,
-                    ini_error[0] ? ini_error : "cannot be parsed");
-        return NULL;
-    }
     gboolean ok = TRUE;
     for (ssize_t i = 0; ok && i < ini->size; i++) {
         if (ini->key[i])
@@ -534,6 +587,22 @@ vmb_config_read(const char *path, gboolean missing_ok, GError **error)
     }
     iniparser_freedict(ini);
     return ok ? g_steal_pointer(&settings) : NULL;
+}
+
+GPtrArray *
+vmb_config_read(const char *path, gboolean missing_ok, GError **error)
+{
+    gboolean missing;
+    gsize length = 0;
+    g_autoptr(GError) read_error = NULL;
+    g_autofree char *contents = read_text(path, &length, &missing, &read_error);
+    if (!contents) {
+        if (missing && missing_ok)
+            return g_ptr_array_new_with_free_func((GDestroyNotify) vmb_config_setting_free);
+        g_propagate_error(error, g_steal_pointer(&read_error));
+        return NULL;
+    }
+    return vmb_config_parse(path, contents, length, error);
 }
 
 VmbConfig *
@@ -631,11 +700,11 @@ vmb_config_format_setting(const VmbKeyInfo *key, const char *value, GError **err
                     key->name);
         return NULL;
     }
-    if (strlen(line) > INI_MAX_LINE) {
+    if (strlen(line) > VMB_TEXTFILE_MAX_LINE) {
         g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_BAD_VALUE,
                     "key '%s': invalid value: longer than a configuration line allows (%d "
                     "characters with the key)",
-                    key->name, INI_MAX_LINE);
+                    key->name, VMB_TEXTFILE_MAX_LINE);
         return NULL;
     }
     return g_steal_pointer(&line);

@@ -66,7 +66,14 @@ typedef struct {
     gsize offset;
     gboolean zero_is_unset; /* UINT only: 0 means "inherit daemon.interval" */
     const char *help;
+    /* Bounds checked by vmb_config_set, so the same in the file, the drop-in and over D-Bus:
+     * characters of the trimmed value (0: VMB_CONFIG_MAX_VALUE) and, for a LIST, items. */
+    guint max_len;
+    guint max_items;
 } VmbKeyInfo;
+
+/* The longest value of a key without its own max_len: numbers and booleans are short. */
+#define VMB_CONFIG_MAX_VALUE 64
 
 const VmbKeyInfo *vmb_config_keys(guint *n);
 /* Looks a key up by "section.key"; a bare "interval"/"uri"/"exclude" is [daemon]. */
@@ -95,6 +102,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmbConfigSetting, vmb_config_setting_free)
  * vmb_config_validate); an error names the file, the line, the key and the allowed
  * values. A missing file gives no settings if @missing_ok, else an error. */
 GPtrArray *vmb_config_read(const char *path, gboolean missing_ok, GError **error);
+/* vmb_config_read on @contents, already read from @path (and checked by read_text). */
+GPtrArray *vmb_config_parse(const char *path, const char *contents, gsize length, GError **error);
 /* Loads @path over the defaults: vmb_config_read, then vmb_config_validate. */
 VmbConfig *vmb_config_load(const char *path, gboolean missing_ok, GError **error);
 /* A drop-in's @settings over a copy of @base. They are tried until no more fits, so that

@@ -2,6 +2,7 @@
 #include <gio/gio.h>
 
 #include "hv-fake-scenario.h"
+#include "textfile.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -60,8 +61,11 @@ get(Ctx *c, const char *key)
 static gboolean
 fail(Ctx *c, const char *key, const char *value, const char *expected)
 {
+    /* Escaped: "64\x0e" must not show as '64'. */
+    g_autofree char *section = vmb_textfile_escape(c->section);
+    g_autofree char *shown = vmb_textfile_escape(value ? value : "");
     g_set_error(c->error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: [%s] %s = '%s': expected %s",
-                c->path, c->section, key, value ? value : "", expected);
+                c->path, section, key, shown, expected);
     return FALSE;
 }
 
@@ -148,8 +152,10 @@ check_keys(Ctx *c, const char *const *allowed, gboolean numbered_load, gboolean 
             continue;
         if (numbered_bg && g_str_has_prefix(k, "background") && g_ascii_isdigit(k[10]))
             continue;
+        g_autofree char *section = vmb_textfile_escape(c->section);
+        g_autofree char *shown = vmb_textfile_escape(k);
         g_set_error(c->error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: [%s]: unknown key '%s'",
-                    c->path, c->section, k);
+                    c->path, section, shown);
         return FALSE;
     }
     return TRUE;
@@ -286,8 +292,9 @@ parse(dictionary *ini, const char *path, GError **error)
         if (g_strcmp0(sec, "host") == 0)
             continue;
         if (!g_str_has_prefix(sec, "domain ") || !sec[7]) {
+            g_autofree char *shown = vmb_textfile_escape(sec);
             g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                        "%s: unknown section [%s] (expected [host] or [domain NAME])", path, sec);
+                        "%s: unknown section [%s] (expected [host] or [domain NAME])", path, shown);
             return NULL;
         }
         c.section = sec;
@@ -310,17 +317,16 @@ parse(dictionary *ini, const char *path, GError **error)
     return g_steal_pointer(&sc);
 }
 
-VmbScenario *
-vmb_scenario_load(const char *path, GError **error)
+/* @text, read from @path, checked and parsed as it is (not read again). */
+static VmbScenario *
+load_text(const char *path, const char *text, gsize length, GError **error)
 {
-    if (g_access(path, R_OK) != 0) {
-        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "%s: %s", path,
-                    g_strerror(errno));
-        return NULL;
-    }
-    dictionary *ini = iniparser_load(path);
+    g_autoptr(GError) local = NULL;
+    dictionary *ini = NULL;
+    if (vmb_textfile_check(path, text, length, &local))
+        ini = vmb_textfile_load_ini(path, text, length, &local);
     if (!ini) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: cannot be parsed", path);
+        g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, local->message);
         return NULL;
     }
     VmbScenario *sc = parse(ini, path, error);
@@ -329,16 +335,25 @@ vmb_scenario_load(const char *path, GError **error)
 }
 
 VmbScenario *
+vmb_scenario_load(const char *path, GError **error)
+{
+    /* A regular file of bounded size: a FIFO or /dev/zero must not hang the daemon. */
+    gsize length = 0;
+    g_autoptr(GError) local = NULL;
+    g_autofree char *text = vmb_textfile_read(path, VMB_TEXTFILE_MAX_SCENARIO, &length, &local);
+    if (!text) {
+        /* g_io_error_from_file_error() is GLib 2.74; 2.68 is the minimum. */
+        gboolean missing = g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+        g_set_error_literal(error, G_IO_ERROR,
+                            missing ? G_IO_ERROR_NOT_FOUND : G_IO_ERROR_INVALID_DATA,
+                            local->message);
+        return NULL;
+    }
+    return load_text(path, text, length, error);
+}
+
+VmbScenario *
 vmb_scenario_load_data(const char *data, GError **error)
 {
-    g_autofree char *tmp = NULL;
-    int fd = g_file_open_tmp("vmb-scenario-XXXXXX.ini", &tmp, error);
-    if (fd < 0)
-        return NULL;
-    close(fd);
-    if (!g_file_set_contents(tmp, data, -1, error))
-        return NULL;
-    VmbScenario *sc = vmb_scenario_load(tmp, error);
-    g_unlink(tmp);
-    return sc;
+    return load_text("(scenario text)", data, strlen(data), error);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "log.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@ static gboolean use_journal;
 static gboolean verbose_mode;
 static gboolean debug_all;
 static GHashTable *once_keys; /* key -> NULL; present while the condition lasts */
+static gboolean stderr_gone;  /* its reader went away (EPIPE): stop writing, keep running */
 
 static const char *
 level_name(GLogLevelFlags level)
@@ -60,10 +62,18 @@ writer_emit(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpoin
         if (g_strcmp0(fields[i].key, "MESSAGE") == 0)
             message = fields[i].value;
     }
+    if (stderr_gone)
+        return G_LOG_WRITER_HANDLED;
     g_autoptr(GDateTime) now = g_date_time_new_now_local();
     g_autofree char *stamp = g_date_time_format(now, "%H:%M:%S");
-    fprintf(stderr, "%s %s: %s\n", stamp, level_name(level), message ? message : "");
-    fflush(stderr);
+    errno = 0;
+    int n = fprintf(stderr, "%s %s: %s\n", stamp, level_name(level), message ? message : "");
+    /* SIGPIPE is ignored (main.c): a closed pipe shows as EPIPE. Nobody reads any more;
+     * retrying every message would only spin, so stderr is given up for good. */
+    if ((n < 0 || fflush(stderr) != 0) && errno == EPIPE) {
+        stderr_gone = TRUE;
+        clearerr(stderr);
+    }
     return G_LOG_WRITER_HANDLED;
 }
 

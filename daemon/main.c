@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vmbalanced: balances vCPUs and guest memory of a libvirt host. Runs in the foreground. */
 #include <locale.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -113,6 +114,8 @@ int
 main(int argc, char **argv)
 {
     g_auto(Options) o = {0};
+    /* A closed stderr pipe or client socket is an error to handle, not a reason to die. */
+    signal(SIGPIPE, SIG_IGN);
     setlocale(LC_ALL, "");
     if (!parse_options(argc, argv, &o))
         return EX_USAGE_CODE;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "overrides.h"
 
+#include "textfile.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
@@ -368,9 +370,9 @@ migrate(VmbOverrides *o, const char *contents, gsize length)
 
 /* The drop-in through the configuration reader, then the rules of runtime overrides. */
 static gboolean
-read_dropin(VmbOverrides *o, GError **error)
+read_dropin(VmbOverrides *o, const char *contents, gsize length, GError **error)
 {
-    g_autoptr(GPtrArray) settings = vmb_config_read(o->path, TRUE, error);
+    g_autoptr(GPtrArray) settings = vmb_config_parse(o->path, contents, length, error);
     if (!settings)
         return FALSE;
     for (guint i = 0; i < settings->len; i++) {
@@ -398,20 +400,24 @@ vmb_overrides_load(VmbOverrides *o)
     g_autofree char *contents = NULL;
     gsize length = 0;
     g_autoptr(GError) error = NULL;
-    if (!g_file_get_contents(o->path, &contents, &length, &error)) {
+    /* Only a regular file of bounded size: a FIFO there must not block the main loop. */
+    contents = vmb_textfile_read(o->path, VMB_TEXTFILE_MAX_CONFIG, &length, &error);
+    if (!contents) {
         if (!g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
             g_warning("ignoring runtime overrides: %s", error->message);
         return;
     }
-    if (is_old_format(contents, length)) {
-        migrate(o, contents, length);
-    } else if (!read_dropin(o, &error)) {
+    /* NUL bytes are refused before the format is guessed: neither format has them. */
+    if (!vmb_textfile_check(o->path, contents, length, &error) ||
+        (!is_old_format(contents, length) && !read_dropin(o, contents, length, &error))) {
         g_ptr_array_set_size(o->entries, 0);
         o->rejected = TRUE;
         g_warning("ignoring runtime overrides, running on the configuration file alone: %s",
                   error->message);
         return;
     }
+    if (is_old_format(contents, length))
+        migrate(o, contents, length);
     if (o->entries->len)
         g_message("%u runtime override(s) from %s", o->entries->len, o->path);
 }

@@ -125,5 +125,23 @@ else
     fail "starving guest followed up before the interval ($cycles cycles, $grows grows)" "$tmp/grow.log"
 fi
 
+# Its stderr reader going away (`vmbalanced ... 2>&1 | head -n1`) must not kill it (SIGPIPE,
+# exit 141): it stops logging to stderr and keeps running, and stops cleanly on SIGTERM.
+printf '[daemon]\ninterval = 1\n' >"$tmp/pipe.conf"
+"$bin" --config "$tmp/pipe.conf" --connect "fake://$tmp/seed.ini" --no-bus --verbose \
+    --state-dir "$tmp/pipe-state" 2> >(head -n1 >/dev/null) &
+pid=$!
+pids+=("$pid")
+sleep 3
+if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid"
+    wait "$pid"
+    rc=$?
+    [ "$rc" -eq 0 ] && ok "survives a closed stderr pipe" || fail "closed stderr pipe: exit $rc, want 0"
+else
+    wait "$pid"
+    fail "closed stderr pipe: died with exit $?"
+fi
+
 echo "1..$n"
 [ "$fails" -eq 0 ]

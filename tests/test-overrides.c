@@ -230,7 +230,7 @@ static const RefusedCase refused_cases[] = {
     {"control-character", "[daemon]\ninterval = 7\nexclude = a\001b\n",
      ":3: key 'daemon.exclude': invalid value: control characters"},
     {"not-utf8", "[daemon]\ninterval = 7\nexclude = \xff\n", ":3: not valid UTF-8"},
-    {"syntax", "[daemon]\ninterval = 7\nexclude\n", ": iniparser: syntax error"},
+    {"syntax", "[daemon]\ninterval = 7\nexclude\n", ":3: syntax error in 'exclude'"},
 };
 
 /* A refused drop-in: the daemon runs on the configuration file alone, and the next write
