@@ -22,6 +22,9 @@ typedef struct {
     guint n_domains;
     guint *allowed; /* allowed pCPU numbers */
     guint n_allowed;
+    guint *order; /* [n_allowed] busiest first, kept between balancing steps */
+    gboolean order_valid;
+    gboolean nonneg; /* every item's load is >= 0: what bounds the gains of moves */
     GArray *moves;
 } Plan;
 

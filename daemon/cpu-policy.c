@@ -315,8 +315,10 @@ consider_moves(const Plan *pl, guint a, guint b, Action *best)
             continue;
         double w = pl->p->items[v].load;
         double gain = MAX(la, lb) - MAX(la - w, lb + w);
+        if (gain <= need)
+            continue; /* before the sibling counts: most candidates stop here */
         double score = gain - TIE_EPSILON * 0.5 * spread_delta(pl, v, a, b);
-        if (gain > need && score > best->score && plan_may_go(pl, v, b))
+        if (score > best->score && plan_may_go(pl, v, b))
             *best = (Action){gain, score, v, G_MAXUINT, b};
     }
 }
@@ -329,22 +331,29 @@ cmp_item_load(gconstpointer a, gconstpointer b, gpointer data)
     return la < lb ? -1 : la > lb ? 1 : 0;
 }
 
-/* Swaps v (on a) with u (on b): like moving w_v - w_u. The best u has a load near
- * w_v - (La - Lb) / 2; binary search over b's items sorted by load. */
-static void
-consider_swaps(const Plan *pl, guint a, guint b, Action *best)
+/* The movable items of @b sorted by load, for consider_swaps(). */
+static GArray *
+swap_candidates(const Plan *pl, guint b)
 {
-    double la = pl->load[a], lb = pl->load[b];
-    double need = margin(pl, a, b);
-    g_autoptr(GArray) dst = g_array_new(FALSE, FALSE, sizeof(guint));
+    GArray *dst = g_array_new(FALSE, FALSE, sizeof(guint));
     for (guint k = 0; k < pl->on[b]->len; k++) {
         guint u = g_array_index(pl->on[b], guint, k);
         if (can_move(pl, u))
             g_array_append_val(dst, u);
     }
+    g_array_sort_with_data(dst, cmp_item_load, (gpointer) pl->p->items);
+    return dst;
+}
+
+/* Swaps v (on a) with u (on b, in @dst: swap_candidates()): like moving w_v - w_u. The best
+ * u has a load near w_v - (La - Lb) / 2; binary search over b's items sorted by load. */
+static void
+consider_swaps(const Plan *pl, guint a, guint b, const GArray *dst, Action *best)
+{
+    double la = pl->load[a], lb = pl->load[b];
+    double need = margin(pl, a, b);
     if (dst->len == 0)
         return;
-    g_array_sort_with_data(dst, cmp_item_load, (gpointer) pl->p->items);
     for (guint k = 0; k < pl->on[a]->len; k++) {
         guint v = g_array_index(pl->on[a], guint, k);
         if (!can_move(pl, v))
@@ -365,12 +374,13 @@ consider_swaps(const Plan *pl, guint a, guint b, Action *best)
             if (wu >= wv)
                 continue;
             double gain = MAX(la, lb) - MAX(la - wv + wu, lb - wu + wv);
+            if (gain <= need)
+                continue;
             /* A swap costs two pin changes: it must beat a plain move clearly. */
             double score =
                 gain - TIE_EPSILON -
                 TIE_EPSILON * 0.5 * (spread_delta(pl, v, a, b) + spread_delta(pl, u, b, a));
-            if (gain > need && score > best->score && plan_may_go(pl, v, b) &&
-                plan_may_go(pl, u, a))
+            if (score > best->score && plan_may_go(pl, v, b) && plan_may_go(pl, u, a))
                 *best = (Action){gain, score, v, u, b};
         }
     }
@@ -384,34 +394,133 @@ cmp_pcpu_load_desc(gconstpointer a, gconstpointer b, gpointer data)
     return la < lb ? 1 : la > lb ? -1 : (int) (*(const guint *) a) - (int) (*(const guint *) b);
 }
 
+/* The allowed pCPUs, busiest first (then by number), in pl->order. The first call sorts;
+ * later ones start from the previous order, which an action changed at a few pCPUs, so an
+ * insertion sort is about linear. The comparison is a total order: the same order as a
+ * full sort. */
+static void
+order_by_load(Plan *pl)
+{
+    guint n = pl->n_allowed, *o = pl->order;
+    if (!pl->order_valid) {
+        memcpy(o, pl->allowed, sizeof(guint) * n);
+        g_qsort_with_data(o, n, sizeof(guint), cmp_pcpu_load_desc, pl->load);
+        pl->order_valid = TRUE;
+        return;
+    }
+    for (guint k = 1; k < n; k++) {
+        guint c = o[k], j = k;
+        for (; j > 0 && cmp_pcpu_load_desc(&o[j - 1], &c, pl->load) > 0; j--)
+            o[j] = o[j - 1];
+        o[j] = c;
+    }
+}
+
+/* The destinations of one balancing step: the least loaded pCPUs (near-ties let the
+ * domain spread decide), and what bounds the gains towards them. */
+typedef struct {
+    GArray *dests;
+    GPtrArray *swaps;   /* [dests->len] swap_candidates(), made when first needed */
+    double min;         /* the least load */
+    double min_var;     /* the least variance among them */
+    gboolean swappable; /* one of them has a movable item */
+} Dests;
+
+static void
+dests_clear(Dests *D)
+{
+    g_clear_pointer(&D->dests, g_array_unref);
+    g_clear_pointer(&D->swaps, g_ptr_array_unref);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Dests, dests_clear)
+
+static void
+unref_array(gpointer a)
+{
+    if (a) /* the swap lists not made */
+        g_array_unref(a);
+}
+
+static void
+dests_init(const Plan *pl, Dests *D)
+{
+    D->min = pl->load[pl->order[pl->n_allowed - 1]];
+    D->min_var = INFINITY;
+    D->dests = g_array_new(FALSE, FALSE, sizeof(guint));
+    for (guint k = pl->n_allowed; k-- > 0;) {
+        guint b = pl->order[k];
+        if (pl->load[b] > D->min + TIE_EPSILON)
+            break;
+        g_array_append_val(D->dests, b);
+        D->min_var = MIN(D->min_var, pl->var[b]);
+        for (guint j = 0; j < pl->on[b]->len && !D->swappable; j++)
+            D->swappable = can_move(pl, g_array_index(pl->on[b], guint, j));
+    }
+    D->swaps = g_ptr_array_new_full(D->dests->len, unref_array);
+    g_ptr_array_set_size(D->swaps, (gint) D->dests->len);
+}
+
+/* The @j-th destination's swap candidates, sorted once per step, not once per source. */
+static const GArray *
+dests_swaps(const Plan *pl, Dests *D, guint j)
+{
+    if (!g_ptr_array_index(D->swaps, j))
+        g_ptr_array_index(D->swaps, j) = swap_candidates(pl, g_array_index(D->dests, guint, j));
+    return g_ptr_array_index(D->swaps, j);
+}
+
+/* Gains are computed in floating point: a bound is widened by this before it rules out. */
+#define BOUND_SLACK 1e-6
+
+/* Can a move or swap from @a to one of @D gain more than its margin? With items of load
+ * >= 0, moving w from la to lb >= min gains at most min(w, la - min - w), and a swap (a net
+ * w' <= w) at most min(w, (la - min) / 2); nothing when lb >= la; and the margin is at least
+ * the one towards the least noisy destination. FALSE only when no destination qualifies, so
+ * skipping @a changes no decision; it spares the pCPUs whose items are all too small or too
+ * big to move (a lone vCPU on each of thousands of pCPUs) a scan of every destination. */
+static gboolean
+may_gain(const Plan *pl, guint a, const Dests *D, gboolean swaps)
+{
+    double need = pl->h + pl->z * sqrt(pl->var[a] + D->min_var);
+    if (!pl->nonneg || !(need > BOUND_SLACK))
+        return TRUE;
+    double room = pl->load[a] - D->min;
+    GArray *src = pl->on[a];
+    for (guint k = 0; k < src->len; k++) {
+        guint v = g_array_index(src, guint, k);
+        if (!can_move(pl, v))
+            continue;
+        double w = pl->p->items[v].load;
+        double bound = MIN(w, room - w);
+        if (swaps)
+            bound = MAX(bound, MIN(w, room / 2));
+        if (MAX(bound, 0) + BOUND_SLACK > need)
+            return TRUE;
+    }
+    return FALSE;
+}
+
 /* One balancing action from the busiest pCPU that has one; FALSE when none qualifies. */
 static gboolean
 balance_step(Plan *pl, guint budget)
 {
-    g_autofree guint *order = g_memdup2(pl->allowed, sizeof(guint) * pl->n_allowed);
-    g_qsort_with_data(order, pl->n_allowed, sizeof(guint), cmp_pcpu_load_desc, pl->load);
-    double min = pl->load[order[pl->n_allowed - 1]];
-
-    /* Destinations: the least loaded pCPUs (near-ties let the domain spread decide). */
-    g_autoptr(GArray) dests = g_array_new(FALSE, FALSE, sizeof(guint));
-    for (guint k = pl->n_allowed; k-- > 0;) {
-        if (pl->load[order[k]] > min + TIE_EPSILON)
-            break;
-        g_array_append_val(dests, order[k]);
-    }
-
+    order_by_load(pl);
+    g_auto(Dests) D = {0};
+    dests_init(pl, &D);
     for (guint k = 0; k < pl->n_allowed; k++) {
-        guint a = order[k];
-        if (pl->load[a] - min <= pl->h)
+        guint a = pl->order[k];
+        if (pl->load[a] - D.min <= pl->h)
             break; /* nothing below can gain more than the hysteresis */
+        if (!may_gain(pl, a, &D, budget >= 2 && D.swappable))
+            continue;
         Action best = {.score = -INFINITY};
-        for (guint j = 0; j < dests->len; j++) {
-            guint b = g_array_index(dests, guint, j);
+        for (guint j = 0; j < D.dests->len; j++) {
+            guint b = g_array_index(D.dests, guint, j);
             if (b == a)
                 continue;
             consider_moves(pl, a, b, &best);
             if (budget >= 2)
-                consider_swaps(pl, a, b, &best);
+                consider_swaps(pl, a, b, dests_swaps(pl, &D, j), &best);
         }
         if (best.score == -INFINITY)
             continue;
@@ -525,6 +634,10 @@ plan_init(Plan *pl, const VmbCpuProblem *p, const VmbCpuTunables *t)
     pl->place = g_new0(gint, p->n_items);
     pl->moved = g_new0(gboolean, p->n_items);
     pl->on = g_new0(GArray *, p->npcpus);
+    pl->order = g_new0(guint, pl->n_allowed);
+    pl->nonneg = TRUE;
+    for (guint i = 0; i < p->n_items; i++)
+        pl->nonneg &= p->items[i].load >= 0;
     group_by_domain(pl);
     for (guint c = 0; c < p->npcpus; c++) {
         pl->on[c] = g_array_new(FALSE, FALSE, sizeof(guint));
@@ -546,6 +659,7 @@ plan_clear(Plan *pl)
     g_clear_pointer(&pl->place, g_free);
     g_clear_pointer(&pl->moved, g_free);
     g_clear_pointer(&pl->allowed, g_free);
+    g_clear_pointer(&pl->order, g_free);
     g_clear_pointer(&pl->moves, g_array_unref);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Plan, plan_clear)
