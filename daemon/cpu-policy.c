@@ -418,6 +418,10 @@ order_by_load(Plan *pl)
 
 /* The destinations of one balancing step: the least loaded pCPUs (near-ties let the
  * domain spread decide), and what bounds the gains towards them. */
+/* At most this many destinations per step, the least loaded first (then the higher
+ * numbers): a bound on the work per step on huge hosts (thousands of idle pCPUs are all
+ * near-ties); no host of up to MAX_DESTS pCPUs, and so no benchmark trace, is affected. */
+#define MAX_DESTS 256
 typedef struct {
     GArray *dests;
     GPtrArray *swaps;   /* [dests->len] swap_candidates(), made when first needed */
@@ -449,7 +453,7 @@ dests_init(const Plan *pl, Dests *D)
     D->dests = g_array_new(FALSE, FALSE, sizeof(guint));
     for (guint k = pl->n_allowed; k-- > 0;) {
         guint b = pl->order[k];
-        if (pl->load[b] > D->min + TIE_EPSILON)
+        if (pl->load[b] > D->min + TIE_EPSILON || D->dests->len == MAX_DESTS)
             break;
         g_array_append_val(D->dests, b);
         D->min_var = MIN(D->min_var, pl->var[b]);
@@ -519,7 +523,7 @@ balance_step(Plan *pl, guint budget)
             if (b == a)
                 continue;
             consider_moves(pl, a, b, &best);
-            if (budget >= 2)
+            if (budget >= 2 && pl->on[b]->len > 0) /* an idle pCPU has nothing to swap */
                 consider_swaps(pl, a, b, dests_swaps(pl, &D, j), &best);
         }
         if (best.score == -INFINITY)
