@@ -169,11 +169,20 @@ typedef struct {
     guint runs;
 } Timing;
 
+/* The policy decision alone at one size, in three states. */
 typedef struct {
     guint npcpus, nvcpus;
+    double target_ms;       /* median CPU time it must stay under */
     Timing plan_steady;     /* balanced state: the usual cycle */
     Timing plan_unbalanced; /* random pins: a full move budget to choose */
     Timing plan_place;      /* every vCPU floating: first sight after start */
+} CostDecision;
+
+/* The usual big host (256 pCPUs × 4,000 vCPUs) and a huge one (1,024 × 8,000). */
+#define N_COST_DECISIONS 2
+
+typedef struct {
+    CostDecision dec[N_COST_DECISIONS];
     guint cyc_domains, cyc_vcpus, cyc_pcpus;
     Timing cyc_snapshot, cyc_cpu, cyc_mem, cyc_total;
     /* daemon RSS */
@@ -203,7 +212,9 @@ typedef struct {
     guint calls_rereads[2];     /* snapshots after the first that read pins */
 } CostResult;
 
-void bench_cost_decision(CostResult *c, guint npcpus, guint ndomains, guint vcpus, guint runs);
+void bench_cost_decision(CostDecision *d, guint npcpus, guint ndomains, guint vcpus, guint runs);
+/* The decision's rows of the targets table (one per state). */
+void bench_write_decision_targets(GString *md, const CostDecision *d);
 void bench_cost_cycle(CostResult *c, guint npcpus, guint ndomains, guint vcpus, guint cycles);
 void bench_cost_rss(CostResult *c, const char *daemon, guint ndomains, guint vcpus, double seconds);
 void bench_cost_lab(CostResult *c, const char *uri, guint runs);

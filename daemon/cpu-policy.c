@@ -1,12 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "cpu-policy.h"
+#include "cpu-plan.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Gains within this many points count as equal, so the spread of a domain decides. */
-#define TIE_EPSILON 0.5
 /* A gain must beat the hysteresis plus z standard deviations of the loads it is computed
  * from, so that noise and short spikes do not move vCPUs. Among P noisy pCPUs the busiest
  * stands out by about sqrt(2 ln P) of its noise by chance alone, so z grows with the host:
@@ -16,23 +14,6 @@ noise_z(guint n_allowed)
 {
     return MAX(2.0, sqrt(2.0 * log((double) MAX(n_allowed, 1))));
 }
-
-typedef struct {
-    const VmbCpuProblem *p;
-    double h;
-    double *load;     /* [npcpus] */
-    double *var;      /* [npcpus] sum of the variances of the loads there */
-    double z;         /* noise_z() of this host */
-    gint *place;      /* [n_items] pCPU or -1 */
-    gboolean *moved;  /* [n_items] moved this cycle */
-    GArray **on;      /* [npcpus] item indices on each pCPU */
-    guint *dom_first; /* [n_domains + 1] CSR index into dom_items */
-    guint *dom_items; /* item indices grouped by domain */
-    guint n_domains;
-    guint *allowed; /* allowed pCPU numbers */
-    guint n_allowed;
-    GArray *moves;
-} Plan;
 
 const char *
 vmb_cpu_reason_to_string(VmbCpuReason r)
@@ -61,8 +42,8 @@ siblings(const Plan *pl, guint domain, guint pcpu)
     return n;
 }
 
-static void
-put(Plan *pl, guint item, guint pcpu)
+void
+plan_put(Plan *pl, guint item, guint pcpu)
 {
     const VmbCpuItem *it = &pl->p->items[item];
     pl->place[item] = (gint) pcpu;
@@ -71,8 +52,8 @@ put(Plan *pl, guint item, guint pcpu)
     g_array_append_val(pl->on[pcpu], item);
 }
 
-static void
-take(Plan *pl, guint item)
+void
+plan_take(Plan *pl, guint item)
 {
     const VmbCpuItem *it = &pl->p->items[item];
     guint pcpu = (guint) pl->place[item];
@@ -88,8 +69,8 @@ take(Plan *pl, guint item)
     pl->place[item] = -1;
 }
 
-static void
-record(Plan *pl, guint item, gint from, guint to, VmbCpuReason reason, double gain)
+void
+plan_record(Plan *pl, guint item, gint from, guint to, VmbCpuReason reason, double gain)
 {
     VmbCpuMove m = {
         .item = item,
@@ -108,10 +89,10 @@ static void
 move(Plan *pl, guint item, guint to, VmbCpuReason reason, double gain)
 {
     gint from = pl->place[item];
-    record(pl, item, from, to, reason, gain);
+    plan_record(pl, item, from, to, reason, gain);
     if (from >= 0)
-        take(pl, item);
-    put(pl, item, to);
+        plan_take(pl, item);
+    plan_put(pl, item, to);
     pl->moved[item] = TRUE;
 }
 
@@ -120,12 +101,12 @@ static void
 swap(Plan *pl, guint v, guint u, VmbCpuReason reason, double gain)
 {
     guint a = (guint) pl->place[v], b = (guint) pl->place[u];
-    record(pl, v, (gint) a, b, reason, gain);
-    record(pl, u, (gint) b, a, reason, gain);
-    take(pl, v);
-    take(pl, u);
-    put(pl, v, b);
-    put(pl, u, a);
+    plan_record(pl, v, (gint) a, b, reason, gain);
+    plan_record(pl, u, (gint) b, a, reason, gain);
+    plan_take(pl, v);
+    plan_take(pl, u);
+    plan_put(pl, v, b);
+    plan_put(pl, u, a);
     pl->moved[v] = pl->moved[u] = TRUE;
 }
 
@@ -138,8 +119,8 @@ can_move(const Plan *pl, guint item)
 
 /* May a balance or spread action put @item on @pcpu? Not where the problem blocks it (a
  * move there did not deliver lately, cpu-policy.h); placements do not ask. */
-static gboolean
-may_go(const Plan *pl, guint item, guint pcpu)
+gboolean
+plan_may_go(const Plan *pl, guint item, guint pcpu)
 {
     return !pl->p->blocked || !pl->p->blocked(item, pcpu, pl->p->blocked_data);
 }
@@ -151,34 +132,125 @@ margin(const Plan *pl, guint a, guint b)
     return pl->h + pl->z * sqrt(pl->var[a] + pl->var[b]);
 }
 
-/* Least loaded allowed pCPU, preferring one without siblings of @domain among near-ties. */
-static guint
-least_loaded(const Plan *pl, guint domain, gint exclude)
+/* Min-heap of the allowed pCPUs by load, then number, with each one's position in it: the
+ * floating vCPUs are placed without scanning every pCPU for each (cost at 4,096 pCPUs). */
+typedef struct {
+    const double *load;
+    guint *heap; /* pCPU numbers */
+    guint *pos;  /* [npcpus] index in heap */
+    guint n;
+} LoadHeap;
+
+static gboolean
+heap_less(const LoadHeap *h, guint i, guint j)
 {
-    double min = INFINITY;
-    for (guint k = 0; k < pl->n_allowed; k++) {
-        guint c = pl->allowed[k];
-        if ((gint) c != exclude)
-            min = MIN(min, pl->load[c]);
+    guint a = h->heap[i], b = h->heap[j];
+    return h->load[a] < h->load[b] || (h->load[a] == h->load[b] && a < b);
+}
+
+static void
+heap_swap(LoadHeap *h, guint i, guint j)
+{
+    guint t = h->heap[i];
+    h->heap[i] = h->heap[j];
+    h->heap[j] = t;
+    h->pos[h->heap[i]] = i;
+    h->pos[h->heap[j]] = j;
+}
+
+static void
+heap_down(LoadHeap *h, guint k)
+{
+    for (;;) {
+        guint l = 2 * k + 1, r = l + 1, m = k;
+        if (l < h->n && heap_less(h, l, m))
+            m = l;
+        if (r < h->n && heap_less(h, r, m))
+            m = r;
+        if (m == k)
+            return;
+        heap_swap(h, k, m);
+        k = m;
     }
+}
+
+/* Restores the heap after the load of the pCPU at index @k changed. */
+static void
+heap_fix(LoadHeap *h, guint k)
+{
+    while (k > 0 && heap_less(h, k, (k - 1) / 2)) {
+        heap_swap(h, k, (k - 1) / 2);
+        k = (k - 1) / 2;
+    }
+    heap_down(h, k);
+}
+
+/* Pops from @front, a min-heap of indices into @h, the one of the least loaded pCPU. */
+static guint
+front_pop(const LoadHeap *h, GArray *front)
+{
+    guint *f = (guint *) (gpointer) front->data, top = f[0], n = front->len - 1, k = 0;
+    f[0] = f[n];
+    g_array_set_size(front, n);
+    for (;;) {
+        guint l = 2 * k + 1, r = l + 1, m = k;
+        if (l < n && heap_less(h, f[l], f[m]))
+            m = l;
+        if (r < n && heap_less(h, f[r], f[m]))
+            m = r;
+        if (m == k)
+            return top;
+        guint t = f[k];
+        f[k] = f[m];
+        f[m] = t;
+        k = m;
+    }
+}
+
+static void
+front_push(const LoadHeap *h, GArray *front, guint i)
+{
+    if (i >= h->n)
+        return;
+    g_array_append_val(front, i);
+    guint *f = (guint *) (gpointer) front->data;
+    for (guint k = front->len - 1; k > 0 && heap_less(h, f[k], f[(k - 1) / 2]); k = (k - 1) / 2) {
+        guint t = f[k];
+        f[k] = f[(k - 1) / 2];
+        f[(k - 1) / 2] = t;
+    }
+}
+
+/* Least loaded allowed pCPU, preferring one without siblings of @domain among near-ties
+ * (within TIE_EPSILON of the least loaded); among those, the least loaded, then the lowest
+ * number. The near-ties are visited in that order, so the first without siblings is the
+ * answer and only pCPUs with siblings (a domain's few) are looked at before it. */
+static guint
+least_loaded(const Plan *pl, const LoadHeap *h, guint domain, GArray *front)
+{
+    double limit = h->load[h->heap[0]] + TIE_EPSILON;
     guint best = G_MAXUINT, best_sibs = G_MAXUINT;
-    double best_load = INFINITY;
-    for (guint k = 0; k < pl->n_allowed; k++) {
-        guint c = pl->allowed[k];
-        if ((gint) c == exclude || pl->load[c] > min + TIE_EPSILON)
-            continue;
+    g_array_set_size(front, 0);
+    front_push(h, front, 0);
+    while (front->len > 0) {
+        guint i = front_pop(h, front), c = h->heap[i];
+        if (h->load[c] > limit)
+            break;
         guint s = siblings(pl, domain, c);
-        if (s < best_sibs || (s == best_sibs && pl->load[c] < best_load)) {
+        if (s < best_sibs) {
             best = c;
             best_sibs = s;
-            best_load = pl->load[c];
+            if (s == 0)
+                break;
         }
+        front_push(h, front, 2 * i + 1);
+        front_push(h, front, 2 * i + 2);
     }
     return best;
 }
 
-static int
-cmp_load_desc(gconstpointer a, gconstpointer b, gpointer data)
+int
+plan_cmp_load_desc(gconstpointer a, gconstpointer b, gpointer data)
 {
     const VmbCpuItem *items = data;
     double la = items[*(const guint *) a].load, lb = items[*(const guint *) b].load;
@@ -194,13 +266,24 @@ place_floating(Plan *pl)
         if (pl->place[i] < 0 && p->items[i].movable)
             g_array_append_val(todo, i);
     }
-    g_array_sort_with_data(todo, cmp_load_desc, (gpointer) p->items);
+    if (todo->len == 0)
+        return;
+    g_array_sort_with_data(todo, plan_cmp_load_desc, (gpointer) p->items);
+    g_autofree guint *heap = g_memdup2(pl->allowed, sizeof(guint) * pl->n_allowed);
+    g_autofree guint *pos = g_new0(guint, p->npcpus);
+    LoadHeap h = {pl->load, heap, pos, pl->n_allowed};
+    for (guint k = 0; k < h.n; k++)
+        pos[heap[k]] = k;
+    for (guint k = h.n / 2; k-- > 0;)
+        heap_down(&h, k);
+    g_autoptr(GArray) front = g_array_new(FALSE, FALSE, sizeof(guint));
     for (guint k = 0; k < todo->len; k++) {
         guint i = g_array_index(todo, guint, k);
-        guint to = least_loaded(pl, p->items[i].domain, -1);
+        guint to = least_loaded(pl, &h, p->items[i].domain, front);
         VmbCpuReason why = p->items[i].current >= 0 ? VMB_CPU_EVACUATE : VMB_CPU_PLACE;
-        record(pl, i, p->items[i].current, to, why, 0);
-        put(pl, i, to);
+        plan_record(pl, i, p->items[i].current, to, why, 0);
+        plan_put(pl, i, to);
+        heap_fix(&h, pos[to]);
         pl->moved[i] = TRUE;
     }
 }
@@ -232,8 +315,10 @@ consider_moves(const Plan *pl, guint a, guint b, Action *best)
             continue;
         double w = pl->p->items[v].load;
         double gain = MAX(la, lb) - MAX(la - w, lb + w);
+        if (gain <= need)
+            continue; /* before the sibling counts: most candidates stop here */
         double score = gain - TIE_EPSILON * 0.5 * spread_delta(pl, v, a, b);
-        if (gain > need && score > best->score && may_go(pl, v, b))
+        if (score > best->score && plan_may_go(pl, v, b))
             *best = (Action){gain, score, v, G_MAXUINT, b};
     }
 }
@@ -246,22 +331,29 @@ cmp_item_load(gconstpointer a, gconstpointer b, gpointer data)
     return la < lb ? -1 : la > lb ? 1 : 0;
 }
 
-/* Swaps v (on a) with u (on b): like moving w_v - w_u. The best u has a load near
- * w_v - (La - Lb) / 2; binary search over b's items sorted by load. */
-static void
-consider_swaps(const Plan *pl, guint a, guint b, Action *best)
+/* The movable items of @b sorted by load, for consider_swaps(). */
+static GArray *
+swap_candidates(const Plan *pl, guint b)
 {
-    double la = pl->load[a], lb = pl->load[b];
-    double need = margin(pl, a, b);
-    g_autoptr(GArray) dst = g_array_new(FALSE, FALSE, sizeof(guint));
+    GArray *dst = g_array_new(FALSE, FALSE, sizeof(guint));
     for (guint k = 0; k < pl->on[b]->len; k++) {
         guint u = g_array_index(pl->on[b], guint, k);
         if (can_move(pl, u))
             g_array_append_val(dst, u);
     }
+    g_array_sort_with_data(dst, cmp_item_load, (gpointer) pl->p->items);
+    return dst;
+}
+
+/* Swaps v (on a) with u (on b, in @dst: swap_candidates()): like moving w_v - w_u. The best
+ * u has a load near w_v - (La - Lb) / 2; binary search over b's items sorted by load. */
+static void
+consider_swaps(const Plan *pl, guint a, guint b, const GArray *dst, Action *best)
+{
+    double la = pl->load[a], lb = pl->load[b];
+    double need = margin(pl, a, b);
     if (dst->len == 0)
         return;
-    g_array_sort_with_data(dst, cmp_item_load, (gpointer) pl->p->items);
     for (guint k = 0; k < pl->on[a]->len; k++) {
         guint v = g_array_index(pl->on[a], guint, k);
         if (!can_move(pl, v))
@@ -282,11 +374,13 @@ consider_swaps(const Plan *pl, guint a, guint b, Action *best)
             if (wu >= wv)
                 continue;
             double gain = MAX(la, lb) - MAX(la - wv + wu, lb - wu + wv);
+            if (gain <= need)
+                continue;
             /* A swap costs two pin changes: it must beat a plain move clearly. */
             double score =
                 gain - TIE_EPSILON -
                 TIE_EPSILON * 0.5 * (spread_delta(pl, v, a, b) + spread_delta(pl, u, b, a));
-            if (gain > need && score > best->score && may_go(pl, v, b) && may_go(pl, u, a))
+            if (score > best->score && plan_may_go(pl, v, b) && plan_may_go(pl, u, a))
                 *best = (Action){gain, score, v, u, b};
         }
     }
@@ -300,34 +394,137 @@ cmp_pcpu_load_desc(gconstpointer a, gconstpointer b, gpointer data)
     return la < lb ? 1 : la > lb ? -1 : (int) (*(const guint *) a) - (int) (*(const guint *) b);
 }
 
+/* The allowed pCPUs, busiest first (then by number), in pl->order. The first call sorts;
+ * later ones start from the previous order, which an action changed at a few pCPUs, so an
+ * insertion sort is about linear. The comparison is a total order: the same order as a
+ * full sort. */
+static void
+order_by_load(Plan *pl)
+{
+    guint n = pl->n_allowed, *o = pl->order;
+    if (!pl->order_valid) {
+        memcpy(o, pl->allowed, sizeof(guint) * n);
+        g_qsort_with_data(o, n, sizeof(guint), cmp_pcpu_load_desc, pl->load);
+        pl->order_valid = TRUE;
+        return;
+    }
+    for (guint k = 1; k < n; k++) {
+        guint c = o[k], j = k;
+        for (; j > 0 && cmp_pcpu_load_desc(&o[j - 1], &c, pl->load) > 0; j--)
+            o[j] = o[j - 1];
+        o[j] = c;
+    }
+}
+
+/* The destinations of one balancing step: the least loaded pCPUs (near-ties let the
+ * domain spread decide), and what bounds the gains towards them. */
+/* At most this many destinations per step, the least loaded first (then the higher
+ * numbers): a bound on the work per step on huge hosts (thousands of idle pCPUs are all
+ * near-ties); no host of up to MAX_DESTS pCPUs, and so no benchmark trace, is affected. */
+#define MAX_DESTS 256
+typedef struct {
+    GArray *dests;
+    GPtrArray *swaps;   /* [dests->len] swap_candidates(), made when first needed */
+    double min;         /* the least load */
+    double min_var;     /* the least variance among them */
+    gboolean swappable; /* one of them has a movable item */
+} Dests;
+
+static void
+dests_clear(Dests *D)
+{
+    g_clear_pointer(&D->dests, g_array_unref);
+    g_clear_pointer(&D->swaps, g_ptr_array_unref);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Dests, dests_clear)
+
+static void
+unref_array(gpointer a)
+{
+    if (a) /* the swap lists not made */
+        g_array_unref(a);
+}
+
+static void
+dests_init(const Plan *pl, Dests *D)
+{
+    D->min = pl->load[pl->order[pl->n_allowed - 1]];
+    D->min_var = INFINITY;
+    D->dests = g_array_new(FALSE, FALSE, sizeof(guint));
+    for (guint k = pl->n_allowed; k-- > 0;) {
+        guint b = pl->order[k];
+        if (pl->load[b] > D->min + TIE_EPSILON || D->dests->len == MAX_DESTS)
+            break;
+        g_array_append_val(D->dests, b);
+        D->min_var = MIN(D->min_var, pl->var[b]);
+        for (guint j = 0; j < pl->on[b]->len && !D->swappable; j++)
+            D->swappable = can_move(pl, g_array_index(pl->on[b], guint, j));
+    }
+    D->swaps = g_ptr_array_new_full(D->dests->len, unref_array);
+    g_ptr_array_set_size(D->swaps, (gint) D->dests->len);
+}
+
+/* The @j-th destination's swap candidates, sorted once per step, not once per source. */
+static const GArray *
+dests_swaps(const Plan *pl, Dests *D, guint j)
+{
+    if (!g_ptr_array_index(D->swaps, j))
+        g_ptr_array_index(D->swaps, j) = swap_candidates(pl, g_array_index(D->dests, guint, j));
+    return g_ptr_array_index(D->swaps, j);
+}
+
+/* Gains are computed in floating point: a bound is widened by this before it rules out. */
+#define BOUND_SLACK 1e-6
+
+/* Can a move or swap from @a to one of @D gain more than its margin? With items of load
+ * >= 0, moving w from la to lb >= min gains at most min(w, la - min - w), and a swap (a net
+ * w' <= w) at most min(w, (la - min) / 2); nothing when lb >= la; and the margin is at least
+ * the one towards the least noisy destination. FALSE only when no destination qualifies, so
+ * skipping @a changes no decision; it spares the pCPUs whose items are all too small or too
+ * big to move (a lone vCPU on each of thousands of pCPUs) a scan of every destination. */
+static gboolean
+may_gain(const Plan *pl, guint a, const Dests *D, gboolean swaps)
+{
+    double need = pl->h + pl->z * sqrt(pl->var[a] + D->min_var);
+    if (!pl->nonneg || !(need > BOUND_SLACK))
+        return TRUE;
+    double room = pl->load[a] - D->min;
+    GArray *src = pl->on[a];
+    for (guint k = 0; k < src->len; k++) {
+        guint v = g_array_index(src, guint, k);
+        if (!can_move(pl, v))
+            continue;
+        double w = pl->p->items[v].load;
+        double bound = MIN(w, room - w);
+        if (swaps)
+            bound = MAX(bound, MIN(w, room / 2));
+        if (MAX(bound, 0) + BOUND_SLACK > need)
+            return TRUE;
+    }
+    return FALSE;
+}
+
 /* One balancing action from the busiest pCPU that has one; FALSE when none qualifies. */
 static gboolean
 balance_step(Plan *pl, guint budget)
 {
-    g_autofree guint *order = g_memdup2(pl->allowed, sizeof(guint) * pl->n_allowed);
-    g_qsort_with_data(order, pl->n_allowed, sizeof(guint), cmp_pcpu_load_desc, pl->load);
-    double min = pl->load[order[pl->n_allowed - 1]];
-
-    /* Destinations: the least loaded pCPUs (near-ties let the domain spread decide). */
-    g_autoptr(GArray) dests = g_array_new(FALSE, FALSE, sizeof(guint));
-    for (guint k = pl->n_allowed; k-- > 0;) {
-        if (pl->load[order[k]] > min + TIE_EPSILON)
-            break;
-        g_array_append_val(dests, order[k]);
-    }
-
+    order_by_load(pl);
+    g_auto(Dests) D = {0};
+    dests_init(pl, &D);
     for (guint k = 0; k < pl->n_allowed; k++) {
-        guint a = order[k];
-        if (pl->load[a] - min <= pl->h)
+        guint a = pl->order[k];
+        if (pl->load[a] - D.min <= pl->h)
             break; /* nothing below can gain more than the hysteresis */
+        if (!may_gain(pl, a, &D, budget >= 2 && D.swappable))
+            continue;
         Action best = {.score = -INFINITY};
-        for (guint j = 0; j < dests->len; j++) {
-            guint b = g_array_index(dests, guint, j);
+        for (guint j = 0; j < D.dests->len; j++) {
+            guint b = g_array_index(D.dests, guint, j);
             if (b == a)
                 continue;
             consider_moves(pl, a, b, &best);
-            if (budget >= 2)
-                consider_swaps(pl, a, b, &best);
+            if (budget >= 2 && pl->on[b]->len > 0) /* an idle pCPU has nothing to swap */
+                consider_swaps(pl, a, b, dests_swaps(pl, &D, j), &best);
         }
         if (best.score == -INFINITY)
             continue;
@@ -352,7 +549,7 @@ spread_item(Plan *pl, guint i, guint budget)
     double w = pl->p->items[i].load;
     for (guint k = 0; k < pl->n_allowed; k++) {
         guint b = pl->allowed[k];
-        if (b == a || siblings(pl, d, b) > 0 || !may_go(pl, i, b))
+        if (b == a || siblings(pl, d, b) > 0 || !plan_may_go(pl, i, b))
             continue;
         double la = pl->load[a], lb = pl->load[b];
         if (MAX(la - w, lb + w) <= MAX(la, lb)) {
@@ -365,7 +562,7 @@ spread_item(Plan *pl, guint i, guint budget)
             guint u = g_array_index(pl->on[b], guint, j);
             double wu = pl->p->items[u].load;
             guint du = pl->p->items[u].domain;
-            if (!can_move(pl, u) || du == d || siblings(pl, du, a) > 0 || !may_go(pl, u, a))
+            if (!can_move(pl, u) || du == d || siblings(pl, du, a) > 0 || !plan_may_go(pl, u, a))
                 continue;
             if (MAX(la - w + wu, lb - wu + w) <= MAX(la, lb) + 1e-9) {
                 double gain = MAX(la, lb) - MAX(la - w + wu, lb - wu + w);
@@ -390,290 +587,6 @@ spread_step(Plan *pl, guint budget)
         }
     }
     return FALSE;
-}
-
-static double
-max_load(const Plan *pl)
-{
-    double m = 0;
-    for (guint k = 0; k < pl->n_allowed; k++)
-        m = MAX(m, pl->load[pl->allowed[k]]);
-    return m;
-}
-
-typedef struct {
-    guint n;    /* vCPUs of the bin that sit on the pCPU now */
-    guint bin;  /* pCPU the largest-first placement put them on */
-    guint pcpu; /* pCPU they are on */
-} Overlap;
-
-static int
-cmp_overlap(gconstpointer a, gconstpointer b)
-{
-    const Overlap *x = a, *y = b;
-    if (x->n != y->n)
-        return x->n > y->n ? -1 : 1;
-    if (x->bin != y->bin)
-        return x->bin < y->bin ? -1 : 1;
-    return x->pcpu < y->pcpu ? -1 : x->pcpu > y->pcpu;
-}
-
-/* Min-heap of pCPUs by load (then number), for the largest-first placement. */
-static gboolean
-heap_less(const double *load, guint a, guint b)
-{
-    return load[a] < load[b] || (load[a] == load[b] && a < b);
-}
-
-static void
-heap_down(guint *heap, guint n, guint k, const double *load)
-{
-    for (;;) {
-        guint l = 2 * k + 1, r = l + 1, m = k;
-        if (l < n && heap_less(load, heap[l], heap[m]))
-            m = l;
-        if (r < n && heap_less(load, heap[r], heap[m]))
-            m = r;
-        if (m == k)
-            return;
-        guint t = heap[k];
-        heap[k] = heap[m];
-        heap[m] = t;
-        k = m;
-    }
-}
-
-/* The global re-plan's working state. */
-typedef struct {
-    double greedy_max; /* most loaded pCPU after the greedy moves */
-    double need;       /* what the re-plan must lower it by: hysteresis plus noise */
-    gint *start;       /* [n_items] placement before the greedy moves */
-    double *fixed;     /* [npcpus] load that stays: background, immovable, cooling */
-    GArray *todo;      /* the movable items placed in @start, largest first */
-    gint *bin;         /* [n_items] pCPU the re-plan gives each item of @todo */
-} Replan;
-
-static void
-replan_clear(Replan *r)
-{
-    g_clear_pointer(&r->start, g_free);
-    g_clear_pointer(&r->fixed, g_free);
-    g_clear_pointer(&r->todo, g_array_unref);
-    g_clear_pointer(&r->bin, g_free);
-}
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Replan, replan_clear)
-
-/* Start state: the placement after the mandatory placements, before the greedy moves. The
- * re-plan competes with the greedy result from there, and the bar it must clear is the
- * hysteresis plus the noise of two pCPUs as noisy as the noisiest. */
-static void
-replan_start(const Plan *pl, guint first_move, Replan *r)
-{
-    r->greedy_max = max_load(pl);
-    r->start = g_memdup2(pl->place, sizeof(gint) * pl->p->n_items);
-    for (guint k = pl->moves->len; k-- > first_move;) {
-        const VmbCpuMove *m = &g_array_index(pl->moves, VmbCpuMove, k);
-        r->start[m->item] = m->from;
-    }
-    double max_var = 0;
-    for (guint a = 0; a < pl->n_allowed; a++)
-        max_var = MAX(max_var, pl->var[pl->allowed[a]]);
-    r->need = pl->h + pl->z * sqrt(2 * max_var);
-}
-
-/* Fixed loads: background, immovable and cooling items stay where they are; what is left
- * (movable items that have a pCPU) is the re-plan's to place, largest first. */
-static void
-replan_fixed_loads(const Plan *pl, Replan *r)
-{
-    const VmbCpuProblem *p = pl->p;
-    r->fixed = g_new0(double, p->npcpus);
-    r->todo = g_array_new(FALSE, FALSE, sizeof(guint));
-    for (guint c = 0; c < p->npcpus; c++)
-        r->fixed[c] = p->background ? p->background[c] : 0;
-    for (guint i = 0; i < p->n_items; i++) {
-        if (r->start[i] < 0)
-            continue;
-        if (p->items[i].movable && !p->items[i].cooling)
-            g_array_append_val(r->todo, i);
-        else
-            r->fixed[r->start[i]] += p->items[i].load;
-    }
-    g_array_sort_with_data(r->todo, cmp_load_desc, (gpointer) p->items);
-}
-
-/* LPT placement: largest first, each item on the least loaded allowed pCPU (a min-heap).
- * Fills r->bin and returns the most loaded pCPU's load. */
-static double
-replan_lpt(const Plan *pl, Replan *r)
-{
-    const VmbCpuProblem *p = pl->p;
-    g_autofree double *load = g_memdup2(r->fixed, sizeof(double) * p->npcpus);
-    g_autofree guint *heap = g_memdup2(pl->allowed, sizeof(guint) * pl->n_allowed);
-    guint n = pl->n_allowed;
-    r->bin = g_new0(gint, p->n_items);
-    for (guint k = n / 2; k-- > 0;)
-        heap_down(heap, n, k, load);
-    for (guint k = 0; k < r->todo->len; k++) {
-        guint i = g_array_index(r->todo, guint, k);
-        guint best = heap[0]; /* least loaded pCPU */
-        r->bin[i] = (gint) best;
-        load[best] += p->items[i].load;
-        heap_down(heap, n, 0, load);
-    }
-    double lpt_max = 0;
-    for (guint a = 0; a < pl->n_allowed; a++)
-        lpt_max = MAX(lpt_max, load[pl->allowed[a]]);
-    return lpt_max;
-}
-
-/* Does a placement whose most loaded pCPU carries @max fail to beat the greedy result? */
-static gboolean
-replan_falls_short(const Replan *r, double max)
-{
-    return max >= r->greedy_max - r->need;
-}
-
-/* How many vCPUs of each bin sit on each pCPU now, as (bin, pCPU) pairs with the same fixed
- * load, the largest overlap first (ties: lower bin, then lower pCPU). */
-static GArray *
-bin_overlaps(const Plan *pl, const Replan *r)
-{
-    guint P = pl->p->npcpus;
-    g_autoptr(GHashTable) overlap = g_hash_table_new(g_direct_hash, g_direct_equal);
-    for (guint k = 0; k < r->todo->len; k++) {
-        guint i = g_array_index(r->todo, guint, k);
-        gsize key = (gsize) r->bin[i] * P + (gsize) r->start[i] + 1;
-        gpointer old = g_hash_table_lookup(overlap, GSIZE_TO_POINTER(key));
-        g_hash_table_insert(overlap, GSIZE_TO_POINTER(key),
-                            GUINT_TO_POINTER(GPOINTER_TO_UINT(old) + 1));
-    }
-    GArray *pairs = g_array_new(FALSE, FALSE, sizeof(Overlap));
-    GHashTableIter it;
-    gpointer key, value;
-    g_hash_table_iter_init(&it, overlap);
-    while (g_hash_table_iter_next(&it, &key, &value)) {
-        gsize kv = GPOINTER_TO_SIZE(key) - 1;
-        Overlap o = {GPOINTER_TO_UINT(value), (guint) (kv / P), (guint) (kv % P)};
-        if (fabs(r->fixed[o.bin] - r->fixed[o.pcpu]) <= TIE_EPSILON)
-            g_array_append_val(pairs, o);
-    }
-    g_array_sort(pairs, cmp_overlap);
-    return pairs;
-}
-
-/* Relabel: the LPT bins are interchangeable among pCPUs of equal fixed load, so each bin
- * goes to the pCPU most of its vCPUs already use (greedy matching, largest overlap first);
- * that keeps pin changes few. Unmatched bins keep their own pCPU, or take any free one.
- * Rewrites r->bin from bins to pCPUs. */
-static void
-replan_relabel(const Plan *pl, Replan *r)
-{
-    guint P = pl->p->npcpus;
-    g_autoptr(GArray) pairs = bin_overlaps(pl, r);
-    g_autofree gint *label = g_new0(gint, P); /* bin -> pCPU */
-    g_autofree gboolean *taken = g_new0(gboolean, P);
-    for (guint c = 0; c < P; c++)
-        label[c] = -1;
-    for (guint k = 0; k < pairs->len; k++) {
-        const Overlap *o = &g_array_index(pairs, Overlap, k);
-        if (label[o->bin] >= 0 || taken[o->pcpu])
-            continue;
-        label[o->bin] = (gint) o->pcpu;
-        taken[o->pcpu] = TRUE;
-    }
-    for (guint a = 0; a < pl->n_allowed; a++) { /* unmatched bins keep their own pCPU ... */
-        guint b = pl->allowed[a];
-        if (label[b] < 0 && !taken[b]) {
-            label[b] = (gint) b;
-            taken[b] = TRUE;
-        }
-    }
-    for (guint a = 0, c = 0; a < pl->n_allowed; a++) { /* ... or take any free one */
-        guint b = pl->allowed[a];
-        while (label[b] < 0 && c < pl->n_allowed) {
-            if (!taken[pl->allowed[c]]) {
-                label[b] = (gint) pl->allowed[c];
-                taken[label[b]] = TRUE;
-            }
-            c++;
-        }
-    }
-    for (guint k = 0; k < r->todo->len; k++) {
-        guint i = g_array_index(r->todo, guint, k);
-        r->bin[i] = label[r->bin[i]];
-    }
-}
-
-/* The relabelled placement's most loaded pCPU, and in *@moves the pin changes it takes;
- * *@blocked when one of them goes where the problem blocks it. */
-static double
-replan_cost(const Plan *pl, const Replan *r, guint *moves, gboolean *blocked)
-{
-    g_autofree double *load = g_memdup2(r->fixed, sizeof(double) * pl->p->npcpus);
-    *moves = 0;
-    *blocked = FALSE;
-    for (guint k = 0; k < r->todo->len; k++) {
-        guint i = g_array_index(r->todo, guint, k);
-        load[r->bin[i]] += pl->p->items[i].load;
-        *moves += r->bin[i] != r->start[i];
-        *blocked |= r->bin[i] != r->start[i] && !may_go(pl, i, (guint) r->bin[i]);
-    }
-    double new_max = 0;
-    for (guint a = 0; a < pl->n_allowed; a++)
-        new_max = MAX(new_max, load[pl->allowed[a]]);
-    return new_max;
-}
-
-/* Commit: undo the greedy moves, then record the re-plan as one set of moves, each with
- * the @gain of the whole re-plan. */
-static void
-replan_commit(Plan *pl, guint first_move, const Replan *r, double gain)
-{
-    for (guint k = pl->moves->len; k-- > first_move;) {
-        const VmbCpuMove m = g_array_index(pl->moves, VmbCpuMove, k);
-        take(pl, m.item);
-        put(pl, m.item, (guint) m.from);
-        pl->moved[m.item] = FALSE;
-    }
-    g_array_set_size(pl->moves, first_move);
-    for (guint k = 0; k < r->todo->len; k++) {
-        guint i = g_array_index(r->todo, guint, k);
-        if (r->bin[i] != r->start[i])
-            record(pl, i, r->start[i], (guint) r->bin[i], VMB_CPU_BALANCE, gain);
-    }
-    for (guint k = 0; k < r->todo->len; k++) {
-        guint i = g_array_index(r->todo, guint, k);
-        if (r->bin[i] != r->start[i]) {
-            take(pl, i);
-            put(pl, i, (guint) r->bin[i]);
-            pl->moved[i] = TRUE;
-        }
-    }
-}
-
-/* Greedy moves can stop in a local optimum. A fresh longest-processing-time placement of
- * the movable vCPUs is computed too; bins are matched to the pCPUs their vCPUs already
- * use (among pCPUs with the same fixed load) so that few pins change. It replaces the
- * greedy result only when it lowers the most loaded pCPU by more than the hysteresis
- * within the move budget and puts no vCPU on a pCPU blocked for it. Returns the number of
- * moves it recorded, 0 if not taken. */
-static guint
-global_replan(Plan *pl, guint first_move, guint budget)
-{
-    g_auto(Replan) r = {0};
-    replan_start(pl, first_move, &r);
-    replan_fixed_loads(pl, &r);
-    if (replan_falls_short(&r, replan_lpt(pl, &r)))
-        return 0;
-    replan_relabel(pl, &r);
-    guint moves;
-    gboolean blocked;
-    double new_max = replan_cost(pl, &r, &moves, &blocked);
-    if (moves > budget || blocked || replan_falls_short(&r, new_max))
-        return 0;
-    replan_commit(pl, first_move, &r, r.greedy_max - new_max);
-    return moves;
 }
 
 void
@@ -725,6 +638,10 @@ plan_init(Plan *pl, const VmbCpuProblem *p, const VmbCpuTunables *t)
     pl->place = g_new0(gint, p->n_items);
     pl->moved = g_new0(gboolean, p->n_items);
     pl->on = g_new0(GArray *, p->npcpus);
+    pl->order = g_new0(guint, pl->n_allowed);
+    pl->nonneg = TRUE;
+    for (guint i = 0; i < p->n_items; i++)
+        pl->nonneg &= p->items[i].load >= 0;
     group_by_domain(pl);
     for (guint c = 0; c < p->npcpus; c++) {
         pl->on[c] = g_array_new(FALSE, FALSE, sizeof(guint));
@@ -746,6 +663,7 @@ plan_clear(Plan *pl)
     g_clear_pointer(&pl->place, g_free);
     g_clear_pointer(&pl->moved, g_free);
     g_clear_pointer(&pl->allowed, g_free);
+    g_clear_pointer(&pl->order, g_free);
     g_clear_pointer(&pl->moves, g_array_unref);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Plan, plan_clear)
@@ -761,7 +679,7 @@ place_mandatory(Plan *pl)
         gint c = p->items[i].current;
         pl->place[i] = -1;
         if (c >= 0 && (guint) c < p->npcpus && p->allowed[c])
-            put(pl, i, (guint) c);
+            plan_put(pl, i, (guint) c);
     }
     place_floating(pl);
 }
@@ -791,6 +709,6 @@ vmb_cpu_plan(const VmbCpuProblem *p, const VmbCpuTunables *t)
     guint first_move = pl.moves->len;
     balance_greedily(&pl, t->max_moves);
     if (pl.n_allowed > 1)
-        global_replan(&pl, first_move, t->max_moves);
+        plan_global_replan(&pl, first_move, t->max_moves);
     return g_steal_pointer(&pl.moves);
 }

@@ -505,12 +505,20 @@ vmb_daemon_free(VmbDaemon *d)
     g_free(d);
 }
 
-int
-vmb_daemon_run(VmbDaemon *d)
+void
+vmb_daemon_watch_signals(VmbDaemon *d)
 {
+    if (d->signal_ids[0])
+        return;
     d->signal_ids[0] = g_unix_signal_add(SIGTERM, on_sigterm, d);
     d->signal_ids[1] = g_unix_signal_add(SIGINT, on_sigterm, d);
     d->signal_ids[2] = g_unix_signal_add(SIGHUP, on_sighup, d);
+}
+
+int
+vmb_daemon_run(VmbDaemon *d)
+{
+    vmb_daemon_watch_signals(d);
     vmb_sd_notify_attach();
 
     g_autoptr(GError) error = NULL;

@@ -29,6 +29,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmbDaemon, vmb_daemon_free)
 
 /* Connects (or schedules the retry), arms the timers and runs the main loop until SIGTERM. */
 int vmb_daemon_run(VmbDaemon *d);
+/* Handles SIGTERM and SIGINT (stop) and SIGHUP (reload) from now on, on the main loop;
+ * vmb_daemon_run() does it if this was not called. A SIGTERM that comes before the loop
+ * runs (during the first cycles) stops it as soon as it does. */
+void vmb_daemon_watch_signals(VmbDaemon *d);
 void vmb_daemon_quit(VmbDaemon *d);
 
 /* ---- what the daemon shows ---- */

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <glib-unix.h>
+
 #include "daemon.h"
 #include "dbus-service.h"
 #include "log.h"
@@ -73,9 +75,64 @@ parse_options(int argc, char **argv, Options *o)
     return TRUE;
 }
 
+/* SIGTERM and SIGINT are caught from the first line of main(): one that comes while the
+ * daemon starts (configuration, the simulated host's scenario, the hypervisor, the bus)
+ * stops it cleanly with exit 0 instead of killing it (143). They are watched on a context
+ * of their own, so that looking at them between the start-up steps dispatches nothing
+ * else before the main loop runs; the daemon's own handlers take over before the first
+ * cycle. */
+typedef struct {
+    GMainContext *ctx;
+    GSource *sources[2];
+    gboolean stop;
+} EarlyStop;
+
+static gboolean
+on_early_stop(gpointer data)
+{
+    EarlyStop *e = data;
+    e->stop = TRUE;
+    return G_SOURCE_CONTINUE;
+}
+
+static void
+early_stop_init(EarlyStop *e)
+{
+    const int signals[G_N_ELEMENTS(e->sources)] = {SIGTERM, SIGINT};
+    e->ctx = g_main_context_new();
+    for (guint i = 0; i < G_N_ELEMENTS(e->sources); i++) {
+        e->sources[i] = g_unix_signal_source_new(signals[i]);
+        g_source_set_callback(e->sources[i], on_early_stop, e, NULL);
+        g_source_attach(e->sources[i], e->ctx);
+    }
+}
+
+static void
+early_stop_clear(EarlyStop *e)
+{
+    for (guint i = 0; i < G_N_ELEMENTS(e->sources); i++) {
+        if (e->sources[i])
+            g_source_destroy(e->sources[i]);
+        g_clear_pointer(&e->sources[i], g_source_unref);
+    }
+    g_clear_pointer(&e->ctx, g_main_context_unref);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(EarlyStop, early_stop_clear)
+
+/* Did SIGTERM or SIGINT come during the start-up so far? */
+static gboolean
+early_stop_requested(EarlyStop *e)
+{
+    while (g_main_context_iteration(e->ctx, FALSE))
+        ;
+    if (e->stop)
+        g_message("stopping on signal during start-up");
+    return e->stop;
+}
+
 /* Runs the daemon configured by @o until it stops; returns the exit status. */
 static int
-run(const Options *o)
+run(const Options *o, EarlyStop *early)
 {
     g_autoptr(GError) error = NULL;
     gboolean missing_ok = o->config_path == NULL;
@@ -89,6 +146,8 @@ run(const Options *o)
         g_warning("%s", error->message);
         return EXIT_FAILURE;
     }
+    if (early_stop_requested(early))
+        return EXIT_SUCCESS;
 
     /* Runtime overrides (vmbalancectl set) go on top of the file, now and on reloads. */
     const char *env_state_dir = g_getenv("VMBALANCED_STATE_DIR");
@@ -106,6 +165,10 @@ run(const Options *o)
         g_warning("%s", error->message);
         return EXIT_FAILURE;
     }
+    /* The daemon's handlers first, then the last look: no signal falls between the two. */
+    vmb_daemon_watch_signals(d);
+    if (early_stop_requested(early))
+        return EXIT_SUCCESS;
     int rc = vmb_daemon_run(d);
     return service && vmb_dbus_service_failed(service) ? EXIT_FAILURE : rc;
 }
@@ -113,6 +176,8 @@ run(const Options *o)
 int
 main(int argc, char **argv)
 {
+    g_auto(EarlyStop) early = {0};
+    early_stop_init(&early); /* before anything that can take time */
     g_auto(Options) o = {0};
     /* A closed stderr pipe or client socket is an error to handle, not a reason to die. */
     signal(SIGPIPE, SIG_IGN);
@@ -124,5 +189,5 @@ main(int argc, char **argv)
         return 0;
     }
     vmb_log_init(o.verbose);
-    return run(&o);
+    return run(&o, &early);
 }

@@ -143,5 +143,58 @@ else
     fail "closed stderr pipe: died with exit $?"
 fi
 
+# A big host: 4,096 pCPUs, 1,024 floating vCPUs. SIGTERM stops it with exit 0 within a second
+# whenever it comes: during start-up (once main() catches it), during the first cycle and
+# during the cycle that places all 1,024 vCPUs.
+{
+    printf '[host]\ncpus = 4096\nmemory_mib = 1048576\n'
+    for ((d = 0; d < 256; d++)); do
+        printf '[domain vm%03d]\nvcpus = 4\nload = %d\nnoise = 2\nmemory_mib = 2048\n' "$d" $((10 + d * 37 % 90))
+    done
+} >"$tmp/big.ini"
+printf '[daemon]\ninterval = 1\n' >"$tmp/big.conf"
+catches_term() { # pid: SIGTERM (bit 15) in SigCgt
+    local mask
+    mask=$(awk '/^SigCgt:/ {print $2}' "/proc/$1/status" 2>/dev/null) || return 1
+    [ -n "$mask" ] && (((0x$mask >> 14) & 1))
+}
+usec() { local t=${EPOCHREALTIME/[.,]/}; echo "$((10#$t))"; }
+stop_big() { # name when: startup | LOG-PATTERN [SECONDS-AFTER]
+    local name=$1 when=$2 after=${3:-0} pid i t0 t1 rc
+    rm -rf "$tmp/big-state"
+    "$bin" --config "$tmp/big.conf" --connect "fake://$tmp/big.ini" --no-bus \
+        --state-dir "$tmp/big-state" >"$tmp/big.log" 2>&1 &
+    pid=$!
+    pids+=("$pid")
+    if [ "$when" = startup ]; then # as soon as main() catches it: tens of ms into start-up
+        for ((i = 0; i < 20000; i++)); do catches_term "$pid" && break; done
+    elif ! wait_for "$tmp/big.log" "$when" 20; then
+        fail "$name (never saw /$when/)" "$tmp/big.log"
+        kill -KILL "$pid"
+        return
+    fi
+    sleep "$after"
+    (sleep 10 && kill -KILL "$pid" 2>/dev/null) &
+    local guard=$!
+    t0=$(usec)
+    kill -TERM "$pid"
+    wait "$pid"
+    rc=$?
+    t1=$(usec)
+    kill "$guard" 2>/dev/null
+    local ms=$(((t1 - t0) / 1000))
+    if [ "$when" = startup ] && grep -q " started" "$tmp/big.log"; then
+        fail "$name: start-up finished before it stopped" "$tmp/big.log"
+    elif [ "$rc" -eq 0 ] && [ "$ms" -lt 1000 ]; then
+        ok "$name: exit 0 after ${ms} ms"
+    else
+        fail "$name: exit $rc after ${ms} ms (want 0 within 1000 ms)" "$tmp/big.log"
+    fi
+}
+stop_big "SIGTERM during start-up, 4096 pCPUs" startup
+stop_big "SIGTERM during the first cycle, 4096 pCPUs" "started"
+# The second cycle, one interval after the first, places the 1,024 vCPUs.
+stop_big "SIGTERM while 1024 vCPUs are placed, 4096 pCPUs" "started" 1.05
+
 echo "1..$n"
 [ "$fails" -eq 0 ]
