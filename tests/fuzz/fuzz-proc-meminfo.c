@@ -26,8 +26,10 @@ LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
     if (vmb_host_proc_parse_meminfo("fuzz/meminfo", text, size, &info, &error)) {
         if (info.total_kib == 0 || info.total_kib == G_MAXUINT64 ||
             info.available_kib == G_MAXUINT64) {
-            fprintf(stderr, "fuzz: meminfo parsed but total %" G_GUINT64_FORMAT
-                    " available %" G_GUINT64_FORMAT "\n", info.total_kib, info.available_kib);
+            fprintf(stderr,
+                    "fuzz: meminfo parsed but total %" G_GUINT64_FORMAT
+                    " available %" G_GUINT64_FORMAT "\n",
+                    info.total_kib, info.available_kib);
             abort();
         }
     } else {

@@ -23,7 +23,8 @@ LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
         return 0;
     guint npcpus = (guint) data[0] + 1;
     gsize length = size - 1;
-    g_autofree char *text = g_malloc(MAX(length, 1)); /* exactly the input (malloc(0) may be NULL) */
+    g_autofree char *text =
+        g_malloc(MAX(length, 1)); /* exactly the input (malloc(0) may be NULL) */
     memcpy(text, data + 1, length);
     g_autofree guint64 *bound = g_new0(guint64, npcpus);
     g_autoptr(GError) error = NULL;
@@ -38,8 +39,9 @@ LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
     }
     for (guint i = 0; i < npcpus; i++) {
         if (bound[i] > busy[i]) {
-            fprintf(stderr, "fuzz: cpu%u bound %" G_GUINT64_FORMAT " ns > busy %" G_GUINT64_FORMAT
-                    " ns\n", i, bound[i], busy[i]);
+            fprintf(stderr,
+                    "fuzz: cpu%u bound %" G_GUINT64_FORMAT " ns > busy %" G_GUINT64_FORMAT " ns\n",
+                    i, bound[i], busy[i]);
             abort();
         }
     }
