@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer harness: the simulated host's scenario file (vmb_scenario_load_data), and, when
  * it loads and is small, the simulated host built from it run for a few seconds with a
- * snapshot each second: everything a scenario file can reach. */
+ * snapshot each second, and each running domain pinned, ballooned and given a statistics
+ * period between them: everything a scenario file can reach. */
 #include <stdio.h>
 
 #include "hv-fake-scenario.h"
@@ -48,6 +49,15 @@ LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
     for (int t = 0; t < 4; t++) {
         g_autoptr(GError) snap_error = NULL;
         VmbSnapshot *s = vmb_hypervisor_snapshot(hv, &snap_error);
+        /* What the tasks do with a snapshot: pin, balloon, statistics period (may fail). */
+        for (guint i = 0; s && i < s->domains->len; i++) {
+            const VmbDomainStat *d = g_ptr_array_index(s->domains, i);
+            if (d->nvcpus)
+                vmb_hypervisor_pin_vcpu(hv, d->uuid, (guint) t % d->nvcpus,
+                                        (guint) (t + i) % sc->ncpus, NULL);
+            vmb_hypervisor_set_memory(hv, d->uuid, (guint64) (256 << t), NULL);
+            vmb_hypervisor_set_stats_period(hv, d->uuid, (guint) t, NULL);
+        }
         if (s)
             vmb_snapshot_free(s);
         vmb_hv_fake_advance(hv, 1);
