@@ -107,7 +107,7 @@ LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
     g_autoptr(GPtrArray) settings = vmb_config_read(dropin_path, TRUE, &read_error);
     if (settings) {
         g_autoptr(GHashTable) skipped =
-            g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_error_free);
+            g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify) g_error_free);
         g_autoptr(VmbConfig) over = vmb_config_overlay(loaded, settings, skipped);
         if (!vmb_config_validate(over, NULL)) {
             fprintf(stderr, "fuzz: vmb_config_overlay returned an invalid configuration\n");
