@@ -35,7 +35,18 @@ fuzz_init_logging(void)
     g_log_set_writer_func(fuzz_log_writer, NULL, NULL);
 }
 
-/* A new scratch directory that lives until exit. */
+static char *fuzz_tmp_dir;
+
+static inline void fuzz_clear_dir(const char *dir);
+
+static inline void
+fuzz_remove_tmp(void)
+{
+    fuzz_clear_dir(fuzz_tmp_dir);
+    g_rmdir(fuzz_tmp_dir);
+}
+
+/* A new scratch directory, removed at exit (one per harness). */
 static inline char *
 fuzz_make_tmp(const char *name)
 {
@@ -46,6 +57,8 @@ fuzz_make_tmp(const char *name)
         fprintf(stderr, "fuzz: cannot create %s\n", path);
         abort();
     }
+    fuzz_tmp_dir = g_strdup(path);
+    atexit(fuzz_remove_tmp);
     return g_steal_pointer(&path);
 }
 
