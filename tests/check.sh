@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The test command: builds with warnings as errors and runs every test suite, then builds
-# again with AddressSanitizer + UBSan and runs the unit, program and D-Bus tests there.
+# again with AddressSanitizer + UBSan and runs the unit, program, D-Bus and soak tests there,
+# then builds the libFuzzer harnesses with clang-14 and runs each for 60 s (the fuzz suite;
+# skipped, with the reason, where clang-14 or libFuzzer is missing).
 #   VMB_CHECK_DIR  where the build trees go (default: build-check/ in the source tree)
 #   VMB_SUITES     meson test suites to run in the plain build (default: all)
+#   VMB_FUZZ_SECONDS  how long each fuzz harness runs (default 60)
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 out=${VMB_CHECK_DIR:-$src/build-check}
@@ -47,5 +50,26 @@ setup "$out/asan" -Dwerror=true -Dbuildtype=debug -Db_sanitize=address,undefined
     -Db_lundef=false
 meson compile -C "$out/asan"
 LSAN_OPTIONS="suppressions=$src/tests/lsan.supp:print_suppressions=0" \
-    meson test -C "$out/asan" --print-errorlogs --suite unit --suite daemon --suite dbus
+    meson test -C "$out/asan" --print-errorlogs --suite unit --suite daemon --suite dbus \
+    --suite soak
+
+echo "== fuzz: libFuzzer harnesses (clang-14, ASan + UBSan)"
+fuzz_targets=(fuzz-config fuzz-overrides fuzz-scenario fuzz-proc-stat fuzz-proc-meminfo)
+fuzz_skip=
+if ! command -v clang-14 >/dev/null; then
+    fuzz_skip="clang-14 is not installed (apt-get install clang-14 libclang-rt-14-dev libfuzzer-14-dev)"
+elif ! echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }' |
+    clang-14 -x c -fsanitize=fuzzer -o /dev/null - 2>/dev/null; then
+    fuzz_skip="clang-14 cannot link -fsanitize=fuzzer (apt-get install libclang-rt-14-dev libfuzzer-14-dev)"
+fi
+if [ -n "$fuzz_skip" ]; then
+    echo "check: SKIP fuzz suite: $fuzz_skip"
+else
+    CC=clang-14 setup "$out/fuzz" -Dfuzz=true -Dbuildtype=debugoptimized -Db_sanitize=address,undefined \
+        -Db_lundef=false
+    # The harnesses only: the rest of the tree was built and tested above.
+    meson compile -C "$out/fuzz" "${fuzz_targets[@]}"
+    LSAN_OPTIONS="suppressions=$src/tests/lsan.supp:print_suppressions=0" \
+        meson test -C "$out/fuzz" --no-rebuild --print-errorlogs --num-processes 1 --suite fuzz
+fi
 echo "check: all passed"
