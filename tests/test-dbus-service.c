@@ -12,8 +12,9 @@
 #include "dbus-service.h"
 #include "overrides.h"
 
+#include "bus-test-util.h"
+
 #define IFACE           VMB_DBUS_NAME
-#define CALL_TIMEOUT_MS 20000
 
 typedef struct {
     GTestDBus *bus;
@@ -24,25 +25,6 @@ typedef struct {
     VmbOverrides *overrides;
     VmbDbusService *service;
 } Fixture;
-
-static VmbConfig *
-apply_overrides(VmbConfig *loaded, gpointer overrides)
-{
-    return vmb_overrides_rebase(overrides, loaded);
-}
-
-static GDBusConnection *
-connect_to(const char *address)
-{
-    g_autoptr(GError) error = NULL;
-    GDBusConnection *c =
-        g_dbus_connection_new_for_address_sync(address,
-                                               G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-                                                   G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-                                               NULL, NULL, &error);
-    g_assert_no_error(error);
-    return c;
-}
 
 /* As main.c wires it: a configuration whose timers never fire during a test (cycles only
  * run when asked for), the runtime overrides on top, the service on the private bus. The
@@ -59,8 +41,8 @@ fixture_setup(Fixture *f, gconstpointer data)
 
     f->bus = g_test_dbus_new(G_TEST_DBUS_NONE);
     g_test_dbus_up(f->bus);
-    f->service_conn = connect_to(g_test_dbus_get_bus_address(f->bus));
-    f->client = connect_to(g_test_dbus_get_bus_address(f->bus));
+    f->service_conn = vmb_test_bus_connect(g_test_dbus_get_bus_address(f->bus));
+    f->client = vmb_test_bus_connect(g_test_dbus_get_bus_address(f->bus));
 
     g_autofree char *uri = g_strconcat("fake://", VMB_SRCDIR, "/data/demo.ini", NULL);
     if (data) {
@@ -78,7 +60,7 @@ fixture_setup(Fixture *f, gconstpointer data)
     vmb_daemon_apply_config(
         f->daemon,
         vmb_overrides_rebase(f->overrides, vmb_config_copy(vmb_daemon_config(f->daemon))));
-    vmb_daemon_set_config_filter(f->daemon, apply_overrides, f->overrides);
+    vmb_daemon_set_config_filter(f->daemon, vmb_test_apply_overrides, f->overrides);
     f->service = vmb_dbus_service_new_on_bus(f->daemon, f->overrides, f->service_conn, &error);
     g_assert_no_error(error);
 }
@@ -115,25 +97,13 @@ fixture_teardown(Fixture *f, gconstpointer data)
     g_free(f->tmp);
 }
 
-static void
-on_reply(GObject *source, GAsyncResult *res, gpointer data)
-{
-    *(GAsyncResult **) data = g_object_ref(res);
-}
-
 /* Calls @method of @iface on the service and waits for the reply (NULL and @error on an
  * error reply). */
 static GVariant *
 call_iface(Fixture *f, const char *iface, const char *method, GVariant *args,
            const char *reply_type, GError **error)
 {
-    g_autoptr(GAsyncResult) res = NULL;
-    g_dbus_connection_call(f->client, VMB_DBUS_NAME, VMB_DBUS_PATH, iface, method, args,
-                           G_VARIANT_TYPE(reply_type), G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS,
-                           NULL, on_reply, &res);
-    while (!res)
-        g_main_context_iteration(NULL, TRUE);
-    return g_dbus_connection_call_finish(f->client, res, error);
+    return vmb_test_call(f->client, iface, method, args, reply_type, error);
 }
 
 static GVariant *
@@ -366,7 +336,7 @@ test_properties_changed(Fixture *f, gconstpointer data)
     g_assert_false(g_variant_get_boolean(paused));
 
     call_ok(f, "Pause", g_variant_new("(s)", "memory"));
-    gint64 deadline = g_get_monotonic_time() + CALL_TIMEOUT_MS * 1000;
+    gint64 deadline = g_get_monotonic_time() + VMB_TEST_CALL_TIMEOUT_MS * 1000;
     while (!w.value && g_get_monotonic_time() < deadline) {
         if (!g_main_context_iteration(NULL, FALSE))
             g_usleep(1000);

@@ -35,6 +35,8 @@
 #include "dbus-service.h"
 #include "overrides.h"
 
+#include "bus-test-util.h"
+
 #define RELOAD_EVERY 250
 #define DBUS_EVERY   7
 #define WARMUP       2000
@@ -42,8 +44,7 @@
  * WARMUP; what may still move is allocator slack (ASan keeps freed blocks in a quarantine,
  * limited in tests/meson.build). 8 MiB over 18,000 cycles is 466 bytes a cycle: a leak of
  * one snapshot, one string per domain per cycle, or a bus reply per call shows up. */
-#define RSS_SLACK_KIB   (8 * 1024)
-#define CALL_TIMEOUT_MS 20000
+#define RSS_SLACK_KIB (8 * 1024)
 
 /* Host A: 4 pCPUs. "flash" lives from 0.1 s to 0.7 s, "late" appears at 0.4 s, "short" is
  * gone at 0.35 s, "mig" leaves at 0.8 s (migrating to B); down from 0.5 to 0.6 s and then
@@ -144,19 +145,6 @@ rss_kib(void)
     return p ? g_ascii_strtoull(p + strlen("VmRSS:"), NULL, 10) : 0;
 }
 
-static GDBusConnection *
-connect_to(const char *address)
-{
-    g_autoptr(GError) error = NULL;
-    GDBusConnection *c =
-        g_dbus_connection_new_for_address_sync(address,
-                                               G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-                                                   G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-                                               NULL, NULL, &error);
-    g_assert_no_error(error);
-    return c;
-}
-
 static void
 write_scenario(Soak *s, guint host)
 {
@@ -182,12 +170,6 @@ write_config(Soak *s, const char *extra)
     g_assert_no_error(error);
 }
 
-static VmbConfig *
-apply_overrides(VmbConfig *loaded, gpointer overrides)
-{
-    return vmb_overrides_rebase(overrides, loaded);
-}
-
 static gboolean
 on_sighup(gpointer data)
 {
@@ -199,24 +181,12 @@ on_sighup(gpointer data)
     return G_SOURCE_CONTINUE;
 }
 
-static void
-on_reply(GObject *source, GAsyncResult *res, gpointer data)
-{
-    *(GAsyncResult **) data = g_object_ref(res);
-}
-
 static GVariant *
 call_iface(Soak *s, const char *iface, const char *method, GVariant *args, const char *type,
            GError **error)
 {
-    g_autoptr(GAsyncResult) res = NULL;
-    g_dbus_connection_call(s->client, VMB_DBUS_NAME, VMB_DBUS_PATH, iface, method, args,
-                           G_VARIANT_TYPE(type), G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL,
-                           on_reply, &res);
-    while (!res)
-        g_main_context_iteration(NULL, TRUE);
     s->calls++;
-    return g_dbus_connection_call_finish(s->client, res, error);
+    return vmb_test_call(s->client, iface, method, args, type, error);
 }
 
 static void
@@ -335,8 +305,8 @@ main(int argc, char **argv)
 
     s->bus = g_test_dbus_new(G_TEST_DBUS_NONE);
     g_test_dbus_up(s->bus);
-    s->service_conn = connect_to(g_test_dbus_get_bus_address(s->bus));
-    s->client = connect_to(g_test_dbus_get_bus_address(s->bus));
+    s->service_conn = vmb_test_bus_connect(g_test_dbus_get_bus_address(s->bus));
+    s->client = vmb_test_bus_connect(g_test_dbus_get_bus_address(s->bus));
 
     s->daemon = vmb_daemon_new(s->config, FALSE, NULL, FALSE, &error);
     g_assert_no_error(error);
@@ -346,7 +316,7 @@ main(int argc, char **argv)
     vmb_daemon_apply_config(
         s->daemon,
         vmb_overrides_rebase(s->overrides, vmb_config_copy(vmb_daemon_config(s->daemon))));
-    vmb_daemon_set_config_filter(s->daemon, apply_overrides, s->overrides);
+    vmb_daemon_set_config_filter(s->daemon, vmb_test_apply_overrides, s->overrides);
     vmb_daemon_add_action_hook(s->daemon, on_action, s);
     s->service = vmb_dbus_service_new_on_bus(s->daemon, s->overrides, s->service_conn, &error);
     g_assert_no_error(error);
