@@ -3,7 +3,8 @@
  * 20,000; one cycle = the CPU task then the memory task), as main.c wires it: the runtime
  * overrides, and the bus service on a private bus (GTestDBus) called from a second
  * connection. The daemon's timers never fire (interval 3600): cycles are driven with
- * vmb_daemon_run_task(), so 20,000 of them take a minute or two, not 28 hours.
+ * vmb_daemon_run_task(), at least MIN_CYCLE_US apart, so 20,000 of them take a minute or two,
+ * not 28 hours.
  *
  * The simulated host follows the real monotonic clock from the moment the daemon opens it,
  * so its scenarios are written in tenths of a second. Every RELOAD_EVERY cycles the
@@ -45,6 +46,10 @@
  * limited in tests/meson.build). 8 MiB over 18,000 cycles is 466 bytes a cycle: a leak of
  * one snapshot, one string per domain per cycle, or a bus reply per call shows up. */
 #define RSS_SLACK_KIB (8 * 1024)
+/* Wall time a cycle takes at least: the simulated host's scenario runs on the real clock, so
+ * a reload segment (RELOAD_EVERY cycles) must last long enough to reach its events (the host
+ * going down at 0.5 s). An optimised build ran a cycle in 0.66 ms and never saw them. */
+#define MIN_CYCLE_US 3000
 
 /* Host A: 4 pCPUs. "flash" lives from 0.1 s to 0.7 s, "late" appears at 0.4 s, "short" is
  * gone at 0.35 s, "mig" leaves at 0.8 s (migrating to B); down from 0.5 to 0.6 s and then
@@ -328,6 +333,7 @@ main(int argc, char **argv)
     for (guint i = 0; i < cycles; i++) {
         if (i == warmup)
             rss_warm = rss_kib();
+        gint64 cycle_start = g_get_monotonic_time();
         gboolean ok = vmb_daemon_run_task(s->daemon, VMB_TASK_CPU);
         ok = vmb_daemon_run_task(s->daemon, VMB_TASK_MEMORY) && ok;
         const VmbStatus *st = vmb_daemon_status(s->daemon);
@@ -355,6 +361,9 @@ main(int argc, char **argv)
             g_print("# cycle %u: %.1f s, RSS %" G_GUINT64_FORMAT " KiB, %u failed cycles\n", i + 1,
                     (g_get_monotonic_time() - t0) / 1e6, r, s->failed_cycles);
         }
+        gint64 spent = g_get_monotonic_time() - cycle_start;
+        if (spent < MIN_CYCLE_US)
+            g_usleep(MIN_CYCLE_US - spent);
     }
     guint64 rss_end = rss_kib();
     double secs = (g_get_monotonic_time() - t0) / 1e6;
