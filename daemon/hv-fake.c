@@ -476,17 +476,19 @@ advance_to(VmbHypervisor *hv, double target)
     }
 }
 
-/* On the real clock the simulation catches up at most every SYNC_MIN_S: a step costs a pass
- * over every pCPU and vCPU, and a cycle's burst of pin calls (1,024 on 4,096 pCPUs) would
- * otherwise pay one each, for slices of a millisecond. */
+/* On the real clock a request catches the simulation up at most every SYNC_MIN_S: a step
+ * costs a pass over every pCPU and vCPU, and a cycle's burst of pin calls (1,024 on 4,096
+ * pCPUs) would otherwise pay one each, for slices of a millisecond. A snapshot always catches
+ * up: it is the measurement, and two cycles a millisecond apart (RunNow) must see that
+ * millisecond, not nothing. */
 #define SYNC_MIN_S 0.01
 
 static void
-sync_clock(VmbHypervisor *hv)
+sync_clock(VmbHypervisor *hv, gboolean measuring)
 {
     Fake *f = fake_of(hv);
     double t = (g_get_monotonic_time() - f->origin_us) / 1e6;
-    if (!f->manual && t - f->now >= SYNC_MIN_S)
+    if (!f->manual && (t - f->now >= SYNC_MIN_S || (measuring && t > f->now)))
         advance_to(hv, t);
 }
 
@@ -506,7 +508,7 @@ vmb_hv_fake_now(VmbHypervisor *hv)
 static gboolean
 fake_open(VmbHypervisor *hv, GError **error)
 {
-    sync_clock(hv);
+    sync_clock(hv, FALSE);
     if (is_down(fake_of(hv))) {
         g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED,
                     "simulated host is unreachable");
@@ -533,9 +535,9 @@ find_running(Fake *f, const char *uuid, GError **error)
 }
 
 static gboolean
-check_up(VmbHypervisor *hv, GError **error)
+check_up(VmbHypervisor *hv, gboolean measuring, GError **error)
 {
-    sync_clock(hv);
+    sync_clock(hv, measuring);
     if (is_down(fake_of(hv))) {
         g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED,
                     "simulated host stopped answering");
@@ -550,7 +552,7 @@ static VmbSnapshot *
 fake_snapshot(VmbHypervisor *hv, GError **error)
 {
     vmb_hypervisor_count_call(hv, VMB_HV_CALL_STATS);
-    if (!check_up(hv, error))
+    if (!check_up(hv, TRUE, error))
         return NULL;
     Fake *f = fake_of(hv);
     VmbSnapshot *s = vmb_snapshot_new(f->sc->ncpus);
@@ -597,7 +599,7 @@ static gboolean
 fake_pin_vcpu(VmbHypervisor *hv, const char *uuid, guint vcpu, guint pcpu, GError **error)
 {
     vmb_hypervisor_count_call(hv, VMB_HV_CALL_REQUEST);
-    if (!check_up(hv, error))
+    if (!check_up(hv, FALSE, error))
         return FALSE;
     Fake *f = fake_of(hv);
     FakeDomain *d = find_running(f, uuid, error);
@@ -618,7 +620,7 @@ static gboolean
 fake_set_memory(VmbHypervisor *hv, const char *uuid, guint64 kib, GError **error)
 {
     vmb_hypervisor_count_call(hv, VMB_HV_CALL_REQUEST);
-    if (!check_up(hv, error))
+    if (!check_up(hv, FALSE, error))
         return FALSE;
     Fake *f = fake_of(hv);
     FakeDomain *d = find_running(f, uuid, error);
@@ -645,7 +647,7 @@ static gboolean
 fake_set_stats_period(VmbHypervisor *hv, const char *uuid, guint seconds, GError **error)
 {
     vmb_hypervisor_count_call(hv, VMB_HV_CALL_REQUEST);
-    if (!check_up(hv, error))
+    if (!check_up(hv, FALSE, error))
         return FALSE;
     FakeDomain *d = find_running(fake_of(hv), uuid, error);
     if (!d)
