@@ -14,7 +14,7 @@
 
 #include "bus-test-util.h"
 
-#define IFACE           VMB_DBUS_NAME
+#define IFACE VMB_DBUS_NAME
 
 typedef struct {
     GTestDBus *bus;
