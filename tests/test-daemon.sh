@@ -153,8 +153,10 @@ fi
     done
 } >"$tmp/big.ini"
 printf '[daemon]\ninterval = 1\n' >"$tmp/big.conf"
-catches_term() { # pid: SIGTERM (bit 15) in SigCgt
+catches_term() { # pid: SIGTERM (bit 15) in SigCgt, once the pid runs vmbalanced itself: the
+    # forked shell before its exec catches SIGTERM too (bash does, with an EXIT trap set)
     local mask
+    [ "$(cat "/proc/$1/comm" 2>/dev/null)" = vmbalanced ] || return 1
     mask=$(awk '/^SigCgt:/ {print $2}' "/proc/$1/status" 2>/dev/null) || return 1
     [ -n "$mask" ] && (((0x$mask >> 14) & 1))
 }

@@ -153,12 +153,13 @@ rss_kib(void)
 static void
 write_scenario(Soak *s, guint host)
 {
-    /* The down windows: 0.5-0.6 s, then 0.1 s of each second for 80 s (a segment between
-     * two reloads lasts a few seconds; iniparser reads lines of up to 1,024 bytes). */
-    g_autoptr(GString) down = g_string_new("0.5:0.6");
-    for (guint t = 1; t < 80; t++)
-        g_string_append_printf(down, " %u.2:%u.3", t, t);
-    g_autofree char *text = g_strdup_printf(host ? host_b : host_a, down->str);
+    /* Host A goes away 0.5 s into each of its segments and is back at the next reload (the
+     * daemon's reconnect backoff starts at 1 s, longer than what is left of the segment); host
+     * B stays up. So the share of cycles without a host stays under half whatever the speed of
+     * the build (a segment of 1 s: a quarter), and every other reload meets a host coming
+     * back. Down windows every second as well made it 51 % under ASan, over the check. */
+    const char *down = host ? "" : "0.5:0.6";
+    g_autofree char *text = g_strdup_printf(host ? host_b : host_a, down);
     g_autoptr(GError) error = NULL;
     g_file_set_contents(s->scenario[host], text, -1, &error);
     g_assert_no_error(error);
