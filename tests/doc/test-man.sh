@@ -109,7 +109,7 @@ check_verbs() { # page vmbalancectl
 }
 
 check_options() { # page vmbalanced
-    local page=$1 daemon=$2 opt missing= head
+    local page=$1 daemon=$2 opt missing="" head
     "$daemon" --help >"$tmp/help" 2>&1 || { echo "Bail out! $daemon --help failed"; exit 1; }
     options_of <"$tmp/help" >"$tmp/opts"
     [ -s "$tmp/opts" ] || { echo "Bail out! no option in \`vmbalanced --help\`"; exit 1; }
