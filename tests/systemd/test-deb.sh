@@ -27,7 +27,7 @@ if command -v git >/dev/null && git -C "$src" rev-parse --is-inside-work-tree >/
         (cd "$src" && xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh) |
         tar -C "$src" --null -T - -cf - | tar -C "$pkgsrc" -xf -
 else
-    tar -C "$src" --exclude='./build*' --exclude='./obj-*' --exclude='./debian/.debhelper' \
+    tar -C "$src" --exclude='./.git' --exclude='./build*' --exclude='./obj-*' --exclude='./debian/.debhelper' \
         -cf - . | tar -C "$pkgsrc" -xf -
 fi
 [ -f "$pkgsrc/debian/control" ] || fatal "a copy of the source tree with debian/ in $pkgsrc"
