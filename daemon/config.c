@@ -24,6 +24,10 @@ static const VmbKeyInfo keys[] = {
      "seconds between cycles, for tasks without their own interval"},
     {"daemon.exclude", VMB_KEY_LIST, 0, 0, OFF(exclude), FALSE,
      "comma-separated domain names or UUIDs (glob patterns) never touched", 1000, 128},
+    {"daemon.metrics_file", VMB_KEY_PATH, 0, 0, OFF(metrics_file), FALSE,
+     "Prometheus metrics written after each cycle for node_exporter's textfile collector "
+     "(empty: none)",
+     1000, 0},
     {"cpu.enabled", VMB_KEY_BOOL, 0, 1, OFF(cpu_enabled), FALSE, "run the vCPU balancer"},
     {"cpu.interval", VMB_KEY_UINT, 1, 3600, OFF(cpu_interval), TRUE,
      "seconds between vCPU balancer cycles (default: daemon.interval)"},
@@ -114,6 +118,11 @@ vmb_config_describe_range(const VmbKeyInfo *key)
         return g_strdup_printf("a comma-separated list of names, UUIDs or glob patterns (at "
                                "most %u items, %u characters)",
                                key->max_items, key->max_len);
+    case VMB_KEY_PATH:
+        return g_strdup_printf("an absolute path of a file named *.prom (node_exporter's "
+                               "textfile collector reads only those) of at most %u characters, "
+                               "or empty for none",
+                               key->max_len);
     }
     return g_strdup("?");
 }
@@ -125,6 +134,7 @@ vmb_config_new_defaults(void)
     c->uri = g_strdup("qemu:///system");
     c->interval = 5;
     c->exclude = g_new0(char *, 1);
+    c->metrics_file = g_strdup("");
     c->cpu_enabled = TRUE;
     c->cpu_cpus_all = TRUE;
     c->cpu_hysteresis = 3.0;
@@ -152,6 +162,7 @@ vmb_config_copy(const VmbConfig *c)
     VmbConfig *copy = g_memdup2(c, sizeof(*c));
     copy->uri = g_strdup(c->uri);
     copy->exclude = g_strdupv(c->exclude);
+    copy->metrics_file = g_strdup(c->metrics_file);
     copy->mem_weights = g_strdupv(c->mem_weights);
     return copy;
 }
@@ -163,6 +174,7 @@ vmb_config_free(VmbConfig *c)
         return;
     g_free(c->uri);
     g_strfreev(c->exclude);
+    g_free(c->metrics_file);
     g_strfreev(c->mem_weights);
     g_free(c);
 }
@@ -197,6 +209,19 @@ parse_uint(const char *s, double min, double max, guint *out)
         return FALSE;
     *out = (guint) v;
     return TRUE;
+}
+
+/* "" (none) or an absolute path whose file name is NAME.prom: node_exporter reads only those,
+ * and the temporary file beside it (PATH.XXXXXX) must not be one. */
+static gboolean
+parse_metrics_path(const char *s)
+{
+    if (!*s)
+        return TRUE;
+    g_autofree char *base = g_path_get_basename(s);
+    return g_path_is_absolute(s) && g_utf8_validate(s, -1, NULL) &&
+           !g_str_has_suffix(s, "/") && g_str_has_suffix(base, ".prom") &&
+           strlen(base) > strlen(".prom");
 }
 
 static gboolean
@@ -295,6 +320,12 @@ vmb_config_set(VmbConfig *c, const char *name, const char *raw, GError **error)
         }
         break;
     }
+    case VMB_KEY_PATH:
+        if ((ok = parse_metrics_path(value))) {
+            g_free(*(char **) field);
+            *(char **) field = g_strdup(value);
+        }
+        break;
     case VMB_KEY_LIST: {
         g_auto(GStrv) parts = g_strsplit(value, ",", -1);
         g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func(g_free);
@@ -343,6 +374,7 @@ vmb_config_get(const VmbConfig *c, const char *name, GError **error)
     case VMB_KEY_DOUBLE:
         return format_number(*(const double *) field);
     case VMB_KEY_STRING:
+    case VMB_KEY_PATH:
         return g_strdup(*(char *const *) field);
     case VMB_KEY_CPUSET:
         return c->cpu_cpus_all ? g_strdup("all") : vmb_cpuset_format(&c->cpu_cpus);

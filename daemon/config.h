@@ -25,6 +25,7 @@ typedef struct {
     char *uri;
     guint interval; /* seconds, default for both tasks */
     GStrv exclude;  /* glob patterns on domain names or UUIDs */
+    char *metrics_file; /* Prometheus textfile written after each cycle; "" = none */
     /* [cpu] */
     gboolean cpu_enabled;
     guint cpu_interval; /* 0 = use daemon.interval */
@@ -57,6 +58,7 @@ typedef enum {
     VMB_KEY_STRING,
     VMB_KEY_CPUSET,
     VMB_KEY_LIST,
+    VMB_KEY_PATH, /* an absolute path of a *.prom file, or "" for none */
 } VmbKeyType;
 
 typedef struct {
