@@ -219,9 +219,8 @@ parse_metrics_path(const char *s)
     if (!*s)
         return TRUE;
     g_autofree char *base = g_path_get_basename(s);
-    return g_path_is_absolute(s) && g_utf8_validate(s, -1, NULL) &&
-           !g_str_has_suffix(s, "/") && g_str_has_suffix(base, ".prom") &&
-           strlen(base) > strlen(".prom");
+    return g_path_is_absolute(s) && g_utf8_validate(s, -1, NULL) && !g_str_has_suffix(s, "/") &&
+           g_str_has_suffix(base, ".prom") && strlen(base) > strlen(".prom");
 }
 
 static gboolean

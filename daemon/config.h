@@ -23,8 +23,8 @@ typedef enum {
 typedef struct {
     /* [daemon] */
     char *uri;
-    guint interval; /* seconds, default for both tasks */
-    GStrv exclude;  /* glob patterns on domain names or UUIDs */
+    guint interval;     /* seconds, default for both tasks */
+    GStrv exclude;      /* glob patterns on domain names or UUIDs */
     char *metrics_file; /* Prometheus textfile written after each cycle; "" = none */
     /* [cpu] */
     gboolean cpu_enabled;

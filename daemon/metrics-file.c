@@ -15,8 +15,8 @@ static gboolean
 fail_errno(GError **error, const char *what, const char *path)
 {
     int saved = errno;
-    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "cannot %s %s: %s", what,
-                path, g_strerror(saved));
+    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "cannot %s %s: %s", what, path,
+                g_strerror(saved));
     return FALSE;
 }
 

@@ -79,38 +79,57 @@ render_daemon(GString *out, const VmbStatus *s, const char *version)
     sample(out, "vmbalance_dry_run", NULL, vmb_status_dry_run(s));
 }
 
-/* A task's figures in one family each, labelled task="cpu" / "memory". */
+/* A task's figures, one family each, labelled task="cpu" / "memory". */
+typedef enum { TASK_ENABLED, TASK_PAUSED, TASK_INTERVAL, TASK_DURATION, TASK_LAST_RUN } TaskFigure;
+
+static double
+task_figure(const VmbTaskStatus *t, TaskFigure what)
+{
+    switch (what) {
+    case TASK_ENABLED:
+        return t->enabled;
+    case TASK_PAUSED:
+        return t->paused;
+    case TASK_INTERVAL:
+        return t->interval_s;
+    case TASK_DURATION:
+        return t->last_duration_us / 1e6;
+    case TASK_LAST_RUN:
+        return t->last_run_us / 1e6;
+    }
+    g_assert_not_reached();
+}
+
 static void
 render_tasks(GString *out, const VmbStatus *s)
 {
     static const struct {
-        const char *name, *type, *help;
+        const char *name, *help;
+        gboolean after_run; /* no sample before the task's first cycle */
     } families[] = {
-        {"vmbalance_task_enabled", "gauge", "1 when the task is enabled in the configuration."},
-        {"vmbalance_task_paused", "gauge", "1 when the task was paused over D-Bus."},
-        {"vmbalance_task_interval_seconds", "gauge", "Seconds between the task's cycles."},
-        {"vmbalance_cycles_total", "counter", "Cycles that could read the hypervisor."},
-        {"vmbalance_cycle_duration_seconds", "gauge", "How long the task's last cycle took."},
-        {"vmbalance_last_cycle_timestamp_seconds", "gauge",
-         "When the task's last cycle ran, seconds since the epoch."},
+        [TASK_ENABLED] = {"vmbalance_task_enabled",
+                          "1 when the task is enabled in the configuration.", FALSE},
+        [TASK_PAUSED] = {"vmbalance_task_paused", "1 when the task was paused over D-Bus.", FALSE},
+        [TASK_INTERVAL] = {"vmbalance_task_interval_seconds", "Seconds between the task's cycles.",
+                           FALSE},
+        [TASK_DURATION] = {"vmbalance_cycle_duration_seconds",
+                           "How long the task's last cycle took.", TRUE},
+        [TASK_LAST_RUN] = {"vmbalance_last_cycle_timestamp_seconds",
+                           "When the task's last cycle ran, seconds since the epoch.", TRUE},
     };
     for (guint f = 0; f < G_N_ELEMENTS(families); f++) {
-        family(out, families[f].name, families[f].type, families[f].help);
+        family(out, families[f].name, "gauge", families[f].help);
         for (guint i = 0; i < VMB_N_TASKS; i++) {
             const VmbTaskStatus *t = vmb_status_task(s, i);
             g_autofree char *labels = g_strdup_printf("task=\"%s\"", vmb_task_name(i));
-            const double values[] = {t->enabled,
-                                     t->paused,
-                                     t->interval_s,
-                                     (double) t->cycles,
-                                     t->last_duration_us / 1e6,
-                                     t->last_run_us / 1e6};
-            gboolean never = t->last_run_us <= 0 && f >= 4; /* no cycle yet: no time */
-            if (f == 3)
-                sample_u64(out, families[f].name, labels, t->cycles);
-            else if (!never)
-                sample(out, families[f].name, labels, values[f]);
+            if (!families[f].after_run || t->last_run_us > 0)
+                sample(out, families[f].name, labels, task_figure(t, (TaskFigure) f));
         }
+    }
+    family(out, "vmbalance_cycles_total", "counter", "Cycles that could read the hypervisor.");
+    for (guint i = 0; i < VMB_N_TASKS; i++) {
+        g_autofree char *labels = g_strdup_printf("task=\"%s\"", vmb_task_name(i));
+        sample_u64(out, "vmbalance_cycles_total", labels, vmb_status_task(s, i)->cycles);
     }
 }
 
@@ -206,8 +225,7 @@ domain_labels(const VmbStatus *s)
 typedef enum { VCPU_DEMAND, VCPU_WAIT, VCPU_PINNED } VcpuFigure;
 
 static void
-render_vcpus(GString *out, const VmbStatus *s, GPtrArray *labels, const char *name,
-             VcpuFigure what)
+render_vcpus(GString *out, const VmbStatus *s, GPtrArray *labels, const char *name, VcpuFigure what)
 {
     for (guint i = 0; i < labels->len; i++) {
         const VmbDomainStatus *d = vmb_status_domain(s, i);

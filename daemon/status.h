@@ -25,11 +25,11 @@ typedef enum {
 const char *vmb_task_name(VmbTaskId task);
 
 typedef struct {
-    gboolean enabled;   /* cpu.enabled / memory.enabled */
-    gboolean paused;    /* paused over the bus: its timer does not run */
-    guint interval_s;   /* interval in effect */
-    gint64 last_run_us; /* wall clock of the last cycle tried, 0 = never */
-    guint64 cycles;     /* cycles that could read the hypervisor, since start */
+    gboolean enabled;        /* cpu.enabled / memory.enabled */
+    gboolean paused;         /* paused over the bus: its timer does not run */
+    guint interval_s;        /* interval in effect */
+    gint64 last_run_us;      /* wall clock of the last cycle tried, 0 = never */
+    guint64 cycles;          /* cycles that could read the hypervisor, since start */
     gint64 last_duration_us; /* how long the last cycle took (monotonic), 0 = never */
 } VmbTaskStatus;
 

@@ -223,7 +223,7 @@ test_metrics_file(void)
         {"/tmp/vmbalance.txt", FALSE}, /* node_exporter would never read it */
         {"/tmp/.prom", FALSE},
         {"/tmp/dir.prom/", FALSE},
-        {"/tmp/a\\b.prom", TRUE}, /* a backslash is a file name character */
+        {"/tmp/a\\b.prom", TRUE},     /* a backslash is a file name character */
         {"/tmp/bad\xff.prom", FALSE}, /* not UTF-8 */
     };
     g_autoptr(VmbConfig) defaults = vmb_config_new_defaults();
@@ -253,7 +253,10 @@ test_metrics_file(void)
     g_assert_false(vmb_config_set(c, "metrics_file", long_path, &error));
     g_assert_nonnull(strstr(error->message, "too long"));
     g_clear_error(&error);
-    g_assert_false(vmb_config_set(c, "metrics_file", "/tmp/a\x01" "b.prom", &error));
+    g_assert_false(vmb_config_set(c, "metrics_file",
+                                  "/tmp/a\x01"
+                                  "b.prom",
+                                  &error));
     g_assert_nonnull(strstr(error->message, "control characters"));
     g_assert_cmpstr(c->metrics_file, ==, "");
 }
