@@ -45,6 +45,9 @@ expect "memory.high_watermark memory.host_reserve_mib memory.host_reserve_percen
 expect "" vmbalancectl reset interval ""
 expect "--help --json --lines -n" vmbalancectl history -
 expect "" vmbalancectl history -n ""
+expect "--help --interval --iterations -d -n" vmbalancectl top -
+expect "" vmbalancectl top --interval ""
+expect "top" vmbalancectl to
 
 # Every key of the commented configuration is offered.
 keys=$(complete_line vmbalancectl set "")
