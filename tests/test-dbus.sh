@@ -1280,6 +1280,36 @@ EOF
     expect_eq "not paused" "$(prop CpuPaused)" "(<false>,)"
 }
 
+# [daemon] metrics_file changed at run time: set over the bus, written after the next cycle,
+# refused with the rule when not an absolute *.prom path, off again with "".
+case_metrics_file() {
+    default_config
+    start_daemon
+    mkdir "$TMP/textfile"
+    local prom=$TMP/textfile/vmbalance.prom
+    expect_eq "off by default" "$(get metrics_file)" ""
+    ok set metrics_file "$prom"
+    ok run cpu
+    wait_until 5 grep -q '^vmbalance_cycles_total{task="cpu"} [1-9]' "$prom" ||
+        fail "no metrics after a cycle: $(cat "$prom" 2>&1)"
+    # The same domains as status --json (idle2 of demo.ini starts later).
+    local n
+    n=$(status_value "len(d['domains'])")
+    grep -q "^vmbalance_domains $n\$" "$prom" || fail "not $n domains: $(grep domains "$prom")"
+    grep -q '^vmbalance_domain_memory_maximum_bytes{domain="db"} 4294967296$' "$prom" ||
+        fail "db's maximum: $(grep 'maximum.*db' "$prom")"
+    expect_eq "saved" "$(saved "$TMP/state/overrides.conf" daemon.metrics_file)" "$prom"
+    expect_error 1 "daemon.metrics_file.*'relative.prom'.*absolute path" set metrics_file relative.prom
+    expect_error 1 "daemon.metrics_file.*'/tmp/x.txt'.*\*\.prom" set metrics_file /tmp/x.txt
+    ok set metrics_file ""
+    expect_eq "off again" "$(get metrics_file)" ""
+    local before
+    before=$(stat -c %Y.%N "$prom")
+    sleep 1.1
+    ok run cpu
+    expect_eq "not written once off" "$(stat -c %Y.%N "$prom")" "$before"
+}
+
 # `vmbalancectl top` in a real terminal: tmux on a socket of its own, 120 × 40.
 TMUX_SOCK=
 tm() { tmux -S "$TMUX_SOCK" "$@"; }
