@@ -188,6 +188,29 @@ else
     fail "systemctl reload vmbalanced" "$tmp/out"
 fi
 
+# 7b. [daemon] metrics_file: the unit may write node_exporter's textfile directory once it
+# exists when the service starts (ReadWritePaths=-...), and nothing else of /var/lib.
+textdir=/var/lib/prometheus/node-exporter
+ct mkdir -p "$textdir"
+ct timeout 30 systemctl restart vmbalanced >"$tmp/out" 2>&1 || fail "systemctl restart vmbalanced" "$tmp/out"
+prom_written() { [ -s "$root$textdir/vmbalance.prom" ] && grep -q '^vmbalance_domains ' "$root$textdir/vmbalance.prom"; }
+if ctl set metrics_file "$textdir/vmbalance.prom" >"$tmp/out" 2>&1 && wait_until 10 prom_written &&
+    [ "$(stat -c %a "$root$textdir/vmbalance.prom")" = 644 ]; then
+    ok "metrics_file in $textdir: written by the sandboxed daemon, mode 0644"
+else
+    journal -n 20 >>"$tmp/out" 2>&1
+    fail "metrics_file in $textdir" "$tmp/out"
+fi
+refused_logged() { journal -o cat | grep -q "metrics_file: cannot create a file in /var/lib/prometheus: Read-only file system"; }
+if ctl set metrics_file /var/lib/prometheus/elsewhere.prom >"$tmp/out" 2>&1 && wait_until 10 refused_logged &&
+    [ ! -e "$root/var/lib/prometheus/elsewhere.prom" ]; then
+    ok "metrics_file elsewhere in /var/lib: read-only for the daemon, said once in the journal"
+else
+    journal -n 20 >>"$tmp/out" 2>&1
+    fail "metrics_file elsewhere is refused by the sandbox" "$tmp/out"
+fi
+ctl set metrics_file "" >/dev/null 2>&1
+
 # 8. A hung main loop: no WATCHDOG=1, systemd aborts and restarts it.
 old_pid=$(unit_prop MainPID)
 old_restarts=$(unit_prop NRestarts)
