@@ -433,6 +433,53 @@ test_file(void)
     g_assert_cmpint(g_rmdir(dir), ==, 0);
 }
 
+/* A reader never sees part of a file: it reads one whole version or the other while the
+ * writer replaces it 300 times. */
+typedef struct {
+    const char *path, *a, *b;
+    gint stop;
+    guint reads, torn;
+} Reader;
+
+static gpointer
+read_loop(gpointer data)
+{
+    Reader *r = data;
+    while (!g_atomic_int_get(&r->stop)) {
+        g_autofree char *text = NULL;
+        if (!g_file_get_contents(r->path, &text, NULL, NULL))
+            continue;
+        r->reads++;
+        r->torn += !g_str_equal(text, r->a) && !g_str_equal(text, r->b);
+    }
+    return NULL;
+}
+
+static void
+test_file_atomic(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *dir = g_dir_make_tmp("vmb-metrics-XXXXXX", &error);
+    g_autofree char *path = g_build_filename(dir, "vmbalance.prom", NULL);
+    /* Larger than a page and a pipe buffer, so that a torn read would show. */
+    g_autofree char *a = g_strnfill(256 * 1024, 'a');
+    g_autofree char *b = g_strnfill(200 * 1024, 'b');
+    g_assert_true(vmb_metrics_file_write(path, a, strlen(a), &error));
+    Reader r = {path, a, b, 0, 0, 0};
+    GThread *t = g_thread_new("reader", read_loop, &r);
+    for (guint i = 0; i < 300; i++) {
+        const char *text = i % 2 ? a : b;
+        g_assert_true(vmb_metrics_file_write(path, text, strlen(text), &error));
+    }
+    g_atomic_int_set(&r.stop, 1);
+    g_thread_join(t);
+    g_test_message("%u reads, %u torn", r.reads, r.torn);
+    g_assert_cmpuint(r.reads, >, 0);
+    g_assert_cmpuint(r.torn, ==, 0);
+    g_assert_cmpint(g_unlink(path), ==, 0);
+    g_assert_cmpint(g_rmdir(dir), ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -444,5 +491,6 @@ main(int argc, char **argv)
     g_test_add_func("/metrics/counters-monotonic", test_counters_monotonic);
     g_test_add_func("/metrics/domain-vanishes", test_domain_vanishes);
     g_test_add_func("/metrics/file", test_file);
+    g_test_add_func("/metrics/file-atomic", test_file_atomic);
     return g_test_run();
 }
