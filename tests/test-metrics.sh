@@ -111,9 +111,9 @@ else
     fail "the file is written after the first cycles" "$tmp/run.log"
 fi
 mode=$(stat -c %a "$prom" 2>/dev/null)
-[ "$mode" = 644 ] && ok "mode 0644" || fail "mode $mode, want 644"
+if [ "$mode" = 644 ]; then ok "mode 0644"; else fail "mode $mode, want 644"; fi
 leftover=$(find "$textdir" -mindepth 1 ! -name vmbalance.prom | wc -l)
-[ "$leftover" -eq 0 ] && ok "no temporary file left beside it" || fail "$leftover other files in the textfile directory"
+if [ "$leftover" -eq 0 ]; then ok "no temporary file left beside it"; else fail "$leftover other files in the textfile directory"; fi
 
 if command -v promtool >/dev/null; then
     cp "$prom" "$tmp/first.prom"
@@ -187,7 +187,7 @@ fi
 kill -TERM "$daemon"
 wait "$daemon"
 rc=$?
-[ "$rc" -eq 0 ] && ok "SIGTERM exits 0" || fail "SIGTERM: exit $rc" "$tmp/run.log"
+if [ "$rc" -eq 0 ]; then ok "SIGTERM exits 0"; else fail "SIGTERM: exit $rc" "$tmp/run.log"; fi
 pins=$(grep -c 'notice: pin ' "$tmp/run.log")
 mems=$(grep -c 'notice: set .* memory' "$tmp/run.log")
 total() { "$py" -c 'import sys; print(int(sum(float(l.split()[-1]) for l in open(sys.argv[1]) if l.startswith(sys.argv[2]))))' "$prom" "$1"; }
@@ -211,7 +211,7 @@ else
 fi
 sleep 2.5
 warned=$(grep -c "does not exist" "$tmp/later.log")
-[ "$warned" -eq 1 ] && ok "... once, not every cycle" || fail "logged $warned times, want once" "$tmp/later.log"
+if [ "$warned" -eq 1 ]; then ok "... once, not every cycle"; else fail "logged $warned times, want once" "$tmp/later.log"; fi
 mkdir "$later"
 if wait_for "$later/vmbalance.prom" "vmbalance_domains" 3 && grep -q "writing .* again" "$tmp/later.log"; then
     ok "written as soon as the directory exists, and said so"
