@@ -119,10 +119,11 @@ vmb_config_describe_range(const VmbKeyInfo *key)
                                "most %u items, %u characters)",
                                key->max_items, key->max_len);
     case VMB_KEY_PATH:
-        return g_strdup_printf("an absolute path of a file named *.prom (node_exporter's "
-                               "textfile collector reads only those) of at most %u characters, "
-                               "or empty for none",
-                               key->max_len);
+        return g_strdup_printf(
+            "an absolute path of a file whose name ends in .prom (node_exporter's "
+            "textfile collector reads only those) of at most %u characters, "
+            "or empty for none",
+            key->max_len);
     }
     return g_strdup("?");
 }

@@ -1300,7 +1300,7 @@ case_metrics_file() {
         fail "db's maximum: $(grep 'maximum.*db' "$prom")"
     expect_eq "saved" "$(saved "$TMP/state/overrides.conf" daemon.metrics_file)" "$prom"
     expect_error 1 "daemon.metrics_file.*'relative.prom'.*absolute path" set metrics_file relative.prom
-    expect_error 1 "daemon.metrics_file.*'/tmp/x.txt'.*\*\.prom" set metrics_file /tmp/x.txt
+    expect_error 1 "daemon.metrics_file.*'/tmp/x.txt'.*name ends in \.prom" set metrics_file /tmp/x.txt
     ok set metrics_file ""
     expect_eq "off again" "$(get metrics_file)" ""
     local before
