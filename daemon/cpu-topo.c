@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The topology half of the vCPU policy: where a host is not a flat row of pCPUs.
+ *
+ * The model (bench/notes.md has the sources): two busy hardware threads of one core deliver
+ * 1 + smt_gain of one core between them (published SMT gains are 0.1-0.3), so a busy core
+ * costs more than the sum of its threads and two busy vCPUs belong on two cores while a core
+ * idles; a vCPU on another node than its domain's memory delivers 1 - remote_penalty (0.1-0.4
+ * for remote DRAM latency), so a domain belongs on the node holding its memory when it fits
+ * there. These rules only choose between placements the load balancing finds equal or nearly
+ * so; they never raise the busier of the pCPUs a move touches by more than the hysteresis, so
+ * the balancing steps never undo them (a reversal would gain less than the hysteresis). On a
+ * flat host (pl->topo NULL) every function here is a no-op. */
+#include "cpu-plan.h"
+
+#include <string.h>
+
+/* A thread counts as busy from this load: two busy threads on one core share it. */
+#define SMT_BUSY 50.0
+/* A core idles when every thread of it is below this load. */
+#define SMT_IDLE 10.0
+/* A balance move (or swap) that takes a vCPU off its domain's home node must gain this many
+ * times its margin: a split costs the moved vCPU remote_penalty (0.2) of its work on every
+ * memory access for as long as it stays, while the gain is a share of the hysteresis-sized
+ * imbalance. Twice the margin is where a split of a 100 % vCPU pays at remote_penalty 0.2 in
+ * the bench's sensitivity table. */
+#define NUMA_SPLIT 2.0
+
+static guint
+node_of(const Plan *pl, guint pcpu)
+{
+    return pl->topo->cpu[pcpu].node;
+}
+
+void
+topo_init_homes(Plan *pl)
+{
+    if (!pl->topo)
+        return;
+    const VmbCpuProblem *p = pl->p;
+    guint nn = pl->topo->nnodes;
+    pl->home = g_new(gint, MAX(pl->n_domains, 1));
+    g_autofree guint *count = g_new0(guint, nn);
+    for (guint d = 0; d < pl->n_domains; d++) {
+        pl->home[d] = -1;
+        memset(count, 0, sizeof(guint) * nn);
+        for (guint k = pl->dom_first[d]; k < pl->dom_first[d + 1]; k++) {
+            guint i = pl->dom_items[k];
+            gint mem = p->item_node ? p->item_node[i] : -1;
+            if (mem >= 0 && (guint) mem < nn) {
+                pl->home[d] = mem; /* its memory decides */
+                break;
+            }
+            if (pl->place[i] >= 0)
+                count[node_of(pl, (guint) pl->place[i])]++;
+        }
+        if (pl->home[d] >= 0)
+            continue;
+        guint best = 0;
+        for (guint n = 1; n < nn; n++)
+            best = count[n] > count[best] ? n : best;
+        if (count[best] > 0)
+            pl->home[d] = (gint) best;
+    }
+}
+
+/* Most load of another thread of @pcpu's core; and whether one hosts another domain's vCPU
+ * of at least SMT_IDLE load (a neighbour). */
+static double
+other_threads(const Plan *pl, guint pcpu, guint domain, gboolean *neighbour)
+{
+    guint n;
+    const guint *cpus = vmb_topology_core_cpus(pl->topo, pcpu, &n);
+    double most = 0;
+    *neighbour = FALSE;
+    for (guint k = 0; k < n; k++) {
+        if (cpus[k] == pcpu)
+            continue;
+        most = MAX(most, pl->load[cpus[k]]);
+        GArray *on = pl->on[cpus[k]];
+        for (guint j = 0; j < on->len && !*neighbour; j++) {
+            const VmbCpuItem *it = &pl->p->items[g_array_index(on, guint, j)];
+            *neighbour = it->domain != domain && it->load >= SMT_IDLE;
+        }
+    }
+    return most;
+}
+
+/* 0 for the best destination, higher for worse, by what it costs beyond load: 8 a busy
+ * thread on the same core (SMT sharing), 4 off the domain's home node, 2 another domain's
+ * vCPU on the core (the noisy neighbour), 1 a vCPU of the same domain on the pCPU. */
+guint
+topo_rank(const Plan *pl, guint item, guint pcpu)
+{
+    if (!pl->topo)
+        return 0;
+    guint d = pl->p->items[item].domain;
+    gboolean neighbour;
+    double other = other_threads(pl, pcpu, d, &neighbour);
+    guint r = 0;
+    r += other >= SMT_BUSY ? 8 : 0;
+    r += pl->home[d] >= 0 && node_of(pl, pcpu) != (guint) pl->home[d] ? 4 : 0;
+    r += neighbour ? 2 : 0;
+    r += plan_siblings(pl, d, pcpu) > 0 ? 1 : 0;
+    return r;
+}
+
+void
+topo_placed(Plan *pl, guint item, guint pcpu)
+{
+    if (!pl->topo)
+        return;
+    guint d = pl->p->items[item].domain;
+    if (pl->home[d] < 0)
+        pl->home[d] = (gint) node_of(pl, pcpu); /* first touch */
+}
+
+double
+topo_margin_factor(const Plan *pl, guint item, guint a, guint b)
+{
+    gint home = pl->home[pl->p->items[item].domain];
+    if (home >= 0 && node_of(pl, a) == (guint) home && node_of(pl, b) != (guint) home)
+        return NUMA_SPLIT;
+    return 1.0;
+}
+
+/* Is @pcpu's whole core idle (every thread below SMT_IDLE), with @pcpu allowed? */
+static gboolean
+core_idle(const Plan *pl, guint pcpu)
+{
+    if (!pl->p->allowed[pcpu])
+        return FALSE;
+    guint n;
+    const guint *cpus = vmb_topology_core_cpus(pl->topo, pcpu, &n);
+    for (guint k = 0; k < n; k++) {
+        if (pl->load[cpus[k]] >= SMT_IDLE)
+            return FALSE;
+    }
+    return TRUE;
+}
+
+/* The thread of an idle core for @item leaving @a: in its home node first (only there when
+ * @home_only), then the least loaded, then the lowest number; G_MAXUINT when none, or when
+ * the move would raise the busier of the two pCPUs by more than the hysteresis. */
+static guint
+idle_core_for(const Plan *pl, guint item, guint a, gboolean home_only)
+{
+    gint home = pl->home[pl->p->items[item].domain];
+    double w = pl->p->items[item].load;
+    guint best = G_MAXUINT;
+    gboolean best_home = FALSE;
+    for (guint k = 0; k < pl->n_allowed; k++) {
+        guint b = pl->allowed[k];
+        if (node_of(pl, b) == node_of(pl, a) && pl->topo->cpu[b].core == pl->topo->cpu[a].core)
+            continue;
+        gboolean at_home = home < 0 || node_of(pl, b) == (guint) home;
+        if ((home_only && !at_home) || !core_idle(pl, b) || !plan_may_go(pl, item, b) ||
+            pl->load[b] + w > pl->load[a] + pl->h)
+            continue;
+        if (best == G_MAXUINT || (at_home && !best_home) ||
+            (at_home == best_home && pl->load[b] < pl->load[best])) {
+            best = b;
+            best_home = at_home;
+        }
+    }
+    return best;
+}
+
+/* The movable vCPU of @a to take off its core, the largest first; G_MAXUINT when none can
+ * go to an idle core. */
+static gboolean
+move_off_core(Plan *pl, guint a, gboolean home_only)
+{
+    guint best = G_MAXUINT, to = G_MAXUINT;
+    for (guint k = 0; k < pl->on[a]->len; k++) {
+        guint v = g_array_index(pl->on[a], guint, k);
+        if (!plan_can_move(pl, v) ||
+            (best != G_MAXUINT && pl->p->items[v].load <= pl->p->items[best].load))
+            continue;
+        guint b = idle_core_for(pl, v, a, home_only);
+        if (b != G_MAXUINT) {
+            best = v;
+            to = b;
+        }
+    }
+    if (best == G_MAXUINT)
+        return FALSE;
+    plan_move(pl, best, to, VMB_CPU_SMT, 0);
+    return TRUE;
+}
+
+/* SMT: a core with two busy threads (each >= SMT_BUSY) while a whole core idles gets one of
+ * its vCPUs moved to the idle core, its home node's first, any node's otherwise (sharing a
+ * core costs both vCPUs more than a remote node costs one). Then the noisy neighbour: two
+ * threads of a core carrying vCPUs of different domains (each >= SMT_IDLE) while a core of
+ * the home node idles. The lighter thread's vCPU moves, so the heavier one keeps its cache. */
+gboolean
+topo_smt_step(Plan *pl)
+{
+    if (!pl->topo || pl->topo->max_threads < 2)
+        return FALSE;
+    const VmbTopology *t = pl->topo;
+    for (guint pass = 0; pass < 2; pass++) {
+        for (guint core = 0; core < t->ncores; core++) {
+            const guint *cpus = &t->core_cpus[t->core_first[core]];
+            guint n = t->core_first[core + 1] - t->core_first[core];
+            for (guint x = 0; x < n; x++) {
+                for (guint y = x + 1; y < n; y++) {
+                    guint a = cpus[x], b = cpus[y];
+                    if (!pl->p->allowed[a] || !pl->p->allowed[b])
+                        continue;
+                    gboolean hit;
+                    if (pass == 0) {
+                        hit = pl->load[a] >= SMT_BUSY && pl->load[b] >= SMT_BUSY;
+                    } else {
+                        gboolean na, nb;
+                        hit = pl->on[a]->len > 0 && pl->on[b]->len > 0 && pl->load[a] >= SMT_IDLE &&
+                              pl->load[b] >= SMT_IDLE;
+                        if (hit) {
+                            guint da = pl->p->items[g_array_index(pl->on[a], guint, 0)].domain;
+                            other_threads(pl, a, da, &na);
+                            other_threads(pl, b,
+                                          pl->p->items[g_array_index(pl->on[b], guint, 0)].domain,
+                                          &nb);
+                            hit = na || nb;
+                        }
+                    }
+                    if (!hit)
+                        continue;
+                    guint lo = pl->load[a] <= pl->load[b] ? a : b, hi = lo == a ? b : a;
+                    if (move_off_core(pl, lo, pass == 1) || move_off_core(pl, hi, pass == 1))
+                        return TRUE;
+                }
+            }
+        }
+    }
+    return FALSE;
+}
+
+/* NUMA: a vCPU away from its domain's home node moves back when a pCPU of the home node has
+ * room for it without a busy sibling thread and without raising the busier of the two pCPUs
+ * by more than the hysteresis; the least loaded such pCPU, then the better topo_rank(). */
+gboolean
+topo_numa_step(Plan *pl)
+{
+    if (!pl->topo || pl->topo->nnodes < 2)
+        return FALSE;
+    for (guint d = 0; d < pl->n_domains; d++) {
+        gint home = pl->home[d];
+        if (home < 0)
+            continue;
+        for (guint k = pl->dom_first[d]; k < pl->dom_first[d + 1]; k++) {
+            guint v = pl->dom_items[k];
+            gint a = pl->place[v];
+            if (a < 0 || node_of(pl, (guint) a) == (guint) home || !plan_can_move(pl, v))
+                continue;
+            double w = pl->p->items[v].load;
+            guint best = G_MAXUINT, best_rank = G_MAXUINT;
+            for (guint j = 0; j < pl->n_allowed; j++) {
+                guint b = pl->allowed[j];
+                if (node_of(pl, b) != (guint) home || pl->load[b] + w > pl->load[a] + pl->h ||
+                    !plan_may_go(pl, v, b))
+                    continue;
+                guint r = topo_rank(pl, v, b);
+                if (r >= 8)
+                    continue;
+                if (best == G_MAXUINT || pl->load[b] < pl->load[best] - TIE_EPSILON ||
+                    (pl->load[b] <= pl->load[best] + TIE_EPSILON && r < best_rank)) {
+                    best = b;
+                    best_rank = r;
+                }
+            }
+            if (best != G_MAXUINT) {
+                plan_move(pl, v, best, VMB_CPU_NUMA, 0);
+                return TRUE;
+            }
+        }
+    }
+    return FALSE;
+}
+
+gboolean
+topo_replan_ok(const Plan *pl, const gint *start, const gint *bin, const GArray *todo, double gain,
+               double need)
+{
+    for (guint k = 0; k < todo->len; k++) {
+        guint i = g_array_index(todo, guint, k);
+        if (bin[i] != start[i] && start[i] >= 0 &&
+            topo_margin_factor(pl, i, (guint) start[i], (guint) bin[i]) > 1 &&
+            gain <= need * NUMA_SPLIT)
+            return FALSE;
+    }
+    return TRUE;
+}
