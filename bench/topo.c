@@ -464,15 +464,6 @@ evaluate(TTrace *t, TAlgo a, const Model *m, guint64 *oracle_pins)
         }
         core_max += cmax;
         out.doubleups += busy_shared && idle_core;
-        if (g_getenv("TOPO_DEBUG") && a == T_VMBALANCE && busy_shared && idle_core) {
-            g_printerr("t=%.0f phase %u:", r->t, r->phase);
-            for (guint core = 0; core < tp->ncores; core++) {
-                guint c0 = tp->core_cpus[tp->core_first[core]],
-                      c1 = tp->core_cpus[tp->core_first[core] + 1];
-                g_printerr(" %.0f/%.0f", u[c0] * 100, u[c1] * 100);
-            }
-            g_printerr("\n");
-        }
         /* domains split across nodes although their memory node had room: as many cores
          * there without another domain's busy (>= 50 %) vCPU as the domain has vCPUs */
         g_autofree gint *owner = g_new(gint, tp->ncores); /* busy domain on the core, -2 two */

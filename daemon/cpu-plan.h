@@ -48,8 +48,10 @@ guint plan_siblings(const Plan *pl, guint domain, guint pcpu);
 
 /* Home nodes: the node of the domain's memory, else where most of its placed vCPUs are. */
 void topo_init_homes(Plan *pl);
-/* How bad a destination is for @item beyond its load (0 best): see cpu-topo.c. */
-guint topo_rank(const Plan *pl, guint item, guint pcpu);
+/* How bad a destination is for @item beyond its load, in quarter points of work lost there
+ * (SMT sharing, remote memory) plus one point for a neighbour or a sibling vCPU: placement
+ * ranks near-ties by it, balancing breaks ties with it. 0 on a flat host. */
+guint topo_cost(const Plan *pl, guint item, guint pcpu);
 /* Placing @item on @pcpu: the domain's first placed vCPU fixes its home if unknown. */
 void topo_placed(Plan *pl, guint item, guint pcpu);
 /* The factor a balance move from @a to @b must clear its margin by (1, or NUMA_SPLIT). */

@@ -228,8 +228,9 @@ front_push(const LoadHeap *h, GArray *front, guint i)
  * (within TIE_EPSILON of the least loaded); among those, the least loaded, then the lowest
  * number. The near-ties are visited in that order, so the first without siblings is the
  * answer and only pCPUs with siblings (a domain's few) are looked at before it. With a
- * topology the near-ties are ranked by topo_rank() instead (busy sibling thread, off the home
- * node, another domain on the core, a sibling vCPU), at most MAX_NEAR of them looked at. */
+ * topology the near-ties are ranked by topo_cost() instead (busy sibling thread, off the home
+ * node, another domain on the core, a sibling vCPU, then the load of the other threads), at
+ * most MAX_NEAR of them looked at. */
 #define MAX_NEAR 256
 static guint
 least_loaded(const Plan *pl, const LoadHeap *h, guint item, GArray *front)
@@ -243,7 +244,7 @@ least_loaded(const Plan *pl, const LoadHeap *h, guint item, GArray *front)
         guint i = front_pop(h, front), c = h->heap[i];
         if (h->load[c] > limit)
             break;
-        guint s = pl->topo ? topo_rank(pl, item, c) : plan_siblings(pl, domain, c);
+        guint s = pl->topo ? topo_cost(pl, item, c) : plan_siblings(pl, domain, c);
         if (s < best_sibs) {
             best = c;
             best_sibs = s;
@@ -328,8 +329,8 @@ consider_moves(const Plan *pl, guint a, guint b, Action *best)
         if (pl->topo && gain <= need * topo_margin_factor(pl, v, a, b))
             continue;
         double score = gain - TIE_EPSILON * 0.5 * spread_delta(pl, v, a, b);
-        if (pl->topo) /* among equal gains, the destination with the better topology */
-            score -= TIE_EPSILON * 0.25 * (topo_rank(pl, v, b) >> 1);
+        if (pl->topo) /* among equal gains, the destination that loses the least work */
+            score -= TIE_EPSILON * MIN(1.0, topo_cost(pl, v, b) / 80.0);
         if (score > best->score && plan_may_go(pl, v, b))
             *best = (Action){gain, score, v, G_MAXUINT, b};
     }
