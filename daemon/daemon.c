@@ -164,6 +164,10 @@ publish_domains(VmbDaemon *d)
         g_ptr_array_add(domains, build_domain(d, g_ptr_array_index(snap->domains, i)));
     vmb_status_set_domains(d->status, (gint64) MAX(snap->wall_s, 0) * G_USEC_PER_SEC,
                            build_pcpus(d, snap), domains);
+    g_autofree char *topology = snap->topology && snap->topology->npcpus == snap->npcpus
+                                    ? vmb_topology_describe(snap->topology)
+                                    : g_strdup_printf("%u CPUs (topology unknown)", snap->npcpus);
+    vmb_status_set_topology(d->status, topology);
 }
 
 /* Copies what the timers, the configuration and the memory task say into the status. */

@@ -13,6 +13,7 @@ struct _VmbStatus {
     VmbStatusCounters counters;
     VmbHostMemoryStatus host_memory;
     char *degraded_reason; /* NULL while healthy */
+    char *topology;        /* vmb_status_topology(), NULL before the first snapshot */
 
     gint64 snapshot_wall_us;
     GArray *pcpus;      /* VmbPcpuStatus; NULL before the first snapshot */
@@ -95,6 +96,7 @@ vmb_status_free(VmbStatus *s)
     if (!s)
         return;
     g_free(s->degraded_reason);
+    g_free(s->topology);
     g_clear_pointer(&s->pcpus, g_array_unref);
     g_clear_pointer(&s->domains, g_ptr_array_unref);
     g_ptr_array_unref(s->history);
@@ -334,4 +336,19 @@ vmb_domain_status_free(VmbDomainStatus *d)
     g_free(d->uuid);
     g_free(d->vcpus);
     g_free(d);
+}
+
+const char *
+vmb_status_topology(const VmbStatus *s)
+{
+    return s->topology ? s->topology : "";
+}
+
+void
+vmb_status_set_topology(VmbStatus *s, const char *text)
+{
+    if (g_strcmp0(s->topology, text) == 0)
+        return;
+    g_free(s->topology);
+    s->topology = g_strdup(text);
 }
