@@ -28,7 +28,8 @@ typedef struct {
     GArray *moves;
     /* cpu-topo.c: the topology (NULL when flat or unknown) and each domain's home node */
     const VmbTopology *topo;
-    gint *home; /* [n_domains] node the domain's vCPUs belong on, -1 not yet known */
+    gint *home;           /* [n_domains] node the domain's vCPUs belong on, -1 not yet known */
+    gboolean *numa_tried; /* [n_items] the NUMA step looked for a way home this plan */
 } Plan;
 
 void plan_put(Plan *pl, guint item, guint pcpu);

@@ -46,6 +46,7 @@ topo_init_homes(Plan *pl)
     const VmbCpuProblem *p = pl->p;
     guint nn = pl->topo->nnodes;
     pl->home = g_new(gint, MAX(pl->n_domains, 1));
+    pl->numa_tried = g_new0(gboolean, MAX(p->n_items, 1));
     g_autofree guint *count = g_new0(guint, nn);
     for (guint d = 0; d < pl->n_domains; d++) {
         pl->home[d] = -1;
@@ -158,14 +159,14 @@ core_idle(const Plan *pl, guint pcpu)
  * @home_only), then the least loaded, then the lowest number; G_MAXUINT when none, or when
  * the move would raise the busier of the two pCPUs by more than the hysteresis. */
 static guint
-idle_core_for(const Plan *pl, guint item, guint a, gboolean home_only)
+idle_core_for(const Plan *pl, const GArray *idle, guint item, guint a, gboolean home_only)
 {
     gint home = pl->home[pl->p->items[item].domain];
     double w = pl->p->items[item].load;
     guint best = G_MAXUINT;
     gboolean best_home = FALSE;
-    for (guint k = 0; k < pl->n_allowed; k++) {
-        guint b = pl->allowed[k];
+    for (guint k = 0; k < idle->len; k++) {
+        guint b = g_array_index(idle, guint, k);
         if (node_of(pl, b) == node_of(pl, a) && pl->topo->cpu[b].core == pl->topo->cpu[a].core)
             continue;
         gboolean at_home = home < 0 || node_of(pl, b) == (guint) home;
@@ -187,7 +188,7 @@ idle_core_for(const Plan *pl, guint item, guint a, gboolean home_only)
 /* The movable vCPU of @a to take off its core, the largest first; G_MAXUINT when none can
  * go to an idle core. */
 static gboolean
-move_off_core(Plan *pl, guint a, gboolean home_only)
+move_off_core(Plan *pl, const GArray *idle, guint a, gboolean home_only)
 {
     guint best = G_MAXUINT, to = G_MAXUINT;
     for (guint k = 0; k < pl->on[a]->len; k++) {
@@ -195,7 +196,7 @@ move_off_core(Plan *pl, guint a, gboolean home_only)
         if (!plan_can_move(pl, v) ||
             (best != G_MAXUINT && pl->p->items[v].load <= pl->p->items[best].load))
             continue;
-        guint b = idle_core_for(pl, v, a, home_only);
+        guint b = idle_core_for(pl, idle, v, a, home_only);
         if (b != G_MAXUINT) {
             best = v;
             to = b;
@@ -220,6 +221,14 @@ topo_smt_step(Plan *pl)
     if (!pl->topo || pl->topo->max_threads < 2)
         return FALSE;
     const VmbTopology *t = pl->topo;
+    /* The allowed pCPUs of idle cores, once per step: none (a busy host) ends it at once. */
+    g_autoptr(GArray) idle = g_array_new(FALSE, FALSE, sizeof(guint));
+    for (guint k = 0; k < pl->n_allowed; k++) {
+        if (core_idle(pl, pl->allowed[k]))
+            g_array_append_val(idle, pl->allowed[k]);
+    }
+    if (idle->len == 0)
+        return FALSE;
     for (guint pass = 0; pass < 2; pass++) {
         for (guint core = 0; core < t->ncores; core++) {
             const guint *cpus = &t->core_cpus[t->core_first[core]];
@@ -248,7 +257,8 @@ topo_smt_step(Plan *pl)
                     if (!hit)
                         continue;
                     guint lo = pl->load[a] <= pl->load[b] ? a : b, hi = lo == a ? b : a;
-                    if (move_off_core(pl, lo, pass == 1) || move_off_core(pl, hi, pass == 1))
+                    if (move_off_core(pl, idle, lo, pass == 1) ||
+                        move_off_core(pl, idle, hi, pass == 1))
                         return TRUE;
                 }
             }
@@ -274,8 +284,10 @@ topo_numa_step(Plan *pl)
         for (guint k = pl->dom_first[d]; k < pl->dom_first[d + 1]; k++) {
             guint v = pl->dom_items[k];
             gint a = pl->place[v];
-            if (a < 0 || node_of(pl, (guint) a) == (guint) home || !plan_can_move(pl, v))
+            if (a < 0 || node_of(pl, (guint) a) == (guint) home || !plan_can_move(pl, v) ||
+                pl->numa_tried[v])
                 continue;
+            pl->numa_tried[v] = TRUE; /* one look per plan: the step's cost stays linear */
             double w = pl->p->items[v].load;
             gboolean nb;
             double stay = loss_at(pl, v, (guint) a, &nb);
