@@ -171,6 +171,46 @@ uuid_from_name(const char *name)
                            sum + 18);
 }
 
+/* cpu_topology: one SOCKET/CORE/NODE per CPU in CPU order ("-" for an offline CPU); CPUs with
+ * the same socket and core are threads of one core. cpus, when given, must match the count. */
+static gboolean
+parse_cpu_list(Ctx *c, VmbScenario *sc, const char *list)
+{
+    static const char *const want = "SOCKET/CORE/NODE (numbers, 0..4095) or - per CPU";
+    g_auto(GStrv) parts = g_strsplit_set(list, " \t", -1);
+    g_autoptr(VmbTopologyBuilder) b = vmb_topology_builder_new();
+    guint n = 0;
+    for (guint i = 0; parts[i]; i++) {
+        if (!*parts[i])
+            continue;
+        if (n >= MAX_CPUS)
+            return fail(c, "cpu_topology", list, want);
+        if (strcmp(parts[i], "-") == 0) {
+            vmb_topology_builder_offline(b, n++, 0);
+            continue;
+        }
+        g_auto(GStrv) f = g_strsplit(parts[i], "/", -1);
+        guint64 v[3];
+        if (g_strv_length(f) != 3)
+            return fail(c, "cpu_topology", list, want);
+        for (guint k = 0; k < 3; k++) {
+            char *end = NULL;
+            v[k] = g_ascii_strtoull(f[k], &end, 10);
+            if (!g_ascii_isdigit(f[k][0]) || *end || v[k] >= MAX_CPUS)
+                return fail(c, "cpu_topology", list, want);
+        }
+        vmb_topology_builder_cpu(b, n++, (gint) v[0], 0, (gint) v[1], (gint) v[2]);
+    }
+    if (n == 0 || (get(c, "cpus") && n != sc->ncpus))
+        return fail(c, "cpu_topology", list, "one entry per CPU (as many as cpus)");
+    g_autoptr(GError) local = NULL;
+    sc->topology = vmb_topology_builder_end(b, n, &local);
+    if (!sc->topology)
+        return fail(c, "cpu_topology", list, local->message);
+    sc->ncpus = n;
+    return TRUE;
+}
+
 /* sockets/cores/threads/nodes: a grid topology (topology.h), whose CPU count must match
  * cpus when both are given; isolated: a CPU list of this host. */
 static gboolean
@@ -181,6 +221,11 @@ parse_topology(Ctx *c, VmbScenario *sc)
         !get_uint(c, "threads", 1, 8, 1, &threads) || !get_uint(c, "nodes", 1, 64, 1, &nodes))
         return FALSE;
     gboolean shaped = get(c, "sockets") || get(c, "cores") || get(c, "threads") || get(c, "nodes");
+    const char *list = get(c, "cpu_topology");
+    if (list && shaped)
+        return fail(c, "cpu_topology", list, "either cpu_topology or sockets/cores/threads/nodes");
+    if (list && !parse_cpu_list(c, sc, list))
+        return FALSE;
     if (shaped) {
         if (!get(c, "cores"))
             return fail(c, "cores", NULL, "cores per socket with sockets, threads or nodes");
@@ -218,8 +263,8 @@ static gboolean
 parse_host(Ctx *c, VmbScenario *sc)
 {
     static const char *const allowed[] = {
-        "cpus",    "memory_mib", "host_used_mib", "background", "niced",    "seed", "down",
-        "sockets", "cores",      "threads",       "nodes",      "isolated", NULL};
+        "cpus",    "memory_mib", "host_used_mib", "background", "niced",    "seed",         "down",
+        "sockets", "cores",      "threads",       "nodes",      "isolated", "cpu_topology", NULL};
     guint64 v;
     if (!check_keys(c, allowed, FALSE, TRUE) || !get_uint(c, "cpus", 1, MAX_CPUS, 2, &v))
         return FALSE;

@@ -17,6 +17,8 @@
  *   threads = 2                 ; numbered as Linux does on x86 (see topology.h)
  *   nodes = 2
  *   isolated = 6-7              ; CPUs the host isolated (isolcpus, nohz_full)
+ *   cpu_topology = 0/0/0 0/1/0 0/0/0 -   ; or one SOCKET/CORE/NODE per CPU ("-" offline):
+ *                               ; same socket and core = threads of one core
  *
  *   [domain web1]
  *   vcpus = 2

@@ -80,6 +80,9 @@ test_scenario_errors(void)
         {"[host]\ncpus = 4\nisolated = all\n", "isolated"},
         {"[host]\nsockets = 2\ncores = 2\nnodes = 2\n[domain a]\nnode = 2\n", "node"},
         {"[host]\ncpus = 4\n[domain a]\nnode = 1\n", "node"},
+        {"[host]\ncpu_topology = 0/0/0 0/x/0\n", "cpu_topology"},
+        {"[host]\ncpus = 3\ncpu_topology = 0/0/0 0/1/0\n", "as many as cpus"},
+        {"[host]\ncores = 2\ncpu_topology = 0/0/0 0/1/0\n", "either cpu_topology"},
     };
     for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
         g_autoptr(GError) error = NULL;
@@ -131,6 +134,21 @@ test_scenario_topology(void)
     g_assert_cmpint(dom_named(s, "tuned")->mem_node, ==, 0);
     gint fl = dom_named(s, "floating")->mem_node;
     g_assert_true(fl == 0 || fl == 1);
+
+    /* An explicit list: CPUs 0 and 2 are threads of one core, 3 is offline, 1 on node 1. */
+    g_autoptr(VmbHypervisor) lhv =
+        fake_from("[host]\ncpu_topology = 0/0/0 0/1/1 0/0/0 -\n[domain a]\npin = 1\n");
+    g_autoptr(VmbSnapshot) ls = vmb_hypervisor_snapshot(lhv, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(ls->npcpus, ==, 4);
+    guint n;
+    const guint *sib = vmb_topology_core_cpus(ls->topology, 2, &n);
+    g_assert_cmpuint(n, ==, 2);
+    g_assert_cmpuint(sib[0], ==, 0);
+    g_assert_cmpuint(sib[1], ==, 2);
+    g_assert_false(ls->topology->cpu[3].online);
+    g_assert_cmpuint(ls->topology->cpu[1].node, ==, 1);
+    g_assert_cmpint(dom_named(ls, "a")->mem_node, ==, 1);
 }
 
 /* Percent of one CPU a vCPU ran / waited between two snapshots. */
