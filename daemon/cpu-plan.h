@@ -57,7 +57,7 @@ guint topo_cost(const Plan *pl, guint item, guint pcpu);
 void topo_placed(Plan *pl, guint item, guint pcpu);
 /* The factor a balance move from @a to @b must clear its margin by (1, or NUMA_SPLIT). */
 double topo_margin_factor(const Plan *pl, guint item, guint a, guint b);
-gboolean topo_smt_step(Plan *pl);
+gboolean topo_smt_step(Plan *pl, guint budget);
 /* May the global re-plan (@todo items from @start to @bin, gaining @gain over a bar of @need)
  * replace the greedy result? Not when it takes a vCPU off its home node for less than
  * NUMA_SPLIT times the bar. */

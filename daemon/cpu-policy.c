@@ -720,7 +720,7 @@ balance_greedily(Plan *pl, guint max_moves)
     guint budget = max_moves;
     while (budget > 0 && pl->n_allowed > 1) {
         guint before = pl->moves->len;
-        if (!balance_step(pl, budget) && !topo_smt_step(pl) && !topo_numa_step(pl) &&
+        if (!balance_step(pl, budget) && !topo_smt_step(pl, budget) && !topo_numa_step(pl) &&
             !spread_step(pl, budget))
             break;
         guint used = pl->moves->len - before;

@@ -208,6 +208,105 @@ move_off_core(Plan *pl, const GArray *idle, guint a, gboolean home_only)
     return TRUE;
 }
 
+/* The work a core loses to SMT sharing with its threads' loads changed at @x to @lx (and at
+ * @y to @ly when @y is on the same core): the sum over pairs of threads of l1 * l2 / 100 *
+ * (1 - SMT_GAIN). */
+static double
+core_loss(const Plan *pl, guint core, guint x, double lx, guint y, double ly)
+{
+    const VmbTopology *t = pl->topo;
+    double loss = 0;
+    for (guint i = t->core_first[core]; i < t->core_first[core + 1]; i++) {
+        for (guint j = i + 1; j < t->core_first[core + 1]; j++) {
+            guint c1 = t->core_cpus[i], c2 = t->core_cpus[j];
+            double l1 = c1 == x ? lx : c1 == y ? ly : pl->load[c1];
+            double l2 = c2 == x ? lx : c2 == y ? ly : pl->load[c2];
+            loss += CLAMP(l1, 0, 100) * CLAMP(l2, 0, 100) / 100 * (1 - SMT_GAIN);
+        }
+    }
+    return loss;
+}
+
+static double
+remote_loss(const Plan *pl, guint item, guint pcpu)
+{
+    gint home = pl->home[pl->p->items[item].domain];
+    if (home < 0 || node_of(pl, pcpu) == (guint) home)
+        return 0;
+    return CLAMP(pl->p->items[item].load, 0, 100) * REMOTE_PENALTY;
+}
+
+/* The one movable item of @pcpu, G_MAXUINT when it has none or several. */
+static guint
+lone_item(const Plan *pl, guint pcpu)
+{
+    if (pl->on[pcpu]->len != 1)
+        return G_MAXUINT;
+    guint v = g_array_index(pl->on[pcpu], guint, 0);
+    return plan_can_move(pl, v) ? v : G_MAXUINT;
+}
+
+/* Above this many pCPUs the SMT swap is not searched (it scans every pCPU per busy core). */
+#define SWAP_MAX_PCPUS 512
+
+/* SMT swap, when no core idles: the lone vCPU of a busy thread whose sibling is busy too
+ * trades places with the lone vCPU of a lighter thread on another core, when that lowers the
+ * work the two cores lose (core_loss) plus what the two vCPUs lose remote by more than the
+ * hysteresis, and raises neither pCPU above the busier of the two (so balancing never undoes
+ * it). The largest reduction wins. */
+static gboolean
+smt_swap(Plan *pl)
+{
+    const VmbTopology *t = pl->topo;
+    if (pl->n_allowed > SWAP_MAX_PCPUS)
+        return FALSE;
+    for (guint core = 0; core < t->ncores; core++) {
+        if (t->core_first[core + 1] - t->core_first[core] != 2)
+            continue;
+        guint a1 = t->core_cpus[t->core_first[core]], a2 = t->core_cpus[t->core_first[core] + 1];
+        if (!pl->p->allowed[a1] || !pl->p->allowed[a2] || pl->load[a1] < SMT_BUSY ||
+            pl->load[a2] < SMT_BUSY)
+            continue;
+        guint a = pl->load[a1] <= pl->load[a2] ? a1 : a2;
+        guint v = lone_item(pl, a);
+        if (v == G_MAXUINT)
+            continue;
+        double wv = pl->p->items[v].load, best = pl->h;
+        guint best_b = G_MAXUINT, best_u = G_MAXUINT;
+        for (guint k = 0; k < pl->n_allowed; k++) {
+            guint b = pl->allowed[k], other = t->cpu[b].core;
+            guint u = other == core ? G_MAXUINT : lone_item(pl, b);
+            if (u == G_MAXUINT || pl->p->items[u].load >= wv || !plan_may_go(pl, v, b) ||
+                !plan_may_go(pl, u, a))
+                continue;
+            double wu = pl->p->items[u].load, la = pl->load[a], lb = pl->load[b];
+            double na = la - wv + wu, nb = lb - wu + wv;
+            if (MAX(na, nb) > MAX(la, lb) + 1e-9)
+                continue;
+            double before = core_loss(pl, core, a, la, a, la) + core_loss(pl, other, b, lb, b, lb) +
+                            remote_loss(pl, v, a) + remote_loss(pl, u, b);
+            double after = core_loss(pl, core, a, na, a, na) + core_loss(pl, other, b, nb, b, nb) +
+                           remote_loss(pl, v, b) + remote_loss(pl, u, a);
+            if (before - after > best) {
+                best = before - after;
+                best_b = b;
+                best_u = u;
+            }
+        }
+        if (best_b != G_MAXUINT) {
+            plan_record(pl, v, (gint) a, best_b, VMB_CPU_SMT, 0);
+            plan_record(pl, best_u, (gint) best_b, a, VMB_CPU_SMT, 0);
+            plan_take(pl, v);
+            plan_take(pl, best_u);
+            plan_put(pl, v, best_b);
+            plan_put(pl, best_u, a);
+            pl->moved[v] = pl->moved[best_u] = TRUE;
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
 /* SMT: a core with two busy threads (each >= SMT_BUSY) while a whole core idles gets one of
  * its vCPUs moved to the idle core, its home node's first, any node's otherwise: sharing costs
  * the pair u_hi * u_lo * (1 - smt_gain) of a core, running the lighter one remote costs
@@ -216,7 +315,7 @@ move_off_core(Plan *pl, const GArray *idle, guint a, gboolean home_only)
  * while a core of the home node idles. The lighter thread's vCPU moves, so the heavier one keeps
  * its cache. */
 gboolean
-topo_smt_step(Plan *pl)
+topo_smt_step(Plan *pl, guint budget)
 {
     if (!pl->topo || pl->topo->max_threads < 2)
         return FALSE;
@@ -228,7 +327,7 @@ topo_smt_step(Plan *pl)
             g_array_append_val(idle, pl->allowed[k]);
     }
     if (idle->len == 0)
-        return FALSE;
+        return budget >= 2 && smt_swap(pl);
     for (guint pass = 0; pass < 2; pass++) {
         for (guint core = 0; core < t->ncores; core++) {
             const guint *cpus = &t->core_cpus[t->core_first[core]];

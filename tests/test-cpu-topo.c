@@ -19,6 +19,7 @@ typedef enum {
     CHECK_DOMAIN_ON_NODE,      /* every vCPU of domain 0 on node `arg` */
     CHECK_NOT_ON,              /* no vCPU on a pCPU of the `cpus` list (isolated) */
     CHECK_NO_NEIGHBOUR,        /* no two domains' vCPUs on the threads of one core */
+    CHECK_NO_BUSY_PAIR,        /* no core with two busy (>= 50) threads at all */
     CHECK_NONE,
 } Check;
 
@@ -51,6 +52,9 @@ static const Case cases[] = {
     /* 2 cores x 2 threads, 3 busy vCPUs: no idle core, so the sharing stays. */
     {"no-idle-core-no-move", 1, 2, 2, 1, NULL, {-1, -1, -1},
      {{0, 100, 0}, {1, 100, 2}, {2, 100, 1}}, 3, 3, 0, -1, CHECK_NONE, 0},
+    /* 2 cores x 2 threads, no idle core: the busy pair trades a vCPU with the light pair. */
+    {"busy-pair-swaps-with-light-pair", 1, 2, 2, 1, NULL, {-1, -1, -1, -1},
+     {{0, 100, 0}, {1, 90, 2}, {2, 20, 1}, {3, 20, 3}}, 4, 3, 2, VMB_CPU_SMT, CHECK_NO_BUSY_PAIR, 0},
     {"noisy-neighbour-moves", 1, 4, 2, 1, NULL, {-1, -1},
      {{0, 30, 0}, {1, 30, 4}}, 2, 3, 1, VMB_CPU_SMT, CHECK_NO_NEIGHBOUR, 0},
     /* 2 nodes x 4 cores, 1 thread: pCPUs 0-3 node 0, 4-7 node 1. */
@@ -195,6 +199,14 @@ run_case(gconstpointer data)
                     g_assert_cmpuint(t->cpu[items[i].current].core, !=,
                                      t->cpu[items[j].current].core);
             }
+        }
+        break;
+    case CHECK_NO_BUSY_PAIR:
+        for (guint core = 0; core < t->ncores; core++) {
+            guint busy = 0;
+            for (guint k = t->core_first[core]; k < t->core_first[core + 1]; k++)
+                busy += pcpu_load(items, c->n_items, t->core_cpus[k]) >= 50;
+            g_assert_cmpuint(busy, <, 2);
         }
         break;
     case CHECK_NONE:
