@@ -5,6 +5,8 @@
 
 #include <glib.h>
 
+#include "topology.h"
+
 typedef struct {
     guint64 time_ns; /* cumulative time the vCPU ran */
     guint64 wait_ns; /* cumulative time it was runnable but waiting (valid if has_wait) */
@@ -46,6 +48,7 @@ typedef struct {
     VmbVcpuStat *vcpus;
     guint64 cpu_time_ns; /* cpu.time: all threads of the domain */
     VmbBalloonStat balloon;
+    gint mem_node; /* host NUMA node (dense topology index) holding its memory, -1 unknown */
 } VmbDomainStat;
 
 typedef struct {
@@ -58,6 +61,7 @@ typedef struct {
     guint64 host_mem_total_kib;
     guint64 host_mem_available_kib; /* MemAvailable semantics; 0 when unknown */
     GPtrArray *domains;             /* VmbDomainStat*, running domains only */
+    VmbTopology *topology;          /* a reference, NULL when the backend knows none (flat) */
 } VmbSnapshot;
 
 VmbSnapshot *vmb_snapshot_new(guint npcpus);
