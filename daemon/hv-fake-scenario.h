@@ -34,6 +34,9 @@
  *   lazy = no                   ; host memory is what the guest touched, not its actual: pages
  *                               ; it never used cost the host nothing until it does, and an
  *                               ; inflating balloon frees only the resident pages it takes
+ *   boot_mib = 2048             ; actual at boot (default current_mib): QEMU starts a guest at
+ *                               ; <memory> and the balloon then inflates to current_mib
+ *   balloon_mib_s = 1024        ; how fast the balloon moves (TCG guests: tens of MiB/s)
  *
  * Series are "V" or "T:V T:V ..." (see series.h). */
 // clang-format on
@@ -57,8 +60,10 @@ typedef struct {
     double stale_after; /* < 0: never */
     double stale_until; /* < 0: statistics never resume after stale_after */
     gboolean balloon_driver;
-    double page_cache; /* percent of spare memory */
-    gboolean lazy;     /* host memory follows the pages touched, not actual */
+    double page_cache;    /* percent of spare memory */
+    gboolean lazy;        /* host memory follows the pages touched, not actual */
+    guint64 boot_mib;     /* actual at boot; the target is current_mib */
+    double balloon_mib_s; /* balloon speed */
 } VmbScenarioDomain;
 
 typedef struct {

@@ -18,7 +18,6 @@
 #include <string.h>
 
 #define TICK_S             0.1
-#define BALLOON_MIB_PER_S  1024.0     /* how fast actual follows a target */
 #define GUEST_RESERVED_MIB 16.0       /* what a guest cannot give back beyond its use */
 #define GUEST_KERNEL_MIB   8.0        /* actual minus guest MemTotal (kernel reservations) */
 #define CACHE_FILL_MIB_S   8.0        /* how fast free guest memory turns into page cache */
@@ -147,7 +146,8 @@ domain_boot(Fake *f, FakeDomain *d)
         d->pins[v] = def->pin[v];
         d->time_ns[v] = d->wait_ns[v] = 0;
     }
-    d->actual_mib = d->target_mib = (double) def->current_mib;
+    d->actual_mib = (double) def->boot_mib;
+    d->target_mib = (double) def->current_mib;
     d->stats_period = 0;
     d->have_stats = FALSE;
     d->cache_mib = 0;
@@ -385,7 +385,7 @@ step_memory(Fake *f, double t, double dt)
         double max = (double) def->memory_mib;
         double used = guest_used(d, t);
         double floor_mib = used + GUEST_RESERVED_MIB;
-        double move = BALLOON_MIB_PER_S * dt;
+        double move = def->balloon_mib_s * dt;
 
         /* Without the guest driver the device takes targets but the balloon never moves. */
         double before = d->actual_mib;
@@ -582,6 +582,7 @@ fake_snapshot(VmbHypervisor *hv, GError **error)
         b->rss_kib = (guint64) (d->resident_mib * 1024);
         b->maximum_kib = d->def->memory_mib * 1024;
         b->min_guarantee_kib = d->def->min_guarantee_mib * 1024;
+        b->target_kib = (guint64) (d->target_mib * 1024); /* libvirt's <currentMemory> */
         if (d->have_stats) {
             b->fields |= VMB_BALLOON_UNUSED | VMB_BALLOON_AVAILABLE | VMB_BALLOON_USABLE |
                          VMB_BALLOON_LAST_UPDATE;

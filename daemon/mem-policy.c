@@ -79,6 +79,8 @@ vmb_mem_verdict_to_string(VmbMemVerdict v)
         return "pending";
     case VMB_MEM_V_AUTODEFLATED:
         return "autodeflated";
+    case VMB_MEM_V_IN_FLIGHT:
+        return "in-flight";
     }
     return "?";
 }
@@ -238,6 +240,28 @@ add_change(GArray *out, const VmbMemGuest *in, const GuestPlan *g, guint i, guin
     g_array_append_val(out, c);
 }
 
+/* The balloon's own target (libvirt's, set at boot or by anyone): actual is not the guest's
+ * state while the balloon still moves toward it. A guest inflating toward a lower target, in
+ * flight or stalled where it could give no more, is not shrunk: a "shrink" to anything above
+ * that target would raise it. BALANCED when the target says nothing. */
+static VmbMemVerdict
+judge_balloon_target(const VmbMemGuest *in, GuestPlan *g)
+{
+    guint64 target = in->balloon_target_kib;
+    if (!target)
+        return VMB_MEM_V_BALANCED;
+    guint64 tol = vmb_mem_tolerance(target);
+    if (in->in_flight && (in->current_kib + tol < target || in->current_kib > target + tol)) {
+        g->no_shrink = TRUE;
+        return VMB_MEM_V_IN_FLIGHT;
+    }
+    if (in->current_kib > target + tol) {
+        g->no_shrink = TRUE;
+        return VMB_MEM_V_UNREACHABLE;
+    }
+    return VMB_MEM_V_BALANCED;
+}
+
 /* Where one guest stands: its band, whether it starves or idles, and the targets for each. */
 static VmbMemVerdict
 assess(const VmbMemGuest *in, const VmbMemTunables *t, GuestPlan *g)
@@ -275,6 +299,11 @@ assess(const VmbMemGuest *in, const VmbMemTunables *t, GuestPlan *g)
     }
     if (in->swapping)
         g->no_shrink = TRUE;
+    VmbMemVerdict flight = judge_balloon_target(in, g);
+    if (flight == VMB_MEM_V_IN_FLIGHT && in->balloon_target_kib > in->current_kib)
+        return flight; /* memory is on its way to the guest: nothing to plan on yet */
+    if (v == VMB_MEM_V_BALANCED)
+        v = flight;
 
     double need = (double) g->low + g->allowance;
     g->urgency = need > 0 ? usable / need : G_MAXDOUBLE;
@@ -364,8 +393,12 @@ measure_headroom(MemPlanner *s)
     s->host_known = s->p->host_available_kib > 0;
     gint64 promised = 0, guests_take = 0;
     for (guint i = 0; i < s->n; i++) {
+        gint64 ours = 0, flying = 0;
         if (in[i].target_kib > in[i].current_kib && in[i].target_kib > in[i].target_from_kib)
-            promised += (gint64) (in[i].target_kib - in[i].current_kib);
+            ours = (gint64) (in[i].target_kib - in[i].current_kib);
+        if (in[i].in_flight && in[i].balloon_target_kib > in[i].current_kib)
+            flying = (gint64) (in[i].balloon_target_kib - in[i].current_kib);
+        promised += MAX(ours, flying); /* ours is usually the one in flight */
         guests_take += (gint64) in[i].take_kib;
     }
     plan->headroom_kib = (gint64) s->p->host_available_kib - (gint64) plan->reserve_kib - promised -

@@ -32,6 +32,10 @@ typedef struct {
     guint64 target_kib, target_from_kib; /* our last request and the actual it started from */
     gint64 target_wall_s;
     guint64 dry_target_kib; /* dry-run: the last target reported */
+    /* The balloon change being followed: its target, since when, and when actual last came
+     * closer to it (and from where). */
+    guint64 flight_target_kib, flight_last_kib;
+    gint64 flight_since_s, flight_moved_s;
     /* Actual and QEMU RSS when we first grew the guest since it last caught up: what the
      * balloon gave it beyond what its RSS grew by is not host memory yet. */
     gboolean grow_base;
@@ -46,8 +50,9 @@ history_free(MemHistory *h)
 }
 
 /* The log-once keys of one domain, cleared when it goes away so a new run logs again. */
-static const char *const once_kinds[] = {"stale",   "nostats",     "noballoon", "maximum",
-                                         "limited", "unreachable", "pending",   "refused"};
+static const char *const once_kinds[] = {"stale",   "nostats", "noballoon",
+                                         "maximum", "limited", "unreachable",
+                                         "pending", "refused", "inflight"};
 
 static char *
 once_key(const char *kind, const char *uuid)
@@ -238,6 +243,39 @@ settled(const MemHistory *h, const VmbBalloonStat *b)
     return ABS(moved) > 2 * tol && ABS(offset - h->kernel_kib) <= tol;
 }
 
+/* A balloon change in flight gives up after this long at most, and after two horizons (an
+ * interval and a statistics period each) without actual coming closer to its target: TCG
+ * guests inflate their balloons over tens of seconds after boot. */
+#define FLIGHT_MAX_S 300
+
+/* Is the balloon still moving toward its target (libvirt's, or our last request when the
+ * backend does not say)? Progress is actual coming at least a MiB closer to the target. */
+static gboolean
+follow_flight(MemHistory *h, const VmbBalloonStat *b, gint64 now_s, const VmbConfig *c)
+{
+    guint64 target = b->target_kib ? b->target_kib : h->target_kib;
+    guint64 actual = b->current_kib;
+    if (!target || (guint64) ABS((gint64) actual - (gint64) target) <= vmb_mem_tolerance(target)) {
+        h->flight_target_kib = 0;
+        return FALSE;
+    }
+    if (target != h->flight_target_kib) {
+        h->flight_target_kib = target;
+        h->flight_last_kib = actual;
+        h->flight_since_s = h->flight_moved_s = now_s;
+        return TRUE;
+    }
+    guint64 off = (guint64) ABS((gint64) actual - (gint64) target);
+    guint64 last_off = (guint64) ABS((gint64) h->flight_last_kib - (gint64) target);
+    if (off + 1024 <= last_off) {
+        h->flight_last_kib = actual;
+        h->flight_moved_s = now_s;
+    }
+    double stall_s = 2 * (vmb_config_mem_interval(c) + c->mem_stats_period);
+    return (double) (now_s - h->flight_moved_s) <= stall_s &&
+           now_s - h->flight_since_s <= FLIGHT_MAX_S;
+}
+
 /* Decides whether the policy may act on @d and fills @g. */
 static void
 describe(MemHistory *h, const VmbDomainStat *d, const VmbSnapshot *s, const VmbConfig *c,
@@ -255,6 +293,8 @@ describe(MemHistory *h, const VmbDomainStat *d, const VmbSnapshot *s, const VmbC
     g->target_kib = h->target_kib;
     g->target_from_kib = h->target_from_kib;
     g->rate_kib_s = h->have_rate ? h->rate : 0;
+    g->balloon_target_kib = b->target_kib;
+    g->in_flight = follow_flight(h, b, s->wall_s, c);
 
     if (excluded) {
         g->state = VMB_MEM_EXCLUDED;
@@ -321,10 +361,9 @@ log_verdict(const VmbDomainStat *d, const VmbMemGuest *g, VmbMemVerdict v, gbool
         VmbMemVerdict v;
         const char *kind;
     } lasting[] = {
-        {VMB_MEM_V_AT_MAXIMUM, "maximum"},
-        {VMB_MEM_V_HOST_LIMITED, "limited"},
-        {VMB_MEM_V_UNREACHABLE, "unreachable"},
-        {VMB_MEM_V_PENDING, "pending"},
+        {VMB_MEM_V_AT_MAXIMUM, "maximum"},      {VMB_MEM_V_HOST_LIMITED, "limited"},
+        {VMB_MEM_V_UNREACHABLE, "unreachable"}, {VMB_MEM_V_PENDING, "pending"},
+        {VMB_MEM_V_IN_FLIGHT, "inflight"},
     };
     gboolean comfortable = v == VMB_MEM_V_BALANCED || v == VMB_MEM_V_IDLE;
     for (guint k = 0; v != VMB_MEM_V_SKIPPED && k < G_N_ELEMENTS(lasting); k++) {
@@ -350,7 +389,8 @@ log_verdict(const VmbDomainStat *d, const VmbMemGuest *g, VmbMemVerdict v, gbool
     case VMB_MEM_V_UNREACHABLE:
         msg = g_strdup_printf("%s stays at %" G_GUINT64_FORMAT " MiB instead of %" G_GUINT64_FORMAT
                               " MiB (it cannot give more): not asking again",
-                              d->name, g->current_kib / 1024, g->target_kib / 1024);
+                              d->name, g->current_kib / 1024,
+                              (g->target_kib ? g->target_kib : g->balloon_target_kib) / 1024);
         log_once("unreachable", d->uuid, G_LOG_LEVEL_INFO, msg);
         break;
     case VMB_MEM_V_PENDING:
@@ -358,6 +398,12 @@ log_verdict(const VmbDomainStat *d, const VmbMemGuest *g, VmbMemVerdict v, gbool
                               " MiB (its balloon does not deflate): not asking again",
                               d->name, g->current_kib / 1024, g->target_kib / 1024);
         log_once("pending", d->uuid, G_LOG_LEVEL_WARNING, msg);
+        break;
+    case VMB_MEM_V_IN_FLIGHT:
+        msg = g_strdup_printf("the balloon of %s is on its way from %" G_GUINT64_FORMAT
+                              " to %" G_GUINT64_FORMAT " MiB: waiting for it",
+                              d->name, g->current_kib / 1024, g->balloon_target_kib / 1024);
+        log_once("inflight", d->uuid, G_LOG_LEVEL_INFO, msg);
         break;
     case VMB_MEM_V_AUTODEFLATED:
         g_info("%s took memory back from its balloon by itself (%" G_GUINT64_FORMAT

@@ -37,6 +37,9 @@ typedef struct {
     guint64 major_faults;
     guint64 rss_kib;           /* host memory the guest's QEMU process holds (balloon.rss) */
     guint64 min_guarantee_kib; /* <memtune><min_guarantee>, 0 when unset */
+    /* The target the balloon moves toward: libvirt's <currentMemory> (the boot target) or the
+     * last request. 0 when unknown. While a change is in flight actual differs from it. */
+    guint64 target_kib;
 } VmbBalloonStat;
 
 typedef struct {

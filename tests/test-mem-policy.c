@@ -20,6 +20,8 @@ typedef struct {
     gboolean swapping;
     double target, from; /* our last request and where it started, 0 = none */
     double take;         /* MiB it is expected to touch before the next cycle */
+    double btarget;      /* the balloon's own target (libvirt's), 0 = unknown */
+    gboolean flight;     /* the balloon still moves toward it */
 } GuestSpec;
 
 typedef struct {
@@ -226,6 +228,27 @@ static const Case cases[] = {
     {"target/grow not reached: not asked again", ROOMY,
      .g = {{M, 1024, 4096, 100, .target = 1300, .from = 1024}}, .n = 1, .ne = 0,
      .check_verdicts = TRUE, .v = {VMB_MEM_V_PENDING}},
+    /* booted at 2048 MiB, inflating toward libvirt's 512: a shrink to 1301 would replace
+     * that target with a larger one (seen on the lab's TCG guests) */
+    {"flight/inflating toward a lower target: not shrunk", ROOMY,
+     .g = {{M, 1365, 2048, 1200, .btarget = 512, .flight = TRUE}}, .n = 1, .ne = 0,
+     .check_verdicts = TRUE, .v = {VMB_MEM_V_IN_FLIGHT}},
+    {"flight/stalled above a lower target: not raised either", ROOMY,
+     .g = {{M, 1365, 2048, 1200, .btarget = 512}}, .n = 1, .ne = 0, .check_verdicts = TRUE,
+     .v = {VMB_MEM_V_UNREACHABLE}},
+    {"flight/the same guest at its target shrinks", ROOMY,
+     .g = {{M, 1365, 2048, 1200, .btarget = 1365}}, .n = 1, .e = {{0, VMB_MEM_SHRINK, 1301, 1301}},
+     .ne = 1},
+    /* used 1265: A = 1265 / 0.725 = 1744.8 */
+    {"flight/starving while inflating: grows", ROOMY,
+     .g = {{M, 1365, 2048, 100, .btarget = 512, .flight = TRUE}}, .n = 1,
+     .e = {{0, VMB_MEM_GROW, 1745, 1745}}, .ne = 1},
+    /* a deflation of 476 on its way (not ours): headroom 1200 - 512 - 476 = 212, as if it
+     * were our own grow (the settling case) */
+    {"flight/deflating toward a higher target: no grow, it counts against the headroom", 8192, 1200,
+     .g = {{M, 1024, 4096, 100, .btarget = 1500, .flight = TRUE}, {M, 1024, 4096, 100}}, .n = 2,
+     .e = {{1, VMB_MEM_GROW, 1171.9, 1172}}, .ne = 1, .check_verdicts = TRUE,
+     .v = {VMB_MEM_V_IN_FLIGHT, VMB_MEM_V_HOST_LIMITED}},
     {"swapping guest is not shrunk", ROOMY, .g = {{M, 2048, 4096, 1800, .swapping = TRUE}}, .n = 1,
      .ne = 0},
 };
@@ -282,6 +305,8 @@ test_case(gconstpointer data)
             .target_kib = kib(s->target),
             .target_from_kib = kib(s->from),
             .take_kib = kib(s->take),
+            .balloon_target_kib = kib(s->btarget),
+            .in_flight = s->flight,
         };
     }
     VmbMemProblem p = {
