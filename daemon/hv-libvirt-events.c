@@ -36,6 +36,7 @@ void
 lv_domain_cache_free(DomainCache *c)
 {
     g_free(c->pins);
+    lv_mem_clear(&c->mem);
     g_free(c);
 }
 

@@ -500,6 +500,9 @@ parse_record(LvPriv *p, const virDomainStatsRecord *rec, GError **error)
     if (!c)
         return NULL;
     d->balloon.min_guarantee_kib = c->min_guarantee_kib;
+    if (first_sight && !lv_mem_read(p, dom, c, d->balloon.current_kib, error))
+        return NULL;
+    lv_mem_fill(c, d);
 
     guint npins = MAX((guint) MIN(b.max_vcpus, G_MAXINT), d->nvcpus);
     if (!lv_pins_sync(p, dom, d->uuid, c, first_sight, npins, error))
@@ -669,6 +672,7 @@ lv_set_memory(VmbHypervisor *hv, const char *uuid, guint64 kib, GError **error)
         set_request_error(p, dom, err, error, what);
         return FALSE;
     }
+    lv_mem_target_set(p, uuid, kib);
     return TRUE;
 }
 
