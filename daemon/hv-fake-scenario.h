@@ -37,6 +37,12 @@
  *   boot_mib = 2048             ; actual at boot (default current_mib): QEMU starts a guest at
  *                               ; <memory> and the balloon then inflates to current_mib
  *   balloon_mib_s = 1024        ; how fast the balloon moves (TCG guests: tens of MiB/s)
+ *   swap_mib = 0                ; guest swap: use beyond its memory is swapped out (up to
+ *                               ; this) instead of OOM-killed, and swapped pages are
+ *                               ; touched again: swap-in and major faults, as the balloon
+ *                               ; statistics report them
+ *   swap_free_mib = 0           ; the guest swaps to keep this much free (its free memory
+ *                               ; then looks fine while it pages)
  *
  * Series are "V" or "T:V T:V ..." (see series.h). */
 // clang-format on
@@ -64,6 +70,7 @@ typedef struct {
     gboolean lazy;        /* host memory follows the pages touched, not actual */
     guint64 boot_mib;     /* actual at boot; the target is current_mib */
     double balloon_mib_s; /* balloon speed */
+    guint64 swap_mib, swap_free_mib;
 } VmbScenarioDomain;
 
 typedef struct {

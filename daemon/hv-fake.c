@@ -24,6 +24,8 @@
 #define OOM_RECOVERY_S     2.0        /* the killed workload restarts after this ... */
 #define OOM_RAMP_MIB_S     50.0       /* ... and allocates its memory again at this pace */
 #define WALL_ORIGIN_S      1700000000 /* simulated epoch for manual clocks */
+#define SWAP_TOUCH_PER_S   0.05       /* share of its swapped pages a guest touches a second */
+#define PAGE_KIB           4.0
 
 typedef struct {
     VmbScenarioDomain *def;
@@ -40,6 +42,9 @@ typedef struct {
     double cache_mib; /* guest page cache: reclaimable, part of usable, not of unused */
     double oom_until; /* last OOM kill: nothing in use until then, then a ramp back */
     guint oom_kills, autodeflates;
+    double swapped_mib;                           /* guest memory in swap */
+    double swap_in_kib, major_faults;             /* cumulative */
+    double stats_swap_in_kib, stats_major_faults; /* as of last_stats_t */
 } FakeDomain;
 
 typedef struct {
@@ -152,6 +157,7 @@ domain_boot(Fake *f, FakeDomain *d)
     d->have_stats = FALSE;
     d->cache_mib = 0;
     d->oom_until = -1;
+    d->swapped_mib = d->swap_in_kib = d->major_faults = 0;
     /* A lazy guest's boot touched its kernel's memory and what its workload uses. */
     d->resident_mib = def->lazy
                           ? MIN(d->actual_mib, in_use_mib(d, vmb_series_at(&def->used_mib, f->now)))
@@ -373,6 +379,24 @@ guest_used(FakeDomain *d, double t)
     return demand;
 }
 
+/* A guest with swap keeps swap_free_mib free by swapping out what its use needs beyond that
+ * (up to its swap); what comes back when it has room again, and the swapped pages it touches
+ * meanwhile, are swap-ins and major faults. Returns what is swapped out: not resident. */
+static double
+step_swap(FakeDomain *d, double used, double dt)
+{
+    const VmbScenarioDomain *def = d->def;
+    if (!def->swap_mib)
+        return 0;
+    double room = d->actual_mib - GUEST_RESERVED_MIB - (double) def->swap_free_mib;
+    double want = CLAMP(used - room, 0, (double) def->swap_mib);
+    double in_mib = MAX(0, d->swapped_mib - want) + d->swapped_mib * SWAP_TOUCH_PER_S * dt;
+    d->swapped_mib = want;
+    d->swap_in_kib += in_mib * 1024;
+    d->major_faults += in_mib * 1024 / PAGE_KIB;
+    return want;
+}
+
 static void
 step_memory(Fake *f, double t, double dt)
 {
@@ -405,6 +429,8 @@ step_memory(Fake *f, double t, double dt)
             d->actual_mib = MIN(max, floor_mib);
             d->autodeflates++;
         }
+        used -= step_swap(d, used, dt);
+        f->counters.swapping_s += d->swapped_mib > 0 ? dt : 0;
         if (used > d->actual_mib) {
             d->oom_kills++;
             f->counters.oom_kills++;
@@ -434,6 +460,8 @@ step_memory(Fake *f, double t, double dt)
             d->stats_available_mib = MAX(0, d->actual_mib - GUEST_KERNEL_MIB);
             d->stats_usable_mib = MAX(0, d->stats_available_mib - used);
             d->stats_unused_mib = MAX(0, d->stats_usable_mib - d->cache_mib);
+            d->stats_swap_in_kib = d->swap_in_kib;
+            d->stats_major_faults = d->major_faults;
         }
     }
     double avail = (double) f->sc->memory_mib - host_used_mib(f);
@@ -590,6 +618,11 @@ fake_snapshot(VmbHypervisor *hv, GError **error)
             b->available_kib = (guint64) (d->stats_available_mib * 1024);
             b->usable_kib = (guint64) (d->stats_usable_mib * 1024);
             b->last_update = f->wall_origin_s + (gint64) d->last_stats_t;
+            if (d->def->swap_mib) {
+                b->fields |= VMB_BALLOON_SWAP | VMB_BALLOON_MAJOR_FAULT;
+                b->swap_in_kib = (guint64) d->stats_swap_in_kib;
+                b->major_faults = (guint64) d->stats_major_faults;
+            }
         }
         g_ptr_array_add(s->domains, ds);
     }
@@ -768,7 +801,10 @@ vmb_hv_fake_domain_info(VmbHypervisor *hv, const char *name, VmbFakeDomainInfo *
 void
 vmb_hv_fake_counters(VmbHypervisor *hv, VmbFakeCounters *out)
 {
-    *out = fake_of(hv)->counters;
+    Fake *f = fake_of(hv);
+    *out = f->counters;
+    for (guint i = 0; i < f->sc->domains->len; i++)
+        out->swap_in_mib += f->doms[i].swap_in_kib / 1024;
 }
 
 void

@@ -31,6 +31,8 @@ typedef struct {
     guint reserve_violations; /* simulation steps where host MemAvailable was below the
                                  reserve set by vmb_hv_fake_set_reserve() */
     guint64 min_host_available_kib;
+    double swap_in_mib; /* all guests swapped in this much */
+    double swapping_s;  /* guest-seconds with memory in swap */
 } VmbFakeCounters;
 
 void vmb_hv_fake_counters(VmbHypervisor *hv, VmbFakeCounters *out);

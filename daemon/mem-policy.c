@@ -262,6 +262,17 @@ judge_balloon_target(const VmbMemGuest *in, GuestPlan *g)
     return VMB_MEM_V_BALANCED;
 }
 
+/* Memory a paging guest (swap-in or major faults above their thresholds) lacks: its working
+ * set does not fit, whatever its free memory says. What it pages in over the horizon, at least
+ * the band minimum; 0 when it does not page. */
+static double
+paging_need(const VmbMemGuest *in, const VmbMemTunables *t)
+{
+    if (!in->swapping)
+        return 0;
+    return MAX((double) t->min_free_kib, MAX(0, in->paging_kib_s) * t->horizon_s);
+}
+
 /* Where one guest stands: its band, whether it starves or idles, and the targets for each. */
 static VmbMemVerdict
 assess(const VmbMemGuest *in, const VmbMemTunables *t, GuestPlan *g)
@@ -305,14 +316,17 @@ assess(const VmbMemGuest *in, const VmbMemTunables *t, GuestPlan *g)
     if (v == VMB_MEM_V_BALANCED)
         v = flight;
 
+    double paging = paging_need(in, t);
     double need = (double) g->low + g->allowance;
-    g->urgency = need > 0 ? usable / need : G_MAXDOUBLE;
-    if (usable < need) {
+    g->urgency = paging > 0 ? 0 : need > 0 ? usable / need : G_MAXDOUBLE;
+    if (usable < need || paging > 0) {
         /* At its maximum nothing can be done; it is only short once below its low watermark
          * (missing just the growth allowance of a guest that may have stopped is not). */
         if (in->current_kib >= in->maximum_kib)
-            return usable < (double) g->low ? VMB_MEM_V_AT_MAXIMUM : v;
-        guint64 want = solve_actual(t, g->used, g->allowance, FRAC_TARGET);
+            return usable < (double) g->low || paging > 0 ? VMB_MEM_V_AT_MAXIMUM : v;
+        guint64 want = solve_actual(t, g->used + paging, g->allowance, FRAC_TARGET);
+        if (paging > 0)
+            want = MAX(want, mib_up((double) in->current_kib + paging, 0));
         want = MIN(MAX(want, g->floor), in->maximum_kib);
         if (want < in->current_kib + MIN_GROW_KIB && want < in->maximum_kib)
             return v;
@@ -320,6 +334,8 @@ assess(const VmbMemGuest *in, const VmbMemTunables *t, GuestPlan *g)
         g->want = want;
         guint64 back_to_low = solve_actual(t, g->used, 0, 0);
         g->urgent = back_to_low > in->current_kib ? MIN(back_to_low, want) - in->current_kib : 0;
+        if (paging > 0)
+            g->urgent = want - in->current_kib; /* paging now: all of it is urgent */
         return VMB_MEM_V_STARVING;
     }
     if (g->no_shrink)

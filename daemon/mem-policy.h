@@ -40,7 +40,8 @@ typedef struct {
     guint64 min_guarantee_kib;  /* 0 when unset */
     double rate_kib_s;          /* smoothed consumption rate, > 0 when the guest grows */
     double weight;              /* share under pressure; <= 0 means 1 */
-    gboolean swapping;          /* swapped in since the previous statistics sample */
+    gboolean swapping;          /* paging: swap-in or major-fault rate above its threshold */
+    double paging_kib_s;        /* what it pages in per second (swap-in, major faults) */
     guint64 take_kib;           /* host memory it is expected to take (touch) before the next
                                    cycle can act: kept out of the headroom */
     guint64 target_kib;         /* our last request, 0 = none */

@@ -11,8 +11,8 @@
  * is taken as is) and slow to fall (halved per sample): under-estimating growth starves a
  * guest or crosses the host reserve, over-estimating holds a little memory for a while. */
 #define RATE_ALPHA 0.5
-/* Swap-in since the previous sample that counts as memory pressure inside the guest. */
-#define SWAP_IN_PRESSURE_KIB 1024
+/* A major fault brings in one page. */
+#define FAULT_KIB 4
 
 typedef struct {
     char *uuid;
@@ -26,9 +26,10 @@ typedef struct {
     double sample_used; /* guest memory in use then, KiB */
     gboolean have_rate;
     double rate; /* KiB/s, smoothed */
-    gboolean have_swap;
-    guint64 swap_in_kib;
-    gboolean swapping;
+    gboolean have_swap, have_faults;
+    guint64 swap_in_kib, major_faults;
+    gboolean swapping;                   /* paging above a threshold in the newest sample */
+    double paging_kib_s;                 /* swap-in plus major faults, KiB/s */
     guint64 target_kib, target_from_kib; /* our last request and the actual it started from */
     gint64 target_wall_s;
     guint64 dry_target_kib; /* dry-run: the last target reported */
@@ -203,23 +204,45 @@ enable_stats(VmbMemTask *t, VmbHypervisor *hv, const VmbDomainStat *d, MemHistor
 /* Takes a new statistics sample into the consumption rate. Only samples taken with the
  * balloon at rest come here, so actual - MemAvailable is what the guest uses (plus a
  * constant), with or without autodeflate (which keeps MemTotal still). */
+/* Paging between two samples @dt s apart: swap-in (KiB) and major faults (pages) per second,
+ * each judged against its threshold (0 = not judged). Counters that went back (a guest
+ * reboot) count as no paging. */
 static void
-feed_sample(MemHistory *h, const VmbBalloonStat *b)
+feed_paging(MemHistory *h, const VmbBalloonStat *b, double dt, const VmbConfig *c)
+{
+    double swap_s = 0, faults_s = 0;
+    if ((b->fields & VMB_BALLOON_SWAP) && h->have_swap && dt > 0 &&
+        b->swap_in_kib >= h->swap_in_kib)
+        swap_s = (double) (b->swap_in_kib - h->swap_in_kib) / dt;
+    if ((b->fields & VMB_BALLOON_MAJOR_FAULT) && h->have_faults && dt > 0 &&
+        b->major_faults >= h->major_faults)
+        faults_s = (double) (b->major_faults - h->major_faults) / dt;
+    h->swapping = (c->mem_swap_in_kib_s && swap_s > c->mem_swap_in_kib_s) ||
+                  (c->mem_major_faults_s && faults_s > c->mem_major_faults_s);
+    h->paging_kib_s = swap_s + faults_s * FAULT_KIB;
+    if (b->fields & VMB_BALLOON_SWAP) {
+        h->swap_in_kib = b->swap_in_kib;
+        h->have_swap = TRUE;
+    }
+    if (b->fields & VMB_BALLOON_MAJOR_FAULT) {
+        h->major_faults = b->major_faults;
+        h->have_faults = TRUE;
+    }
+}
+
+static void
+feed_sample(MemHistory *h, const VmbBalloonStat *b, const VmbConfig *c)
 {
     if (h->have_sample && b->last_update == h->sample_time)
         return; /* the guest has not refreshed its figures since */
     double used = b->current_kib > b->usable_kib ? (double) (b->current_kib - b->usable_kib) : 0;
+    double dt = h->have_sample ? (double) (b->last_update - h->sample_time) : 0;
     if (h->have_sample && b->last_update > h->sample_time) {
-        double r = (used - h->sample_used) / (double) (b->last_update - h->sample_time);
+        double r = (used - h->sample_used) / dt;
         h->rate = h->have_rate ? MAX(r, RATE_ALPHA * r + (1 - RATE_ALPHA) * h->rate) : r;
         h->have_rate = TRUE;
     }
-    h->swapping = FALSE;
-    if (b->fields & VMB_BALLOON_SWAP) {
-        h->swapping = h->have_swap && b->swap_in_kib >= h->swap_in_kib + SWAP_IN_PRESSURE_KIB;
-        h->swap_in_kib = b->swap_in_kib;
-        h->have_swap = TRUE;
-    }
+    feed_paging(h, b, dt, c);
     h->have_sample = TRUE;
     h->sample_time = b->last_update;
     h->sample_used = used;
@@ -340,10 +363,11 @@ describe(MemHistory *h, const VmbDomainStat *d, const VmbSnapshot *s, const VmbC
         h->kernel_kib = (gint64) b->current_kib - (gint64) b->available_kib;
         h->have_kernel = TRUE;
     }
-    feed_sample(h, b);
+    feed_sample(h, b, c);
     g->usable_kib = b->usable_kib;
     g->rate_kib_s = h->have_rate ? h->rate : 0;
     g->swapping = h->swapping;
+    g->paging_kib_s = h->paging_kib_s;
     g->state = VMB_MEM_MANAGED;
 }
 

@@ -15,9 +15,10 @@ typedef struct {
     VmbMemGuestState state;
     double cur, max, usable;
     double guarantee;
-    double rate;   /* MiB/s */
-    double weight; /* 0 = default */
-    gboolean swapping;
+    double rate;         /* MiB/s */
+    double weight;       /* 0 = default */
+    gboolean swapping;   /* paging above the thresholds */
+    double paging;       /* MiB/s paged in */
     double target, from; /* our last request and where it started, 0 = none */
     double take;         /* MiB it is expected to touch before the next cycle */
     double btarget;      /* the balloon's own target (libvirt's), 0 = unknown */
@@ -249,8 +250,26 @@ static const Case cases[] = {
      .g = {{M, 1024, 4096, 100, .btarget = 1500, .flight = TRUE}, {M, 1024, 4096, 100}}, .n = 2,
      .e = {{1, VMB_MEM_GROW, 1171.9, 1172}}, .ne = 1, .check_verdicts = TRUE,
      .v = {VMB_MEM_V_IN_FLIGHT, VMB_MEM_V_HOST_LIMITED}},
-    {"swapping guest is not shrunk", ROOMY, .g = {{M, 2048, 4096, 1800, .swapping = TRUE}}, .n = 1,
-     .ne = 0},
+    /* paging, even with memory to spare: never shrunk, grows by the band minimum */
+    {"paging/an idle guest that pages is not shrunk but grown", ROOMY,
+     .g = {{M, 2048, 4096, 1800, .swapping = TRUE}}, .n = 1, .e = {{0, VMB_MEM_GROW, 2112, 2112}},
+     .ne = 1, .check_verdicts = TRUE, .v = {VMB_MEM_V_STARVING}},
+    /* in band (usable 300 of 1024), paging 10 MiB/s x 15 s = 150 on top of its use:
+     * (724 + 150) / 0.725 = 1205.5 */
+    {"paging/inside the band: starving, grown by what it pages in over the horizon", ROOMY,
+     .g = {{M, 1024, 4096, 300, .swapping = TRUE, .paging = 10}}, .n = 1,
+     .e = {{0, VMB_MEM_GROW, 1206, 1206}}, .ne = 1, .check_verdicts = TRUE,
+     .v = {VMB_MEM_V_STARVING}},
+    {"paging/the same guest not paging is balanced", ROOMY, .g = {{M, 1024, 4096, 300}}, .n = 1,
+     .ne = 0, .check_verdicts = TRUE, .v = {VMB_MEM_V_BALANCED}},
+    {"paging/at its maximum: short", ROOMY,
+     .g = {{M, 1024, 1024, 300, .swapping = TRUE, .paging = 10}}, .n = 1, .ne = 0,
+     .check_verdicts = TRUE, .v = {VMB_MEM_V_AT_MAXIMUM}},
+    /* host 112 MiB short of its reserve: the paging guest gives nothing, the other one the
+     * 112 and the 64 the paging guest urgently needs */
+    {"paging/host short: a paging guest is not squeezed", 8192, 400,
+     .g = {{M, 2048, 4096, 900, .swapping = TRUE}, {M, 2048, 4096, 600}}, .n = 2,
+     .e = {{1, VMB_MEM_SQUEEZE, 1872, 1872}}, .ne = 1},
 };
 
 static void
@@ -302,6 +321,7 @@ test_case(gconstpointer data)
             .rate_kib_s = s->rate * MIB,
             .weight = s->weight,
             .swapping = s->swapping,
+            .paging_kib_s = s->paging * MIB,
             .target_kib = kib(s->target),
             .target_from_kib = kib(s->from),
             .take_kib = kib(s->take),

@@ -525,6 +525,55 @@ test_task_boot_inflation(void)
     vmb_log_once_reset_all();
 }
 
+/* Runs a guest that keeps 200 MiB free by swapping while its use climbs 300 -> 1100 MiB in
+ * 1 GiB: its free memory stays inside the band all along, only the paging shows. */
+static void
+run_pager(const VmbConfig *c, VmbFakeCounters *out, VmbFakeDomainInfo *info)
+{
+    static const char scenario[] = "[host]\nmemory_mib = 16384\nhost_used_mib = 1024\n"
+                                   "[domain pager]\nmemory_mib = 2048\ncurrent_mib = 1024\n"
+                                   "swap_mib = 1024\nswap_free_mib = 200\npage_cache = 0\n"
+                                   "used_mib = 0:300 20:300 60:1100\n";
+    g_autoptr(GError) error = NULL;
+    VmbScenario *scen = vmb_scenario_load_data(scenario, &error);
+    g_assert_no_error(error);
+    g_autoptr(VmbHypervisor) hv = vmb_hv_fake_new_from_scenario(scen, TRUE);
+    g_assert_true(vmb_hypervisor_ensure_connected(hv, &error));
+    VmbMemTask task;
+    vmb_mem_task_init(&task);
+    Reports rep = {.domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL)};
+    drive(hv, &task, c, FALSE, 120, &rep);
+    vmb_hv_fake_counters(hv, out);
+    g_assert_true(vmb_hv_fake_domain_info(hv, "pager", info));
+    g_hash_table_unref(rep.domains);
+    vmb_mem_task_clear(&task);
+    vmb_log_once_reset_all();
+}
+
+/* Swap-in and major faults make a guest starving inside its band: it is grown out of swap,
+ * where without the signals (thresholds 0) it pages on. */
+static void
+test_task_paging(void)
+{
+    g_autoptr(VmbConfig) c = vmb_config_new_defaults();
+    c->mem_interval = 1;
+    VmbFakeCounters with, without;
+    VmbFakeDomainInfo iw, iwo;
+    run_pager(c, &with, &iw);
+    c->mem_swap_in_kib_s = 0;
+    c->mem_major_faults_s = 0;
+    run_pager(c, &without, &iwo);
+    g_test_message(
+        "with the signals: %.1f s swapping, %.0f MiB swapped in, actual %" G_GUINT64_FORMAT
+        " MiB; without: %.1f s, %.0f MiB, %" G_GUINT64_FORMAT " MiB",
+        with.swapping_s, with.swap_in_mib, iw.actual_kib / 1024, without.swapping_s,
+        without.swap_in_mib, iwo.actual_kib / 1024);
+    g_assert_cmpfloat(without.swapping_s, >, 60);
+    g_assert_cmpfloat(with.swapping_s, <, without.swapping_s / 4);
+    g_assert_cmpfloat(with.swap_in_mib, <, without.swap_in_mib / 4);
+    g_assert_cmpuint(with.oom_kills, ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -542,5 +591,6 @@ main(int argc, char **argv)
     g_test_add_func("/mem-task/dry-run", test_task_dry_run);
     g_test_add_func("/mem-task/autodeflate-reconnect", test_task_autodeflate);
     g_test_add_func("/mem-task/boot-inflation-in-flight", test_task_boot_inflation);
+    g_test_add_func("/mem-task/paging", test_task_paging);
     return g_test_run();
 }
