@@ -20,6 +20,7 @@
 typedef struct {
     double used;      /* current - usable: what the guest cannot give */
     double allowance; /* expected growth over the horizon */
+    double keep;      /* free memory it keeps outside pressure: allowance or its recent burst */
     guint64 low, high;
     guint64 floor;
     gboolean starving, idle, inband, squeezable;
@@ -287,6 +288,10 @@ assess(const VmbMemGuest *in, const VmbMemTunables *t, GuestPlan *g)
      * itself and must not be extrapolated into a huge reservation. */
     double rate = MAX(0, in->rate_kib_s);
     g->allowance = MIN(rate * t->horizon_s, MAX(g->used / 2, (double) t->min_free_kib));
+    /* A guest that jumped recently keeps room for such a jump: one cycle cannot react to it
+     * before it lands. Measured, not extrapolated, so not capped like the rate; comfort, so
+     * given up under pressure (squeeze and low watermark levels count the allowance only). */
+    g->keep = MAX(g->allowance, (double) in->burst_kib);
     g->floor = MIN(MAX(t->floor_kib, in->min_guarantee_kib), in->maximum_kib);
 
     if (in->target_kib) {
@@ -317,14 +322,14 @@ assess(const VmbMemGuest *in, const VmbMemTunables *t, GuestPlan *g)
         v = flight;
 
     double paging = paging_need(in, t);
-    double need = (double) g->low + g->allowance;
+    double need = (double) g->low + g->keep;
     g->urgency = paging > 0 ? 0 : need > 0 ? usable / need : G_MAXDOUBLE;
     if (usable < need || paging > 0) {
         /* At its maximum nothing can be done; it is only short once below its low watermark
          * (missing just the growth allowance of a guest that may have stopped is not). */
         if (in->current_kib >= in->maximum_kib)
             return usable < (double) g->low || paging > 0 ? VMB_MEM_V_AT_MAXIMUM : v;
-        guint64 want = solve_actual(t, g->used + paging, g->allowance, FRAC_TARGET);
+        guint64 want = solve_actual(t, g->used + paging, g->keep, FRAC_TARGET);
         if (paging > 0)
             want = MAX(want, mib_up((double) in->current_kib + paging, 0));
         want = MIN(MAX(want, g->floor), in->maximum_kib);
@@ -340,8 +345,8 @@ assess(const VmbMemGuest *in, const VmbMemTunables *t, GuestPlan *g)
     }
     if (g->no_shrink)
         return v;
-    if (usable > (double) g->high + g->allowance) {
-        g->desired = MAX(solve_actual(t, g->used, g->allowance, FRAC_TARGET), g->floor);
+    if (usable > (double) g->high + g->keep) {
+        g->desired = MAX(solve_actual(t, g->used, g->keep, FRAC_TARGET), g->floor);
         guint64 step =
             in->current_kib > t->max_shrink_kib ? in->current_kib - t->max_shrink_kib : 0;
         g->want = MAX(g->desired, step);

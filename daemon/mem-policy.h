@@ -42,6 +42,8 @@ typedef struct {
     double weight;              /* share under pressure; <= 0 means 1 */
     gboolean swapping;          /* paging: swap-in or major-fault rate above its threshold */
     double paging_kib_s;        /* what it pages in per second (swap-in, major faults) */
+    guint64 burst_kib;          /* its recent largest jump in use (decaying): kept free for
+                                   the next one */
     guint64 take_kib;           /* host memory it is expected to take (touch) before the next
                                    cycle can act: kept out of the headroom */
     guint64 target_kib;         /* our last request, 0 = none */

@@ -11,6 +11,10 @@
  * is taken as is) and slow to fall (halved per sample): under-estimating growth starves a
  * guest or crosses the host reserve, over-estimating holds a little memory for a while. */
 #define RATE_ALPHA 0.5
+/* Bursts: the growth of a guest's use within one interval plus one stats period (what a cycle
+ * cannot see coming), the largest recently, halved every BURST_HALF_LIFE_S. */
+#define BURST_SAMPLES     16
+#define BURST_HALF_LIFE_S 300.0
 /* A major fault brings in one page. */
 #define FAULT_KIB 4
 
@@ -28,6 +32,12 @@ typedef struct {
     double rate; /* KiB/s, smoothed */
     gboolean have_swap, have_faults;
     guint64 swap_in_kib, major_faults;
+    /* Recent samples (time, use) for the bursts, a ring, and the largest burst seen with when. */
+    gint64 burst_t[BURST_SAMPLES];
+    double burst_used[BURST_SAMPLES];
+    guint burst_next, burst_n;
+    double burst_kib;
+    gint64 burst_at;
     gboolean swapping;                   /* paging above a threshold in the newest sample */
     double paging_kib_s;                 /* swap-in plus major faults, KiB/s */
     guint64 target_kib, target_from_kib; /* our last request and the actual it started from */
@@ -230,6 +240,40 @@ feed_paging(MemHistory *h, const VmbBalloonStat *b, double dt, const VmbConfig *
     }
 }
 
+/* The remembered burst at @now, decayed. */
+static double
+burst_now(const MemHistory *h, gint64 now)
+{
+    if (h->burst_kib <= 0)
+        return 0;
+    return h->burst_kib * exp2(-(double) (now - h->burst_at) / BURST_HALF_LIFE_S);
+}
+
+/* Takes use @used at @now into the bursts: its growth within one interval plus stats period
+ * (W) replaces the remembered burst when larger than what is left of it. The growth since each
+ * sample of the last four W counts at its average rate over W: samples closer than W (follow-up
+ * cycles) would otherwise miss most of a jump that ended in the guest's OOM killer, and samples
+ * further apart (cycles skipped while a balloon settled) would count a slow climb whole. */
+static void
+feed_burst(MemHistory *h, gint64 now, double used, const VmbConfig *c)
+{
+    double window = vmb_config_mem_interval(c) + c->mem_stats_period;
+    double growth = 0;
+    for (guint k = 0; k < h->burst_n; k++) {
+        double age = (double) (now - h->burst_t[k]);
+        if (age > 0 && age <= 4 * window)
+            growth = MAX(growth, (used - h->burst_used[k]) * window / age);
+    }
+    if (growth > burst_now(h, now)) {
+        h->burst_kib = growth;
+        h->burst_at = now;
+    }
+    h->burst_t[h->burst_next] = now;
+    h->burst_used[h->burst_next] = used;
+    h->burst_next = (h->burst_next + 1) % BURST_SAMPLES;
+    h->burst_n = MIN(h->burst_n + 1, BURST_SAMPLES);
+}
+
 static void
 feed_sample(MemHistory *h, const VmbBalloonStat *b, const VmbConfig *c)
 {
@@ -243,6 +287,7 @@ feed_sample(MemHistory *h, const VmbBalloonStat *b, const VmbConfig *c)
         h->have_rate = TRUE;
     }
     feed_paging(h, b, dt, c);
+    feed_burst(h, b->last_update, used, c);
     h->have_sample = TRUE;
     h->sample_time = b->last_update;
     h->sample_used = used;
@@ -368,6 +413,7 @@ describe(MemHistory *h, const VmbDomainStat *d, const VmbSnapshot *s, const VmbC
     g->rate_kib_s = h->have_rate ? h->rate : 0;
     g->swapping = h->swapping;
     g->paging_kib_s = h->paging_kib_s;
+    g->burst_kib = (guint64) burst_now(h, b->last_update);
     g->state = VMB_MEM_MANAGED;
 }
 

@@ -19,6 +19,7 @@ typedef struct {
     double weight;       /* 0 = default */
     gboolean swapping;   /* paging above the thresholds */
     double paging;       /* MiB/s paged in */
+    double burst;        /* MiB, its recent largest jump */
     double target, from; /* our last request and where it started, 0 = none */
     double take;         /* MiB it is expected to touch before the next cycle */
     double btarget;      /* the balloon's own target (libvirt's), 0 = unknown */
@@ -250,6 +251,25 @@ static const Case cases[] = {
      .g = {{M, 1024, 4096, 100, .btarget = 1500, .flight = TRUE}, {M, 1024, 4096, 100}}, .n = 2,
      .e = {{1, VMB_MEM_GROW, 1171.9, 1172}}, .ne = 1, .check_verdicts = TRUE,
      .v = {VMB_MEM_V_IN_FLIGHT, VMB_MEM_V_HOST_LIMITED}},
+    /* used 324: without its past jump of 500 MiB it would shrink a step (the case below) */
+    {"burst/an idle guest that jumped keeps room for the next jump", ROOMY,
+     .g = {{M, 1024, 4096, 700, .burst = 500}}, .n = 1, .ne = 0, .check_verdicts = TRUE,
+     .v = {VMB_MEM_V_BALANCED}},
+    {"burst/the same guest without a jump shrinks", ROOMY, .g = {{M, 1024, 4096, 700}}, .n = 1,
+     .e = {{0, VMB_MEM_SHRINK, 960, 960}}, .ne = 1},
+    /* in band (usable 300) but short of low + 400: (724 + 400) / 0.725 = 1550.3 */
+    {"burst/grown ahead of its next jump", ROOMY, .g = {{M, 1024, 4096, 300, .burst = 400}}, .n = 1,
+     .e = {{0, VMB_MEM_GROW, 1551, 1551}}, .ne = 1, .check_verdicts = TRUE,
+     .v = {VMB_MEM_V_STARVING}},
+    /* the room for a burst is comfort: 100 MiB of headroom minus the 64 MiB cushion, none of
+     * it urgent, so only 36 MiB of the 527 wanted */
+    {"burst/comfort: not grown into the cushion", 8192, 612,
+     .g = {{M, 1024, 4096, 300, .burst = 400}}, .n = 1, .e = {{0, VMB_MEM_GROW, 1059, 1061}},
+     .ne = 1},
+    /* host 112 MiB short: the reserve comes first, the room for its jump goes */
+    {"burst/host short: the reserve comes first", 8192, 400,
+     .g = {{M, 2048, 4096, 600, .burst = 500}}, .n = 1, .e = {{0, VMB_MEM_SQUEEZE, 1936, 1936}},
+     .ne = 1},
     /* paging, even with memory to spare: never shrunk, grows by the band minimum */
     {"paging/an idle guest that pages is not shrunk but grown", ROOMY,
      .g = {{M, 2048, 4096, 1800, .swapping = TRUE}}, .n = 1, .e = {{0, VMB_MEM_GROW, 2112, 2112}},
@@ -322,6 +342,7 @@ test_case(gconstpointer data)
             .weight = s->weight,
             .swapping = s->swapping,
             .paging_kib_s = s->paging * MIB,
+            .burst_kib = kib(s->burst),
             .target_kib = kib(s->target),
             .target_from_kib = kib(s->from),
             .take_kib = kib(s->take),

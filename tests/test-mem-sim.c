@@ -574,6 +574,42 @@ test_task_paging(void)
     g_assert_cmpuint(with.oom_kills, ==, 0);
 }
 
+/* A guest that jumped by 400 MiB keeps room for its next jump after the first one ended (it is
+ * not trimmed back to its idle band), and the second jump lands without an OOM kill. */
+static void
+test_task_burst(void)
+{
+    static const char scenario[] = "[host]\nmemory_mib = 16384\nhost_used_mib = 1024\n"
+                                   "[domain jumper]\nmemory_mib = 2048\ncurrent_mib = 1024\n"
+                                   "page_cache = 0\nused_mib = 0:300 30:300 33:700 60:700 "
+                                   "62:300 150:300 153:700 180:700\n";
+    g_autoptr(GError) error = NULL;
+    VmbScenario *scen = vmb_scenario_load_data(scenario, &error);
+    g_assert_no_error(error);
+    g_autoptr(VmbHypervisor) hv = vmb_hv_fake_new_from_scenario(scen, TRUE);
+    g_assert_true(vmb_hypervisor_ensure_connected(hv, &error));
+    g_autoptr(VmbConfig) c = vmb_config_new_defaults();
+    c->mem_interval = 5;
+    VmbMemTask task;
+    vmb_mem_task_init(&task);
+    Reports rep = {.domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL)};
+    drive(hv, &task, c, FALSE, 145, &rep);
+    VmbFakeDomainInfo before;
+    g_assert_true(vmb_hv_fake_domain_info(hv, "jumper", &before));
+    drive(hv, &task, c, FALSE, 50, &rep);
+    VmbFakeDomainInfo after;
+    g_assert_true(vmb_hv_fake_domain_info(hv, "jumper", &after));
+    g_test_message("before the second jump: actual %" G_GUINT64_FORMAT
+                   " MiB; OOM kills %u, then %u",
+                   before.actual_kib / 1024, before.oom_kills, after.oom_kills);
+    /* idle at 300 MiB it would be at about 414 MiB (use / 0.725) */
+    g_assert_cmpuint(before.actual_kib, >=, (300 + 400) * 1024);
+    g_assert_cmpuint(after.oom_kills, ==, before.oom_kills);
+    g_hash_table_unref(rep.domains);
+    vmb_mem_task_clear(&task);
+    vmb_log_once_reset_all();
+}
+
 int
 main(int argc, char **argv)
 {
@@ -592,5 +628,6 @@ main(int argc, char **argv)
     g_test_add_func("/mem-task/autodeflate-reconnect", test_task_autodeflate);
     g_test_add_func("/mem-task/boot-inflation-in-flight", test_task_boot_inflation);
     g_test_add_func("/mem-task/paging", test_task_paging);
+    g_test_add_func("/mem-task/burst", test_task_burst);
     return g_test_run();
 }
