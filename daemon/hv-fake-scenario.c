@@ -213,12 +213,15 @@ parse_host(Ctx *c, VmbScenario *sc)
 static gboolean
 parse_domain(Ctx *c, VmbScenario *sc, const char *name)
 {
-    static const char *const allowed[] = {
-        "name",          "uuid",           "vcpus",         "load",        "noise",
-        "pin",           "start",          "stop",          "memory_mib",  "current_mib",
-        "used_mib",      "balloon",        "autodeflate",   "stale_after", "min_guarantee_mib",
-        "stale_until",   "balloon_driver", "page_cache",    "lazy",        "boot_mib",
-        "balloon_mib_s", "swap_mib",       "swap_free_mib", NULL};
+    static const char *const allowed[] = {"name",        "uuid",           "vcpus",
+                                          "load",        "noise",          "pin",
+                                          "start",       "stop",           "memory_mib",
+                                          "current_mib", "used_mib",       "balloon",
+                                          "autodeflate", "stale_after",    "min_guarantee_mib",
+                                          "stale_until", "balloon_driver", "page_cache",
+                                          "lazy",        "boot_mib",       "balloon_mib_s",
+                                          "swap_mib",    "swap_free_mib",  "free_page_reporting",
+                                          NULL};
     if (!check_keys(c, allowed, TRUE, FALSE))
         return FALSE;
 
@@ -272,7 +275,8 @@ parse_domain(Ctx *c, VmbScenario *sc, const char *name)
         !get_uint(c, "boot_mib", 16, d->memory_mib, d->current_mib, &d->boot_mib) ||
         !get_double(c, "balloon_mib_s", 1, 1e6, 1024, &d->balloon_mib_s) ||
         !get_uint(c, "swap_mib", 0, G_GUINT64_CONSTANT(1) << 32, 0, &d->swap_mib) ||
-        !get_uint(c, "swap_free_mib", 0, d->memory_mib, 0, &d->swap_free_mib))
+        !get_uint(c, "swap_free_mib", 0, d->memory_mib, 0, &d->swap_free_mib) ||
+        !get_bool(c, "free_page_reporting", FALSE, &d->free_page_reporting))
         return FALSE;
     if (d->stale_until >= 0 && (d->stale_after < 0 || d->stale_until <= d->stale_after))
         return fail(c, "stale_until", get(c, "stale_until"), "a time after stale_after");

@@ -44,6 +44,10 @@
  *   swap_free_mib = 0           ; the guest swaps to keep this much free (its free memory
  *                               ; then looks fine while it pages)
  *
+ *   free_page_reporting = no    ; <memballoon freePageReporting='on'>: the guest gives the
+ *                               ; pages it frees back to the host (its host memory follows
+ *                               ; what it uses, not what it touched once)
+ *
  * Series are "V" or "T:V T:V ..." (see series.h). */
 // clang-format on
 #pragma once
@@ -71,6 +75,7 @@ typedef struct {
     guint64 boot_mib;     /* actual at boot; the target is current_mib */
     double balloon_mib_s; /* balloon speed */
     guint64 swap_mib, swap_free_mib;
+    gboolean free_page_reporting;
 } VmbScenarioDomain;
 
 typedef struct {

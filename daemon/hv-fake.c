@@ -159,7 +159,7 @@ domain_boot(Fake *f, FakeDomain *d)
     d->oom_until = -1;
     d->swapped_mib = d->swap_in_kib = d->major_faults = 0;
     /* A lazy guest's boot touched its kernel's memory and what its workload uses. */
-    d->resident_mib = def->lazy
+    d->resident_mib = def->lazy || def->free_page_reporting
                           ? MIN(d->actual_mib, in_use_mib(d, vmb_series_at(&def->used_mib, f->now)))
                           : d->actual_mib;
 }
@@ -447,7 +447,9 @@ step_memory(Fake *f, double t, double dt)
         else
             d->cache_mib = MIN(cache_target, d->cache_mib + CACHE_FILL_MIB_S * dt);
 
-        if (def->lazy)
+        if (def->free_page_reporting) /* freed pages go back: resident is what is in use */
+            d->resident_mib = MIN(d->actual_mib, in_use_mib(d, used));
+        else if (def->lazy)
             d->resident_mib = MIN(d->actual_mib, MAX(d->resident_mib, in_use_mib(d, used)));
         else
             d->resident_mib = d->actual_mib;
@@ -611,6 +613,10 @@ fake_snapshot(VmbHypervisor *hv, GError **error)
         b->maximum_kib = d->def->memory_mib * 1024;
         b->min_guarantee_kib = d->def->min_guarantee_mib * 1024;
         b->target_kib = (guint64) (d->target_mib * 1024); /* libvirt's <currentMemory> */
+        if (d->def->free_page_reporting)
+            b->features |= VMB_BALLOON_FREE_PAGE_REPORTING;
+        if (d->def->autodeflate)
+            b->features |= VMB_BALLOON_DEFLATE_ON_OOM;
         if (d->have_stats) {
             b->fields |= VMB_BALLOON_UNUSED | VMB_BALLOON_AVAILABLE | VMB_BALLOON_USABLE |
                          VMB_BALLOON_LAST_UPDATE;

@@ -127,6 +127,27 @@ vmb_mem_tolerance(guint64 target_kib)
     return 4096 + target_kib / 200;
 }
 
+/* Host memory a shrink of @in to @to frees: all of it for a plain balloon; for a guest that
+ * reports free pages only what the balloon takes beyond its free memory (page cache, resident),
+ * as its free pages went back to the host already. */
+static guint64
+frees(const VmbMemGuest *in, guint64 to)
+{
+    guint64 taken = in->current_kib > to ? in->current_kib - to : 0;
+    if (!in->reports_free)
+        return taken;
+    return taken > in->unused_kib ? taken - in->unused_kib : 0;
+}
+
+/* The free pages of a reporting guest its balloon at @to has not taken yet: a shrink passes
+ * them (freeing nothing) before it frees host memory. */
+static guint64
+free_pages_left(const VmbMemGuest *in, guint64 to)
+{
+    guint64 taken = in->current_kib > to ? in->current_kib - to : 0;
+    return in->reports_free && in->unused_kib > taken ? in->unused_kib - taken : 0;
+}
+
 /* A shrink of a guest at @current_kib to @to is worth asking: more than the balloon misses by. */
 static gboolean
 worth_shrinking(guint64 to, guint64 current_kib)
@@ -471,8 +492,12 @@ take_idle_steps(MemPlanner *s)
     for (guint k = 0; k < s->idle->len; k++) {
         guint i = g_array_index(s->idle, guint, k);
         g[i].shrink_to = g[i].want;
+        /* A guest that reports its free pages gave them back already: outside pressure its
+         * step would free no host memory, only cap it. */
+        if (!s->plan->pressure && frees(&in[i], g[i].want) == 0)
+            g[i].shrink_to = in[i].current_kib;
         if (s->plan->pressure && worth_shrinking(g[i].shrink_to, in[i].current_kib)) {
-            s->supply += (gint64) (in[i].current_kib - g[i].shrink_to);
+            s->supply += (gint64) frees(&in[i], g[i].shrink_to);
             g[i].forced = TRUE;
         }
     }
@@ -492,12 +517,13 @@ reclaim_idle(MemPlanner *s)
     g_array_sort_with_data(s->idle, cmp_excess, g);
     for (guint k = 0; k < s->idle->len && s->supply < s->idle_goal; k++) {
         guint i = g_array_index(s->idle, guint, k);
-        guint64 take = MIN(g[i].excess, (guint64) (s->idle_goal - s->supply));
+        guint64 take = MIN(g[i].excess, (guint64) (s->idle_goal - s->supply) +
+                                            free_pages_left(&in[i], g[i].shrink_to));
         guint64 to = mib_up((double) (g[i].shrink_to - take), g[i].desired);
         if (!worth_shrinking(to, in[i].current_kib))
             continue;
-        guint64 counted = g[i].forced ? in[i].current_kib - g[i].shrink_to : 0;
-        s->supply += (gint64) (in[i].current_kib - to - counted);
+        guint64 counted = g[i].forced ? frees(&in[i], g[i].shrink_to) : 0;
+        s->supply += (gint64) frees(&in[i], to) - (gint64) counted;
         g[i].shrink_to = to;
         g[i].forced = TRUE;
     }
@@ -520,7 +546,7 @@ squeeze_inband(MemPlanner *s)
         guint64 to = mib_up((double) (in[i].current_kib - take), g[i].squeeze);
         if (!worth_shrinking(to, in[i].current_kib))
             continue;
-        s->supply += (gint64) (in[i].current_kib - to);
+        s->supply += (gint64) frees(&in[i], to);
         g[i].shrink_to = to;
         g[i].forced = TRUE;
     }
@@ -546,7 +572,7 @@ lower_to_low_watermark(MemPlanner *s)
             guint64 to = mib_up((double) (from - take), low);
             if (!worth_shrinking(to, in[i].current_kib) || to >= from)
                 continue;
-            s->supply += (gint64) (from - to);
+            s->supply += (gint64) frees(&in[i], to) - (gint64) frees(&in[i], from);
             g[i].shrink_to = to;
             g[i].forced = TRUE;
         }
@@ -572,7 +598,7 @@ shrink_starving_to_band_minimum(MemPlanner *s)
         guint64 to = mib_up((double) (in[i].current_kib - take), last);
         if (!worth_shrinking(to, in[i].current_kib))
             continue;
-        s->supply += (gint64) (in[i].current_kib - to);
+        s->supply += (gint64) frees(&in[i], to);
         g[i].shrink_to = to;
         g[i].forced = TRUE;
         s->plan->verdict[i] = VMB_MEM_V_HOST_LIMITED;

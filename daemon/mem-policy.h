@@ -44,6 +44,8 @@ typedef struct {
     double paging_kib_s;        /* what it pages in per second (swap-in, major faults) */
     guint64 burst_kib;          /* its recent largest jump in use (decaying): kept free for
                                    the next one */
+    gboolean reports_free;      /* free page reporting: its free pages are host memory already */
+    guint64 unused_kib;         /* free memory in the guest (balloon.unused), reporting guests */
     guint64 take_kib;           /* host memory it is expected to take (touch) before the next
                                    cycle can act: kept out of the headroom */
     guint64 target_kib;         /* our last request, 0 = none */

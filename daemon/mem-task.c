@@ -414,6 +414,8 @@ describe(MemHistory *h, const VmbDomainStat *d, const VmbSnapshot *s, const VmbC
     g->swapping = h->swapping;
     g->paging_kib_s = h->paging_kib_s;
     g->burst_kib = (guint64) burst_now(h, b->last_update);
+    g->reports_free = (b->features & VMB_BALLOON_FREE_PAGE_REPORTING) != 0;
+    g->unused_kib = (b->fields & VMB_BALLOON_UNUSED) ? b->unused_kib : 0;
     g->state = VMB_MEM_MANAGED;
 }
 

@@ -20,6 +20,8 @@ typedef struct {
     gboolean swapping;   /* paging above the thresholds */
     double paging;       /* MiB/s paged in */
     double burst;        /* MiB, its recent largest jump */
+    gboolean reports;    /* free page reporting */
+    double unused;       /* MiB free in the guest */
     double target, from; /* our last request and where it started, 0 = none */
     double take;         /* MiB it is expected to touch before the next cycle */
     double btarget;      /* the balloon's own target (libvirt's), 0 = unknown */
@@ -270,6 +272,24 @@ static const Case cases[] = {
     {"burst/host short: the reserve comes first", 8192, 400,
      .g = {{M, 2048, 4096, 600, .burst = 500}}, .n = 1, .e = {{0, VMB_MEM_SQUEEZE, 1936, 1936}},
      .ne = 1},
+    /* 1700 MiB of free pages went back to the host already: a step frees nothing */
+    {"reporting/an idle guest whose free pages went back is not shrunk", ROOMY,
+     .g = {{M, 2048, 4096, 1800, .reports = TRUE, .unused = 1700}}, .n = 1, .ne = 0,
+     .check_verdicts = TRUE, .v = {VMB_MEM_V_IDLE}},
+    /* its free memory is page cache (resident): the step frees host memory */
+    {"reporting/page cache is still host memory: shrinks", ROOMY,
+     .g = {{M, 2048, 4096, 1800, .reports = TRUE, .unused = 10}}, .n = 1,
+     .e = {{0, VMB_MEM_SHRINK, 1984, 1984}}, .ne = 1},
+    /* host 112 MiB short: capped all the same, past its band's middle (248 / 0.725 = 343)
+     * toward its low watermark (292), as shrinking it frees next to nothing */
+    {"reporting/capped when the host needs it", 8192, 400,
+     .g = {{M, 2048, 4096, 1800, .reports = TRUE, .unused = 1700}}, .n = 1,
+     .e = {{0, VMB_MEM_RECLAIM, 312, 312}}, .ne = 1},
+    /* the plain guest's step is counted in full, the reporting one's as nothing: the plain
+     * guest pays for the host (1936), the reporting one only takes its step (a cap) */
+    {"reporting/host short: a plain balloon's step counts in full", 8192, 400,
+     .g = {{M, 2048, 4096, 1800}, {M, 2048, 4096, 1800, .reports = TRUE, .unused = 1700}}, .n = 2,
+     .e = {{0, VMB_MEM_RECLAIM, 1936, 1936}, {1, VMB_MEM_SHRINK, 1984, 1984}}, .ne = 2},
     /* paging, even with memory to spare: never shrunk, grows by the band minimum */
     {"paging/an idle guest that pages is not shrunk but grown", ROOMY,
      .g = {{M, 2048, 4096, 1800, .swapping = TRUE}}, .n = 1, .e = {{0, VMB_MEM_GROW, 2112, 2112}},
@@ -343,6 +363,8 @@ test_case(gconstpointer data)
             .swapping = s->swapping,
             .paging_kib_s = s->paging * MIB,
             .burst_kib = kib(s->burst),
+            .reports_free = s->reports,
+            .unused_kib = kib(s->unused),
             .target_kib = kib(s->target),
             .target_from_kib = kib(s->from),
             .take_kib = kib(s->take),

@@ -610,6 +610,50 @@ test_task_burst(void)
     vmb_log_once_reset_all();
 }
 
+/* Free page reporting: an idle guest whose freed pages went back to the host by themselves
+ * is not shrunk for nothing (its QEMU holds only what it uses), unlike the same guest without
+ * reporting; once the host itself runs short, it is capped all the same. */
+static void
+test_task_free_page_reporting(void)
+{
+    static const char scenario[] = "[host]\nmemory_mib = 4096\nhost_used_mib = 0:1024 60:1024 "
+                                   "70:3400\n"
+                                   "[domain plain]\nmemory_mib = 2048\ncurrent_mib = 1536\n"
+                                   "used_mib = 150\npage_cache = 0\nlazy = yes\n"
+                                   "[domain reporting]\nmemory_mib = 2048\ncurrent_mib = 1536\n"
+                                   "used_mib = 150\npage_cache = 0\nfree_page_reporting = yes\n";
+    g_autoptr(GError) error = NULL;
+    VmbScenario *scen = vmb_scenario_load_data(scenario, &error);
+    g_assert_no_error(error);
+    g_autoptr(VmbHypervisor) hv = vmb_hv_fake_new_from_scenario(scen, TRUE);
+    g_assert_true(vmb_hypervisor_ensure_connected(hv, &error));
+    g_autoptr(VmbConfig) c = vmb_config_new_defaults();
+    c->mem_interval = 2;
+    VmbMemTask task;
+    vmb_mem_task_init(&task);
+    Reports rep = {.domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL)};
+    drive(hv, &task, c, FALSE, 56, &rep);
+    VmbFakeDomainInfo plain, reporting;
+    g_assert_true(vmb_hv_fake_domain_info(hv, "plain", &plain));
+    g_assert_true(vmb_hv_fake_domain_info(hv, "reporting", &reporting));
+    g_test_message("at 56 s: plain %" G_GUINT64_FORMAT " MiB, reporting %" G_GUINT64_FORMAT " MiB",
+                   plain.actual_kib / 1024, reporting.actual_kib / 1024);
+    g_assert_cmpuint(plain.actual_kib, <=, 600 * 1024);
+    g_assert_cmpuint(reporting.actual_kib, >=, 1528 * 1024);
+    g_assert_false(g_hash_table_contains(rep.domains, "reporting"));
+    drive(hv, &task, c, FALSE, 60, &rep);
+    g_assert_true(vmb_hv_fake_domain_info(hv, "reporting", &reporting));
+    g_test_message("at 116 s, the host short: reporting %" G_GUINT64_FORMAT " MiB",
+                   reporting.actual_kib / 1024);
+    g_assert_cmpuint(reporting.actual_kib, <=, 600 * 1024);
+    VmbFakeCounters counters;
+    vmb_hv_fake_counters(hv, &counters);
+    g_assert_cmpuint(counters.oom_kills, ==, 0);
+    g_hash_table_unref(rep.domains);
+    vmb_mem_task_clear(&task);
+    vmb_log_once_reset_all();
+}
+
 int
 main(int argc, char **argv)
 {
@@ -629,5 +673,6 @@ main(int argc, char **argv)
     g_test_add_func("/mem-task/boot-inflation-in-flight", test_task_boot_inflation);
     g_test_add_func("/mem-task/paging", test_task_paging);
     g_test_add_func("/mem-task/burst", test_task_burst);
+    g_test_add_func("/mem-task/free-page-reporting", test_task_free_page_reporting);
     return g_test_run();
 }
