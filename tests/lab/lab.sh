@@ -17,6 +17,8 @@
 #       --target MiB --rate MiB/s   ramp the held memory after boot
 #       --autodeflate  --transient  --append 'KERNEL ARGS'  --timeout S
 #       --no-balloon (no balloon device)  --no-balloon-driver (device, no guest driver)
+#       --free-page-reporting (<memballoon freePageReporting='on'>)
+#       --no-settle (return at boot, while the balloon may still inflate to --mem)
 #   ctl NAME 'CMD' ['CMD'...] send control commands, print one reply each:
 #                            duty D | threads N | mem M [RATE] | status | ping
 #   stop NAME                destroy + undefine one guest (its console log
@@ -234,6 +236,7 @@ cmd_start() {
 	[ $# -ge 1 ] || die "usage: start NAME [options]"
 	local name dom dir vcpus=1 mem=384 maxmem='' duty=0 threads=1 hold=32
 	local target='' rate=0 autodeflate=0 balloon=virtio transient=0 append='' timeout=120
+	local reporting=0 settle=1
 	name=$1; shift
 	dom=$(dom_name "$name")
 	while [ $# -gt 0 ]; do
@@ -247,6 +250,8 @@ cmd_start() {
 		--target) target=$2; shift ;;
 		--rate) rate=$2; shift ;;
 		--autodeflate) autodeflate=1 ;;
+		--free-page-reporting) reporting=1 ;;
+		--no-settle) settle=0 ;;
 		--no-balloon) balloon=none ;;
 		--no-balloon-driver) balloon=nodriver ;;
 		--transient) transient=1 ;;
@@ -287,6 +292,7 @@ cmd_start() {
 	local cpu='' ad=''
 	[ "$vt" = kvm ] && cpu="<cpu mode='host-passthrough'/>"
 	[ "$autodeflate" = 1 ] && ad=" autodeflate='on'"
+	[ "$reporting" = 1 ] && ad+=" freePageReporting='on'"
 	local memballoon="<memballoon model='virtio'$ad><stats period='1'/></memballoon>"
 	[ "$balloon" = none ] && memballoon="<memballoon model='none'/>"
 
@@ -359,12 +365,12 @@ EOF
 	# (max 10 s) so callers start from a settled guest. Without a driver it never moves.
 	local cur='' _
 	for _ in $(seq 1 100); do
-		[ "$balloon" = virtio ] || break
+		[ "$balloon" = virtio ] && [ "$settle" = 1 ] || break
 		cur=$(virsh_ domstats --balloon "$dom" 2>/dev/null | sed -n 's/^ *balloon.current=//p')
 		[ -n "$cur" ] && [ "$cur" -le $(( mem * 1024 + 1024 )) ] && break
 		sleep 0.1
 	done
-	[ "$balloon" != virtio ] || { [ -n "$cur" ] && [ "$cur" -le $(( mem * 1024 + 1024 )) ]; } ||
+	[ "$balloon" != virtio ] || [ "$settle" = 0 ] || { [ -n "$cur" ] && [ "$cur" -le $(( mem * 1024 + 1024 )) ]; } ||
 		say "warning: $dom balloon.current=${cur:-?} KiB has not reached --mem $mem MiB"
 	say "$dom ready in $(since "$t0") s (balloon settled +$(since "$t3") s; define+start $(awk -v a="$t1" -v b="$t2" 'BEGIN{printf "%.1f", b-a}') s, boot $(awk -v a="$t2" -v b="$t3" 'BEGIN{printf "%.1f", b-a}') s; $vt, $vcpus vcpu, $mem/$maxmem MiB, duty $duty x$threads, hold $hold MiB)"
 	echo "$dom"
