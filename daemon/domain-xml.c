@@ -154,6 +154,17 @@ on_start(GMarkupParseContext *ctx, const char *name, const char **names, const c
         g_free(p->out->vmem.alias);
         p->out->vmem.alias = g_strdup(attr(names, values, "name"));
     }
+    if (p->depth == 4 && at(p, 0, "domain") && at(p, 1, "cpu") && at(p, 2, "numa") &&
+        strcmp(name, "cell") == 0) {
+        guint64 kib = 0;
+        if (!vmb_xml_size_kib(attr(names, values, "memory"), attr(names, values, "unit"), &kib) ||
+            kib > G_MAXUINT64 - p->out->numa_kib) {
+            g_set_error(error, G_MARKUP_ERROR, G_MARKUP_ERROR_INVALID_CONTENT,
+                        "a NUMA cell's memory is not a size");
+            return;
+        }
+        p->out->numa_kib += kib;
+    }
     Leaf leaf = leaf_of(p, name);
     if (leaf != LEAF_NONE)
         start_leaf(p, leaf, names, values);

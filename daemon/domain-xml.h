@@ -24,6 +24,7 @@ typedef struct {
     gboolean autodeflate;
     gboolean free_page_reporting;
     VmbVirtioMemXml vmem; /* the first virtio-mem device */
+    guint64 numa_kib;     /* the guest NUMA cells' memory in all: its boot memory */
 } VmbDomainMemXml;
 
 /* Parses @xml. FALSE with @error when it is not well-formed or a memory figure is not a number

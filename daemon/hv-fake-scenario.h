@@ -44,6 +44,10 @@
  *   swap_free_mib = 0           ; the guest swaps to keep this much free (its free memory
  *                               ; then looks fine while it pages)
  *
+ *   vmem_mib = 0                ; a virtio-mem device of this size (part of memory_mib): it
+ *                               ; starts unplugged, plugs quickly and unplugs slowly (only
+ *                               ; memory the guest does not use)
+ *   vmem_block_mib = 2          ; its block size
  *   free_page_reporting = no    ; <memballoon freePageReporting='on'>: the guest gives the
  *                               ; pages it frees back to the host (its host memory follows
  *                               ; what it uses, not what it touched once)
@@ -76,6 +80,7 @@ typedef struct {
     double balloon_mib_s; /* balloon speed */
     guint64 swap_mib, swap_free_mib;
     gboolean free_page_reporting;
+    guint64 vmem_mib, vmem_block_mib;
 } VmbScenarioDomain;
 
 typedef struct {

@@ -26,6 +26,8 @@
 #define WALL_ORIGIN_S      1700000000 /* simulated epoch for manual clocks */
 #define SWAP_TOUCH_PER_S   0.05       /* share of its swapped pages a guest touches a second */
 #define PAGE_KIB           4.0
+#define PLUG_MIB_S         512.0 /* virtio-mem plugs quickly ... */
+#define UNPLUG_MIB_S       32.0  /* ... and unplugs slowly, only memory the guest has free */
 
 typedef struct {
     VmbScenarioDomain *def;
@@ -45,6 +47,7 @@ typedef struct {
     double swapped_mib;                           /* guest memory in swap */
     double swap_in_kib, major_faults;             /* cumulative */
     double stats_swap_in_kib, stats_major_faults; /* as of last_stats_t */
+    double vmem_requested_mib, vmem_plugged_mib;  /* its virtio-mem device */
 } FakeDomain;
 
 typedef struct {
@@ -158,6 +161,7 @@ domain_boot(Fake *f, FakeDomain *d)
     d->cache_mib = 0;
     d->oom_until = -1;
     d->swapped_mib = d->swap_in_kib = d->major_faults = 0;
+    d->vmem_requested_mib = d->vmem_plugged_mib = 0;
     /* A lazy guest's boot touched its kernel's memory and what its workload uses. */
     d->resident_mib = def->lazy || def->free_page_reporting
                           ? MIN(d->actual_mib, in_use_mib(d, vmb_series_at(&def->used_mib, f->now)))
@@ -397,6 +401,30 @@ step_swap(FakeDomain *d, double used, double dt)
     return want;
 }
 
+/* The virtio-mem device moves toward its requested size: plugging is quick, unplugging slow and
+ * limited to memory the guest does not use. Returns the guest's memory now (boot memory plus
+ * what is plugged): the balloon's ceiling. Unplugged memory leaves actual. */
+static double
+step_vmem(FakeDomain *d, double used, double dt)
+{
+    const VmbScenarioDomain *def = d->def;
+    if (!def->vmem_mib)
+        return (double) def->memory_mib;
+    double base = (double) (def->memory_mib - def->vmem_mib);
+    double p = d->vmem_plugged_mib, r = d->vmem_requested_mib;
+    if (r > p) {
+        p = MIN(r, p + PLUG_MIB_S * dt);
+    } else if (r < p) {
+        double keep = MAX(0, used + GUEST_RESERVED_MIB - base); /* in use: stays plugged */
+        double block = (double) def->vmem_block_mib;
+        keep = ceil(keep / block) * block;
+        p = MAX(MAX(r, keep), p - UNPLUG_MIB_S * dt);
+    }
+    d->vmem_plugged_mib = p;
+    d->actual_mib = MIN(d->actual_mib, base + p);
+    return base + p;
+}
+
 static void
 step_memory(Fake *f, double t, double dt)
 {
@@ -406,8 +434,8 @@ step_memory(Fake *f, double t, double dt)
             continue;
         const VmbScenarioDomain *def = d->def;
         gboolean driver = def->balloon && def->balloon_driver;
-        double max = (double) def->memory_mib;
         double used = guest_used(d, t);
+        double max = step_vmem(d, used, dt);
         double floor_mib = used + GUEST_RESERVED_MIB;
         double move = def->balloon_mib_s * dt;
 
@@ -615,6 +643,15 @@ fake_snapshot(VmbHypervisor *hv, GError **error)
         b->target_kib = (guint64) (d->target_mib * 1024); /* libvirt's <currentMemory> */
         if (d->def->free_page_reporting)
             b->features |= VMB_BALLOON_FREE_PAGE_REPORTING;
+        if (d->def->vmem_mib)
+            ds->vmem = (VmbVirtioMemStat){
+                .present = TRUE,
+                .size_kib = d->def->vmem_mib * 1024,
+                .block_kib = d->def->vmem_block_mib * 1024,
+                .requested_kib = (guint64) (d->vmem_requested_mib * 1024),
+                .plugged_kib = (guint64) (d->vmem_plugged_mib * 1024),
+                .base_kib = (d->def->memory_mib - d->def->vmem_mib) * 1024,
+            };
         if (d->def->autodeflate)
             b->features |= VMB_BALLOON_DEFLATE_ON_OOM;
         if (d->have_stats) {
@@ -684,6 +721,29 @@ fake_set_memory(VmbHypervisor *hv, const char *uuid, guint64 kib, GError **error
 }
 
 static gboolean
+fake_set_vmem_requested(VmbHypervisor *hv, const char *uuid, guint64 kib, GError **error)
+{
+    vmb_hypervisor_count_call(hv, VMB_HV_CALL_REQUEST);
+    if (!check_up(hv, FALSE, error))
+        return FALSE;
+    Fake *f = fake_of(hv);
+    FakeDomain *d = find_running(f, uuid, error);
+    if (!d)
+        return FALSE;
+    guint64 block = d->def->vmem_block_mib * 1024;
+    if (!d->def->vmem_mib || kib > d->def->vmem_mib * 1024 || kib % block) {
+        g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID,
+                    "domain %s: no virtio-mem device, or %" G_GUINT64_FORMAT
+                    " KiB is not whole blocks within its size",
+                    d->def->name, kib);
+        return FALSE;
+    }
+    d->vmem_requested_mib = kib / 1024.0;
+    f->counters.vmem_changes++;
+    return TRUE;
+}
+
+static gboolean
 fake_set_stats_period(VmbHypervisor *hv, const char *uuid, guint seconds, GError **error)
 {
     vmb_hypervisor_count_call(hv, VMB_HV_CALL_REQUEST);
@@ -728,6 +788,7 @@ static const VmbHypervisorOps fake_ops = {
     .pin_vcpu = fake_pin_vcpu,
     .set_memory = fake_set_memory,
     .set_stats_period = fake_set_stats_period,
+    .set_vmem_requested = fake_set_vmem_requested,
     .free = fake_free,
 };
 
@@ -794,6 +855,7 @@ vmb_hv_fake_domain_info(VmbHypervisor *hv, const char *name, VmbFakeDomainInfo *
         out->nvcpus = d->def->nvcpus;
         out->pins = d->pins;
         out->actual_kib = (guint64) (d->actual_mib * 1024);
+        out->vmem_plugged_kib = (guint64) (d->vmem_plugged_mib * 1024);
         out->target_kib = (guint64) (d->target_mib * 1024);
         double used = guest_used(d, f->now);
         out->used_kib = (guint64) (used * 1024);

@@ -49,6 +49,7 @@ lv_mem_read(LvPriv *p, virDomainPtr dom, DomainCache *c, guint64 actual_kib, GEr
             .block_kib = live.vmem.block_kib,
             .requested_kib = live.vmem.requested_kib,
             .plugged_kib = live.vmem.have_current ? live.vmem.current_kib : 0,
+            .base_kib = live.numa_kib, /* virtio-mem needs NUMA: the cells are boot memory */
         };
         g_free(m->vmem_alias);
         m->vmem_alias = g_steal_pointer(&live.vmem.alias);
@@ -86,4 +87,80 @@ lv_mem_target_set(LvPriv *p, const char *uuid, guint64 kib)
     DomainCache *c = g_hash_table_lookup(p->cache, key);
     if (c)
         c->mem.balloon_target_kib = kib;
+}
+
+#if LIBVIR_CHECK_VERSION(7, 9, 0)
+/* A memory device of @dom changed size: the guest plugged or unplugged virtio-mem blocks. */
+static void
+memdev_size_cb(virConnectPtr conn, virDomainPtr dom, const char *alias, unsigned long long size,
+               void *opaque)
+{
+    LvPriv *p = opaque;
+    char uuid[VIR_UUID_STRING_BUFLEN];
+    if (!alias || virDomainGetUUIDString(dom, uuid) < 0)
+        return;
+    g_autofree char *key = g_ascii_strdown(uuid, -1);
+    DomainCache *c = g_hash_table_lookup(p->cache, key);
+    if (c && c->mem.vmem.present && g_strcmp0(c->mem.vmem_alias, alias) == 0 &&
+        size <= c->mem.vmem.size_kib)
+        c->mem.vmem.plugged_kib = size;
+}
+#endif
+
+void
+lv_mem_events_register(LvPriv *p)
+{
+#if LIBVIR_CHECK_VERSION(7, 9, 0)
+    p->memdev_id = LV_CALL(p, CONNECT,
+                           virConnectDomainEventRegisterAny(
+                               p->conn, NULL, VIR_DOMAIN_EVENT_ID_MEMORY_DEVICE_SIZE_CHANGE,
+                               VIR_DOMAIN_EVENT_CALLBACK(memdev_size_cb), p, NULL));
+    if (p->memdev_id < 0)
+        virResetLastError(); /* older drivers: the plugged size is read on first sight only */
+#else
+    p->memdev_id = -1;
+#endif
+}
+
+void
+lv_mem_events_unregister(LvPriv *p)
+{
+    if (p->conn && p->memdev_id >= 0)
+        LV_CALL(p, CONNECT, virConnectDomainEventDeregisterAny(p->conn, p->memdev_id));
+    p->memdev_id = -1;
+}
+
+gboolean
+lv_set_vmem_requested(VmbHypervisor *hv, const char *uuid, guint64 kib, GError **error)
+{
+    LvPriv *p = hv->priv;
+    g_autofree char *key = g_ascii_strdown(uuid, -1);
+    DomainCache *c = g_hash_table_lookup(p->cache, key);
+    if (!c || !c->mem.vmem.present || !c->mem.vmem_alias) {
+        g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID,
+                    "no virtio-mem device with an alias known for %s", uuid);
+        return FALSE;
+    }
+    virDomainPtr dom = LV_CALL(p, DOMAIN, virDomainLookupByUUIDString(p->conn, uuid));
+    if (!dom) {
+        lv_set_error_last(p, error, TRUE, "cannot find domain %s", uuid);
+        return FALSE;
+    }
+    /* libvirt finds the device by its alias; the other figures must match its definition. */
+    g_autofree char *alias = g_markup_escape_text(c->mem.vmem_alias, -1);
+    g_autofree char *xml = g_strdup_printf(
+        "<memory model='virtio-mem'><target><size unit='KiB'>%" G_GUINT64_FORMAT "</size>"
+        "<node>%u</node><block unit='KiB'>%" G_GUINT64_FORMAT "</block>"
+        "<requested unit='KiB'>%" G_GUINT64_FORMAT "</requested></target>"
+        "<alias name='%s'/></memory>",
+        c->mem.vmem.size_kib, c->mem.vmem_node, c->mem.vmem.block_kib, kib, alias);
+    int rc = LV_CALL(p, REQUEST, virDomainUpdateDeviceFlags(dom, xml, VIR_DOMAIN_AFFECT_LIVE));
+    if (rc < 0)
+        lv_set_error_last(p, error, TRUE,
+                          "cannot set the virtio-mem size of %s to %" G_GUINT64_FORMAT " KiB",
+                          virDomainGetName(dom), kib);
+    else
+        c->mem.vmem.requested_kib = kib;
+    virDomainFree(dom);
+    return rc == 0;
 }

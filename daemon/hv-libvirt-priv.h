@@ -35,6 +35,7 @@ typedef struct {
     virConnectPtr conn;
     int lifecycle_id; /* -1 when not registered */
     int tunable_id;   /* -1 when not registered */
+    int memdev_id;    /* memory device size-change events, -1 when not registered */
     gboolean close_cb_registered;
     gboolean driver_pin_events; /* the driver sends a tunable event for every pin change */
     gboolean assume_pin_events; /* tests: as if it did (vmb_hv_libvirt_assume_pin_events()) */
@@ -134,3 +135,9 @@ void lv_mem_fill(const DomainCache *c, VmbDomainStat *d);
 /* Our own balloon request for @uuid (any case). */
 void lv_mem_target_set(LvPriv *p, const char *uuid, guint64 kib);
 void lv_mem_clear(DomainMemCache *m);
+/* Follows virtio-mem size changes (VIR_DOMAIN_EVENT_ID_MEMORY_DEVICE_SIZE_CHANGE) when the
+ * driver has the event; without it the plugged size is the one read on first sight. */
+void lv_mem_events_register(LvPriv *p);
+void lv_mem_events_unregister(LvPriv *p);
+/* VmbHypervisorOps.set_vmem_requested */
+gboolean lv_set_vmem_requested(VmbHypervisor *hv, const char *uuid, guint64 kib, GError **error);

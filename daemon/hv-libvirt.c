@@ -747,6 +747,7 @@ static const VmbHypervisorOps lv_ops = {
     .pin_vcpu = lv_pin_vcpu,
     .set_memory = lv_set_memory,
     .set_stats_period = lv_set_stats_period,
+    .set_vmem_requested = lv_set_vmem_requested,
     .free = lv_free,
 };
 
@@ -758,6 +759,7 @@ vmb_hv_libvirt_new(const char *uri)
     p->hv = hv;
     p->lifecycle_id = -1;
     p->tunable_id = -1;
+    p->memdev_id = -1;
     p->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                      (GDestroyNotify) lv_domain_cache_free);
     p->reported = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);

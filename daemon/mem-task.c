@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "log.h"
+#include "mem-vmem.h"
 
 #include <string.h>
 
@@ -673,13 +674,41 @@ typedef enum {
     CHANGE_CUTOFF, /* the connection is lost: stop */
 } ChangeOutcome;
 
+/* A guest with a virtio-mem device: the device's requested size takes the whole blocks of
+ * target @kib (mem-vmem.c), and the balloon target returned the rest. A device the backend
+ * cannot resize, or whose figures make no sense, leaves it all to the balloon. */
+static guint64
+size_virtio_mem(MemCycle *m, const VmbDomainStat *d, guint64 kib)
+{
+    const VmbVirtioMemStat *v = &d->vmem;
+    VmbVirtioMem dev = {v->base_kib, v->size_kib, v->block_kib, v->requested_kib, v->plugged_kib};
+    if (!v->present || !v->base_kib || !vmb_virtio_mem_valid(&dev))
+        return kib;
+    VmbVirtioMemPlan plan = vmb_virtio_mem_plan(&dev, kib);
+    if (plan.change_device) {
+        g_autoptr(GError) error = NULL;
+        if (!vmb_hypervisor_set_vmem_requested(m->hv, d->uuid, plan.requested_kib, &error)) {
+            g_autofree char *msg = g_strdup_printf(
+                "cannot resize the virtio-mem device of %s: %s (its balloon does it all)", d->name,
+                error->message);
+            log_once("refused", d->uuid, G_LOG_LEVEL_WARNING, msg);
+            return kib;
+        }
+        g_info("virtio-mem of %s: requested %" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT
+               " MiB (plugged %" G_GUINT64_FORMAT " MiB)",
+               d->name, v->requested_kib / 1024, plan.requested_kib / 1024, v->plugged_kib / 1024);
+    }
+    return plan.balloon_kib;
+}
+
 /* Sets the balloon target of @d and remembers it (what it started from, and where a grow
  * started for guest_take()). */
 static ChangeOutcome
 set_target(MemCycle *m, const VmbDomainStat *d, MemHistory *h, const VmbMemChange *ch)
 {
     g_autoptr(GError) error = NULL;
-    if (!vmb_hypervisor_set_memory(m->hv, d->uuid, ch->new_kib, &error)) {
+    guint64 balloon_kib = size_virtio_mem(m, d, ch->new_kib);
+    if (!vmb_hypervisor_set_memory(m->hv, d->uuid, balloon_kib, &error)) {
         if (g_error_matches(error, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN)) {
             g_debug("%s vanished before its memory was set", d->name);
             return CHANGE_NONE;
@@ -702,7 +731,7 @@ set_target(MemCycle *m, const VmbDomainStat *d, MemHistory *h, const VmbMemChang
         h->grow_base_actual_kib = d->balloon.current_kib;
         h->grow_base_rss_kib = d->balloon.rss_kib;
     }
-    h->target_kib = ch->new_kib;
+    h->target_kib = balloon_kib;
     h->target_from_kib = ch->reason == VMB_MEM_ACCEPT ? ch->new_kib : ch->old_kib;
     h->target_wall_s = m->s->wall_s;
     m->t->changes++;

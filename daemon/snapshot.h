@@ -56,6 +56,7 @@ typedef struct {
     guint64 block_kib;     /* granularity */
     guint64 requested_kib; /* what it was asked to plug */
     guint64 plugged_kib;   /* what the guest plugged (<current>, the size-change event) */
+    guint64 base_kib;      /* memory outside the device (the NUMA cells' initial memory) */
 } VmbVirtioMemStat;
 
 typedef struct {

@@ -82,6 +82,7 @@ test_live(void)
     g_assert_cmpuint(x.vmem.requested_kib, ==, 262144);
     g_assert_true(x.vmem.have_current);
     g_assert_cmpuint(x.vmem.current_kib, ==, 131072);
+    g_assert_cmpuint(x.numa_kib, ==, 1048576);
 }
 
 static void
@@ -123,6 +124,7 @@ test_refused(void)
         "<requested>0</requested></target></memory></devices></domain>",
         "<domain><devices><memory model='virtio-mem'><target><size>4096</size><node>x</node>"
         "<block>2048</block></target></memory></devices></domain>",
+        "<domain><cpu><numa><cell id='0' cpus='0' memory='lots'/></numa></cpu></domain>",
     };
     for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
         g_auto(VmbDomainMemXml) x;

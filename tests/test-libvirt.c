@@ -277,6 +277,12 @@ test_memory(void)
     g_assert_true(vmb_hypervisor_set_memory(hv, UUID_A, 150000, &error));
     g_autoptr(VmbSnapshot) s3 = take_snapshot(hv);
     g_assert_cmpuint(find_domain(s3, UUID_A)->balloon.target_kib, ==, 150000);
+
+    /* No virtio-mem device: a resize is refused as invalid, the connection stays. */
+    g_assert_false(vmb_hypervisor_set_vmem_requested(hv, UUID_A, 131072, &error));
+    g_assert_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID);
+    g_clear_error(&error);
+    g_assert_true(hv->connected);
 }
 
 static void

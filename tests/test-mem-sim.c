@@ -654,6 +654,49 @@ test_task_free_page_reporting(void)
     vmb_log_once_reset_all();
 }
 
+/* A guest with 1 GiB of boot memory and a 1 GiB virtio-mem device: growing past its boot
+ * memory plugs blocks (the balloon alone could not), no OOM kill; when its use falls back the
+ * blocks are unplugged (slowly) while the balloon takes the memory at once. */
+static void
+test_task_virtio_mem(void)
+{
+    static const char scenario[] = "[host]\nmemory_mib = 16384\nhost_used_mib = 1024\n"
+                                   "[domain vm]\nmemory_mib = 2048\ncurrent_mib = 768\n"
+                                   "vmem_mib = 1024\nvmem_block_mib = 128\npage_cache = 0\n"
+                                   "used_mib = 0:300 20:300 50:1400 90:1400 92:300\n";
+    g_autoptr(GError) error = NULL;
+    VmbScenario *scen = vmb_scenario_load_data(scenario, &error);
+    g_assert_no_error(error);
+    g_autoptr(VmbHypervisor) hv = vmb_hv_fake_new_from_scenario(scen, TRUE);
+    g_assert_true(vmb_hypervisor_ensure_connected(hv, &error));
+    g_autoptr(VmbConfig) c = vmb_config_new_defaults();
+    c->mem_interval = 2;
+    VmbMemTask task;
+    vmb_mem_task_init(&task);
+    Reports rep = {.domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL)};
+    drive(hv, &task, c, FALSE, 88, &rep);
+    VmbFakeDomainInfo peak, end;
+    g_assert_true(vmb_hv_fake_domain_info(hv, "vm", &peak));
+    drive(hv, &task, c, FALSE, 120, &rep);
+    g_assert_true(vmb_hv_fake_domain_info(hv, "vm", &end));
+    VmbFakeCounters counters;
+    vmb_hv_fake_counters(hv, &counters);
+    g_test_message("at 88 s: actual %" G_GUINT64_FORMAT " MiB, plugged %" G_GUINT64_FORMAT
+                   " MiB; at 208 s: actual %" G_GUINT64_FORMAT " MiB, plugged %" G_GUINT64_FORMAT
+                   " MiB; %" G_GUINT64_FORMAT " device changes, %u OOM kills",
+                   peak.actual_kib / 1024, peak.vmem_plugged_kib / 1024, end.actual_kib / 1024,
+                   end.vmem_plugged_kib / 1024, counters.vmem_changes, counters.oom_kills);
+    g_assert_cmpuint(peak.actual_kib, >=, 1400 * 1024);
+    g_assert_cmpuint(peak.vmem_plugged_kib, >=, 384 * 1024);
+    g_assert_cmpuint(peak.vmem_plugged_kib % (128 * 1024), ==, 0);
+    g_assert_cmpuint(counters.oom_kills, ==, 0);
+    g_assert_cmpuint(end.vmem_plugged_kib, ==, 0); /* 300 MiB fit in the boot memory */
+    g_assert_cmpuint(end.actual_kib, <=, 600 * 1024);
+    g_hash_table_unref(rep.domains);
+    vmb_mem_task_clear(&task);
+    vmb_log_once_reset_all();
+}
+
 int
 main(int argc, char **argv)
 {
@@ -674,5 +717,6 @@ main(int argc, char **argv)
     g_test_add_func("/mem-task/paging", test_task_paging);
     g_test_add_func("/mem-task/burst", test_task_burst);
     g_test_add_func("/mem-task/free-page-reporting", test_task_free_page_reporting);
+    g_test_add_func("/mem-task/virtio-mem", test_task_virtio_mem);
     return g_test_run();
 }
