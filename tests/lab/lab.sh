@@ -19,6 +19,8 @@
 #       --no-balloon (no balloon device)  --no-balloon-driver (device, no guest driver)
 #       --free-page-reporting (<memballoon freePageReporting='on'>)
 #       --no-settle (return at boot, while the balloon may still inflate to --mem)
+#       --vmem MiB (a virtio-mem device of that size, 2 MiB blocks, none plugged; --mem is
+#                   then the boot memory, one guest NUMA cell)
 #   ctl NAME 'CMD' ['CMD'...] send control commands, print one reply each:
 #                            duty D | threads N | mem M [RATE] | status | ping
 #   stop NAME                destroy + undefine one guest (its console log
@@ -236,7 +238,7 @@ cmd_start() {
 	[ $# -ge 1 ] || die "usage: start NAME [options]"
 	local name dom dir vcpus=1 mem=384 maxmem='' duty=0 threads=1 hold=32
 	local target='' rate=0 autodeflate=0 balloon=virtio transient=0 append='' timeout=120
-	local reporting=0 settle=1
+	local reporting=0 settle=1 vmem=0
 	name=$1; shift
 	dom=$(dom_name "$name")
 	while [ $# -gt 0 ]; do
@@ -252,6 +254,7 @@ cmd_start() {
 		--autodeflate) autodeflate=1 ;;
 		--free-page-reporting) reporting=1 ;;
 		--no-settle) settle=0 ;;
+		--vmem) vmem=$2; shift ;;
 		--no-balloon) balloon=none ;;
 		--no-balloon-driver) balloon=nodriver ;;
 		--transient) transient=1 ;;
@@ -262,7 +265,7 @@ cmd_start() {
 		shift
 	done
 	local v
-	for v in vcpus mem duty threads hold rate timeout; do
+	for v in vcpus mem duty threads hold rate timeout vmem; do
 		[[ ${!v} =~ ^[0-9]+$ ]] || die "--$v must be a number"
 	done
 	[ -z "$maxmem" ] && maxmem=$(( mem > 512 ? mem : 512 ))
@@ -294,13 +297,24 @@ cmd_start() {
 	[ "$autodeflate" = 1 ] && ad=" autodeflate='on'"
 	[ "$reporting" = 1 ] && ad+=" freePageReporting='on'"
 	local memballoon="<memballoon model='virtio'$ad><stats period='1'/></memballoon>"
+	# virtio-mem needs a guest NUMA cell (the boot memory) and a hotplug slot.
+	local maxmemory='' vmemdev='' memtotal=$maxmem
+	if [ "$vmem" -gt 0 ]; then
+		maxmemory="<maxMemory slots='1' unit='MiB'>$((mem + vmem))</maxMemory>"
+		cpu="<cpu>"
+		[ "$vt" = kvm ] && cpu="<cpu mode='host-passthrough'>"
+		cpu+="<numa><cell id='0' cpus='0-$((vcpus - 1))' memory='$mem' unit='MiB'/></numa></cpu>"
+		vmemdev="<memory model='virtio-mem'><target><size unit='MiB'>$vmem</size><node>0</node><block unit='MiB'>2</block><requested unit='MiB'>0</requested></target></memory>"
+		memtotal=$((mem + vmem))
+	fi
 	[ "$balloon" = none ] && memballoon="<memballoon model='none'/>"
 
 	cat >"$dir/domain.xml" <<EOF
 <domain type='$vt'>
   <name>$dom</name>
   <description>vmbalance lab guest (tests/lab/lab.sh)</description>
-  <memory unit='MiB'>$maxmem</memory>
+  $maxmemory
+  <memory unit='MiB'>$memtotal</memory>
   <currentMemory unit='MiB'>$mem</currentMemory>
   <vcpu placement='static'>$vcpus</vcpu>
   <os>
@@ -326,6 +340,7 @@ cmd_start() {
       <target type='virtio' name='$CTL_CHANNEL'/>
     </channel>
     $memballoon
+    $vmemdev
   </devices>
 </domain>
 EOF
