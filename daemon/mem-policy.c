@@ -315,6 +315,9 @@ assess(const VmbMemGuest *in, const VmbMemTunables *t, GuestPlan *g)
     g->keep = MAX(g->allowance, (double) in->burst_kib);
     g->floor = MIN(MAX(t->floor_kib, in->min_guarantee_kib), in->maximum_kib);
 
+    VmbMemVerdict flight = judge_balloon_target(in, g);
+    if (flight == VMB_MEM_V_IN_FLIGHT && in->balloon_target_kib > in->current_kib)
+        return flight; /* memory is on its way to the guest (ours or not): wait for it */
     if (in->target_kib) {
         guint64 tol = vmb_mem_tolerance(in->target_kib);
         if (in->current_kib + tol < in->target_kib && in->target_kib > in->target_from_kib) {
@@ -336,9 +339,6 @@ assess(const VmbMemGuest *in, const VmbMemTunables *t, GuestPlan *g)
     }
     if (in->swapping)
         g->no_shrink = TRUE;
-    VmbMemVerdict flight = judge_balloon_target(in, g);
-    if (flight == VMB_MEM_V_IN_FLIGHT && in->balloon_target_kib > in->current_kib)
-        return flight; /* memory is on its way to the guest: nothing to plan on yet */
     if (v == VMB_MEM_V_BALANCED)
         v = flight;
 
