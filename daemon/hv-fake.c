@@ -48,6 +48,9 @@ typedef struct {
     double swap_in_kib, major_faults;             /* cumulative */
     double stats_swap_in_kib, stats_major_faults; /* as of last_stats_t */
     double vmem_requested_mib, vmem_plugged_mib;  /* its virtio-mem device */
+    double requested_mib;     /* the last target requested (what libvirt reports) */
+    double balloon_pages_mib; /* with virtio-mem, QEMU keeps the balloon's size, not its target:
+                                 (memory then - target), set by each request */
 } FakeDomain;
 
 typedef struct {
@@ -162,6 +165,8 @@ domain_boot(Fake *f, FakeDomain *d)
     d->oom_until = -1;
     d->swapped_mib = d->swap_in_kib = d->major_faults = 0;
     d->vmem_requested_mib = d->vmem_plugged_mib = 0;
+    d->balloon_pages_mib = 0;
+    d->requested_mib = d->target_mib;
     /* A lazy guest's boot touched its kernel's memory and what its workload uses. */
     d->resident_mib = def->lazy || def->free_page_reporting
                           ? MIN(d->actual_mib, in_use_mib(d, vmb_series_at(&def->used_mib, f->now)))
@@ -420,6 +425,8 @@ step_vmem(FakeDomain *d, double used, double dt)
         keep = ceil(keep / block) * block;
         p = MAX(MAX(r, keep), p - UNPLUG_MIB_S * dt);
     }
+    if (p != d->vmem_plugged_mib) /* QEMU: the balloon keeps its size, the target moves */
+        d->target_mib = MAX(0, base + p - d->balloon_pages_mib);
     d->vmem_plugged_mib = p;
     d->actual_mib = MIN(d->actual_mib, base + p);
     return base + p;
@@ -640,7 +647,7 @@ fake_snapshot(VmbHypervisor *hv, GError **error)
         b->rss_kib = (guint64) (d->resident_mib * 1024);
         b->maximum_kib = d->def->memory_mib * 1024;
         b->min_guarantee_kib = d->def->min_guarantee_mib * 1024;
-        b->target_kib = (guint64) (d->target_mib * 1024); /* libvirt's <currentMemory> */
+        b->target_kib = (guint64) (d->requested_mib * 1024); /* libvirt's <currentMemory> */
         if (d->def->free_page_reporting)
             b->features |= VMB_BALLOON_FREE_PAGE_REPORTING;
         if (d->def->vmem_mib)
@@ -715,7 +722,11 @@ fake_set_memory(VmbHypervisor *hv, const char *uuid, guint64 kib, GError **error
                     d->def->memory_mib * 1024);
         return FALSE;
     }
-    d->target_mib = kib / 1024.0;
+    d->target_mib = d->requested_mib = kib / 1024.0;
+    if (d->def->vmem_mib) {
+        double memory_now = (double) (d->def->memory_mib - d->def->vmem_mib) + d->vmem_plugged_mib;
+        d->balloon_pages_mib = MAX(0, memory_now - d->target_mib);
+    }
     f->counters.memory_changes++;
     return TRUE;
 }

@@ -43,7 +43,8 @@ typedef struct {
     double paging_kib_s;                 /* swap-in plus major faults, KiB/s */
     guint64 target_kib, target_from_kib; /* our last request and the actual it started from */
     gint64 target_wall_s;
-    guint64 dry_target_kib; /* dry-run: the last target reported */
+    guint64 dry_target_kib;   /* dry-run: the last target reported */
+    guint64 vmem_plugged_kib; /* virtio-mem plugged when we last set the balloon */
     /* The balloon change being followed: its target, since when, and when actual last came
      * closer to it (and from where). */
     guint64 flight_target_kib, flight_last_kib;
@@ -590,6 +591,26 @@ typedef struct {
     MemHistory **hist;   /* [domains] */
 } MemCycle;
 
+/* QEMU keeps the balloon's size, not its target, when a virtio-mem device plugs or unplugs:
+ * after an unplug the guest would sit below our target by what was unplugged. Our target is set
+ * again whenever the plugged size moved since we set it. FALSE when the connection was lost. */
+static gboolean
+reaim_virtio_mem(MemCycle *m, const VmbDomainStat *d, MemHistory *h)
+{
+    if (m->dry_run || !d->vmem.present || !h->target_kib ||
+        d->vmem.plugged_kib == h->vmem_plugged_kib)
+        return TRUE;
+    g_autoptr(GError) error = NULL;
+    guint64 kib = MIN(h->target_kib, d->vmem.base_kib + d->vmem.plugged_kib);
+    if (!vmb_hypervisor_set_memory(m->hv, d->uuid, kib, &error))
+        return !g_error_matches(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED);
+    g_debug("%s: virtio-mem plugged %" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT
+            " MiB, balloon target set again (%" G_GUINT64_FORMAT " MiB)",
+            d->name, h->vmem_plugged_kib / 1024, d->vmem.plugged_kib / 1024, kib / 1024);
+    h->vmem_plugged_kib = d->vmem.plugged_kib;
+    return TRUE;
+}
+
 /* Describes every domain to the policy, turning its balloon statistics on at first sight,
  * after an appearance or reconnect, and when the period changed (excluded domains are not
  * touched at all). FALSE when the connection was lost. */
@@ -607,6 +628,8 @@ describe_guests(MemCycle *m)
                 return FALSE;
             m->result->stats_enabled += h->stats_period == c->mem_stats_period;
         }
+        if (!excluded && !reaim_virtio_mem(m, d, h))
+            return FALSE;
         describe(h, d, s, c, excluded, &m->guests[i]);
         m->guests[i].take_kib = guest_take(h, &d->balloon, c);
         m->result->managed += m->guests[i].state == VMB_MEM_MANAGED;
@@ -731,6 +754,7 @@ set_target(MemCycle *m, const VmbDomainStat *d, MemHistory *h, const VmbMemChang
         h->grow_base_actual_kib = d->balloon.current_kib;
         h->grow_base_rss_kib = d->balloon.rss_kib;
     }
+    h->vmem_plugged_kib = d->vmem.plugged_kib;
     h->target_kib = balloon_kib;
     h->target_from_kib = ch->reason == VMB_MEM_ACCEPT ? ch->new_kib : ch->old_kib;
     h->target_wall_s = m->s->wall_s;
