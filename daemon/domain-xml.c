@@ -247,7 +247,8 @@ check_vmem(const VmbVirtioMemXml *vm, GError **error)
     if (!vm->present)
         return TRUE;
     if (!vm->block_kib || !vm->size_kib || vm->size_kib % vm->block_kib ||
-        vm->requested_kib > vm->size_kib || (vm->have_current && vm->current_kib > vm->size_kib)) {
+        vm->requested_kib % vm->block_kib || vm->requested_kib > vm->size_kib ||
+        (vm->have_current && vm->current_kib > vm->size_kib)) {
         g_set_error(error, G_MARKUP_ERROR, G_MARKUP_ERROR_INVALID_CONTENT,
                     "virtio-mem device with inconsistent sizes (size %" G_GUINT64_FORMAT
                     " KiB, block %" G_GUINT64_FORMAT " KiB, requested %" G_GUINT64_FORMAT " KiB)",

@@ -122,6 +122,8 @@ test_refused(void)
         "<block>2048</block><requested>8192</requested></target></memory></devices></domain>",
         "<domain><devices><memory model='virtio-mem'><target><size>4096</size><node>0</node>"
         "<requested>0</requested></target></memory></devices></domain>",
+        "<domain><devices><memory model='virtio-mem'><target><size>4096</size><node>0</node>"
+        "<block>2048</block><requested>1024</requested></target></memory></devices></domain>",
         "<domain><devices><memory model='virtio-mem'><target><size>4096</size><node>x</node>"
         "<block>2048</block></target></memory></devices></domain>",
         "<domain><cpu><numa><cell id='0' cpus='0' memory='lots'/></numa></cpu></domain>",
