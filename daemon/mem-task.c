@@ -363,8 +363,11 @@ describe(MemHistory *h, const VmbDomainStat *d, const VmbSnapshot *s, const VmbC
     g->target_kib = h->target_kib;
     g->target_from_kib = h->target_from_kib;
     g->rate_kib_s = h->have_rate ? h->rate : 0;
-    g->balloon_target_kib = b->target_kib;
     g->in_flight = follow_flight(h, b, s->wall_s, c);
+    /* A change someone else made (libvirt's boot target) counts while it is in flight; once it
+     * stalled or timed out, actual is the guest's state (our own targets are judged by the
+     * policy's unreachable/pending rules). */
+    g->balloon_target_kib = g->in_flight || b->target_kib == h->target_kib ? b->target_kib : 0;
 
     if (excluded) {
         g->state = VMB_MEM_EXCLUDED;
