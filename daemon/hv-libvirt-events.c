@@ -36,6 +36,7 @@ void
 lv_domain_cache_free(DomainCache *c)
 {
     g_free(c->pins);
+    lv_mem_clear(&c->mem);
     g_free(c);
 }
 
@@ -282,6 +283,7 @@ lv_events_register(LvPriv *p, GError **error)
                      PIN_REFRESH_EVERY, why);
     else
         g_debug("vCPU pin changes follow tunable events");
+    lv_mem_events_register(p);
     return TRUE;
 }
 
@@ -305,6 +307,7 @@ lv_events_unregister(LvPriv *p)
         if (p->close_cb_registered)
             virConnectUnregisterCloseCallback(p->conn, close_cb);
     }
+    lv_mem_events_unregister(p);
     p->lifecycle_id = -1;
     p->tunable_id = -1;
     p->close_cb_registered = FALSE;

@@ -11,12 +11,23 @@
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(virError, virFreeError)
 
+/* What the memory coordinator needs beyond the bulk statistics: read from the domain XML on
+ * first sight, kept up to date by our requests and the memory-device events. */
+typedef struct {
+    guint64 balloon_target_kib; /* the target the balloon moves toward, 0 = unknown */
+    guint features;             /* VmbBalloonFeature */
+    VmbVirtioMemStat vmem;
+    char *vmem_alias; /* to address the device in an update */
+    guint vmem_node;
+} DomainMemCache;
+
 typedef struct {
     guint nvcpus;
     gint *pins;                /* per vCPU: the one pCPU it is pinned to, or -1 */
     guint64 refreshed_seq;     /* p->seq of the last read from libvirt */
     gboolean stale;            /* a pin event we could not follow: read them again */
     guint64 min_guarantee_kib; /* read once, on first sight */
+    DomainMemCache mem;        /* hv-libvirt-mem.c */
 } DomainCache;
 
 typedef struct {
@@ -24,6 +35,7 @@ typedef struct {
     virConnectPtr conn;
     int lifecycle_id; /* -1 when not registered */
     int tunable_id;   /* -1 when not registered */
+    int memdev_id;    /* memory device size-change events, -1 when not registered */
     gboolean close_cb_registered;
     gboolean driver_pin_events; /* the driver sends a tunable event for every pin change */
     gboolean assume_pin_events; /* tests: as if it did (vmb_hv_libvirt_assume_pin_events()) */
@@ -112,3 +124,21 @@ void lv_pins_set(LvPriv *p, const char *uuid, guint vcpu, gint pcpu);
  * FALSE with @error when the connection is broken. */
 gboolean lv_pins_sync(LvPriv *p, virDomainPtr dom, const char *uuid, DomainCache *c,
                       gboolean first_sight, guint npins, GError **error);
+
+/* ---- memory: domain XML on first sight, targets, virtio-mem (hv-libvirt-mem.c) ---- */
+
+/* Reads what @c->mem holds from the domain's XML; @actual_kib is the balloon's actual now.
+ * FALSE with @error only when the connection broke or the domain went away. */
+gboolean lv_mem_read(LvPriv *p, virDomainPtr dom, DomainCache *c, guint64 actual_kib,
+                     GError **error);
+/* Copies the cached memory figures into @d. */
+void lv_mem_fill(const DomainCache *c, VmbDomainStat *d);
+/* Our own balloon request for @uuid (any case). */
+void lv_mem_target_set(LvPriv *p, const char *uuid, guint64 kib);
+void lv_mem_clear(DomainMemCache *m);
+/* Follows virtio-mem size changes (VIR_DOMAIN_EVENT_ID_MEMORY_DEVICE_SIZE_CHANGE) when the
+ * driver has the event; without it the plugged size is the one read on first sight. */
+void lv_mem_events_register(LvPriv *p);
+void lv_mem_events_unregister(LvPriv *p);
+/* VmbHypervisorOps.set_vmem_requested */
+gboolean lv_set_vmem_requested(VmbHypervisor *hv, const char *uuid, guint64 kib, GError **error);

@@ -535,6 +535,9 @@ parse_record(LvPriv *p, const virDomainStatsRecord *rec, GError **error)
     if (!c)
         return NULL;
     d->balloon.min_guarantee_kib = c->min_guarantee_kib;
+    if (first_sight && !lv_mem_read(p, dom, c, d->balloon.current_kib, error))
+        return NULL;
+    lv_mem_fill(c, d);
 
     guint npins = MAX((guint) MIN(b.max_vcpus, G_MAXINT), d->nvcpus);
     if (!lv_pins_sync(p, dom, d->uuid, c, first_sight, npins, error))
@@ -706,6 +709,7 @@ lv_set_memory(VmbHypervisor *hv, const char *uuid, guint64 kib, GError **error)
         set_request_error(p, dom, err, error, what);
         return FALSE;
     }
+    lv_mem_target_set(p, uuid, kib);
     return TRUE;
 }
 
@@ -781,6 +785,7 @@ static const VmbHypervisorOps lv_ops = {
     .pin_vcpu = lv_pin_vcpu,
     .set_memory = lv_set_memory,
     .set_stats_period = lv_set_stats_period,
+    .set_vmem_requested = lv_set_vmem_requested,
     .free = lv_free,
 };
 
@@ -792,6 +797,7 @@ vmb_hv_libvirt_new(const char *uri)
     p->hv = hv;
     p->lifecycle_id = -1;
     p->tunable_id = -1;
+    p->memdev_id = -1;
     p->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                      (GDestroyNotify) lv_domain_cache_free);
     p->reported = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);

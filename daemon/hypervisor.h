@@ -60,6 +60,9 @@ typedef struct {
     gboolean (*set_stats_period)(VmbHypervisor *hv, const char *uuid, guint seconds,
                                  GError **error);
     void (*free)(VmbHypervisor *hv);
+    /* The requested size of a domain's virtio-mem device; NULL when the backend has none. */
+    gboolean (*set_vmem_requested)(VmbHypervisor *hv, const char *uuid, guint64 kib,
+                                   GError **error);
 } VmbHypervisorOps;
 
 struct _VmbHypervisor {
@@ -95,6 +98,8 @@ gboolean vmb_hypervisor_set_memory(VmbHypervisor *hv, const char *uuid, guint64 
                                    GError **error);
 gboolean vmb_hypervisor_set_stats_period(VmbHypervisor *hv, const char *uuid, guint seconds,
                                          GError **error);
+gboolean vmb_hypervisor_set_vmem_requested(VmbHypervisor *hv, const char *uuid, guint64 kib,
+                                           GError **error);
 
 /* @name made safe for D-Bus strings, journal fields and terminals: valid UTF-8 without
  * control or line-separator characters. Invalid bytes and ASCII controls become \xNN, other
