@@ -37,6 +37,7 @@ lv_mem_read(LvPriv *p, virDomainPtr dom, DomainCache *c, guint64 actual_kib, GEr
 {
     DomainMemCache *m = &c->mem;
     g_auto(VmbDomainMemXml) live = {0};
+    g_auto(VmbDomainMemXml) config = {0}; /* before the first goto: cleaned up at out */
     GError *local = NULL;
     if (!read_xml(p, dom, 0, &live, &local))
         goto out;
@@ -60,7 +61,6 @@ lv_mem_read(LvPriv *p, virDomainPtr dom, DomainCache *c, guint64 actual_kib, GEr
      * be a change in flight (a higher one is a live change since, which we cannot see). */
     if (LV_CALL(p, DOMAIN, virDomainIsPersistent(dom)) != 1)
         goto out;
-    g_auto(VmbDomainMemXml) config = {0};
     if (read_xml(p, dom, VIR_DOMAIN_XML_INACTIVE, &config, &local) && config.current_kib &&
         config.current_kib + vmb_mem_tolerance(config.current_kib) < actual_kib)
         m->balloon_target_kib = config.current_kib;

@@ -311,6 +311,28 @@ test_memory(void)
     g_assert_true(hv->connected);
 }
 
+/* A transient domain (virsh create, as the lab's guests are) has no persistent definition:
+ * its memory is read from the live XML alone, and the target stays unknown. */
+static void
+test_memory_transient(void)
+{
+    g_autoptr(VmbHypervisor) hv = open_hv();
+    static const char xml[] =
+        "<domain type='test'><name>vmbtest-t</name>"
+        "<uuid>5a7e0000-0000-4000-8000-0000000000aa</uuid>"
+        "<memory unit='KiB'>524288</memory><currentMemory unit='KiB'>262144</currentMemory>"
+        "<vcpu>1</vcpu><os><type>hvm</type></os>"
+        "<devices><memballoon model='virtio' autodeflate='on'/></devices></domain>";
+    g_autoptr(virDomain) dom = virDomainCreateXML(vmb_hv_libvirt_get_conn(hv), xml, 0);
+    g_assert_nonnull(dom);
+    g_assert_cmpint(virDomainIsPersistent(dom), ==, 0);
+    g_autoptr(VmbSnapshot) s = take_snapshot(hv);
+    const VmbDomainStat *d = find_domain(s, "5a7e0000-0000-4000-8000-0000000000aa");
+    g_assert_cmpuint(d->balloon.features, ==, VMB_BALLOON_DEFLATE_ON_OOM);
+    g_assert_cmpuint(d->balloon.target_kib, ==, 0);
+    g_assert_true(hv->connected);
+}
+
 static void
 test_stats_period(void)
 {
@@ -651,6 +673,7 @@ main(int argc, char **argv)
     g_test_add_func("/libvirt/calls-without-events", test_calls_without_events);
     g_test_add_func("/libvirt/calls-with-events", test_calls_with_events);
     g_test_add_func("/libvirt/memory", test_memory);
+    g_test_add_func("/libvirt/memory-transient", test_memory_transient);
     g_test_add_func("/libvirt/stats-period", test_stats_period);
     g_test_add_func("/libvirt/events", test_events);
     g_test_add_func("/libvirt/reconnect", test_reconnect);
