@@ -43,8 +43,9 @@ typedef struct {
     guint64 max_mib;     /* never grow above */
 } VmbDomainPolicy;
 
-/* Parses the metadata element as virDomainGetMetadata() returns it (any prefix, or none, bound
- * to VMB_POLICY_XMLNS). Unknown attributes, child elements, text, a foreign namespace and
+/* Parses the metadata element as virDomainGetMetadata() returns it (<policy .../>, without a
+ * namespace: libvirt strips it) or as it stands in the domain XML (any prefix bound to
+ * VMB_POLICY_XMLNS). Unknown attributes, child elements, text, a foreign namespace and
  * values out of range are errors (G_MARKUP_ERROR) naming the attribute, the value and what is
  * allowed; @out is then cleared. */
 gboolean vmb_domain_policy_parse(const char *xml, gssize len, VmbDomainPolicy *out, GError **error);
