@@ -713,6 +713,14 @@ vmb_config_format_setting(const VmbKeyInfo *key, const char *value, GError **err
 double
 vmb_config_mem_weight(const VmbConfig *c, const char *name, const char *uuid)
 {
+    double w = 1.0;
+    vmb_config_mem_weight_find(c, name, uuid, &w);
+    return w;
+}
+
+gboolean
+vmb_config_mem_weight_find(const VmbConfig *c, const char *name, const char *uuid, double *weight)
+{
     for (guint i = 0; c->mem_weights && c->mem_weights[i]; i++) {
         const char *colon = strrchr(c->mem_weights[i], ':');
         double w;
@@ -720,8 +728,10 @@ vmb_config_mem_weight(const VmbConfig *c, const char *name, const char *uuid)
             continue; /* rejected by vmb_config_validate */
         g_autofree char *pattern = g_strndup(c->mem_weights[i], colon - c->mem_weights[i]);
         if ((name && fnmatch(pattern, name, 0) == 0) ||
-            (uuid && fnmatch(pattern, uuid, FNM_CASEFOLD) == 0))
-            return w;
+            (uuid && fnmatch(pattern, uuid, FNM_CASEFOLD) == 0)) {
+            *weight = w;
+            return TRUE;
+        }
     }
-    return 1.0;
+    return FALSE;
 }

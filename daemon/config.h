@@ -125,3 +125,6 @@ guint vmb_config_mem_interval(const VmbConfig *c);
 gboolean vmb_config_is_excluded(const VmbConfig *c, const char *name, const char *uuid);
 /* memory.weights: the weight of the first item whose pattern matches, else 1. */
 double vmb_config_mem_weight(const VmbConfig *c, const char *name, const char *uuid);
+/* The same, FALSE (and @weight untouched) when no item matches. */
+gboolean vmb_config_mem_weight_find(const VmbConfig *c, const char *name, const char *uuid,
+                                    double *weight);

@@ -2,6 +2,7 @@
 #include "cpu-task.h"
 
 #include "cpu-policy.h"
+#include "domain-meta.h"
 #include "log.h"
 #include "move-check.h"
 
@@ -120,7 +121,8 @@ collect_items(VmbCpuTask *t, const VmbSnapshot *s, const VmbConfig *c, GArray *i
     gboolean any_new = FALSE;
     for (guint i = 0; i < s->domains->len; i++) {
         const VmbDomainStat *d = g_ptr_array_index(s->domains, i);
-        gboolean excluded = vmb_config_is_excluded(c, d->name, d->uuid);
+        VmbEffectivePolicy eff;
+        vmb_domain_effective(c, d, &eff); /* not managed: its load counts where it runs */
         for (guint v = 0; v < d->nvcpus; v++) {
             const VmbVcpuLoad *l = vmb_cpu_usage_vcpu(t->usage, d->uuid, v);
             if (!l || !l->valid) {
@@ -132,7 +134,7 @@ collect_items(VmbCpuTask *t, const VmbSnapshot *s, const VmbConfig *c, GArray *i
                 .load = l->load,
                 .noise = l->noise,
                 .current = d->vcpus[v].pcpu,
-                .movable = !excluded,
+                .movable = eff.cpu_managed,
                 .cooling = l->moved_cycle && cycle - l->moved_cycle <= c->cpu_cooldown,
             };
             ItemRef ref = {d, v};

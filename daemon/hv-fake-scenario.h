@@ -34,6 +34,10 @@
  *   lazy = no                   ; host memory is what the guest touched, not its actual: pages
  *                               ; it never used cost the host nothing until it does, and an
  *                               ; inflating balloon frees only the resident pages it takes
+ *   metadata = <policy cpu="off"/>  ; its vmbalance:policy element (domain-policy.h), read
+ *                               ; when it appears, as virDomainGetMetadata() returns it
+ *   definition = <domain><cputune><vcpupin vcpu='0' cpuset='1'/></cputune></domain>
+ *                               ; its persistent definition, one line (domain-def.h)
  *
  * Series are "V" or "T:V T:V ..." (see series.h). */
 // clang-format on
@@ -59,6 +63,8 @@ typedef struct {
     gboolean balloon_driver;
     double page_cache; /* percent of spare memory */
     gboolean lazy;     /* host memory follows the pages touched, not actual */
+    char *metadata;    /* vmbalance:policy element, NULL for none (not validated here) */
+    char *definition;  /* persistent definition XML, NULL for a plain one */
 } VmbScenarioDomain;
 
 typedef struct {

@@ -14,6 +14,8 @@
  * that never moves. */
 #include "hv-fake.h"
 
+#include "domain-meta.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -41,6 +43,10 @@ typedef struct {
     double cache_mib; /* guest page cache: reclaimable, part of usable, not of unused */
     double oom_until; /* last OOM kill: nothing in use until then, then a ramp back */
     guint oom_kills, autodeflates;
+    char *metadata; /* the live vmbalance:policy element (the scenario's, then as set) */
+    VmbDomainPolicy policy;
+    gboolean policy_refused;
+    guint hands_off;
 } FakeDomain;
 
 typedef struct {
@@ -156,6 +162,11 @@ domain_boot(Fake *f, FakeDomain *d)
     d->resident_mib = def->lazy
                           ? MIN(d->actual_mib, in_use_mib(d, vmb_series_at(&def->used_mib, f->now)))
                           : d->actual_mib;
+    /* Read once per appearance, as the libvirt backend does. */
+    g_free(d->metadata);
+    d->metadata = g_strdup(def->metadata);
+    d->policy_refused = !vmb_domain_meta_load(def->name, def->uuid, d->metadata, &d->policy);
+    d->hands_off = def->definition ? vmb_domain_def_load(def->name, def->uuid, def->definition) : 0;
 }
 
 static double
@@ -576,6 +587,9 @@ fake_snapshot(VmbHypervisor *hv, GError **error)
             ds->vcpus[v].pcpu = d->pins[v];
             ds->cpu_time_ns += d->time_ns[v];
         }
+        ds->policy = d->policy;
+        ds->policy_refused = d->policy_refused;
+        ds->hands_off = d->hands_off;
         VmbBalloonStat *b = &ds->balloon;
         b->fields = VMB_BALLOON_CURRENT | VMB_BALLOON_MAXIMUM | VMB_BALLOON_RSS;
         b->current_kib = (guint64) (d->actual_mib * 1024);
@@ -671,6 +685,7 @@ fake_free(VmbHypervisor *hv)
         g_free(d->time_ns);
         g_free(d->wait_ns);
         g_free(d->demand);
+        g_free(d->metadata);
     }
     g_free(f->doms);
     g_free(f->busy_ns);
@@ -781,4 +796,20 @@ vmb_hv_fake_pcpu_load(VmbHypervisor *hv, guint pcpu)
 {
     Fake *f = fake_of(hv);
     return pcpu < f->sc->ncpus ? f->last_load[pcpu] : 0;
+}
+
+gboolean
+vmb_hv_fake_set_metadata(VmbHypervisor *hv, const char *name, const char *xml)
+{
+    Fake *f = fake_of(hv);
+    for (guint i = 0; i < f->sc->domains->len; i++) {
+        FakeDomain *d = &f->doms[i];
+        if (g_strcmp0(d->def->name, name) != 0 || !d->running)
+            continue;
+        g_free(d->metadata);
+        d->metadata = g_strdup(xml);
+        d->policy_refused = !vmb_domain_meta_load(name, d->def->uuid, xml, &d->policy);
+        return TRUE;
+    }
+    return FALSE;
 }

@@ -5,6 +5,9 @@
 
 #include <glib.h>
 
+#include "domain-def.h"
+#include "domain-policy.h"
+
 typedef struct {
     guint64 time_ns; /* cumulative time the vCPU ran */
     guint64 wait_ns; /* cumulative time it was runnable but waiting (valid if has_wait) */
@@ -46,6 +49,9 @@ typedef struct {
     VmbVcpuStat *vcpus;
     guint64 cpu_time_ns; /* cpu.time: all threads of the domain */
     VmbBalloonStat balloon;
+    VmbDomainPolicy policy;  /* its vmbalance:policy metadata; .set == 0 when none or refused */
+    gboolean policy_refused; /* the metadata was invalid (logged when read): host settings apply */
+    guint hands_off;         /* VmbHandsOff bits: its persistent definition and its state */
 } VmbDomainStat;
 
 typedef struct {
