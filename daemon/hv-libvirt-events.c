@@ -158,6 +158,9 @@ lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *
         if (report_domain(p, uuid, VMB_DOMAIN_VANISHED))
             vmb_hypervisor_emit_domain(p->hv, VMB_DOMAIN_VANISHED, name_copy, uuid);
         break;
+    case VIR_DOMAIN_EVENT_DEFINED: /* its persistent definition changed */
+        lv_domain_definition_changed(p, uuid);
+        break;
     case VIR_DOMAIN_EVENT_UNDEFINED:
         g_hash_table_remove(p->reported, uuid);
         forget_domain(p, uuid);
@@ -282,6 +285,7 @@ lv_events_register(LvPriv *p, GError **error)
                      PIN_REFRESH_EVERY, why);
     else
         g_debug("vCPU pin changes follow tunable events");
+    lv_domain_events_register(p);
     return TRUE;
 }
 
@@ -305,6 +309,7 @@ lv_events_unregister(LvPriv *p)
         if (p->close_cb_registered)
             virConnectUnregisterCloseCallback(p->conn, close_cb);
     }
+    lv_domain_events_unregister(p);
     p->lifecycle_id = -1;
     p->tunable_id = -1;
     p->close_cb_registered = FALSE;

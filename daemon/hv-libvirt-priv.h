@@ -17,6 +17,12 @@ typedef struct {
     guint64 refreshed_seq;     /* p->seq of the last read from libvirt */
     gboolean stale;            /* a pin event we could not follow: read them again */
     guint64 min_guarantee_kib; /* read once, on first sight */
+    /* hv-libvirt-domain.c: read on first sight and after a change event, never per cycle */
+    VmbDomainPolicy policy;    /* its vmbalance:policy metadata */
+    gboolean policy_refused;   /* ... was invalid (logged) */
+    gboolean policy_stale;     /* a metadata-change event came: read it again */
+    guint hands_off;           /* VmbHandsOff bits of its persistent definition */
+    gboolean definition_stale; /* it was defined again: read the definition again */
 } DomainCache;
 
 typedef struct {
@@ -24,6 +30,7 @@ typedef struct {
     virConnectPtr conn;
     int lifecycle_id; /* -1 when not registered */
     int tunable_id;   /* -1 when not registered */
+    int metadata_id;  /* -1 when not registered (hv-libvirt-domain.c) */
     gboolean close_cb_registered;
     gboolean driver_pin_events; /* the driver sends a tunable event for every pin change */
     gboolean assume_pin_events; /* tests: as if it did (vmb_hv_libvirt_assume_pin_events()) */
@@ -111,3 +118,17 @@ void lv_pins_set(LvPriv *p, const char *uuid, guint vcpu, gint pcpu);
  * FALSE with @error when the connection is broken. */
 gboolean lv_pins_sync(LvPriv *p, virDomainPtr dom, const char *uuid, DomainCache *c,
                       gboolean first_sight, guint npins, GError **error);
+
+/* ---- per-domain policy: metadata and persistent definition (hv-libvirt-domain.c) ---- */
+
+/* Registers the metadata-change event (optional: without it, metadata is read when a domain
+ * appears only, which is logged once). */
+void lv_domain_events_register(LvPriv *p);
+void lv_domain_events_unregister(LvPriv *p);
+/* The domain was (re)defined: read its persistent definition at the next snapshot. */
+void lv_domain_definition_changed(LvPriv *p, const char *uuid);
+/* Reads the metadata and the persistent definition of @dom into @c when @first_sight or an
+ * event made them stale. FALSE with @error when the connection is broken (a domain gone in
+ * the meantime is not an error: it leaves the next snapshot). */
+gboolean lv_domain_policy_sync(LvPriv *p, virDomainPtr dom, const char *name, DomainCache *c,
+                               gboolean first_sight, GError **error);

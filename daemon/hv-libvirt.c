@@ -500,6 +500,15 @@ parse_record(LvPriv *p, const virDomainStatsRecord *rec, GError **error)
     if (!c)
         return NULL;
     d->balloon.min_guarantee_kib = c->min_guarantee_kib;
+    g_autoptr(GError) local = NULL;
+    if (!lv_domain_policy_sync(p, dom, name, c, first_sight, &local)) {
+        if (!g_error_matches(local, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN))
+            g_propagate_error(error, g_steal_pointer(&local));
+        return NULL; /* stopped in the meantime: skipped */
+    }
+    d->policy = c->policy;
+    d->policy_refused = c->policy_refused;
+    d->hands_off = c->hands_off;
 
     guint npins = MAX((guint) MIN(b.max_vcpus, G_MAXINT), d->nvcpus);
     if (!lv_pins_sync(p, dom, d->uuid, c, first_sight, npins, error))
@@ -754,6 +763,7 @@ vmb_hv_libvirt_new(const char *uri)
     p->hv = hv;
     p->lifecycle_id = -1;
     p->tunable_id = -1;
+    p->metadata_id = -1;
     p->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                      (GDestroyNotify) lv_domain_cache_free);
     p->reported = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The third part of the libvirt backend: what a domain says about how it wants to be treated.
+ * Its vmbalance:policy metadata and its persistent definition are read when it first shows up
+ * in a snapshot and again only after libvirt says they changed (the metadata-change event, a
+ * DEFINED lifecycle event): never per cycle. */
+#include "domain-meta.h"
+#include "hv-libvirt-priv.h"
+#include "log.h"
+
+static DomainCache *
+cache_of(LvPriv *p, virDomainPtr dom)
+{
+    char uuid_buf[VIR_UUID_STRING_BUFLEN];
+    if (virDomainGetUUIDString(dom, uuid_buf) < 0) {
+        virResetLastError();
+        return NULL;
+    }
+    g_autofree char *uuid = g_ascii_strdown(uuid_buf, -1);
+    return g_hash_table_lookup(p->cache, uuid);
+}
+
+static int
+metadata_cb(virConnectPtr conn, virDomainPtr dom, int type, const char *nsuri, void *opaque)
+{
+    LvPriv *p = opaque;
+    if (type != VIR_DOMAIN_METADATA_ELEMENT || g_strcmp0(nsuri, VMB_POLICY_XMLNS) != 0)
+        return 0; /* somebody else's metadata */
+    DomainCache *c = cache_of(p, dom);
+    if (c)
+        c->policy_stale = TRUE; /* not yet seen: it is read on first sight anyway */
+    return 0;
+}
+
+void
+lv_domain_events_register(LvPriv *p)
+{
+    p->metadata_id =
+        LV_CALL(p, CONNECT,
+                virConnectDomainEventRegisterAny(p->conn, NULL, VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
+                                                 VIR_DOMAIN_EVENT_CALLBACK(metadata_cb), p, NULL));
+    if (p->metadata_id < 0) {
+        g_autoptr(virError) err = virSaveLastError();
+        vmb_log_once("libvirt-metadata-events", G_LOG_LEVEL_WARNING,
+                     "cannot register for metadata-change events (%s): a domain's "
+                     "vmbalance:policy is read when it starts only",
+                     lv_error_message(err));
+        virResetLastError();
+    }
+}
+
+void
+lv_domain_events_unregister(LvPriv *p)
+{
+    if (p->conn && p->metadata_id >= 0)
+        LV_CALL(p, CONNECT, virConnectDomainEventDeregisterAny(p->conn, p->metadata_id));
+    p->metadata_id = -1;
+}
+
+void
+lv_domain_definition_changed(LvPriv *p, const char *uuid)
+{
+    DomainCache *c = g_hash_table_lookup(p->cache, uuid);
+    if (c)
+        c->definition_stale = TRUE;
+}
+
+/* The metadata element as libvirt returns it (no namespace), NULL when there is none. */
+static gboolean
+read_metadata(LvPriv *p, virDomainPtr dom, const char *name, char **xml, GError **error)
+{
+    *xml = LV_CALL(p, DOMAIN,
+                   virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, VMB_POLICY_XMLNS, 0));
+    if (*xml)
+        return TRUE;
+    virErrorPtr err = virGetLastError();
+    if (err && err->code == VIR_ERR_NO_DOMAIN_METADATA) {
+        virResetLastError();
+        return TRUE;
+    }
+    return lv_soft_failure(p, error, "cannot get the metadata of %s", name);
+}
+
+static gboolean
+read_definition(LvPriv *p, virDomainPtr dom, const char *name, char **xml, GError **error)
+{
+    *xml = LV_CALL(p, DOMAIN, virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE));
+    if (*xml)
+        return TRUE;
+    return lv_soft_failure(p, error, "cannot get the persistent definition of %s", name);
+}
+
+gboolean
+lv_domain_policy_sync(LvPriv *p, virDomainPtr dom, const char *name, DomainCache *c,
+                      gboolean first_sight, GError **error)
+{
+    char uuid_buf[VIR_UUID_STRING_BUFLEN];
+    if (virDomainGetUUIDString(dom, uuid_buf) < 0) {
+        lv_set_error_last(p, error, FALSE, "cannot get the UUID of %s", name);
+        return FALSE;
+    }
+    g_autofree char *uuid = g_ascii_strdown(uuid_buf, -1);
+    if (first_sight || c->policy_stale) {
+        g_autofree char *xml = NULL;
+        if (!read_metadata(p, dom, name, &xml, error))
+            return FALSE;
+        c->policy_refused = !vmb_domain_meta_load(name, uuid, xml, &c->policy);
+        c->policy_stale = FALSE;
+    }
+    if (first_sight || c->definition_stale) {
+        g_autofree char *xml = NULL;
+        if (!read_definition(p, dom, name, &xml, error))
+            return FALSE;
+        /* A soft failure leaves no XML: no rule from it (the driver cannot tell). */
+        c->hands_off = xml ? vmb_domain_def_load(name, uuid, xml) : 0;
+        c->definition_stale = FALSE;
+    }
+    return TRUE;
+}
