@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include "cpu-task.h"
+#include "domain-meta.h"
 #include "hypervisor.h"
 #include "log.h"
 #include "mem-task.h"
@@ -134,6 +135,10 @@ build_domain(VmbDaemon *d, const VmbDomainStat *dom)
 {
     VmbDomainStatus *v = vmb_domain_status_new(dom->name, dom->uuid, dom->nvcpus);
     v->excluded = vmb_config_is_excluded(d->config, dom->name, dom->uuid);
+    v->metadata = dom->policy;
+    v->metadata_refused = dom->policy_refused;
+    v->hands_off = dom->hands_off;
+    vmb_domain_effective(d->config, dom, &v->policy);
     for (guint i = 0; i < dom->nvcpus; i++) {
         const VmbVcpuLoad *l = d->cpu.usage ? vmb_cpu_usage_vcpu(d->cpu.usage, dom->uuid, i) : NULL;
         v->vcpus[i].pcpu = dom->vcpus[i].pcpu;
@@ -545,4 +550,10 @@ vmb_daemon_run(VmbDaemon *d)
     vmb_sd_notify_stopping();
     vmb_sd_notify_detach();
     return 0;
+}
+
+VmbHypervisor *
+vmb_daemon_hypervisor(VmbDaemon *d)
+{
+    return d->hv;
 }

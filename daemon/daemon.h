@@ -43,6 +43,9 @@ const VmbStatus *vmb_daemon_status(const VmbDaemon *d);
 const VmbConfig *vmb_daemon_config(const VmbDaemon *d);
 /* The hypervisor URI in use: --connect, else [daemon] uri. */
 const char *vmb_daemon_uri(const VmbDaemon *d);
+/* The hypervisor layer (domain-control.c writes a domain's metadata through it). */
+typedef struct _VmbHypervisor VmbHypervisor;
+VmbHypervisor *vmb_daemon_hypervisor(VmbDaemon *d);
 
 /* ---- commands (main.c, the bus service) ---- */
 

@@ -695,6 +695,38 @@ fake_free(VmbHypervisor *hv)
     g_free(f);
 }
 
+static gboolean
+fake_set_policy(VmbHypervisor *hv, const char *uuid, const char *xml, GError **error)
+{
+    if (!check_up(hv, FALSE, error))
+        return FALSE;
+    Fake *f = fake_of(hv);
+    for (guint i = 0; i < f->sc->domains->len; i++) {
+        FakeDomain *d = &f->doms[i];
+        if (d->running && g_ascii_strcasecmp(d->def->uuid, uuid) == 0)
+            return vmb_hv_fake_set_metadata(hv, d->def->name, xml);
+    }
+    g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN, "no running domain %s", uuid);
+    return FALSE;
+}
+
+static gboolean
+fake_get_policy(VmbHypervisor *hv, const char *uuid, char **xml, GError **error)
+{
+    if (!check_up(hv, FALSE, error))
+        return FALSE;
+    Fake *f = fake_of(hv);
+    for (guint i = 0; i < f->sc->domains->len; i++) {
+        FakeDomain *d = &f->doms[i];
+        if (d->running && g_ascii_strcasecmp(d->def->uuid, uuid) == 0) {
+            *xml = g_strdup(d->metadata);
+            return TRUE;
+        }
+    }
+    g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN, "no running domain %s", uuid);
+    return FALSE;
+}
+
 static const VmbHypervisorOps fake_ops = {
     .name = "fake",
     .open = fake_open,
@@ -704,6 +736,8 @@ static const VmbHypervisorOps fake_ops = {
     .set_memory = fake_set_memory,
     .set_stats_period = fake_set_stats_period,
     .free = fake_free,
+    .set_policy = fake_set_policy,
+    .get_policy = fake_get_policy,
 };
 
 VmbHypervisor *

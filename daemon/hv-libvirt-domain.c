@@ -116,3 +116,64 @@ lv_domain_policy_sync(LvPriv *p, virDomainPtr dom, const char *name, DomainCache
     }
     return TRUE;
 }
+
+static virDomainPtr
+request_domain(LvPriv *p, const char *uuid, GError **error)
+{
+    if (!p->conn) {
+        g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED, "not connected");
+        return NULL;
+    }
+    virDomainPtr dom = LV_CALL(p, REQUEST, virDomainLookupByUUIDString(p->conn, uuid));
+    if (!dom)
+        lv_set_error_last(p, error, TRUE, "no domain %s", uuid);
+    return dom;
+}
+
+gboolean
+lv_get_policy(VmbHypervisor *hv, const char *uuid, char **xml, GError **error)
+{
+    LvPriv *p = hv->priv;
+    g_autoptr(virDomain) dom = request_domain(p, uuid, error);
+    if (!dom)
+        return FALSE;
+    /* Strict, unlike the snapshot's read: a change must not start from a read that failed. */
+    *xml = LV_CALL(p, REQUEST,
+                   virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, VMB_POLICY_XMLNS, 0));
+    if (*xml)
+        return TRUE;
+    virErrorPtr err = virGetLastError();
+    if (err && err->code == VIR_ERR_NO_DOMAIN_METADATA) {
+        virResetLastError();
+        return TRUE;
+    }
+    lv_set_error_last(p, error, TRUE, "cannot get the metadata of %s", virDomainGetName(dom));
+    return FALSE;
+}
+
+gboolean
+lv_set_policy(VmbHypervisor *hv, const char *uuid, const char *xml, GError **error)
+{
+    LvPriv *p = hv->priv;
+    g_autoptr(virDomain) dom = request_domain(p, uuid, error);
+    if (!dom)
+        return FALSE;
+    /* The policy travels with the guest: the persistent definition too when there is one. */
+    int persistent = LV_CALL(p, REQUEST, virDomainIsPersistent(dom));
+    int active = LV_CALL(p, REQUEST, virDomainIsActive(dom));
+    unsigned int flags = (active == 1 ? VIR_DOMAIN_AFFECT_LIVE : 0) |
+                         (persistent == 1 ? VIR_DOMAIN_AFFECT_CONFIG : 0);
+    if (LV_CALL(p, REQUEST,
+                virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, xml,
+                                     xml ? VMB_POLICY_PREFIX : NULL, VMB_POLICY_XMLNS, flags)) <
+        0) {
+        lv_set_error_last(p, error, TRUE, "cannot set the metadata of %s", virDomainGetName(dom));
+        return FALSE;
+    }
+    /* Seen at the next snapshot even if the change event is late or missing. */
+    g_autofree char *key = g_ascii_strdown(uuid, -1);
+    DomainCache *c = g_hash_table_lookup(p->cache, key);
+    if (c)
+        c->policy_stale = TRUE;
+    return TRUE;
+}

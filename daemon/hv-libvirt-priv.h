@@ -130,5 +130,8 @@ void lv_domain_definition_changed(LvPriv *p, const char *uuid);
 /* Reads the metadata and the persistent definition of @dom into @c when @first_sight or an
  * event made them stale. FALSE with @error when the connection is broken (a domain gone in
  * the meantime is not an error: it leaves the next snapshot). */
+/* The set_policy operation of the backend (hypervisor.h). */
+gboolean lv_set_policy(VmbHypervisor *hv, const char *uuid, const char *xml, GError **error);
+gboolean lv_get_policy(VmbHypervisor *hv, const char *uuid, char **xml, GError **error);
 gboolean lv_domain_policy_sync(LvPriv *p, virDomainPtr dom, const char *name, DomainCache *c,
                                gboolean first_sight, GError **error);

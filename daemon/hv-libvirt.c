@@ -753,6 +753,8 @@ static const VmbHypervisorOps lv_ops = {
     .set_memory = lv_set_memory,
     .set_stats_period = lv_set_stats_period,
     .free = lv_free,
+    .set_policy = lv_set_policy,
+    .get_policy = lv_get_policy,
 };
 
 VmbHypervisor *

@@ -60,6 +60,11 @@ typedef struct {
     gboolean (*set_stats_period)(VmbHypervisor *hv, const char *uuid, guint seconds,
                                  GError **error);
     void (*free)(VmbHypervisor *hv);
+    /* Writes the vmbalance:policy element (domain-policy.h; NULL removes it) to the live and,
+     * for a persistent domain, the persistent definition. NULL: the backend cannot. */
+    gboolean (*set_policy)(VmbHypervisor *hv, const char *uuid, const char *xml, GError **error);
+    /* Reads the element now (*xml NULL when there is none), for a change to start from. */
+    gboolean (*get_policy)(VmbHypervisor *hv, const char *uuid, char **xml, GError **error);
 } VmbHypervisorOps;
 
 struct _VmbHypervisor {
@@ -95,6 +100,9 @@ gboolean vmb_hypervisor_set_memory(VmbHypervisor *hv, const char *uuid, guint64 
                                    GError **error);
 gboolean vmb_hypervisor_set_stats_period(VmbHypervisor *hv, const char *uuid, guint seconds,
                                          GError **error);
+gboolean vmb_hypervisor_set_policy(VmbHypervisor *hv, const char *uuid, const char *xml,
+                                   GError **error);
+gboolean vmb_hypervisor_get_policy(VmbHypervisor *hv, const char *uuid, char **xml, GError **error);
 
 /* @name made safe for D-Bus strings, journal fields and terminals: valid UTF-8 without
  * control or line-separator characters. Invalid bytes and ASCII controls become \xNN, other

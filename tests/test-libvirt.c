@@ -685,6 +685,40 @@ test_metadata(void)
     g_assert_cmpuint(find_domain(s, UUID_C)->policy.set, ==, 0);
 }
 
+/* What `vmbalancectl domain NAME set` writes goes to the live and the persistent definition. */
+static void
+test_set_policy(void)
+{
+    g_autoptr(VmbHypervisor) hv = open_hv();
+    g_autoptr(GError) error = NULL;
+    g_autofree char *none = NULL;
+    g_assert_true(vmb_hypervisor_get_policy(hv, UUID_A, &none, &error));
+    g_assert_no_error(error);
+    g_assert_null(none);
+    g_assert_true(vmb_hypervisor_set_policy(hv, UUID_A, "<policy cpu=\"off\"/>", &error));
+    g_assert_no_error(error);
+    g_autoptr(virDomain) a = lookup(hv, UUID_A);
+    g_autofree char *live = virDomainGetMetadata(a, VIR_DOMAIN_METADATA_ELEMENT, VMB_POLICY_XMLNS,
+                                                 VIR_DOMAIN_AFFECT_LIVE);
+    g_autofree char *config = virDomainGetMetadata(a, VIR_DOMAIN_METADATA_ELEMENT, VMB_POLICY_XMLNS,
+                                                   VIR_DOMAIN_AFFECT_CONFIG);
+    g_assert_cmpstr(live, ==, "<policy cpu=\"off\"/>");
+    g_assert_cmpstr(config, ==, "<policy cpu=\"off\"/>");
+    g_autofree char *back = NULL;
+    g_assert_true(vmb_hypervisor_get_policy(hv, UUID_A, &back, &error));
+    g_assert_cmpstr(back, ==, "<policy cpu=\"off\"/>");
+    /* Seen by the next snapshot even before the event is dispatched. */
+    g_autoptr(VmbSnapshot) s = take_snapshot(hv);
+    g_assert_true(find_domain(s, UUID_A)->policy.cpu_off);
+
+    g_assert_true(vmb_hypervisor_set_policy(hv, UUID_A, NULL, &error));
+    g_autofree char *gone = NULL;
+    g_assert_true(vmb_hypervisor_get_policy(hv, UUID_A, &gone, &error));
+    g_assert_null(gone);
+    g_assert_false(vmb_hypervisor_set_policy(hv, UUID_NONE, NULL, &error));
+    g_assert_error(error, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN);
+}
+
 #define UUID_PINNED "5e1d0c0e-0000-4000-8000-0000000000d1"
 
 /* A domain whose persistent definition pins a vCPU and uses hugepages: both rules, read from
@@ -739,5 +773,6 @@ main(int argc, char **argv)
     g_test_add_func("/libvirt/open-fails", test_open_fails);
     g_test_add_func("/libvirt/metadata", test_metadata);
     g_test_add_func("/libvirt/definition", test_definition);
+    g_test_add_func("/libvirt/set-policy", test_set_policy);
     return g_test_run();
 }
