@@ -37,6 +37,8 @@ static const VmbKeyInfo keys[] = {
      "EWMA weight of the newest load sample (1 = no smoothing)"},
     {"cpu.cooldown", VMB_KEY_UINT, 0, 100, OFF(cpu_cooldown), FALSE,
      "cycles a moved vCPU is left where it is"},
+    {"cpu.foreign_pins", VMB_KEY_STRING, 0, 0, OFF(cpu_foreign_pins), FALSE,
+     "pins vmbalanced did not make: override (balance them) or respect (keep them)", 16, 0},
     {"memory.enabled", VMB_KEY_BOOL, 0, 1, OFF(mem_enabled), FALSE, "run the memory coordinator"},
     {"memory.interval", VMB_KEY_UINT, 1, 3600, OFF(mem_interval), TRUE,
      "seconds between memory coordinator cycles (default: daemon.interval)"},
@@ -126,6 +128,7 @@ vmb_config_new_defaults(void)
     c->interval = 5;
     c->exclude = g_new0(char *, 1);
     c->cpu_enabled = TRUE;
+    c->cpu_foreign_pins = g_strdup("override");
     c->cpu_cpus_all = TRUE;
     c->cpu_hysteresis = 3.0;
     c->cpu_max_moves = 0;
@@ -151,6 +154,7 @@ vmb_config_copy(const VmbConfig *c)
 {
     VmbConfig *copy = g_memdup2(c, sizeof(*c));
     copy->uri = g_strdup(c->uri);
+    copy->cpu_foreign_pins = g_strdup(c->cpu_foreign_pins);
     copy->exclude = g_strdupv(c->exclude);
     copy->mem_weights = g_strdupv(c->mem_weights);
     return copy;
@@ -162,6 +166,7 @@ vmb_config_free(VmbConfig *c)
     if (!c)
         return;
     g_free(c->uri);
+    g_free(c->cpu_foreign_pins);
     g_strfreev(c->exclude);
     g_strfreev(c->mem_weights);
     g_free(c);
@@ -360,6 +365,13 @@ vmb_config_validate(const VmbConfig *c, GError **error)
                     "key 'memory.high_watermark': value %g must be greater than "
                     "memory.low_watermark (%g)",
                     c->mem_high_watermark, c->mem_low_watermark);
+        return FALSE;
+    }
+    if (g_strcmp0(c->cpu_foreign_pins, "override") != 0 &&
+        g_strcmp0(c->cpu_foreign_pins, "respect") != 0) {
+        g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_BAD_VALUE,
+                    "key 'cpu.foreign_pins': invalid value '%s', expected override or respect",
+                    c->cpu_foreign_pins);
         return FALSE;
     }
     for (guint i = 0; c->mem_weights && c->mem_weights[i]; i++) {
@@ -734,4 +746,10 @@ vmb_config_mem_weight_find(const VmbConfig *c, const char *name, const char *uui
         }
     }
     return FALSE;
+}
+
+gboolean
+vmb_config_respects_foreign_pins(const VmbConfig *c)
+{
+    return g_strcmp0(c->cpu_foreign_pins, "respect") == 0;
 }

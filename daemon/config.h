@@ -34,6 +34,8 @@ typedef struct {
     guint cpu_max_moves;
     double cpu_smoothing; /* EWMA weight of the newest sample */
     guint cpu_cooldown;   /* cycles a moved vCPU stays put */
+    /* "override" or "respect": pins vmbalanced did not make */
+    char *cpu_foreign_pins;
     /* [memory] */
     gboolean mem_enabled;
     guint mem_interval;        /* 0 = use daemon.interval */
@@ -123,6 +125,8 @@ gboolean vmb_config_validate(const VmbConfig *c, GError **error);
 guint vmb_config_cpu_interval(const VmbConfig *c);
 guint vmb_config_mem_interval(const VmbConfig *c);
 gboolean vmb_config_is_excluded(const VmbConfig *c, const char *name, const char *uuid);
+/* cpu.foreign_pins = respect. */
+gboolean vmb_config_respects_foreign_pins(const VmbConfig *c);
 /* memory.weights: the weight of the first item whose pattern matches, else 1. */
 double vmb_config_mem_weight(const VmbConfig *c, const char *name, const char *uuid);
 /* The same, FALSE (and @weight untouched) when no item matches. */

@@ -138,7 +138,8 @@ build_domain(VmbDaemon *d, const VmbDomainStat *dom)
     v->metadata = dom->policy;
     v->metadata_refused = dom->policy_refused;
     v->hands_off = dom->hands_off;
-    vmb_domain_effective(d->config, dom, &v->policy);
+    vmb_domain_effective_full(d->config, dom, vmb_foreign_pins_respected(d->cpu.foreign, dom->uuid),
+                              FALSE, &v->policy);
     for (guint i = 0; i < dom->nvcpus; i++) {
         const VmbVcpuLoad *l = d->cpu.usage ? vmb_cpu_usage_vcpu(d->cpu.usage, dom->uuid, i) : NULL;
         v->vcpus[i].pcpu = dom->vcpus[i].pcpu;
@@ -556,4 +557,10 @@ VmbHypervisor *
 vmb_daemon_hypervisor(VmbDaemon *d)
 {
     return d->hv;
+}
+
+gboolean
+vmb_daemon_release_foreign_pins(VmbDaemon *d, const char *uuid)
+{
+    return vmb_foreign_pins_release(d->cpu.foreign, uuid);
 }

@@ -46,6 +46,8 @@ const char *vmb_daemon_uri(const VmbDaemon *d);
 /* The hypervisor layer (domain-control.c writes a domain's metadata through it). */
 typedef struct _VmbHypervisor VmbHypervisor;
 VmbHypervisor *vmb_daemon_hypervisor(VmbDaemon *d);
+/* Hands a domain whose foreign pins were respected back to the balancer (cpu.foreign_pins). */
+gboolean vmb_daemon_release_foreign_pins(VmbDaemon *d, const char *uuid);
 
 /* ---- commands (main.c, the bus service) ---- */
 

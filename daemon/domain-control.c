@@ -108,6 +108,11 @@ vmb_domain_control_set(VmbDaemon *d, const char *domain, const char *key, const 
         to_bus_error(error, local);
         return FALSE;
     }
+    /* reset cpu also hands back a vCPU whose foreign pin was kept (cpu.foreign_pins). */
+    if (!value && g_str_equal(key, "cpu") && vmb_daemon_release_foreign_pins(d, uuid))
+        g_message("domain %s: its foreign vCPU pins are no longer kept: the balancer places it "
+                  "again",
+                  name);
     g_autofree char *xml = p.set ? vmb_domain_policy_to_xml(&p) : NULL;
     if (!vmb_hypervisor_set_policy(hv, uuid, xml, &local)) {
         g_set_error(error, VMB_DBUS_ERROR, VMB_DBUS_ERROR_FAILED, "%s", local->message);

@@ -54,11 +54,20 @@ vmb_domain_def_load(const char *name, const char *uuid, const char *xml)
 void
 vmb_domain_effective(const VmbConfig *c, const VmbDomainStat *d, VmbEffectivePolicy *out)
 {
+    vmb_domain_effective_full(c, d, FALSE, FALSE, out);
+}
+
+void
+vmb_domain_effective_full(const VmbConfig *c, const VmbDomainStat *d, gboolean operator_cpu,
+                          gboolean operator_memory, VmbEffectivePolicy *out)
+{
     VmbPolicyContext ctx = {
         .config_excluded = vmb_config_is_excluded(c, d->name, d->uuid),
         .cpu_hands_off = (d->hands_off & VMB_HANDS_OFF_CPU & ~VMB_HANDS_OFF_MIGRATING) != 0,
         .memory_hands_off = (d->hands_off & VMB_HANDS_OFF_MEMORY & ~VMB_HANDS_OFF_MIGRATING) != 0,
         .frozen = (d->hands_off & VMB_HANDS_OFF_MIGRATING) != 0,
+        .operator_cpu = operator_cpu,
+        .operator_memory = operator_memory,
     };
     ctx.config_weighted = vmb_config_mem_weight_find(c, d->name, d->uuid, &ctx.config_weight);
     vmb_domain_policy_resolve(d->policy.set ? &d->policy : NULL, &ctx, out);

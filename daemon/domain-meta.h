@@ -20,3 +20,6 @@ guint vmb_domain_def_load(const char *name, const char *uuid, const char *xml);
 
 /* The effective policy of @d under @c (metadata, configuration, hands-off rules). */
 void vmb_domain_effective(const VmbConfig *c, const VmbDomainStat *d, VmbEffectivePolicy *out);
+/* The same, with a foreign pin or balloon target being respected (foreign-pins.h). */
+void vmb_domain_effective_full(const VmbConfig *c, const VmbDomainStat *d, gboolean operator_cpu,
+                               gboolean operator_memory, VmbEffectivePolicy *out);

@@ -425,6 +425,55 @@ test_definition_pins(void)
     bench_clear(&b);
 }
 
+static char *
+uuid_of(Bench *b, const char *name)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmbSnapshot) s = vmb_hypervisor_snapshot(b->hv, &error);
+    g_assert_no_error(error);
+    for (guint i = 0; i < s->domains->len; i++) {
+        const VmbDomainStat *d = g_ptr_array_index(s->domains, i);
+        if (g_str_equal(d->name, name))
+            return g_strdup(d->uuid);
+    }
+    g_assert_not_reached();
+}
+
+/* Someone else pins big1 back onto big2's pCPU once the seeds' host is balanced. With
+ * cpu.foreign_pins = override (the default) the balancer separates them again; with respect
+ * it leaves big1 there (its load counted: the others keep away) until it is released. */
+static void
+test_foreign_pin(gconstpointer data)
+{
+    gboolean respect = GPOINTER_TO_INT(data);
+    Bench b;
+    bench_init(&b, SEED_SCENARIO, FALSE);
+    if (respect)
+        g_assert_true(vmb_config_set(b.config, "cpu.foreign_pins", "respect", NULL));
+    for (guint i = 0; i < 3; i++)
+        cycle(&b, FALSE, 5);
+    gint home = pin_of(&b, "big2", 0);
+    g_assert_cmpint(pin_of(&b, "big1", 0), !=, home);
+    g_autofree char *big1 = uuid_of(&b, "big1");
+    g_assert_true(vmb_hypervisor_pin_vcpu(b.hv, big1, 0, (guint) home, NULL));
+    for (guint i = 0; i < 5; i++)
+        cycle(&b, FALSE, 5);
+    g_assert_cmpint(vmb_foreign_pins_respected(b.task.foreign, big1), ==, respect);
+    if (!respect) {
+        g_assert_cmpint(pin_of(&b, "big1", 0), !=, pin_of(&b, "big2", 0));
+        bench_clear(&b);
+        return;
+    }
+    g_assert_cmpint(pin_of(&b, "big1", 0), ==, home); /* kept for 5 cycles */
+    g_assert_cmpint(pin_of(&b, "big2", 0), !=, home); /* big2 made room: big1's load counted */
+    g_assert_true(vmb_foreign_pins_release(b.task.foreign, big1));
+    g_assert_false(vmb_foreign_pins_release(b.task.foreign, big1));
+    for (guint i = 0; i < 3; i++)
+        cycle(&b, FALSE, 5);
+    g_assert_false(vmb_foreign_pins_respected(b.task.foreign, big1));
+    bench_clear(&b);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -435,6 +484,9 @@ main(int argc, char **argv)
     g_test_add_func("/balancer/metadata-policy", test_metadata_policy);
     g_test_add_func("/balancer/metadata-change", test_metadata_change);
     g_test_add_func("/balancer/definition-pins", test_definition_pins);
+    g_test_add_data_func("/balancer/foreign-pin-override", GINT_TO_POINTER(FALSE),
+                         test_foreign_pin);
+    g_test_add_data_func("/balancer/foreign-pin-respect", GINT_TO_POINTER(TRUE), test_foreign_pin);
     g_test_add_func("/balancer/phase-change", test_phase_change);
     g_test_add_func("/balancer/multi-vcpu-spread", test_multi_vcpu_spread);
     g_test_add_func("/balancer/churn", test_churn);
