@@ -20,6 +20,7 @@ vmb_ctl_status_free(VmbCtlStatus *s)
     g_free(s->state);
     g_free(s->state_reason);
     g_free(s->uri);
+    g_strfreev(s->other_tools);
     g_array_unref(s->pcpus);
     g_ptr_array_unref(s->domains);
     g_free(s);
@@ -52,6 +53,8 @@ read_properties(VmbCtlStatus *s, VmbManager1 *p)
     s->moves_failed = vmb_manager1_get_moves_failed(p);
     s->memory_changes = vmb_manager1_get_memory_changes(p);
     s->errors = vmb_manager1_get_errors(p);
+    const char *const *tools = vmb_manager1_get_other_tools(p);
+    s->other_tools = tools ? g_strdupv((char **) tools) : g_new0(char *, 1);
     VmbCtlHostMemory *m = &s->host_memory;
     m->available_kib = vmb_manager1_get_host_memory_available(p);
     m->known = vmb_manager1_get_memory_cycles(p) && m->available_kib;

@@ -56,6 +56,7 @@ typedef struct {
     VmbCtlHostMemory host_memory;
     GArray *pcpus;      /* VmbCtlPcpu */
     GPtrArray *domains; /* VmbCtlDomain */
+    GStrv other_tools;  /* OtherTools: tools on the host that turn the same knobs */
 } VmbCtlStatus;
 
 /* Calls GetStatus and reads @proxy's cached properties; NULL with @error on failure. */

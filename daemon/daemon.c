@@ -4,6 +4,7 @@
 #include <glib-unix.h>
 #include <signal.h>
 
+#include "coexist.h"
 #include "cpu-task.h"
 #include "domain-meta.h"
 #include "hypervisor.h"
@@ -27,6 +28,7 @@ typedef struct {
 
 struct _VmbDaemon {
     char *config_path;
+    GStrv other_tools; /* coexist.h: what other tools on the host were found, and why it matters */
     gboolean config_missing_ok; /* the default path may be absent */
     char *uri_override;         /* --connect */
     gboolean dry_run;
@@ -422,6 +424,26 @@ vmb_daemon_apply_config(VmbDaemon *d, VmbConfig *config)
     notify_changed(d);
 }
 
+/* Other tools that turn the same knobs on this host (coexist.h). A simulated or test host is
+ * not this host: nothing to look for. */
+static void
+check_other_tools(VmbDaemon *d)
+{
+    const char *uri = vmb_daemon_uri(d);
+    g_strfreev(d->other_tools);
+    if (g_str_has_prefix(uri, "fake:") || g_str_has_prefix(uri, "test:"))
+        d->other_tools = g_new0(char *, 1);
+    else
+        d->other_tools = vmb_coexist_check("/proc");
+}
+
+const char *const *
+vmb_daemon_other_tools(const VmbDaemon *d)
+{
+    static const char *const none[] = {NULL};
+    return d->other_tools ? (const char *const *) d->other_tools : none;
+}
+
 gboolean
 vmb_daemon_reload(VmbDaemon *d, GError **error)
 {
@@ -434,6 +456,7 @@ vmb_daemon_reload(VmbDaemon *d, GError **error)
     if (d->config_filter)
         c = d->config_filter(c, d->config_filter_data);
     vmb_daemon_apply_config(d, c);
+    check_other_tools(d);
     g_message("configuration reloaded from %s", d->config_path);
     vmb_sd_notify_reloaded(d->status);
     return TRUE;
@@ -507,6 +530,7 @@ vmb_daemon_free(VmbDaemon *d)
     g_clear_pointer(&d->loop, g_main_loop_unref);
     vmb_config_free(d->config);
     g_free(d->config_path);
+    g_strfreev(d->other_tools);
     g_free(d->uri_override);
     g_free(d);
 }
@@ -526,6 +550,7 @@ vmb_daemon_run(VmbDaemon *d)
 {
     vmb_daemon_watch_signals(d);
     vmb_sd_notify_attach();
+    check_other_tools(d);
 
     g_autoptr(GError) error = NULL;
     if (!vmb_hypervisor_ensure_connected(d->hv, &error))

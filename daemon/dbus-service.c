@@ -210,6 +210,7 @@ sync_properties(VmbDbusService *s)
     vmb_manager1_set_memory_headroom(m, host->headroom_kib);
     vmb_manager1_set_memory_pressure(m, host->pressure);
     vmb_manager1_set_errors(m, n->errors);
+    vmb_manager1_set_other_tools(m, vmb_daemon_other_tools(s->daemon));
     g_autoptr(GVariant) tunables = g_variant_ref_sink(build_tunables(vmb_daemon_config(s->daemon)));
     vmb_manager1_set_tunables(m, tunables);
 }

@@ -273,6 +273,10 @@ test_domain_policy(Fixture *f, gconstpointer data)
     g_assert_error(error, VMB_DBUS_ERROR, VMB_DBUS_ERROR_INVALID_ARGUMENT); /* no cycle yet */
     g_clear_error(&error);
 
+    /* A simulated host is not this host: no other tools are looked for. */
+    g_autoptr(GVariant) tools = get_property(f, "OtherTools");
+    g_assert_cmpuint(g_variant_n_children(tools), ==, 0);
+
     call_ok(f, "RunNow", g_variant_new("(s)", "cpu"));
     {
         g_autoptr(GVariant) p = get_domain(f, "big2");
