@@ -46,6 +46,7 @@ lv_domain_events_register(LvPriv *p)
                      lv_error_message(err));
         virResetLastError();
     }
+    lv_domain_migration_events_register(p);
 }
 
 void
@@ -54,6 +55,7 @@ lv_domain_events_unregister(LvPriv *p)
     if (p->conn && p->metadata_id >= 0)
         LV_CALL(p, CONNECT, virConnectDomainEventDeregisterAny(p->conn, p->metadata_id));
     p->metadata_id = -1;
+    lv_domain_migration_events_unregister(p);
 }
 
 void
@@ -89,6 +91,20 @@ read_definition(LvPriv *p, virDomainPtr dom, const char *name, char **xml, GErro
     return lv_soft_failure(p, error, "cannot get the persistent definition of %s", name);
 }
 
+/* Said when a migration is first seen, and again for a later one. */
+static void
+note_migration(const char *name, const char *uuid, gboolean migrating)
+{
+    g_autofree char *key = g_strdup_printf("migrating:%s", uuid);
+    if (migrating)
+        vmb_log_once(key, G_LOG_LEVEL_MESSAGE,
+                     "domain %s is being migrated: vmbalanced leaves it alone until it runs "
+                     "here again",
+                     name);
+    else
+        vmb_log_once_clear(key);
+}
+
 gboolean
 lv_domain_policy_sync(LvPriv *p, virDomainPtr dom, const char *name, DomainCache *c,
                       gboolean first_sight, GError **error)
@@ -114,6 +130,7 @@ lv_domain_policy_sync(LvPriv *p, virDomainPtr dom, const char *name, DomainCache
         c->hands_off = xml ? vmb_domain_def_load(name, uuid, xml) : 0;
         c->definition_stale = FALSE;
     }
+    note_migration(name, uuid, c->migrating);
     return TRUE;
 }
 
@@ -176,4 +193,116 @@ lv_set_policy(VmbHypervisor *hv, const char *uuid, const char *xml, GError **err
     if (c)
         c->policy_stale = TRUE;
     return TRUE;
+}
+
+/* ---- migrations ---- */
+
+void
+lv_domain_migration(LvPriv *p, const char *uuid, gboolean migrating)
+{
+    DomainCache *c = g_hash_table_lookup(p->cache, uuid);
+    if (c)
+        c->migrating = migrating;
+}
+
+static char *
+uuid_of(virDomainPtr dom)
+{
+    char buf[VIR_UUID_STRING_BUFLEN];
+    if (virDomainGetUUIDString(dom, buf) < 0) {
+        virResetLastError();
+        return NULL;
+    }
+    return g_ascii_strdown(buf, -1);
+}
+
+/* Pre-copy passes over guest memory (the first is not announced): a migration is running. */
+static int
+migration_iteration_cb(virConnectPtr conn, virDomainPtr dom, int iteration, void *opaque)
+{
+    g_autofree char *uuid = uuid_of(dom);
+    if (uuid)
+        lv_domain_migration(opaque, uuid, TRUE);
+    return 0;
+}
+
+static int
+job_completed_cb(virConnectPtr conn, virDomainPtr dom, virTypedParameterPtr params, int nparams,
+                 void *opaque)
+{
+    g_autofree char *uuid = uuid_of(dom);
+    if (uuid)
+        lv_domain_migration(opaque, uuid, FALSE);
+    return 0;
+}
+
+void
+lv_domain_migration_events_register(LvPriv *p)
+{
+    p->migration_id = LV_CALL(p, CONNECT,
+                              virConnectDomainEventRegisterAny(
+                                  p->conn, NULL, VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION,
+                                  VIR_DOMAIN_EVENT_CALLBACK(migration_iteration_cb), p, NULL));
+    p->job_id = LV_CALL(
+        p, CONNECT,
+        virConnectDomainEventRegisterAny(p->conn, NULL, VIR_DOMAIN_EVENT_ID_JOB_COMPLETED,
+                                         VIR_DOMAIN_EVENT_CALLBACK(job_completed_cb), p, NULL));
+    /* Optional: the job check before each request still sees a migration. */
+    if (p->migration_id < 0 || p->job_id < 0)
+        virResetLastError();
+}
+
+void
+lv_domain_migration_events_unregister(LvPriv *p)
+{
+    if (p->conn && p->migration_id >= 0)
+        LV_CALL(p, CONNECT, virConnectDomainEventDeregisterAny(p->conn, p->migration_id));
+    if (p->conn && p->job_id >= 0)
+        LV_CALL(p, CONNECT, virConnectDomainEventDeregisterAny(p->conn, p->job_id));
+    p->migration_id = p->job_id = -1;
+}
+
+/* An active job that is a migration, in or out. Drivers without job statistics (the test
+ * driver) have none. */
+static gboolean
+migration_job_active(LvPriv *p, virDomainPtr dom)
+{
+    int type = VIR_DOMAIN_JOB_NONE, n = 0;
+    virTypedParameterPtr params = NULL;
+    if (LV_CALL(p, REQUEST, virDomainGetJobStats(dom, &type, &params, &n, 0)) < 0) {
+        virResetLastError();
+        return FALSE;
+    }
+    int op = 0;
+    gboolean active = type != VIR_DOMAIN_JOB_NONE && type != VIR_DOMAIN_JOB_COMPLETED &&
+                      virTypedParamsGetInt(params, n, VIR_DOMAIN_JOB_OPERATION, &op) == 1 &&
+                      (op == VIR_DOMAIN_JOB_OPERATION_MIGRATION_IN ||
+                       op == VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT);
+    virTypedParamsFree(params, n);
+    virResetLastError();
+    return active;
+}
+
+gboolean
+lv_domain_check_not_migrating(LvPriv *p, virDomainPtr dom, GError **error)
+{
+    g_autofree char *uuid = uuid_of(dom);
+    DomainCache *c = uuid ? g_hash_table_lookup(p->cache, uuid) : NULL;
+    gboolean migrating = (c && c->migrating) || migration_job_active(p, dom);
+    if (!migrating)
+        return TRUE;
+    if (c)
+        c->migrating = TRUE;
+    g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN,
+                "%s is being migrated: left alone until it runs here again", virDomainGetName(dom));
+    return FALSE;
+}
+
+void
+vmb_hv_libvirt_migration_event(VmbHypervisor *hv, virDomainPtr dom, gboolean started)
+{
+    g_autofree char *uuid = uuid_of(dom);
+    LvPriv *p = lv_priv(hv);
+    if (p && uuid)
+        lv_domain_migration(p, uuid, started);
 }

@@ -148,6 +148,8 @@ lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *
         /* A (re)started domain may come with other pins: read them again. */
         if (event == VIR_DOMAIN_EVENT_STARTED)
             forget_domain(p, uuid);
+        else /* running here again: a migration that failed or was cancelled is over */
+            lv_domain_migration(p, uuid, FALSE);
         if (report_domain(p, uuid, VMB_DOMAIN_APPEARED))
             vmb_hypervisor_emit_domain(p->hv, VMB_DOMAIN_APPEARED, name_copy, uuid);
         break;

@@ -23,6 +23,7 @@ typedef struct {
     gboolean policy_stale;     /* a metadata-change event came: read it again */
     guint hands_off;           /* VmbHandsOff bits of its persistent definition */
     gboolean definition_stale; /* it was defined again: read the definition again */
+    gboolean migrating;        /* a migration of it is under way: hands off */
 } DomainCache;
 
 typedef struct {
@@ -31,6 +32,8 @@ typedef struct {
     int lifecycle_id; /* -1 when not registered */
     int tunable_id;   /* -1 when not registered */
     int metadata_id;  /* -1 when not registered (hv-libvirt-domain.c) */
+    int migration_id; /* migration-iteration events, -1 when not registered */
+    int job_id;       /* job-completed events, -1 when not registered */
     gboolean close_cb_registered;
     gboolean driver_pin_events; /* the driver sends a tunable event for every pin change */
     gboolean assume_pin_events; /* tests: as if it did (vmb_hv_libvirt_assume_pin_events()) */
@@ -125,11 +128,18 @@ gboolean lv_pins_sync(LvPriv *p, virDomainPtr dom, const char *uuid, DomainCache
  * appears only, which is logged once). */
 void lv_domain_events_register(LvPriv *p);
 void lv_domain_events_unregister(LvPriv *p);
+void lv_domain_migration_events_register(LvPriv *p);
+void lv_domain_migration_events_unregister(LvPriv *p);
 /* The domain was (re)defined: read its persistent definition at the next snapshot. */
 void lv_domain_definition_changed(LvPriv *p, const char *uuid);
 /* Reads the metadata and the persistent definition of @dom into @c when @first_sight or an
  * event made them stale. FALSE with @error when the connection is broken (a domain gone in
  * the meantime is not an error: it leaves the next snapshot). */
+/* A migration of @uuid started (@migrating) or ended: it is left alone meanwhile. */
+void lv_domain_migration(LvPriv *p, const char *uuid, gboolean migrating);
+/* Before a request: FALSE with a VMB_HV_ERROR_NO_DOMAIN @error ("being migrated") when an
+ * active migration job runs on @dom (and the cache says so from now on). */
+gboolean lv_domain_check_not_migrating(LvPriv *p, virDomainPtr dom, GError **error);
 /* The set_policy operation of the backend (hypervisor.h). */
 gboolean lv_set_policy(VmbHypervisor *hv, const char *uuid, const char *xml, GError **error);
 gboolean lv_get_policy(VmbHypervisor *hv, const char *uuid, char **xml, GError **error);

@@ -508,7 +508,7 @@ parse_record(LvPriv *p, const virDomainStatsRecord *rec, GError **error)
     }
     d->policy = c->policy;
     d->policy_refused = c->policy_refused;
-    d->hands_off = c->hands_off;
+    d->hands_off = c->hands_off | (c->migrating ? VMB_HANDS_OFF_MIGRATING : 0);
 
     guint npins = MAX((guint) MIN(b.max_vcpus, G_MAXINT), d->nvcpus);
     if (!lv_pins_sync(p, dom, d->uuid, c, first_sight, npins, error))
@@ -625,7 +625,7 @@ lv_pin_vcpu(VmbHypervisor *hv, const char *uuid, guint vcpu, guint pcpu, GError 
         return FALSE;
     }
     g_autoptr(virDomain) dom = lookup_domain(p, uuid, error);
-    if (!dom)
+    if (!dom || !lv_domain_check_not_migrating(p, dom, error))
         return FALSE;
 
     /* Flags 0 (current) is live for a running domain; AFFECT_LIVE is refused by the test
@@ -666,7 +666,7 @@ lv_set_memory(VmbHypervisor *hv, const char *uuid, guint64 kib, GError **error)
         return FALSE;
     }
     g_autoptr(virDomain) dom = lookup_domain(p, uuid, error);
-    if (!dom)
+    if (!dom || !lv_domain_check_not_migrating(p, dom, error))
         return FALSE;
     /* Live only: the test driver accepts AFFECT_LIVE too. Above <memory> libvirt says "invalid
      * argument", which maps to VMB_HV_ERROR_INVALID. */
@@ -766,6 +766,8 @@ vmb_hv_libvirt_new(const char *uri)
     p->lifecycle_id = -1;
     p->tunable_id = -1;
     p->metadata_id = -1;
+    p->migration_id = -1;
+    p->job_id = -1;
     p->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                      (GDestroyNotify) lv_domain_cache_free);
     p->reported = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);

@@ -719,6 +719,45 @@ test_set_policy(void)
     g_assert_error(error, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN);
 }
 
+/* A domain being migrated is left alone: the snapshot says so, pin and memory requests are
+ * refused as for a domain that went away (skipped quietly), until the job completes. (The test
+ * driver has no migrations nor job statistics: the events are delivered by hand.) */
+static void
+test_migrating(void)
+{
+    g_autoptr(VmbHypervisor) hv = open_hv();
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmbSnapshot) s0 = take_snapshot(hv); /* first sight: cached */
+    g_autoptr(virDomain) c = lookup(hv, UUID_C);
+    vmb_hv_libvirt_migration_event(hv, c, TRUE);
+    g_autoptr(VmbSnapshot) s1 = take_snapshot(hv);
+    g_assert_cmphex(find_domain(s1, UUID_C)->hands_off, ==, VMB_HANDS_OFF_MIGRATING);
+    g_assert_cmphex(find_domain(s1, UUID_A)->hands_off, ==, 0);
+    g_assert_false(vmb_hypervisor_pin_vcpu(hv, UUID_C, 0, 1, &error));
+    g_assert_error(error, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN);
+    g_assert_nonnull(strstr(error->message, "vmbtest-c is being migrated"));
+    g_clear_error(&error);
+    g_assert_false(vmb_hypervisor_set_memory(hv, UUID_C, 300 * 1024, &error));
+    g_assert_error(error, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN);
+    g_clear_error(&error);
+    g_assert_true(vmb_hypervisor_pin_vcpu(hv, UUID_A, 0, 1, &error)); /* others are not */
+    g_assert_no_error(error);
+
+    vmb_hv_libvirt_migration_event(hv, c, FALSE);
+    g_autoptr(VmbSnapshot) s2 = take_snapshot(hv);
+    g_assert_cmphex(find_domain(s2, UUID_C)->hands_off, ==, 0);
+    g_assert_true(vmb_hypervisor_pin_vcpu(hv, UUID_C, 0, 1, &error));
+    g_assert_no_error(error);
+
+    /* A migration that failed: the domain resumes here (RESUMED), and is balanced again. */
+    vmb_hv_libvirt_migration_event(hv, c, TRUE);
+    g_assert_cmpint(virDomainSuspend(c), ==, 0);
+    g_assert_cmpint(virDomainResume(c), ==, 0);
+    run_for(200);
+    g_autoptr(VmbSnapshot) s3 = take_snapshot(hv);
+    g_assert_cmphex(find_domain(s3, UUID_C)->hands_off, ==, 0);
+}
+
 #define UUID_PINNED "5e1d0c0e-0000-4000-8000-0000000000d1"
 
 /* A domain whose persistent definition pins a vCPU and uses hugepages: both rules, read from
@@ -774,5 +813,6 @@ main(int argc, char **argv)
     g_test_add_func("/libvirt/metadata", test_metadata);
     g_test_add_func("/libvirt/definition", test_definition);
     g_test_add_func("/libvirt/set-policy", test_set_policy);
+    g_test_add_func("/libvirt/migrating", test_migrating);
     return g_test_run();
 }
