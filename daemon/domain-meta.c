@@ -5,25 +5,22 @@
 
 #include "log.h"
 
+/* Backends read the element only when a domain appears and after it changed, so a refusal is
+ * logged each time it is read: once per appearance or change (another wrong value is said
+ * again). */
 gboolean
 vmb_domain_meta_load(const char *name, const char *uuid, const char *xml, VmbDomainPolicy *out)
 {
-    g_autofree char *key = g_strdup_printf("metadata:%s", uuid);
     g_autoptr(GError) error = NULL;
     if (!xml) {
         memset(out, 0, sizeof *out);
-        vmb_log_once_clear(key);
         return TRUE;
     }
-    if (vmb_domain_policy_parse(xml, -1, out, &error)) {
-        if (vmb_log_once_clear(key))
-            g_message("domain %s: its vmbalance:policy metadata is valid again", name);
+    if (vmb_domain_policy_parse(xml, -1, out, &error))
         return TRUE;
-    }
-    vmb_log_once(key, G_LOG_LEVEL_WARNING,
-                 "domain %s: metadata vmbalance:policy (%s) refused: %s; the host's settings "
-                 "apply to it",
-                 name, VMB_POLICY_XMLNS, error->message);
+    g_warning("domain %s: metadata vmbalance:policy (%s) refused: %s; the host's settings "
+              "apply to it",
+              name, VMB_POLICY_XMLNS, error->message);
     return FALSE;
 }
 

@@ -9,8 +9,9 @@
 #include "snapshot.h"
 
 /* Parses @xml (NULL: the domain has no vmbalance:policy element) into @out. A refused element
- * is logged once (domain, attribute, value, what is allowed) and leaves @out empty: the host's
- * settings apply. Returns FALSE when refused. */
+ * is logged (domain, attribute, value, what is allowed: once per read, and reads happen on
+ * appearance and change only) and leaves @out empty: the host's settings apply. Returns FALSE
+ * when refused. */
 gboolean vmb_domain_meta_load(const char *name, const char *uuid, const char *xml,
                               VmbDomainPolicy *out);
 

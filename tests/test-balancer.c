@@ -379,6 +379,10 @@ test_metadata_policy(void)
                     "domain broken: metadata vmbalance:policy (" VMB_POLICY_XMLNS
                     ") refused: attribute 'cpu' = 'of': allowed auto or off; the host's "
                     "settings apply to it");
+    /* Another wrong value, set while running, is said again. */
+    g_assert_true(vmb_hv_fake_set_metadata(b.hv, "broken", "<policy weight=\"0\"/>"));
+    g_assert_cmpuint(warnings->len, ==, 2);
+    g_assert_nonnull(strstr(g_ptr_array_index(warnings, 1), "attribute 'weight' = '0'"));
     g_clear_pointer(&warnings, g_ptr_array_unref);
     bench_clear(&b);
 }
