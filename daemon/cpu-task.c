@@ -439,7 +439,7 @@ vmb_cpu_task_run(VmbCpuTask *t, VmbHypervisor *hv, const VmbSnapshot *s, const V
     t->cycles++;
     vmb_cpu_usage_update(t->usage, s, c->cpu_smoothing);
     update_background(t, s, c->cpu_smoothing);
-    vmb_foreign_pins_observe(t->foreign, s, vmb_config_respects_foreign_pins(c));
+    vmb_foreign_pins_observe(t->foreign, s, c);
 
     g_autofree gboolean *allowed = g_new0(gboolean, s->npcpus);
     guint n_allowed = allowed_pcpus(s, c, allowed);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "foreign-pins.h"
 
+#include "domain-meta.h"
 #include "log.h"
 
 typedef struct {
@@ -65,19 +66,22 @@ notice(const VmbDomainStat *d, guint vcpu, gint before, gint now, gboolean respe
 }
 
 void
-vmb_foreign_pins_observe(VmbForeignPins *f, const VmbSnapshot *s, gboolean respect)
+vmb_foreign_pins_observe(VmbForeignPins *f, const VmbSnapshot *s, const VmbConfig *c)
 {
+    gboolean respect = vmb_config_respects_foreign_pins(c);
     for (guint i = 0; i < s->domains->len; i++) {
         const VmbDomainStat *d = g_ptr_array_index(s->domains, i);
         Memo *m = g_hash_table_lookup(f->domains, d->uuid);
-        if (m && m->nvcpus == d->nvcpus) {
+        VmbEffectivePolicy eff;
+        vmb_domain_effective(c, d, &eff);
+        if (m && m->nvcpus == d->nvcpus && eff.cpu_managed) {
             for (guint v = 0; v < d->nvcpus; v++) {
                 if (d->vcpus[v].pcpu == m->pcpu[v])
                     continue;
                 notice(d, v, m->pcpu[v], d->vcpus[v].pcpu, respect);
                 m->respected |= respect;
             }
-        } else {
+        } else if (!m || m->nvcpus != d->nvcpus) {
             /* First sight or vCPUs hot-plugged: nothing to compare with. */
             gboolean respected = m && m->respected;
             m = g_new0(Memo, 1);

@@ -6,6 +6,7 @@
  * load counted there) until `vmbalancectl domain NAME reset cpu` or the domain restarts. */
 #pragma once
 
+#include "config.h"
 #include "snapshot.h"
 
 typedef struct _VmbForeignPins VmbForeignPins;
@@ -13,8 +14,9 @@ typedef struct _VmbForeignPins VmbForeignPins;
 VmbForeignPins *vmb_foreign_pins_new(void);
 void vmb_foreign_pins_free(VmbForeignPins *f);
 
-/* Compares the pins of @s with what was seen and made before, then remembers them. */
-void vmb_foreign_pins_observe(VmbForeignPins *f, const VmbSnapshot *s, gboolean respect);
+/* Compares the pins of @s with what was seen and made before, then remembers them. Domains
+ * the balancer does not manage anyway (exclude, cpu="off", definition) are only remembered. */
+void vmb_foreign_pins_observe(VmbForeignPins *f, const VmbSnapshot *s, const VmbConfig *c);
 /* vmbalanced pinned vCPU @vcpu of @uuid to @pcpu. */
 void vmb_foreign_pins_made(VmbForeignPins *f, const char *uuid, guint vcpu, guint pcpu);
 /* A foreign pin of @uuid is being respected. */

@@ -463,6 +463,12 @@ test_foreign_pin(gconstpointer data)
     for (guint i = 0; i < 5; i++)
         cycle(&b, FALSE, 5);
     g_assert_cmpint(vmb_foreign_pins_respected(b.task.foreign, big1), ==, respect);
+    /* A domain the balancer does not manage anyway: its pins are nobody's business. */
+    g_assert_true(vmb_config_set(b.config, "exclude", "small1", NULL));
+    g_autofree char *small1 = uuid_of(&b, "small1");
+    g_assert_true(vmb_hypervisor_pin_vcpu(b.hv, small1, 0, (guint) !pin_of(&b, "small1", 0), NULL));
+    cycle(&b, FALSE, 5);
+    g_assert_false(vmb_foreign_pins_respected(b.task.foreign, small1));
     if (!respect) {
         g_assert_cmpint(pin_of(&b, "big1", 0), !=, pin_of(&b, "big2", 0));
         bench_clear(&b);
