@@ -662,7 +662,7 @@ static const Command commands[] = {
      .run = cmd_reset},
     {.name = "domain",
      .args = "NAME [set KEY VALUE|reset KEY]",
-     .synopsis = "[--json] NAME [set KEY VALUE|reset KEY]",
+     .synopsis = "NAME [set|reset]",
      .summary = "Show or change a domain's own policy (its libvirt metadata)",
      .help = "Shows the effective policy of the running domain NAME (name or UUID) and where "
              "each value comes from: metadata, configuration, default, definition (pinned "
@@ -670,7 +670,8 @@ static const Command commands[] = {
              "change its vmbalance:policy metadata element (namespace "
              "https://vmbalance.org/xmlns/policy/1) in the live and persistent definition: "
              "cpu and memory take auto or off, weight 0.1..100, min_mib and max_mib "
-             "1..16777216. Root only. Options must come before NAME.",
+             "1..16777216 (vmbalancectl domain NAME set KEY VALUE, vmbalancectl domain NAME "
+             "reset KEY). Root only. Options (--json) must come before NAME.",
      .options = domain_options,
      .posix = TRUE,
      .min_args = 1,
