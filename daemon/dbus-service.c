@@ -211,6 +211,8 @@ sync_properties(VmbDbusService *s)
     vmb_manager1_set_memory_pressure(m, host->pressure);
     vmb_manager1_set_errors(m, n->errors);
     vmb_manager1_set_other_tools(m, vmb_daemon_other_tools(s->daemon));
+    g_autoptr(GVariant) hands_off = g_variant_ref_sink(vmb_domain_control_hands_off(s->daemon));
+    vmb_manager1_set_hands_off(m, hands_off);
     g_autoptr(GVariant) tunables = g_variant_ref_sink(build_tunables(vmb_daemon_config(s->daemon)));
     vmb_manager1_set_tunables(m, tunables);
 }

@@ -71,6 +71,36 @@ vmb_domain_control_describe(VmbDaemon *d, const char *domain, GError **error)
     return g_variant_builder_end(&b);
 }
 
+static void
+add_reason(GVariantBuilder *b, const char *name, const char *reason)
+{
+    g_variant_builder_add(b, "(ss)", name, reason);
+}
+
+GVariant *
+vmb_domain_control_hands_off(VmbDaemon *d)
+{
+    const VmbStatus *st = vmb_daemon_status(d);
+    GVariantBuilder b;
+    g_variant_builder_init(&b, G_VARIANT_TYPE("a(ss)"));
+    for (guint i = 0; i < vmb_status_n_domains(st); i++) {
+        const VmbDomainStatus *v = vmb_status_domain(st, i);
+        if (v->hands_off) {
+            g_autofree char *why = vmb_hands_off_describe(v->hands_off);
+            add_reason(&b, v->name, why);
+        }
+        if (v->policy.cpu_from == VMB_FROM_OPERATOR)
+            add_reason(&b, v->name, "vCPU pins someone else made are kept (cpu.foreign_pins)");
+        if (v->policy.cpu_from == VMB_FROM_METADATA && !v->policy.cpu_managed)
+            add_reason(&b, v->name, "metadata cpu=\"off\"");
+        if (v->policy.memory_from == VMB_FROM_METADATA && !v->policy.memory_managed)
+            add_reason(&b, v->name, "metadata memory=\"off\"");
+        if (v->metadata_refused)
+            add_reason(&b, v->name, "invalid vmbalance:policy metadata: the host's settings apply");
+    }
+    return g_variant_builder_end(&b);
+}
+
 /* The parser's errors as the bus reports them. */
 static void
 to_bus_error(GError **error, GError *local)

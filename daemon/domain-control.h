@@ -14,6 +14,11 @@
  * metadata-refused, hands-off (reasons, as). NULL with a VMB_DBUS_ERROR when not running. */
 GVariant *vmb_domain_control_describe(VmbDaemon *d, const char *domain, GError **error);
 
+/* Every running domain vmbalanced leaves (partly) alone and why, as a(ss) (name, reason):
+ * its definition's hands-off rules, a migration, a respected foreign pin, metadata cpu="off" or
+ * memory="off", refused metadata. Excluded ones are the configuration's, shown elsewhere. */
+GVariant *vmb_domain_control_hands_off(VmbDaemon *d);
+
 /* Sets @key of @domain's policy to @value (NULL: removes the key) and writes the element.
  * VMB_DBUS_ERROR_UNKNOWN_KEY / _INVALID_ARGUMENT name the key, value and allowed range;
  * _FAILED when the hypervisor refused. Takes effect at the next cycle. */

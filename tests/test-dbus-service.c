@@ -307,6 +307,14 @@ test_domain_policy(Fixture *f, gconstpointer data)
         assert_entry(p, "max-from", "metadata");
         assert_entry(p, "metadata", "<policy cpu=\"off\" max_mib=\"512\"/>");
     }
+    {
+        g_autoptr(GVariant) hands = get_property(f, "HandsOff");
+        g_assert_cmpuint(g_variant_n_children(hands), ==, 1);
+        const char *dom = NULL, *why = NULL;
+        g_variant_get_child(hands, 0, "(&s&s)", &dom, &why);
+        g_assert_cmpstr(dom, ==, "big2");
+        g_assert_cmpstr(why, ==, "metadata cpu=\"off\"");
+    }
     /* big2 stayed on pCPU 0: the balancer moved others. */
     const VmbStatus *st = vmb_daemon_status(f->daemon);
     for (guint i = 0; i < vmb_status_n_domains(st); i++) {

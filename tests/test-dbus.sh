@@ -647,6 +647,10 @@ assert d["max-mib"] == 2048 and d["max-from"] == "metadata", d
 assert d["metadata"] == '<policy weight="2.5" max_mib="2048"/>', d
 assert d["hands-off"] == [] and d["metadata-refused"] is False, d
 EOF
+    ok domain web2 set memory off
+    ok run cpu
+    ok status
+    grep -qx 'Hands off: web2: metadata memory="off"' <<<"$OUT" || fail "status: $OUT"
     ok domain web1 reset weight
     ok domain web1 reset max_mib
     ok run cpu
