@@ -16,8 +16,14 @@ find_domain(VmbDaemon *d, const char *domain, GError **error)
         if (g_strcmp0(v->name, domain) == 0 || g_ascii_strcasecmp(v->uuid, domain) == 0)
             return v;
     }
+    /* From the caller (valid UTF-8 on the bus): controls escaped, other characters kept. */
+    char high[129];
+    for (guint i = 0; i < 128; i++)
+        high[i] = (char) (0x80 + i);
+    high[128] = '\0';
+    g_autofree char *shown = g_strescape(domain, high);
     g_set_error(error, VMB_DBUS_ERROR, VMB_DBUS_ERROR_INVALID_ARGUMENT,
-                "no running domain '%s' as of the last cycle", domain);
+                "no running domain '%.200s' as of the last cycle", shown);
     return NULL;
 }
 
