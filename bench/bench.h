@@ -181,6 +181,16 @@ typedef struct {
 /* The usual big host (256 pCPUs × 4,000 vCPUs) and a huge one (1,024 × 8,000). */
 #define N_COST_DECISIONS 2
 
+/* [daemon] metrics_file at the cost scale (metrics-cost.c). */
+typedef struct {
+    gboolean ran;
+    char *skip;
+    guint domains, vcpus, npcpus;
+    gsize bytes;   /* the file's size */
+    guint samples; /* its sample lines */
+    Timing render, write, total;
+} MetricsCost;
+
 typedef struct {
     CostDecision dec[N_COST_DECISIONS];
     guint cyc_domains, cyc_vcpus, cyc_pcpus;
@@ -210,6 +220,7 @@ typedef struct {
     VmbHvCalls calls_peak[2];   /* the most expensive one after the first */
     double calls_mean[2];       /* mean calls per snapshot after the first */
     guint calls_rereads[2];     /* snapshots after the first that read pins */
+    MetricsCost metrics;
 } CostResult;
 
 void bench_cost_decision(CostDecision *d, guint npcpus, guint ndomains, guint vcpus, guint runs);
@@ -220,6 +231,10 @@ void bench_cost_rss(CostResult *c, const char *daemon, guint ndomains, guint vcp
 void bench_cost_lab(CostResult *c, const char *uri, guint runs);
 void bench_cost_calls(CostResult *c, guint ndomains, guint vcpus, guint cycles);
 void bench_cost_clear(CostResult *c);
+/* The daemon on @ndomains × @vcpus of the simulated host, its metrics rendered and written
+ * @runs times. */
+void bench_metrics_cost(MetricsCost *m, guint npcpus, guint ndomains, guint vcpus, guint runs);
+void bench_metrics_cost_clear(MetricsCost *m);
 
 /* Median and minimum of wall times @ms, and the median of thread CPU times @cpu_ms (NULL: not
  * measured); both sorted in place. */

@@ -71,6 +71,7 @@ cpu_ms(void)
 void
 bench_cost_clear(CostResult *c)
 {
+    bench_metrics_cost_clear(&c->metrics);
     g_free(c->calls_skip);
     g_free(c->rss_skip);
     g_free(c->lab_skip);

@@ -22,6 +22,8 @@
 #define TARGET_DECISION_HUGE_MS 50.0 /* 1,024 pCPUs × 8,000 vCPUs */
 #define TARGET_CYCLE_RATIO      1.3
 #define TARGET_RSS_MIB          16.0
+#define TARGET_METRICS_MS       10.0 /* render + write, CPU: 0.2 % of a CPU at a 5 s interval */
+#define TARGET_METRICS_MIB      2.0  /* what node_exporter reads at every scrape */
 
 static const guint mem_intervals[] = {1, 5};
 #define N_MEM_INTERVALS G_N_ELEMENTS(mem_intervals)
@@ -209,6 +211,14 @@ run_cost(Bench *b)
     progress("fake cycle %u domains x 4: %.2f ms (snapshot %.2f, cpu %.2f, memory %.2f)",
              c->cyc_domains, c->cyc_total.median_ms, c->cyc_snapshot.median_ms,
              c->cyc_cpu.median_ms, c->cyc_mem.median_ms);
+    bench_metrics_cost(&c->metrics, P, doms, 4, b->smoke ? 3 : 21);
+    if (c->metrics.ran)
+        progress("metrics file %u domains x 4: %.0f KiB, %u samples, render %.2f ms + write %.2f "
+                 "ms (CPU)",
+                 c->metrics.domains, c->metrics.bytes / 1024.0, c->metrics.samples,
+                 c->metrics.render.cpu_median_ms, c->metrics.write.cpu_median_ms);
+    else
+        progress("metrics file skipped: %s", c->metrics.skip);
     bench_cost_calls(c, doms, 4, 20);
     if (c->calls_ran)
         progress("hypervisor calls, %u domains: first snapshot %" G_GUINT64_FORMAT
@@ -239,6 +249,31 @@ static char *
 fmt_ratio(double x)
 {
     return isnan(x) ? g_strdup("—") : g_strdup_printf("%.3f", x);
+}
+
+/* The metrics file's rows of the cost targets table. */
+static void
+write_metrics_targets(GString *md, const MetricsCost *m)
+{
+    if (!m->ran) {
+        g_string_append_printf(md,
+                               "| metrics file render + write < %.0f ms CPU | — | not "
+                               "measured: %s | — |\n",
+                               TARGET_METRICS_MS, m->skip);
+        return;
+    }
+    g_string_append_printf(md,
+                           "| metrics file render + write < %.0f ms CPU, median | %u domains × "
+                           "%u vCPUs | %.2f ms | %s |\n",
+                           TARGET_METRICS_MS, m->domains, m->vcpus / MAX(m->domains, 1),
+                           m->total.cpu_median_ms,
+                           bench_verdict(m->total.cpu_median_ms < TARGET_METRICS_MS));
+    g_string_append_printf(md,
+                           "| metrics file < %.0f MiB | %u domains × %u vCPUs | %.2f MiB (%u "
+                           "samples) | %s |\n",
+                           TARGET_METRICS_MIB, m->domains, m->vcpus / MAX(m->domains, 1),
+                           m->bytes / 1048576.0, m->samples,
+                           bench_verdict(m->bytes / 1048576.0 < TARGET_METRICS_MIB));
 }
 
 static void
@@ -291,6 +326,7 @@ write_targets(Bench *b, GString *md)
         else
             g_string_append_printf(md, "| daemon RSS < %.0f MiB | — | not measured: %s | — |\n",
                                    TARGET_RSS_MIB, c->rss_skip);
+        write_metrics_targets(md, &c->metrics);
         g_string_append_c(md, '\n');
     }
 }
@@ -507,6 +543,15 @@ write_cost(Bench *b, GString *md)
             g_strdup_printf("%s, %u guests, %u vCPUs", c->lab_uri, c->lab_domains, c->lab_vcpus);
         timing_row(md, "real host: bare `virConnectGetAllDomainStats`", lsize, &c->lab_bare);
         timing_row(md, "real host: daemon cycle (snapshot + both tasks)", lsize, &c->lab_cycle);
+    }
+    if (c->metrics.ran) {
+        g_autofree char *msize = g_strdup_printf(
+            "%u domains × %u vCPUs, %.0f KiB", c->metrics.domains,
+            c->metrics.vcpus / MAX(c->metrics.domains, 1), c->metrics.bytes / 1024.0);
+        timing_row(md, "metrics file: render the status (`vmb_metrics_render`)", msize,
+                   &c->metrics.render);
+        timing_row(md, "metrics file: write and rename", msize, &c->metrics.write);
+        timing_row(md, "metrics file: total, after each cycle", msize, &c->metrics.total);
     }
     g_string_append_c(md, '\n');
     write_calls(c, md);

@@ -183,29 +183,49 @@ print_domains(GString *out, GPtrArray *domains)
 }
 
 void
-vmb_status_print_human(const VmbCtlStatus *s, gboolean unicode)
+vmb_status_append_summary(GString *out, const VmbCtlStatus *s, gboolean unicode)
 {
-    g_autoptr(GString) out = g_string_new(NULL);
     const char *reason = s->state_reason;
     g_string_append_printf(out, "vmbalanced %s: %s%s%s%s\n", s->version, s->state,
                            reason ? " (" : "", reason ? reason : "", reason ? ")" : "");
     g_string_append_printf(out, "Hypervisor: %s%s\n\n", s->uri,
                            s->dry_run ? "  [dry run: nothing is changed]" : "");
     print_tasks(out, s);
-    if (s->timestamp_us == 0) {
+    if (s->timestamp_us == 0)
         g_string_append(out, "\nNo cycle has read the host yet.\n");
-    } else {
+    else
         print_pcpus(out, s->pcpus, unicode);
-        if (s->domains->len)
-            print_domains(out, s->domains);
-        else
-            g_string_append(out, "\nNo running domains.\n");
-    }
+}
+
+void
+vmb_status_append_domains(GString *out, const VmbCtlStatus *s)
+{
+    if (s->timestamp_us == 0)
+        return;
+    if (s->domains->len)
+        print_domains(out, s->domains);
+    else
+        g_string_append(out, "\nNo running domains.\n");
+}
+
+void
+vmb_status_print_human(const VmbCtlStatus *s, gboolean unicode)
+{
+    g_autoptr(GString) out = g_string_new(NULL);
+    vmb_status_append_summary(out, s, unicode);
+    vmb_status_append_domains(out, s);
     g_print("%s", out->str);
 }
 
 void
 vmb_action_print(const VmbCtlAction *a)
+{
+    g_autofree char *line = vmb_action_format(a);
+    g_print("%s\n", line);
+}
+
+char *
+vmb_action_format(const VmbCtlAction *a)
 {
     g_autofree char *when = vmb_format_time(a->time_us);
     g_autofree char *what = NULL;
@@ -217,6 +237,6 @@ vmb_action_print(const VmbCtlAction *a)
         what = g_strdup_printf("%" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT " MiB",
                                a->old_kib / 1024, a->new_kib / 1024);
     }
-    g_print("%s  %s%-6s %s %s (%s: %s)\n", when, a->dry_run ? "[dry run] " : "", a->kind, a->domain,
-            what, a->reason, a->detail);
+    return g_strdup_printf("%s  %s%-6s %s %s (%s: %s)", when, a->dry_run ? "[dry run] " : "",
+                           a->kind, a->domain, what, a->reason, a->detail);
 }

@@ -11,6 +11,13 @@ void vmb_status_print_human(const VmbCtlStatus *status, gboolean unicode);
 /* One line on stdout, as history and monitor show an action. */
 void vmb_action_print(const VmbCtlAction *action);
 
+/* The parts of the status view, for a view that lays them out itself (top): the daemon,
+ * tasks, counters, host memory and pCPU load bars; then the domain table. */
+void vmb_status_append_summary(GString *out, const VmbCtlStatus *status, gboolean unicode);
+void vmb_status_append_domains(GString *out, const VmbCtlStatus *status);
+/* An action as vmb_action_print() shows it, without the newline. */
+char *vmb_action_format(const VmbCtlAction *action);
+
 /* "2024-05-01 12:03:04" in local time, or "never" for 0. */
 char *vmb_format_time(guint64 wall_us);
 /* "1024 MiB" from KiB, "-" when unknown (< 0). */

@@ -16,6 +16,7 @@
 #include "domain-render.h"
 #include "json-render.h"
 #include "status-render.h"
+#include "top.h"
 #include "vmb-build-config.h"
 #include "vmb-dbus.h"
 
@@ -49,7 +50,9 @@ static struct {
     gboolean json;
     gint lines;
     gboolean help;
-} opt = {.lines = 20};
+    gint interval;   /* top */
+    gint iterations; /* top */
+} opt = {.lines = 20, .interval = 2};
 
 /* GOption's own --help would print and exit 0 whatever follows it and however the write
  * went; this one lets dispatch() check both. The help text is GOption's (command_context). */
@@ -78,6 +81,14 @@ static const GOptionEntry history_options[] = {
 
 static const GOptionEntry domain_options[] = {
     {"json", 0, 0, G_OPTION_ARG_NONE, &opt.json, "Print a JSON object", NULL},
+    {NULL},
+};
+
+static const GOptionEntry top_options[] = {
+    {"interval", 'd', 0, G_OPTION_ARG_INT, &opt.interval,
+     "Seconds between refreshes, 1..3600 (default 2)", "S"},
+    {"iterations", 'n', 0, G_OPTION_ARG_INT, &opt.iterations,
+     "Stop after N frames (default 0: until q or Ctrl-C)", "N"},
     {NULL},
 };
 
@@ -603,6 +614,23 @@ cmd_monitor(const Command *cmd, VmbManager1 *proxy, int argc, char **argv)
     return EXIT_SUCCESS;
 }
 
+static int
+check_top(const Command *cmd, int argc, char **argv)
+{
+    if (opt.interval < 1 || opt.interval > 3600)
+        return usage_error(cmd, "--interval expects seconds in 1..3600, not %d", opt.interval);
+    if (opt.iterations < 0)
+        return usage_error(cmd, "--iterations expects a count of 0 or more, not %d",
+                           opt.iterations);
+    return EXIT_SUCCESS;
+}
+
+static int
+cmd_top(const Command *cmd, VmbManager1 *proxy, int argc, char **argv)
+{
+    return vmb_top_run(proxy, (guint) opt.interval, (guint) opt.iterations);
+}
+
 static void print_usage(FILE *to);
 
 static int
@@ -725,6 +753,16 @@ static const Command commands[] = {
      .help = "Prints each vCPU pin and memory change, state changes and daemon restarts as "
              "they happen, until interrupted.",
      .run = cmd_monitor},
+    {.name = "top",
+     .args = "",
+     .synopsis = "[-d S] [-n N]",
+     .summary = "Watch pCPU load, domains and the latest decisions, refreshed",
+     .help = "Redraws the status (pCPU load bars, domains with their vCPU pins, demand and "
+             "memory) and the latest decisions every S seconds, until q or Ctrl-C. When "
+             "standard output is not a terminal, each frame is printed after the last.",
+     .options = top_options,
+     .check = check_top,
+     .run = cmd_top},
     {.name = "help",
      .args = "[COMMAND]",
      .synopsis = "[COMMAND]",

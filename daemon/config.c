@@ -17,6 +17,8 @@ G_DEFINE_QUARK(vmb_config_error, vmb_config_error)
 
 #define OFF(field) offsetof(VmbConfig, field)
 
+static const char *const foreign_choices[] = {"override", "respect", NULL};
+
 static const VmbKeyInfo keys[] = {
     {"daemon.uri", VMB_KEY_STRING, 0, 0, OFF(uri), FALSE,
      "libvirt connection URI (fake:///PATH for the simulated host)", 1000, 0},
@@ -24,6 +26,10 @@ static const VmbKeyInfo keys[] = {
      "seconds between cycles, for tasks without their own interval"},
     {"daemon.exclude", VMB_KEY_LIST, 0, 0, OFF(exclude), FALSE,
      "comma-separated domain names or UUIDs (glob patterns) never touched", 1000, 128},
+    {"daemon.metrics_file", VMB_KEY_PATH, 0, 0, OFF(metrics_file), FALSE,
+     "Prometheus metrics written after each cycle for node_exporter's textfile collector "
+     "(empty: none)",
+     1000, 0},
     {"cpu.enabled", VMB_KEY_BOOL, 0, 1, OFF(cpu_enabled), FALSE, "run the vCPU balancer"},
     {"cpu.interval", VMB_KEY_UINT, 1, 3600, OFF(cpu_interval), TRUE,
      "seconds between vCPU balancer cycles (default: daemon.interval)"},
@@ -37,8 +43,9 @@ static const VmbKeyInfo keys[] = {
      "EWMA weight of the newest load sample (1 = no smoothing)"},
     {"cpu.cooldown", VMB_KEY_UINT, 0, 100, OFF(cpu_cooldown), FALSE,
      "cycles a moved vCPU is left where it is"},
-    {"cpu.foreign_pins", VMB_KEY_STRING, 0, 0, OFF(cpu_foreign_pins), FALSE,
-     "pins vmbalanced did not make: override (balance them) or respect (keep them)", 16, 0},
+    {"cpu.foreign_pins", VMB_KEY_CHOICE, 0, 0, OFF(cpu_foreign_pins), FALSE,
+     "pins vmbalanced did not make: override (balance them) or respect (keep them)", 16, 0,
+     foreign_choices},
     {"memory.enabled", VMB_KEY_BOOL, 0, 1, OFF(mem_enabled), FALSE, "run the memory coordinator"},
     {"memory.interval", VMB_KEY_UINT, 1, 3600, OFF(mem_interval), TRUE,
      "seconds between memory coordinator cycles (default: daemon.interval)"},
@@ -116,6 +123,21 @@ vmb_config_describe_range(const VmbKeyInfo *key)
         return g_strdup_printf("a comma-separated list of names, UUIDs or glob patterns (at "
                                "most %u items, %u characters)",
                                key->max_items, key->max_len);
+    case VMB_KEY_CHOICE: {
+        g_autofree char *first = g_strjoinv(", ", (char **) key->choices);
+        /* "a, b or c" */
+        char *last = g_strrstr(first, ", ");
+        if (!last)
+            return g_steal_pointer(&first);
+        *last = '\0';
+        return g_strdup_printf("%s or %s", first, last + 2);
+    }
+    case VMB_KEY_PATH:
+        return g_strdup_printf(
+            "an absolute path of a file whose name ends in .prom (node_exporter's "
+            "textfile collector reads only those) of at most %u characters, "
+            "or empty for none",
+            key->max_len);
     }
     return g_strdup("?");
 }
@@ -127,6 +149,7 @@ vmb_config_new_defaults(void)
     c->uri = g_strdup("qemu:///system");
     c->interval = 5;
     c->exclude = g_new0(char *, 1);
+    c->metrics_file = g_strdup("");
     c->cpu_enabled = TRUE;
     c->cpu_foreign_pins = g_strdup("override");
     c->cpu_cpus_all = TRUE;
@@ -156,6 +179,7 @@ vmb_config_copy(const VmbConfig *c)
     copy->uri = g_strdup(c->uri);
     copy->cpu_foreign_pins = g_strdup(c->cpu_foreign_pins);
     copy->exclude = g_strdupv(c->exclude);
+    copy->metrics_file = g_strdup(c->metrics_file);
     copy->mem_weights = g_strdupv(c->mem_weights);
     return copy;
 }
@@ -168,6 +192,7 @@ vmb_config_free(VmbConfig *c)
     g_free(c->uri);
     g_free(c->cpu_foreign_pins);
     g_strfreev(c->exclude);
+    g_free(c->metrics_file);
     g_strfreev(c->mem_weights);
     g_free(c);
 }
@@ -202,6 +227,18 @@ parse_uint(const char *s, double min, double max, guint *out)
         return FALSE;
     *out = (guint) v;
     return TRUE;
+}
+
+/* "" (none) or an absolute path whose file name is NAME.prom: node_exporter reads only those,
+ * and the temporary file beside it (PATH.XXXXXX) must not be one. */
+static gboolean
+parse_metrics_path(const char *s)
+{
+    if (!*s)
+        return TRUE;
+    g_autofree char *base = g_path_get_basename(s);
+    return g_path_is_absolute(s) && g_utf8_validate(s, -1, NULL) && !g_str_has_suffix(s, "/") &&
+           g_str_has_suffix(base, ".prom") && strlen(base) > strlen(".prom");
 }
 
 static gboolean
@@ -300,6 +337,18 @@ vmb_config_set(VmbConfig *c, const char *name, const char *raw, GError **error)
         }
         break;
     }
+    case VMB_KEY_CHOICE:
+        if ((ok = g_strv_contains(key->choices, value))) {
+            g_free(*(char **) field);
+            *(char **) field = g_strdup(value);
+        }
+        break;
+    case VMB_KEY_PATH:
+        if ((ok = parse_metrics_path(value))) {
+            g_free(*(char **) field);
+            *(char **) field = g_strdup(value);
+        }
+        break;
     case VMB_KEY_LIST: {
         g_auto(GStrv) parts = g_strsplit(value, ",", -1);
         g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func(g_free);
@@ -348,6 +397,8 @@ vmb_config_get(const VmbConfig *c, const char *name, GError **error)
     case VMB_KEY_DOUBLE:
         return format_number(*(const double *) field);
     case VMB_KEY_STRING:
+    case VMB_KEY_PATH:
+    case VMB_KEY_CHOICE:
         return g_strdup(*(char *const *) field);
     case VMB_KEY_CPUSET:
         return c->cpu_cpus_all ? g_strdup("all") : vmb_cpuset_format(&c->cpu_cpus);
@@ -365,13 +416,6 @@ vmb_config_validate(const VmbConfig *c, GError **error)
                     "key 'memory.high_watermark': value %g must be greater than "
                     "memory.low_watermark (%g)",
                     c->mem_high_watermark, c->mem_low_watermark);
-        return FALSE;
-    }
-    if (g_strcmp0(c->cpu_foreign_pins, "override") != 0 &&
-        g_strcmp0(c->cpu_foreign_pins, "respect") != 0) {
-        g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_BAD_VALUE,
-                    "key 'cpu.foreign_pins': invalid value '%s', expected override or respect",
-                    c->cpu_foreign_pins);
         return FALSE;
     }
     for (guint i = 0; c->mem_weights && c->mem_weights[i]; i++) {

@@ -23,8 +23,9 @@ typedef enum {
 typedef struct {
     /* [daemon] */
     char *uri;
-    guint interval; /* seconds, default for both tasks */
-    GStrv exclude;  /* glob patterns on domain names or UUIDs */
+    guint interval;     /* seconds, default for both tasks */
+    GStrv exclude;      /* glob patterns on domain names or UUIDs */
+    char *metrics_file; /* Prometheus textfile written after each cycle; "" = none */
     /* [cpu] */
     gboolean cpu_enabled;
     guint cpu_interval; /* 0 = use daemon.interval */
@@ -59,6 +60,9 @@ typedef enum {
     VMB_KEY_STRING,
     VMB_KEY_CPUSET,
     VMB_KEY_LIST,
+    VMB_KEY_PATH, /* an absolute path of a *.prom file, or "" for none */
+    /* one word of VmbKeyInfo.choices, stored as a string */
+    VMB_KEY_CHOICE,
 } VmbKeyType;
 
 typedef struct {
@@ -72,6 +76,7 @@ typedef struct {
      * characters of the trimmed value (0: VMB_CONFIG_MAX_VALUE) and, for a LIST, items. */
     guint max_len;
     guint max_items;
+    const char *const *choices; /* CHOICE only: the words allowed, NULL-terminated */
 } VmbKeyInfo;
 
 /* The longest value of a key without its own max_len: numbers and booleans are short. */

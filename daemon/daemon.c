@@ -10,6 +10,7 @@
 #include "hypervisor.h"
 #include "log.h"
 #include "mem-task.h"
+#include "metrics-file.h"
 #include "sd-notify.h"
 #include "vmb-build-config.h"
 
@@ -18,6 +19,7 @@ typedef struct {
     guint interval_s; /* interval the timer is armed with */
     guint timer_id;
     gint64 last_run_us; /* wall clock of the last cycle, 0 = never */
+    gint64 last_duration_us;
     guint64 cycles;
 } VmbTaskTimer;
 
@@ -146,6 +148,7 @@ build_domain(VmbDaemon *d, const VmbDomainStat *dom)
         const VmbVcpuLoad *l = d->cpu.usage ? vmb_cpu_usage_vcpu(d->cpu.usage, dom->uuid, i) : NULL;
         v->vcpus[i].pcpu = dom->vcpus[i].pcpu;
         v->vcpus[i].load = l && l->valid ? l->load : -1.0;
+        v->vcpus[i].wait = l && l->valid ? MAX(0, l->demand - l->run) : -1.0;
     }
     const VmbBalloonStat *b = &dom->balloon;
     if (b->fields & VMB_BALLOON_CURRENT)
@@ -164,6 +167,7 @@ publish_domains(VmbDaemon *d)
     const VmbSnapshot *snap = d->last_snapshot;
     if (!snap) {
         vmb_status_set_domains(d->status, 0, NULL, NULL);
+        vmb_status_set_host_floating(d->status, -1);
         return;
     }
     GPtrArray *domains =
@@ -172,6 +176,9 @@ publish_domains(VmbDaemon *d)
         g_ptr_array_add(domains, build_domain(d, g_ptr_array_index(snap->domains, i)));
     vmb_status_set_domains(d->status, (gint64) MAX(snap->wall_s, 0) * G_USEC_PER_SEC,
                            build_pcpus(d, snap), domains);
+    const VmbCpuHostView *host = &d->cpu.host;
+    gboolean measured = host->npcpus == snap->npcpus && host->busy;
+    vmb_status_set_host_floating(d->status, measured ? host->floating : -1);
 }
 
 /* Copies what the timers, the configuration and the memory task say into the status. */
@@ -189,6 +196,7 @@ publish_status(VmbDaemon *d)
             .interval_s = interval[i],
             .last_run_us = MAX(t->last_run_us, 0),
             .cycles = t->cycles,
+            .last_duration_us = t->last_duration_us,
         };
         vmb_status_set_task(d->status, i, &view);
     }
@@ -209,6 +217,7 @@ notify_changed(VmbDaemon *d)
     if (d->changed_func)
         d->changed_func(d, d->changed_data);
     vmb_sd_notify_status(d->status);
+    vmb_metrics_file_update(d->config->metrics_file, d->status);
 }
 
 static void
@@ -338,9 +347,11 @@ gboolean
 vmb_daemon_run_task(VmbDaemon *d, VmbTaskId task)
 {
     VmbTaskTimer *t = &d->tasks[task];
+    gint64 start_us = g_get_monotonic_time();
     g_autoptr(VmbSnapshot) s = take_snapshot(d);
     t->last_run_us = g_get_real_time();
     if (!s) {
+        t->last_duration_us = g_get_monotonic_time() - start_us;
         notify_changed(d);
         return FALSE;
     }
@@ -349,6 +360,7 @@ vmb_daemon_run_task(VmbDaemon *d, VmbTaskId task)
         run_cpu_cycle(d, s);
     else
         run_memory_cycle(d, s);
+    t->last_duration_us = g_get_monotonic_time() - start_us;
     g_clear_pointer(&d->last_snapshot, vmb_snapshot_free);
     d->last_snapshot = g_steal_pointer(&s);
     vmb_status_settle_pins(d->status);

@@ -67,6 +67,8 @@ tunable_value(const VmbConfig *c, const VmbKeyInfo *key)
     case VMB_KEY_DOUBLE:
         return g_variant_new_double(*(const double *) field);
     case VMB_KEY_STRING:
+    case VMB_KEY_PATH:
+    case VMB_KEY_CHOICE:
     case VMB_KEY_CPUSET: {
         g_autofree char *text = vmb_config_get(c, key->name, NULL);
         return g_variant_new_string(text ? text : "");
@@ -164,6 +166,8 @@ value_to_config_string(const VmbKeyInfo *key, GVariant *v, GError **error)
         }
         break;
     case VMB_KEY_STRING:
+    case VMB_KEY_PATH:
+    case VMB_KEY_CHOICE:
     case VMB_KEY_CPUSET:
         break;
     }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "status.h"
 
+#include <string.h>
+
 typedef struct {
     char *uuid;
     guint vcpu;
@@ -13,6 +15,8 @@ struct _VmbStatus {
     VmbStatusCounters counters;
     VmbHostMemoryStatus host_memory;
     char *degraded_reason; /* NULL while healthy */
+    double host_floating;  /* -1 not measured */
+    GArray *reasons;       /* VmbReasonCount owning its reason, sorted */
 
     gint64 snapshot_wall_us;
     GArray *pcpus;      /* VmbPcpuStatus; NULL before the first snapshot */
@@ -34,6 +38,12 @@ vmb_task_name(VmbTaskId task)
 {
     g_return_val_if_fail(task < VMB_N_TASKS, NULL);
     return task_names[task];
+}
+
+static void
+reason_count_clear(VmbReasonCount *r)
+{
+    g_free((char *) r->reason);
 }
 
 static void
@@ -80,6 +90,9 @@ vmb_status_new(gboolean dry_run)
 {
     VmbStatus *s = g_new0(VmbStatus, 1);
     s->dry_run = dry_run;
+    s->host_floating = -1;
+    s->reasons = g_array_new(FALSE, FALSE, sizeof(VmbReasonCount));
+    g_array_set_clear_func(s->reasons, (GDestroyNotify) reason_count_clear);
     s->history = g_ptr_array_new_with_free_func((GDestroyNotify) history_entry_free);
     s->targets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     s->pending_pins = g_array_new(FALSE, FALSE, sizeof(PinChange));
@@ -95,6 +108,7 @@ vmb_status_free(VmbStatus *s)
     if (!s)
         return;
     g_free(s->degraded_reason);
+    g_array_unref(s->reasons);
     g_clear_pointer(&s->pcpus, g_array_unref);
     g_clear_pointer(&s->domains, g_ptr_array_unref);
     g_ptr_array_unref(s->history);
@@ -156,6 +170,12 @@ vmb_status_pcpus(const VmbStatus *s, guint *n)
     return s->pcpus ? &g_array_index(s->pcpus, VmbPcpuStatus, 0) : NULL;
 }
 
+double
+vmb_status_host_floating(const VmbStatus *s)
+{
+    return s->host_floating;
+}
+
 guint
 vmb_status_n_domains(const VmbStatus *s)
 {
@@ -189,7 +209,40 @@ vmb_status_last_action(const VmbStatus *s)
     return n ? vmb_status_history_nth(s, n - 1) : NULL;
 }
 
+guint
+vmb_status_n_reasons(const VmbStatus *s)
+{
+    return s->reasons->len;
+}
+
+const VmbReasonCount *
+vmb_status_reason_nth(const VmbStatus *s, guint i)
+{
+    g_return_val_if_fail(i < s->reasons->len, NULL);
+    return &g_array_index(s->reasons, VmbReasonCount, i);
+}
+
 /* ---- the writer ---- */
+
+/* One more change of @kind for @reason, kept in (kind, reason) order: a reader lists them
+ * the same way every time. */
+static void
+count_reason(VmbStatus *s, VmbActionKind kind, const char *reason)
+{
+    guint i = 0;
+    for (; i < s->reasons->len; i++) {
+        VmbReasonCount *r = &g_array_index(s->reasons, VmbReasonCount, i);
+        int cmp = r->kind != kind ? (int) r->kind - (int) kind : strcmp(r->reason, reason);
+        if (cmp == 0) {
+            r->count++;
+            return;
+        }
+        if (cmp > 0)
+            break;
+    }
+    VmbReasonCount r = {kind, g_strdup(reason), 1};
+    g_array_insert_val(s->reasons, i, r);
+}
 
 static void
 history_push(VmbStatus *s, VmbAction *h)
@@ -212,10 +265,12 @@ vmb_status_record_action(VmbStatus *s, const VmbAction *a)
         PinChange p = {g_strdup(h->uuid), h->vcpu, (gint) h->to_pcpu};
         g_array_append_val(s->pending_pins, p);
         s->counters.pin_changes++;
+        count_reason(s, h->kind, h->reason);
     } else if (!a->dry_run) {
         g_hash_table_insert(s->targets, g_strdup(h->uuid),
                             g_memdup2(&h->new_kib, sizeof(h->new_kib)));
         s->counters.memory_changes++;
+        count_reason(s, h->kind, h->reason);
     }
     history_push(s, h);
 }
@@ -289,6 +344,12 @@ vmb_status_set_host_memory(VmbStatus *s, const VmbHostMemoryStatus *m)
 }
 
 void
+vmb_status_set_host_floating(VmbStatus *s, double percent)
+{
+    s->host_floating = percent;
+}
+
+void
 vmb_status_add_errors(VmbStatus *s, guint64 n)
 {
     s->counters.errors += n;
@@ -320,7 +381,7 @@ vmb_domain_status_new(const char *name, const char *uuid, guint nvcpus)
     d->nvcpus = nvcpus;
     d->vcpus = g_new(VmbVcpuStatus, nvcpus);
     for (guint v = 0; v < nvcpus; v++)
-        d->vcpus[v] = (VmbVcpuStatus){.pcpu = -1, .load = -1};
+        d->vcpus[v] = (VmbVcpuStatus){.pcpu = -1, .load = -1, .wait = -1};
     d->actual_kib = d->usable_kib = d->maximum_kib = d->target_kib = -1;
     return d;
 }

@@ -27,11 +27,12 @@ typedef enum {
 const char *vmb_task_name(VmbTaskId task);
 
 typedef struct {
-    gboolean enabled;   /* cpu.enabled / memory.enabled */
-    gboolean paused;    /* paused over the bus: its timer does not run */
-    guint interval_s;   /* interval in effect */
-    gint64 last_run_us; /* wall clock of the last cycle tried, 0 = never */
-    guint64 cycles;     /* cycles that could read the hypervisor, since start */
+    gboolean enabled;        /* cpu.enabled / memory.enabled */
+    gboolean paused;         /* paused over the bus: its timer does not run */
+    guint interval_s;        /* interval in effect */
+    gint64 last_run_us;      /* wall clock of the last cycle tried, 0 = never */
+    guint64 cycles;          /* cycles that could read the hypervisor, since start */
+    gint64 last_duration_us; /* how long the last cycle took (monotonic), 0 = never */
 } VmbTaskStatus;
 
 typedef struct {
@@ -58,6 +59,7 @@ typedef struct {
 typedef struct {
     gint pcpu;   /* the pCPU it is pinned to now, -1 when floating */
     double load; /* smoothed demand in percent of one pCPU, -1 not measured yet */
+    double wait; /* run-queue wait over the last interval, percent, -1 not measured */
 } VmbVcpuStatus;
 
 typedef struct {
@@ -78,6 +80,13 @@ typedef struct {
     VmbEffectivePolicy policy; /* what applies, and where each value came from */
 } VmbDomainStatus;
 
+/* Changes made for one reason ("balance", "grow", ...), since start. */
+typedef struct {
+    VmbActionKind kind;
+    const char *reason;
+    guint64 count;
+} VmbReasonCount;
+
 typedef struct _VmbStatus VmbStatus;
 
 /* ---- readers ---- */
@@ -96,6 +105,9 @@ gboolean vmb_status_has_snapshot(const VmbStatus *s);
 gint64 vmb_status_snapshot_wall_us(const VmbStatus *s);
 /* The host's pCPUs, numbered 0..@n-1 (NULL and 0 without a snapshot). */
 const VmbPcpuStatus *vmb_status_pcpus(const VmbStatus *s, guint *n);
+/* The host's CPU load that floats between pCPUs (host-load.h), percent of one pCPU summed
+ * over the host; -1 not measured. */
+double vmb_status_host_floating(const VmbStatus *s);
 /* The running domains of the last snapshot, in its order. */
 guint vmb_status_n_domains(const VmbStatus *s);
 const VmbDomainStatus *vmb_status_domain(const VmbStatus *s, guint i);
@@ -107,6 +119,11 @@ guint vmb_status_history_length(const VmbStatus *s);
 const VmbAction *vmb_status_history_nth(const VmbStatus *s, guint i);
 /* The newest action, NULL before the first. */
 const VmbAction *vmb_status_last_action(const VmbStatus *s);
+
+/* Changes made (not dry-run) by kind and reason, sorted by kind then reason; the counts
+ * only grow and a reason once seen stays. */
+guint vmb_status_n_reasons(const VmbStatus *s);
+const VmbReasonCount *vmb_status_reason_nth(const VmbStatus *s, guint i);
 
 /* ---- the writer: the task driver (daemon.c) only ---- */
 
@@ -128,6 +145,7 @@ void vmb_status_settle_pins(VmbStatus *s);
 void vmb_status_set_domains(VmbStatus *s, gint64 wall_us, GArray *pcpus, GPtrArray *domains);
 void vmb_status_set_task(VmbStatus *s, VmbTaskId task, const VmbTaskStatus *view);
 void vmb_status_set_host_memory(VmbStatus *s, const VmbHostMemoryStatus *m);
+void vmb_status_set_host_floating(VmbStatus *s, double percent);
 void vmb_status_add_errors(VmbStatus *s, guint64 n);
 /* Adds a CPU cycle's verdicts on earlier moves (move-check.h). */
 void vmb_status_add_move_outcomes(VmbStatus *s, guint64 helped, guint64 failed);

@@ -210,6 +210,61 @@ test_set_get(void)
     }
 }
 
+/* daemon.metrics_file: off by default; only an absolute *.prom path or "" is taken. */
+static void
+test_metrics_file(void)
+{
+    static const struct {
+        const char *value;
+        gboolean ok;
+    } cases[] = {
+        {"/var/lib/prometheus/node-exporter/vmbalance.prom", TRUE},
+        {"/tmp/x.prom", TRUE},
+        {"", TRUE},
+        {"  /tmp/spaced.prom  ", TRUE}, /* trimmed as every value */
+        {"relative/vmbalance.prom", FALSE},
+        {"vmbalance.prom", FALSE},
+        {"/tmp/vmbalance.txt", FALSE}, /* node_exporter would never read it */
+        {"/tmp/.prom", FALSE},
+        {"/tmp/dir.prom/", FALSE},
+        {"/tmp/a\\b.prom", TRUE},     /* a backslash is a file name character */
+        {"/tmp/bad\xff.prom", FALSE}, /* not UTF-8 */
+    };
+    g_autoptr(VmbConfig) defaults = vmb_config_new_defaults();
+    g_assert_cmpstr(defaults->metrics_file, ==, "");
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autoptr(VmbConfig) c = vmb_config_new_defaults();
+        g_autoptr(GError) error = NULL;
+        gboolean ok = vmb_config_set(c, "metrics_file", cases[i].value, &error);
+        g_autofree char *shown = g_strescape(cases[i].value, NULL);
+        g_test_message("'%s': %s", shown, error ? "refused" : "ok");
+        g_assert_cmpint(ok, ==, cases[i].ok);
+        if (ok) {
+            g_autofree char *want = g_strstrip(g_strdup(cases[i].value));
+            g_assert_cmpstr(c->metrics_file, ==, want);
+            continue;
+        }
+        g_assert_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_BAD_VALUE);
+        g_assert_nonnull(strstr(error->message, "daemon.metrics_file"));
+        g_assert_nonnull(strstr(error->message, "absolute path"));
+        g_assert_cmpstr(c->metrics_file, ==, "");
+    }
+    /* Bounded like the other strings, and no control characters. */
+    g_autoptr(VmbConfig) c = vmb_config_new_defaults();
+    g_autoptr(GError) error = NULL;
+    g_autofree char *name = g_strnfill(1000, 'a');
+    g_autofree char *long_path = g_strconcat("/", name, ".prom", NULL);
+    g_assert_false(vmb_config_set(c, "metrics_file", long_path, &error));
+    g_assert_nonnull(strstr(error->message, "too long"));
+    g_clear_error(&error);
+    g_assert_false(vmb_config_set(c, "metrics_file",
+                                  "/tmp/a\x01"
+                                  "b.prom",
+                                  &error));
+    g_assert_nonnull(strstr(error->message, "control characters"));
+    g_assert_cmpstr(c->metrics_file, ==, "");
+}
+
 static void
 test_example_config_is_valid(void)
 {
@@ -370,6 +425,7 @@ main(int argc, char **argv)
     g_test_add_func("/config/defaults-when-missing", test_defaults_when_missing);
     g_test_add_func("/config/all-keys", test_all_keys);
     g_test_add_func("/config/set-get", test_set_get);
+    g_test_add_func("/config/metrics-file", test_metrics_file);
     g_test_add_func("/config/example-config-is-valid", test_example_config_is_valid);
     g_test_add_func("/config/readme-lists-every-key", test_readme_lists_every_key);
     g_test_add_func("/config/read-settings", test_read_settings);

@@ -83,6 +83,23 @@ printf '[daemon]\ninterval = nope\n' >"$tmp/run.conf"
 kill -HUP "$pid"
 if wait_for "$tmp/run.log" "reload rejected.*daemon.interval" 3; then ok "bad reload rejected with the key"; else fail "bad reload rejected" "$tmp/run.log"; fi
 kill -0 "$pid" 2>/dev/null && ok "still running after a bad reload" || fail "still running after a bad reload"
+# A FIFO in place of the file at reload: refused by its kind, never opened for reading (an
+# open would block the main loop until a writer came).
+rm "$tmp/run.conf"
+mkfifo "$tmp/run.conf"
+kill -HUP "$pid"
+if wait_for "$tmp/run.log" "reload rejected.*run.conf.*FIFO" 3; then ok "FIFO at reload rejected naming the path"; else fail "FIFO at reload rejected naming the path" "$tmp/run.log"; fi
+kill -HUP "$pid"
+for _ in $(seq 30); do
+    [ "$(grep -c 'reload rejected.*FIFO' "$tmp/run.log")" -ge 2 ] && break
+    sleep 0.1
+done
+if [ "$(grep -c 'reload rejected.*FIFO' "$tmp/run.log")" -ge 2 ]; then
+    ok "main loop still serves signals after a FIFO reload"
+else
+    fail "main loop still serves signals after a FIFO reload" "$tmp/run.log"
+fi
+rm "$tmp/run.conf"
 printf '[daemon]\ninterval = 2\n[memory]\nenabled = no\n' >"$tmp/run.conf"
 kill -HUP "$pid"
 if wait_for "$tmp/run.log" "configuration reloaded" 3; then ok "good reload applied"; else fail "good reload applied" "$tmp/run.log"; fi

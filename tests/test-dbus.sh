@@ -1332,6 +1332,148 @@ EOF
     expect_eq "not paused" "$(prop CpuPaused)" "(<false>,)"
 }
 
+# [daemon] metrics_file changed at run time: set over the bus, written after the next cycle,
+# refused with the rule when not an absolute *.prom path, off again with "".
+case_metrics_file() {
+    default_config
+    start_daemon
+    mkdir "$TMP/textfile"
+    local prom=$TMP/textfile/vmbalance.prom
+    expect_eq "off by default" "$(get metrics_file)" ""
+    ok set metrics_file "$prom"
+    ok run cpu
+    wait_until 5 grep -q '^vmbalance_cycles_total{task="cpu"} [1-9]' "$prom" ||
+        fail "no metrics after a cycle: $(cat "$prom" 2>&1)"
+    # The same domains as status --json (idle2 of demo.ini starts later).
+    local n
+    n=$(status_value "len(d['domains'])")
+    grep -q "^vmbalance_domains $n\$" "$prom" || fail "not $n domains: $(grep domains "$prom")"
+    grep -q '^vmbalance_domain_memory_maximum_bytes{domain="db"} 4294967296$' "$prom" ||
+        fail "db's maximum: $(grep 'maximum.*db' "$prom")"
+    expect_eq "saved" "$(saved "$TMP/state/overrides.conf" daemon.metrics_file)" "$prom"
+    expect_error 1 "daemon.metrics_file.*'relative.prom'.*absolute path" set metrics_file relative.prom
+    expect_error 1 "daemon.metrics_file.*'/tmp/x.txt'.*name ends in \.prom" set metrics_file /tmp/x.txt
+    ok set metrics_file ""
+    expect_eq "off again" "$(get metrics_file)" ""
+    local before
+    before=$(stat -c %Y.%N "$prom")
+    sleep 1.1
+    ok run cpu
+    expect_eq "not written once off" "$(stat -c %Y.%N "$prom")" "$before"
+}
+
+# `vmbalancectl top` in a real terminal: tmux on a socket of its own, 120 × 40.
+TMUX_SOCK=
+tm() { tmux -S "$TMUX_SOCK" "$@"; }
+pane() { tm capture-pane -p -t top; }
+pane_has() { pane | grep -Eq -- "$1"; }
+pane_lacks() { ! pane | grep -Eq -- "$1"; }
+pane_flag() { tm display-message -p -t top "#{$1}"; }
+
+# top_session: a shell in tmux that runs top, then says how it ended and whether the
+# terminal's modes (stty -g) came back.
+top_session() {
+    TMUX_SOCK=$TMP/tmux.sock
+    local script=$TMP/top.sh
+    cat >"$script" <<EOF
+printf 'before top\n'
+modes=\$(stty -g)
+"$CTL" top --interval 1
+rc=\$?
+[ "\$(stty -g)" = "\$modes" ] && echo "modes restored"
+echo "top exit=\$rc"
+sleep 120
+EOF
+    tm new-session -d -x 120 -y 40 -s top "bash --norc --noprofile $script" ||
+        fail "cannot start tmux"
+    PIDS+=("$(tm display-message -p -t top '#{pid}')")
+}
+
+top_quit_check() { # KEY: q or C-c
+    tm send-keys -t top "$1"
+    wait_until 10 pane_has "top exit=" || fail "top did not end on $1: $(pane)"
+    pane_has "^top exit=0$" || fail "top exit status on $1: $(pane)"
+    pane_has "^modes restored$" || fail "terminal modes not restored after $1: $(pane)"
+    pane_has "^before top$" || fail "the screen before top did not come back after $1: $(pane)"
+    pane_lacks "HOST CPU LOAD" || fail "the frame stayed on the screen after $1: $(pane)"
+    expect_eq "alternate screen after $1" "$(pane_flag alternate_on)" 0
+    expect_eq "cursor shown after $1" "$(pane_flag cursor_flag)" 1
+    log "ok: top ends on $1 with exit 0, modes, screen and cursor restored"
+}
+
+top_header() { pane | grep -E '^(vmbalancectl top|cpu )'; }
+# The widest line of the pane, in columns (the load bars are multibyte).
+pane_width() { pane | LC_ALL=C.UTF-8 wc -L; }
+
+case_top() {
+    command -v tmux >/dev/null || skip "tmux is not installed (package tmux)"
+    write_config <<'EOF'
+[daemon]
+interval = 1
+EOF
+    start_daemon
+    expect_error 2 "--interval expects seconds in 1\.\.3600, not 0" top --interval 0
+    expect_error 2 "--interval expects seconds in 1\.\.3600, not 3601" top -d 3601
+    expect_error 2 "--iterations expects a count of 0 or more, not -1" top -n -1
+    expect_error 2 "Cannot parse integer value .x. for --interval" top --interval x
+
+    # Not a terminal: frames one after the other, no escape sequence.
+    ok top --interval 1 --iterations 2
+    expect_eq "frames printed" "$(grep -c '^vmbalancectl top: every 1 s' "$TMP/out")" 2
+    grep -q $'\033' "$TMP/out" && fail "escape sequences without a terminal"
+    grep -Eq "^  cpu0 +\[[#.]{40}\] +[0-9.]+%$" "$TMP/out" || fail "no load bar: $OUT"
+
+    top_session
+    wait_until 10 pane_has "^vmbalancectl top: every 1 s" || fail "no frame: $(pane)"
+    wait_until 10 pane_has "^web1 " || fail "no domain table: $(pane)"
+    local d
+    for d in web2 db; do pane_has "^$d " || fail "domain $d not shown: $(pane)"; done
+    pane_has "^  cpu3 +\[.{40}\] +[0-9.]+%" || fail "no load bars: $(pane)"
+    pane_has "^LATEST DECISIONS" || fail "no decisions section: $(pane)"
+    wait_until 10 pane_has "^  [0-9-]+ [0-9:]+ +pin " || fail "no decision listed: $(pane)"
+    expect_eq "alternate screen while top runs" "$(pane_flag alternate_on)" 1
+    expect_eq "cursor hidden while top runs" "$(pane_flag cursor_flag)" 0
+    [ "$(pane_width)" -le 120 ] || fail "lines wider than the pane: $(pane)"
+
+    # It refreshes: the header's clock and the cpu task's cycle count move on.
+    local first second
+    first=$(top_header)
+    wait_until 5 sh -c "[ \"\$(tmux -S '$TMUX_SOCK' capture-pane -p -t top | grep -E '^(vmbalancectl top|cpu )')\" != '$first' ]" ||
+        fail "the frame did not change in 5 s: $(pane)"
+    second=$(top_header)
+    log "refreshed: '$first' -> '$second'"
+
+    # A smaller terminal: redrawn to fit, never scrolled.
+    tm resize-window -t top -x 60 -y 12
+    wait_until 5 pane_has "more lines: enlarge the terminal" || fail "no fit to 60x12: $(pane)"
+    [ "$(pane_width)" -le 60 ] || fail "lines wider than 60: $(pane)"
+    pane_has "^vmbalancectl top" || fail "the header scrolled away: $(pane)"
+    tm resize-window -t top -x 120 -y 40
+
+    # Keys other than q do nothing visible (no echo), q quits.
+    tm send-keys -t top x
+    sleep 1.2
+    pane_has "^vmbalancectl top" || fail "top ended on x: $(pane)"
+    top_quit_check q
+    tm kill-server
+
+    # Ctrl-C (SIGINT from the terminal) too.
+    top_session
+    wait_until 10 pane_has "^web1 " || fail "no frame the second time: $(pane)"
+    top_quit_check C-c
+    tm kill-server
+
+    # The daemon going away is shown, not fatal; top goes on when it comes back.
+    top_session
+    wait_until 10 pane_has "^web1 " || fail "no frame the third time: $(pane)"
+    stop_daemon
+    wait_until 10 pane_has "cannot ask vmbalanced" || fail "no error shown: $(pane)"
+    start_daemon
+    wait_until 10 pane_has "^web1 " || fail "no frame after the restart: $(pane)"
+    top_quit_check q
+    tm kill-server
+}
+
 # ---- main ----
 
 fn="case_${CASE//-/_}"

@@ -51,6 +51,9 @@ expect "max_mib memory min_mib" vmbalancectl domain web1 set m
 expect "cpu max_mib memory min_mib weight" vmbalancectl domain --json web1 reset ""
 expect "auto off" vmbalancectl domain web1 set cpu ""
 expect "" vmbalancectl domain web1 set weight ""
+expect "--help --interval --iterations -d -n" vmbalancectl top -
+expect "" vmbalancectl top --interval ""
+expect "top" vmbalancectl to
 
 # Every key of the commented configuration is offered.
 keys=$(complete_line vmbalancectl set "")

@@ -11,111 +11,14 @@
 set -uo pipefail
 src=$(realpath "$1")
 build=$(realpath "$2")
-t0=$SECONDS
 # shellcheck source=tests/systemd/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-[ "$(id -u)" -eq 0 ] || skip "needs root (debootstrap, mounts, systemd-nspawn)"
-for tool in systemd-nspawn:systemd-container debootstrap:debootstrap nsenter:util-linux \
-    flock:util-linux meson:meson; do
-    command -v "${tool%%:*}" >/dev/null ||
-        skip "${tool%%:*} not found (Debian package ${tool#*:}; see .ci/packages.txt)"
-done
-[ -d /sys/fs/cgroup ] || skip "no cgroup file system: systemd cannot boot in a container here"
-
-suite=bookworm
-# systemd + the bus, the daemon's runtime libraries, procps for ExecReload's kill.
-packages=systemd,systemd-sysv,dbus,procps,libvirt0,libvirt-glib-1.0-0,libiniparser1,libglib2.0-0,libsystemd0,libjson-glib-1.0-0
-
-# The machine's own Debian mirror (deb822 .sources or one-line .list), else the default.
-find_mirror() {
-    local f
-    for f in /etc/apt/sources.list.d/*.sources; do
-        [ -r "$f" ] || continue
-        awk -v suite="$suite" '
-            /^[ \t]*$/ { if (uri != "" && ok) { print uri; exit } uri = ""; ok = 0; next }
-            /^URIs:/ { uri = $2 }
-            /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == suite) ok = 1 }
-            END { if (uri != "" && ok) print uri }' "$f" | head -n1
-    done
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-        [ -r "$f" ] || continue
-        sed -n -E "s/^deb[ \t]+(\[[^]]*\][ \t]+)?([^ \t]+)[ \t]+${suite}[ \t].*/\2/p" "$f"
-    done
-}
-mirror=$(find_mirror | grep -v security | head -n1)
-mirror=${mirror:-http://deb.debian.org/debian}
-
-tmp=$(mktemp -d)
-root=$tmp/root
-nspawn_pid=
-pid1=
-overlay=
-cleanup() {
-    if [ -n "$nspawn_pid" ] && kill -0 "$nspawn_pid" 2>/dev/null; then
-        # nspawn turns SIGTERM into a clean poweroff of the container.
-        kill -TERM "$nspawn_pid"
-        for _ in $(seq 100); do
-            kill -0 "$nspawn_pid" 2>/dev/null || break
-            sleep 0.2
-        done
-        if kill -0 "$nspawn_pid" 2>/dev/null; then
-            echo "# container did not power off in 20 s: killing it"
-            # PID 1 of the container takes every process in it along.
-            [ -n "$pid1" ] && kill -KILL "$pid1" 2>/dev/null
-            kill -KILL "$nspawn_pid" 2>/dev/null
-        fi
-        wait "$nspawn_pid" 2>/dev/null
-    fi
-    [ -n "$overlay" ] && umount "$root"
-    if [ -n "${VMB_NSPAWN_KEEP:-}" ]; then
-        echo "# kept $tmp"
-    else
-        rm -rf "$tmp"
-    fi
-}
-trap cleanup EXIT
-
-fatal() {
-    fail "$@"
-    echo "1..$n"
-    echo "# gave up after $((SECONDS - t0)) s"
-    exit 1
-}
-step() { echo "# [$((SECONDS - t0)) s] $*"; }
-wait_until() { # seconds command...
-    local end=$((SECONDS + $1))
-    shift
-    until "$@"; do
-        [ "$SECONDS" -ge "$end" ] && return 1
-        sleep 0.3
-    done
-}
+container_init meson:meson
+trap container_cleanup EXIT
 
 # 1. The rootfs, cached by suite, mirror and package list; built once under a lock.
-cache=${VMB_NSPAWN_CACHE:-/var/cache/vmbalance-nspawn}
-key=$(printf '%s\n' "$suite" "$mirror" "$packages" | sha256sum | cut -c1-16)
-lower=$cache/$suite-$key
-mkdir -p "$cache"
-exec 9>"$cache/lock"
-flock 9
-if [ ! -e "$lower/.complete" ]; then
-    step "debootstrap $suite from $mirror into $lower"
-    rm -rf "$lower.tmp"
-    if ! debootstrap --variant=minbase --include="$packages" "$suite" "$lower.tmp" "$mirror" \
-        >"$tmp/debootstrap.log" 2>&1; then
-        tail -n 30 "$tmp/debootstrap.log" >"$tmp/debootstrap.tail"
-        rm -rf "$lower.tmp"
-        fatal "debootstrap $suite from $mirror" "$tmp/debootstrap.tail"
-    fi
-    rm -f "$lower.tmp"/var/cache/apt/archives/*.deb
-    # Every boot of a copy must not find an old machine's identity.
-    : >"$lower.tmp/etc/machine-id"
-    touch "$lower.tmp/.complete"
-    mv "$lower.tmp" "$lower"
-fi
-flock -u 9
-step "rootfs $lower"
+container_rootfs
 
 # 2. The project, built for /usr (where systemd and the bus look), next to the tests' build.
 nbuild=$build/tests/systemd/nspawn-build
@@ -127,16 +30,10 @@ meson compile -C "$nbuild" >"$tmp/compile.log" 2>&1 || fatal "meson compile (pre
 step "built $nbuild"
 
 # 3. A throw-away root: an overlay on the cache when possible, else a copy.
-mkdir -p "$root" "$tmp/upper" "$tmp/work"
-if mount -t overlay overlay -o "lowerdir=$lower,upperdir=$tmp/upper,workdir=$tmp/work" "$root" \
-    2>/dev/null; then
-    overlay=1
-else
-    cp -a "$lower/." "$root/"
-fi
+container_mount
 meson install -C "$nbuild" --destdir "$root" --no-rebuild >"$tmp/install.log" 2>&1 ||
     fatal "meson install --destdir" "$tmp/install.log"
-ok "meson install --destdir into a $suite rootfs"
+ok "meson install --destdir into a $container_suite rootfs"
 cli_installed=
 [ -x "$root/usr/bin/vmbalancectl" ] && cli_installed=1
 
@@ -155,35 +52,7 @@ RestartSec=1s
 EOF
 
 # 4. Boot.
-systemd-nspawn -q -D "$root" -b --register=no --keep-unit --console=passive \
-    -M "vmbtest-$$" >"$tmp/nspawn.log" 2>&1 &
-nspawn_pid=$!
-for _ in $(seq 100); do
-    pid1=$(ps -o pid=,comm= --ppid "$nspawn_pid" 2>/dev/null | awk '$2 == "systemd" { print $1 }')
-    [ -n "$pid1" ] && break
-    kill -0 "$nspawn_pid" 2>/dev/null || break
-    sleep 0.1
-done
-[ -n "$pid1" ] || fatal "systemd-nspawn boots the rootfs" "$tmp/nspawn.log"
-
-# Runs a command inside the container, with a clean environment.
-ct() {
-    nsenter -t "$pid1" -m -u -i -n -p -r -w \
-        env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"
-}
-# PID 1 is there before its control socket.
-pid1_listens() { ct test -S /run/systemd/private; }
-wait_until 30 pid1_listens
-state=$(ct timeout 60 systemctl is-system-running --wait 2>&1)
-case $state in
-running | degraded) ok "the container boots ($state)" ;;
-*)
-    echo "$state" >"$tmp/state"
-    ct systemctl --failed --no-pager >>"$tmp/state" 2>&1
-    fatal "the container boots" "$tmp/state"
-    ;;
-esac
-step "booted"
+container_boot
 
 name=org.vmbalance.Manager1
 path=/org/vmbalance/Manager1
@@ -318,6 +187,29 @@ else
     journal -n 20 >>"$tmp/out" 2>&1
     fail "systemctl reload vmbalanced" "$tmp/out"
 fi
+
+# 7b. [daemon] metrics_file: the unit may write node_exporter's textfile directory once it
+# exists when the service starts (ReadWritePaths=-...), and nothing else of /var/lib.
+textdir=/var/lib/prometheus/node-exporter
+ct mkdir -p "$textdir"
+ct timeout 30 systemctl restart vmbalanced >"$tmp/out" 2>&1 || fail "systemctl restart vmbalanced" "$tmp/out"
+prom_written() { [ -s "$root$textdir/vmbalance.prom" ] && grep -q '^vmbalance_domains ' "$root$textdir/vmbalance.prom"; }
+if ctl set metrics_file "$textdir/vmbalance.prom" >"$tmp/out" 2>&1 && wait_until 10 prom_written &&
+    [ "$(stat -c %a "$root$textdir/vmbalance.prom")" = 644 ]; then
+    ok "metrics_file in $textdir: written by the sandboxed daemon, mode 0644"
+else
+    journal -n 20 >>"$tmp/out" 2>&1
+    fail "metrics_file in $textdir" "$tmp/out"
+fi
+refused_logged() { journal -o cat | grep -q "metrics_file: cannot create a file in /var/lib/prometheus: Read-only file system"; }
+if ctl set metrics_file /var/lib/prometheus/elsewhere.prom >"$tmp/out" 2>&1 && wait_until 10 refused_logged &&
+    [ ! -e "$root/var/lib/prometheus/elsewhere.prom" ]; then
+    ok "metrics_file elsewhere in /var/lib: read-only for the daemon, said once in the journal"
+else
+    journal -n 20 >>"$tmp/out" 2>&1
+    fail "metrics_file elsewhere is refused by the sandbox" "$tmp/out"
+fi
+ctl set metrics_file "" >/dev/null 2>&1
 
 # 8. A hung main loop: no WATCHDOG=1, systemd aborts and restarts it.
 old_pid=$(unit_prop MainPID)
