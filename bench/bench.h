@@ -239,3 +239,6 @@ void bench_metrics_cost_clear(MetricsCost *m);
 /* Median and minimum of wall times @ms, and the median of thread CPU times @cpu_ms (NULL: not
  * measured); both sorted in place. */
 Timing bench_timing(GArray *ms, GArray *cpu_ms);
+
+/* ---- topology (topo.c): SMT and NUMA hosts, the section "Topology" of RESULTS.md */
+void bench_topology(GString *md, gboolean smoke);

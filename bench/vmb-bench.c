@@ -40,6 +40,7 @@ typedef struct {
     char *host; /* described when the costs are measured */
     gboolean did_cpu, did_mem, did_cost;
     guint warnings;
+    GString *topo_md; /* the topology section (topo.c), NULL when not run */
 } Bench;
 
 static Bench *the_bench;
@@ -705,6 +706,8 @@ write_results(Bench *b, GError **error)
     write_targets(b, md);
     if (b->did_cpu)
         write_cpu(b, md);
+    if (b->topo_md)
+        g_string_append_len(md, b->topo_md->str, (gssize) b->topo_md->len);
     if (b->did_mem)
         write_mem(b, md);
     if (b->did_cost)
@@ -899,7 +902,7 @@ main(int argc, char **argv)
          "Keep retrying the lab this many seconds while it is down or has no guest", "S"},
         {"notes", 0, 0, G_OPTION_ARG_FILENAME, &b.notes,
          "Markdown appended to the results as the discussion", "FILE"},
-        {"only", 0, 0, G_OPTION_ARG_STRING, &b.only, "Comma-separated parts: cpu, mem, cost",
+        {"only", 0, 0, G_OPTION_ARG_STRING, &b.only, "Comma-separated parts: cpu, topo, mem, cost",
          "LIST"},
         {"set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &b.set,
          "Run vmbalance with KEY=VALUE of its configuration (repeatable; what-if runs)",
@@ -928,6 +931,10 @@ main(int argc, char **argv)
         run_lab(&b);
     if (wanted(&b, "cpu"))
         run_cpu(&b);
+    if (wanted(&b, "topo")) {
+        b.topo_md = g_string_new(NULL);
+        bench_topology(b.topo_md, b.smoke);
+    }
     if (wanted(&b, "mem"))
         run_mem(&b);
     if (wanted(&b, "cost"))
@@ -963,6 +970,8 @@ main(int argc, char **argv)
     g_free(b.lab);
     g_free(b.notes);
     g_free(b.only);
+    if (b.topo_md)
+        g_string_free(b.topo_md, TRUE);
     g_strfreev(b.set);
     g_free(b.host);
     return rc;

@@ -148,6 +148,7 @@ vmb_status_to_json(const VmbCtlStatus *s)
     json_object_set_string_member(o, "state", s->state);
     json_object_set_string_member(o, "state_reason", s->state_reason);
     json_object_set_string_member(o, "uri", s->uri);
+    json_object_set_string_member(o, "topology", s->topology ? s->topology : "");
     json_object_set_boolean_member(o, "dry_run", s->dry_run);
     set_opt_time(o, "timestamp_us", s->timestamp_us);
     json_object_set_object_member(o, "tasks", tasks_to_json(s));

@@ -22,6 +22,7 @@ vmb_ctl_status_free(VmbCtlStatus *s)
     g_free(s->uri);
     g_strfreev(s->other_tools);
     g_strfreev(s->hands_off);
+    g_free(s->topology);
     g_array_unref(s->pcpus);
     g_ptr_array_unref(s->domains);
     g_free(s);
@@ -36,6 +37,7 @@ read_properties(VmbCtlStatus *s, VmbManager1 *p)
     s->state = g_strdup(vmb_manager1_get_state(p));
     s->state_reason = reason && *reason ? g_strdup(reason) : NULL;
     s->uri = g_strdup(vmb_manager1_get_uri(p));
+    s->topology = g_strdup(vmb_manager1_get_topology(p) ? vmb_manager1_get_topology(p) : "");
     s->dry_run = vmb_manager1_get_dry_run(p);
     s->tasks[VMB_CTL_TASK_CPU] = (VmbCtlTask){"cpu",
                                               vmb_manager1_get_cpu_enabled(p),

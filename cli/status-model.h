@@ -47,6 +47,7 @@ typedef struct {
 
 typedef struct {
     char *version, *state, *uri;
+    char *topology;     /* Topology property, "" before the first snapshot */
     char *state_reason; /* NULL unless the daemon gave one */
     gboolean dry_run;
     guint64 timestamp_us; /* when the statistics were taken; 0 before the first cycle */

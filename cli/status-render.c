@@ -188,8 +188,11 @@ vmb_status_append_summary(GString *out, const VmbCtlStatus *s, gboolean unicode)
     const char *reason = s->state_reason;
     g_string_append_printf(out, "vmbalanced %s: %s%s%s%s\n", s->version, s->state,
                            reason ? " (" : "", reason ? reason : "", reason ? ")" : "");
-    g_string_append_printf(out, "Hypervisor: %s%s\n\n", s->uri,
+    g_string_append_printf(out, "Hypervisor: %s%s\n", s->uri,
                            s->dry_run ? "  [dry run: nothing is changed]" : "");
+    if (s->topology && *s->topology)
+        g_string_append_printf(out, "Host: %s\n", s->topology);
+    g_string_append_c(out, '\n');
     print_tasks(out, s);
     if (s->timestamp_us == 0)
         g_string_append(out, "\nNo cycle has read the host yet.\n");

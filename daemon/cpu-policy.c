@@ -27,14 +27,18 @@ vmb_cpu_reason_to_string(VmbCpuReason r)
         return "balance";
     case VMB_CPU_SPREAD:
         return "spread";
+    case VMB_CPU_SMT:
+        return "smt";
+    case VMB_CPU_NUMA:
+        return "numa";
     }
     return "?";
 }
 
 /* vCPUs of @domain placed on @pcpu. Domains have few vCPUs, so a scan of the domain's
  * own items beats any shared table. */
-static guint
-siblings(const Plan *pl, guint domain, guint pcpu)
+guint
+plan_siblings(const Plan *pl, guint domain, guint pcpu)
 {
     guint n = 0;
     for (guint k = pl->dom_first[domain]; k < pl->dom_first[domain + 1]; k++)
@@ -84,9 +88,8 @@ plan_record(Plan *pl, guint item, gint from, guint to, VmbCpuReason reason, doub
     g_array_append_val(pl->moves, m);
 }
 
-/* Moves @item to @to and records it; loads in the record are those before the move. */
-static void
-move(Plan *pl, guint item, guint to, VmbCpuReason reason, double gain)
+void
+plan_move(Plan *pl, guint item, guint to, VmbCpuReason reason, double gain)
 {
     gint from = pl->place[item];
     plan_record(pl, item, from, to, reason, gain);
@@ -110,8 +113,8 @@ swap(Plan *pl, guint v, guint u, VmbCpuReason reason, double gain)
     pl->moved[v] = pl->moved[u] = TRUE;
 }
 
-static gboolean
-can_move(const Plan *pl, guint item)
+gboolean
+plan_can_move(const Plan *pl, guint item)
 {
     const VmbCpuItem *it = &pl->p->items[item];
     return it->movable && !it->cooling && !pl->moved[item];
@@ -224,19 +227,24 @@ front_push(const LoadHeap *h, GArray *front, guint i)
 /* Least loaded allowed pCPU, preferring one without siblings of @domain among near-ties
  * (within TIE_EPSILON of the least loaded); among those, the least loaded, then the lowest
  * number. The near-ties are visited in that order, so the first without siblings is the
- * answer and only pCPUs with siblings (a domain's few) are looked at before it. */
+ * answer and only pCPUs with siblings (a domain's few) are looked at before it. With a
+ * topology the near-ties are ranked by topo_cost() instead (busy sibling thread, off the home
+ * node, another domain on the core, a sibling vCPU, then the load of the other threads), at
+ * most MAX_NEAR of them looked at. */
+#define MAX_NEAR 256
 static guint
-least_loaded(const Plan *pl, const LoadHeap *h, guint domain, GArray *front)
+least_loaded(const Plan *pl, const LoadHeap *h, guint item, GArray *front)
 {
+    guint domain = pl->p->items[item].domain;
     double limit = h->load[h->heap[0]] + TIE_EPSILON;
-    guint best = G_MAXUINT, best_sibs = G_MAXUINT;
+    guint best = G_MAXUINT, best_sibs = G_MAXUINT, seen = 0;
     g_array_set_size(front, 0);
     front_push(h, front, 0);
-    while (front->len > 0) {
+    while (front->len > 0 && (!pl->topo || seen++ < MAX_NEAR)) {
         guint i = front_pop(h, front), c = h->heap[i];
         if (h->load[c] > limit)
             break;
-        guint s = siblings(pl, domain, c);
+        guint s = pl->topo ? topo_cost(pl, item, c) : plan_siblings(pl, domain, c);
         if (s < best_sibs) {
             best = c;
             best_sibs = s;
@@ -279,10 +287,11 @@ place_floating(Plan *pl)
     g_autoptr(GArray) front = g_array_new(FALSE, FALSE, sizeof(guint));
     for (guint k = 0; k < todo->len; k++) {
         guint i = g_array_index(todo, guint, k);
-        guint to = least_loaded(pl, &h, p->items[i].domain, front);
+        guint to = least_loaded(pl, &h, i, front);
         VmbCpuReason why = p->items[i].current >= 0 ? VMB_CPU_EVACUATE : VMB_CPU_PLACE;
         plan_record(pl, i, p->items[i].current, to, why, 0);
         plan_put(pl, i, to);
+        topo_placed(pl, i, to);
         heap_fix(&h, pos[to]);
         pl->moved[i] = TRUE;
     }
@@ -300,7 +309,7 @@ static gint
 spread_delta(const Plan *pl, guint item, guint from, guint to)
 {
     guint d = pl->p->items[item].domain;
-    return (gint) siblings(pl, d, to) - (gint) (siblings(pl, d, from) - 1);
+    return (gint) plan_siblings(pl, d, to) - (gint) (plan_siblings(pl, d, from) - 1);
 }
 
 static void
@@ -311,13 +320,17 @@ consider_moves(const Plan *pl, guint a, guint b, Action *best)
     double need = margin(pl, a, b);
     for (guint k = 0; k < src->len; k++) {
         guint v = g_array_index(src, guint, k);
-        if (!can_move(pl, v))
+        if (!plan_can_move(pl, v))
             continue;
         double w = pl->p->items[v].load;
         double gain = MAX(la, lb) - MAX(la - w, lb + w);
         if (gain <= need)
             continue; /* before the sibling counts: most candidates stop here */
+        if (pl->topo && gain <= need * topo_margin_factor(pl, v, a, b))
+            continue;
         double score = gain - TIE_EPSILON * 0.5 * spread_delta(pl, v, a, b);
+        if (pl->topo) /* among equal gains, the destination that loses the least work */
+            score -= TIE_EPSILON * MIN(1.0, topo_cost(pl, v, b) / 80.0);
         if (score > best->score && plan_may_go(pl, v, b))
             *best = (Action){gain, score, v, G_MAXUINT, b};
     }
@@ -338,7 +351,7 @@ swap_candidates(const Plan *pl, guint b)
     GArray *dst = g_array_new(FALSE, FALSE, sizeof(guint));
     for (guint k = 0; k < pl->on[b]->len; k++) {
         guint u = g_array_index(pl->on[b], guint, k);
-        if (can_move(pl, u))
+        if (plan_can_move(pl, u))
             g_array_append_val(dst, u);
     }
     g_array_sort_with_data(dst, cmp_item_load, (gpointer) pl->p->items);
@@ -356,7 +369,7 @@ consider_swaps(const Plan *pl, guint a, guint b, const GArray *dst, Action *best
         return;
     for (guint k = 0; k < pl->on[a]->len; k++) {
         guint v = g_array_index(pl->on[a], guint, k);
-        if (!can_move(pl, v))
+        if (!plan_can_move(pl, v))
             continue;
         double wv = pl->p->items[v].load;
         double ideal = wv - (la - lb) / 2;
@@ -375,6 +388,9 @@ consider_swaps(const Plan *pl, guint a, guint b, const GArray *dst, Action *best
                 continue;
             double gain = MAX(la, lb) - MAX(la - wv + wu, lb - wu + wv);
             if (gain <= need)
+                continue;
+            if (pl->topo && gain <= need * MAX(topo_margin_factor(pl, v, a, b),
+                                               topo_margin_factor(pl, u, b, a)))
                 continue;
             /* A swap costs two pin changes: it must beat a plain move clearly. */
             double score =
@@ -458,7 +474,7 @@ dests_init(const Plan *pl, Dests *D)
         g_array_append_val(D->dests, b);
         D->min_var = MIN(D->min_var, pl->var[b]);
         for (guint j = 0; j < pl->on[b]->len && !D->swappable; j++)
-            D->swappable = can_move(pl, g_array_index(pl->on[b], guint, j));
+            D->swappable = plan_can_move(pl, g_array_index(pl->on[b], guint, j));
     }
     D->swaps = g_ptr_array_new_full(D->dests->len, unref_array);
     g_ptr_array_set_size(D->swaps, (gint) D->dests->len);
@@ -492,7 +508,7 @@ may_gain(const Plan *pl, guint a, const Dests *D, gboolean swaps)
     GArray *src = pl->on[a];
     for (guint k = 0; k < src->len; k++) {
         guint v = g_array_index(src, guint, k);
-        if (!can_move(pl, v))
+        if (!plan_can_move(pl, v))
             continue;
         double w = pl->p->items[v].load;
         double bound = MIN(w, room - w);
@@ -529,7 +545,7 @@ balance_step(Plan *pl, guint budget)
         if (best.score == -INFINITY)
             continue;
         if (best.u == G_MAXUINT)
-            move(pl, best.v, best.to, VMB_CPU_BALANCE, best.gain);
+            plan_move(pl, best.v, best.to, VMB_CPU_BALANCE, best.gain);
         else
             swap(pl, best.v, best.u, VMB_CPU_BALANCE, best.gain);
         return TRUE;
@@ -544,16 +560,18 @@ spread_item(Plan *pl, guint i, guint budget)
 {
     guint a = (guint) pl->place[i];
     guint d = pl->p->items[i].domain;
-    if (siblings(pl, d, a) < 2)
+    if (plan_siblings(pl, d, a) < 2)
         return FALSE;
     double w = pl->p->items[i].load;
     for (guint k = 0; k < pl->n_allowed; k++) {
         guint b = pl->allowed[k];
-        if (b == a || siblings(pl, d, b) > 0 || !plan_may_go(pl, i, b))
+        if (b == a || plan_siblings(pl, d, b) > 0 || !plan_may_go(pl, i, b))
             continue;
+        if (pl->topo && topo_margin_factor(pl, i, a, b) > 1)
+            continue; /* spreading never splits a domain off its home node */
         double la = pl->load[a], lb = pl->load[b];
         if (MAX(la - w, lb + w) <= MAX(la, lb)) {
-            move(pl, i, b, VMB_CPU_SPREAD, MAX(la, lb) - MAX(la - w, lb + w));
+            plan_move(pl, i, b, VMB_CPU_SPREAD, MAX(la, lb) - MAX(la - w, lb + w));
             return TRUE;
         }
         if (budget < 2)
@@ -562,7 +580,10 @@ spread_item(Plan *pl, guint i, guint budget)
             guint u = g_array_index(pl->on[b], guint, j);
             double wu = pl->p->items[u].load;
             guint du = pl->p->items[u].domain;
-            if (!can_move(pl, u) || du == d || siblings(pl, du, a) > 0 || !plan_may_go(pl, u, a))
+            if (!plan_can_move(pl, u) || du == d || plan_siblings(pl, du, a) > 0 ||
+                !plan_may_go(pl, u, a))
+                continue;
+            if (pl->topo && topo_margin_factor(pl, u, b, a) > 1)
                 continue;
             if (MAX(la - w + wu, lb - wu + w) <= MAX(la, lb) + 1e-9) {
                 double gain = MAX(la, lb) - MAX(la - w + wu, lb - wu + w);
@@ -582,7 +603,7 @@ spread_step(Plan *pl, guint budget)
             continue;
         for (guint k = pl->dom_first[d]; k < pl->dom_first[d + 1]; k++) {
             guint i = pl->dom_items[k];
-            if (pl->place[i] >= 0 && can_move(pl, i) && spread_item(pl, i, budget))
+            if (pl->place[i] >= 0 && plan_can_move(pl, i) && spread_item(pl, i, budget))
                 return TRUE;
         }
     }
@@ -624,6 +645,8 @@ static gboolean
 plan_init(Plan *pl, const VmbCpuProblem *p, const VmbCpuTunables *t)
 {
     *pl = (Plan){.p = p, .h = t->hysteresis};
+    if (p->topology && p->topology->known && p->topology->npcpus == p->npcpus)
+        pl->topo = p->topology;
     pl->moves = g_array_new(FALSE, FALSE, sizeof(VmbCpuMove));
     pl->allowed = g_new0(guint, p->npcpus);
     for (guint c = 0; c < p->npcpus; c++) {
@@ -664,6 +687,8 @@ plan_clear(Plan *pl)
     g_clear_pointer(&pl->moved, g_free);
     g_clear_pointer(&pl->allowed, g_free);
     g_clear_pointer(&pl->order, g_free);
+    g_clear_pointer(&pl->home, g_free);
+    g_clear_pointer(&pl->numa_tried, g_free);
     g_clear_pointer(&pl->moves, g_array_unref);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Plan, plan_clear)
@@ -681,18 +706,22 @@ place_mandatory(Plan *pl)
         if (c >= 0 && (guint) c < p->npcpus && p->allowed[c])
             plan_put(pl, i, (guint) c);
     }
+    topo_init_homes(pl);
     place_floating(pl);
 }
 
-/* Greedy phase: one action at a time, a balancing move or swap when one qualifies, else one
- * that spreads a domain, until none qualifies or the move budget is spent. */
+/* Greedy phase: one action at a time, a balancing move or swap when one qualifies, else (with
+ * a topology) one that takes a busy vCPU off a shared core or brings one to its home node
+ * (cpu-topo.c), else one that spreads a domain, until none qualifies or the move budget is
+ * spent. */
 static void
 balance_greedily(Plan *pl, guint max_moves)
 {
     guint budget = max_moves;
     while (budget > 0 && pl->n_allowed > 1) {
         guint before = pl->moves->len;
-        if (!balance_step(pl, budget) && !spread_step(pl, budget))
+        if (!balance_step(pl, budget) && !topo_smt_step(pl, budget) && !topo_numa_step(pl) &&
+            !spread_step(pl, budget))
             break;
         guint used = pl->moves->len - before;
         budget = used >= budget ? 0 : budget - used;

@@ -13,6 +13,8 @@
 
 #include <glib.h>
 
+#include "topology.h"
+
 typedef struct {
     guint domain;     /* index of the owning domain: its vCPUs are spread */
     double load;      /* smoothed demand, percent of one pCPU (may exceed what it got) */
@@ -34,6 +36,10 @@ typedef struct {
      * destination is not taken; placing floating vCPUs and evacuations ignore it. */
     gboolean (*blocked)(guint item, guint pcpu, gpointer data);
     gpointer blocked_data;
+    /* The host's topology, or NULL (or not known): a flat row of pCPUs, decided as before.
+     * With one, the topology steps of cpu-topo.c run (SMT siblings, NUMA home nodes). */
+    const VmbTopology *topology;
+    const gint *item_node; /* [n_items] node of the item's domain's memory, -1 unknown; or NULL */
 } VmbCpuProblem;
 
 typedef struct {
@@ -46,6 +52,8 @@ typedef enum {
     VMB_CPU_EVACUATE, /* pinned outside the allowed pCPUs */
     VMB_CPU_BALANCE,  /* lowers the busier of two pCPUs */
     VMB_CPU_SPREAD,   /* separates vCPUs of one domain at no load cost */
+    VMB_CPU_SMT,  /* off a core whose other thread is busy (or another domain's), to an idle core */
+    VMB_CPU_NUMA, /* back to the node holding its domain's memory */
 } VmbCpuReason;
 
 typedef struct {

@@ -285,6 +285,8 @@ plan_global_replan(Plan *pl, guint first_move, guint budget)
     double new_max = replan_cost(pl, &r, &moves, &blocked);
     if (moves > budget || blocked || replan_falls_short(&r, new_max))
         return 0;
+    if (pl->topo && !topo_replan_ok(pl, r.start, r.bin, r.todo, r.greedy_max - new_max, r.need))
+        return 0;
     replan_commit(pl, first_move, &r, r.greedy_max - new_max);
     return moves;
 }

@@ -107,6 +107,9 @@ typedef struct {
 static guint
 allowed_pcpus(const VmbSnapshot *s, const VmbConfig *c, gboolean *allowed)
 {
+    /* With a topology: online CPUs only, and isolated ones only when cpu.cpus names them. */
+    if (s->topology && s->topology->npcpus == s->npcpus)
+        return vmb_topology_allowed(s->topology, c->cpu_cpus_all, &c->cpu_cpus, allowed);
     guint n = 0;
     for (guint p = 0; p < s->npcpus; p++) {
         allowed[p] = c->cpu_cpus_all || vmb_cpuset_has(&c->cpu_cpus, p);
@@ -153,6 +156,14 @@ collect_items(VmbCpuTask *t, const VmbSnapshot *s, const VmbConfig *c, GArray *i
 static char *
 describe_move(const VmbCpuMove *m, const VmbCpuItem *item)
 {
+    if (m->reason == VMB_CPU_SMT)
+        return g_strdup_printf("vCPU load %.0f%%, pCPU %d shares a core with a busy thread or "
+                               "another domain, pCPU %u is on an idle core",
+                               item->load, m->from, m->to);
+    if (m->reason == VMB_CPU_NUMA)
+        return g_strdup_printf("vCPU load %.0f%%, pCPU %u is on the node of its domain's memory "
+                               "at %.0f%%",
+                               item->load, m->to, m->to_load);
     if (m->reason == VMB_CPU_BALANCE || m->reason == VMB_CPU_SPREAD)
         return g_strdup_printf("vCPU load %.0f%%, pCPU %d at %.0f%%, pCPU %u at %.0f%%, "
                                "busier one drops %.0f points",
@@ -465,7 +476,12 @@ vmb_cpu_task_run(VmbCpuTask *t, VmbHypervisor *hv, const VmbSnapshot *s, const V
         .items = (const VmbCpuItem *) items->data,
         .n_items = items->len,
         .blocked_data = &blocked,
+        .topology = s->topology,
     };
+    g_autofree gint *item_node = g_new(gint, MAX(refs->len, 1));
+    for (guint i = 0; i < refs->len; i++)
+        item_node[i] = g_array_index(refs, ItemRef, i).dom->mem_node;
+    problem.item_node = item_node;
     judge_moves(t, s, &problem, cycle, result);
     t->moves_helped += result->moves_helped;
     t->moves_failed += result->moves_failed;

@@ -179,6 +179,10 @@ publish_domains(VmbDaemon *d)
     const VmbCpuHostView *host = &d->cpu.host;
     gboolean measured = host->npcpus == snap->npcpus && host->busy;
     vmb_status_set_host_floating(d->status, measured ? host->floating : -1);
+    g_autofree char *topology = snap->topology && snap->topology->npcpus == snap->npcpus
+                                    ? vmb_topology_describe(snap->topology)
+                                    : g_strdup_printf("%u CPUs (topology unknown)", snap->npcpus);
+    vmb_status_set_topology(d->status, topology);
 }
 
 /* Copies what the timers, the configuration and the memory task say into the status. */

@@ -195,6 +195,7 @@ sync_properties(VmbDbusService *s)
     vmb_manager1_set_state(m, degraded ? "degraded" : "running");
     vmb_manager1_set_state_reason(m, degraded ? degraded : "");
     vmb_manager1_set_uri(m, vmb_daemon_uri(s->daemon));
+    vmb_manager1_set_topology(m, vmb_status_topology(st));
     vmb_manager1_set_cpu_enabled(m, cpu->enabled);
     vmb_manager1_set_cpu_paused(m, cpu->paused);
     vmb_manager1_set_cpu_interval(m, cpu->interval_s);

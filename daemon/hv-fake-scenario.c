@@ -43,6 +43,7 @@ vmb_scenario_free(VmbScenario *sc)
         g_array_unref(sc->down);
     if (sc->domains)
         g_ptr_array_unref(sc->domains);
+    vmb_topology_unref(sc->topology);
     g_free(sc);
 }
 
@@ -172,15 +173,106 @@ uuid_from_name(const char *name)
                            sum + 18);
 }
 
+/* cpu_topology: one SOCKET/CORE/NODE per CPU in CPU order ("-" for an offline CPU); CPUs with
+ * the same socket and core are threads of one core. cpus, when given, must match the count. */
+static gboolean
+parse_cpu_list(Ctx *c, VmbScenario *sc, const char *list)
+{
+    static const char *const want = "SOCKET/CORE/NODE (numbers, 0..4095) or - per CPU";
+    g_auto(GStrv) parts = g_strsplit_set(list, " \t", -1);
+    g_autoptr(VmbTopologyBuilder) b = vmb_topology_builder_new();
+    guint n = 0;
+    for (guint i = 0; parts[i]; i++) {
+        if (!*parts[i])
+            continue;
+        if (n >= MAX_CPUS)
+            return fail(c, "cpu_topology", list, want);
+        if (strcmp(parts[i], "-") == 0) {
+            vmb_topology_builder_offline(b, n++, 0);
+            continue;
+        }
+        g_auto(GStrv) f = g_strsplit(parts[i], "/", -1);
+        guint64 v[3];
+        if (g_strv_length(f) != 3)
+            return fail(c, "cpu_topology", list, want);
+        for (guint k = 0; k < 3; k++) {
+            char *end = NULL;
+            v[k] = g_ascii_strtoull(f[k], &end, 10);
+            if (!g_ascii_isdigit(f[k][0]) || *end || v[k] >= MAX_CPUS)
+                return fail(c, "cpu_topology", list, want);
+        }
+        vmb_topology_builder_cpu(b, n++, (gint) v[0], 0, (gint) v[1], (gint) v[2]);
+    }
+    if (n == 0 || (get(c, "cpus") && n != sc->ncpus))
+        return fail(c, "cpu_topology", list, "one entry per CPU (as many as cpus)");
+    g_autoptr(GError) local = NULL;
+    sc->topology = vmb_topology_builder_end(b, n, &local);
+    if (!sc->topology)
+        return fail(c, "cpu_topology", list, local->message);
+    sc->ncpus = n;
+    return TRUE;
+}
+
+/* sockets/cores/threads/nodes: a grid topology (topology.h), whose CPU count must match
+ * cpus when both are given; isolated: a CPU list of this host. */
+static gboolean
+parse_topology(Ctx *c, VmbScenario *sc)
+{
+    guint64 sockets, cores, threads, nodes;
+    if (!get_uint(c, "sockets", 1, 64, 1, &sockets) || !get_uint(c, "cores", 1, 1024, 0, &cores) ||
+        !get_uint(c, "threads", 1, 8, 1, &threads) || !get_uint(c, "nodes", 1, 64, 1, &nodes))
+        return FALSE;
+    gboolean shaped = get(c, "sockets") || get(c, "cores") || get(c, "threads") || get(c, "nodes");
+    const char *list = get(c, "cpu_topology");
+    if (list && shaped)
+        return fail(c, "cpu_topology", list, "either cpu_topology or sockets/cores/threads/nodes");
+    if (list && !parse_cpu_list(c, sc, list))
+        return FALSE;
+    if (shaped) {
+        if (!get(c, "cores"))
+            return fail(c, "cores", NULL, "cores per socket with sockets, threads or nodes");
+        g_autoptr(GError) local = NULL;
+        sc->topology = vmb_topology_new_grid((guint) sockets, (guint) cores, (guint) threads,
+                                             (guint) nodes, &local);
+        if (!sc->topology)
+            return fail(c, "nodes", get(c, "nodes"), local->message);
+        if (get(c, "cpus") && sc->topology->npcpus != sc->ncpus) {
+            g_autofree char *what =
+                g_strdup_printf("%u (sockets x cores x threads)", sc->topology->npcpus);
+            return fail(c, "cpus", get(c, "cpus"), what);
+        }
+        sc->ncpus = sc->topology->npcpus;
+    }
+    const char *iso = get(c, "isolated");
+    if (iso) {
+        VmbCpuSet set;
+        gboolean all = FALSE;
+        g_autoptr(GError) local = NULL;
+        if (!vmb_cpuset_parse(iso, &set, &all, &local) || all)
+            return fail(c, "isolated", iso, "a CPU list of this host");
+        for (guint k = sc->ncpus; k < VMB_MAX_CPUS; k++) {
+            if (vmb_cpuset_has(&set, k))
+                return fail(c, "isolated", iso, "a CPU list of this host");
+        }
+        if (!sc->topology)
+            sc->topology = vmb_topology_new_flat(sc->ncpus);
+        vmb_topology_isolate(sc->topology, &set);
+    }
+    return TRUE;
+}
+
 static gboolean
 parse_host(Ctx *c, VmbScenario *sc)
 {
-    static const char *const allowed[] = {"cpus",  "memory_mib", "host_used_mib", "background",
-                                          "niced", "seed",       "down",          NULL};
+    static const char *const allowed[] = {
+        "cpus",    "memory_mib", "host_used_mib", "background", "niced",    "seed",         "down",
+        "sockets", "cores",      "threads",       "nodes",      "isolated", "cpu_topology", NULL};
     guint64 v;
     if (!check_keys(c, allowed, FALSE, TRUE) || !get_uint(c, "cpus", 1, MAX_CPUS, 2, &v))
         return FALSE;
     sc->ncpus = (guint) v;
+    if (!parse_topology(c, sc))
+        return FALSE;
     if (!get_uint(c, "memory_mib", 64, G_GUINT64_CONSTANT(1) << 32, 8192, &sc->memory_mib) ||
         !get_series(c, "host_used_mib", 0, (double) sc->memory_mib, "512", &sc->host_used_mib) ||
         !get_series(c, "niced", 0, 100.0 * sc->ncpus, "0", &sc->niced) ||
@@ -221,7 +313,7 @@ parse_domain(Ctx *c, VmbScenario *sc, const char *name)
         "pin",         "start",          "stop",        "memory_mib",  "current_mib",
         "used_mib",    "balloon",        "autodeflate", "stale_after", "min_guarantee_mib",
         "stale_until", "balloon_driver", "page_cache",  "lazy",        "metadata",
-        "definition",  NULL};
+        "definition",  "node",           NULL};
     // clang-format on
     if (!check_keys(c, allowed, TRUE, FALSE))
         return FALSE;
@@ -277,6 +369,11 @@ parse_domain(Ctx *c, VmbScenario *sc, const char *name)
         !get_double(c, "page_cache", 0, 100, 30, &d->page_cache) ||
         !get_bool(c, "lazy", FALSE, &d->lazy))
         return FALSE;
+    guint64 node;
+    guint nnodes = sc->topology ? sc->topology->nnodes : 1;
+    if (!get_uint(c, "node", 0, nnodes - 1, 0, &node))
+        return FALSE;
+    d->node = get(c, "node") ? (gint) node : -1;
     if (d->stale_until >= 0 && (d->stale_after < 0 || d->stale_until <= d->stale_after))
         return fail(c, "stale_until", get(c, "stale_until"), "a time after stale_after");
     if (d->stop >= 0 && d->stop <= d->start)

@@ -12,6 +12,13 @@
  *                               ; it takes what vCPUs and background leave, on any pCPU
  *   seed = 1                    ; noise seed
  *   down = 30:40                ; hypervisor unreachable between t=30 s and t=40 s (pairs)
+ *   sockets = 2                 ; a topology instead of a flat row (cpus = their product, or
+ *   cores = 8                   ; absent): cores per socket, threads per core, NUMA nodes;
+ *   threads = 2                 ; numbered as Linux does on x86 (see topology.h)
+ *   nodes = 2
+ *   isolated = 6-7              ; CPUs the host isolated (isolcpus, nohz_full)
+ *   cpu_topology = 0/0/0 0/1/0 0/0/0 -   ; or one SOCKET/CORE/NODE per CPU ("-" offline):
+ *                               ; same socket and core = threads of one core
  *
  *   [domain web1]
  *   vcpus = 2
@@ -31,6 +38,8 @@
  *                               ; accepts targets and a stats period but nothing happens
  *   page_cache = 30             ; percent of the guest's spare memory that fills with page
  *                               ; cache: counted in usable (MemAvailable), not in unused
+ *   node = 1                    ; NUMA node of its memory (numatune); default: first touch,
+ *                               ; the node of vCPU 0's pCPU at start, a floating one's by chance
  *   lazy = no                   ; host memory is what the guest touched, not its actual: pages
  *                               ; it never used cost the host nothing until it does, and an
  *                               ; inflating balloon frees only the resident pages it takes
@@ -46,6 +55,7 @@
 #include <glib.h>
 
 #include "series.h"
+#include "topology.h"
 
 typedef struct {
     char *name;
@@ -65,6 +75,7 @@ typedef struct {
     gboolean lazy;     /* host memory follows the pages touched, not actual */
     char *metadata;    /* vmbalance:policy element, NULL for none (not validated here) */
     char *definition;  /* persistent definition XML, NULL for a plain one */
+    gint node;         /* memory node, -1: first touch */
 } VmbScenarioDomain;
 
 typedef struct {
@@ -74,8 +85,9 @@ typedef struct {
     VmbSeries host_used_mib;
     VmbSeries niced; /* floating niced host work, percent of one pCPU */
     guint64 seed;
-    GArray *down;       /* pairs of doubles: [start, end) windows when unreachable */
-    GPtrArray *domains; /* VmbScenarioDomain* */
+    GArray *down;          /* pairs of doubles: [start, end) windows when unreachable */
+    GPtrArray *domains;    /* VmbScenarioDomain* */
+    VmbTopology *topology; /* sockets/cores/threads/nodes/isolated; NULL: a flat row of cpus */
 } VmbScenario;
 
 VmbScenario *vmb_scenario_load(const char *path, GError **error);

@@ -47,6 +47,7 @@ typedef struct {
     VmbDomainPolicy policy;
     gboolean policy_refused;
     guint hands_off;
+    gint mem_node; /* NUMA node of its memory (topology index), -1 without a topology */
 } FakeDomain;
 
 typedef struct {
@@ -144,6 +145,23 @@ in_use_mib(const FakeDomain *d, double used)
     return used + d->cache_mib + GUEST_RESERVED_MIB;
 }
 
+/* Where a booting domain's memory lands: its numatune node, else first touch on the node of
+ * vCPU 0's pCPU; a floating vCPU 0 runs wherever the scheduler put it, which the simulation
+ * draws from the domain's UUID and the time (the same on every run). */
+static gint
+first_touch_node(Fake *f, const FakeDomain *d)
+{
+    const VmbTopology *t = f->sc->topology;
+    if (!t)
+        return -1;
+    if (d->def->node >= 0)
+        return d->def->node;
+    if (d->def->pin[0] >= 0)
+        return (gint) t->cpu[d->def->pin[0]].node;
+    guint64 h = mix(g_str_hash(d->def->uuid) ^ (guint64) llround(f->now * 1000));
+    return (gint) (h % t->nnodes);
+}
+
 static void
 domain_boot(Fake *f, FakeDomain *d)
 {
@@ -158,6 +176,7 @@ domain_boot(Fake *f, FakeDomain *d)
     d->have_stats = FALSE;
     d->cache_mib = 0;
     d->oom_until = -1;
+    d->mem_node = first_touch_node(f, d);
     /* A lazy guest's boot touched its kernel's memory and what its workload uses. */
     d->resident_mib = def->lazy
                           ? MIN(d->actual_mib, in_use_mib(d, vmb_series_at(&def->used_mib, f->now)))
@@ -567,6 +586,7 @@ fake_snapshot(VmbHypervisor *hv, GError **error)
         return NULL;
     Fake *f = fake_of(hv);
     VmbSnapshot *s = vmb_snapshot_new(f->sc->ncpus);
+    s->topology = vmb_topology_ref(f->sc->topology);
     s->mono_us = f->origin_us + llround(f->now * 1e6);
     s->wall_s = f->wall_origin_s + (gint64) f->now;
     s->pcpu_busy_ns = g_memdup2(f->busy_ns, sizeof(guint64) * f->sc->ncpus);
@@ -580,6 +600,7 @@ fake_snapshot(VmbHypervisor *hv, GError **error)
         if (!d->running)
             continue;
         VmbDomainStat *ds = vmb_domain_stat_new(d->def->name, d->def->uuid, d->def->nvcpus);
+        ds->mem_node = d->mem_node;
         for (guint v = 0; v < d->def->nvcpus; v++) {
             ds->vcpus[v].time_ns = d->time_ns[v];
             ds->vcpus[v].wait_ns = d->wait_ns[v];

@@ -46,6 +46,7 @@ typedef struct {
     GMutex lost_lock;
     GSource *lost_source;
     char *lost_reason;
+    VmbTopology *topology; /* read once per connection (lv_read_topology), NULL: flat */
 } LvPriv;
 
 /* Makes one call to the hypervisor and counts it under @kind, a VmbHvCallKind without its prefix:

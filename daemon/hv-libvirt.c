@@ -6,6 +6,9 @@
 
 #include "cpuset.h"
 #include "host-proc.h"
+#include "host-sysfs.h"
+#include "log.h"
+#include "topology-caps.h"
 
 #include <signal.h>
 #include <stdarg.h>
@@ -169,6 +172,36 @@ uri_is_local(const char *uri)
     return !host || !*host;
 }
 
+/* The host topology, once per connection: libvirt's capabilities, and on a local host the
+ * isolated CPUs and cache groups of /sys. A host that reports none, or XML that does not
+ * parse, is flat (logged once): placement then works as on a host without topology. */
+static void
+lv_read_topology(LvPriv *p)
+{
+    g_clear_pointer(&p->topology, vmb_topology_unref);
+    g_autofree char *xml = LV_CALL(p, CONNECT, virConnectGetCapabilities(p->conn));
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmbTopology) t = NULL;
+    if (!xml) {
+        g_autoptr(virError) err = virSaveLastError();
+        vmb_log_once("lv-topology", G_LOG_LEVEL_MESSAGE,
+                     "cannot read the host capabilities, placing vCPUs as on a flat host: %s",
+                     lv_error_message(err));
+        return;
+    }
+    t = vmb_topology_from_caps(xml, p->npcpus, &error);
+    if (t && p->local && t->known && !vmb_host_sysfs_apply("/", t, &error))
+        g_clear_pointer(&t, vmb_topology_unref);
+    if (!t) {
+        vmb_log_once("lv-topology", G_LOG_LEVEL_MESSAGE,
+                     "host topology not usable, placing vCPUs as on a flat host: %s",
+                     error->message);
+        return;
+    }
+    vmb_log_once_clear("lv-topology");
+    p->topology = g_steal_pointer(&t);
+}
+
 static gboolean
 lv_open(VmbHypervisor *hv, GError **error)
 {
@@ -196,6 +229,7 @@ lv_open(VmbHypervisor *hv, GError **error)
     g_autofree char *real_uri = virConnectGetURI(p->conn);
     p->local = uri_is_local(real_uri);
     p->seq = 0;
+    lv_read_topology(p);
     return TRUE;
 }
 
@@ -211,6 +245,7 @@ lv_close(VmbHypervisor *hv)
     }
     g_hash_table_remove_all(p->cache);
     g_hash_table_remove_all(p->reported);
+    g_clear_pointer(&p->topology, vmb_topology_unref);
 }
 
 /* ---- snapshot ---- */
@@ -556,6 +591,8 @@ lv_snapshot(VmbHypervisor *hv, GError **error)
     }
 
     g_autoptr(VmbSnapshot) s = vmb_snapshot_new(p->npcpus);
+    if (p->topology && p->topology->npcpus == p->npcpus)
+        s->topology = vmb_topology_ref(p->topology);
     s->mono_us = g_get_monotonic_time();
     s->wall_s = g_get_real_time() / G_USEC_PER_SEC;
 
@@ -739,6 +776,7 @@ lv_free(VmbHypervisor *hv)
         return;
     g_hash_table_unref(p->cache);
     g_hash_table_unref(p->reported);
+    g_clear_pointer(&p->topology, vmb_topology_unref);
     g_mutex_clear(&p->lost_lock);
     g_free(p);
     hv->priv = NULL;

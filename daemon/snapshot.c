@@ -18,6 +18,7 @@ vmb_snapshot_free(VmbSnapshot *s)
     g_free(s->pcpu_busy_ns);
     g_free(s->pcpu_bound_ns);
     g_ptr_array_unref(s->domains);
+    vmb_topology_unref(s->topology);
     g_free(s);
 }
 
@@ -29,6 +30,7 @@ vmb_domain_stat_new(const char *name, const char *uuid, guint nvcpus)
     d->uuid = g_ascii_strdown(uuid, -1);
     d->nvcpus = nvcpus;
     d->vcpus = g_new0(VmbVcpuStat, nvcpus);
+    d->mem_node = -1;
     for (guint i = 0; i < nvcpus; i++)
         d->vcpus[i].pcpu = -1;
     return d;

@@ -7,6 +7,7 @@
 
 #include "domain-def.h"
 #include "domain-policy.h"
+#include "topology.h"
 
 typedef struct {
     guint64 time_ns; /* cumulative time the vCPU ran */
@@ -52,6 +53,7 @@ typedef struct {
     VmbDomainPolicy policy;  /* its vmbalance:policy metadata; .set == 0 when none or refused */
     gboolean policy_refused; /* the metadata was invalid (logged when read): host settings apply */
     guint hands_off;         /* VmbHandsOff bits: its persistent definition and its state */
+    gint mem_node; /* host NUMA node (dense topology index) holding its memory, -1 unknown */
 } VmbDomainStat;
 
 typedef struct {
@@ -64,6 +66,7 @@ typedef struct {
     guint64 host_mem_total_kib;
     guint64 host_mem_available_kib; /* MemAvailable semantics; 0 when unknown */
     GPtrArray *domains;             /* VmbDomainStat*, running domains only */
+    VmbTopology *topology;          /* a reference, NULL when the backend knows none (flat) */
 } VmbSnapshot;
 
 VmbSnapshot *vmb_snapshot_new(guint npcpus);

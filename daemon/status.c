@@ -17,6 +17,7 @@ struct _VmbStatus {
     char *degraded_reason; /* NULL while healthy */
     double host_floating;  /* -1 not measured */
     GArray *reasons;       /* VmbReasonCount owning its reason, sorted */
+    char *topology;        /* vmb_status_topology(), NULL before the first snapshot */
 
     gint64 snapshot_wall_us;
     GArray *pcpus;      /* VmbPcpuStatus; NULL before the first snapshot */
@@ -109,6 +110,7 @@ vmb_status_free(VmbStatus *s)
         return;
     g_free(s->degraded_reason);
     g_array_unref(s->reasons);
+    g_free(s->topology);
     g_clear_pointer(&s->pcpus, g_array_unref);
     g_clear_pointer(&s->domains, g_ptr_array_unref);
     g_ptr_array_unref(s->history);
@@ -395,4 +397,19 @@ vmb_domain_status_free(VmbDomainStatus *d)
     g_free(d->uuid);
     g_free(d->vcpus);
     g_free(d);
+}
+
+const char *
+vmb_status_topology(const VmbStatus *s)
+{
+    return s->topology ? s->topology : "";
+}
+
+void
+vmb_status_set_topology(VmbStatus *s, const char *text)
+{
+    if (g_strcmp0(s->topology, text) == 0)
+        return;
+    g_free(s->topology);
+    s->topology = g_strdup(text);
 }

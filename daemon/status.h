@@ -103,6 +103,8 @@ gboolean vmb_status_dry_run(const VmbStatus *s);
 gboolean vmb_status_has_snapshot(const VmbStatus *s);
 /* Wall clock the last snapshot was taken at, in µs; 0 without one. */
 gint64 vmb_status_snapshot_wall_us(const VmbStatus *s);
+/* The host's topology as the last snapshot showed it (vmb_topology_describe()), "" before. */
+const char *vmb_status_topology(const VmbStatus *s);
 /* The host's pCPUs, numbered 0..@n-1 (NULL and 0 without a snapshot). */
 const VmbPcpuStatus *vmb_status_pcpus(const VmbStatus *s, guint *n);
 /* The host's CPU load that floats between pCPUs (host-load.h), percent of one pCPU summed
@@ -146,6 +148,7 @@ void vmb_status_set_domains(VmbStatus *s, gint64 wall_us, GArray *pcpus, GPtrArr
 void vmb_status_set_task(VmbStatus *s, VmbTaskId task, const VmbTaskStatus *view);
 void vmb_status_set_host_memory(VmbStatus *s, const VmbHostMemoryStatus *m);
 void vmb_status_set_host_floating(VmbStatus *s, double percent);
+void vmb_status_set_topology(VmbStatus *s, const char *text);
 void vmb_status_add_errors(VmbStatus *s, guint64 n);
 /* Adds a CPU cycle's verdicts on earlier moves (move-check.h). */
 void vmb_status_add_move_outcomes(VmbStatus *s, guint64 helped, guint64 failed);

@@ -55,6 +55,7 @@ typedef struct {
     guint watch_pcpu;          /* ... to this pCPU */
     guint watch_moves;         /* how many times it was sent there */
     guint64 watch_cycles[200]; /* ... in these cycles */
+    char reasons[256];         /* REASON= of every action, space-separated */
 } Bench;
 
 static void
@@ -71,6 +72,8 @@ count_action(const VmbAction *a, gpointer data)
     }
     g_assert_cmpint(a->kind, ==, VMB_ACTION_PIN);
     g_assert_nonnull(a->reason);
+    g_strlcat(b->reasons, a->reason, sizeof(b->reasons));
+    g_strlcat(b->reasons, " ", sizeof(b->reasons));
     g_assert_nonnull(a->detail);
 }
 
@@ -484,6 +487,45 @@ test_foreign_pin(gconstpointer data)
     bench_clear(&b);
 }
 
+/* The task on simulated hosts with a topology: busy siblings are split (REASON=smt), a vCPU
+ * away from its domain's memory comes home (REASON=numa), isolated CPUs are never used. */
+static void
+test_topology(void)
+{
+    Bench b;
+    bench_init(&b,
+               "[host]\nsockets = 1\ncores = 4\nthreads = 2\n"
+               "[domain a]\nload = 100\npin = 0\n[domain b]\nload = 100\npin = 4\n",
+               FALSE);
+    for (guint i = 0; i < 4; i++)
+        cycle(&b, FALSE, 5);
+    g_assert_cmpint(pin_of(&b, "a", 0) % 4, !=, pin_of(&b, "b", 0) % 4);
+    g_assert_cmpstr(b.reasons, ==, "smt ");
+    bench_clear(&b);
+
+    bench_init(&b,
+               "[host]\nsockets = 2\ncores = 2\nnodes = 2\n"
+               "[domain d]\nvcpus = 2\nload = 50\npin = 0,2\nnode = 0\n",
+               FALSE);
+    for (guint i = 0; i < 4; i++)
+        cycle(&b, FALSE, 5);
+    g_assert_cmpint(pin_of(&b, "d", 0), ==, 0);
+    g_assert_cmpint(pin_of(&b, "d", 1), ==, 1);
+    g_assert_cmpstr(b.reasons, ==, "numa ");
+    bench_clear(&b);
+
+    bench_init(&b,
+               "[host]\nsockets = 1\ncores = 4\nisolated = 0-1\n"
+               "[domain x]\nvcpus = 3\nload = 90\n[domain y]\nload = 90\n",
+               FALSE);
+    for (guint i = 0; i < 6; i++)
+        cycle(&b, FALSE, 5);
+    for (guint v = 0; v < 3; v++)
+        g_assert_cmpint(pin_of(&b, "x", v), >=, 2);
+    g_assert_cmpint(pin_of(&b, "y", 0), >=, 2);
+    bench_clear(&b);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -504,6 +546,7 @@ main(int argc, char **argv)
     g_test_add_func("/balancer/excluded-and-allowed", test_excluded_and_allowed);
     g_test_add_func("/balancer/moves-helped", test_moves_helped);
     g_test_add_func("/balancer/failed-move-backs-off", test_failed_move_backs_off);
+    g_test_add_func("/balancer/topology", test_topology);
     int rc = g_test_run();
     g_clear_pointer(&verdicts, g_ptr_array_unref);
     return rc;

@@ -331,6 +331,28 @@ test_domain_policy(Fixture *f, gconstpointer data)
     assert_entry(p, "metadata", "");
 }
 
+/* Topology: empty before a snapshot, then the simulated host's shape; a flat host says so. */
+#define TOPO_SCENARIO "[host]\nsockets = 2\ncores = 4\nthreads = 2\nnodes = 2\nisolated = 7\n"
+
+static const char *
+topology_of(Fixture *f, GVariant **keep)
+{
+    *keep = get_property(f, "Topology");
+    g_assert_true(g_variant_is_of_type(*keep, G_VARIANT_TYPE_STRING));
+    return g_variant_get_string(*keep, NULL);
+}
+
+static void
+test_topology_property(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GVariant) before = NULL, after = NULL;
+    g_assert_cmpstr(topology_of(f, &before), ==, "");
+    call_ok(f, "RunNow", g_variant_new("(s)", "cpu"));
+    g_assert_cmpstr(topology_of(f, &after), ==,
+                    data ? "2 sockets x 4 cores x 2 threads, 2 nodes, 1 isolated"
+                         : "4 CPUs (topology unknown)");
+}
+
 /* A bad value is refused with InvalidArgument naming the key, an unknown key with
  * UnknownKey naming it; the tunable keeps its value. */
 static void
@@ -479,6 +501,10 @@ main(int argc, char **argv)
                test_move_outcome_properties, fixture_teardown);
     g_test_add("/dbus-service/domain-policy", Fixture, SEED_SCENARIO, fixture_setup,
                test_domain_policy, fixture_teardown);
+    g_test_add("/dbus-service/topology-property", Fixture, TOPO_SCENARIO, fixture_setup,
+               test_topology_property, fixture_teardown);
+    g_test_add("/dbus-service/topology-property-flat", Fixture, NULL, fixture_setup,
+               test_topology_property, fixture_teardown);
     g_test_add("/dbus-service/set-tunable-validation", Fixture, NULL, fixture_setup,
                test_set_tunable_validation, fixture_teardown);
     g_test_add("/dbus-service/properties-changed", Fixture, NULL, fixture_setup,

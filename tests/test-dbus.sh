@@ -308,7 +308,7 @@ EOF
         --method org.freedesktop.DBus.Properties.GetAll "$NAME" >"$TMP/props" ||
         fail "GetAll failed"
     local p
-    for p in Version State StateReason Uri DryRun CpuEnabled CpuPaused CpuInterval CpuLastCycle \
+    for p in Version State StateReason Uri Topology DryRun CpuEnabled CpuPaused CpuInterval CpuLastCycle \
         CpuCycles MemoryEnabled MemoryPaused MemoryInterval MemoryLastCycle MemoryCycles \
         PinChanges MovesHelped MovesFailed MemoryChanges Errors Tunables; do
         grep -q "'$p'" "$TMP/props" || fail "GetAll lacks $p"

@@ -72,6 +72,17 @@ test_scenario_errors(void)
         {"[host]\ncpus = 2\n[domain a]\nstart = 10\nstop = 5\n", "stop"},
         {"[host]\ncpus = 2\ndown = 10:5\n", "down"},
         {"[host]\ncpus = 2\n[domain a]\nmemory_mib = 512\ncurrent_mib = 1024\n", "current_mib"},
+        {"[host]\nsockets = 2\n", "cores per socket"},
+        {"[host]\nsockets = 2\ncores = 4\nthreads = 2\ncpus = 8\n", "16 (sockets x cores"},
+        {"[host]\nsockets = 2\ncores = 4\nnodes = 3\n", "nodes"},
+        {"[host]\ncores = 4\nthreads = 9\n", "threads"},
+        {"[host]\ncpus = 4\nisolated = 2-4\n", "isolated"},
+        {"[host]\ncpus = 4\nisolated = all\n", "isolated"},
+        {"[host]\nsockets = 2\ncores = 2\nnodes = 2\n[domain a]\nnode = 2\n", "node"},
+        {"[host]\ncpus = 4\n[domain a]\nnode = 1\n", "node"},
+        {"[host]\ncpu_topology = 0/0/0 0/x/0\n", "cpu_topology"},
+        {"[host]\ncpus = 3\ncpu_topology = 0/0/0 0/1/0\n", "as many as cpus"},
+        {"[host]\ncores = 2\ncpu_topology = 0/0/0 0/1/0\n", "either cpu_topology"},
     };
     for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
         g_autoptr(GError) error = NULL;
@@ -92,6 +103,52 @@ dom_named(const VmbSnapshot *s, const char *name)
             return d;
     }
     return NULL;
+}
+
+/* A topology in the scenario reaches every snapshot; today's flat cpus = N gives none. */
+static void
+test_scenario_topology(void)
+{
+    g_autoptr(VmbHypervisor) flat = fake_from("[host]\ncpus = 3\n[domain a]\n");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmbSnapshot) s0 = vmb_hypervisor_snapshot(flat, &error);
+    g_assert_cmpuint(s0->npcpus, ==, 3);
+    g_assert_null(s0->topology);
+
+    g_autoptr(VmbHypervisor) hv =
+        fake_from("[host]\nsockets = 2\ncores = 4\nthreads = 2\nnodes = 2\nisolated = 7\n"
+                  "[domain pinned]\nvcpus = 2\npin = 5,6\n"
+                  "[domain tuned]\nnode = 0\npin = 6\n"
+                  "[domain floating]\nvcpus = 2\n");
+    g_autoptr(VmbSnapshot) s = vmb_hypervisor_snapshot(hv, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(s->npcpus, ==, 16);
+    g_assert_nonnull(s->topology);
+    g_assert_true(s->topology->known);
+    g_assert_cmpuint(s->topology->nnodes, ==, 2);
+    g_assert_true(s->topology->cpu[7].isolated);
+    g_autofree char *d = vmb_topology_describe(s->topology);
+    g_assert_cmpstr(d, ==, "2 sockets x 4 cores x 2 threads, 2 nodes, 1 isolated");
+    /* First touch: vCPU 0's node (pCPU 5 is on socket 1); numatune wins over it. */
+    g_assert_cmpint(dom_named(s, "pinned")->mem_node, ==, 1);
+    g_assert_cmpint(dom_named(s, "tuned")->mem_node, ==, 0);
+    gint fl = dom_named(s, "floating")->mem_node;
+    g_assert_true(fl == 0 || fl == 1);
+
+    /* An explicit list: CPUs 0 and 2 are threads of one core, 3 is offline, 1 on node 1. */
+    g_autoptr(VmbHypervisor) lhv =
+        fake_from("[host]\ncpu_topology = 0/0/0 0/1/1 0/0/0 -\n[domain a]\npin = 1\n");
+    g_autoptr(VmbSnapshot) ls = vmb_hypervisor_snapshot(lhv, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(ls->npcpus, ==, 4);
+    guint n;
+    const guint *sib = vmb_topology_core_cpus(ls->topology, 2, &n);
+    g_assert_cmpuint(n, ==, 2);
+    g_assert_cmpuint(sib[0], ==, 0);
+    g_assert_cmpuint(sib[1], ==, 2);
+    g_assert_false(ls->topology->cpu[3].online);
+    g_assert_cmpuint(ls->topology->cpu[1].node, ==, 1);
+    g_assert_cmpint(dom_named(ls, "a")->mem_node, ==, 1);
 }
 
 /* Percent of one CPU a vCPU ran / waited between two snapshots. */
@@ -362,6 +419,7 @@ main(int argc, char **argv)
     g_test_add_func("/fake/series", test_series);
     g_test_add_func("/fake/scenario-errors", test_scenario_errors);
     g_test_add_func("/fake/cpu-sharing", test_cpu_sharing);
+    g_test_add_func("/fake/scenario-topology", test_scenario_topology);
     g_test_add_func("/fake/background-and-noise", test_background_and_noise);
     g_test_add_func("/fake/lifecycle-and-outage", test_lifecycle_and_outage);
     g_test_add_func("/fake/invalid-requests", test_invalid_requests);

@@ -81,6 +81,28 @@ lookup(VmbHypervisor *hv, const char *uuid)
     return dom;
 }
 
+/* The topology through the backend on test:///default, read once at connect and shared by
+ * every snapshot of the connection. That driver is inconsistent: its capabilities list 2 cells
+ * of 8 CPUs (16, test-topology.c parses them) while its CPU map, which bounds the host's
+ * CPUs, says 8: a topology naming CPUs the host does not have is refused, and the host is
+ * treated as flat (logged once) rather than placed on a made-up shape. */
+static void
+test_topology_default(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmbHypervisor) hv = vmb_hypervisor_new("test:///default", &error);
+    g_assert_no_error(error);
+    g_assert_true(vmb_hypervisor_ensure_connected(hv, &error));
+    g_autoptr(VmbSnapshot) s1 = take_snapshot(hv);
+    VmbHvCalls before = vmb_hypervisor_calls(hv);
+    g_autoptr(VmbSnapshot) s2 = take_snapshot(hv);
+    VmbHvCalls d = vmb_hypervisor_calls_since(hv, &before);
+    g_assert_cmpuint(d.kind[VMB_HV_CALL_CONNECT], ==, 0);
+    g_assert_cmpuint(s1->npcpus, ==, 8);
+    g_assert_null(s1->topology);
+    g_assert_null(s2->topology);
+}
+
 static void
 test_snapshot(void)
 {
@@ -100,6 +122,10 @@ test_snapshot(void)
     g_assert_cmpuint(s->host_mem_total_kib, ==, 8388608);
     g_assert_cmpuint(s->host_mem_available_kib, ==, 0); /* no node memory stats: unknown */
     g_assert_nonnull(s->pcpu_busy_ns);                  /* made-up node CPU stats, but present */
+    /* A custom test driver host reports <cells num='0'>: a flat topology. */
+    g_assert_nonnull(s->topology);
+    g_assert_false(s->topology->known);
+    g_assert_cmpuint(s->topology->npcpus, ==, 4);
 
     g_assert_cmpuint(s->domains->len, ==, 3);
     struct {
@@ -801,6 +827,7 @@ main(int argc, char **argv)
     g_log_set_handler(NULL, G_LOG_LEVEL_DEBUG, drop_log, NULL);
     g_log_set_writer_func(capture_warnings, NULL, NULL);
     g_test_add_func("/libvirt/snapshot", test_snapshot);
+    g_test_add_func("/libvirt/topology-default", test_topology_default);
     g_test_add_func("/libvirt/pin", test_pin);
     g_test_add_func("/libvirt/pin-errors", test_pin_errors);
     g_test_add_func("/libvirt/calls-without-events", test_calls_without_events);
