@@ -141,6 +141,8 @@ typedef struct {
     double min_host_avail; /* MiB */
     guint64 changes;       /* balloon targets set */
     guint cycles;          /* cycles run (vmbalance adds follow-ups to its interval) */
+    double swapping_s;     /* guest-seconds with memory in swap */
+    double swap_in;        /* MiB swapped in, all guests */
     /* per second, the watched guest, for the plots */
     GArray *t, *used, *actual; /* doubles, MiB */
 } MemResult;

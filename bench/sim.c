@@ -571,6 +571,8 @@ bench_run_mem(const MemTrace *tr, MemAlgoId algo, guint interval, MemResult *r)
     r->oom_kills = c.oom_kills;
     r->reserve_viol_s = c.reserve_violations * 0.1; /* one per 0.1 s simulation step */
     r->changes = c.memory_changes;
+    r->swapping_s = c.swapping_s;
+    r->swap_in = c.swap_in_mib;
     r->min_host_avail = c.min_host_available_kib / 1024.0;
     r->mean_held = held_n ? held_sum / held_n : 0;
     r->reclaimed =

@@ -58,6 +58,7 @@ typedef struct {
     /* memory traces only (memory_mib 0 = the scenario default) */
     guint64 memory_mib, current_mib;
     char *used;
+    char *extra; /* more scenario lines, verbatim */
 } GenDom;
 
 typedef struct {
@@ -76,6 +77,7 @@ gen_dom_free(GenDom *d)
     g_free(d->pin);
     g_free(d->name);
     g_free(d->used);
+    g_free(d->extra);
     g_free(d);
 }
 
@@ -235,6 +237,8 @@ render(const Gen *g, gboolean floating)
             g_string_append_printf(s, "current_mib = %" G_GUINT64_FORMAT "\n", d->current_mib);
         if (d->used)
             g_string_append_printf(s, "used_mib = %s\n", d->used);
+        if (d->extra)
+            g_string_append(s, d->extra);
     }
     return g_string_free(s, FALSE);
 }
@@ -812,6 +816,37 @@ mem_pressure(gboolean smoke, const char *name, const char *title, guint host_mib
     return mem_finish(g, t);
 }
 
+/* Guests that keep 200 MiB free by swapping while their use climbs: their free memory stays
+ * inside the band, only swap-in and major faults tell that they are short. (A stand-in for a
+ * guest whose MemAvailable overstates what it can use: a hot page cache, a memory cgroup.) */
+static MemTrace *
+mem_swap(gboolean smoke)
+{
+    g_autoptr(Gen) g = gen_new(4, 11);
+    g->memory_mib = 16384;
+    g->host_used = g_strdup("2048");
+    double duration = smoke ? 60 : 300;
+    MemTrace *t = mem_trace_new("mem-swap",
+                                "8 guests with 1 GiB of swap keep 200 MiB free by swapping while "
+                                "their use climbs from 300 MiB to 1.1 GiB at 5-20 MiB/s: usable "
+                                "memory stays in the band; 16 GiB host",
+                                duration);
+    BenchRng rng;
+    bench_rng_init(&rng, 1111);
+    for (guint i = 0; i < 8; i++) {
+        g_autofree char *name = g_strdup_printf("swap%u", i);
+        double start = smoke ? bench_rng_uniform(&rng, 5, 15) : bench_rng_uniform(&rng, 20, 100);
+        double rate = bench_rng_uniform(&rng, 5, 20);
+        double top = smoke ? 700 : 1100;
+        double pts[6] = {0, 300, start, 300, start + (top - 300) / rate, top};
+        GenDom *d = mem_guest(g, name, 2048, 1024, points_series(pts, 3));
+        d->extra = g_strdup("swap_mib = 1024\nswap_free_mib = 200\npage_cache = 0\n");
+        if (i == 0)
+            t->watch = g_strdup(name);
+    }
+    return mem_finish(g, t);
+}
+
 GPtrArray *
 bench_mem_traces(gboolean smoke)
 {
@@ -836,6 +871,7 @@ bench_mem_traces(gboolean smoke)
                                     "the reserve holds only if the growers give back down to "
                                     "their low watermark",
                                     876));
+    g_ptr_array_add(a, mem_swap(smoke));
     return a;
 }
 

@@ -116,6 +116,73 @@ run_cpu(Bench *b)
     b->did_cpu = TRUE;
 }
 
+/* The index of the memory trace called @name, -1 when not run. */
+static gint
+mem_trace_index(const Bench *b, const char *name)
+{
+    for (guint i = 0; i < b->mem_traces->len; i++) {
+        if (g_strcmp0(((const MemTrace *) g_ptr_array_index(b->mem_traces, i))->name, name) == 0)
+            return (gint) i;
+    }
+    return -1;
+}
+
+/* Issue 15's targets (bursts, pressure signals), against the figures of git 130d304 where they
+ * say "today's". */
+static void
+write_mem_issue15_targets(GString *md, Bench *b)
+{
+    static const struct {
+        const char *trace;
+        guint iv; /* index into mem_intervals */
+        guint max_oom;
+    } ooms[] = {{"mem-spike", 0, 1}, {"mem-burst", 1, 0}, {"mem-spike", 1, 7}};
+    static const struct {
+        const char *trace;
+        guint iv;
+        double before; /* MiB held at 130d304 */
+    } held[] = {{"mem-idle", 0, 14367},
+                {"mem-idle", 1, 21063},
+                {"mem-growth", 0, 7731},
+                {"mem-growth", 1, 8169}};
+    g_string_append(md, "Memory, bursts and pressure signals (issue 15; *before*: git 130d304):\n\n"
+                        "| target | measured | result |\n|---|---|---|\n");
+    for (guint k = 0; k < G_N_ELEMENTS(ooms); k++) {
+        gint i = mem_trace_index(b, ooms[k].trace);
+        if (i < 0)
+            continue;
+        const MemResult *v = mem_res(b, (guint) i, ooms[k].iv, MEM_VMBALANCE);
+        g_string_append_printf(md, "| %s at %u s: at most %u OOM kill%s | %u | %s |\n",
+                               ooms[k].trace, mem_intervals[ooms[k].iv], ooms[k].max_oom,
+                               ooms[k].max_oom == 1 ? "" : "s", v->oom_kills,
+                               bench_verdict(v->oom_kills <= ooms[k].max_oom));
+    }
+    for (guint k = 0; k < G_N_ELEMENTS(held); k++) {
+        gint i = mem_trace_index(b, held[k].trace);
+        if (i < 0)
+            continue;
+        const MemResult *v = mem_res(b, (guint) i, held[k].iv, MEM_VMBALANCE);
+        g_string_append_printf(md,
+                               "| %s at %u s: held at most 110 %% of %.0f MiB | %.0f MiB (%.0f %%) "
+                               "| %s |\n",
+                               held[k].trace, mem_intervals[held[k].iv], held[k].before,
+                               v->mean_held, 100 * v->mean_held / held[k].before,
+                               bench_verdict(v->mean_held <= 1.10 * held[k].before));
+    }
+    gint i = mem_trace_index(b, "mem-swap");
+    for (guint iv = 0; i >= 0 && iv < N_MEM_INTERVALS; iv++) {
+        const MemResult *v = mem_res(b, (guint) i, iv, MEM_VMBALANCE);
+        const MemResult *none = mem_res(b, (guint) i, iv, MEM_NONE);
+        g_string_append_printf(md,
+                               "| mem-swap at %u s: guest-seconds in swap at most ¼ of no "
+                               "coordination's | %.0f vs %.0f (%.0f vs %.0f MiB swapped in) | %s "
+                               "|\n",
+                               mem_intervals[iv], v->swapping_s, none->swapping_s, v->swap_in,
+                               none->swap_in, bench_verdict(v->swapping_s <= none->swapping_s / 4));
+    }
+    g_string_append_c(md, '\n');
+}
+
 static void
 run_mem(Bench *b)
 {
@@ -299,6 +366,7 @@ write_targets(Bench *b, GString *md)
             }
         }
         g_string_append_c(md, '\n');
+        write_mem_issue15_targets(md, b);
     }
     if (b->did_cost) {
         const CostResult *c = &b->cost;
@@ -415,7 +483,8 @@ write_mem(Bench *b, GString *md)
         "seconds the host's available memory was below the reserve (the larger of %u MiB and "
         "%.0f %% of host RAM, vmbalance's default). *reclaimed*: MiB the idle guests gave back "
         "by the end, and the seconds until 90 %% of that was back. *held*: all guests' actual, "
-        "time-averaged. *changes*: balloon targets set.\n\n",
+        "time-averaged. *changes*: balloon targets set. *swap*: guest-seconds with memory in "
+        "swap.\n\n",
         8, c->mem_low_watermark, c->mem_min_free_mib, c->mem_host_reserve_mib,
         c->mem_host_reserve_percent);
     g_string_append(md, "| trace | guests | length | what |\n|---|---|---|---|\n");
@@ -424,9 +493,10 @@ write_mem(Bench *b, GString *md)
         g_string_append_printf(md, "| %s | %u | %.0f s | %s |\n", tr->name, tr->nguests,
                                tr->duration, tr->title);
     }
-    g_string_append(md, "\n| trace | cycle | algorithm | OOM kills | below low (guest·s) | min "
-                        "headroom (MiB) | reserve (s) | reclaimed (MiB / t90) | held (MiB) | "
-                        "changes |\n|---|---|---|---|---|---|---|---|---|---|\n");
+    g_string_append(md,
+                    "\n| trace | cycle | algorithm | OOM kills | below low (guest·s) | min "
+                    "headroom (MiB) | reserve (s) | reclaimed (MiB / t90) | held (MiB) | "
+                    "changes | swap (guest·s) |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (guint i = 0; i < b->mem_traces->len; i++) {
         const MemTrace *tr = g_ptr_array_index(b->mem_traces, i);
         for (guint iv = 0; iv < N_MEM_INTERVALS; iv++) {
@@ -439,11 +509,12 @@ write_mem(Bench *b, GString *md)
                         : g_strdup_printf("%.0f / —", r->reclaimed);
                 g_string_append_printf(md,
                                        "| %s | %u s | %s%s%s | %u | %.0f | %.0f | %.1f | %s | %.0f "
-                                       "| %" G_GUINT64_FORMAT " |\n",
+                                       "| %" G_GUINT64_FORMAT " | %.0f |\n",
                                        tr->name, mem_intervals[iv], a == MEM_VMBALANCE ? "**" : "",
                                        bench_mem_algo_names[a], a == MEM_VMBALANCE ? "**" : "",
                                        r->oom_kills, r->below_low_s, round(r->min_headroom) + 0.0,
-                                       r->reserve_viol_s, rec, r->mean_held, r->changes);
+                                       r->reserve_viol_s, rec, r->mean_held, r->changes,
+                                       r->swapping_s);
             }
         }
     }

@@ -72,6 +72,10 @@ static const VmbKeyInfo keys[] = {
     {"memory.weights", VMB_KEY_LIST, 0, 0, OFF(mem_weights), FALSE,
      "comma-separated PATTERN:WEIGHT items (weight 0.1..100): shares under host pressure", 1000,
      64},
+    {"memory.swap_in_threshold", VMB_KEY_UINT, 0, 1048576, OFF(mem_swap_in_kib_s), FALSE,
+     "a guest swapping in faster than this, in KiB/s, is short of memory (0 = not judged)"},
+    {"memory.major_fault_threshold", VMB_KEY_UINT, 0, 1000000, OFF(mem_major_faults_s), FALSE,
+     "a guest with more major page faults per second is short of memory (0 = not judged)"},
 };
 
 const VmbKeyInfo *
@@ -168,6 +172,8 @@ vmb_config_new_defaults(void)
     c->mem_stats_period = 1;
     c->mem_stale_periods = 5;
     c->mem_grow_horizon = 3;
+    c->mem_swap_in_kib_s = 256;
+    c->mem_major_faults_s = 1000;
     c->mem_weights = g_new0(char *, 1);
     return c;
 }

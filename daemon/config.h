@@ -51,6 +51,10 @@ typedef struct {
     guint mem_stale_periods;
     guint mem_grow_horizon; /* cycles a grow should last at the current consumption rate */
     GStrv mem_weights;      /* "PATTERN:WEIGHT" items: share under host pressure */
+
+    /* paging that makes a guest starving (0 = not judged) */
+    guint mem_swap_in_kib_s;  /* swap-in, KiB/s */
+    guint mem_major_faults_s; /* major faults a second */
 } VmbConfig;
 
 typedef enum {

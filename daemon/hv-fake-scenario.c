@@ -312,8 +312,10 @@ parse_domain(Ctx *c, VmbScenario *sc, const char *name)
         "name",        "uuid",           "vcpus",       "load",        "noise",
         "pin",         "start",          "stop",        "memory_mib",  "current_mib",
         "used_mib",    "balloon",        "autodeflate", "stale_after", "min_guarantee_mib",
-        "stale_until", "balloon_driver", "page_cache",  "lazy",        "metadata",
-        "definition",  "node",           NULL};
+        "stale_until", "balloon_driver", "page_cache",  "lazy",        "boot_mib",
+        "balloon_mib_s", "swap_mib",     "swap_free_mib", "free_page_reporting",
+        "vmem_mib",    "vmem_block_mib", "node",        "metadata",    "definition",
+        NULL};
     // clang-format on
     if (!check_keys(c, allowed, TRUE, FALSE))
         return FALSE;
@@ -367,7 +369,14 @@ parse_domain(Ctx *c, VmbScenario *sc, const char *name)
         !get_double(c, "stale_until", -1, 1e9, -1, &d->stale_until) ||
         !get_bool(c, "balloon_driver", TRUE, &d->balloon_driver) ||
         !get_double(c, "page_cache", 0, 100, 30, &d->page_cache) ||
-        !get_bool(c, "lazy", FALSE, &d->lazy))
+        !get_bool(c, "lazy", FALSE, &d->lazy) ||
+        !get_uint(c, "boot_mib", 16, d->memory_mib, d->current_mib, &d->boot_mib) ||
+        !get_double(c, "balloon_mib_s", 1, 1e6, 1024, &d->balloon_mib_s) ||
+        !get_uint(c, "swap_mib", 0, G_GUINT64_CONSTANT(1) << 32, 0, &d->swap_mib) ||
+        !get_uint(c, "swap_free_mib", 0, d->memory_mib, 0, &d->swap_free_mib) ||
+        !get_bool(c, "free_page_reporting", FALSE, &d->free_page_reporting) ||
+        !get_uint(c, "vmem_mib", 0, d->memory_mib / 2, 0, &d->vmem_mib) ||
+        !get_uint(c, "vmem_block_mib", 1, 1024, 2, &d->vmem_block_mib))
         return FALSE;
     guint64 node;
     guint nnodes = sc->topology ? sc->topology->nnodes : 1;
@@ -376,6 +385,11 @@ parse_domain(Ctx *c, VmbScenario *sc, const char *name)
     d->node = get(c, "node") ? (gint) node : -1;
     if (d->stale_until >= 0 && (d->stale_after < 0 || d->stale_until <= d->stale_after))
         return fail(c, "stale_until", get(c, "stale_until"), "a time after stale_after");
+    if (d->vmem_mib % d->vmem_block_mib)
+        return fail(c, "vmem_mib", get(c, "vmem_mib"), "whole blocks of vmem_block_mib");
+    if (d->current_mib + d->vmem_mib > d->memory_mib || d->boot_mib + d->vmem_mib > d->memory_mib)
+        return fail(c, "current_mib", get(c, "current_mib"),
+                    "at most memory_mib - vmem_mib (the virtio-mem device starts unplugged)");
     if (d->stop >= 0 && d->stop <= d->start)
         return fail(c, "stop", get(c, "stop"), "a time after start");
     return TRUE;

@@ -47,6 +47,23 @@
  *                               ; when it appears, as virDomainGetMetadata() returns it
  *   definition = <domain><cputune><vcpupin vcpu='0' cpuset='1'/></cputune></domain>
  *                               ; its persistent definition, one line (domain-def.h)
+ *   boot_mib = 2048             ; actual at boot (default current_mib): QEMU starts a guest at
+ *                               ; <memory> and the balloon then inflates to current_mib
+ *   balloon_mib_s = 1024        ; how fast the balloon moves (TCG guests: tens of MiB/s)
+ *   swap_mib = 0                ; guest swap: use beyond its memory is swapped out (up to
+ *                               ; this) instead of OOM-killed, and swapped pages are
+ *                               ; touched again: swap-in and major faults, as the balloon
+ *                               ; statistics report them
+ *   swap_free_mib = 0           ; the guest swaps to keep this much free (its free memory
+ *                               ; then looks fine while it pages)
+ *
+ *   vmem_mib = 0                ; a virtio-mem device of this size (part of memory_mib): it
+ *                               ; starts unplugged, plugs quickly and unplugs slowly (only
+ *                               ; memory the guest does not use)
+ *   vmem_block_mib = 2          ; its block size
+ *   free_page_reporting = no    ; <memballoon freePageReporting='on'>: the guest gives the
+ *                               ; pages it frees back to the host (its host memory follows
+ *                               ; what it uses, not what it touched once)
  *
  * Series are "V" or "T:V T:V ..." (see series.h). */
 // clang-format on
@@ -71,11 +88,17 @@ typedef struct {
     double stale_after; /* < 0: never */
     double stale_until; /* < 0: statistics never resume after stale_after */
     gboolean balloon_driver;
-    double page_cache; /* percent of spare memory */
-    gboolean lazy;     /* host memory follows the pages touched, not actual */
-    char *metadata;    /* vmbalance:policy element, NULL for none (not validated here) */
-    char *definition;  /* persistent definition XML, NULL for a plain one */
-    gint node;         /* memory node, -1: first touch */
+    double page_cache;    /* percent of spare memory */
+    gboolean lazy;        /* host memory follows the pages touched, not actual */
+    gint node;            /* memory node, -1: first touch */
+    guint64 boot_mib;     /* actual at boot; the target is current_mib */
+    double balloon_mib_s; /* balloon speed */
+    guint64 swap_mib, swap_free_mib;
+    gboolean free_page_reporting;
+    guint64 vmem_mib, vmem_block_mib;
+
+    char *metadata;   /* vmbalance:policy element, NULL for none (not validated here) */
+    char *definition; /* persistent definition XML, NULL for a plain one */
 } VmbScenarioDomain;
 
 typedef struct {

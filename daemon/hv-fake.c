@@ -20,13 +20,16 @@
 #include <string.h>
 
 #define TICK_S             0.1
-#define BALLOON_MIB_PER_S  1024.0     /* how fast actual follows a target */
 #define GUEST_RESERVED_MIB 16.0       /* what a guest cannot give back beyond its use */
 #define GUEST_KERNEL_MIB   8.0        /* actual minus guest MemTotal (kernel reservations) */
 #define CACHE_FILL_MIB_S   8.0        /* how fast free guest memory turns into page cache */
 #define OOM_RECOVERY_S     2.0        /* the killed workload restarts after this ... */
 #define OOM_RAMP_MIB_S     50.0       /* ... and allocates its memory again at this pace */
 #define WALL_ORIGIN_S      1700000000 /* simulated epoch for manual clocks */
+#define SWAP_TOUCH_PER_S   0.05       /* share of its swapped pages a guest touches a second */
+#define PAGE_KIB           4.0
+#define PLUG_MIB_S         512.0 /* virtio-mem plugs quickly ... */
+#define UNPLUG_MIB_S       32.0  /* ... and unplugs slowly, only memory the guest has free */
 
 typedef struct {
     VmbScenarioDomain *def;
@@ -47,7 +50,14 @@ typedef struct {
     VmbDomainPolicy policy;
     gboolean policy_refused;
     guint hands_off;
-    gint mem_node; /* NUMA node of its memory (topology index), -1 without a topology */
+    gint mem_node;      /* NUMA node of its memory (topology index), -1 without a topology */
+    double swapped_mib; /* guest memory in swap */
+    double swap_in_kib, major_faults;             /* cumulative */
+    double stats_swap_in_kib, stats_major_faults; /* as of last_stats_t */
+    double vmem_requested_mib, vmem_plugged_mib;  /* its virtio-mem device */
+    double requested_mib;     /* the last target requested (what libvirt reports) */
+    double balloon_pages_mib; /* with virtio-mem, QEMU keeps the balloon's size, not its target:
+                                 (memory then - target), set by each request */
 } FakeDomain;
 
 typedef struct {
@@ -171,14 +181,19 @@ domain_boot(Fake *f, FakeDomain *d)
         d->pins[v] = def->pin[v];
         d->time_ns[v] = d->wait_ns[v] = 0;
     }
-    d->actual_mib = d->target_mib = (double) def->current_mib;
+    d->actual_mib = (double) def->boot_mib;
+    d->target_mib = (double) def->current_mib;
     d->stats_period = 0;
     d->have_stats = FALSE;
     d->cache_mib = 0;
     d->oom_until = -1;
     d->mem_node = first_touch_node(f, d);
+    d->swapped_mib = d->swap_in_kib = d->major_faults = 0;
+    d->vmem_requested_mib = d->vmem_plugged_mib = 0;
+    d->balloon_pages_mib = 0;
+    d->requested_mib = d->target_mib;
     /* A lazy guest's boot touched its kernel's memory and what its workload uses. */
-    d->resident_mib = def->lazy
+    d->resident_mib = def->lazy || def->free_page_reporting
                           ? MIN(d->actual_mib, in_use_mib(d, vmb_series_at(&def->used_mib, f->now)))
                           : d->actual_mib;
     /* Read once per appearance, as the libvirt backend does. */
@@ -403,6 +418,50 @@ guest_used(FakeDomain *d, double t)
     return demand;
 }
 
+/* A guest with swap keeps swap_free_mib free by swapping out what its use needs beyond that
+ * (up to its swap); what comes back when it has room again, and the swapped pages it touches
+ * meanwhile, are swap-ins and major faults. Returns what is swapped out: not resident. */
+static double
+step_swap(FakeDomain *d, double used, double dt)
+{
+    const VmbScenarioDomain *def = d->def;
+    if (!def->swap_mib)
+        return 0;
+    double room = d->actual_mib - GUEST_RESERVED_MIB - (double) def->swap_free_mib;
+    double want = CLAMP(used - room, 0, (double) def->swap_mib);
+    double in_mib = MAX(0, d->swapped_mib - want) + d->swapped_mib * SWAP_TOUCH_PER_S * dt;
+    d->swapped_mib = want;
+    d->swap_in_kib += in_mib * 1024;
+    d->major_faults += in_mib * 1024 / PAGE_KIB;
+    return want;
+}
+
+/* The virtio-mem device moves toward its requested size: plugging is quick, unplugging slow and
+ * limited to memory the guest does not use. Returns the guest's memory now (boot memory plus
+ * what is plugged): the balloon's ceiling. Unplugged memory leaves actual. */
+static double
+step_vmem(FakeDomain *d, double used, double dt)
+{
+    const VmbScenarioDomain *def = d->def;
+    if (!def->vmem_mib)
+        return (double) def->memory_mib;
+    double base = (double) (def->memory_mib - def->vmem_mib);
+    double p = d->vmem_plugged_mib, r = d->vmem_requested_mib;
+    if (r > p) {
+        p = MIN(r, p + PLUG_MIB_S * dt);
+    } else if (r < p) {
+        double keep = MAX(0, used + GUEST_RESERVED_MIB - base); /* in use: stays plugged */
+        double block = (double) def->vmem_block_mib;
+        keep = ceil(keep / block) * block;
+        p = MAX(MAX(r, keep), p - UNPLUG_MIB_S * dt);
+    }
+    if (p != d->vmem_plugged_mib) /* QEMU: the balloon keeps its size, the target moves */
+        d->target_mib = MAX(0, base + p - d->balloon_pages_mib);
+    d->vmem_plugged_mib = p;
+    d->actual_mib = MIN(d->actual_mib, base + p);
+    return base + p;
+}
+
 static void
 step_memory(Fake *f, double t, double dt)
 {
@@ -412,10 +471,10 @@ step_memory(Fake *f, double t, double dt)
             continue;
         const VmbScenarioDomain *def = d->def;
         gboolean driver = def->balloon && def->balloon_driver;
-        double max = (double) def->memory_mib;
         double used = guest_used(d, t);
+        double max = step_vmem(d, used, dt);
         double floor_mib = used + GUEST_RESERVED_MIB;
-        double move = BALLOON_MIB_PER_S * dt;
+        double move = def->balloon_mib_s * dt;
 
         /* Without the guest driver the device takes targets but the balloon never moves. */
         double before = d->actual_mib;
@@ -435,6 +494,8 @@ step_memory(Fake *f, double t, double dt)
             d->actual_mib = MIN(max, floor_mib);
             d->autodeflates++;
         }
+        used -= step_swap(d, used, dt);
+        f->counters.swapping_s += d->swapped_mib > 0 ? dt : 0;
         if (used > d->actual_mib) {
             d->oom_kills++;
             f->counters.oom_kills++;
@@ -451,7 +512,9 @@ step_memory(Fake *f, double t, double dt)
         else
             d->cache_mib = MIN(cache_target, d->cache_mib + CACHE_FILL_MIB_S * dt);
 
-        if (def->lazy)
+        if (def->free_page_reporting) /* freed pages go back: resident is what is in use */
+            d->resident_mib = MIN(d->actual_mib, in_use_mib(d, used));
+        else if (def->lazy)
             d->resident_mib = MIN(d->actual_mib, MAX(d->resident_mib, in_use_mib(d, used)));
         else
             d->resident_mib = d->actual_mib;
@@ -464,6 +527,8 @@ step_memory(Fake *f, double t, double dt)
             d->stats_available_mib = MAX(0, d->actual_mib - GUEST_KERNEL_MIB);
             d->stats_usable_mib = MAX(0, d->stats_available_mib - used);
             d->stats_unused_mib = MAX(0, d->stats_usable_mib - d->cache_mib);
+            d->stats_swap_in_kib = d->swap_in_kib;
+            d->stats_major_faults = d->major_faults;
         }
     }
     double avail = (double) f->sc->memory_mib - host_used_mib(f);
@@ -617,6 +682,20 @@ fake_snapshot(VmbHypervisor *hv, GError **error)
         b->rss_kib = (guint64) (d->resident_mib * 1024);
         b->maximum_kib = d->def->memory_mib * 1024;
         b->min_guarantee_kib = d->def->min_guarantee_mib * 1024;
+        b->target_kib = (guint64) (d->requested_mib * 1024); /* libvirt's <currentMemory> */
+        if (d->def->free_page_reporting)
+            b->features |= VMB_BALLOON_FREE_PAGE_REPORTING;
+        if (d->def->vmem_mib)
+            ds->vmem = (VmbVirtioMemStat){
+                .present = TRUE,
+                .size_kib = d->def->vmem_mib * 1024,
+                .block_kib = d->def->vmem_block_mib * 1024,
+                .requested_kib = (guint64) (d->vmem_requested_mib * 1024),
+                .plugged_kib = (guint64) (d->vmem_plugged_mib * 1024),
+                .base_kib = (d->def->memory_mib - d->def->vmem_mib) * 1024,
+            };
+        if (d->def->autodeflate)
+            b->features |= VMB_BALLOON_DEFLATE_ON_OOM;
         if (d->have_stats) {
             b->fields |= VMB_BALLOON_UNUSED | VMB_BALLOON_AVAILABLE | VMB_BALLOON_USABLE |
                          VMB_BALLOON_LAST_UPDATE;
@@ -624,6 +703,11 @@ fake_snapshot(VmbHypervisor *hv, GError **error)
             b->available_kib = (guint64) (d->stats_available_mib * 1024);
             b->usable_kib = (guint64) (d->stats_usable_mib * 1024);
             b->last_update = f->wall_origin_s + (gint64) d->last_stats_t;
+            if (d->def->swap_mib) {
+                b->fields |= VMB_BALLOON_SWAP | VMB_BALLOON_MAJOR_FAULT;
+                b->swap_in_kib = (guint64) d->stats_swap_in_kib;
+                b->major_faults = (guint64) d->stats_major_faults;
+            }
         }
         g_ptr_array_add(s->domains, ds);
     }
@@ -673,8 +757,35 @@ fake_set_memory(VmbHypervisor *hv, const char *uuid, guint64 kib, GError **error
                     d->def->memory_mib * 1024);
         return FALSE;
     }
-    d->target_mib = kib / 1024.0;
+    d->target_mib = d->requested_mib = kib / 1024.0;
+    if (d->def->vmem_mib) {
+        double memory_now = (double) (d->def->memory_mib - d->def->vmem_mib) + d->vmem_plugged_mib;
+        d->balloon_pages_mib = MAX(0, memory_now - d->target_mib);
+    }
     f->counters.memory_changes++;
+    return TRUE;
+}
+
+static gboolean
+fake_set_vmem_requested(VmbHypervisor *hv, const char *uuid, guint64 kib, GError **error)
+{
+    vmb_hypervisor_count_call(hv, VMB_HV_CALL_REQUEST);
+    if (!check_up(hv, FALSE, error))
+        return FALSE;
+    Fake *f = fake_of(hv);
+    FakeDomain *d = find_running(f, uuid, error);
+    if (!d)
+        return FALSE;
+    guint64 block = d->def->vmem_block_mib * 1024;
+    if (!d->def->vmem_mib || kib > d->def->vmem_mib * 1024 || kib % block) {
+        g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID,
+                    "domain %s: no virtio-mem device, or %" G_GUINT64_FORMAT
+                    " KiB is not whole blocks within its size",
+                    d->def->name, kib);
+        return FALSE;
+    }
+    d->vmem_requested_mib = kib / 1024.0;
+    f->counters.vmem_changes++;
     return TRUE;
 }
 
@@ -756,6 +867,7 @@ static const VmbHypervisorOps fake_ops = {
     .pin_vcpu = fake_pin_vcpu,
     .set_memory = fake_set_memory,
     .set_stats_period = fake_set_stats_period,
+    .set_vmem_requested = fake_set_vmem_requested,
     .free = fake_free,
     .set_policy = fake_set_policy,
     .get_policy = fake_get_policy,
@@ -824,6 +936,7 @@ vmb_hv_fake_domain_info(VmbHypervisor *hv, const char *name, VmbFakeDomainInfo *
         out->nvcpus = d->def->nvcpus;
         out->pins = d->pins;
         out->actual_kib = (guint64) (d->actual_mib * 1024);
+        out->vmem_plugged_kib = (guint64) (d->vmem_plugged_mib * 1024);
         out->target_kib = (guint64) (d->target_mib * 1024);
         double used = guest_used(d, f->now);
         out->used_kib = (guint64) (used * 1024);
@@ -837,7 +950,10 @@ vmb_hv_fake_domain_info(VmbHypervisor *hv, const char *name, VmbFakeDomainInfo *
 void
 vmb_hv_fake_counters(VmbHypervisor *hv, VmbFakeCounters *out)
 {
-    *out = fake_of(hv)->counters;
+    Fake *f = fake_of(hv);
+    *out = f->counters;
+    for (guint i = 0; i < f->sc->domains->len; i++)
+        out->swap_in_mib += f->doms[i].swap_in_kib / 1024;
 }
 
 void

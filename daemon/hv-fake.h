@@ -16,6 +16,7 @@ typedef struct {
     guint nvcpus;
     const gint *pins;   /* current pin per vCPU, -1 = floating */
     guint64 actual_kib; /* memory the guest has now */
+    guint64 vmem_plugged_kib;
     guint64 target_kib; /* last requested balloon target */
     guint64 used_kib;   /* guest demand now */
     guint oom_kills;
@@ -31,6 +32,9 @@ typedef struct {
     guint reserve_violations; /* simulation steps where host MemAvailable was below the
                                  reserve set by vmb_hv_fake_set_reserve() */
     guint64 min_host_available_kib;
+    double swap_in_mib;   /* all guests swapped in this much */
+    double swapping_s;    /* guest-seconds with memory in swap */
+    guint64 vmem_changes; /* virtio-mem requested sizes set */
 } VmbFakeCounters;
 
 void vmb_hv_fake_counters(VmbHypervisor *hv, VmbFakeCounters *out);

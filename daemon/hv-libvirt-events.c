@@ -36,6 +36,7 @@ void
 lv_domain_cache_free(DomainCache *c)
 {
     g_free(c->pins);
+    lv_mem_clear(&c->mem);
     g_free(c);
 }
 
@@ -288,6 +289,7 @@ lv_events_register(LvPriv *p, GError **error)
     else
         g_debug("vCPU pin changes follow tunable events");
     lv_domain_events_register(p);
+    lv_mem_events_register(p);
     return TRUE;
 }
 
@@ -312,6 +314,7 @@ lv_events_unregister(LvPriv *p)
             virConnectUnregisterCloseCallback(p->conn, close_cb);
     }
     lv_domain_events_unregister(p);
+    lv_mem_events_unregister(p);
     p->lifecycle_id = -1;
     p->tunable_id = -1;
     p->close_cb_registered = FALSE;

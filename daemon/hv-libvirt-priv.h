@@ -11,6 +11,16 @@
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(virError, virFreeError)
 
+/* What the memory coordinator needs beyond the bulk statistics: read from the domain XML on
+ * first sight, kept up to date by our requests and the memory-device events. */
+typedef struct {
+    guint64 balloon_target_kib; /* the target the balloon moves toward, 0 = unknown */
+    guint features;             /* VmbBalloonFeature */
+    VmbVirtioMemStat vmem;
+    char *vmem_alias; /* to address the device in an update */
+    guint vmem_node;
+} DomainMemCache;
+
 typedef struct {
     guint nvcpus;
     gint *pins;                /* per vCPU: the one pCPU it is pinned to, or -1 */
@@ -24,6 +34,7 @@ typedef struct {
     guint hands_off;           /* VmbHandsOff bits of its persistent definition */
     gboolean definition_stale; /* it was defined again: read the definition again */
     gboolean migrating;        /* a migration of it is under way: hands off */
+    DomainMemCache mem;        /* hv-libvirt-mem.c */
 } DomainCache;
 
 typedef struct {
@@ -34,6 +45,7 @@ typedef struct {
     int metadata_id;  /* -1 when not registered (hv-libvirt-domain.c) */
     int migration_id; /* migration-iteration events, -1 when not registered */
     int job_id;       /* job-completed events, -1 when not registered */
+    int memdev_id;    /* memory device size-change events, -1 when not registered */
     gboolean close_cb_registered;
     gboolean driver_pin_events; /* the driver sends a tunable event for every pin change */
     gboolean assume_pin_events; /* tests: as if it did (vmb_hv_libvirt_assume_pin_events()) */
@@ -133,9 +145,6 @@ void lv_domain_migration_events_register(LvPriv *p);
 void lv_domain_migration_events_unregister(LvPriv *p);
 /* The domain was (re)defined: read its persistent definition at the next snapshot. */
 void lv_domain_definition_changed(LvPriv *p, const char *uuid);
-/* Reads the metadata and the persistent definition of @dom into @c when @first_sight or an
- * event made them stale. FALSE with @error when the connection is broken (a domain gone in
- * the meantime is not an error: it leaves the next snapshot). */
 /* A migration of @uuid started (@migrating) or ended: it is left alone meanwhile. */
 void lv_domain_migration(LvPriv *p, const char *uuid, gboolean migrating);
 /* Before a request: FALSE with a VMB_HV_ERROR_NO_DOMAIN @error ("being migrated") when an
@@ -144,5 +153,25 @@ gboolean lv_domain_check_not_migrating(LvPriv *p, virDomainPtr dom, GError **err
 /* The set_policy operation of the backend (hypervisor.h). */
 gboolean lv_set_policy(VmbHypervisor *hv, const char *uuid, const char *xml, GError **error);
 gboolean lv_get_policy(VmbHypervisor *hv, const char *uuid, char **xml, GError **error);
+/* Reads the metadata and the persistent definition of @dom into @c when @first_sight or an
+ * event made them stale. FALSE with @error when the connection is broken (a domain gone in
+ * the meantime is not an error: it leaves the next snapshot). */
 gboolean lv_domain_policy_sync(LvPriv *p, virDomainPtr dom, const char *name, DomainCache *c,
                                gboolean first_sight, GError **error);
+/* ---- memory: domain XML on first sight, targets, virtio-mem (hv-libvirt-mem.c) ---- */
+
+/* Reads what @c->mem holds from the domain's XML; @actual_kib is the balloon's actual now.
+ * FALSE with @error only when the connection broke or the domain went away. */
+gboolean lv_mem_read(LvPriv *p, virDomainPtr dom, DomainCache *c, guint64 actual_kib,
+                     GError **error);
+/* Copies the cached memory figures into @d. */
+void lv_mem_fill(const DomainCache *c, VmbDomainStat *d);
+/* Our own balloon request for @uuid (any case). */
+void lv_mem_target_set(LvPriv *p, const char *uuid, guint64 kib);
+void lv_mem_clear(DomainMemCache *m);
+/* Follows virtio-mem size changes (VIR_DOMAIN_EVENT_ID_MEMORY_DEVICE_SIZE_CHANGE) when the
+ * driver has the event; without it the plugged size is the one read on first sight. */
+void lv_mem_events_register(LvPriv *p);
+void lv_mem_events_unregister(LvPriv *p);
+/* VmbHypervisorOps.set_vmem_requested */
+gboolean lv_set_vmem_requested(VmbHypervisor *hv, const char *uuid, guint64 kib, GError **error);

@@ -544,6 +544,9 @@ parse_record(LvPriv *p, const virDomainStatsRecord *rec, GError **error)
     d->policy = c->policy;
     d->policy_refused = c->policy_refused;
     d->hands_off = c->hands_off | (c->migrating ? VMB_HANDS_OFF_MIGRATING : 0);
+    if (first_sight && !lv_mem_read(p, dom, c, d->balloon.current_kib, error))
+        return NULL;
+    lv_mem_fill(c, d);
 
     guint npins = MAX((guint) MIN(b.max_vcpus, G_MAXINT), d->nvcpus);
     if (!lv_pins_sync(p, dom, d->uuid, c, first_sight, npins, error))
@@ -715,6 +718,7 @@ lv_set_memory(VmbHypervisor *hv, const char *uuid, guint64 kib, GError **error)
         set_request_error(p, dom, err, error, what);
         return FALSE;
     }
+    lv_mem_target_set(p, uuid, kib);
     return TRUE;
 }
 
@@ -790,6 +794,7 @@ static const VmbHypervisorOps lv_ops = {
     .pin_vcpu = lv_pin_vcpu,
     .set_memory = lv_set_memory,
     .set_stats_period = lv_set_stats_period,
+    .set_vmem_requested = lv_set_vmem_requested,
     .free = lv_free,
     .set_policy = lv_set_policy,
     .get_policy = lv_get_policy,
@@ -806,6 +811,7 @@ vmb_hv_libvirt_new(const char *uri)
     p->metadata_id = -1;
     p->migration_id = -1;
     p->job_id = -1;
+    p->memdev_id = -1;
     p->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                      (GDestroyNotify) lv_domain_cache_free);
     p->reported = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);

@@ -242,6 +242,21 @@ vmb_hypervisor_set_memory(VmbHypervisor *hv, const char *uuid, guint64 kib, GErr
 }
 
 gboolean
+vmb_hypervisor_set_vmem_requested(VmbHypervisor *hv, const char *uuid, guint64 kib, GError **error)
+{
+    if (!hv->ops->set_vmem_requested) {
+        g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID,
+                    "the %s backend cannot resize virtio-mem devices", hv->ops->name);
+        return FALSE;
+    }
+    GError *local = NULL;
+    gboolean ok = vmb_hypervisor_ensure_connected(hv, error) &&
+                  hv->ops->set_vmem_requested(hv, uuid, kib, &local);
+    finish_call(hv, local, error);
+    return ok;
+}
+
+gboolean
 vmb_hypervisor_set_stats_period(VmbHypervisor *hv, const char *uuid, guint seconds, GError **error)
 {
     GError *local = NULL;

@@ -65,6 +65,9 @@ typedef struct {
     gboolean (*set_policy)(VmbHypervisor *hv, const char *uuid, const char *xml, GError **error);
     /* Reads the element now (*xml NULL when there is none), for a change to start from. */
     gboolean (*get_policy)(VmbHypervisor *hv, const char *uuid, char **xml, GError **error);
+    /* The requested size of a domain's virtio-mem device; NULL when the backend has none. */
+    gboolean (*set_vmem_requested)(VmbHypervisor *hv, const char *uuid, guint64 kib,
+                                   GError **error);
 } VmbHypervisorOps;
 
 struct _VmbHypervisor {
@@ -103,6 +106,8 @@ gboolean vmb_hypervisor_set_stats_period(VmbHypervisor *hv, const char *uuid, gu
 gboolean vmb_hypervisor_set_policy(VmbHypervisor *hv, const char *uuid, const char *xml,
                                    GError **error);
 gboolean vmb_hypervisor_get_policy(VmbHypervisor *hv, const char *uuid, char **xml, GError **error);
+gboolean vmb_hypervisor_set_vmem_requested(VmbHypervisor *hv, const char *uuid, guint64 kib,
+                                           GError **error);
 
 /* @name made safe for D-Bus strings, journal fields and terminals: valid UTF-8 without
  * control or line-separator characters. Invalid bytes and ASCII controls become \xNN, other

@@ -20,6 +20,7 @@
 typedef struct {
     double used;      /* current - usable: what the guest cannot give */
     double allowance; /* expected growth over the horizon */
+    double keep;      /* free memory it keeps outside pressure: allowance or its recent burst */
     guint64 low, high;
     guint64 floor;
     gboolean starving, idle, inband, squeezable;
@@ -79,6 +80,8 @@ vmb_mem_verdict_to_string(VmbMemVerdict v)
         return "pending";
     case VMB_MEM_V_AUTODEFLATED:
         return "autodeflated";
+    case VMB_MEM_V_IN_FLIGHT:
+        return "in-flight";
     }
     return "?";
 }
@@ -122,6 +125,27 @@ guint64
 vmb_mem_tolerance(guint64 target_kib)
 {
     return 4096 + target_kib / 200;
+}
+
+/* Host memory a shrink of @in to @to frees: all of it for a plain balloon; for a guest that
+ * reports free pages only what the balloon takes beyond its free memory (page cache, resident),
+ * as its free pages went back to the host already. */
+static guint64
+frees(const VmbMemGuest *in, guint64 to)
+{
+    guint64 taken = in->current_kib > to ? in->current_kib - to : 0;
+    if (!in->reports_free)
+        return taken;
+    return taken > in->unused_kib ? taken - in->unused_kib : 0;
+}
+
+/* The free pages of a reporting guest its balloon at @to has not taken yet: a shrink passes
+ * them (freeing nothing) before it frees host memory. */
+static guint64
+free_pages_left(const VmbMemGuest *in, guint64 to)
+{
+    guint64 taken = in->current_kib > to ? in->current_kib - to : 0;
+    return in->reports_free && in->unused_kib > taken ? in->unused_kib - taken : 0;
 }
 
 /* A shrink of a guest at @current_kib to @to is worth asking: more than the balloon misses by. */
@@ -238,6 +262,39 @@ add_change(GArray *out, const VmbMemGuest *in, const GuestPlan *g, guint i, guin
     g_array_append_val(out, c);
 }
 
+/* The balloon's own target (libvirt's, set at boot or by anyone): actual is not the guest's
+ * state while the balloon still moves toward it. A guest inflating toward a lower target, in
+ * flight or stalled where it could give no more, is not shrunk: a "shrink" to anything above
+ * that target would raise it. BALANCED when the target says nothing. */
+static VmbMemVerdict
+judge_balloon_target(const VmbMemGuest *in, GuestPlan *g)
+{
+    guint64 target = in->balloon_target_kib;
+    if (!target)
+        return VMB_MEM_V_BALANCED;
+    guint64 tol = vmb_mem_tolerance(target);
+    if (in->in_flight && (in->current_kib + tol < target || in->current_kib > target + tol)) {
+        g->no_shrink = TRUE;
+        return VMB_MEM_V_IN_FLIGHT;
+    }
+    if (in->current_kib > target + tol) {
+        g->no_shrink = TRUE;
+        return VMB_MEM_V_UNREACHABLE;
+    }
+    return VMB_MEM_V_BALANCED;
+}
+
+/* Memory a paging guest (swap-in or major faults above their thresholds) lacks: its working
+ * set does not fit, whatever its free memory says. What it pages in over the horizon, at least
+ * the band minimum; 0 when it does not page. */
+static double
+paging_need(const VmbMemGuest *in, const VmbMemTunables *t)
+{
+    if (!in->swapping)
+        return 0;
+    return MAX((double) t->min_free_kib, MAX(0, in->paging_kib_s) * t->horizon_s);
+}
+
 /* Where one guest stands: its band, whether it starves or idles, and the targets for each. */
 static VmbMemVerdict
 assess(const VmbMemGuest *in, const VmbMemTunables *t, GuestPlan *g)
@@ -252,8 +309,15 @@ assess(const VmbMemGuest *in, const VmbMemTunables *t, GuestPlan *g)
      * itself and must not be extrapolated into a huge reservation. */
     double rate = MAX(0, in->rate_kib_s);
     g->allowance = MIN(rate * t->horizon_s, MAX(g->used / 2, (double) t->min_free_kib));
+    /* A guest that jumped recently keeps room for such a jump: one cycle cannot react to it
+     * before it lands. Measured, not extrapolated, so not capped like the rate; comfort, so
+     * given up under pressure (squeeze and low watermark levels count the allowance only). */
+    g->keep = MAX(g->allowance, (double) in->burst_kib);
     g->floor = MIN(MAX(t->floor_kib, in->min_guarantee_kib), in->maximum_kib);
 
+    VmbMemVerdict flight = judge_balloon_target(in, g);
+    if (flight == VMB_MEM_V_IN_FLIGHT && in->balloon_target_kib > in->current_kib)
+        return flight; /* memory is on its way to the guest (ours or not): wait for it */
     if (in->target_kib) {
         guint64 tol = vmb_mem_tolerance(in->target_kib);
         if (in->current_kib + tol < in->target_kib && in->target_kib > in->target_from_kib) {
@@ -275,15 +339,20 @@ assess(const VmbMemGuest *in, const VmbMemTunables *t, GuestPlan *g)
     }
     if (in->swapping)
         g->no_shrink = TRUE;
+    if (v == VMB_MEM_V_BALANCED)
+        v = flight;
 
-    double need = (double) g->low + g->allowance;
-    g->urgency = need > 0 ? usable / need : G_MAXDOUBLE;
-    if (usable < need) {
+    double paging = paging_need(in, t);
+    double need = (double) g->low + g->keep;
+    g->urgency = paging > 0 ? 0 : need > 0 ? usable / need : G_MAXDOUBLE;
+    if (usable < need || paging > 0) {
         /* At its maximum nothing can be done; it is only short once below its low watermark
          * (missing just the growth allowance of a guest that may have stopped is not). */
         if (in->current_kib >= in->maximum_kib)
-            return usable < (double) g->low ? VMB_MEM_V_AT_MAXIMUM : v;
-        guint64 want = solve_actual(t, g->used, g->allowance, FRAC_TARGET);
+            return usable < (double) g->low || paging > 0 ? VMB_MEM_V_AT_MAXIMUM : v;
+        guint64 want = solve_actual(t, g->used + paging, g->keep, FRAC_TARGET);
+        if (paging > 0)
+            want = MAX(want, mib_up((double) in->current_kib + paging, 0));
         want = MIN(MAX(want, g->floor), in->maximum_kib);
         if (want < in->current_kib + MIN_GROW_KIB && want < in->maximum_kib)
             return v;
@@ -291,12 +360,14 @@ assess(const VmbMemGuest *in, const VmbMemTunables *t, GuestPlan *g)
         g->want = want;
         guint64 back_to_low = solve_actual(t, g->used, 0, 0);
         g->urgent = back_to_low > in->current_kib ? MIN(back_to_low, want) - in->current_kib : 0;
+        if (paging > 0)
+            g->urgent = want - in->current_kib; /* paging now: all of it is urgent */
         return VMB_MEM_V_STARVING;
     }
     if (g->no_shrink)
         return v;
-    if (usable > (double) g->high + g->allowance) {
-        g->desired = MAX(solve_actual(t, g->used, g->allowance, FRAC_TARGET), g->floor);
+    if (usable > (double) g->high + g->keep) {
+        g->desired = MAX(solve_actual(t, g->used, g->keep, FRAC_TARGET), g->floor);
         guint64 step =
             in->current_kib > t->max_shrink_kib ? in->current_kib - t->max_shrink_kib : 0;
         g->want = MAX(g->desired, step);
@@ -364,8 +435,12 @@ measure_headroom(MemPlanner *s)
     s->host_known = s->p->host_available_kib > 0;
     gint64 promised = 0, guests_take = 0;
     for (guint i = 0; i < s->n; i++) {
+        gint64 ours = 0, flying = 0;
         if (in[i].target_kib > in[i].current_kib && in[i].target_kib > in[i].target_from_kib)
-            promised += (gint64) (in[i].target_kib - in[i].current_kib);
+            ours = (gint64) (in[i].target_kib - in[i].current_kib);
+        if (in[i].in_flight && in[i].balloon_target_kib > in[i].current_kib)
+            flying = (gint64) (in[i].balloon_target_kib - in[i].current_kib);
+        promised += MAX(ours, flying); /* ours is usually the one in flight */
         guests_take += (gint64) in[i].take_kib;
     }
     plan->headroom_kib = (gint64) s->p->host_available_kib - (gint64) plan->reserve_kib - promised -
@@ -417,8 +492,12 @@ take_idle_steps(MemPlanner *s)
     for (guint k = 0; k < s->idle->len; k++) {
         guint i = g_array_index(s->idle, guint, k);
         g[i].shrink_to = g[i].want;
+        /* A guest that reports its free pages gave them back already: outside pressure its
+         * step would free no host memory, only cap it. */
+        if (!s->plan->pressure && frees(&in[i], g[i].want) == 0)
+            g[i].shrink_to = in[i].current_kib;
         if (s->plan->pressure && worth_shrinking(g[i].shrink_to, in[i].current_kib)) {
-            s->supply += (gint64) (in[i].current_kib - g[i].shrink_to);
+            s->supply += (gint64) frees(&in[i], g[i].shrink_to);
             g[i].forced = TRUE;
         }
     }
@@ -438,12 +517,13 @@ reclaim_idle(MemPlanner *s)
     g_array_sort_with_data(s->idle, cmp_excess, g);
     for (guint k = 0; k < s->idle->len && s->supply < s->idle_goal; k++) {
         guint i = g_array_index(s->idle, guint, k);
-        guint64 take = MIN(g[i].excess, (guint64) (s->idle_goal - s->supply));
+        guint64 take = MIN(g[i].excess, (guint64) (s->idle_goal - s->supply) +
+                                            free_pages_left(&in[i], g[i].shrink_to));
         guint64 to = mib_up((double) (g[i].shrink_to - take), g[i].desired);
         if (!worth_shrinking(to, in[i].current_kib))
             continue;
-        guint64 counted = g[i].forced ? in[i].current_kib - g[i].shrink_to : 0;
-        s->supply += (gint64) (in[i].current_kib - to - counted);
+        guint64 counted = g[i].forced ? frees(&in[i], g[i].shrink_to) : 0;
+        s->supply += (gint64) frees(&in[i], to) - (gint64) counted;
         g[i].shrink_to = to;
         g[i].forced = TRUE;
     }
@@ -466,7 +546,7 @@ squeeze_inband(MemPlanner *s)
         guint64 to = mib_up((double) (in[i].current_kib - take), g[i].squeeze);
         if (!worth_shrinking(to, in[i].current_kib))
             continue;
-        s->supply += (gint64) (in[i].current_kib - to);
+        s->supply += (gint64) frees(&in[i], to);
         g[i].shrink_to = to;
         g[i].forced = TRUE;
     }
@@ -492,7 +572,7 @@ lower_to_low_watermark(MemPlanner *s)
             guint64 to = mib_up((double) (from - take), low);
             if (!worth_shrinking(to, in[i].current_kib) || to >= from)
                 continue;
-            s->supply += (gint64) (from - to);
+            s->supply += (gint64) frees(&in[i], to) - (gint64) frees(&in[i], from);
             g[i].shrink_to = to;
             g[i].forced = TRUE;
         }
@@ -518,7 +598,7 @@ shrink_starving_to_band_minimum(MemPlanner *s)
         guint64 to = mib_up((double) (in[i].current_kib - take), last);
         if (!worth_shrinking(to, in[i].current_kib))
             continue;
-        s->supply += (gint64) (in[i].current_kib - to);
+        s->supply += (gint64) frees(&in[i], to);
         g[i].shrink_to = to;
         g[i].forced = TRUE;
         s->plan->verdict[i] = VMB_MEM_V_HOST_LIMITED;

@@ -36,15 +36,24 @@ typedef struct {
     VmbMemGuestState state;
     guint64 current_kib; /* actual */
     guint64 maximum_kib;
-    guint64 usable_kib;        /* guest MemAvailable (MANAGED only) */
-    guint64 min_guarantee_kib; /* 0 when unset */
-    double rate_kib_s;         /* smoothed consumption rate, > 0 when the guest grows */
-    double weight;             /* share under pressure; <= 0 means 1 */
-    gboolean swapping;         /* swapped in since the previous statistics sample */
-    guint64 take_kib;          /* host memory it is expected to take (touch) before the next
-                                  cycle can act: kept out of the headroom */
-    guint64 target_kib;        /* our last request, 0 = none */
-    guint64 target_from_kib;   /* actual when that request was made */
+    guint64 usable_kib;         /* guest MemAvailable (MANAGED only) */
+    guint64 min_guarantee_kib;  /* 0 when unset */
+    double rate_kib_s;          /* smoothed consumption rate, > 0 when the guest grows */
+    double weight;              /* share under pressure; <= 0 means 1 */
+    gboolean swapping;          /* paging: swap-in or major-fault rate above its threshold */
+    double paging_kib_s;        /* what it pages in per second (swap-in, major faults) */
+    guint64 burst_kib;          /* its recent largest jump in use (decaying): kept free for
+                                   the next one */
+    gboolean reports_free;      /* free page reporting: its free pages are host memory already */
+    guint64 unused_kib;         /* free memory in the guest (balloon.unused), reporting guests */
+    guint64 take_kib;           /* host memory it is expected to take (touch) before the next
+                                   cycle can act: kept out of the headroom */
+    guint64 target_kib;         /* our last request, 0 = none */
+    guint64 target_from_kib;    /* actual when that request was made */
+    guint64 balloon_target_kib; /* what the balloon moves toward (libvirt's target, ours
+                                   included), 0 = unknown */
+    gboolean in_flight;         /* the balloon still moves toward it: actual is not the
+                                   guest's state yet */
 } VmbMemGuest;
 
 typedef struct {
@@ -88,6 +97,7 @@ typedef enum {
     VMB_MEM_V_UNREACHABLE,  /* the last shrink was not reached: not asked again */
     VMB_MEM_V_PENDING,      /* the last grow was not reached: not asked again */
     VMB_MEM_V_AUTODEFLATED, /* actual rose above our target by itself: accepted */
+    VMB_MEM_V_IN_FLIGHT,    /* a balloon change is under way: not shrunk, its grow counts */
 } VmbMemVerdict;
 
 typedef struct {

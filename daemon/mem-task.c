@@ -5,6 +5,7 @@
 
 #include "domain-meta.h"
 #include "log.h"
+#include "mem-vmem.h"
 
 #include <string.h>
 
@@ -12,8 +13,12 @@
  * is taken as is) and slow to fall (halved per sample): under-estimating growth starves a
  * guest or crosses the host reserve, over-estimating holds a little memory for a while. */
 #define RATE_ALPHA 0.5
-/* Swap-in since the previous sample that counts as memory pressure inside the guest. */
-#define SWAP_IN_PRESSURE_KIB 1024
+/* Bursts: the growth of a guest's use within one interval plus one stats period (what a cycle
+ * cannot see coming), the largest recently, halved every BURST_HALF_LIFE_S. */
+#define BURST_SAMPLES     16
+#define BURST_HALF_LIFE_S 300.0
+/* A major fault brings in one page. */
+#define FAULT_KIB 4
 
 typedef struct {
     char *uuid;
@@ -27,12 +32,24 @@ typedef struct {
     double sample_used; /* guest memory in use then, KiB */
     gboolean have_rate;
     double rate; /* KiB/s, smoothed */
-    gboolean have_swap;
-    guint64 swap_in_kib;
-    gboolean swapping;
+    gboolean have_swap, have_faults;
+    guint64 swap_in_kib, major_faults;
+    /* Recent samples (time, use) for the bursts, a ring, and the largest burst seen with when. */
+    gint64 burst_t[BURST_SAMPLES];
+    double burst_used[BURST_SAMPLES];
+    guint burst_next, burst_n;
+    double burst_kib;
+    gint64 burst_at;
+    gboolean swapping;                   /* paging above a threshold in the newest sample */
+    double paging_kib_s;                 /* swap-in plus major faults, KiB/s */
     guint64 target_kib, target_from_kib; /* our last request and the actual it started from */
     gint64 target_wall_s;
-    guint64 dry_target_kib; /* dry-run: the last target reported */
+    guint64 dry_target_kib;   /* dry-run: the last target reported */
+    guint64 vmem_plugged_kib; /* virtio-mem plugged when we last set the balloon */
+    /* The balloon change being followed: its target, since when, and when actual last came
+     * closer to it (and from where). */
+    guint64 flight_target_kib, flight_last_kib;
+    gint64 flight_since_s, flight_moved_s;
     /* Actual and QEMU RSS when we first grew the guest since it last caught up: what the
      * balloon gave it beyond what its RSS grew by is not host memory yet. */
     gboolean grow_base;
@@ -47,8 +64,9 @@ history_free(MemHistory *h)
 }
 
 /* The log-once keys of one domain, cleared when it goes away so a new run logs again. */
-static const char *const once_kinds[] = {"stale",   "nostats",     "noballoon", "maximum",
-                                         "limited", "unreachable", "pending",   "refused"};
+static const char *const once_kinds[] = {"stale",   "nostats", "noballoon",
+                                         "maximum", "limited", "unreachable",
+                                         "pending", "refused", "inflight"};
 
 static char *
 once_key(const char *kind, const char *uuid)
@@ -199,23 +217,80 @@ enable_stats(VmbMemTask *t, VmbHypervisor *hv, const VmbDomainStat *d, MemHistor
 /* Takes a new statistics sample into the consumption rate. Only samples taken with the
  * balloon at rest come here, so actual - MemAvailable is what the guest uses (plus a
  * constant), with or without autodeflate (which keeps MemTotal still). */
+/* Paging between two samples @dt s apart: swap-in (KiB) and major faults (pages) per second,
+ * each judged against its threshold (0 = not judged). Counters that went back (a guest
+ * reboot) count as no paging. */
 static void
-feed_sample(MemHistory *h, const VmbBalloonStat *b)
+feed_paging(MemHistory *h, const VmbBalloonStat *b, double dt, const VmbConfig *c)
+{
+    double swap_s = 0, faults_s = 0;
+    if ((b->fields & VMB_BALLOON_SWAP) && h->have_swap && dt > 0 &&
+        b->swap_in_kib >= h->swap_in_kib)
+        swap_s = (double) (b->swap_in_kib - h->swap_in_kib) / dt;
+    if ((b->fields & VMB_BALLOON_MAJOR_FAULT) && h->have_faults && dt > 0 &&
+        b->major_faults >= h->major_faults)
+        faults_s = (double) (b->major_faults - h->major_faults) / dt;
+    h->swapping = (c->mem_swap_in_kib_s && swap_s > c->mem_swap_in_kib_s) ||
+                  (c->mem_major_faults_s && faults_s > c->mem_major_faults_s);
+    h->paging_kib_s = swap_s + faults_s * FAULT_KIB;
+    if (b->fields & VMB_BALLOON_SWAP) {
+        h->swap_in_kib = b->swap_in_kib;
+        h->have_swap = TRUE;
+    }
+    if (b->fields & VMB_BALLOON_MAJOR_FAULT) {
+        h->major_faults = b->major_faults;
+        h->have_faults = TRUE;
+    }
+}
+
+/* The remembered burst at @now, decayed. */
+static double
+burst_now(const MemHistory *h, gint64 now)
+{
+    if (h->burst_kib <= 0)
+        return 0;
+    return h->burst_kib * exp2(-(double) (now - h->burst_at) / BURST_HALF_LIFE_S);
+}
+
+/* Takes use @used at @now into the bursts: its growth within one interval plus stats period
+ * (W) replaces the remembered burst when larger than what is left of it. The growth since each
+ * sample of the last four W counts at its average rate over W: samples closer than W (follow-up
+ * cycles) would otherwise miss most of a jump that ended in the guest's OOM killer, and samples
+ * further apart (cycles skipped while a balloon settled) would count a slow climb whole. */
+static void
+feed_burst(MemHistory *h, gint64 now, double used, const VmbConfig *c)
+{
+    double window = vmb_config_mem_interval(c) + c->mem_stats_period;
+    double growth = 0;
+    for (guint k = 0; k < h->burst_n; k++) {
+        double age = (double) (now - h->burst_t[k]);
+        if (age > 0 && age <= 4 * window)
+            growth = MAX(growth, (used - h->burst_used[k]) * window / age);
+    }
+    if (growth > burst_now(h, now)) {
+        h->burst_kib = growth;
+        h->burst_at = now;
+    }
+    h->burst_t[h->burst_next] = now;
+    h->burst_used[h->burst_next] = used;
+    h->burst_next = (h->burst_next + 1) % BURST_SAMPLES;
+    h->burst_n = MIN(h->burst_n + 1, BURST_SAMPLES);
+}
+
+static void
+feed_sample(MemHistory *h, const VmbBalloonStat *b, const VmbConfig *c)
 {
     if (h->have_sample && b->last_update == h->sample_time)
         return; /* the guest has not refreshed its figures since */
     double used = b->current_kib > b->usable_kib ? (double) (b->current_kib - b->usable_kib) : 0;
+    double dt = h->have_sample ? (double) (b->last_update - h->sample_time) : 0;
     if (h->have_sample && b->last_update > h->sample_time) {
-        double r = (used - h->sample_used) / (double) (b->last_update - h->sample_time);
+        double r = (used - h->sample_used) / dt;
         h->rate = h->have_rate ? MAX(r, RATE_ALPHA * r + (1 - RATE_ALPHA) * h->rate) : r;
         h->have_rate = TRUE;
     }
-    h->swapping = FALSE;
-    if (b->fields & VMB_BALLOON_SWAP) {
-        h->swapping = h->have_swap && b->swap_in_kib >= h->swap_in_kib + SWAP_IN_PRESSURE_KIB;
-        h->swap_in_kib = b->swap_in_kib;
-        h->have_swap = TRUE;
-    }
+    feed_paging(h, b, dt, c);
+    feed_burst(h, b->last_update, used, c);
     h->have_sample = TRUE;
     h->sample_time = b->last_update;
     h->sample_used = used;
@@ -237,6 +312,39 @@ settled(const MemHistory *h, const VmbBalloonStat *b)
     gint64 tol = (gint64) vmb_mem_tolerance(b->current_kib);
     gint64 offset = (gint64) b->current_kib - (gint64) b->available_kib;
     return ABS(moved) > 2 * tol && ABS(offset - h->kernel_kib) <= tol;
+}
+
+/* A balloon change in flight gives up after this long at most, and after two horizons (an
+ * interval and a statistics period each) without actual coming closer to its target: TCG
+ * guests inflate their balloons over tens of seconds after boot. */
+#define FLIGHT_MAX_S 300
+
+/* Is the balloon still moving toward its target (libvirt's, or our last request when the
+ * backend does not say)? Progress is actual coming at least a MiB closer to the target. */
+static gboolean
+follow_flight(MemHistory *h, const VmbBalloonStat *b, gint64 now_s, const VmbConfig *c)
+{
+    guint64 target = b->target_kib ? b->target_kib : h->target_kib;
+    guint64 actual = b->current_kib;
+    if (!target || (guint64) ABS((gint64) actual - (gint64) target) <= vmb_mem_tolerance(target)) {
+        h->flight_target_kib = 0;
+        return FALSE;
+    }
+    if (target != h->flight_target_kib) {
+        h->flight_target_kib = target;
+        h->flight_last_kib = actual;
+        h->flight_since_s = h->flight_moved_s = now_s;
+        return TRUE;
+    }
+    guint64 off = (guint64) ABS((gint64) actual - (gint64) target);
+    guint64 last_off = (guint64) ABS((gint64) h->flight_last_kib - (gint64) target);
+    if (off + 1024 <= last_off) {
+        h->flight_last_kib = actual;
+        h->flight_moved_s = now_s;
+    }
+    double stall_s = 2 * (vmb_config_mem_interval(c) + c->mem_stats_period);
+    return (double) (now_s - h->flight_moved_s) <= stall_s &&
+           now_s - h->flight_since_s <= FLIGHT_MAX_S;
 }
 
 /* Decides whether the policy may act on @d and fills @g. */
@@ -261,6 +369,11 @@ describe(MemHistory *h, const VmbDomainStat *d, const VmbSnapshot *s, const VmbC
     g->target_kib = h->target_kib;
     g->target_from_kib = h->target_from_kib;
     g->rate_kib_s = h->have_rate ? h->rate : 0;
+    g->in_flight = follow_flight(h, b, s->wall_s, c);
+    /* A change someone else made (libvirt's boot target) counts while it is in flight; once it
+     * stalled or timed out, actual is the guest's state (our own targets are judged by the
+     * policy's unreachable/pending rules). */
+    g->balloon_target_kib = g->in_flight || b->target_kib == h->target_kib ? b->target_kib : 0;
 
     if (excluded) {
         g->state = VMB_MEM_EXCLUDED;
@@ -306,10 +419,14 @@ describe(MemHistory *h, const VmbDomainStat *d, const VmbSnapshot *s, const VmbC
         h->kernel_kib = (gint64) b->current_kib - (gint64) b->available_kib;
         h->have_kernel = TRUE;
     }
-    feed_sample(h, b);
+    feed_sample(h, b, c);
     g->usable_kib = b->usable_kib;
     g->rate_kib_s = h->have_rate ? h->rate : 0;
     g->swapping = h->swapping;
+    g->paging_kib_s = h->paging_kib_s;
+    g->burst_kib = (guint64) burst_now(h, b->last_update);
+    g->reports_free = (b->features & VMB_BALLOON_FREE_PAGE_REPORTING) != 0;
+    g->unused_kib = (b->fields & VMB_BALLOON_UNUSED) ? b->unused_kib : 0;
     g->state = VMB_MEM_MANAGED;
 }
 
@@ -327,10 +444,9 @@ log_verdict(const VmbDomainStat *d, const VmbMemGuest *g, VmbMemVerdict v, gbool
         VmbMemVerdict v;
         const char *kind;
     } lasting[] = {
-        {VMB_MEM_V_AT_MAXIMUM, "maximum"},
-        {VMB_MEM_V_HOST_LIMITED, "limited"},
-        {VMB_MEM_V_UNREACHABLE, "unreachable"},
-        {VMB_MEM_V_PENDING, "pending"},
+        {VMB_MEM_V_AT_MAXIMUM, "maximum"},      {VMB_MEM_V_HOST_LIMITED, "limited"},
+        {VMB_MEM_V_UNREACHABLE, "unreachable"}, {VMB_MEM_V_PENDING, "pending"},
+        {VMB_MEM_V_IN_FLIGHT, "inflight"},
     };
     gboolean comfortable = v == VMB_MEM_V_BALANCED || v == VMB_MEM_V_IDLE;
     for (guint k = 0; v != VMB_MEM_V_SKIPPED && k < G_N_ELEMENTS(lasting); k++) {
@@ -356,7 +472,8 @@ log_verdict(const VmbDomainStat *d, const VmbMemGuest *g, VmbMemVerdict v, gbool
     case VMB_MEM_V_UNREACHABLE:
         msg = g_strdup_printf("%s stays at %" G_GUINT64_FORMAT " MiB instead of %" G_GUINT64_FORMAT
                               " MiB (it cannot give more): not asking again",
-                              d->name, g->current_kib / 1024, g->target_kib / 1024);
+                              d->name, g->current_kib / 1024,
+                              (g->target_kib ? g->target_kib : g->balloon_target_kib) / 1024);
         log_once("unreachable", d->uuid, G_LOG_LEVEL_INFO, msg);
         break;
     case VMB_MEM_V_PENDING:
@@ -364,6 +481,12 @@ log_verdict(const VmbDomainStat *d, const VmbMemGuest *g, VmbMemVerdict v, gbool
                               " MiB (its balloon does not deflate): not asking again",
                               d->name, g->current_kib / 1024, g->target_kib / 1024);
         log_once("pending", d->uuid, G_LOG_LEVEL_WARNING, msg);
+        break;
+    case VMB_MEM_V_IN_FLIGHT:
+        msg = g_strdup_printf("the balloon of %s is on its way from %" G_GUINT64_FORMAT
+                              " to %" G_GUINT64_FORMAT " MiB: waiting for it",
+                              d->name, g->current_kib / 1024, g->balloon_target_kib / 1024);
+        log_once("inflight", d->uuid, G_LOG_LEVEL_INFO, msg);
         break;
     case VMB_MEM_V_AUTODEFLATED:
         g_info("%s took memory back from its balloon by itself (%" G_GUINT64_FORMAT
@@ -477,6 +600,26 @@ typedef struct {
     MemHistory **hist;   /* [domains] */
 } MemCycle;
 
+/* QEMU keeps the balloon's size, not its target, when a virtio-mem device plugs or unplugs:
+ * after an unplug the guest would sit below our target by what was unplugged. Our target is set
+ * again whenever the plugged size moved since we set it. FALSE when the connection was lost. */
+static gboolean
+reaim_virtio_mem(MemCycle *m, const VmbDomainStat *d, MemHistory *h)
+{
+    if (m->dry_run || !d->vmem.present || !h->target_kib ||
+        d->vmem.plugged_kib == h->vmem_plugged_kib)
+        return TRUE;
+    g_autoptr(GError) error = NULL;
+    guint64 kib = MIN(h->target_kib, d->vmem.base_kib + d->vmem.plugged_kib);
+    if (!vmb_hypervisor_set_memory(m->hv, d->uuid, kib, &error))
+        return !g_error_matches(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED);
+    g_debug("%s: virtio-mem plugged %" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT
+            " MiB, balloon target set again (%" G_GUINT64_FORMAT " MiB)",
+            d->name, h->vmem_plugged_kib / 1024, d->vmem.plugged_kib / 1024, kib / 1024);
+    h->vmem_plugged_kib = d->vmem.plugged_kib;
+    return TRUE;
+}
+
 /* Describes every domain to the policy, turning its balloon statistics on at first sight,
  * after an appearance or reconnect, and when the period changed (excluded domains are not
  * touched at all). FALSE when the connection was lost. */
@@ -496,6 +639,8 @@ describe_guests(MemCycle *m)
                 return FALSE;
             m->result->stats_enabled += h->stats_period == c->mem_stats_period;
         }
+        if (!excluded && !reaim_virtio_mem(m, d, h))
+            return FALSE;
         describe(h, d, s, c, &eff, &m->guests[i]);
         m->guests[i].take_kib = guest_take(h, &d->balloon, c);
         m->result->managed += m->guests[i].state == VMB_MEM_MANAGED;
@@ -563,13 +708,41 @@ typedef enum {
     CHANGE_CUTOFF, /* the connection is lost: stop */
 } ChangeOutcome;
 
+/* A guest with a virtio-mem device: the device's requested size takes the whole blocks of
+ * target @kib (mem-vmem.c), and the balloon target returned the rest. A device the backend
+ * cannot resize, or whose figures make no sense, leaves it all to the balloon. */
+static guint64
+size_virtio_mem(MemCycle *m, const VmbDomainStat *d, guint64 kib)
+{
+    const VmbVirtioMemStat *v = &d->vmem;
+    VmbVirtioMem dev = {v->base_kib, v->size_kib, v->block_kib, v->requested_kib, v->plugged_kib};
+    if (!v->present || !v->base_kib || !vmb_virtio_mem_valid(&dev))
+        return kib;
+    VmbVirtioMemPlan plan = vmb_virtio_mem_plan(&dev, kib);
+    if (plan.change_device) {
+        g_autoptr(GError) error = NULL;
+        if (!vmb_hypervisor_set_vmem_requested(m->hv, d->uuid, plan.requested_kib, &error)) {
+            g_autofree char *msg = g_strdup_printf(
+                "cannot resize the virtio-mem device of %s: %s (its balloon does it all)", d->name,
+                error->message);
+            log_once("refused", d->uuid, G_LOG_LEVEL_WARNING, msg);
+            return kib;
+        }
+        g_info("virtio-mem of %s: requested %" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT
+               " MiB (plugged %" G_GUINT64_FORMAT " MiB)",
+               d->name, v->requested_kib / 1024, plan.requested_kib / 1024, v->plugged_kib / 1024);
+    }
+    return plan.balloon_kib;
+}
+
 /* Sets the balloon target of @d and remembers it (what it started from, and where a grow
  * started for guest_take()). */
 static ChangeOutcome
 set_target(MemCycle *m, const VmbDomainStat *d, MemHistory *h, const VmbMemChange *ch)
 {
     g_autoptr(GError) error = NULL;
-    if (!vmb_hypervisor_set_memory(m->hv, d->uuid, ch->new_kib, &error)) {
+    guint64 balloon_kib = size_virtio_mem(m, d, ch->new_kib);
+    if (!vmb_hypervisor_set_memory(m->hv, d->uuid, balloon_kib, &error)) {
         if (g_error_matches(error, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN)) {
             g_debug("%s vanished before its memory was set", d->name);
             return CHANGE_NONE;
@@ -592,7 +765,8 @@ set_target(MemCycle *m, const VmbDomainStat *d, MemHistory *h, const VmbMemChang
         h->grow_base_actual_kib = d->balloon.current_kib;
         h->grow_base_rss_kib = d->balloon.rss_kib;
     }
-    h->target_kib = ch->new_kib;
+    h->vmem_plugged_kib = d->vmem.plugged_kib;
+    h->target_kib = balloon_kib;
     h->target_from_kib = ch->reason == VMB_MEM_ACCEPT ? ch->new_kib : ch->old_kib;
     h->target_wall_s = m->s->wall_s;
     m->t->changes++;

@@ -41,7 +41,27 @@ typedef struct {
     guint64 major_faults;
     guint64 rss_kib;           /* host memory the guest's QEMU process holds (balloon.rss) */
     guint64 min_guarantee_kib; /* <memtune><min_guarantee>, 0 when unset */
+    /* The target the balloon moves toward: libvirt's <currentMemory> (the boot target) or the
+     * last request. 0 when unknown. While a change is in flight actual differs from it. */
+    guint64 target_kib;
+    guint features; /* VmbBalloonFeature bits, from the domain XML */
 } VmbBalloonStat;
+
+/* Balloon features (<memballoon freePageReporting='on' autodeflate='on'>). */
+typedef enum {
+    VMB_BALLOON_FREE_PAGE_REPORTING = 1 << 0, /* freed guest pages go back to the host */
+    VMB_BALLOON_DEFLATE_ON_OOM = 1 << 1,      /* the guest deflates by itself when short */
+} VmbBalloonFeature;
+
+/* A virtio-mem device (<memory model='virtio-mem'>), sizes in KiB. */
+typedef struct {
+    gboolean present;
+    guint64 size_kib;      /* the most it can plug */
+    guint64 block_kib;     /* granularity */
+    guint64 requested_kib; /* what it was asked to plug */
+    guint64 plugged_kib;   /* what the guest plugged (<current>, the size-change event) */
+    guint64 base_kib;      /* memory outside the device (the NUMA cells' initial memory) */
+} VmbVirtioMemStat;
 
 typedef struct {
     char *name;
@@ -54,6 +74,7 @@ typedef struct {
     gboolean policy_refused; /* the metadata was invalid (logged when read): host settings apply */
     guint hands_off;         /* VmbHandsOff bits: its persistent definition and its state */
     gint mem_node; /* host NUMA node (dense topology index) holding its memory, -1 unknown */
+    VmbVirtioMemStat vmem;
 } VmbDomainStat;
 
 typedef struct {

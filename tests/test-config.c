@@ -26,6 +26,8 @@ test_defaults_when_missing(void)
     g_assert_cmpuint(c->interval, ==, 5);
     g_assert_cmpuint(vmb_config_cpu_interval(c), ==, 5);
     g_assert_cmpuint(vmb_config_mem_interval(c), ==, 5);
+    g_assert_cmpuint(c->mem_swap_in_kib_s, ==, 256);
+    g_assert_cmpuint(c->mem_major_faults_s, ==, 1000);
     g_assert_true(c->cpu_enabled);
     g_assert_true(c->cpu_cpus_all);
 
@@ -54,7 +56,9 @@ test_all_keys(void)
                                                     "enabled = off\n"
                                                     "low_watermark = 10\n"
                                                     "high_watermark = 30\n"
-                                                    "host_reserve_mib = 2048\n");
+                                                    "host_reserve_mib = 2048\n"
+                                                    "swap_in_threshold = 0\n"
+                                                    "major_fault_threshold = 500\n");
     g_autoptr(GError) error = NULL;
     g_autoptr(VmbConfig) c = vmb_config_load(path, FALSE, &error);
     g_assert_no_error(error);
@@ -71,6 +75,8 @@ test_all_keys(void)
     g_assert_cmpfloat(c->cpu_hysteresis, ==, 7.5);
     g_assert_cmpuint(c->cpu_max_moves, ==, 3);
     g_assert_cmpuint(c->mem_host_reserve_mib, ==, 2048);
+    g_assert_cmpuint(c->mem_swap_in_kib_s, ==, 0);
+    g_assert_cmpuint(c->mem_major_faults_s, ==, 500);
     g_assert_true(vmb_config_is_excluded(c, "infra-dns", NULL));
     g_assert_true(vmb_config_is_excluded(c, "db1", NULL));
     g_assert_false(vmb_config_is_excluded(c, "db2", NULL));
@@ -141,6 +147,14 @@ static const BadCase bad_cases[] = {
      "# c\n[daemon]\ninterval = 5\n\n[CPU]\n; cooldown = 1\nCooldown = 101\n",
      VMB_CONFIG_ERROR_BAD_VALUE,
      {".conf:7: key 'cpu.cooldown'", "0..100"}},
+    {"major-fault-threshold-range",
+     "[memory]\nmajor_fault_threshold = 1000001\n",
+     VMB_CONFIG_ERROR_BAD_VALUE,
+     {"memory.major_fault_threshold", "0..1000000"}},
+    {"swap-in-threshold-negative",
+     "[memory]\nswap_in_threshold = -5\n",
+     VMB_CONFIG_ERROR_BAD_VALUE,
+     {"memory.swap_in_threshold", "-5"}},
     {"syntax", "[cpu\ninterval = 5\n", VMB_CONFIG_ERROR_SYNTAX, {NULL}},
     {"not-utf8",
      "[daemon]\nuri = \xff\xfe\n",

@@ -136,10 +136,13 @@ kill -TERM "$pid"
 wait "$pid"
 cycles=$(grep -c "memory cycle" "$tmp/grow.log")
 grows=$(grep -c "set grower memory" "$tmp/grow.log")
-if [ "$cycles" -ge 3 ] && [ "$grows" -ge 2 ]; then
+# cycles after the first grow: within 8 s of a 10 s interval, each one is a follow-up (a
+# grow sized for the guest's growth over the next interval may make a second grow unneeded)
+after=$(sed -n '/set grower memory/,$p' "$tmp/grow.log" | grep -c "memory cycle")
+if [ "$cycles" -ge 3 ] && [ "$grows" -ge 1 ] && [ "$after" -ge 2 ]; then
     ok "starving guest followed up before the interval ($cycles cycles, $grows grows in 8 s)"
 else
-    fail "starving guest followed up before the interval ($cycles cycles, $grows grows)" "$tmp/grow.log"
+    fail "starving guest followed up before the interval ($cycles cycles, $grows grows, $after cycles from the first grow)" "$tmp/grow.log"
 fi
 
 # Its stderr reader going away (`vmbalanced ... 2>&1 | head -n1`) must not kill it (SIGPIPE,

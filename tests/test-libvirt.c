@@ -288,6 +288,27 @@ test_memory(void)
     g_autoptr(VmbSnapshot) s2 = take_snapshot(hv);
     g_assert_cmpuint(find_domain(s2, UUID_A)->balloon.current_kib, ==, 200000);
     g_assert_true(hv->connected);
+
+    /* The balloon's target: unknown at first (the persistent <currentMemory>, 256 MiB, is
+     * above actual: no boot inflation in flight), then our request. The features come from
+     * the XML on first sight: vmbtest-c reports free pages and deflates on OOM. */
+    g_assert_cmpuint(find_domain(s2, UUID_A)->balloon.target_kib, ==, 0);
+    g_assert_cmpuint(find_domain(s2, UUID_A)->balloon.features, ==, 0);
+    g_assert_cmpuint(find_domain(s2, UUID_C)->balloon.features, ==,
+                     VMB_BALLOON_FREE_PAGE_REPORTING | VMB_BALLOON_DEFLATE_ON_OOM);
+    g_assert_false(find_domain(s2, UUID_C)->vmem.present);
+    /* vmbtest-c was set live to its maximum before its first sight: as after a boot, the
+     * persistent <currentMemory> (384 MiB) below actual is a change in flight */
+    g_assert_cmpuint(find_domain(s2, UUID_C)->balloon.target_kib, ==, 393216);
+    g_assert_true(vmb_hypervisor_set_memory(hv, UUID_A, 150000, &error));
+    g_autoptr(VmbSnapshot) s3 = take_snapshot(hv);
+    g_assert_cmpuint(find_domain(s3, UUID_A)->balloon.target_kib, ==, 150000);
+
+    /* No virtio-mem device: a resize is refused as invalid, the connection stays. */
+    g_assert_false(vmb_hypervisor_set_vmem_requested(hv, UUID_A, 131072, &error));
+    g_assert_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID);
+    g_clear_error(&error);
+    g_assert_true(hv->connected);
 }
 
 static void
@@ -470,11 +491,12 @@ test_calls_without_events(void)
     g_autoptr(VmbHypervisor) hv = open_hv();
     g_assert_false(vmb_hv_libvirt_pins_follow_events(hv));
 
-    /* First sight: pins, memory parameters (asked for the size, then read), the
-     * vmbalance:policy metadata and the persistent definition of each domain. */
+    /* First sight: pins, memory parameters (asked for the size, then read), the memory XML
+     * (live, persistent?, persistent), the vmbalance:policy metadata and the persistent
+     * definition of each domain. */
     VmbHvCalls first = snapshot_calls(hv);
     g_assert_cmpuint(first.kind[VMB_HV_CALL_PINS], ==, 3);
-    g_assert_cmpuint(first.kind[VMB_HV_CALL_DOMAIN], ==, 3 + 3 * 2 + 3 * 2);
+    g_assert_cmpuint(first.kind[VMB_HV_CALL_DOMAIN], ==, 3 + 3 * 2 + 3 * 3 + 3 * 2);
     for (guint cycle = 2; cycle <= 21; cycle++) {
         VmbHvCalls c = snapshot_calls(hv);
         if (cycle % 10 == 1) { /* the periodic re-read */

@@ -15,11 +15,17 @@ typedef struct {
     VmbMemGuestState state;
     double cur, max, usable;
     double guarantee;
-    double rate;   /* MiB/s */
-    double weight; /* 0 = default */
-    gboolean swapping;
+    double rate;         /* MiB/s */
+    double weight;       /* 0 = default */
+    gboolean swapping;   /* paging above the thresholds */
+    double paging;       /* MiB/s paged in */
+    double burst;        /* MiB, its recent largest jump */
+    gboolean reports;    /* free page reporting */
+    double unused;       /* MiB free in the guest */
     double target, from; /* our last request and where it started, 0 = none */
     double take;         /* MiB it is expected to touch before the next cycle */
+    double btarget;      /* the balloon's own target (libvirt's), 0 = unknown */
+    gboolean flight;     /* the balloon still moves toward it */
 } GuestSpec;
 
 typedef struct {
@@ -223,11 +229,90 @@ static const Case cases[] = {
      .g = {{M, 1024, 4096, 500, .target = 900, .from = 900}}, .n = 1,
      .e = {{0, VMB_MEM_ACCEPT, 1024, 1024}}, .ne = 1, .check_verdicts = TRUE,
      .v = {VMB_MEM_V_AUTODEFLATED}},
+    {"flight/our grow still deflating the balloon: waited for, not pending", ROOMY,
+     .g = {{M, 1024, 4096, 100, .target = 1300, .from = 1024, .btarget = 1300, .flight = TRUE}},
+     .n = 1, .ne = 0, .check_verdicts = TRUE, .v = {VMB_MEM_V_IN_FLIGHT}},
     {"target/grow not reached: not asked again", ROOMY,
      .g = {{M, 1024, 4096, 100, .target = 1300, .from = 1024}}, .n = 1, .ne = 0,
      .check_verdicts = TRUE, .v = {VMB_MEM_V_PENDING}},
-    {"swapping guest is not shrunk", ROOMY, .g = {{M, 2048, 4096, 1800, .swapping = TRUE}}, .n = 1,
-     .ne = 0},
+    /* booted at 2048 MiB, inflating toward libvirt's 512: a shrink to 1301 would replace
+     * that target with a larger one (seen on the lab's TCG guests) */
+    {"flight/inflating toward a lower target: not shrunk", ROOMY,
+     .g = {{M, 1365, 2048, 1200, .btarget = 512, .flight = TRUE}}, .n = 1, .ne = 0,
+     .check_verdicts = TRUE, .v = {VMB_MEM_V_IN_FLIGHT}},
+    {"flight/stalled above a lower target: not raised either", ROOMY,
+     .g = {{M, 1365, 2048, 1200, .btarget = 512}}, .n = 1, .ne = 0, .check_verdicts = TRUE,
+     .v = {VMB_MEM_V_UNREACHABLE}},
+    {"flight/the same guest at its target shrinks", ROOMY,
+     .g = {{M, 1365, 2048, 1200, .btarget = 1365}}, .n = 1, .e = {{0, VMB_MEM_SHRINK, 1301, 1301}},
+     .ne = 1},
+    /* used 1265: A = 1265 / 0.725 = 1744.8 */
+    {"flight/starving while inflating: grows", ROOMY,
+     .g = {{M, 1365, 2048, 100, .btarget = 512, .flight = TRUE}}, .n = 1,
+     .e = {{0, VMB_MEM_GROW, 1745, 1745}}, .ne = 1},
+    /* a deflation of 476 on its way (not ours): headroom 1200 - 512 - 476 = 212, as if it
+     * were our own grow (the settling case) */
+    {"flight/deflating toward a higher target: no grow, it counts against the headroom", 8192, 1200,
+     .g = {{M, 1024, 4096, 100, .btarget = 1500, .flight = TRUE}, {M, 1024, 4096, 100}}, .n = 2,
+     .e = {{1, VMB_MEM_GROW, 1171.9, 1172}}, .ne = 1, .check_verdicts = TRUE,
+     .v = {VMB_MEM_V_IN_FLIGHT, VMB_MEM_V_HOST_LIMITED}},
+    /* used 324: without its past jump of 500 MiB it would shrink a step (the case below) */
+    {"burst/an idle guest that jumped keeps room for the next jump", ROOMY,
+     .g = {{M, 1024, 4096, 700, .burst = 500}}, .n = 1, .ne = 0, .check_verdicts = TRUE,
+     .v = {VMB_MEM_V_BALANCED}},
+    {"burst/the same guest without a jump shrinks", ROOMY, .g = {{M, 1024, 4096, 700}}, .n = 1,
+     .e = {{0, VMB_MEM_SHRINK, 960, 960}}, .ne = 1},
+    /* in band (usable 300) but short of low + 400: (724 + 400) / 0.725 = 1550.3 */
+    {"burst/grown ahead of its next jump", ROOMY, .g = {{M, 1024, 4096, 300, .burst = 400}}, .n = 1,
+     .e = {{0, VMB_MEM_GROW, 1551, 1551}}, .ne = 1, .check_verdicts = TRUE,
+     .v = {VMB_MEM_V_STARVING}},
+    /* the room for a burst is comfort: 100 MiB of headroom minus the 64 MiB cushion, none of
+     * it urgent, so only 36 MiB of the 527 wanted */
+    {"burst/comfort: not grown into the cushion", 8192, 612,
+     .g = {{M, 1024, 4096, 300, .burst = 400}}, .n = 1, .e = {{0, VMB_MEM_GROW, 1059, 1061}},
+     .ne = 1},
+    /* host 112 MiB short: the reserve comes first, the room for its jump goes */
+    {"burst/host short: the reserve comes first", 8192, 400,
+     .g = {{M, 2048, 4096, 600, .burst = 500}}, .n = 1, .e = {{0, VMB_MEM_SQUEEZE, 1936, 1936}},
+     .ne = 1},
+    /* 1700 MiB of free pages went back to the host already: a step frees nothing */
+    {"reporting/an idle guest whose free pages went back is not shrunk", ROOMY,
+     .g = {{M, 2048, 4096, 1800, .reports = TRUE, .unused = 1700}}, .n = 1, .ne = 0,
+     .check_verdicts = TRUE, .v = {VMB_MEM_V_IDLE}},
+    /* its free memory is page cache (resident): the step frees host memory */
+    {"reporting/page cache is still host memory: shrinks", ROOMY,
+     .g = {{M, 2048, 4096, 1800, .reports = TRUE, .unused = 10}}, .n = 1,
+     .e = {{0, VMB_MEM_SHRINK, 1984, 1984}}, .ne = 1},
+    /* host 112 MiB short: capped all the same, past its band's middle (248 / 0.725 = 343)
+     * toward its low watermark (292), as shrinking it frees next to nothing */
+    {"reporting/capped when the host needs it", 8192, 400,
+     .g = {{M, 2048, 4096, 1800, .reports = TRUE, .unused = 1700}}, .n = 1,
+     .e = {{0, VMB_MEM_RECLAIM, 312, 312}}, .ne = 1},
+    /* the plain guest's step is counted in full, the reporting one's as nothing: the plain
+     * guest pays for the host (1936), the reporting one only takes its step (a cap) */
+    {"reporting/host short: a plain balloon's step counts in full", 8192, 400,
+     .g = {{M, 2048, 4096, 1800}, {M, 2048, 4096, 1800, .reports = TRUE, .unused = 1700}}, .n = 2,
+     .e = {{0, VMB_MEM_RECLAIM, 1936, 1936}, {1, VMB_MEM_SHRINK, 1984, 1984}}, .ne = 2},
+    /* paging, even with memory to spare: never shrunk, grows by the band minimum */
+    {"paging/an idle guest that pages is not shrunk but grown", ROOMY,
+     .g = {{M, 2048, 4096, 1800, .swapping = TRUE}}, .n = 1, .e = {{0, VMB_MEM_GROW, 2112, 2112}},
+     .ne = 1, .check_verdicts = TRUE, .v = {VMB_MEM_V_STARVING}},
+    /* in band (usable 300 of 1024), paging 10 MiB/s x 15 s = 150 on top of its use:
+     * (724 + 150) / 0.725 = 1205.5 */
+    {"paging/inside the band: starving, grown by what it pages in over the horizon", ROOMY,
+     .g = {{M, 1024, 4096, 300, .swapping = TRUE, .paging = 10}}, .n = 1,
+     .e = {{0, VMB_MEM_GROW, 1206, 1206}}, .ne = 1, .check_verdicts = TRUE,
+     .v = {VMB_MEM_V_STARVING}},
+    {"paging/the same guest not paging is balanced", ROOMY, .g = {{M, 1024, 4096, 300}}, .n = 1,
+     .ne = 0, .check_verdicts = TRUE, .v = {VMB_MEM_V_BALANCED}},
+    {"paging/at its maximum: short", ROOMY,
+     .g = {{M, 1024, 1024, 300, .swapping = TRUE, .paging = 10}}, .n = 1, .ne = 0,
+     .check_verdicts = TRUE, .v = {VMB_MEM_V_AT_MAXIMUM}},
+    /* host 112 MiB short of its reserve: the paging guest gives nothing, the other one the
+     * 112 and the 64 the paging guest urgently needs */
+    {"paging/host short: a paging guest is not squeezed", 8192, 400,
+     .g = {{M, 2048, 4096, 900, .swapping = TRUE}, {M, 2048, 4096, 600}}, .n = 2,
+     .e = {{1, VMB_MEM_SQUEEZE, 1872, 1872}}, .ne = 1},
 };
 
 static void
@@ -279,9 +364,15 @@ test_case(gconstpointer data)
             .rate_kib_s = s->rate * MIB,
             .weight = s->weight,
             .swapping = s->swapping,
+            .paging_kib_s = s->paging * MIB,
+            .burst_kib = kib(s->burst),
+            .reports_free = s->reports,
+            .unused_kib = kib(s->unused),
             .target_kib = kib(s->target),
             .target_from_kib = kib(s->from),
             .take_kib = kib(s->take),
+            .balloon_target_kib = kib(s->btarget),
+            .in_flight = s->flight,
         };
     }
     VmbMemProblem p = {

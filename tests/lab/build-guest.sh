@@ -29,6 +29,7 @@ SELF="$HERE/$(basename "${BASH_SOURCE[0]}")"
 CACHE=${VMB_LAB_CACHE:-/var/cache/vmbalance-lab}
 WORKLOAD_SRC="$HERE/workload.c"
 MODULES="virtio_pci virtio_balloon virtio_console"   # + dependencies
+OPTIONAL_MODULES="virtio_mem"   # loaded when the kernel has them (virtio-mem guests, s15c)
 FORCE=0 QUIET=0
 
 for a in "$@"; do
@@ -221,6 +222,13 @@ add_mod() {
 	cp "$KMOD/$p" "$R/lib/modules/$KREL/$p"
 	want+=("$m")
 }
+for m in $OPTIONAL_MODULES; do
+	if [ -n "$(modpath "$m")" ] || grep -q "/$m.ko\$" "$KMOD/modules.builtin" 2>/dev/null; then
+		MODULES+=" $m"
+	else
+		say "optional module $m not in $KREL: left out"
+	fi
+done
 for m in $MODULES; do add_mod "$m"; done
 cp "$KMOD/modules.builtin" "$KMOD/modules.order" "$R/lib/modules/$KREL/" 2>/dev/null || true
 busybox depmod -b "$R" "$KREL"

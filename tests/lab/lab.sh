@@ -17,6 +17,10 @@
 #       --target MiB --rate MiB/s   ramp the held memory after boot
 #       --autodeflate  --transient  --append 'KERNEL ARGS'  --timeout S
 #       --no-balloon (no balloon device)  --no-balloon-driver (device, no guest driver)
+#       --free-page-reporting (<memballoon freePageReporting='on'>)
+#       --no-settle (return at boot, while the balloon may still inflate to --mem)
+#       --vmem MiB (a virtio-mem device of that size, 2 MiB blocks, none plugged; --mem is
+#                   then the boot memory, one guest NUMA cell)
 #   ctl NAME 'CMD' ['CMD'...] send control commands, print one reply each:
 #                            duty D | threads N | mem M [RATE] | status | ping
 #   stop NAME                destroy + undefine one guest (its console log
@@ -234,6 +238,7 @@ cmd_start() {
 	[ $# -ge 1 ] || die "usage: start NAME [options]"
 	local name dom dir vcpus=1 mem=384 maxmem='' duty=0 threads=1 hold=32
 	local target='' rate=0 autodeflate=0 balloon=virtio transient=0 append='' timeout=120
+	local reporting=0 settle=1 vmem=0
 	name=$1; shift
 	dom=$(dom_name "$name")
 	while [ $# -gt 0 ]; do
@@ -247,6 +252,9 @@ cmd_start() {
 		--target) target=$2; shift ;;
 		--rate) rate=$2; shift ;;
 		--autodeflate) autodeflate=1 ;;
+		--free-page-reporting) reporting=1 ;;
+		--no-settle) settle=0 ;;
+		--vmem) vmem=$2; shift ;;
 		--no-balloon) balloon=none ;;
 		--no-balloon-driver) balloon=nodriver ;;
 		--transient) transient=1 ;;
@@ -257,7 +265,7 @@ cmd_start() {
 		shift
 	done
 	local v
-	for v in vcpus mem duty threads hold rate timeout; do
+	for v in vcpus mem duty threads hold rate timeout vmem; do
 		[[ ${!v} =~ ^[0-9]+$ ]] || die "--$v must be a number"
 	done
 	[ -z "$maxmem" ] && maxmem=$(( mem > 512 ? mem : 512 ))
@@ -287,14 +295,26 @@ cmd_start() {
 	local cpu='' ad=''
 	[ "$vt" = kvm ] && cpu="<cpu mode='host-passthrough'/>"
 	[ "$autodeflate" = 1 ] && ad=" autodeflate='on'"
+	[ "$reporting" = 1 ] && ad+=" freePageReporting='on'"
 	local memballoon="<memballoon model='virtio'$ad><stats period='1'/></memballoon>"
+	# virtio-mem needs a guest NUMA cell (the boot memory) and a hotplug slot.
+	local maxmemory='' vmemdev='' memtotal=$maxmem
+	if [ "$vmem" -gt 0 ]; then
+		maxmemory="<maxMemory slots='1' unit='MiB'>$((mem + vmem))</maxMemory>"
+		cpu="<cpu>"
+		[ "$vt" = kvm ] && cpu="<cpu mode='host-passthrough'>"
+		cpu+="<numa><cell id='0' cpus='0-$((vcpus - 1))' memory='$mem' unit='MiB'/></numa></cpu>"
+		vmemdev="<memory model='virtio-mem'><target><size unit='MiB'>$vmem</size><node>0</node><block unit='MiB'>2</block><requested unit='MiB'>0</requested></target></memory>"
+		memtotal=$((mem + vmem))
+	fi
 	[ "$balloon" = none ] && memballoon="<memballoon model='none'/>"
 
 	cat >"$dir/domain.xml" <<EOF
 <domain type='$vt'>
   <name>$dom</name>
   <description>vmbalance lab guest (tests/lab/lab.sh)</description>
-  <memory unit='MiB'>$maxmem</memory>
+  $maxmemory
+  <memory unit='MiB'>$memtotal</memory>
   <currentMemory unit='MiB'>$mem</currentMemory>
   <vcpu placement='static'>$vcpus</vcpu>
   <os>
@@ -320,6 +340,7 @@ cmd_start() {
       <target type='virtio' name='$CTL_CHANNEL'/>
     </channel>
     $memballoon
+    $vmemdev
   </devices>
 </domain>
 EOF
@@ -359,12 +380,12 @@ EOF
 	# (max 10 s) so callers start from a settled guest. Without a driver it never moves.
 	local cur='' _
 	for _ in $(seq 1 100); do
-		[ "$balloon" = virtio ] || break
+		[ "$balloon" = virtio ] && [ "$settle" = 1 ] || break
 		cur=$(virsh_ domstats --balloon "$dom" 2>/dev/null | sed -n 's/^ *balloon.current=//p')
 		[ -n "$cur" ] && [ "$cur" -le $(( mem * 1024 + 1024 )) ] && break
 		sleep 0.1
 	done
-	[ "$balloon" != virtio ] || { [ -n "$cur" ] && [ "$cur" -le $(( mem * 1024 + 1024 )) ]; } ||
+	[ "$balloon" != virtio ] || [ "$settle" = 0 ] || { [ -n "$cur" ] && [ "$cur" -le $(( mem * 1024 + 1024 )) ]; } ||
 		say "warning: $dom balloon.current=${cur:-?} KiB has not reached --mem $mem MiB"
 	say "$dom ready in $(since "$t0") s (balloon settled +$(since "$t3") s; define+start $(awk -v a="$t1" -v b="$t2" 'BEGIN{printf "%.1f", b-a}') s, boot $(awk -v a="$t2" -v b="$t3" 'BEGIN{printf "%.1f", b-a}') s; $vt, $vcpus vcpu, $mem/$maxmem MiB, duty $duty x$threads, hold $hold MiB)"
 	echo "$dom"

@@ -1,11 +1,11 @@
 #!/bin/bash
 # shellcheck disable=SC2016,SC2034,SC2119,SC1091 # check() evals its condition later; lib.sh sets and reads the shared variables
-# Scenario 15: a guest whose persistent definition pins its vCPU (`virsh vcpupin --config`:
+# Scenario 16: a guest whose persistent definition pins its vCPU (`virsh vcpupin --config`:
 # <cputune><vcpupin> in the inactive XML, as OpenStack's dedicated CPUs are). p (own guest,
 # 100 %) is pinned to pCPU 0 live and in its definition; a (100 %) shares pCPU 0. vmbalanced
 # says once that it leaves p's vCPUs alone, never moves p, and counts p's load on pCPU 0: a
 # moves away within 3 cycles.
-NAME=s15-definition-pin
+NAME=s16-definition-pin
 source "$(dirname "$0")/lib.sh"
 
 lab_begin a b c d m
