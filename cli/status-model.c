@@ -20,6 +20,8 @@ vmb_ctl_status_free(VmbCtlStatus *s)
     g_free(s->state);
     g_free(s->state_reason);
     g_free(s->uri);
+    g_strfreev(s->other_tools);
+    g_strfreev(s->hands_off);
     g_free(s->topology);
     g_array_unref(s->pcpus);
     g_ptr_array_unref(s->domains);
@@ -54,6 +56,17 @@ read_properties(VmbCtlStatus *s, VmbManager1 *p)
     s->moves_failed = vmb_manager1_get_moves_failed(p);
     s->memory_changes = vmb_manager1_get_memory_changes(p);
     s->errors = vmb_manager1_get_errors(p);
+    const char *const *tools = vmb_manager1_get_other_tools(p);
+    s->other_tools = tools ? g_strdupv((char **) tools) : g_new0(char *, 1);
+    g_autoptr(GStrvBuilder) hands = g_strv_builder_new();
+    GVariant *ho = vmb_manager1_get_hands_off(p);
+    for (gsize i = 0; ho && i < g_variant_n_children(ho); i++) {
+        const char *dom = NULL, *why = NULL;
+        g_variant_get_child(ho, i, "(&s&s)", &dom, &why);
+        g_autofree char *line = g_strdup_printf("%s: %s", dom, why);
+        g_strv_builder_add(hands, line);
+    }
+    s->hands_off = g_strv_builder_end(hands);
     VmbCtlHostMemory *m = &s->host_memory;
     m->available_kib = vmb_manager1_get_host_memory_available(p);
     m->known = vmb_manager1_get_memory_cycles(p) && m->available_kib;

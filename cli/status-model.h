@@ -57,6 +57,8 @@ typedef struct {
     VmbCtlHostMemory host_memory;
     GArray *pcpus;      /* VmbCtlPcpu */
     GPtrArray *domains; /* VmbCtlDomain */
+    GStrv other_tools;  /* OtherTools: tools on the host that turn the same knobs */
+    GStrv hands_off;    /* HandsOff: "domain: reason" */
 } VmbCtlStatus;
 
 /* Calls GetStatus and reads @proxy's cached properties; NULL with @error on failure. */

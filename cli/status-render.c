@@ -85,6 +85,10 @@ print_tasks(GString *out, const VmbCtlStatus *s)
                                m->available_kib / 1024, m->reserve_kib / 1024,
                                m->headroom_kib / 1024, m->pressure ? " (under pressure)" : "");
     }
+    for (guint i = 0; s->hands_off && s->hands_off[i]; i++)
+        g_string_append_printf(out, "Hands off: %s\n", s->hands_off[i]);
+    for (guint i = 0; s->other_tools && s->other_tools[i]; i++)
+        g_string_append_printf(out, "Other tool: %s\n", s->other_tools[i]);
 }
 
 static void

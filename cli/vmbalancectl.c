@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "domain-render.h"
 #include "json-render.h"
 #include "status-render.h"
 #include "top.h"
@@ -75,6 +76,11 @@ static const GOptionEntry history_options[] = {
     {"lines", 'n', 0, G_OPTION_ARG_INT, &opt.lines,
      "Show the last N actions (default 20; 0 for all the daemon keeps)", "N"},
     {"json", 0, 0, G_OPTION_ARG_NONE, &opt.json, "Print a JSON array", NULL},
+    {NULL},
+};
+
+static const GOptionEntry domain_options[] = {
+    {"json", 0, 0, G_OPTION_ARG_NONE, &opt.json, "Print a JSON object", NULL},
     {NULL},
 };
 
@@ -417,6 +423,53 @@ cmd_reset(const Command *cmd, VmbManager1 *proxy, int argc, char **argv)
     return print_tunable(proxy, argv[0], " (from the configuration file)");
 }
 
+/* domain NAME | domain NAME set KEY VALUE | domain NAME reset KEY */
+static int
+check_domain(const Command *cmd, int argc, char **argv)
+{
+    if (argc == 1)
+        return EXIT_SUCCESS;
+    if (g_str_equal(argv[1], "set") && argc == 4)
+        return EXIT_SUCCESS;
+    if (g_str_equal(argv[1], "reset") && argc == 3)
+        return EXIT_SUCCESS;
+    return usage_error(cmd, "expected NAME, NAME set KEY VALUE or NAME reset KEY");
+}
+
+static int
+show_domain(VmbManager1 *proxy, const char *domain)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GVariant) policy = NULL;
+    if (!vmb_manager1_call_get_domain_sync(proxy, domain, CALL_DEFAULTS, &policy, NULL, &error))
+        return call_failed(error);
+    g_autofree char *text = opt.json ? vmb_domain_to_json(policy) : vmb_domain_to_text(policy);
+    g_print("%s", text);
+    return EXIT_SUCCESS;
+}
+
+static int
+cmd_domain(const Command *cmd, VmbManager1 *proxy, int argc, char **argv)
+{
+    if (argc == 1)
+        return show_domain(proxy, argv[0]);
+    g_autoptr(GError) error = NULL;
+    gboolean set = g_str_equal(argv[1], "set");
+    gboolean ok = set ? vmb_manager1_call_set_domain_policy_sync(proxy, argv[0], argv[2], argv[3],
+                                                                 CALL_DEFAULTS, NULL, &error)
+                      : vmb_manager1_call_reset_domain_policy_sync(proxy, argv[0], argv[2],
+                                                                   CALL_DEFAULTS, NULL, &error);
+    if (!ok)
+        return call_failed(error);
+    if (set)
+        g_print("%s: %s = %s written to its metadata; in effect from the next cycle\n", argv[0],
+                argv[2], argv[3]);
+    else
+        g_print("%s: %s removed from its metadata; in effect from the next cycle\n", argv[0],
+                argv[2]);
+    return EXIT_SUCCESS;
+}
+
 static int
 cmd_pause_resume(const Command *cmd, VmbManager1 *proxy, int argc, char **argv)
 {
@@ -635,6 +688,24 @@ static const Command commands[] = {
      .min_args = 1,
      .max_args = 1,
      .run = cmd_reset},
+    {.name = "domain",
+     .args = "NAME [set KEY VALUE|reset KEY]",
+     .synopsis = "NAME [set|reset]",
+     .summary = "Show or change a domain's own policy (its libvirt metadata)",
+     .help = "Shows the effective policy of the running domain NAME (name or UUID) and where "
+             "each value comes from: metadata, configuration, default, definition (pinned "
+             "vCPUs, locked or hugepage memory, host devices), operator, state. set and reset "
+             "change its vmbalance:policy metadata element (namespace "
+             "https://vmbalance.org/xmlns/policy/1) in the live and persistent definition: "
+             "cpu and memory take auto or off, weight 0.1..100, min_mib and max_mib "
+             "1..16777216 (vmbalancectl domain NAME set KEY VALUE, vmbalancectl domain NAME "
+             "reset KEY). Root only. Options (--json) must come before NAME.",
+     .options = domain_options,
+     .posix = TRUE,
+     .min_args = 1,
+     .max_args = 4,
+     .check = check_domain,
+     .run = cmd_domain},
     {.name = "pause",
      .args = "[cpu|memory]",
      .synopsis = "[cpu|memory]",

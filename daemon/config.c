@@ -17,6 +17,8 @@ G_DEFINE_QUARK(vmb_config_error, vmb_config_error)
 
 #define OFF(field) offsetof(VmbConfig, field)
 
+static const char *const foreign_choices[] = {"override", "respect", NULL};
+
 static const VmbKeyInfo keys[] = {
     {"daemon.uri", VMB_KEY_STRING, 0, 0, OFF(uri), FALSE,
      "libvirt connection URI (fake:///PATH for the simulated host)", 1000, 0},
@@ -41,6 +43,9 @@ static const VmbKeyInfo keys[] = {
      "EWMA weight of the newest load sample (1 = no smoothing)"},
     {"cpu.cooldown", VMB_KEY_UINT, 0, 100, OFF(cpu_cooldown), FALSE,
      "cycles a moved vCPU is left where it is"},
+    {"cpu.foreign_pins", VMB_KEY_CHOICE, 0, 0, OFF(cpu_foreign_pins), FALSE,
+     "pins vmbalanced did not make: override (balance them) or respect (keep them)", 16, 0,
+     foreign_choices},
     {"memory.enabled", VMB_KEY_BOOL, 0, 1, OFF(mem_enabled), FALSE, "run the memory coordinator"},
     {"memory.interval", VMB_KEY_UINT, 1, 3600, OFF(mem_interval), TRUE,
      "seconds between memory coordinator cycles (default: daemon.interval)"},
@@ -122,6 +127,15 @@ vmb_config_describe_range(const VmbKeyInfo *key)
         return g_strdup_printf("a comma-separated list of names, UUIDs or glob patterns (at "
                                "most %u items, %u characters)",
                                key->max_items, key->max_len);
+    case VMB_KEY_CHOICE: {
+        g_autofree char *first = g_strjoinv(", ", (char **) key->choices);
+        /* "a, b or c" */
+        char *last = g_strrstr(first, ", ");
+        if (!last)
+            return g_steal_pointer(&first);
+        *last = '\0';
+        return g_strdup_printf("%s or %s", first, last + 2);
+    }
     case VMB_KEY_PATH:
         return g_strdup_printf(
             "an absolute path of a file whose name ends in .prom (node_exporter's "
@@ -141,6 +155,7 @@ vmb_config_new_defaults(void)
     c->exclude = g_new0(char *, 1);
     c->metrics_file = g_strdup("");
     c->cpu_enabled = TRUE;
+    c->cpu_foreign_pins = g_strdup("override");
     c->cpu_cpus_all = TRUE;
     c->cpu_hysteresis = 3.0;
     c->cpu_max_moves = 0;
@@ -168,6 +183,7 @@ vmb_config_copy(const VmbConfig *c)
 {
     VmbConfig *copy = g_memdup2(c, sizeof(*c));
     copy->uri = g_strdup(c->uri);
+    copy->cpu_foreign_pins = g_strdup(c->cpu_foreign_pins);
     copy->exclude = g_strdupv(c->exclude);
     copy->metrics_file = g_strdup(c->metrics_file);
     copy->mem_weights = g_strdupv(c->mem_weights);
@@ -180,6 +196,7 @@ vmb_config_free(VmbConfig *c)
     if (!c)
         return;
     g_free(c->uri);
+    g_free(c->cpu_foreign_pins);
     g_strfreev(c->exclude);
     g_free(c->metrics_file);
     g_strfreev(c->mem_weights);
@@ -326,6 +343,12 @@ vmb_config_set(VmbConfig *c, const char *name, const char *raw, GError **error)
         }
         break;
     }
+    case VMB_KEY_CHOICE:
+        if ((ok = g_strv_contains(key->choices, value))) {
+            g_free(*(char **) field);
+            *(char **) field = g_strdup(value);
+        }
+        break;
     case VMB_KEY_PATH:
         if ((ok = parse_metrics_path(value))) {
             g_free(*(char **) field);
@@ -381,6 +404,7 @@ vmb_config_get(const VmbConfig *c, const char *name, GError **error)
         return format_number(*(const double *) field);
     case VMB_KEY_STRING:
     case VMB_KEY_PATH:
+    case VMB_KEY_CHOICE:
         return g_strdup(*(char *const *) field);
     case VMB_KEY_CPUSET:
         return c->cpu_cpus_all ? g_strdup("all") : vmb_cpuset_format(&c->cpu_cpus);
@@ -751,6 +775,14 @@ vmb_config_format_setting(const VmbKeyInfo *key, const char *value, GError **err
 double
 vmb_config_mem_weight(const VmbConfig *c, const char *name, const char *uuid)
 {
+    double w = 1.0;
+    vmb_config_mem_weight_find(c, name, uuid, &w);
+    return w;
+}
+
+gboolean
+vmb_config_mem_weight_find(const VmbConfig *c, const char *name, const char *uuid, double *weight)
+{
     for (guint i = 0; c->mem_weights && c->mem_weights[i]; i++) {
         const char *colon = strrchr(c->mem_weights[i], ':');
         double w;
@@ -758,8 +790,16 @@ vmb_config_mem_weight(const VmbConfig *c, const char *name, const char *uuid)
             continue; /* rejected by vmb_config_validate */
         g_autofree char *pattern = g_strndup(c->mem_weights[i], colon - c->mem_weights[i]);
         if ((name && fnmatch(pattern, name, 0) == 0) ||
-            (uuid && fnmatch(pattern, uuid, FNM_CASEFOLD) == 0))
-            return w;
+            (uuid && fnmatch(pattern, uuid, FNM_CASEFOLD) == 0)) {
+            *weight = w;
+            return TRUE;
+        }
     }
-    return 1.0;
+    return FALSE;
+}
+
+gboolean
+vmb_config_respects_foreign_pins(const VmbConfig *c)
+{
+    return g_strcmp0(c->cpu_foreign_pins, "respect") == 0;
 }

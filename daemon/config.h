@@ -35,6 +35,8 @@ typedef struct {
     guint cpu_max_moves;
     double cpu_smoothing; /* EWMA weight of the newest sample */
     guint cpu_cooldown;   /* cycles a moved vCPU stays put */
+    /* "override" or "respect": pins vmbalanced did not make */
+    char *cpu_foreign_pins;
     /* [memory] */
     gboolean mem_enabled;
     guint mem_interval;        /* 0 = use daemon.interval */
@@ -63,6 +65,8 @@ typedef enum {
     VMB_KEY_CPUSET,
     VMB_KEY_LIST,
     VMB_KEY_PATH, /* an absolute path of a *.prom file, or "" for none */
+    /* one word of VmbKeyInfo.choices, stored as a string */
+    VMB_KEY_CHOICE,
 } VmbKeyType;
 
 typedef struct {
@@ -76,6 +80,7 @@ typedef struct {
      * characters of the trimmed value (0: VMB_CONFIG_MAX_VALUE) and, for a LIST, items. */
     guint max_len;
     guint max_items;
+    const char *const *choices; /* CHOICE only: the words allowed, NULL-terminated */
 } VmbKeyInfo;
 
 /* The longest value of a key without its own max_len: numbers and booleans are short. */
@@ -129,5 +134,10 @@ gboolean vmb_config_validate(const VmbConfig *c, GError **error);
 guint vmb_config_cpu_interval(const VmbConfig *c);
 guint vmb_config_mem_interval(const VmbConfig *c);
 gboolean vmb_config_is_excluded(const VmbConfig *c, const char *name, const char *uuid);
+/* cpu.foreign_pins = respect. */
+gboolean vmb_config_respects_foreign_pins(const VmbConfig *c);
 /* memory.weights: the weight of the first item whose pattern matches, else 1. */
 double vmb_config_mem_weight(const VmbConfig *c, const char *name, const char *uuid);
+/* The same, FALSE (and @weight untouched) when no item matches. */
+gboolean vmb_config_mem_weight_find(const VmbConfig *c, const char *name, const char *uuid,
+                                    double *weight);

@@ -2,6 +2,7 @@
 #include "cpu-task.h"
 
 #include "cpu-policy.h"
+#include "domain-meta.h"
 #include "log.h"
 #include "move-check.h"
 
@@ -21,6 +22,7 @@ vmb_cpu_task_init(VmbCpuTask *t)
     t->usage = vmb_cpu_usage_new();
     t->dry_reported = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     t->check = vmb_move_check_new();
+    t->foreign = vmb_foreign_pins_new();
 }
 
 void
@@ -29,6 +31,7 @@ vmb_cpu_task_clear(VmbCpuTask *t)
     g_clear_pointer(&t->usage, vmb_cpu_usage_free);
     g_clear_pointer(&t->dry_reported, g_hash_table_unref);
     g_clear_pointer(&t->check, vmb_move_check_free);
+    g_clear_pointer(&t->foreign, vmb_foreign_pins_free);
     g_clear_pointer(&t->host.busy, g_free);
     g_clear_pointer(&t->host.background, g_free);
 }
@@ -38,6 +41,7 @@ vmb_cpu_task_forget(VmbCpuTask *t, const char *uuid)
 {
     vmb_cpu_usage_forget(t->usage, uuid);
     vmb_move_check_forget(t->check, uuid);
+    vmb_foreign_pins_forget(t->foreign, uuid);
 }
 
 static void
@@ -123,7 +127,9 @@ collect_items(VmbCpuTask *t, const VmbSnapshot *s, const VmbConfig *c, GArray *i
     gboolean any_new = FALSE;
     for (guint i = 0; i < s->domains->len; i++) {
         const VmbDomainStat *d = g_ptr_array_index(s->domains, i);
-        gboolean excluded = vmb_config_is_excluded(c, d->name, d->uuid);
+        VmbEffectivePolicy eff; /* not managed: its load counts where it runs */
+        vmb_domain_effective_full(c, d, vmb_foreign_pins_respected(t->foreign, d->uuid), FALSE,
+                                  &eff);
         for (guint v = 0; v < d->nvcpus; v++) {
             const VmbVcpuLoad *l = vmb_cpu_usage_vcpu(t->usage, d->uuid, v);
             if (!l || !l->valid) {
@@ -135,7 +141,7 @@ collect_items(VmbCpuTask *t, const VmbSnapshot *s, const VmbConfig *c, GArray *i
                 .load = l->load,
                 .noise = l->noise,
                 .current = d->vcpus[v].pcpu,
-                .movable = !excluded,
+                .movable = eff.cpu_managed,
                 .cooling = l->moved_cycle && cycle - l->moved_cycle <= c->cpu_cooldown,
             };
             ItemRef ref = {d, v};
@@ -175,6 +181,7 @@ pin(VmbCpuTask *t, VmbHypervisor *hv, const ItemRef *ref, const VmbCpuMove *m)
     g_autoptr(GError) error = NULL;
     if (vmb_hypervisor_pin_vcpu(hv, ref->dom->uuid, ref->vcpu, m->to, &error)) {
         vmb_cpu_usage_mark_moved(t->usage, ref->dom->uuid, ref->vcpu);
+        vmb_foreign_pins_made(t->foreign, ref->dom->uuid, ref->vcpu, m->to);
         t->pin_changes++;
         return MOVE_MADE;
     }
@@ -443,6 +450,7 @@ vmb_cpu_task_run(VmbCpuTask *t, VmbHypervisor *hv, const VmbSnapshot *s, const V
     t->cycles++;
     vmb_cpu_usage_update(t->usage, s, c->cpu_smoothing);
     update_background(t, s, c->cpu_smoothing);
+    vmb_foreign_pins_observe(t->foreign, s, c);
 
     g_autofree gboolean *allowed = g_new0(gboolean, s->npcpus);
     guint n_allowed = allowed_pcpus(s, c, allowed);

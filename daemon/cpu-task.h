@@ -7,6 +7,7 @@
 #include "action.h"
 #include "config.h"
 #include "cpu-usage.h"
+#include "foreign-pins.h"
 #include "host-load.h"
 #include "hypervisor.h"
 #include "move-check.h"
@@ -23,6 +24,7 @@ typedef struct {
     VmbCpuHostView host;
     GHashTable *dry_reported; /* "uuid/vcpu" -> pCPU last reported in dry-run */
     VmbMoveCheck *check;      /* the balance and spread moves made, until judged */
+    VmbForeignPins *foreign;  /* pins someone else made (cpu.foreign_pins) */
     /* counters since start */
     guint64 cycles;
     guint64 pin_changes;

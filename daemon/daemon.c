@@ -4,7 +4,9 @@
 #include <glib-unix.h>
 #include <signal.h>
 
+#include "coexist.h"
 #include "cpu-task.h"
+#include "domain-meta.h"
 #include "hypervisor.h"
 #include "log.h"
 #include "mem-task.h"
@@ -28,6 +30,7 @@ typedef struct {
 
 struct _VmbDaemon {
     char *config_path;
+    GStrv other_tools; /* coexist.h: what other tools on the host were found, and why it matters */
     gboolean config_missing_ok; /* the default path may be absent */
     char *uri_override;         /* --connect */
     gboolean dry_run;
@@ -136,6 +139,11 @@ build_domain(VmbDaemon *d, const VmbDomainStat *dom)
 {
     VmbDomainStatus *v = vmb_domain_status_new(dom->name, dom->uuid, dom->nvcpus);
     v->excluded = vmb_config_is_excluded(d->config, dom->name, dom->uuid);
+    v->metadata = dom->policy;
+    v->metadata_refused = dom->policy_refused;
+    v->hands_off = dom->hands_off;
+    vmb_domain_effective_full(d->config, dom, vmb_foreign_pins_respected(d->cpu.foreign, dom->uuid),
+                              FALSE, &v->policy);
     for (guint i = 0; i < dom->nvcpus; i++) {
         const VmbVcpuLoad *l = d->cpu.usage ? vmb_cpu_usage_vcpu(d->cpu.usage, dom->uuid, i) : NULL;
         v->vcpus[i].pcpu = dom->vcpus[i].pcpu;
@@ -432,6 +440,26 @@ vmb_daemon_apply_config(VmbDaemon *d, VmbConfig *config)
     notify_changed(d);
 }
 
+/* Other tools that turn the same knobs on this host (coexist.h). A simulated or test host is
+ * not this host: nothing to look for. */
+static void
+check_other_tools(VmbDaemon *d)
+{
+    const char *uri = vmb_daemon_uri(d);
+    g_strfreev(d->other_tools);
+    if (g_str_has_prefix(uri, "fake:") || g_str_has_prefix(uri, "test:"))
+        d->other_tools = g_new0(char *, 1);
+    else
+        d->other_tools = vmb_coexist_check("/proc");
+}
+
+const char *const *
+vmb_daemon_other_tools(const VmbDaemon *d)
+{
+    static const char *const none[] = {NULL};
+    return d->other_tools ? (const char *const *) d->other_tools : none;
+}
+
 gboolean
 vmb_daemon_reload(VmbDaemon *d, GError **error)
 {
@@ -444,6 +472,7 @@ vmb_daemon_reload(VmbDaemon *d, GError **error)
     if (d->config_filter)
         c = d->config_filter(c, d->config_filter_data);
     vmb_daemon_apply_config(d, c);
+    check_other_tools(d);
     g_message("configuration reloaded from %s", d->config_path);
     vmb_sd_notify_reloaded(d->status);
     return TRUE;
@@ -517,6 +546,7 @@ vmb_daemon_free(VmbDaemon *d)
     g_clear_pointer(&d->loop, g_main_loop_unref);
     vmb_config_free(d->config);
     g_free(d->config_path);
+    g_strfreev(d->other_tools);
     g_free(d->uri_override);
     g_free(d);
 }
@@ -536,6 +566,7 @@ vmb_daemon_run(VmbDaemon *d)
 {
     vmb_daemon_watch_signals(d);
     vmb_sd_notify_attach();
+    check_other_tools(d);
 
     g_autoptr(GError) error = NULL;
     if (!vmb_hypervisor_ensure_connected(d->hv, &error))
@@ -561,4 +592,16 @@ vmb_daemon_run(VmbDaemon *d)
     vmb_sd_notify_stopping();
     vmb_sd_notify_detach();
     return 0;
+}
+
+VmbHypervisor *
+vmb_daemon_hypervisor(VmbDaemon *d)
+{
+    return d->hv;
+}
+
+gboolean
+vmb_daemon_release_foreign_pins(VmbDaemon *d, const char *uuid)
+{
+    return vmb_foreign_pins_release(d->cpu.foreign, uuid);
 }

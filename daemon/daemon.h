@@ -43,6 +43,13 @@ const VmbStatus *vmb_daemon_status(const VmbDaemon *d);
 const VmbConfig *vmb_daemon_config(const VmbDaemon *d);
 /* The hypervisor URI in use: --connect, else [daemon] uri. */
 const char *vmb_daemon_uri(const VmbDaemon *d);
+/* Other tools found on the host at start or the last reload, one sentence each (coexist.h). */
+const char *const *vmb_daemon_other_tools(const VmbDaemon *d);
+/* The hypervisor layer (domain-control.c writes a domain's metadata through it). */
+typedef struct _VmbHypervisor VmbHypervisor;
+VmbHypervisor *vmb_daemon_hypervisor(VmbDaemon *d);
+/* Hands a domain whose foreign pins were respected back to the balancer (cpu.foreign_pins). */
+gboolean vmb_daemon_release_foreign_pins(VmbDaemon *d, const char *uuid);
 
 /* ---- commands (main.c, the bus service) ---- */
 

@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 #include <string.h>
 
+#include "domain-control.h"
 #include "log.h"
 #include "vmb-build-config.h"
 
@@ -67,6 +68,7 @@ tunable_value(const VmbConfig *c, const VmbKeyInfo *key)
         return g_variant_new_double(*(const double *) field);
     case VMB_KEY_STRING:
     case VMB_KEY_PATH:
+    case VMB_KEY_CHOICE:
     case VMB_KEY_CPUSET: {
         g_autofree char *text = vmb_config_get(c, key->name, NULL);
         return g_variant_new_string(text ? text : "");
@@ -165,6 +167,7 @@ value_to_config_string(const VmbKeyInfo *key, GVariant *v, GError **error)
         break;
     case VMB_KEY_STRING:
     case VMB_KEY_PATH:
+    case VMB_KEY_CHOICE:
     case VMB_KEY_CPUSET:
         break;
     }
@@ -212,6 +215,9 @@ sync_properties(VmbDbusService *s)
     vmb_manager1_set_memory_headroom(m, host->headroom_kib);
     vmb_manager1_set_memory_pressure(m, host->pressure);
     vmb_manager1_set_errors(m, n->errors);
+    vmb_manager1_set_other_tools(m, vmb_daemon_other_tools(s->daemon));
+    g_autoptr(GVariant) hands_off = g_variant_ref_sink(vmb_domain_control_hands_off(s->daemon));
+    vmb_manager1_set_hands_off(m, hands_off);
     g_autoptr(GVariant) tunables = g_variant_ref_sink(build_tunables(vmb_daemon_config(s->daemon)));
     vmb_manager1_set_tunables(m, tunables);
 }
@@ -505,6 +511,45 @@ handle_run_now(VmbManager1 *m, GDBusMethodInvocation *inv, const char *task, gpo
 }
 
 static gboolean
+handle_get_domain(VmbManager1 *m, GDBusMethodInvocation *inv, const char *domain, gpointer data)
+{
+    VmbDbusService *s = data;
+    g_autoptr(GError) error = NULL;
+    GVariant *policy = vmb_domain_control_describe(s->daemon, domain, &error);
+    if (!policy)
+        return_error(inv, error);
+    else
+        vmb_manager1_complete_get_domain(m, inv, policy);
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_set_domain_policy(VmbManager1 *m, GDBusMethodInvocation *inv, const char *domain,
+                         const char *key, const char *value, gpointer data)
+{
+    VmbDbusService *s = data;
+    g_autoptr(GError) error = NULL;
+    if (!vmb_domain_control_set(s->daemon, domain, key, value, &error))
+        return_error(inv, error);
+    else
+        vmb_manager1_complete_set_domain_policy(m, inv);
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_reset_domain_policy(VmbManager1 *m, GDBusMethodInvocation *inv, const char *domain,
+                           const char *key, gpointer data)
+{
+    VmbDbusService *s = data;
+    g_autoptr(GError) error = NULL;
+    if (!vmb_domain_control_set(s->daemon, domain, key, NULL, &error))
+        return_error(inv, error);
+    else
+        vmb_manager1_complete_reset_domain_policy(m, inv);
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
 handle_get_history(VmbManager1 *m, GDBusMethodInvocation *inv, guint limit, gpointer data)
 {
     VmbDbusService *s = data;
@@ -600,6 +645,9 @@ service_new(VmbDaemon *d, VmbOverrides *overrides)
     g_signal_connect(m, "handle-reload", G_CALLBACK(handle_reload), s);
     g_signal_connect(m, "handle-run-now", G_CALLBACK(handle_run_now), s);
     g_signal_connect(m, "handle-get-history", G_CALLBACK(handle_get_history), s);
+    g_signal_connect(m, "handle-get-domain", G_CALLBACK(handle_get_domain), s);
+    g_signal_connect(m, "handle-set-domain-policy", G_CALLBACK(handle_set_domain_policy), s);
+    g_signal_connect(m, "handle-reset-domain-policy", G_CALLBACK(handle_reset_domain_policy), s);
 
     vmb_daemon_add_action_hook(d, on_action, s);
     vmb_daemon_set_changed_func(d, on_daemon_changed, s);

@@ -24,6 +24,8 @@ domain_free(VmbScenarioDomain *d)
     vmb_series_clear(&d->used_mib);
     g_free(d->name);
     g_free(d->uuid);
+    g_free(d->metadata);
+    g_free(d->definition);
     g_free(d);
 }
 
@@ -305,16 +307,16 @@ parse_host(Ctx *c, VmbScenario *sc)
 static gboolean
 parse_domain(Ctx *c, VmbScenario *sc, const char *name)
 {
-    static const char *const allowed[] = {"name",        "uuid",           "vcpus",
-                                          "load",        "noise",          "pin",
-                                          "start",       "stop",           "memory_mib",
-                                          "current_mib", "used_mib",       "balloon",
-                                          "autodeflate", "stale_after",    "min_guarantee_mib",
-                                          "stale_until", "balloon_driver", "page_cache",
-                                          "lazy",        "boot_mib",       "balloon_mib_s",
-                                          "swap_mib",    "swap_free_mib",  "free_page_reporting",
-                                          "vmem_mib",    "vmem_block_mib", "node",
-                                          NULL};
+    // clang-format off
+    static const char *const allowed[] = {
+        "name",        "uuid",           "vcpus",       "load",        "noise",
+        "pin",         "start",          "stop",        "memory_mib",  "current_mib",
+        "used_mib",    "balloon",        "autodeflate", "stale_after", "min_guarantee_mib",
+        "stale_until", "balloon_driver", "page_cache",  "lazy",        "boot_mib",
+        "balloon_mib_s", "swap_mib",     "swap_free_mib", "free_page_reporting",
+        "vmem_mib",    "vmem_block_mib", "node",        "metadata",    "definition",
+        NULL};
+    // clang-format on
     if (!check_keys(c, allowed, TRUE, FALSE))
         return FALSE;
 
@@ -324,6 +326,9 @@ parse_domain(Ctx *c, VmbScenario *sc, const char *name)
     d->uuid = get(c, "uuid") ? g_ascii_strdown(get(c, "uuid"), -1) : uuid_from_name(d->name);
     if (!g_uuid_string_is_valid(d->uuid))
         return fail(c, "uuid", d->uuid, "a UUID");
+    /* Kept as written: the daemon validates them when the domain appears, as with libvirt. */
+    d->metadata = g_strdup(get(c, "metadata"));
+    d->definition = g_strdup(get(c, "definition"));
 
     guint64 v;
     if (!get_uint(c, "vcpus", 1, MAX_VCPUS, 1, &v))

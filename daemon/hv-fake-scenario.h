@@ -43,6 +43,10 @@
  *   lazy = no                   ; host memory is what the guest touched, not its actual: pages
  *                               ; it never used cost the host nothing until it does, and an
  *                               ; inflating balloon frees only the resident pages it takes
+ *   metadata = <policy cpu="off"/>  ; its vmbalance:policy element (domain-policy.h), read
+ *                               ; when it appears, as virDomainGetMetadata() returns it
+ *   definition = <domain><cputune><vcpupin vcpu='0' cpuset='1'/></cputune></domain>
+ *                               ; its persistent definition, one line (domain-def.h)
  *   boot_mib = 2048             ; actual at boot (default current_mib): QEMU starts a guest at
  *                               ; <memory> and the balloon then inflates to current_mib
  *   balloon_mib_s = 1024        ; how fast the balloon moves (TCG guests: tens of MiB/s)
@@ -92,6 +96,9 @@ typedef struct {
     guint64 swap_mib, swap_free_mib;
     gboolean free_page_reporting;
     guint64 vmem_mib, vmem_block_mib;
+
+    char *metadata;   /* vmbalance:policy element, NULL for none (not validated here) */
+    char *definition; /* persistent definition XML, NULL for a plain one */
 } VmbScenarioDomain;
 
 typedef struct {

@@ -14,6 +14,8 @@
  * that never moves. */
 #include "hv-fake.h"
 
+#include "domain-meta.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -44,6 +46,10 @@ typedef struct {
     double cache_mib; /* guest page cache: reclaimable, part of usable, not of unused */
     double oom_until; /* last OOM kill: nothing in use until then, then a ramp back */
     guint oom_kills, autodeflates;
+    char *metadata; /* the live vmbalance:policy element (the scenario's, then as set) */
+    VmbDomainPolicy policy;
+    gboolean policy_refused;
+    guint hands_off;
     gint mem_node;      /* NUMA node of its memory (topology index), -1 without a topology */
     double swapped_mib; /* guest memory in swap */
     double swap_in_kib, major_faults;             /* cumulative */
@@ -190,6 +196,11 @@ domain_boot(Fake *f, FakeDomain *d)
     d->resident_mib = def->lazy || def->free_page_reporting
                           ? MIN(d->actual_mib, in_use_mib(d, vmb_series_at(&def->used_mib, f->now)))
                           : d->actual_mib;
+    /* Read once per appearance, as the libvirt backend does. */
+    g_free(d->metadata);
+    d->metadata = g_strdup(def->metadata);
+    d->policy_refused = !vmb_domain_meta_load(def->name, def->uuid, d->metadata, &d->policy);
+    d->hands_off = def->definition ? vmb_domain_def_load(def->name, def->uuid, def->definition) : 0;
 }
 
 static double
@@ -662,6 +673,9 @@ fake_snapshot(VmbHypervisor *hv, GError **error)
             ds->vcpus[v].pcpu = d->pins[v];
             ds->cpu_time_ns += d->time_ns[v];
         }
+        ds->policy = d->policy;
+        ds->policy_refused = d->policy_refused;
+        ds->hands_off = d->hands_off;
         VmbBalloonStat *b = &ds->balloon;
         b->fields = VMB_BALLOON_CURRENT | VMB_BALLOON_MAXIMUM | VMB_BALLOON_RSS;
         b->current_kib = (guint64) (d->actual_mib * 1024);
@@ -803,6 +817,7 @@ fake_free(VmbHypervisor *hv)
         g_free(d->time_ns);
         g_free(d->wait_ns);
         g_free(d->demand);
+        g_free(d->metadata);
     }
     g_free(f->doms);
     g_free(f->busy_ns);
@@ -810,6 +825,38 @@ fake_free(VmbHypervisor *hv)
     g_free(f->last_load);
     vmb_scenario_free(f->sc);
     g_free(f);
+}
+
+static gboolean
+fake_set_policy(VmbHypervisor *hv, const char *uuid, const char *xml, GError **error)
+{
+    if (!check_up(hv, FALSE, error))
+        return FALSE;
+    Fake *f = fake_of(hv);
+    for (guint i = 0; i < f->sc->domains->len; i++) {
+        FakeDomain *d = &f->doms[i];
+        if (d->running && g_ascii_strcasecmp(d->def->uuid, uuid) == 0)
+            return vmb_hv_fake_set_metadata(hv, d->def->name, xml);
+    }
+    g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN, "no running domain %s", uuid);
+    return FALSE;
+}
+
+static gboolean
+fake_get_policy(VmbHypervisor *hv, const char *uuid, char **xml, GError **error)
+{
+    if (!check_up(hv, FALSE, error))
+        return FALSE;
+    Fake *f = fake_of(hv);
+    for (guint i = 0; i < f->sc->domains->len; i++) {
+        FakeDomain *d = &f->doms[i];
+        if (d->running && g_ascii_strcasecmp(d->def->uuid, uuid) == 0) {
+            *xml = g_strdup(d->metadata);
+            return TRUE;
+        }
+    }
+    g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN, "no running domain %s", uuid);
+    return FALSE;
 }
 
 static const VmbHypervisorOps fake_ops = {
@@ -822,6 +869,8 @@ static const VmbHypervisorOps fake_ops = {
     .set_stats_period = fake_set_stats_period,
     .set_vmem_requested = fake_set_vmem_requested,
     .free = fake_free,
+    .set_policy = fake_set_policy,
+    .get_policy = fake_get_policy,
 };
 
 VmbHypervisor *
@@ -918,4 +967,20 @@ vmb_hv_fake_pcpu_load(VmbHypervisor *hv, guint pcpu)
 {
     Fake *f = fake_of(hv);
     return pcpu < f->sc->ncpus ? f->last_load[pcpu] : 0;
+}
+
+gboolean
+vmb_hv_fake_set_metadata(VmbHypervisor *hv, const char *name, const char *xml)
+{
+    Fake *f = fake_of(hv);
+    for (guint i = 0; i < f->sc->domains->len; i++) {
+        FakeDomain *d = &f->doms[i];
+        if (g_strcmp0(d->def->name, name) != 0 || !d->running)
+            continue;
+        g_free(d->metadata);
+        d->metadata = g_strdup(xml);
+        d->policy_refused = !vmb_domain_meta_load(name, d->def->uuid, xml, &d->policy);
+        return TRUE;
+    }
+    return FALSE;
 }

@@ -41,3 +41,7 @@ void vmb_hv_fake_counters(VmbHypervisor *hv, VmbFakeCounters *out);
 void vmb_hv_fake_set_reserve(VmbHypervisor *hv, guint64 reserve_kib);
 /* Load each pCPU actually carried over the last advance, in percent. */
 double vmb_hv_fake_pcpu_load(VmbHypervisor *hv, guint pcpu);
+
+/* Replaces the vmbalance:policy element of running domain @name (NULL removes it), as
+ * `virsh metadata` and the metadata-change event do; FALSE when it does not run. */
+gboolean vmb_hv_fake_set_metadata(VmbHypervisor *hv, const char *name, const char *xml);

@@ -149,6 +149,8 @@ lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *
         /* A (re)started domain may come with other pins: read them again. */
         if (event == VIR_DOMAIN_EVENT_STARTED)
             forget_domain(p, uuid);
+        else /* running here again: a migration that failed or was cancelled is over */
+            lv_domain_migration(p, uuid, FALSE);
         if (report_domain(p, uuid, VMB_DOMAIN_APPEARED))
             vmb_hypervisor_emit_domain(p->hv, VMB_DOMAIN_APPEARED, name_copy, uuid);
         break;
@@ -158,6 +160,9 @@ lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *
         forget_domain(p, uuid);
         if (report_domain(p, uuid, VMB_DOMAIN_VANISHED))
             vmb_hypervisor_emit_domain(p->hv, VMB_DOMAIN_VANISHED, name_copy, uuid);
+        break;
+    case VIR_DOMAIN_EVENT_DEFINED: /* its persistent definition changed */
+        lv_domain_definition_changed(p, uuid);
         break;
     case VIR_DOMAIN_EVENT_UNDEFINED:
         g_hash_table_remove(p->reported, uuid);
@@ -283,6 +288,7 @@ lv_events_register(LvPriv *p, GError **error)
                      PIN_REFRESH_EVERY, why);
     else
         g_debug("vCPU pin changes follow tunable events");
+    lv_domain_events_register(p);
     lv_mem_events_register(p);
     return TRUE;
 }
@@ -307,6 +313,7 @@ lv_events_unregister(LvPriv *p)
         if (p->close_cb_registered)
             virConnectUnregisterCloseCallback(p->conn, close_cb);
     }
+    lv_domain_events_unregister(p);
     lv_mem_events_unregister(p);
     p->lifecycle_id = -1;
     p->tunable_id = -1;

@@ -27,6 +27,13 @@ typedef struct {
     guint64 refreshed_seq;     /* p->seq of the last read from libvirt */
     gboolean stale;            /* a pin event we could not follow: read them again */
     guint64 min_guarantee_kib; /* read once, on first sight */
+    /* hv-libvirt-domain.c: read on first sight and after a change event, never per cycle */
+    VmbDomainPolicy policy;    /* its vmbalance:policy metadata */
+    gboolean policy_refused;   /* ... was invalid (logged) */
+    gboolean policy_stale;     /* a metadata-change event came: read it again */
+    guint hands_off;           /* VmbHandsOff bits of its persistent definition */
+    gboolean definition_stale; /* it was defined again: read the definition again */
+    gboolean migrating;        /* a migration of it is under way: hands off */
     DomainMemCache mem;        /* hv-libvirt-mem.c */
 } DomainCache;
 
@@ -35,6 +42,9 @@ typedef struct {
     virConnectPtr conn;
     int lifecycle_id; /* -1 when not registered */
     int tunable_id;   /* -1 when not registered */
+    int metadata_id;  /* -1 when not registered (hv-libvirt-domain.c) */
+    int migration_id; /* migration-iteration events, -1 when not registered */
+    int job_id;       /* job-completed events, -1 when not registered */
     int memdev_id;    /* memory device size-change events, -1 when not registered */
     gboolean close_cb_registered;
     gboolean driver_pin_events; /* the driver sends a tunable event for every pin change */
@@ -125,6 +135,29 @@ void lv_pins_set(LvPriv *p, const char *uuid, guint vcpu, gint pcpu);
 gboolean lv_pins_sync(LvPriv *p, virDomainPtr dom, const char *uuid, DomainCache *c,
                       gboolean first_sight, guint npins, GError **error);
 
+/* ---- per-domain policy: metadata and persistent definition (hv-libvirt-domain.c) ---- */
+
+/* Registers the metadata-change event (optional: without it, metadata is read when a domain
+ * appears only, which is logged once). */
+void lv_domain_events_register(LvPriv *p);
+void lv_domain_events_unregister(LvPriv *p);
+void lv_domain_migration_events_register(LvPriv *p);
+void lv_domain_migration_events_unregister(LvPriv *p);
+/* The domain was (re)defined: read its persistent definition at the next snapshot. */
+void lv_domain_definition_changed(LvPriv *p, const char *uuid);
+/* A migration of @uuid started (@migrating) or ended: it is left alone meanwhile. */
+void lv_domain_migration(LvPriv *p, const char *uuid, gboolean migrating);
+/* Before a request: FALSE with a VMB_HV_ERROR_NO_DOMAIN @error ("being migrated") when an
+ * active migration job runs on @dom (and the cache says so from now on). */
+gboolean lv_domain_check_not_migrating(LvPriv *p, virDomainPtr dom, GError **error);
+/* The set_policy operation of the backend (hypervisor.h). */
+gboolean lv_set_policy(VmbHypervisor *hv, const char *uuid, const char *xml, GError **error);
+gboolean lv_get_policy(VmbHypervisor *hv, const char *uuid, char **xml, GError **error);
+/* Reads the metadata and the persistent definition of @dom into @c when @first_sight or an
+ * event made them stale. FALSE with @error when the connection is broken (a domain gone in
+ * the meantime is not an error: it leaves the next snapshot). */
+gboolean lv_domain_policy_sync(LvPriv *p, virDomainPtr dom, const char *name, DomainCache *c,
+                               gboolean first_sight, GError **error);
 /* ---- memory: domain XML on first sight, targets, virtio-mem (hv-libvirt-mem.c) ---- */
 
 /* Reads what @c->mem holds from the domain's XML; @actual_kib is the balloon's actual now.

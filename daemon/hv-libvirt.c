@@ -535,6 +535,15 @@ parse_record(LvPriv *p, const virDomainStatsRecord *rec, GError **error)
     if (!c)
         return NULL;
     d->balloon.min_guarantee_kib = c->min_guarantee_kib;
+    g_autoptr(GError) local = NULL;
+    if (!lv_domain_policy_sync(p, dom, name, c, first_sight, &local)) {
+        if (!g_error_matches(local, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN))
+            g_propagate_error(error, g_steal_pointer(&local));
+        return NULL; /* stopped in the meantime: skipped */
+    }
+    d->policy = c->policy;
+    d->policy_refused = c->policy_refused;
+    d->hands_off = c->hands_off | (c->migrating ? VMB_HANDS_OFF_MIGRATING : 0);
     if (first_sight && !lv_mem_read(p, dom, c, d->balloon.current_kib, error))
         return NULL;
     lv_mem_fill(c, d);
@@ -656,7 +665,7 @@ lv_pin_vcpu(VmbHypervisor *hv, const char *uuid, guint vcpu, guint pcpu, GError 
         return FALSE;
     }
     g_autoptr(virDomain) dom = lookup_domain(p, uuid, error);
-    if (!dom)
+    if (!dom || !lv_domain_check_not_migrating(p, dom, error))
         return FALSE;
 
     /* Flags 0 (current) is live for a running domain; AFFECT_LIVE is refused by the test
@@ -697,7 +706,7 @@ lv_set_memory(VmbHypervisor *hv, const char *uuid, guint64 kib, GError **error)
         return FALSE;
     }
     g_autoptr(virDomain) dom = lookup_domain(p, uuid, error);
-    if (!dom)
+    if (!dom || !lv_domain_check_not_migrating(p, dom, error))
         return FALSE;
     /* Live only: the test driver accepts AFFECT_LIVE too. Above <memory> libvirt says "invalid
      * argument", which maps to VMB_HV_ERROR_INVALID. */
@@ -787,6 +796,8 @@ static const VmbHypervisorOps lv_ops = {
     .set_stats_period = lv_set_stats_period,
     .set_vmem_requested = lv_set_vmem_requested,
     .free = lv_free,
+    .set_policy = lv_set_policy,
+    .get_policy = lv_get_policy,
 };
 
 VmbHypervisor *
@@ -797,6 +808,9 @@ vmb_hv_libvirt_new(const char *uri)
     p->hv = hv;
     p->lifecycle_id = -1;
     p->tunable_id = -1;
+    p->metadata_id = -1;
+    p->migration_id = -1;
+    p->job_id = -1;
     p->memdev_id = -1;
     p->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                      (GDestroyNotify) lv_domain_cache_free);

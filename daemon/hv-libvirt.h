@@ -22,6 +22,10 @@ gboolean vmb_hv_libvirt_pins_follow_events(VmbHypervisor *hv);
  * now and after reconnects (the test driver accepts the registration but sends none). */
 void vmb_hv_libvirt_assume_pin_events(VmbHypervisor *hv, gboolean assume);
 
+/* For tests: a migration of @dom started (a migration-iteration event) or ended (job
+ * completed), as libvirt would announce it. */
+void vmb_hv_libvirt_migration_event(VmbHypervisor *hv, virDomainPtr dom, gboolean started);
+
 /* For tests: deliver a tunable event for @dom as libvirt would. */
 void vmb_hv_libvirt_tunable_event(VmbHypervisor *hv, virDomainPtr dom, virTypedParameterPtr params,
                                   int nparams);

@@ -265,3 +265,34 @@ vmb_hypervisor_set_stats_period(VmbHypervisor *hv, const char *uuid, guint secon
     finish_call(hv, local, error);
     return ok;
 }
+
+gboolean
+vmb_hypervisor_set_policy(VmbHypervisor *hv, const char *uuid, const char *xml, GError **error)
+{
+    if (!hv->ops->set_policy) {
+        g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID,
+                    "the %s backend cannot store a domain's policy", hv->ops->name);
+        return FALSE;
+    }
+    GError *local = NULL;
+    gboolean ok =
+        vmb_hypervisor_ensure_connected(hv, error) && hv->ops->set_policy(hv, uuid, xml, &local);
+    finish_call(hv, local, error);
+    return ok;
+}
+
+gboolean
+vmb_hypervisor_get_policy(VmbHypervisor *hv, const char *uuid, char **xml, GError **error)
+{
+    *xml = NULL;
+    if (!hv->ops->get_policy) {
+        g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID,
+                    "the %s backend cannot read a domain's policy", hv->ops->name);
+        return FALSE;
+    }
+    GError *local = NULL;
+    gboolean ok =
+        vmb_hypervisor_ensure_connected(hv, error) && hv->ops->get_policy(hv, uuid, xml, &local);
+    finish_call(hv, local, error);
+    return ok;
+}

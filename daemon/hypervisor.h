@@ -60,6 +60,11 @@ typedef struct {
     gboolean (*set_stats_period)(VmbHypervisor *hv, const char *uuid, guint seconds,
                                  GError **error);
     void (*free)(VmbHypervisor *hv);
+    /* Writes the vmbalance:policy element (domain-policy.h; NULL removes it) to the live and,
+     * for a persistent domain, the persistent definition. NULL: the backend cannot. */
+    gboolean (*set_policy)(VmbHypervisor *hv, const char *uuid, const char *xml, GError **error);
+    /* Reads the element now (*xml NULL when there is none), for a change to start from. */
+    gboolean (*get_policy)(VmbHypervisor *hv, const char *uuid, char **xml, GError **error);
     /* The requested size of a domain's virtio-mem device; NULL when the backend has none. */
     gboolean (*set_vmem_requested)(VmbHypervisor *hv, const char *uuid, guint64 kib,
                                    GError **error);
@@ -98,6 +103,9 @@ gboolean vmb_hypervisor_set_memory(VmbHypervisor *hv, const char *uuid, guint64 
                                    GError **error);
 gboolean vmb_hypervisor_set_stats_period(VmbHypervisor *hv, const char *uuid, guint seconds,
                                          GError **error);
+gboolean vmb_hypervisor_set_policy(VmbHypervisor *hv, const char *uuid, const char *xml,
+                                   GError **error);
+gboolean vmb_hypervisor_get_policy(VmbHypervisor *hv, const char *uuid, char **xml, GError **error);
 gboolean vmb_hypervisor_set_vmem_requested(VmbHypervisor *hv, const char *uuid, guint64 kib,
                                            GError **error);
 

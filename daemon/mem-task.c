@@ -3,6 +3,7 @@
 
 #include <math.h>
 
+#include "domain-meta.h"
 #include "log.h"
 #include "mem-vmem.h"
 
@@ -349,8 +350,9 @@ follow_flight(MemHistory *h, const VmbBalloonStat *b, gint64 now_s, const VmbCon
 /* Decides whether the policy may act on @d and fills @g. */
 static void
 describe(MemHistory *h, const VmbDomainStat *d, const VmbSnapshot *s, const VmbConfig *c,
-         gboolean excluded, VmbMemGuest *g)
+         const VmbEffectivePolicy *eff, VmbMemGuest *g)
 {
+    gboolean excluded = !eff->memory_managed;
     const VmbBalloonStat *b = &d->balloon;
     const guint need =
         VMB_BALLOON_CURRENT | VMB_BALLOON_MAXIMUM | VMB_BALLOON_USABLE | VMB_BALLOON_LAST_UPDATE;
@@ -359,7 +361,11 @@ describe(MemHistory *h, const VmbDomainStat *d, const VmbSnapshot *s, const VmbC
     g->current_kib = b->current_kib;
     g->maximum_kib = (b->fields & VMB_BALLOON_MAXIMUM) ? b->maximum_kib : b->current_kib;
     g->min_guarantee_kib = b->min_guarantee_kib;
-    g->weight = vmb_config_mem_weight(c, d->name, d->uuid);
+    g->weight = eff->weight;
+    /* The domain's own bounds (metadata min_mib/max_mib) narrow what the balloon may do. */
+    g->min_guarantee_kib = MAX(g->min_guarantee_kib, eff->min_mib * 1024);
+    if (eff->max_mib)
+        g->maximum_kib = MIN(g->maximum_kib, eff->max_mib * 1024);
     g->target_kib = h->target_kib;
     g->target_from_kib = h->target_from_kib;
     g->rate_kib_s = h->have_rate ? h->rate : 0;
@@ -624,7 +630,9 @@ describe_guests(MemCycle *m)
     const VmbConfig *c = m->c;
     for (guint i = 0; i < s->domains->len; i++) {
         const VmbDomainStat *d = g_ptr_array_index(s->domains, i);
-        gboolean excluded = vmb_config_is_excluded(c, d->name, d->uuid);
+        VmbEffectivePolicy eff;
+        vmb_domain_effective(c, d, &eff);
+        gboolean excluded = !eff.memory_managed;
         MemHistory *h = m->hist[i] = history_get(m->t, d->uuid);
         if (!excluded && !h->no_balloon && h->stats_period != c->mem_stats_period) {
             if (!enable_stats(m->t, m->hv, d, h, c, s->wall_s))
@@ -633,7 +641,7 @@ describe_guests(MemCycle *m)
         }
         if (!excluded && !reaim_virtio_mem(m, d, h))
             return FALSE;
-        describe(h, d, s, c, excluded, &m->guests[i]);
+        describe(h, d, s, c, &eff, &m->guests[i]);
         m->guests[i].take_kib = guest_take(h, &d->balloon, c);
         m->result->managed += m->guests[i].state == VMB_MEM_MANAGED;
         m->result->unmeasured += m->guests[i].state == VMB_MEM_MANAGED && !h->have_rate;

@@ -5,6 +5,8 @@
 
 #include <glib.h>
 
+#include "domain-def.h"
+#include "domain-policy.h"
 #include "topology.h"
 
 typedef struct {
@@ -68,6 +70,9 @@ typedef struct {
     VmbVcpuStat *vcpus;
     guint64 cpu_time_ns; /* cpu.time: all threads of the domain */
     VmbBalloonStat balloon;
+    VmbDomainPolicy policy;  /* its vmbalance:policy metadata; .set == 0 when none or refused */
+    gboolean policy_refused; /* the metadata was invalid (logged when read): host settings apply */
+    guint hands_off;         /* VmbHandsOff bits: its persistent definition and its state */
     gint mem_node; /* host NUMA node (dense topology index) holding its memory, -1 unknown */
     VmbVirtioMemStat vmem;
 } VmbDomainStat;

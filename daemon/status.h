@@ -14,6 +14,8 @@
 #include <glib.h>
 
 #include "action.h"
+#include "domain-def.h"
+#include "domain-policy.h"
 
 typedef enum {
     VMB_TASK_CPU,
@@ -70,6 +72,12 @@ typedef struct {
     gint64 usable_kib;
     gint64 maximum_kib;
     gint64 target_kib; /* the last balloon target we set, -1 none (kept by the status) */
+
+    /* Its own policy (domain-policy.h, domain-def.h) */
+    VmbDomainPolicy metadata;  /* its vmbalance:policy element as last read */
+    gboolean metadata_refused; /* ... was invalid: the host's settings apply */
+    guint hands_off;           /* VmbHandsOff bits: its definition and state */
+    VmbEffectivePolicy policy; /* what applies, and where each value came from */
 } VmbDomainStatus;
 
 /* Changes made for one reason ("balance", "grow", ...), since start. */

@@ -11,9 +11,18 @@
  * KEY -> value table, in order; other records go to the default writer. */
 static GPtrArray *verdicts;
 
+/* Warnings, kept when a test expects them (the refused metadata). */
+static GPtrArray *warnings;
+
 static GLogWriterOutput
 capture_verdicts(GLogLevelFlags level, const GLogField *fields, gsize n, gpointer data)
 {
+    for (gsize i = 0; warnings && (level & G_LOG_LEVEL_WARNING) && i < n; i++) {
+        if (g_str_equal(fields[i].key, "MESSAGE") && fields[i].length < 0) {
+            g_ptr_array_add(warnings, g_strdup(fields[i].value));
+            return G_LOG_WRITER_HANDLED;
+        }
+    }
     GHashTable *record = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     for (gsize i = 0; i < n; i++) {
         if (fields[i].length < 0)
@@ -337,6 +346,147 @@ test_failed_move_backs_off(void)
     bench_clear(&b);
 }
 
+/* A domain's own metadata wins over the configuration: cpu="off" keeps it where it is (its load
+ * counted there) although exclude does not name it, cpu="auto" hands an excluded one to the
+ * balancer, and refused metadata leaves the host's settings in force (said once). */
+static void
+test_metadata_policy(void)
+{
+    Bench b;
+    warnings = g_ptr_array_new_with_free_func(g_free); /* domains boot in bench_init() */
+    bench_init(&b,
+               "[host]\ncpus = 4\n"
+               "[domain infra]\nload = 100\npin = 3\nmetadata = <policy cpu=\"off\"/>\n"
+               "[domain legacy]\nload = 100\npin = 0\nmetadata = <policy cpu=\"auto\"/>\n"
+               "[domain broken]\nload = 100\npin = 0\nmetadata = <policy cpu=\"of\"/>\n"
+               "[domain a]\nload = 20\n",
+               FALSE);
+    g_assert_true(vmb_config_set(b.config, "exclude", "legacy,broken", NULL));
+    g_assert_true(vmb_config_set(b.config, "cpu.cpus", "0-2", NULL));
+    for (guint i = 0; i < 4; i++)
+        cycle(&b, FALSE, 5);
+    g_assert_cmpint(pin_of(&b, "infra", 0), ==, 3);  /* never moved (pCPU 3 is not allowed) */
+    g_assert_cmpint(pin_of(&b, "broken", 0), ==, 0); /* excluded by the configuration */
+    g_assert_cmpint(pin_of(&b, "legacy", 0), >=, 1); /* handed to the balancer, left pCPU 0 */
+    g_assert_cmpint(pin_of(&b, "legacy", 0), <=, 2);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmbSnapshot) s = vmb_hypervisor_snapshot(b.hv, &error);
+    g_assert_no_error(error);
+    for (guint i = 0; i < s->domains->len; i++) {
+        const VmbDomainStat *d = g_ptr_array_index(s->domains, i);
+        g_assert_cmpint(d->policy_refused, ==, g_str_equal(d->name, "broken"));
+    }
+    /* Said once, naming the domain, the attribute, the value and what is allowed. */
+    g_assert_cmpuint(warnings->len, ==, 1);
+    g_assert_cmpstr(g_ptr_array_index(warnings, 0), ==,
+                    "domain broken: metadata vmbalance:policy (" VMB_POLICY_XMLNS
+                    ") refused: attribute 'cpu' = 'of': allowed auto or off; the host's "
+                    "settings apply to it");
+    /* Another wrong value, set while running, is said again. */
+    g_assert_true(vmb_hv_fake_set_metadata(b.hv, "broken", "<policy weight=\"0\"/>"));
+    g_assert_cmpuint(warnings->len, ==, 2);
+    g_assert_nonnull(strstr(g_ptr_array_index(warnings, 1), "attribute 'weight' = '0'"));
+    g_clear_pointer(&warnings, g_ptr_array_unref);
+    bench_clear(&b);
+}
+
+/* Metadata changed while the daemon runs takes effect at the next cycle: cpu="off" set on
+ * domains the balancer would move keeps them where they are. */
+static void
+test_metadata_change(void)
+{
+    Bench b;
+    bench_init(&b, SEED_SCENARIO, FALSE);
+    g_assert_true(vmb_hv_fake_set_metadata(b.hv, "big2", "<policy cpu=\"off\"/>"));
+    g_assert_true(vmb_hv_fake_set_metadata(b.hv, "small2", "<policy cpu=\"off\"/>"));
+    for (guint i = 0; i < 6; i++)
+        cycle(&b, FALSE, 5);
+    g_assert_cmpint(pin_of(&b, "big2", 0), ==, 0);
+    g_assert_cmpint(pin_of(&b, "small2", 0), ==, 0);
+    g_assert_cmpint(pin_of(&b, "big1", 0), ==, 1); /* the others made room */
+    g_assert_false(vmb_hv_fake_set_metadata(b.hv, "nosuch", NULL));
+    bench_clear(&b);
+}
+
+/* A domain whose persistent definition pins its vCPU is never moved, and its load counts
+ * where it runs: the other one avoids its pCPU. */
+static void
+test_definition_pins(void)
+{
+    Bench b;
+    bench_init(&b,
+               "[host]\ncpus = 2\n"
+               "[domain rt]\nload = 100\npin = 0\n"
+               "definition = <domain><cputune><vcpupin vcpu='0' cpuset='0'/></cputune></domain>\n"
+               "[domain a]\nload = 80\npin = 0\n",
+               FALSE);
+    for (guint i = 0; i < 4; i++)
+        cycle(&b, FALSE, 5);
+    g_assert_cmpint(pin_of(&b, "rt", 0), ==, 0);
+    g_assert_cmpint(pin_of(&b, "a", 0), ==, 1);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmbSnapshot) s = vmb_hypervisor_snapshot(b.hv, &error);
+    const VmbDomainStat *rt = g_ptr_array_index(s->domains, 0);
+    g_assert_cmpstr(rt->name, ==, "rt");
+    g_assert_cmphex(rt->hands_off, ==, VMB_HANDS_OFF_VCPUPIN);
+    bench_clear(&b);
+}
+
+static char *
+uuid_of(Bench *b, const char *name)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmbSnapshot) s = vmb_hypervisor_snapshot(b->hv, &error);
+    g_assert_no_error(error);
+    for (guint i = 0; i < s->domains->len; i++) {
+        const VmbDomainStat *d = g_ptr_array_index(s->domains, i);
+        if (g_str_equal(d->name, name))
+            return g_strdup(d->uuid);
+    }
+    g_assert_not_reached();
+}
+
+/* Someone else pins big1 back onto big2's pCPU once the seeds' host is balanced. With
+ * cpu.foreign_pins = override (the default) the balancer separates them again; with respect
+ * it leaves big1 there (its load counted: the others keep away) until it is released. */
+static void
+test_foreign_pin(gconstpointer data)
+{
+    gboolean respect = GPOINTER_TO_INT(data);
+    Bench b;
+    bench_init(&b, SEED_SCENARIO, FALSE);
+    if (respect)
+        g_assert_true(vmb_config_set(b.config, "cpu.foreign_pins", "respect", NULL));
+    for (guint i = 0; i < 3; i++)
+        cycle(&b, FALSE, 5);
+    gint home = pin_of(&b, "big2", 0);
+    g_assert_cmpint(pin_of(&b, "big1", 0), !=, home);
+    g_autofree char *big1 = uuid_of(&b, "big1");
+    g_assert_true(vmb_hypervisor_pin_vcpu(b.hv, big1, 0, (guint) home, NULL));
+    for (guint i = 0; i < 5; i++)
+        cycle(&b, FALSE, 5);
+    g_assert_cmpint(vmb_foreign_pins_respected(b.task.foreign, big1), ==, respect);
+    /* A domain the balancer does not manage anyway: its pins are nobody's business. */
+    g_assert_true(vmb_config_set(b.config, "exclude", "small1", NULL));
+    g_autofree char *small1 = uuid_of(&b, "small1");
+    g_assert_true(vmb_hypervisor_pin_vcpu(b.hv, small1, 0, (guint) !pin_of(&b, "small1", 0), NULL));
+    cycle(&b, FALSE, 5);
+    g_assert_false(vmb_foreign_pins_respected(b.task.foreign, small1));
+    if (!respect) {
+        g_assert_cmpint(pin_of(&b, "big1", 0), !=, pin_of(&b, "big2", 0));
+        bench_clear(&b);
+        return;
+    }
+    g_assert_cmpint(pin_of(&b, "big1", 0), ==, home); /* kept for 5 cycles */
+    g_assert_cmpint(pin_of(&b, "big2", 0), !=, home); /* big2 made room: big1's load counted */
+    g_assert_true(vmb_foreign_pins_release(b.task.foreign, big1));
+    g_assert_false(vmb_foreign_pins_release(b.task.foreign, big1));
+    for (guint i = 0; i < 3; i++)
+        cycle(&b, FALSE, 5);
+    g_assert_false(vmb_foreign_pins_respected(b.task.foreign, big1));
+    bench_clear(&b);
+}
+
 /* The task on simulated hosts with a topology: busy siblings are split (REASON=smt), a vCPU
  * away from its domain's memory comes home (REASON=numa), isolated CPUs are never used. */
 static void
@@ -383,6 +533,12 @@ main(int argc, char **argv)
     verdicts = g_ptr_array_new_with_free_func((GDestroyNotify) g_hash_table_unref);
     g_log_set_writer_func(capture_verdicts, NULL, NULL);
     g_test_add_func("/balancer/seed-scenario", test_seed_scenario);
+    g_test_add_func("/balancer/metadata-policy", test_metadata_policy);
+    g_test_add_func("/balancer/metadata-change", test_metadata_change);
+    g_test_add_func("/balancer/definition-pins", test_definition_pins);
+    g_test_add_data_func("/balancer/foreign-pin-override", GINT_TO_POINTER(FALSE),
+                         test_foreign_pin);
+    g_test_add_data_func("/balancer/foreign-pin-respect", GINT_TO_POINTER(TRUE), test_foreign_pin);
     g_test_add_func("/balancer/phase-change", test_phase_change);
     g_test_add_func("/balancer/multi-vcpu-spread", test_multi_vcpu_spread);
     g_test_add_func("/balancer/churn", test_churn);

@@ -232,6 +232,105 @@ test_move_outcome_properties(Fixture *f, gconstpointer data)
     g_assert_cmpuint(failed, ==, 0);
 }
 
+static GVariant *
+get_domain(Fixture *f, const char *domain)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GVariant) reply =
+        call(f, "GetDomain", g_variant_new("(s)", domain), "(a{sv})", &error);
+    g_assert_no_error(error);
+    GVariant *policy;
+    g_variant_get(reply, "(@a{sv})", &policy);
+    return policy;
+}
+
+static void
+assert_entry(GVariant *policy, const char *key, const char *want)
+{
+    const char *got = NULL;
+    g_assert_true(g_variant_lookup(policy, key, "&s", &got));
+    g_assert_cmpstr(got, ==, want);
+}
+
+static void
+set_domain_expect(Fixture *f, const char *key, const char *value, gint code, const char *msg)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GVariant) r =
+        call(f, "SetDomainPolicy", g_variant_new("(sss)", "big2", key, value), "()", &error);
+    g_assert_error(error, VMB_DBUS_ERROR, code);
+    g_assert_nonnull(strstr(error->message, msg));
+}
+
+/* GetDomain shows the effective policy and its sources; SetDomainPolicy writes the metadata
+ * (validated as the parser does) and the next cycle follows it; ResetDomainPolicy removes it. */
+static void
+test_domain_policy(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GVariant) none =
+        call(f, "GetDomain", g_variant_new("(s)", "big2"), "(a{sv})", &error);
+    g_assert_error(error, VMB_DBUS_ERROR, VMB_DBUS_ERROR_INVALID_ARGUMENT); /* no cycle yet */
+    g_clear_error(&error);
+
+    /* A simulated host is not this host: no other tools are looked for. */
+    g_autoptr(GVariant) tools = get_property(f, "OtherTools");
+    g_assert_cmpuint(g_variant_n_children(tools), ==, 0);
+
+    call_ok(f, "RunNow", g_variant_new("(s)", "cpu"));
+    {
+        g_autoptr(GVariant) p = get_domain(f, "big2");
+        assert_entry(p, "cpu", "auto");
+        assert_entry(p, "cpu-from", "default");
+        assert_entry(p, "metadata", "");
+        double weight = 0;
+        g_assert_true(g_variant_lookup(p, "weight", "d", &weight));
+        g_assert_cmpfloat(weight, ==, 1.0);
+    }
+    set_domain_expect(f, "cpu", "of", VMB_DBUS_ERROR_INVALID_ARGUMENT,
+                      "attribute 'cpu' = 'of': allowed auto or off");
+    set_domain_expect(f, "cpus", "off", VMB_DBUS_ERROR_UNKNOWN_KEY, "unknown attribute 'cpus'");
+    call_ok(f, "SetDomainPolicy", g_variant_new("(sss)", "big2", "max_mib", "512"));
+    set_domain_expect(f, "min_mib", "1024", VMB_DBUS_ERROR_INVALID_ARGUMENT, "at most max_mib");
+    g_autoptr(GVariant) r =
+        call(f, "SetDomainPolicy", g_variant_new("(sss)", "nosuch", "cpu", "off"), "()", &error);
+    g_assert_error(error, VMB_DBUS_ERROR, VMB_DBUS_ERROR_INVALID_ARGUMENT);
+    g_assert_nonnull(strstr(error->message, "'nosuch'"));
+
+    call_ok(f, "SetDomainPolicy", g_variant_new("(sss)", "big2", "cpu", "off"));
+    for (guint i = 0; i < 4; i++)
+        call_ok(f, "RunNow", g_variant_new("(s)", "cpu"));
+    {
+        g_autoptr(GVariant) p = get_domain(f, "big2");
+        assert_entry(p, "cpu", "off");
+        assert_entry(p, "cpu-from", "metadata");
+        assert_entry(p, "max-from", "metadata");
+        assert_entry(p, "metadata", "<policy cpu=\"off\" max_mib=\"512\"/>");
+    }
+    {
+        g_autoptr(GVariant) hands = get_property(f, "HandsOff");
+        g_assert_cmpuint(g_variant_n_children(hands), ==, 1);
+        const char *dom = NULL, *why = NULL;
+        g_variant_get_child(hands, 0, "(&s&s)", &dom, &why);
+        g_assert_cmpstr(dom, ==, "big2");
+        g_assert_cmpstr(why, ==, "metadata cpu=\"off\"");
+    }
+    /* big2 stayed on pCPU 0: the balancer moved others. */
+    const VmbStatus *st = vmb_daemon_status(f->daemon);
+    for (guint i = 0; i < vmb_status_n_domains(st); i++) {
+        const VmbDomainStatus *d = vmb_status_domain(st, i);
+        if (g_str_equal(d->name, "big2"))
+            g_assert_cmpint(d->vcpus[0].pcpu, ==, 0);
+    }
+
+    call_ok(f, "ResetDomainPolicy", g_variant_new("(ss)", "big2", "cpu"));
+    call_ok(f, "ResetDomainPolicy", g_variant_new("(ss)", "big2", "max_mib"));
+    call_ok(f, "RunNow", g_variant_new("(s)", "cpu"));
+    g_autoptr(GVariant) p = get_domain(f, "big2");
+    assert_entry(p, "cpu-from", "default");
+    assert_entry(p, "metadata", "");
+}
+
 /* Topology: empty before a snapshot, then the simulated host's shape; a flat host says so. */
 #define TOPO_SCENARIO "[host]\nsockets = 2\ncores = 4\nthreads = 2\nnodes = 2\nisolated = 7\n"
 
@@ -400,6 +499,8 @@ main(int argc, char **argv)
                test_run_now_property, fixture_teardown);
     g_test_add("/dbus-service/move-outcome-properties", Fixture, SEED_SCENARIO, fixture_setup,
                test_move_outcome_properties, fixture_teardown);
+    g_test_add("/dbus-service/domain-policy", Fixture, SEED_SCENARIO, fixture_setup,
+               test_domain_policy, fixture_teardown);
     g_test_add("/dbus-service/topology-property", Fixture, TOPO_SCENARIO, fixture_setup,
                test_topology_property, fixture_teardown);
     g_test_add("/dbus-service/topology-property-flat", Fixture, NULL, fixture_setup,

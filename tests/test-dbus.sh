@@ -608,6 +608,56 @@ EOF
     expect_eq "interval from the file" "$(get interval)" 4
 }
 
+# vmbalancectl domain: the effective policy and its sources, set/reset through the metadata,
+# the parser's validation with the daemon's message, --json.
+case_domain() {
+    write_config <<'EOF'
+[daemon]
+interval = 3600
+exclude = db
+EOF
+    start_daemon
+    ok run cpu
+    expect_error 1 "no running domain 'nosuch' as of the last cycle" domain nosuch
+    ok domain web1
+    grep -Eq '^  cpu +auto +from default$' <<<"$OUT" || fail "domain web1: $OUT"
+    grep -q '^  metadata: none$' <<<"$OUT" || fail "domain web1: $OUT"
+    ok domain db
+    grep -Eq '^  cpu +off +from configuration$' <<<"$OUT" || fail "domain db: $OUT"
+    # Metadata wins over exclude.
+    ok domain db set cpu auto
+    expect_eq "set output" "$OUT" "db: cpu = auto written to its metadata; in effect from the next cycle"
+    ok domain web1 set weight 2.5
+    ok domain web1 set max_mib 2048
+    expect_error 1 "attribute 'min_mib' = '4096': allowed at most max_mib \(2048\)" \
+        domain web1 set min_mib 4096
+    expect_error 1 "attribute 'cpu' = 'maybe': allowed auto or off" domain web1 set cpu maybe
+    expect_error 1 "unknown attribute 'cpus'" domain web1 set cpus off
+    expect_error 2 "expected NAME, NAME set KEY VALUE or NAME reset KEY" domain web1 set cpu
+    ok run cpu
+    ok domain db
+    grep -Eq '^  cpu +auto +from metadata$' <<<"$OUT" || fail "domain db: $OUT"
+    ok domain --json web1
+    "$PY" - "$TMP/out" <<'EOF' || fail "domain --json: $OUT"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["name"] == "web1", d
+assert d["weight"] == 2.5 and d["weight-from"] == "metadata", d
+assert d["max-mib"] == 2048 and d["max-from"] == "metadata", d
+assert d["metadata"] == '<policy weight="2.5" max_mib="2048"/>', d
+assert d["hands-off"] == [] and d["metadata-refused"] is False, d
+EOF
+    ok domain web2 set memory off
+    ok run cpu
+    ok status
+    grep -qx 'Hands off: web2: metadata memory="off"' <<<"$OUT" || fail "status: $OUT"
+    ok domain web1 reset weight
+    ok domain web1 reset max_mib
+    ok run cpu
+    ok domain web1
+    grep -q '^  metadata: none$' <<<"$OUT" || fail "after reset: $OUT"
+}
+
 case_reload() {
     default_config
     start_daemon
@@ -1258,13 +1308,15 @@ EOF
     start_daemon
     ok set cpu.max_moves 3 # root may
     local cmd
-    for cmd in status "get interval" get history "history --json" "status --json"; do
+    ok run cpu
+    for cmd in status "get interval" get history "history --json" "status --json" "domain web1"; do
         # shellcheck disable=SC2086
         as_nobody "$CTL" $cmd >"$TMP/out" 2>"$TMP/err" || fail "nobody: $cmd: $(cat "$TMP/err")"
     done
     as_nobody "$CTL" get cpu.max_moves >"$TMP/out" || fail "nobody: get"
     expect_eq "nobody reads" "$(cat "$TMP/out")" 3
-    for cmd in "set interval 7" "reset cpu.max_moves" pause resume reload "run cpu"; do
+    for cmd in "set interval 7" "reset cpu.max_moves" pause resume reload "run cpu" \
+        "domain web1 set cpu off" "domain web1 reset cpu"; do
         # shellcheck disable=SC2086
         as_nobody "$CTL" $cmd >"$TMP/out" 2>"$TMP/err"
         rc=$?

@@ -389,6 +389,57 @@ test_task_idle(void)
     vmb_log_once_reset_all();
 }
 
+#define IDLE_GUEST "load = 2\nmemory_mib = 2048\ncurrent_mib = 1536\nused_mib = 100\n"
+
+/* A domain's own policy over the memory task: memory="off" and the definition's hugepages or
+ * VFIO device leave its balloon alone, memory="auto" wins over exclude, min_mib is a floor. */
+static void
+test_task_metadata(void)
+{
+    g_autoptr(VmbConfig) c = vmb_config_new_defaults();
+    c->mem_interval = 1;
+    g_assert_true(vmb_config_set(c, "exclude", "legacy", NULL));
+    g_autoptr(GError) error = NULL;
+    VmbScenario *scen = vmb_scenario_load_data(
+        "[host]\ncpus = 2\nmemory_mib = 16384\nhost_used_mib = 1024\n"
+        "[domain plain]\n" IDLE_GUEST "[domain off]\n" IDLE_GUEST
+        "metadata = <policy memory=\"off\"/>\n"
+        "[domain legacy]\n" IDLE_GUEST "metadata = <policy memory=\"auto\"/>\n"
+        "[domain floor]\n" IDLE_GUEST "metadata = <policy min_mib=\"1024\"/>\n"
+        "[domain huge]\n" IDLE_GUEST
+        "definition = <domain><memoryBacking><hugepages/></memoryBacking></domain>\n"
+        "[domain vfio]\n" IDLE_GUEST
+        "definition = <domain><devices><hostdev mode='subsystem' type='pci'/></devices></domain>\n",
+        &error);
+    g_assert_no_error(error);
+    g_autoptr(VmbHypervisor) hv = vmb_hv_fake_new_from_scenario(scen, TRUE);
+    g_assert_true(vmb_hypervisor_ensure_connected(hv, &error));
+    VmbMemTask task;
+    vmb_mem_task_init(&task);
+    Reports rep = {.domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL)};
+    drive(hv, &task, c, FALSE, 60, &rep);
+
+    static const char *const untouched[] = {"off", "huge", "vfio"};
+    for (guint i = 0; i < G_N_ELEMENTS(untouched); i++) {
+        VmbFakeDomainInfo info;
+        g_assert_true(vmb_hv_fake_domain_info(hv, untouched[i], &info));
+        g_assert_cmpuint(info.actual_kib, ==, 1536 * 1024);
+        g_assert_false(g_hash_table_contains(rep.domains, untouched[i]));
+    }
+    VmbFakeDomainInfo info;
+    g_assert_true(vmb_hv_fake_domain_info(hv, "plain", &info));
+    g_assert_cmpuint(info.actual_kib, <, 1024 * 1024);
+    g_assert_true(vmb_hv_fake_domain_info(hv, "legacy", &info));
+    g_assert_cmpuint(info.actual_kib, <, 1024 * 1024);
+    g_assert_true(vmb_hv_fake_domain_info(hv, "floor", &info));
+    g_assert_true(g_hash_table_contains(rep.domains, "floor"));
+    g_assert_cmpuint(info.actual_kib, ==, 1024 * 1024);
+
+    g_hash_table_unref(rep.domains);
+    vmb_mem_task_clear(&task);
+    vmb_log_once_reset_all();
+}
+
 /* Dry-run changes nothing and reports each would-be target once, not every cycle. */
 static void
 test_task_dry_run(void)
@@ -720,6 +771,7 @@ main(int argc, char **argv)
     }
     g_test_add_func("/mem-task/idle-logged-once", test_task_idle);
     g_test_add_func("/mem-task/dry-run", test_task_dry_run);
+    g_test_add_func("/mem-task/metadata-and-definition", test_task_metadata);
     g_test_add_func("/mem-task/autodeflate-reconnect", test_task_autodeflate);
     g_test_add_func("/mem-task/boot-inflation-in-flight", test_task_boot_inflation);
     g_test_add_func("/mem-task/paging", test_task_paging);

@@ -45,6 +45,12 @@ expect "memory.high_watermark memory.host_reserve_mib memory.host_reserve_percen
 expect "" vmbalancectl reset interval ""
 expect "--help --json --lines -n" vmbalancectl history -
 expect "" vmbalancectl history -n ""
+expect "--help --json" vmbalancectl domain --
+expect "reset set" vmbalancectl domain web1 ""
+expect "max_mib memory min_mib" vmbalancectl domain web1 set m
+expect "cpu max_mib memory min_mib weight" vmbalancectl domain --json web1 reset ""
+expect "auto off" vmbalancectl domain web1 set cpu ""
+expect "" vmbalancectl domain web1 set weight ""
 expect "--help --interval --iterations -d -n" vmbalancectl top -
 expect "" vmbalancectl top --interval ""
 expect "top" vmbalancectl to

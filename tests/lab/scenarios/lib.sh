@@ -384,7 +384,9 @@ start_daemon() {
 	mkdir -p "$TMP/state"
 	: >"$TMP/daemon.log"
 	T_LAUNCH=$(now)
-	env -u JOURNAL_STREAM -u NOTIFY_SOCKET "$DAEMON" --config "$conf" --no-bus \
+	local bus=(--no-bus)
+	[ -n "${LAB_BUS:-}" ] && bus=() # start_private_bus: serve the interface for vmbctl
+	env -u JOURNAL_STREAM -u NOTIFY_SOCKET "$DAEMON" --config "$conf" "${bus[@]}" \
 		--state-dir "$TMP/state" -v "${DAEMON_EXTRA[@]}" >>"$TMP/daemon.log" 2>&1 &
 	DAEMON_PID=$!
 	local i
@@ -440,6 +442,33 @@ stop_daemon() {
 }
 
 daemon_alive() { [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; }
+
+# start_private_bus: a dbus-daemon of the scenario's own (the open test policy of
+# tests/data/system-bus.conf) as the system bus, so the next start_daemon serves its
+# interface and vmbctl reaches it. Stopped on exit.
+start_private_bus() {
+	dbus-daemon --config-file="$SRC/tests/data/system-bus.conf" --address="unix:path=$TMP/bus" \
+		--fork --print-address=3 --print-pid=4 3>"$TMP/bus.address" 4>"$TMP/bus.pid" ||
+		bail "cannot start dbus-daemon"
+	BG_PIDS+=("$(cat "$TMP/bus.pid")")
+	export DBUS_SYSTEM_BUS_ADDRESS
+	DBUS_SYSTEM_BUS_ADDRESS=$(head -n1 "$TMP/bus.address")
+	unset DBUS_SESSION_BUS_ADDRESS
+	LAB_BUS=1
+}
+# vmbalancectl of this build, on the private bus.
+vmbctl() { "$BUILD/cli/vmbalancectl" "$@"; }
+
+# The vmbalance:policy metadata of a running domain (live only: gone when it restarts).
+POLICY_URI=https://vmbalance.org/xmlns/policy/1
+set_policy() {   # NAME XML
+	virsh_ metadata "$P$1" --uri "$POLICY_URI" --key vmbalance --set "$2" --live >/dev/null
+}
+remove_policy() {   # NAME
+	virsh_ metadata "$P$1" --uri "$POLICY_URI" --remove --live >/dev/null
+}
+# Daemon log lines matching REGEX (count).
+daemon_count() { grep -cE "$1" "$TMP/daemon.log" || true; }
 
 # Warning/critical/error lines of the daemon log not matching the allowed regex $1 (or none).
 # shellcheck disable=SC2120 # the scenarios that allow some lines pass the regex

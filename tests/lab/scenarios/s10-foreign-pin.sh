@@ -4,8 +4,8 @@
 # and vmbalanced leaves them alone; then an operator runs `virsh vcpupin` to put b on a's
 # pCPU. libvirt announces it (tunable event), so the daemon must see it at its next cycle
 # and separate them again within 3 cycles (without the event it would notice only at its
-# periodic pin re-read, up to 10 cycles later), then stay put. (A domain an operator wants
-# pinned by hand belongs in `exclude`.)
+# periodic pin re-read, up to 10 cycles later), then stay put, and say once what happened and
+# how to make such a pin stick (cpu.foreign_pins = override, the default; s13 respects it).
 NAME=s10-foreign-pin
 source "$(dirname "$0")/lib.sh"
 
@@ -47,6 +47,9 @@ check "a and b apart again within 3 cycles of the foreign pin (${DT:-never} s <=
 	'[ -n "$T_APART" ] && cmp "$DT" "<=" "$LIMIT"'
 check "no pin change in the 4 cycles after ($((CHANGES - ${AFTER0:-0})))" \
 	'[ -n "$T_APART" ] && [ "$CHANGES" = "$AFTER0" ]'
+# Said once, naming the domain, the vCPU, where it went and how to make it stick.
+NOTICES=$(daemon_count "domain ${P}b: vCPU 0 was pinned to pCPU $FROM by someone else .*cpu.foreign_pins = override.*cpu=\"off\"")
+check "the foreign pin is noticed once, with how to make it stick ($NOTICES)" '[ "$NOTICES" = 1 ]'
 check_no_warnings
 stop_daemon
 finish

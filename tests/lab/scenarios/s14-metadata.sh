@@ -1,0 +1,57 @@
+#!/bin/bash
+# shellcheck disable=SC2016,SC2034,SC2119,SC1091 # check() evals its condition later; lib.sh sets and reads the shared variables
+# Scenario 14: a guest's own policy set with `virsh metadata` while the daemon runs. x and y
+# (own guests, 100 % each) both start on pCPU 0; right after the daemon starts (its first
+# cycle only measures) both get <vmbalance:policy cpu="off"/>: the metadata-change event
+# reaches the daemon before its second cycle, so neither is ever moved (5 cycles). Then x's
+# metadata is removed: x is balanced again within 2 cycles, y still never moves. Invalid
+# metadata on y is said once (a warning naming domain, attribute and value) and y falls back
+# to the host's settings.
+NAME=s14-metadata
+source "$(dirname "$0")/lib.sh"
+
+lab_begin c d m
+start_own_guest x --duty 100 || bail "start x"
+start_own_guest y --duty 100 || bail "start y"
+pin_all x 0 || bail "pin x"
+pin_all y 0 || bail "pin y"
+EXCLUDE=${P}a,${P}b,${P}c,${P}d,${P}m start_cpu_daemon
+set_policy x '<policy cpu="off"/>' || bail "virsh metadata x"
+set_policy y '<policy cpu="off"/>' || bail "virsh metadata y"
+T_SET=$(now)
+diag "metadata cpu=off set on x and y $(elapsed "$T_LAUNCH" "$T_SET") s after launch"
+check "metadata set within the first cycle" 'cmp "$(elapsed "$T_LAUNCH" "$T_SET")" "<" "$INTERVAL"'
+
+MOVES=0 LAST=$(pins_now "$P"x "$P"y)
+END_US=$(to_us "$T_LAUNCH" $((6 * INTERVAL)))
+while [ "${EPOCHREALTIME/./}" -lt "$END_US" ]; do
+	sleep 0.5
+	CUR=$(pins_now "$P"x "$P"y)
+	[ "$CUR" != "$LAST" ] && MOVES=$((MOVES + $(pin_diff "$LAST" "$CUR" | wc -l))) && LAST=$CUR
+done
+check "cpu=off: x and y not moved over 5 cycles ($MOVES pin changes)" '[ "$MOVES" = 0 ]'
+
+remove_policy x || bail "remove x's metadata"
+T_REMOVED=$(now)
+T_MOVED=''
+END_US=$(to_us "$T_REMOVED" $((4 * INTERVAL)))
+while [ "${EPOCHREALTIME/./}" -lt "$END_US" ]; do
+	sleep 0.5
+	CUR=$(pins_now "$P"x "$P"y)
+	pcpu() { awk -v d="$P$1" '$1 == d {print $3; exit}' <<<"$CUR"; }
+	[ -z "$T_MOVED" ] && [ "$(pcpu x)" != 0 ] && T_MOVED=$(now)
+	[ "$(pcpu y)" = 0 ] || Y_MOVED=1
+done
+[ -n "$T_MOVED" ] && diag "x moved $(elapsed "$T_REMOVED" "$T_MOVED") s after its metadata went"
+check "x balanced within 2 cycles of its metadata's removal" \
+	'[ -n "$T_MOVED" ] && cmp "$(elapsed "$T_REMOVED" "$T_MOVED")" "<=" "$((2 * INTERVAL)).5"'
+check "y (still cpu=off) never moved" '[ -z "${Y_MOVED:-}" ]'
+
+set_policy y '<policy cpu="maybe"/>' || bail "virsh metadata y (invalid)"
+sleep $((2 * INTERVAL))
+BAD=$(daemon_count "warning: domain ${P}y: metadata vmbalance:policy .* refused: attribute 'cpu' = 'maybe': allowed auto or off")
+check "invalid metadata said once, naming domain, attribute and value ($BAD)" '[ "$BAD" = 1 ]'
+check "no other warnings from vmbalanced" '[ -z "$(daemon_bad_lines "domain ${P}y: metadata vmbalance:policy")" ]'
+daemon_bad_lines "domain ${P}y: metadata vmbalance:policy" | sed 's/^/#   /'
+stop_daemon
+finish
