@@ -107,7 +107,7 @@ note_migration(const char *name, const char *uuid, gboolean migrating)
 
 gboolean
 lv_domain_policy_sync(LvPriv *p, virDomainPtr dom, const char *name, DomainCache *c,
-                      gboolean first_sight, GError **error)
+                      gboolean first_sight, char **definition, GError **error)
 {
     char uuid_buf[VIR_UUID_STRING_BUFLEN];
     if (virDomainGetUUIDString(dom, uuid_buf) < 0) {
@@ -129,6 +129,8 @@ lv_domain_policy_sync(LvPriv *p, virDomainPtr dom, const char *name, DomainCache
         /* A soft failure leaves no XML: no rule from it (the driver cannot tell). */
         c->hands_off = xml ? vmb_domain_def_load(name, uuid, xml) : 0;
         c->definition_stale = FALSE;
+        if (definition)
+            *definition = g_steal_pointer(&xml);
     }
     note_migration(name, uuid, c->migrating);
     return TRUE;

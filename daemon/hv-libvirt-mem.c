@@ -12,17 +12,11 @@ lv_mem_clear(DomainMemCache *m)
     g_clear_pointer(&m->vmem_alias, g_free);
 }
 
-/* The domain's XML (@flags: 0 = live, VIR_DOMAIN_XML_INACTIVE), parsed. FALSE with no @error
- * when the XML cannot be had or read (logged: the guest is then handled as a plain balloon). */
+/* @xml of the domain @name parsed; FALSE when it makes no sense (logged: the guest is then
+ * handled as a plain balloon). */
 static gboolean
-read_xml(LvPriv *p, virDomainPtr dom, unsigned int flags, VmbDomainMemXml *x, GError **error)
+parse_xml(const char *name, const char *xml, VmbDomainMemXml *x)
 {
-    const char *name = virDomainGetName(dom);
-    g_autofree char *xml = LV_CALL(p, DOMAIN, virDomainGetXMLDesc(dom, flags));
-    if (!xml) {
-        lv_soft_failure(p, error, "cannot get the XML of %s", name);
-        return FALSE;
-    }
     g_autoptr(GError) local = NULL;
     if (!vmb_domain_mem_xml_parse(xml, x, &local)) {
         g_warning("the XML of %s makes no sense (%s): its memory is handled as a plain balloon",
@@ -32,14 +26,28 @@ read_xml(LvPriv *p, virDomainPtr dom, unsigned int flags, VmbDomainMemXml *x, GE
     return TRUE;
 }
 
+/* The domain's live XML, parsed. FALSE with no @error when it cannot be had or read. */
+static gboolean
+read_live_xml(LvPriv *p, virDomainPtr dom, VmbDomainMemXml *x, GError **error)
+{
+    const char *name = virDomainGetName(dom);
+    g_autofree char *xml = LV_CALL(p, DOMAIN, virDomainGetXMLDesc(dom, 0));
+    if (!xml) {
+        lv_soft_failure(p, error, "cannot get the XML of %s", name);
+        return FALSE;
+    }
+    return parse_xml(name, xml, x);
+}
+
 gboolean
-lv_mem_read(LvPriv *p, virDomainPtr dom, DomainCache *c, guint64 actual_kib, GError **error)
+lv_mem_read(LvPriv *p, virDomainPtr dom, DomainCache *c, guint64 actual_kib, const char *definition,
+            GError **error)
 {
     DomainMemCache *m = &c->mem;
     g_auto(VmbDomainMemXml) live = {0};
     g_auto(VmbDomainMemXml) config = {0}; /* before the first goto: cleaned up at out */
     GError *local = NULL;
-    if (!read_xml(p, dom, 0, &live, &local))
+    if (!read_live_xml(p, dom, &live, &local))
         goto out;
     m->features = (live.free_page_reporting ? VMB_BALLOON_FREE_PAGE_REPORTING : 0) |
                   (live.autodeflate ? VMB_BALLOON_DEFLATE_ON_OOM : 0);
@@ -59,9 +67,9 @@ lv_mem_read(LvPriv *p, virDomainPtr dom, DomainCache *c, guint64 actual_kib, GEr
     /* The live <currentMemory> follows actual; the boot target is the persistent one. QEMU
      * starts a guest at <memory> and inflates from there, so only a target below actual can
      * be a change in flight (a higher one is a live change since, which we cannot see). */
-    if (LV_CALL(p, DOMAIN, virDomainIsPersistent(dom)) != 1)
+    if (!definition || LV_CALL(p, DOMAIN, virDomainIsPersistent(dom)) != 1)
         goto out;
-    if (read_xml(p, dom, VIR_DOMAIN_XML_INACTIVE, &config, &local) && config.current_kib &&
+    if (parse_xml(virDomainGetName(dom), definition, &config) && config.current_kib &&
         config.current_kib + vmb_mem_tolerance(config.current_kib) < actual_kib)
         m->balloon_target_kib = config.current_kib;
 out:

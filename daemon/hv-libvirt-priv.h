@@ -155,15 +155,17 @@ gboolean lv_set_policy(VmbHypervisor *hv, const char *uuid, const char *xml, GEr
 gboolean lv_get_policy(VmbHypervisor *hv, const char *uuid, char **xml, GError **error);
 /* Reads the metadata and the persistent definition of @dom into @c when @first_sight or an
  * event made them stale. FALSE with @error when the connection is broken (a domain gone in
- * the meantime is not an error: it leaves the next snapshot). */
+ * the meantime is not an error: it leaves the next snapshot). The persistent definition it
+ * read, if any, goes to @definition (may be NULL) for the other first-sight readers. */
 gboolean lv_domain_policy_sync(LvPriv *p, virDomainPtr dom, const char *name, DomainCache *c,
-                               gboolean first_sight, GError **error);
+                               gboolean first_sight, char **definition, GError **error);
 /* ---- memory: domain XML on first sight, targets, virtio-mem (hv-libvirt-mem.c) ---- */
 
-/* Reads what @c->mem holds from the domain's XML; @actual_kib is the balloon's actual now.
- * FALSE with @error only when the connection broke or the domain went away. */
+/* Reads what @c->mem holds from the domain's live XML and its persistent @definition (as
+ * lv_domain_policy_sync() read it; NULL when it could not); @actual_kib is the balloon's
+ * actual now. FALSE with @error only when the connection broke or the domain went away. */
 gboolean lv_mem_read(LvPriv *p, virDomainPtr dom, DomainCache *c, guint64 actual_kib,
-                     GError **error);
+                     const char *definition, GError **error);
 /* Copies the cached memory figures into @d. */
 void lv_mem_fill(const DomainCache *c, VmbDomainStat *d);
 /* Our own balloon request for @uuid (any case). */

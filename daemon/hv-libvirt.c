@@ -536,7 +536,8 @@ parse_record(LvPriv *p, const virDomainStatsRecord *rec, GError **error)
         return NULL;
     d->balloon.min_guarantee_kib = c->min_guarantee_kib;
     g_autoptr(GError) local = NULL;
-    if (!lv_domain_policy_sync(p, dom, name, c, first_sight, &local)) {
+    g_autofree char *definition = NULL;
+    if (!lv_domain_policy_sync(p, dom, name, c, first_sight, &definition, &local)) {
         if (!g_error_matches(local, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN))
             g_propagate_error(error, g_steal_pointer(&local));
         return NULL; /* stopped in the meantime: skipped */
@@ -544,7 +545,7 @@ parse_record(LvPriv *p, const virDomainStatsRecord *rec, GError **error)
     d->policy = c->policy;
     d->policy_refused = c->policy_refused;
     d->hands_off = c->hands_off | (c->migrating ? VMB_HANDS_OFF_MIGRATING : 0);
-    if (first_sight && !lv_mem_read(p, dom, c, d->balloon.current_kib, error))
+    if (first_sight && !lv_mem_read(p, dom, c, d->balloon.current_kib, definition, error))
         return NULL;
     lv_mem_fill(c, d);
 
