@@ -66,6 +66,9 @@ on_start(GMarkupParseContext *ctx, const char *element, const char **names, cons
         st->bits |= VMB_HANDS_OFF_HUGEPAGES;
     } else if (is_pci_passthrough(st, element, names, values)) {
         st->bits |= VMB_HANDS_OFF_VFIO;
+    } else if (at(st, "devices", element, "memory") &&
+               g_strcmp0(attr(names, values, "model"), "virtio-mem") == 0) {
+        st->bits |= VMB_HANDS_OFF_VIRTIO_MEM;
     }
     g_ptr_array_add(st->path, (gpointer) element);
 }
@@ -115,6 +118,7 @@ vmb_hands_off_describe(guint hands_off)
         {VMB_HANDS_OFF_HUGEPAGES, "memory backed by hugepages (<memoryBacking><hugepages/>)"},
         {VMB_HANDS_OFF_VFIO, "PCI host device assigned (VFIO pins guest memory)"},
         {VMB_HANDS_OFF_MIGRATING, "being migrated"},
+        {VMB_HANDS_OFF_VIRTIO_MEM, "virtio-mem device (the balloon cannot size it with libvirt)"},
     };
     GString *s = g_string_new(NULL);
     for (guint i = 0; i < G_N_ELEMENTS(reasons); i++) {

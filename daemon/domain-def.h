@@ -17,13 +17,19 @@ typedef enum {
     VMB_HANDS_OFF_HUGEPAGES = 1 << 5,      /* <memoryBacking><hugepages/> */
     VMB_HANDS_OFF_VFIO = 1 << 6,           /* PCI host devices: guest memory is pinned for DMA */
     VMB_HANDS_OFF_MIGRATING = 1 << 7,      /* being migrated */
+    /* <memory model='virtio-mem'>: with libvirt 9.0 / QEMU 7.2 the balloon's limit leaves out
+     * the plugged memory while QEMU's balloon target counts it (measured in lab s15c), so a
+     * balloon change re-inflates what was plugged: such guests are left alone until the
+     * daemon sizes them by the device alone. */
+    VMB_HANDS_OFF_VIRTIO_MEM = 1 << 8,
 } VmbHandsOff;
 
 #define VMB_HANDS_OFF_CPU                                                                          \
     (VMB_HANDS_OFF_VCPUPIN | VMB_HANDS_OFF_CPUSET | VMB_HANDS_OFF_PLACEMENT_AUTO |                 \
      VMB_HANDS_OFF_VCPUSCHED | VMB_HANDS_OFF_MIGRATING)
 #define VMB_HANDS_OFF_MEMORY                                                                       \
-    (VMB_HANDS_OFF_LOCKED | VMB_HANDS_OFF_HUGEPAGES | VMB_HANDS_OFF_VFIO | VMB_HANDS_OFF_MIGRATING)
+    (VMB_HANDS_OFF_LOCKED | VMB_HANDS_OFF_HUGEPAGES | VMB_HANDS_OFF_VFIO |                         \
+     VMB_HANDS_OFF_MIGRATING | VMB_HANDS_OFF_VIRTIO_MEM)
 
 /* The hands-off bits of a domain definition (VMB_HANDS_OFF_MIGRATING is never set here). FALSE
  * with @error (G_MARKUP_ERROR) for XML that does not parse or is too large. */

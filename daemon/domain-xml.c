@@ -130,6 +130,20 @@ is_on(const char *v)
     return v && strcmp(v, "on") == 0;
 }
 
+/* <@name @names=@values.../> again, every value escaped. */
+static char *
+element_xml(const char *name, const char **names, const char **values)
+{
+    GString *s = g_string_new(NULL);
+    g_string_append_printf(s, "<%s", name);
+    for (guint i = 0; names[i]; i++) {
+        g_autofree char *v = g_markup_escape_text(values[i], -1);
+        g_string_append_printf(s, " %s='%s'", names[i], v);
+    }
+    g_string_append(s, "/>");
+    return g_string_free(s, FALSE);
+}
+
 static void
 on_start(GMarkupParseContext *ctx, const char *name, const char **names, const char **values,
          gpointer data, GError **error)
@@ -153,6 +167,9 @@ on_start(GMarkupParseContext *ctx, const char *name, const char **names, const c
     } else if (p->in_vmem && p->depth == 4 && strcmp(name, "alias") == 0) {
         g_free(p->out->vmem.alias);
         p->out->vmem.alias = g_strdup(attr(names, values, "name"));
+    } else if (p->in_vmem && p->depth == 4 && strcmp(name, "address") == 0) {
+        g_free(p->out->vmem.address);
+        p->out->vmem.address = element_xml(name, names, values);
     }
     if (p->depth == 4 && at(p, 0, "domain") && at(p, 1, "cpu") && at(p, 2, "numa") &&
         strcmp(name, "cell") == 0) {
@@ -281,5 +298,6 @@ void
 vmb_domain_mem_xml_clear(VmbDomainMemXml *x)
 {
     g_free(x->vmem.alias);
+    g_free(x->vmem.address);
     memset(x, 0, sizeof(*x));
 }

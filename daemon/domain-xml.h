@@ -9,6 +9,8 @@
 typedef struct {
     gboolean present;
     char *alias;           /* <alias name>, NULL when the XML has none (inactive XML) */
+    char *address;         /* its <address .../> element rebuilt (escaped), NULL when none:
+                            * libvirt finds the device to update by its address */
     guint node;            /* <target><node> */
     guint64 size_kib;      /* <target><size>: the most it can plug */
     guint64 block_kib;     /* <target><block>: plug granularity */

@@ -10,6 +10,7 @@ void
 lv_mem_clear(DomainMemCache *m)
 {
     g_clear_pointer(&m->vmem_alias, g_free);
+    g_clear_pointer(&m->vmem_address, g_free);
 }
 
 /* @xml of the domain @name parsed; FALSE when it makes no sense (logged: the guest is then
@@ -62,6 +63,8 @@ lv_mem_read(LvPriv *p, virDomainPtr dom, DomainCache *c, guint64 actual_kib, con
         };
         g_free(m->vmem_alias);
         m->vmem_alias = g_steal_pointer(&live.vmem.alias);
+        g_free(m->vmem_address);
+        m->vmem_address = g_steal_pointer(&live.vmem.address);
         m->vmem_node = live.vmem.node;
     }
     /* The live <currentMemory> follows actual; the boot target is the persistent one. QEMU
@@ -154,14 +157,16 @@ lv_set_vmem_requested(VmbHypervisor *hv, const char *uuid, guint64 kib, GError *
         lv_set_error_last(p, error, TRUE, "cannot find domain %s", uuid);
         return FALSE;
     }
-    /* libvirt finds the device by its alias; the other figures must match its definition. */
+    /* libvirt (9.0) finds the live device by its address (the error names the alias); the other
+     * figures must match its definition. */
     g_autofree char *alias = g_markup_escape_text(c->mem.vmem_alias, -1);
     g_autofree char *xml = g_strdup_printf(
         "<memory model='virtio-mem'><target><size unit='KiB'>%" G_GUINT64_FORMAT "</size>"
         "<node>%u</node><block unit='KiB'>%" G_GUINT64_FORMAT "</block>"
         "<requested unit='KiB'>%" G_GUINT64_FORMAT "</requested></target>"
-        "<alias name='%s'/></memory>",
-        c->mem.vmem.size_kib, c->mem.vmem_node, c->mem.vmem.block_kib, kib, alias);
+        "<alias name='%s'/>%s</memory>",
+        c->mem.vmem.size_kib, c->mem.vmem_node, c->mem.vmem.block_kib, kib, alias,
+        c->mem.vmem_address ? c->mem.vmem_address : "");
     int rc = LV_CALL(p, REQUEST, virDomainUpdateDeviceFlags(dom, xml, VIR_DOMAIN_AFFECT_LIVE));
     if (rc < 0)
         lv_set_error_last(p, error, TRUE,

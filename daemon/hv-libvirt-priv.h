@@ -17,7 +17,8 @@ typedef struct {
     guint64 balloon_target_kib; /* the target the balloon moves toward, 0 = unknown */
     guint features;             /* VmbBalloonFeature */
     VmbVirtioMemStat vmem;
-    char *vmem_alias; /* to address the device in an update */
+    char *vmem_alias;   /* to name the device in an update */
+    char *vmem_address; /* its <address/> element: libvirt matches the device by it */
     guint vmem_node;
 } DomainMemCache;
 

@@ -28,6 +28,7 @@ static const DefCase cases[] = {
     {"locked", VMB_HANDS_OFF_LOCKED, "memory locked"},
     {"vfio", VMB_HANDS_OFF_VFIO, "VFIO"},
     {"interface-hostdev", VMB_HANDS_OFF_VFIO, "VFIO"},
+    {"virtio-mem", VMB_HANDS_OFF_VIRTIO_MEM, "virtio-mem device"},
     {"everything", VMB_HANDS_OFF_VCPUPIN | VMB_HANDS_OFF_CPUSET | VMB_HANDS_OFF_PLACEMENT_AUTO |
      VMB_HANDS_OFF_VCPUSCHED | VMB_HANDS_OFF_LOCKED | VMB_HANDS_OFF_HUGEPAGES | VMB_HANDS_OFF_VFIO,
      "(<vcpupin>), vCPUs confined"},
@@ -62,9 +63,9 @@ test_fixture(gconstpointer data)
     g_assert_cmpint(!!(bits & VMB_HANDS_OFF_CPU), ==,
                     !!(c->bits & (VMB_HANDS_OFF_VCPUPIN | VMB_HANDS_OFF_CPUSET |
                                   VMB_HANDS_OFF_PLACEMENT_AUTO | VMB_HANDS_OFF_VCPUSCHED)));
-    g_assert_cmpint(
-        !!(bits & VMB_HANDS_OFF_MEMORY), ==,
-        !!(c->bits & (VMB_HANDS_OFF_LOCKED | VMB_HANDS_OFF_HUGEPAGES | VMB_HANDS_OFF_VFIO)));
+    g_assert_cmpint(!!(bits & VMB_HANDS_OFF_MEMORY), ==,
+                    !!(c->bits & (VMB_HANDS_OFF_LOCKED | VMB_HANDS_OFF_HUGEPAGES |
+                                  VMB_HANDS_OFF_VFIO | VMB_HANDS_OFF_VIRTIO_MEM)));
 }
 
 static void

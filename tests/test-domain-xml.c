@@ -57,6 +57,7 @@ static const char live_xml[] =
     "        <current unit='KiB'>131072</current>\n"
     "      </target>\n"
     "      <alias name='virtiomem0'/>\n"
+    "      <address type='pci' domain='0x0000' bus='0x00' slot='0x05' function='0x0'/>\n"
     "    </memory>\n"
     "    <memory model='virtio-mem'><target><size unit='KiB'>2048</size><node>0</node>"
     "<block unit='KiB'>2048</block><requested unit='KiB'>0</requested></target></memory>\n"
@@ -77,6 +78,8 @@ test_live(void)
     g_assert_true(x.free_page_reporting);
     g_assert_true(x.vmem.present);
     g_assert_cmpstr(x.vmem.alias, ==, "virtiomem0"); /* the first device, not the second */
+    g_assert_cmpstr(x.vmem.address, ==,
+                    "<address type='pci' domain='0x0000' bus='0x00' slot='0x05' function='0x0'/>");
     g_assert_cmpuint(x.vmem.size_kib, ==, 1048576);
     g_assert_cmpuint(x.vmem.block_kib, ==, 2048);
     g_assert_cmpuint(x.vmem.requested_kib, ==, 262144);

@@ -5,9 +5,11 @@
 # daemon: `virsh update-memory-device --requested-size 128MiB` must show up as <current> within
 # 20 s, else the scenario skips with the evidence (console lines, the device's XML): TCG or the
 # guest kernel could not run it here. Then vmbalanced (only v managed) while v's workload ramps
-# 32 -> 800 MiB at 20 MiB/s, beyond its boot memory: it must plug blocks through the device's
-# requested size (journal "virtio-mem of vmblab-v"), v reaches 800 MiB held with no OOM kill;
-# when v lets go (back to 32 MiB) the requested size comes down again within 8 cycles.
+# 32 -> 400 MiB and back: vmbalanced must leave v's memory alone (hands off, said once with the
+# reason) and change neither its balloon nor its device. Why: driving the device was tried here
+# (libvirt 9.0, QEMU 7.2): plugging works, but libvirt refuses a balloon target above <memory>
+# (the boot memory) while QEMU counts plugged memory in the balloon's target, so every balloon
+# change re-inflated the plugged blocks (v never got past 512 MiB, 26 OOM kills).
 NAME=s15c-virtio-mem
 source "$(dirname "$0")/lib.sh"
 
@@ -37,29 +39,20 @@ virsh_ update-memory-device "${P}v" --requested-size 0 --live >/dev/null 2>&1 ||
 for ((i = 0; i < 40; i++)); do [ "$(vmem_field current)" = 0 ] && break; sleep 0.5; done
 diag "after the probe: <current> $(($(vmem_field current) / 1024)) MiB"
 
-KILL0=$(console_count v 'memory child killed')
 EXCLUDE=$(virsh_ list --name | grep "^$P" | grep -v "^${P}v$" | paste -sd, -) start_mem_daemon
-T0=$(now)
-ctl v 'mem 800 20' || bail "start v's ramp"
-HELD='' END_US=$(to_us "$T0" 90)
-while [ "${EPOCHREALTIME/./}" -lt "$END_US" ]; do
-	"$LAB" ctl v status 2>/dev/null | grep -q 'held_mib=800 ' && HELD=$(since "$T0") && break
-	daemon_alive || break
-	sleep 1
-done
-PEAK_CUR=$(vmem_field current) PEAK_REQ=$(vmem_field requested)
-diag "v holds 800 MiB after ${HELD:-never} s; device requested $((${PEAK_REQ:-0} / 1024)) MiB, plugged $((${PEAK_CUR:-0} / 1024)) MiB"
+ACTUAL0=$(balloon_current v)
+ctl v 'mem 400 20' || bail "start v's ramp"
+sleep $((10 * INTERVAL))
 ctl v 'mem 32'
-sleep $((8 * INTERVAL))
-END_REQ=$(vmem_field requested)
-grep -E "${P}v memory|virtio-mem of ${P}v" "$TMP/daemon.log" | grep -v debug | sed 's/^/#   /'
-KILLS=$(($(console_count v 'memory child killed') - KILL0))
-check "v reached 800 MiB held, beyond its 512 MiB boot memory (${HELD:-never})" '[ -n "$HELD" ]'
-check "blocks were plugged through the device (requested $((${PEAK_REQ:-0} / 1024)) MiB)" \
-	'[ "${PEAK_REQ:-0}" -ge $((256 * 1024)) ] && grep -q "virtio-mem of ${P}v" "$TMP/daemon.log"'
-check "no OOM kill on v ($KILLS)" '[ "$KILLS" = 0 ]'
-check "the requested size came down after v let go ($((${PEAK_REQ:-0} / 1024)) -> $((${END_REQ:-0} / 1024)) MiB)" \
-	'[ "${END_REQ:-0}" -lt "${PEAK_REQ:-0}" ]'
+sleep $((5 * INTERVAL))
+END_REQ=$(vmem_field requested) ACTUAL1=$(balloon_current v)
+grep -E "${P}v" "$TMP/daemon.log" | grep -v debug | sed 's/^/#   /'
+check "v's memory is left alone, with the reason, once" \
+	'[ "$(grep -c "domain ${P}v: .*virtio-mem device.*leaves its memory alone" "$TMP/daemon.log")" = 1 ]'
+check "no balloon change of v ($((ACTUAL0 / 1024)) -> $((ACTUAL1 / 1024)) MiB)" \
+	'! grep -q "set ${P}v memory" "$TMP/daemon.log"'
+check "no virtio-mem change of v (requested $((${END_REQ:-0} / 1024)) MiB)" \
+	'[ "${END_REQ:-0}" = 0 ] && ! grep -q "virtio-mem of ${P}v" "$TMP/daemon.log"'
 check_no_warnings
 stop_daemon
 finish
