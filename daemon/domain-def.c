@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "domain-def.h"
+#include "markup-attr.h"
 
 #include <string.h>
 
@@ -7,16 +8,6 @@ typedef struct {
     GPtrArray *path; /* element names from <domain> down, borrowed from GMarkup's stack */
     guint bits;
 } ClassifyState;
-
-static const char *
-attr(const char **names, const char **values, const char *name)
-{
-    for (guint i = 0; names[i]; i++) {
-        if (strcmp(names[i], name) == 0)
-            return values[i];
-    }
-    return NULL;
-}
 
 /* Is the element being opened /domain/@parent/@name (@parent NULL: /domain/@name)? */
 static gboolean
@@ -37,9 +28,9 @@ is_pci_passthrough(const ClassifyState *st, const char *element, const char **na
                    const char **values)
 {
     if (at(st, "devices", element, "hostdev"))
-        return g_strcmp0(attr(names, values, "type"), "pci") == 0;
+        return g_strcmp0(vmb_markup_attr(names, values, "type"), "pci") == 0;
     if (at(st, "devices", element, "interface"))
-        return g_strcmp0(attr(names, values, "type"), "hostdev") == 0;
+        return g_strcmp0(vmb_markup_attr(names, values, "type"), "hostdev") == 0;
     return FALSE;
 }
 
@@ -48,9 +39,9 @@ on_start(GMarkupParseContext *ctx, const char *element, const char **names, cons
          gpointer data, GError **error)
 {
     ClassifyState *st = data;
-    const char *placement = attr(names, values, "placement");
+    const char *placement = vmb_markup_attr(names, values, "placement");
     if (at(st, NULL, element, "vcpu")) {
-        if (attr(names, values, "cpuset"))
+        if (vmb_markup_attr(names, values, "cpuset"))
             st->bits |= VMB_HANDS_OFF_CPUSET;
         if (g_strcmp0(placement, "auto") == 0)
             st->bits |= VMB_HANDS_OFF_PLACEMENT_AUTO;
@@ -67,7 +58,7 @@ on_start(GMarkupParseContext *ctx, const char *element, const char **names, cons
     } else if (is_pci_passthrough(st, element, names, values)) {
         st->bits |= VMB_HANDS_OFF_VFIO;
     } else if (at(st, "devices", element, "memory") &&
-               g_strcmp0(attr(names, values, "model"), "virtio-mem") == 0) {
+               g_strcmp0(vmb_markup_attr(names, values, "model"), "virtio-mem") == 0) {
         st->bits |= VMB_HANDS_OFF_VIRTIO_MEM;
     }
     g_ptr_array_add(st->path, (gpointer) element);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "domain-xml.h"
+#include "markup-attr.h"
 
 #include <string.h>
 
@@ -71,16 +72,6 @@ vmb_xml_size_kib(const char *value, const char *unit, guint64 *kib)
     return TRUE;
 }
 
-static const char *
-attr(const char **names, const char **values, const char *name)
-{
-    for (guint i = 0; names[i]; i++) {
-        if (strcmp(names[i], name) == 0)
-            return values[i];
-    }
-    return NULL;
-}
-
 /* The open element @depth levels up from the root is @name. */
 static gboolean
 at(const Parser *p, guint level, const char *name)
@@ -93,7 +84,7 @@ start_leaf(Parser *p, Leaf leaf, const char **names, const char **values)
 {
     p->leaf = leaf;
     g_free(p->unit);
-    p->unit = g_strdup(attr(names, values, "unit"));
+    p->unit = g_strdup(vmb_markup_attr(names, values, "unit"));
     g_string_truncate(p->text, 0);
 }
 
@@ -156,17 +147,17 @@ on_start(GMarkupParseContext *ctx, const char *name, const char **names, const c
     p->stack[p->depth++] = g_strdup(name);
     gboolean in_devices = p->depth == 3 && at(p, 0, "domain") && at(p, 1, "devices");
     if (in_devices && strcmp(name, "memballoon") == 0) {
-        const char *model = attr(names, values, "model");
+        const char *model = vmb_markup_attr(names, values, "model");
         p->out->balloon = model && strcmp(model, "none") != 0;
-        p->out->autodeflate = is_on(attr(names, values, "autodeflate"));
-        p->out->free_page_reporting = is_on(attr(names, values, "freePageReporting"));
+        p->out->autodeflate = is_on(vmb_markup_attr(names, values, "autodeflate"));
+        p->out->free_page_reporting = is_on(vmb_markup_attr(names, values, "freePageReporting"));
     } else if (in_devices && strcmp(name, "memory") == 0 && !p->vmem_done &&
-               g_strcmp0(attr(names, values, "model"), "virtio-mem") == 0) {
+               g_strcmp0(vmb_markup_attr(names, values, "model"), "virtio-mem") == 0) {
         p->in_vmem = TRUE;
         p->out->vmem.present = TRUE;
     } else if (p->in_vmem && p->depth == 4 && strcmp(name, "alias") == 0) {
         g_free(p->out->vmem.alias);
-        p->out->vmem.alias = g_strdup(attr(names, values, "name"));
+        p->out->vmem.alias = g_strdup(vmb_markup_attr(names, values, "name"));
     } else if (p->in_vmem && p->depth == 4 && strcmp(name, "address") == 0) {
         g_free(p->out->vmem.address);
         p->out->vmem.address = element_xml(name, names, values);
@@ -174,7 +165,8 @@ on_start(GMarkupParseContext *ctx, const char *name, const char **names, const c
     if (p->depth == 4 && at(p, 0, "domain") && at(p, 1, "cpu") && at(p, 2, "numa") &&
         strcmp(name, "cell") == 0) {
         guint64 kib = 0;
-        if (!vmb_xml_size_kib(attr(names, values, "memory"), attr(names, values, "unit"), &kib) ||
+        if (!vmb_xml_size_kib(vmb_markup_attr(names, values, "memory"),
+                              vmb_markup_attr(names, values, "unit"), &kib) ||
             kib > G_MAXUINT64 - p->out->numa_kib) {
             g_set_error(error, G_MARKUP_ERROR, G_MARKUP_ERROR_INVALID_CONTENT,
                         "a NUMA cell's memory is not a size");

@@ -147,7 +147,7 @@ parse_value(const VmbKeyInfo *key, const char *value, GError **error)
 static void
 remove_stale_temporaries(const VmbOverrides *o)
 {
-    /* write_durably() writes NAME.XXXXXX first; a crash can leave one behind. */
+    /* vmb_textfile_replace() writes NAME.XXXXXX first; a crash can leave one behind. */
     g_autoptr(GDir) dir = g_dir_open(o->dir, 0, NULL);
     if (!dir)
         return;
@@ -160,62 +160,6 @@ remove_stale_temporaries(const VmbOverrides *o)
                 g_debug("removed %s, left by an interrupted write", path);
         }
     }
-}
-
-static gboolean
-fail_errno(GError **error, const char *what, const char *path)
-{
-    int saved = errno;
-    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "%s %s: %s", what, path,
-                g_strerror(saved));
-    return FALSE;
-}
-
-static gboolean
-write_all(int fd, const char *text, gsize len)
-{
-    while (len) {
-        ssize_t n = write(fd, text, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return FALSE;
-        text += n;
-        len -= (gsize) n;
-    }
-    return TRUE;
-}
-
-/* Replaces @path with @text so that a crash leaves the old file or the new one, whole: a
- * temporary file beside it, fsync, rename over it, then fsync of the directory, which
- * makes the rename itself durable. */
-static gboolean
-write_durably(const char *dir, const char *path, const char *text, GError **error)
-{
-    g_autofree char *tmp = g_strconcat(path, ".XXXXXX", NULL);
-    int fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return fail_errno(error, "cannot create", tmp);
-    gboolean ok = write_all(fd, text, strlen(text)) && fsync(fd) == 0;
-    int saved = errno;
-    if (close(fd) != 0 && ok) {
-        ok = FALSE;
-        saved = errno;
-    }
-    errno = saved;
-    if (!ok || rename(tmp, path) != 0) {
-        fail_errno(error, ok ? "cannot replace" : "cannot write", ok ? path : tmp);
-        g_unlink(tmp);
-        return FALSE;
-    }
-    /* The new file is in place: a failure here only leaves its name maybe not yet on disk,
-     * and memory must follow the file, so it is not an error. */
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || fsync(dfd) != 0)
-        g_warning("cannot sync the directory %s: %s", dir, g_strerror(errno));
-    if (dfd >= 0)
-        close(dfd);
-    return TRUE;
 }
 
 /* @entries as a drop-in: sections and keys in the order of the key table. */
@@ -272,7 +216,7 @@ save(VmbOverrides *o, GPtrArray *entries, GError **error)
     if (o->rejected)
         keep_rejected(o);
     g_autoptr(GError) local = NULL;
-    if (!write_durably(o->dir, o->path, text, &local)) {
+    if (!vmb_textfile_replace(o->path, text, strlen(text), VMB_REPLACE_DURABLE, &local)) {
         g_set_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_IO, "cannot save the override: %s",
                     local->message);
         return FALSE;

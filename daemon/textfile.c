@@ -217,3 +217,73 @@ vmb_textfile_load_ini(const char *path, const char *text, gsize length, GError *
         set_ini_error(path, fdpath, error);
     return ini;
 }
+
+/* FALSE with G_FILE_ERROR "cannot WHAT PATH: reason" from errno. */
+static gboolean
+fail_step(GError **error, const char *what, const char *path)
+{
+    int saved = errno;
+    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "cannot %s %s: %s", what, path,
+                g_strerror(saved));
+    return FALSE;
+}
+
+static gboolean
+write_all(int fd, const char *text, gsize len)
+{
+    while (len) {
+        ssize_t n = write(fd, text, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return FALSE;
+        text += n;
+        len -= (gsize) n;
+    }
+    return TRUE;
+}
+
+/* The directory entry of a rename reaches the disk only with an fsync of the directory. */
+static void
+sync_directory(const char *path)
+{
+    g_autofree char *dir = g_path_get_dirname(path);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || fsync(dfd) != 0)
+        g_warning("cannot sync the directory %s: %s", dir, g_strerror(errno));
+    if (dfd >= 0)
+        close(dfd);
+}
+
+gboolean
+vmb_textfile_replace(const char *path, const char *text, gsize length, VmbReplaceFlags flags,
+                     GError **error)
+{
+    g_autofree char *tmp = g_strconcat(path, ".XXXXXX", NULL);
+    int fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        g_autofree char *dir = g_path_get_dirname(path);
+        if (errno == ENOENT) {
+            g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOENT,
+                        "cannot write %s: directory %s does not exist", path, dir);
+            return FALSE;
+        }
+        return fail_step(error, "create a file in", dir);
+    }
+    gboolean ok = (!(flags & VMB_REPLACE_READABLE) || fchmod(fd, 0644) == 0) &&
+                  write_all(fd, text, length) && (!(flags & VMB_REPLACE_DURABLE) || fsync(fd) == 0);
+    int saved = errno;
+    if (close(fd) != 0 && ok) {
+        ok = FALSE;
+        saved = errno;
+    }
+    errno = saved;
+    if (!ok || rename(tmp, path) != 0) {
+        fail_step(error, ok ? "replace" : "write", ok ? path : tmp);
+        unlink(tmp);
+        return FALSE;
+    }
+    if (flags & VMB_REPLACE_DURABLE)
+        sync_directory(path);
+    return TRUE;
+}

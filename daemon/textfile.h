@@ -28,6 +28,21 @@ gboolean vmb_textfile_check(const char *path, const char *text, gsize length, GE
 /* @s for a message: control characters, '\' and invalid UTF-8 as \xNN; long text cut. */
 char *vmb_textfile_escape(const char *s);
 
+/* How vmb_textfile_replace() writes. */
+typedef enum {
+    VMB_REPLACE_DURABLE = 1 << 0,  /* fsync the file and then its directory: state that must
+                                    * survive a crash (a file rewritten every cycle need not) */
+    VMB_REPLACE_READABLE = 1 << 1, /* mode 0644 whatever the umask: for other programs */
+} VmbReplaceFlags;
+
+/* Replaces @path with @length bytes of @text through a temporary file beside it (PATH.XXXXXX)
+ * and a rename, so that a reader or a crash meets the old file or the new one, whole.
+ * G_FILE_ERROR naming the path and the step that failed; NOENT "directory ... does not
+ * exist" when the directory is missing. A failed sync of the directory after the rename is
+ * only logged: the new file is in place. */
+gboolean vmb_textfile_replace(const char *path, const char *text, gsize length,
+                              VmbReplaceFlags flags, GError **error);
+
 /* iniparser_load() on @text, which was read (and checked) from @path. NULL with
  * G_FILE_ERROR_INVAL "PATH:LINE: ..." on a syntax error. */
 dictionary *vmb_textfile_load_ini(const char *path, const char *text, gsize length, GError **error);

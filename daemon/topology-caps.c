@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "topology-caps.h"
+#include "markup-attr.h"
 
 #include <errno.h>
 #include <string.h>
@@ -60,16 +61,6 @@ int_attr(const char *element, const char **names, const char **values, const cha
     return TRUE;
 }
 
-static const char *
-str_attr(const char **names, const char **values, const char *attr)
-{
-    for (guint i = 0; names[i]; i++) {
-        if (strcmp(names[i], attr) == 0)
-            return values[i];
-    }
-    return NULL;
-}
-
 static const char *const CELL[] = {"capabilities", "host", "topology", "cells", "cell", NULL};
 static const char *const CPUS[] = {"capabilities", "host", "topology", "cells",
                                    "cell",         "cpus", NULL};
@@ -102,7 +93,7 @@ start_cpu(Parse *ps, const char **n, const char **v, GError **error)
                                                  (gint) MAX(die, 0), (gint) core, ps->cell)
                       : vmb_topology_builder_offline(ps->b, (guint) id, ps->cell);
     if (!ok)
-        return bad(error, "cpu", "id", str_attr(n, v, "id"), "a CPU listed once");
+        return bad(error, "cpu", "id", vmb_markup_attr(n, v, "id"), "a CPU listed once");
     ps->cpus++;
     ps->max_cpu = MAX(ps->max_cpu, (guint) id);
     return TRUE;
@@ -114,7 +105,7 @@ start_bank(Parse *ps, const char **n, const char **v, GError **error)
     gint64 level;
     if (!int_attr("bank", n, v, "level", TRUE, 16, &level, error))
         return FALSE;
-    const char *cpus = str_attr(n, v, "cpus");
+    const char *cpus = vmb_markup_attr(n, v, "cpus");
     g_autofree VmbCpuSet *set = g_new0(VmbCpuSet, 1);
     g_autoptr(GError) local = NULL;
     gboolean all = FALSE;
@@ -141,7 +132,7 @@ on_start(GMarkupParseContext *ctx, const char *name, const char **n, const char 
         return;
     }
     if (ps->path->len == 6 && strcmp(name, "memory") == 0 && ps->cell >= 0) {
-        const char *unit = str_attr(n, v, "unit");
+        const char *unit = vmb_markup_attr(n, v, "unit");
         ps->in_memory = TRUE;
         g_string_truncate(ps->text, 0);
         if (!unit || strcmp(unit, "KiB") == 0)
