@@ -120,6 +120,9 @@ lv_domain_policy_sync(LvPriv *p, virDomainPtr dom, const char *name, DomainCache
         if (!read_metadata(p, dom, name, &xml, error))
             return FALSE;
         c->policy_refused = !vmb_domain_meta_load(name, uuid, xml, &c->policy);
+        if (!first_sight)
+            g_message("domain %s: its vmbalance:policy metadata %s", name,
+                      xml ? "changed" : "is gone: the host's settings apply");
         c->policy_stale = FALSE;
     }
     if (first_sight || c->definition_stale) {
