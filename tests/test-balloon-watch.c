@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Targets someone else set, as the balloon shows them snapshot by snapshot: table-driven. */
+#include "balloon-watch.h"
+
+#define MIB   1024
+#define STEPS 6
+
+/* One snapshot: our request made before it (0 none), what it shows, and the verdict. */
+typedef struct {
+    guint64 request, actual, reported;
+    guint64 found_new; /* 0: no foreign target found at this snapshot */
+    guint64 found_old;
+} Step;
+
+typedef struct {
+    const char *name;
+    gboolean autodeflate;
+    Step steps[STEPS]; /* up to the first with actual 0 */
+} Case;
+
+// clang-format off
+static const Case cases[] = {
+    /* libvirt 9.0: the target is not reported; virsh setmem 1024 -> 512 shows as the balloon
+     * leaving its rest at our target and holding at 512. */
+    {"setmem-lower", FALSE, {{1024 * MIB, 0, 0, 0, 0}, {0, 1024 * MIB, 0, 0, 0},
+     {0, 1024 * MIB, 0, 0, 0}, {0, 512 * MIB, 0, 0, 0}, {0, 512 * MIB, 0, 512 * MIB, 1024 * MIB},
+     {0, 512 * MIB, 0, 0, 0}}},
+    /* Still inflating at the first look: the place where it comes to rest is the target. */
+    {"setmem-slow", FALSE, {{0, 1024 * MIB, 0, 0, 0}, {0, 800 * MIB, 0, 0, 0},
+     {0, 600 * MIB, 0, 0, 0}, {0, 512 * MIB, 0, 0, 0}, {0, 512 * MIB, 0, 512 * MIB, 1024 * MIB}}},
+    {"setmem-higher", FALSE, {{0, 512 * MIB, 0, 0, 0}, {0, 900 * MIB, 0, 0, 0},
+     {0, 901 * MIB, 0, 901 * MIB, 512 * MIB}}},
+    /* With autodeflate a rise is the guest's own; a fall is still someone's target. */
+    {"autodeflate-rise", TRUE, {{0, 512 * MIB, 0, 0, 0}, {0, 900 * MIB, 0, 0, 0},
+     {0, 900 * MIB, 0, 0, 0}}},
+    {"autodeflate-fall", TRUE, {{0, 900 * MIB, 0, 0, 0}, {0, 512 * MIB, 0, 0, 0},
+     {0, 512 * MIB, 0, 512 * MIB, 900 * MIB}}},
+    /* A guest reboot: its balloon driver lets go, then takes the target again. */
+    {"reboot-blip", FALSE, {{0, 512 * MIB, 0, 0, 0}, {0, 1024 * MIB, 0, 0, 0},
+     {0, 512 * MIB, 0, 0, 0}, {0, 512 * MIB, 0, 0, 0}}},
+    /* Our own request moves it: no verdict, however long it takes. */
+    {"own-request", FALSE, {{0, 1024 * MIB, 0, 0, 0}, {512 * MIB, 900 * MIB, 0, 0, 0},
+     {0, 700 * MIB, 0, 0, 0}, {0, 512 * MIB, 0, 0, 0}, {0, 512 * MIB, 0, 0, 0}}},
+    /* It cannot give that much: it never rested at our target, so stopping short says nothing. */
+    {"own-request-short", FALSE, {{0, 1024 * MIB, 0, 0, 0}, {256 * MIB, 700 * MIB, 0, 0, 0},
+     {0, 600 * MIB, 0, 0, 0}, {0, 600 * MIB, 0, 0, 0}, {0, 600 * MIB, 0, 0, 0}}},
+    /* Someone else's target while ours are on their way (the coordinator shrinks a step a
+     * cycle): beyond the way from where it was to our target is not ours. */
+    {"setmem-while-shrinking", FALSE, {{0, 1024 * MIB, 0, 0, 0}, {960 * MIB, 1024 * MIB, 0, 0, 0},
+     {896 * MIB, 960 * MIB, 0, 0, 0}, {832 * MIB, 1700 * MIB, 0, 0, 0},
+     {768 * MIB, 1700 * MIB, 0, 1700 * MIB, 768 * MIB}}},
+    /* A shrink that overshoots nothing: below our target is someone else's too. */
+    {"setmem-below-our-target", FALSE, {{0, 1024 * MIB, 0, 0, 0}, {960 * MIB, 1024 * MIB, 0, 0, 0},
+     {0, 700 * MIB, 0, 0, 0}, {0, 700 * MIB, 0, 700 * MIB, 960 * MIB}}},
+    /* A request from a place never seen (first sight in flight): nothing to judge against
+     * until it rests. */
+    {"unseen-start", FALSE, {{0, 2048 * MIB, 512 * MIB, 0, 0}, {0, 1500 * MIB, 512 * MIB, 0, 0},
+     {1024 * MIB, 1024 * MIB, 1024 * MIB, 0, 0}, {0, 1024 * MIB, 1024 * MIB, 0, 0}}},
+    /* Within the tolerance (4 MiB and 0.5 %): libvirt rounds, balloons stop a few pages off. */
+    {"jitter", FALSE, {{0, 1024 * MIB, 0, 0, 0}, {0, 1020 * MIB, 0, 0, 0},
+     {0, 1021 * MIB, 0, 0, 0}, {0, 1027 * MIB, 0, 0, 0}}},
+    /* A backend that reports targets (the simulated host): a new one not ours is said at once,
+     * in flight or not; ours is not. */
+    {"reported", FALSE, {{0, 1024 * MIB, 1024 * MIB, 0, 0}, {0, 1024 * MIB, 600 * MIB, 600 * MIB,
+     1024 * MIB}, {0, 700 * MIB, 600 * MIB, 0, 0}, {800 * MIB, 650 * MIB, 800 * MIB, 0, 0},
+     {0, 800 * MIB, 800 * MIB, 0, 0}}},
+    /* libvirt keeps reporting our last request after someone else's: found once, from actual. */
+    {"reported-stale", FALSE, {{0, 1024 * MIB, 1024 * MIB, 0, 0}, {0, 512 * MIB, 1024 * MIB, 0, 0},
+     {0, 512 * MIB, 1024 * MIB, 512 * MIB, 1024 * MIB}, {0, 512 * MIB, 1024 * MIB, 0, 0},
+     {0, 512 * MIB, 1024 * MIB, 0, 0}}},
+    /* A boot target in flight at first sight (the persistent <currentMemory>): not foreign. */
+    {"boot-target", FALSE, {{0, 2048 * MIB, 512 * MIB, 0, 0}, {0, 1500 * MIB, 512 * MIB, 0, 0},
+     {0, 512 * MIB, 512 * MIB, 0, 0}, {0, 512 * MIB, 512 * MIB, 0, 0}}},
+    /* Unknown actual (no statistics; 1 stands for it here): nothing judged, nothing forgotten. */
+    {"no-actual", FALSE, {{0, 1024 * MIB, 0, 0, 0}, {0, 1, 0, 0, 0}}},
+};
+// clang-format on
+
+static void
+run_case(gconstpointer data)
+{
+    const Case *c = data;
+    VmbBalloonWatch w = {0};
+    for (guint i = 0; i < STEPS && c->steps[i].actual; i++) {
+        const Step *st = &c->steps[i];
+        if (st->request)
+            vmb_balloon_watch_request(&w, st->request);
+        VmbBalloonSeen in = {st->actual == 1 ? 0 : st->actual, st->reported, c->autodeflate};
+        guint64 old_kib = 0, new_kib = 0;
+        gboolean found = vmb_balloon_watch_step(&w, &in, &old_kib, &new_kib);
+        g_test_message("%s step %u: found %d (%" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT ")",
+                       c->name, i, found, old_kib, new_kib);
+        g_assert_cmpint(found, ==, st->found_new != 0);
+        if (found) {
+            g_assert_cmpuint(new_kib, ==, st->found_new);
+            g_assert_cmpuint(old_kib, ==, st->found_old);
+        }
+    }
+}
+
+int
+main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *path = g_strdup_printf("/balloon-watch/%s", cases[i].name);
+        g_test_add_data_func(path, &cases[i], run_case);
+    }
+    return g_test_run();
+}
