@@ -76,6 +76,9 @@ static const VmbKeyInfo keys[] = {
      "a guest swapping in faster than this, in KiB/s, is short of memory (0 = not judged)"},
     {"memory.major_fault_threshold", VMB_KEY_UINT, 0, 1000000, OFF(mem_major_faults_s), FALSE,
      "a guest with more major page faults per second is short of memory (0 = not judged)"},
+    {"memory.foreign_targets", VMB_KEY_CHOICE, 0, 0, OFF(mem_foreign_targets), FALSE,
+     "balloon targets vmbalanced did not set: override (size them) or respect (keep them)", 16, 0,
+     foreign_choices},
 };
 
 const VmbKeyInfo *
@@ -175,6 +178,7 @@ vmb_config_new_defaults(void)
     c->mem_swap_in_kib_s = 256;
     c->mem_major_faults_s = 1000;
     c->mem_weights = g_new0(char *, 1);
+    c->mem_foreign_targets = g_strdup("override");
     return c;
 }
 
@@ -187,6 +191,7 @@ vmb_config_copy(const VmbConfig *c)
     copy->exclude = g_strdupv(c->exclude);
     copy->metrics_file = g_strdup(c->metrics_file);
     copy->mem_weights = g_strdupv(c->mem_weights);
+    copy->mem_foreign_targets = g_strdup(c->mem_foreign_targets);
     return copy;
 }
 
@@ -200,6 +205,7 @@ vmb_config_free(VmbConfig *c)
     g_strfreev(c->exclude);
     g_free(c->metrics_file);
     g_strfreev(c->mem_weights);
+    g_free(c->mem_foreign_targets);
     g_free(c);
 }
 
@@ -802,4 +808,10 @@ gboolean
 vmb_config_respects_foreign_pins(const VmbConfig *c)
 {
     return g_strcmp0(c->cpu_foreign_pins, "respect") == 0;
+}
+
+gboolean
+vmb_config_respects_foreign_targets(const VmbConfig *c)
+{
+    return g_strcmp0(c->mem_foreign_targets, "respect") == 0;
 }

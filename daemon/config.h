@@ -55,6 +55,8 @@ typedef struct {
     /* paging that makes a guest starving (0 = not judged) */
     guint mem_swap_in_kib_s;  /* swap-in, KiB/s */
     guint mem_major_faults_s; /* major faults a second */
+    /* "override" or "respect": balloon targets vmbalanced did not set */
+    char *mem_foreign_targets;
 } VmbConfig;
 
 typedef enum {
@@ -136,6 +138,8 @@ guint vmb_config_mem_interval(const VmbConfig *c);
 gboolean vmb_config_is_excluded(const VmbConfig *c, const char *name, const char *uuid);
 /* cpu.foreign_pins = respect. */
 gboolean vmb_config_respects_foreign_pins(const VmbConfig *c);
+/* memory.foreign_targets = respect. */
+gboolean vmb_config_respects_foreign_targets(const VmbConfig *c);
 /* memory.weights: the weight of the first item whose pattern matches, else 1. */
 double vmb_config_mem_weight(const VmbConfig *c, const char *name, const char *uuid);
 /* The same, FALSE (and @weight untouched) when no item matches. */

@@ -264,6 +264,8 @@ on_domain_event(VmbHypervisor *hv, VmbDomainEvent event, const char *name, const
     } else {
         g_info("domain %s (%s) stopped", name, uuid);
         vmb_cpu_task_forget(&d->cpu, uuid);
+        /* A restart starts afresh: a kept foreign balloon target goes with the run. */
+        vmb_foreign_targets_forget(d->mem.foreign, uuid);
         publish_domains(d); /* its loads are gone */
     }
 }

@@ -766,6 +766,15 @@ fake_set_memory(VmbHypervisor *hv, const char *uuid, guint64 kib, GError **error
     return TRUE;
 }
 
+/* As the libvirt backend: a target reported that is not the balloon's is dropped. */
+static void
+fake_forget_target(VmbHypervisor *hv, const char *uuid)
+{
+    FakeDomain *d = find_running(fake_of(hv), uuid, NULL);
+    if (d && fabs(d->requested_mib - d->target_mib) >= 1)
+        d->requested_mib = 0;
+}
+
 static gboolean
 fake_set_vmem_requested(VmbHypervisor *hv, const char *uuid, guint64 kib, GError **error)
 {
@@ -867,6 +876,7 @@ static const VmbHypervisorOps fake_ops = {
     .pin_vcpu = fake_pin_vcpu,
     .set_memory = fake_set_memory,
     .set_stats_period = fake_set_stats_period,
+    .forget_target = fake_forget_target,
     .set_vmem_requested = fake_set_vmem_requested,
     .free = fake_free,
     .set_policy = fake_set_policy,
@@ -980,6 +990,24 @@ vmb_hv_fake_set_metadata(VmbHypervisor *hv, const char *name, const char *xml)
         g_free(d->metadata);
         d->metadata = g_strdup(xml);
         d->policy_refused = !vmb_domain_meta_load(name, d->def->uuid, xml, &d->policy);
+        return TRUE;
+    }
+    return FALSE;
+}
+
+gboolean
+vmb_hv_fake_set_target(VmbHypervisor *hv, const char *name, guint64 kib, gboolean unreported)
+{
+    Fake *f = fake_of(hv);
+    for (guint i = 0; i < f->sc->domains->len; i++) {
+        FakeDomain *d = &f->doms[i];
+        if (g_strcmp0(d->def->name, name) != 0 || !d->running)
+            continue;
+        if (!d->def->balloon || kib == 0 || kib > d->def->memory_mib * 1024)
+            return FALSE;
+        d->target_mib = kib / 1024.0;
+        if (!unreported)
+            d->requested_mib = d->target_mib;
         return TRUE;
     }
     return FALSE;

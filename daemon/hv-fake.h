@@ -45,3 +45,9 @@ double vmb_hv_fake_pcpu_load(VmbHypervisor *hv, guint pcpu);
 /* Replaces the vmbalance:policy element of running domain @name (NULL removes it), as
  * `virsh metadata` and the metadata-change event do; FALSE when it does not run. */
 gboolean vmb_hv_fake_set_metadata(VmbHypervisor *hv, const char *name, const char *xml);
+/* Someone else (`virsh setmem`) sets the balloon target of running domain @name to @kib, not
+ * counted as a change of ours. With @unreported the reported target stays what it was, as on
+ * libvirt 9.0 with QEMU (no call returns the target QEMU was given). FALSE when it does not run,
+ * has no balloon or @kib is outside 1..<memory>. */
+gboolean vmb_hv_fake_set_target(VmbHypervisor *hv, const char *name, guint64 kib,
+                                gboolean unreported);

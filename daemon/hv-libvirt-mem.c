@@ -100,6 +100,12 @@ lv_mem_target_set(LvPriv *p, const char *uuid, guint64 kib)
         c->mem.balloon_target_kib = kib;
 }
 
+void
+lv_mem_forget_target(VmbHypervisor *hv, const char *uuid)
+{
+    lv_mem_target_set(hv->priv, uuid, 0);
+}
+
 #if LIBVIR_CHECK_VERSION(7, 9, 0)
 /* A memory device of @dom changed size: the guest plugged or unplugged virtio-mem blocks. */
 static void

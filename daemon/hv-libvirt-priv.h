@@ -171,6 +171,9 @@ gboolean lv_mem_read(LvPriv *p, virDomainPtr dom, DomainCache *c, guint64 actual
 void lv_mem_fill(const DomainCache *c, VmbDomainStat *d);
 /* Our own balloon request for @uuid (any case). */
 void lv_mem_target_set(LvPriv *p, const char *uuid, guint64 kib);
+/* VmbHypervisorOps.forget_target: libvirt 9.0 cannot say what target someone else gave QEMU
+ * (the live <currentMemory> follows actual), so ours is dropped: unknown until our next one. */
+void lv_mem_forget_target(VmbHypervisor *hv, const char *uuid);
 void lv_mem_clear(DomainMemCache *m);
 /* Follows virtio-mem size changes (VIR_DOMAIN_EVENT_ID_MEMORY_DEVICE_SIZE_CHANGE) when the
  * driver has the event; without it the plugged size is the one read on first sight. */

@@ -795,6 +795,7 @@ static const VmbHypervisorOps lv_ops = {
     .pin_vcpu = lv_pin_vcpu,
     .set_memory = lv_set_memory,
     .set_stats_period = lv_set_stats_period,
+    .forget_target = lv_mem_forget_target,
     .set_vmem_requested = lv_set_vmem_requested,
     .free = lv_free,
     .set_policy = lv_set_policy,

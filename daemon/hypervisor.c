@@ -256,6 +256,13 @@ vmb_hypervisor_set_vmem_requested(VmbHypervisor *hv, const char *uuid, guint64 k
     return ok;
 }
 
+void
+vmb_hypervisor_forget_target(VmbHypervisor *hv, const char *uuid)
+{
+    if (hv->ops->forget_target)
+        hv->ops->forget_target(hv, uuid);
+}
+
 gboolean
 vmb_hypervisor_set_stats_period(VmbHypervisor *hv, const char *uuid, guint seconds, GError **error)
 {

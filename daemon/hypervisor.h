@@ -68,6 +68,9 @@ typedef struct {
     /* The requested size of a domain's virtio-mem device; NULL when the backend has none. */
     gboolean (*set_vmem_requested)(VmbHypervisor *hv, const char *uuid, guint64 kib,
                                    GError **error);
+    /* The balloon of @uuid follows a target someone else set: the last target the backend
+     * knows (ours) is no longer reported. NULL: the backend reports none it could get wrong. */
+    void (*forget_target)(VmbHypervisor *hv, const char *uuid);
 } VmbHypervisorOps;
 
 struct _VmbHypervisor {
@@ -108,6 +111,8 @@ gboolean vmb_hypervisor_set_policy(VmbHypervisor *hv, const char *uuid, const ch
 gboolean vmb_hypervisor_get_policy(VmbHypervisor *hv, const char *uuid, char **xml, GError **error);
 gboolean vmb_hypervisor_set_vmem_requested(VmbHypervisor *hv, const char *uuid, guint64 kib,
                                            GError **error);
+/* See VmbHypervisorOps.forget_target. */
+void vmb_hypervisor_forget_target(VmbHypervisor *hv, const char *uuid);
 
 /* @name made safe for D-Bus strings, journal fields and terminals: valid UTF-8 without
  * control or line-separator characters. Invalid bytes and ASCII controls become \xNN, other

@@ -101,6 +101,7 @@ vmb_mem_task_init(VmbMemTask *t)
 {
     memset(t, 0, sizeof(*t));
     t->doms = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify) history_free);
+    t->foreign = vmb_foreign_targets_new();
 }
 
 void
@@ -115,6 +116,7 @@ vmb_mem_task_clear(VmbMemTask *t)
             clear_all_keys(key);
     }
     g_clear_pointer(&t->doms, g_hash_table_unref);
+    g_clear_pointer(&t->foreign, vmb_foreign_targets_free);
 }
 
 void
@@ -617,7 +619,18 @@ reaim_virtio_mem(MemCycle *m, const VmbDomainStat *d, MemHistory *h)
             " MiB, balloon target set again (%" G_GUINT64_FORMAT " MiB)",
             d->name, h->vmem_plugged_kib / 1024, d->vmem.plugged_kib / 1024, kib / 1024);
     h->vmem_plugged_kib = d->vmem.plugged_kib;
+    vmb_foreign_targets_made(m->t->foreign, d->uuid, kib);
     return TRUE;
+}
+
+/* Someone else set the balloon's target: ours no longer explains where it is (kept, the
+ * policy would take the guest for one that cannot reach it and stop asking). */
+static void
+forget_target(MemHistory *h)
+{
+    h->target_kib = h->target_from_kib = h->dry_target_kib = 0;
+    h->flight_target_kib = 0;
+    h->grow_base = FALSE;
 }
 
 /* Describes every domain to the policy, turning its balloon statistics on at first sight,
@@ -631,9 +644,14 @@ describe_guests(MemCycle *m)
     for (guint i = 0; i < s->domains->len; i++) {
         const VmbDomainStat *d = g_ptr_array_index(s->domains, i);
         VmbEffectivePolicy eff;
-        vmb_domain_effective(c, d, &eff);
+        vmb_domain_effective_full(c, d, FALSE,
+                                  vmb_foreign_targets_respected(m->t->foreign, d->uuid), &eff);
         gboolean excluded = !eff.memory_managed;
         MemHistory *h = m->hist[i] = history_get(m->t, d->uuid);
+        if (vmb_foreign_targets_take_change(m->t->foreign, d->uuid)) {
+            forget_target(h); /* our target is history: size the guest from where it is */
+            vmb_hypervisor_forget_target(m->hv, d->uuid);
+        }
         if (!excluded && !h->no_balloon && h->stats_period != c->mem_stats_period) {
             if (!enable_stats(m->t, m->hv, d, h, c, s->wall_s))
                 return FALSE;
@@ -766,6 +784,10 @@ set_target(MemCycle *m, const VmbDomainStat *d, MemHistory *h, const VmbMemChang
         h->grow_base_rss_kib = d->balloon.rss_kib;
     }
     h->vmem_plugged_kib = d->vmem.plugged_kib;
+    /* Accepting where the balloon went is no target of ours: a rise the guest did not make
+     * (no autodeflate) is still judged as someone else's. */
+    if (ch->reason != VMB_MEM_ACCEPT)
+        vmb_foreign_targets_made(m->t->foreign, d->uuid, balloon_kib);
     h->target_kib = balloon_kib;
     h->target_from_kib = ch->reason == VMB_MEM_ACCEPT ? ch->new_kib : ch->old_kib;
     h->target_wall_s = m->s->wall_s;
@@ -838,6 +860,7 @@ vmb_mem_task_run(VmbMemTask *t, VmbHypervisor *hv, const VmbSnapshot *s, const V
     memset(result, 0, sizeof(*result));
     t->cycles++;
     prune(t, s);
+    vmb_foreign_targets_observe(t->foreign, s, c);
 
     guint n = s->domains->len;
     g_autofree VmbMemGuest *guests = g_new0(VmbMemGuest, MAX(n, 1));

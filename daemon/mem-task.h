@@ -6,11 +6,13 @@
 
 #include "action.h"
 #include "config.h"
+#include "foreign-targets.h"
 #include "hypervisor.h"
 #include "mem-policy.h"
 
 typedef struct {
-    GHashTable *doms; /* uuid -> per-domain history (private) */
+    GHashTable *doms;           /* uuid -> per-domain history (private) */
+    VmbForeignTargets *foreign; /* targets someone else set (memory.foreign_targets) */
     /* the host's own use (what guest actuals do not explain), to anticipate its growth */
     gboolean have_host;
     gint64 host_mono_us;

@@ -139,6 +139,10 @@ static const BadCase bad_cases[] = {
      "[cpu]\nforeign_pins = keep\n",
      VMB_CONFIG_ERROR_BAD_VALUE,
      {"cpu.foreign_pins", "'keep'", "override or respect"}},
+    {"foreign-targets",
+     "[memory]\nforeign_targets = ignore\n",
+     VMB_CONFIG_ERROR_BAD_VALUE,
+     {"memory.foreign_targets", "'ignore'", "override or respect"}},
     {"watermarks-order",
      "[memory]\nlow_watermark = 40\nhigh_watermark = 30\n",
      VMB_CONFIG_ERROR_BAD_VALUE,
@@ -193,6 +197,11 @@ test_set_get(void)
     g_assert_true(vmb_config_set(c, "CPU.Hysteresis", "2.5", &error));
     g_autofree char *h = vmb_config_get(c, "cpu.hysteresis", &error);
     g_assert_cmpstr(h, ==, "2.5");
+    /* memory.foreign_targets: override by default, respect on request. */
+    g_assert_false(vmb_config_respects_foreign_targets(c));
+    g_assert_true(vmb_config_set(c, "memory.foreign_targets", "respect", &error));
+    g_assert_true(vmb_config_respects_foreign_targets(c));
+    g_assert_false(vmb_config_respects_foreign_pins(c));
 
     /* Failures leave the value untouched and say what is allowed. */
     g_assert_false(vmb_config_set(c, "cpu.interval", "0", &error));
