@@ -143,7 +143,7 @@ build_domain(VmbDaemon *d, const VmbDomainStat *dom)
     v->metadata_refused = dom->policy_refused;
     v->hands_off = dom->hands_off;
     vmb_domain_effective_full(d->config, dom, vmb_foreign_pins_respected(d->cpu.foreign, dom->uuid),
-                              FALSE, &v->policy);
+                              vmb_foreign_targets_respected(d->mem.foreign, dom->uuid), &v->policy);
     for (guint i = 0; i < dom->nvcpus; i++) {
         const VmbVcpuLoad *l = d->cpu.usage ? vmb_cpu_usage_vcpu(d->cpu.usage, dom->uuid, i) : NULL;
         v->vcpus[i].pcpu = dom->vcpus[i].pcpu;
@@ -606,4 +606,10 @@ gboolean
 vmb_daemon_release_foreign_pins(VmbDaemon *d, const char *uuid)
 {
     return vmb_foreign_pins_release(d->cpu.foreign, uuid);
+}
+
+gboolean
+vmb_daemon_release_foreign_targets(VmbDaemon *d, const char *uuid)
+{
+    return vmb_foreign_targets_release(d->mem.foreign, uuid);
 }

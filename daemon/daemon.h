@@ -50,6 +50,8 @@ typedef struct _VmbHypervisor VmbHypervisor;
 VmbHypervisor *vmb_daemon_hypervisor(VmbDaemon *d);
 /* Hands a domain whose foreign pins were respected back to the balancer (cpu.foreign_pins). */
 gboolean vmb_daemon_release_foreign_pins(VmbDaemon *d, const char *uuid);
+/* The same for a domain whose foreign balloon target was respected (memory.foreign_targets). */
+gboolean vmb_daemon_release_foreign_targets(VmbDaemon *d, const char *uuid);
 
 /* ---- commands (main.c, the bus service) ---- */
 

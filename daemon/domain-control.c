@@ -97,6 +97,9 @@ vmb_domain_control_hands_off(VmbDaemon *d)
         }
         if (v->policy.cpu_from == VMB_FROM_OPERATOR)
             add_reason(&b, v->name, "vCPU pins someone else made are kept (cpu.foreign_pins)");
+        if (v->policy.memory_from == VMB_FROM_OPERATOR)
+            add_reason(&b, v->name,
+                       "a balloon target someone else set is kept (memory.foreign_targets)");
         if (v->policy.cpu_from == VMB_FROM_METADATA && !v->policy.cpu_managed)
             add_reason(&b, v->name, "metadata cpu=\"off\"");
         if (v->policy.memory_from == VMB_FROM_METADATA && !v->policy.memory_managed)
@@ -148,6 +151,11 @@ vmb_domain_control_set(VmbDaemon *d, const char *domain, const char *key, const 
     if (!value && g_str_equal(key, "cpu") && vmb_daemon_release_foreign_pins(d, uuid))
         g_message("domain %s: its foreign vCPU pins are no longer kept: the balancer places it "
                   "again",
+                  name);
+    /* reset memory also hands back a domain whose foreign balloon target was kept. */
+    if (!value && g_str_equal(key, "memory") && vmb_daemon_release_foreign_targets(d, uuid))
+        g_message("domain %s: its foreign balloon target is no longer kept: the memory "
+                  "coordinator sizes it again",
                   name);
     g_autofree char *xml = p.set ? vmb_domain_policy_to_xml(&p) : NULL;
     if (!vmb_hypervisor_set_policy(hv, uuid, xml, &local)) {

@@ -10,6 +10,7 @@
 
 #include "daemon.h"
 #include "dbus-service.h"
+#include "hv-fake.h"
 #include "overrides.h"
 
 #include "bus-test-util.h"
@@ -331,6 +332,47 @@ test_domain_policy(Fixture *f, gconstpointer data)
     assert_entry(p, "metadata", "");
 }
 
+/* A balloon target someone else set, with memory.foreign_targets = respect: GetDomain says
+ * memory off from operator, HandsOff says why, and ResetDomainPolicy memory hands it back. */
+#define FOREIGN_SCENARIO                                                                           \
+    "[host]\ncpus = 2\nmemory_mib = 8192\n"                                                        \
+    "[domain g]\nmemory_mib = 2048\ncurrent_mib = 1024\nused_mib = 400\n"
+
+static void
+test_foreign_target(Fixture *f, gconstpointer data)
+{
+    call_ok(f, "SetTunable",
+            g_variant_new("(sv)", "memory.foreign_targets", g_variant_new_string("respect")));
+    call_ok(f, "RunNow", g_variant_new("(s)", "memory"));
+    {
+        g_autoptr(GVariant) p = get_domain(f, "g");
+        assert_entry(p, "memory", "auto");
+        assert_entry(p, "memory-from", "default");
+    }
+    g_assert_true(
+        vmb_hv_fake_set_target(vmb_daemon_hypervisor(f->daemon), "g", 1600 * 1024, FALSE));
+    call_ok(f, "RunNow", g_variant_new("(s)", "memory"));
+    {
+        g_autoptr(GVariant) p = get_domain(f, "g");
+        assert_entry(p, "memory", "off");
+        assert_entry(p, "memory-from", "operator");
+        g_autoptr(GVariant) hands = get_property(f, "HandsOff");
+        g_assert_cmpuint(g_variant_n_children(hands), ==, 1);
+        const char *dom = NULL, *why = NULL;
+        g_variant_get_child(hands, 0, "(&s&s)", &dom, &why);
+        g_assert_cmpstr(dom, ==, "g");
+        g_assert_cmpstr(why, ==,
+                        "a balloon target someone else set is kept (memory.foreign_targets)");
+    }
+    call_ok(f, "ResetDomainPolicy", g_variant_new("(ss)", "g", "memory"));
+    call_ok(f, "RunNow", g_variant_new("(s)", "memory"));
+    g_autoptr(GVariant) p = get_domain(f, "g");
+    assert_entry(p, "memory", "auto");
+    assert_entry(p, "memory-from", "default");
+    g_autoptr(GVariant) hands = get_property(f, "HandsOff");
+    g_assert_cmpuint(g_variant_n_children(hands), ==, 0);
+}
+
 /* Topology: empty before a snapshot, then the simulated host's shape; a flat host says so. */
 #define TOPO_SCENARIO "[host]\nsockets = 2\ncores = 4\nthreads = 2\nnodes = 2\nisolated = 7\n"
 
@@ -501,6 +543,8 @@ main(int argc, char **argv)
                test_move_outcome_properties, fixture_teardown);
     g_test_add("/dbus-service/domain-policy", Fixture, SEED_SCENARIO, fixture_setup,
                test_domain_policy, fixture_teardown);
+    g_test_add("/dbus-service/foreign-target", Fixture, FOREIGN_SCENARIO, fixture_setup,
+               test_foreign_target, fixture_teardown);
     g_test_add("/dbus-service/topology-property", Fixture, TOPO_SCENARIO, fixture_setup,
                test_topology_property, fixture_teardown);
     g_test_add("/dbus-service/topology-property-flat", Fixture, NULL, fixture_setup,
