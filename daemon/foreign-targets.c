@@ -105,6 +105,13 @@ vmb_foreign_targets_take_change(VmbForeignTargets *f, const char *uuid)
 }
 
 gboolean
+vmb_foreign_targets_judging(const VmbForeignTargets *f, const char *uuid)
+{
+    const Memo *m = g_hash_table_lookup(f->domains, uuid);
+    return m && m->watch.away_kib;
+}
+
+gboolean
 vmb_foreign_targets_respected(const VmbForeignTargets *f, const char *uuid)
 {
     const Memo *m = g_hash_table_lookup(f->domains, uuid);

@@ -660,6 +660,11 @@ describe_guests(MemCycle *m)
         if (!excluded && !reaim_virtio_mem(m, d, h))
             return FALSE;
         describe(h, d, s, c, &eff, &m->guests[i]);
+        /* A move nobody here asked for is judged first: acting on it now (growing a guest
+         * someone just took memory from) would undo what respect is to keep. */
+        if (m->guests[i].state == VMB_MEM_MANAGED &&
+            vmb_foreign_targets_judging(m->t->foreign, d->uuid))
+            m->guests[i].state = VMB_MEM_SETTLING;
         m->guests[i].take_kib = guest_take(h, &d->balloon, c);
         m->result->managed += m->guests[i].state == VMB_MEM_MANAGED;
         m->result->unmeasured += m->guests[i].state == VMB_MEM_MANAGED && !h->have_rate;
