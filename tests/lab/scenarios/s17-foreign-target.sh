@@ -1,0 +1,151 @@
+#!/bin/bash
+# shellcheck disable=SC2016,SC2034,SC2119,SC1091 # check() evals its condition later; lib.sh sets and reads the shared variables
+# Scenario 17: someone else sets a balloon target, the memory twin of s10 and s13. a (384 of
+# 512 MiB, holding 96 MiB) is sized by vmbalanced until it rests in its band; then an operator
+# runs `virsh setmem` to take it down to 40 MiB above what it uses (below the band's bottom).
+# libvirt 9.0 reports no target for that (the live <currentMemory> follows actual), so the
+# daemon sees the balloon leave its target and come to rest elsewhere.
+#  1. memory.foreign_targets = override (the default): the change is said once within 3 cycles,
+#     naming a, the new target and how to make it stick (memory="off"), and vmbalanced sizes a
+#     again: it grows a by 16 MiB or more within 3 cycles of the notice.
+#  2. respect (a new daemon, on a private bus for vmbalancectl): said once, "kept"; a stays at
+#     the operator's target for 5 cycles with no memory change of a in the log, `vmbalancectl
+#     domain a` shows memory off from operator, and `vmbalancectl domain a reset memory` hands
+#     it back: grown by 16 MiB or more within 3 cycles.
+NAME=s17-foreign-target
+source "$(dirname "$0")/lib.sh"
+
+need_memory_coordinator
+HELD=96
+lab_begin a b c d m
+ctl a 'duty 0' "mem $HELD" || bail "a: hold $HELD MiB"
+set_memory 384 a || bail "set a to 384 MiB"
+
+# settle: waits (up to 15 cycles) until a's balloon has not moved for 3 cycles; sets SETTLED
+# (KiB) and USED (actual - usable, MiB).
+settle() {
+	local end quiet cur prev='' st
+	end=$(to_us "$(now)" $((15 * INTERVAL)))
+	quiet=$(to_us "$(now)" $((3 * INTERVAL)))
+	while [ "${EPOCHREALTIME/./}" -lt "$end" ]; do
+		cur=$(balloon_current a)
+		if [ -z "$prev" ] || [ "${cur:-0}" -gt $((prev + 2048)) ] || [ "${cur:-0}" -lt $((prev - 2048)) ]; then
+			prev=$cur
+			quiet=$(to_us "$(now)" $((3 * INTERVAL)))
+		fi
+		[ "${EPOCHREALTIME/./}" -ge "$quiet" ] && break
+		daemon_alive || bail "vmbalanced died"
+		sleep 0.5
+	done
+	[ "${EPOCHREALTIME/./}" -ge "$quiet" ] || bail "a's balloon did not settle within 15 cycles"
+	st=$(stats_now)
+	SETTLED=$(stat_of "$st" "$P"a balloon.current)
+	USED=$(((SETTLED - $(stat_of "$st" "$P"a balloon.usable)) / 1024))
+	diag "a settled at $((SETTLED / 1024)) MiB ($USED MiB in use)"
+}
+
+# foreign_setmem: the operator's `virsh setmem`, 40 MiB above what a uses; sets TARGET (MiB),
+# T_SET.
+foreign_setmem() {
+	TARGET=$((USED + 40))
+	[ "$TARGET" -lt $((SETTLED / 1024 - 16)) ] || bail "a rests too low ($((SETTLED / 1024)) MiB) to take it down"
+	T_SET=$(now)
+	virsh_ setmem "$P"a "${TARGET}M" --live >/dev/null || bail "virsh setmem a ${TARGET}M"
+	diag "operator: virsh setmem ${P}a ${TARGET}M (from $((SETTLED / 1024)) MiB)"
+}
+
+# wait_notice REGEX: waits up to 4 cycles after T_SET for the notice; sets T_NOTICE (or '')
+# and NOTICE_MIB, the new target it names.
+wait_notice() {
+	local end
+	T_NOTICE=''
+	end=$(to_us "$T_SET" $((4 * INTERVAL)))
+	while [ "${EPOCHREALTIME/./}" -lt "$end" ]; do
+		if [ "$(daemon_count "$1")" -gt 0 ]; then
+			T_NOTICE=$(now)
+			break
+		fi
+		sleep 0.25
+	done
+	NOTICE_MIB=$(grep -oE "domain ${P}a: its balloon target was set to [0-9]+ MiB" "$TMP/daemon.log" |
+		head -1 | grep -oE '[0-9]+ MiB$' | grep -oE '[0-9]+')
+	[ -n "$T_NOTICE" ] && diag "notice $(elapsed "$T_SET" "$T_NOTICE") s after virsh setmem: $(grep -oE "domain ${P}a: its balloon target .*" "$TMP/daemon.log" | head -1)"
+}
+
+# grown_after T: waits up to 3 cycles after T for a to grow 16 MiB above TARGET; sets T_GROWN.
+grown_after() {
+	local end cur
+	T_GROWN=''
+	end=$(to_us "$1" $((3 * INTERVAL + 1)))
+	while [ "${EPOCHREALTIME/./}" -lt "$end" ]; do
+		cur=$(balloon_current a)
+		if [ "${cur:-0}" -ge $(((TARGET + 16) * 1024)) ]; then
+			T_GROWN=$(now)
+			diag "a grown to $((cur / 1024)) MiB $(elapsed "$1" "$T_GROWN") s after"
+			break
+		fi
+		sleep 0.25
+	done
+}
+
+NOTICE_TAIL='by someone else \(vmbalanced had it at [0-9]+ MiB\)'
+LIMIT=$(awk -v i="$INTERVAL" 'BEGIN {print 3 * i + 1.5}')
+
+# ---- 1. override ----
+EXCLUDE=${P}b,${P}c,${P}d,${P}m start_mem_daemon "foreign_targets = override"
+settle
+foreign_setmem
+wait_notice "domain ${P}a: its balloon target was set to [0-9]+ MiB $NOTICE_TAIL: the memory coordinator .*memory.foreign_targets = override.*memory=\"off\""
+DT=${T_NOTICE:+$(elapsed "$T_SET" "$T_NOTICE")}
+check "override: the foreign target is said within 3 cycles (${DT:-never} s <= $LIMIT s)" \
+	'[ -n "$T_NOTICE" ] && cmp "$DT" "<=" "$LIMIT"'
+check "override: the notice names the new target ($NOTICE_MIB MiB, virsh setmem $TARGET MiB)" \
+	'[ -n "$NOTICE_MIB" ] && [ "$NOTICE_MIB" -ge $((TARGET - 8)) ] && [ "$NOTICE_MIB" -le $((TARGET + 8)) ]'
+grown_after "${T_NOTICE:-$T_SET}"
+check "override: vmbalanced sizes a again (grown 16 MiB above the operator's target within 3 cycles)" \
+	'[ -n "$T_GROWN" ]'
+sleep $((2 * INTERVAL))
+NOTICES=$(daemon_count "domain ${P}a: its balloon target was set to .*by someone else")
+check "override: said once ($NOTICES)" '[ "$NOTICES" = 1 ]'
+check_no_warnings
+stop_daemon
+
+# ---- 2. respect ----
+start_private_bus
+EXCLUDE=${P}b,${P}c,${P}d,${P}m start_mem_daemon "foreign_targets = respect"
+settle
+foreign_setmem
+wait_notice "domain ${P}a: its balloon target was set to [0-9]+ MiB $NOTICE_TAIL: kept.*memory.foreign_targets = respect"
+DT=${T_NOTICE:+$(elapsed "$T_SET" "$T_NOTICE")}
+check "respect: the foreign target is said within 3 cycles (${DT:-never} s <= $LIMIT s)" \
+	'[ -n "$T_NOTICE" ] && cmp "$DT" "<=" "$LIMIT"'
+[ -n "$T_NOTICE" ] || bail "no notice: nothing kept to judge"
+# Kept for 5 cycles: a's balloon stays at the operator's target, no change of a is made.
+N0=$(daemon_count "set ${P}a memory")
+LO=999999999 HI=0
+END_US=$(to_us "$T_NOTICE" $((5 * INTERVAL)))
+while [ "${EPOCHREALTIME/./}" -lt "$END_US" ]; do
+	cur=$(balloon_current a)
+	[ -n "$cur" ] && { [ "$cur" -lt "$LO" ] && LO=$cur; [ "$cur" -gt "$HI" ] && HI=$cur; }
+	sleep 0.5
+done
+N1=$(daemon_count "set ${P}a memory")
+diag "a over the 5 cycles after the notice: $((LO / 1024))-$((HI / 1024)) MiB, $((N1 - N0)) memory changes"
+check "respect: a kept at the operator's $TARGET MiB for 5 cycles ($((LO / 1024))-$((HI / 1024)) MiB)" \
+	'[ "$LO" -ge $(((TARGET - 8) * 1024)) ] && [ "$HI" -le $(((TARGET + 8) * 1024)) ]'
+check "respect: no memory change of a in those 5 cycles ($((N1 - N0)))" '[ "$N1" = "$N0" ]'
+vmbctl domain "$P"a >"$TMP/domain.out" 2>&1 || diag "$(cat "$TMP/domain.out")"
+check "vmbalancectl domain a shows the operator's target as the source" \
+	'grep -Eq "^  memory +off +from operator$" "$TMP/domain.out"'
+NOTICES=$(daemon_count "domain ${P}a: its balloon target was set to .*by someone else")
+check "respect: said once ($NOTICES)" '[ "$NOTICES" = 1 ]'
+
+# Handed back: sized again.
+vmbctl domain "$P"a reset memory >"$TMP/reset.out" 2>&1 || bail "vmbalancectl domain a reset memory: $(cat "$TMP/reset.out")"
+T_RESET=$(now)
+grown_after "$T_RESET"
+check "a handed back: grown 16 MiB above the operator's target within 3 cycles of the reset" \
+	'[ -n "$T_GROWN" ]'
+check_no_warnings
+stop_daemon
+finish
