@@ -7,6 +7,7 @@
 
 typedef struct {
     VmbBalloonWatch watch;
+    gboolean judged;    /* its memory is managed and balloon-only: a change would count */
     gboolean changed;   /* found at the last observation, not taken yet */
     gboolean respected; /* memory.foreign_targets = respect kept one */
 } Memo;
@@ -79,8 +80,8 @@ vmb_foreign_targets_observe(VmbForeignTargets *f, const VmbSnapshot *s, const Vm
         };
         guint64 old_kib = 0, new_kib = 0;
         /* virtio-mem plugs move the balloon without a request (QEMU keeps its size). */
-        if (!vmb_balloon_watch_step(&m->watch, &in, &old_kib, &new_kib) || !eff.memory_managed ||
-            d->vmem.present)
+        m->judged = eff.memory_managed && !d->vmem.present;
+        if (!vmb_balloon_watch_step(&m->watch, &in, &old_kib, &new_kib) || !m->judged)
             continue;
         notice(d, old_kib, new_kib, respect);
         m->changed = TRUE;
@@ -108,7 +109,7 @@ gboolean
 vmb_foreign_targets_judging(const VmbForeignTargets *f, const char *uuid)
 {
     const Memo *m = g_hash_table_lookup(f->domains, uuid);
-    return m && m->watch.away_kib;
+    return m && m->judged && m->watch.away_kib;
 }
 
 gboolean

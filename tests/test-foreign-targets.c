@@ -35,6 +35,7 @@ typedef struct {
     VmbConfig *config;
     VmbMemTask task;
     guint changes_g; /* memory actions on g */
+    guint judging;   /* domain-cycles held back while a move was judged */
 } Sim;
 
 static void
@@ -74,6 +75,10 @@ cycles(Sim *sim, guint n, double interval)
         g_assert_no_error(error);
         VmbMemCycleResult r;
         vmb_mem_task_run(&sim->task, sim->hv, s, sim->config, FALSE, count_action, sim, &r);
+        for (guint k = 0; k < s->domains->len; k++) {
+            const VmbDomainStat *d = g_ptr_array_index(s->domains, k);
+            sim->judging += vmb_foreign_targets_judging(sim->task.foreign, d->uuid);
+        }
         vmb_hv_fake_advance(sim->hv, interval);
     }
 }
@@ -231,8 +236,10 @@ quiet_run(const char *what, const char *scenario)
         Sim sim;
         sim_init(&sim, scenario);
         cycles(&sim, 180 / interval, interval);
-        g_test_message("%s every %u s: %u notices", what, interval, notices->len);
+        g_test_message("%s every %u s: %u notices, %u cycles held back", what, interval,
+                       notices->len, sim.judging);
         g_assert_cmpuint(notices->len, ==, 0);
+        g_assert_cmpuint(sim.judging, ==, 0); /* nothing sized later than without the watch */
         sim_clear(&sim);
     }
 }
