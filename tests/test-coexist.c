@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "coexist.h"
+#include "test-util.h"
 
 typedef struct {
     const char *name;
@@ -35,21 +36,6 @@ write_file(const char *dir, const char *rel, const char *text)
 }
 
 static void
-remove_tree(const char *path)
-{
-    g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-    const char *name;
-    while (dir && (name = g_dir_read_name(dir))) {
-        g_autofree char *child = g_build_filename(path, name, NULL);
-        if (g_file_test(child, G_FILE_TEST_IS_DIR))
-            remove_tree(child);
-        else
-            g_unlink(child);
-    }
-    g_rmdir(path);
-}
-
-static void
 test_case(gconstpointer data)
 {
     const Case *c = data;
@@ -71,7 +57,7 @@ test_case(gconstpointer data)
                          !!(c->found & 8));
     if (c->found & VMB_COEXIST_NUMAD)
         g_assert_nonnull(strstr(lines[0], "placement='auto'"));
-    remove_tree(root);
+    vmb_test_remove_tree(root);
 }
 
 int

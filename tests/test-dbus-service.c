@@ -14,6 +14,7 @@
 #include "overrides.h"
 
 #include "bus-test-util.h"
+#include "test-util.h"
 
 #define IFACE VMB_DBUS_NAME
 
@@ -67,21 +68,6 @@ fixture_setup(Fixture *f, gconstpointer data)
 }
 
 static void
-remove_tree(const char *path)
-{
-    g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-    const char *name;
-    while (dir && (name = g_dir_read_name(dir))) {
-        g_autofree char *child = g_build_filename(path, name, NULL);
-        if (g_file_test(child, G_FILE_TEST_IS_DIR))
-            remove_tree(child);
-        else
-            g_unlink(child);
-    }
-    g_rmdir(path);
-}
-
-static void
 fixture_teardown(Fixture *f, gconstpointer data)
 {
     /* The service and the connections go before the bus: a closed bus is a warning. */
@@ -94,7 +80,7 @@ fixture_teardown(Fixture *f, gconstpointer data)
     g_clear_object(&f->service_conn);
     g_test_dbus_down(f->bus);
     g_clear_object(&f->bus);
-    remove_tree(f->tmp);
+    vmb_test_remove_tree(f->tmp);
     g_free(f->tmp);
 }
 
