@@ -80,7 +80,15 @@ vmb_balloon_watch_step(VmbBalloonWatch *w, const VmbBalloonSeen *in, guint64 *ol
         w->reported_kib = in->reported_kib;
         w->rest = near(in->actual_kib, w->expected_kib);
         w->last_actual_kib = in->actual_kib;
+        w->resets = in->resets;
         return FALSE;
+    }
+    if (in->resets != w->resets) {
+        /* A reboot: the balloon goes back to the full size until the guest's driver loads and
+         * takes QEMU's target (still ours) again, however long its boot takes. */
+        w->resets = in->resets;
+        w->rest = FALSE;
+        w->from_kib = w->away_kib = 0;
     }
     gboolean found = FALSE;
     *old_kib = w->expected_kib;

@@ -9,7 +9,9 @@
  *    target is only seen as the balloon going somewhere nobody here asked for.
  * A guest that stops short of our target is still on its way there (no verdict); with
  * autodeflate a rise is the guest's own; a move that comes back (a guest reboot reloads its
- * balloon driver) is no change: the new place must hold for two snapshots. */
+ * balloon driver) is no change: the new place must hold for two snapshots, and after a reset
+ * the backend saw (a reboot) nothing is judged until the balloon is back at the expected
+ * target or we ask for another. */
 #pragma once
 
 #include <glib.h>
@@ -22,12 +24,14 @@ typedef struct {
     guint64 from_kib;     /* where it was when we asked for expected_kib; 0 unknown */
     guint64 last_actual_kib;
     guint64 away_kib; /* it went here, where nobody here asked, not judged yet; 0 none */
+    guint resets;     /* VmbBalloonSeen.resets at the last snapshot */
 } VmbBalloonWatch;
 
 typedef struct {
     guint64 actual_kib;   /* the balloon's actual now, 0 unknown (nothing judged) */
     guint64 reported_kib; /* the target the backend reports, 0 unknown */
     gboolean autodeflate; /* the guest may deflate by itself (<memballoon autodeflate='on'>) */
+    guint resets;         /* guest resets seen so far (a reboot lets go of the balloon) */
 } VmbBalloonSeen;
 
 /* vmbalanced asked the balloon for @kib. */

@@ -77,6 +77,7 @@ vmb_foreign_targets_observe(VmbForeignTargets *f, const VmbSnapshot *s, const Vm
             .actual_kib = (b->fields & VMB_BALLOON_CURRENT) ? b->current_kib : 0,
             .reported_kib = b->target_kib,
             .autodeflate = (b->features & VMB_BALLOON_DEFLATE_ON_OOM) != 0,
+            .resets = b->resets,
         };
         guint64 old_kib = 0, new_kib = 0;
         /* virtio-mem plugs move the balloon without a request (QEMU keeps its size). */

@@ -500,3 +500,11 @@ vmb_hv_libvirt_tunable_event(VmbHypervisor *hv, virDomainPtr dom, virTypedParame
     g_return_if_fail(p);
     lv_tunable_event(p, dom, params, nparams);
 }
+
+void
+vmb_hv_libvirt_reboot_event(VmbHypervisor *hv, virDomainPtr dom)
+{
+    LvPriv *p = lv_priv(hv);
+    g_return_if_fail(p);
+    lv_mem_reboot_event(p, dom);
+}

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The memory side of the libvirt backend beyond the bulk statistics: on first sight a domain's
  * XML tells its balloon target (<currentMemory>), the balloon's features (free page reporting,
- * deflate-on-OOM) and a virtio-mem device; our own requests keep the target up to date. */
+ * deflate-on-OOM) and a virtio-mem device; our own requests keep the target up to date, and
+ * reboot events are counted (the guest's balloon driver lets go and takes the target again). */
 #include "domain-xml.h"
 #include "hv-libvirt-priv.h"
 #include "mem-policy.h"
@@ -88,6 +89,7 @@ lv_mem_fill(const DomainCache *c, VmbDomainStat *d)
 {
     d->balloon.target_kib = c->mem.balloon_target_kib;
     d->balloon.features = c->mem.features;
+    d->balloon.resets = c->mem.resets;
     d->vmem = c->mem.vmem;
 }
 
@@ -125,8 +127,35 @@ memdev_size_cb(virConnectPtr conn, virDomainPtr dom, const char *alias, unsigned
 #endif
 
 void
+lv_mem_reboot_event(LvPriv *p, virDomainPtr dom)
+{
+    char uuid[VIR_UUID_STRING_BUFLEN];
+    if (virDomainGetUUIDString(dom, uuid) < 0) {
+        virResetLastError();
+        return;
+    }
+    g_autofree char *key = g_ascii_strdown(uuid, -1);
+    DomainCache *c = g_hash_table_lookup(p->cache, key);
+    if (c)
+        c->mem.resets++;
+}
+
+/* The guest reset (virsh reboot, or the guest's own): its balloon driver reloads. */
+static void
+reboot_cb(virConnectPtr conn, virDomainPtr dom, void *opaque)
+{
+    lv_mem_reboot_event(opaque, dom);
+}
+
+void
 lv_mem_events_register(LvPriv *p)
 {
+    p->reboot_id =
+        LV_CALL(p, CONNECT,
+                virConnectDomainEventRegisterAny(p->conn, NULL, VIR_DOMAIN_EVENT_ID_REBOOT,
+                                                 VIR_DOMAIN_EVENT_CALLBACK(reboot_cb), p, NULL));
+    if (p->reboot_id < 0)
+        virResetLastError(); /* a reboot is then taken for a move: judged for two snapshots */
 #if LIBVIR_CHECK_VERSION(7, 9, 0)
     p->memdev_id = LV_CALL(p, CONNECT,
                            virConnectDomainEventRegisterAny(
@@ -144,7 +173,9 @@ lv_mem_events_unregister(LvPriv *p)
 {
     if (p->conn && p->memdev_id >= 0)
         LV_CALL(p, CONNECT, virConnectDomainEventDeregisterAny(p->conn, p->memdev_id));
-    p->memdev_id = -1;
+    if (p->conn && p->reboot_id >= 0)
+        LV_CALL(p, CONNECT, virConnectDomainEventDeregisterAny(p->conn, p->reboot_id));
+    p->memdev_id = p->reboot_id = -1;
 }
 
 gboolean

@@ -20,6 +20,7 @@ typedef struct {
     char *vmem_alias;   /* to name the device in an update */
     char *vmem_address; /* its <address/> element: libvirt matches the device by it */
     guint vmem_node;
+    guint resets; /* reboot events seen */
 } DomainMemCache;
 
 typedef struct {
@@ -47,6 +48,7 @@ typedef struct {
     int migration_id; /* migration-iteration events, -1 when not registered */
     int job_id;       /* job-completed events, -1 when not registered */
     int memdev_id;    /* memory device size-change events, -1 when not registered */
+    int reboot_id;    /* reboot events (hv-libvirt-mem.c), -1 when not registered */
     gboolean close_cb_registered;
     gboolean driver_pin_events; /* the driver sends a tunable event for every pin change */
     gboolean assume_pin_events; /* tests: as if it did (vmb_hv_libvirt_assume_pin_events()) */
@@ -179,5 +181,7 @@ void lv_mem_clear(DomainMemCache *m);
  * driver has the event; without it the plugged size is the one read on first sight. */
 void lv_mem_events_register(LvPriv *p);
 void lv_mem_events_unregister(LvPriv *p);
+/* What reboot_cb() does with a reboot event of @dom: tests deliver one through it. */
+void lv_mem_reboot_event(LvPriv *p, virDomainPtr dom);
 /* VmbHypervisorOps.set_vmem_requested */
 gboolean lv_set_vmem_requested(VmbHypervisor *hv, const char *uuid, guint64 kib, GError **error);

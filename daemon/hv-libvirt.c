@@ -814,6 +814,7 @@ vmb_hv_libvirt_new(const char *uri)
     p->migration_id = -1;
     p->job_id = -1;
     p->memdev_id = -1;
+    p->reboot_id = -1;
     p->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                      (GDestroyNotify) lv_domain_cache_free);
     p->reported = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);

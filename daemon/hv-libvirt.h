@@ -26,6 +26,9 @@ void vmb_hv_libvirt_assume_pin_events(VmbHypervisor *hv, gboolean assume);
  * completed), as libvirt would announce it. */
 void vmb_hv_libvirt_migration_event(VmbHypervisor *hv, virDomainPtr dom, gboolean started);
 
+/* For tests: deliver a reboot event for @dom as libvirt would. */
+void vmb_hv_libvirt_reboot_event(VmbHypervisor *hv, virDomainPtr dom);
+
 /* For tests: deliver a tunable event for @dom as libvirt would. */
 void vmb_hv_libvirt_tunable_event(VmbHypervisor *hv, virDomainPtr dom, virTypedParameterPtr params,
                                   int nparams);

@@ -45,6 +45,9 @@ typedef struct {
      * last request. 0 when unknown. While a change is in flight actual differs from it. */
     guint64 target_kib;
     guint features; /* VmbBalloonFeature bits, from the domain XML */
+    /* Guest resets seen (libvirt's reboot event): the guest's balloon driver let go of the
+     * balloon and takes the target again once it loads. */
+    guint resets;
 } VmbBalloonStat;
 
 /* Balloon features (<memballoon freePageReporting='on' autodeflate='on'>). */

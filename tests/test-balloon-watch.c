@@ -3,13 +3,14 @@
 #include "balloon-watch.h"
 
 #define MIB   1024
-#define STEPS 6
+#define STEPS 8
 
 /* One snapshot: our request made before it (0 none), what it shows, and the verdict. */
 typedef struct {
     guint64 request, actual, reported;
     guint64 found_new; /* 0: no foreign target found at this snapshot */
     guint64 found_old;
+    guint resets; /* guest resets the backend saw so far */
 } Step;
 
 typedef struct {
@@ -38,6 +39,12 @@ static const Case cases[] = {
     /* A guest reboot: its balloon driver lets go, then takes the target again. */
     {"reboot-blip", FALSE, {{0, 512 * MIB, 0, 0, 0}, {0, 1024 * MIB, 0, 0, 0},
      {0, 512 * MIB, 0, 0, 0}, {0, 512 * MIB, 0, 0, 0}}},
+    /* A reboot the backend reported (libvirt's reboot event): the balloon is back at full
+     * size while the guest boots, however many snapshots that takes, then at our target
+     * again; after that a move is judged again. */
+    {"reboot-reported", FALSE, {{0, 512 * MIB, 0, 0, 0, 0}, {0, 1024 * MIB, 0, 0, 0, 1},
+     {0, 1024 * MIB, 0, 0, 0, 1}, {0, 1024 * MIB, 0, 0, 0, 1}, {0, 512 * MIB, 0, 0, 0, 1},
+     {0, 300 * MIB, 0, 0, 0, 1}, {0, 300 * MIB, 0, 300 * MIB, 512 * MIB, 1}}},
     /* Our own request moves it: no verdict, however long it takes. */
     {"own-request", FALSE, {{0, 1024 * MIB, 0, 0, 0}, {512 * MIB, 900 * MIB, 0, 0, 0},
      {0, 700 * MIB, 0, 0, 0}, {0, 512 * MIB, 0, 0, 0}, {0, 512 * MIB, 0, 0, 0}}},
@@ -85,7 +92,8 @@ run_case(gconstpointer data)
         const Step *st = &c->steps[i];
         if (st->request)
             vmb_balloon_watch_request(&w, st->request);
-        VmbBalloonSeen in = {st->actual == 1 ? 0 : st->actual, st->reported, c->autodeflate};
+        VmbBalloonSeen in = {st->actual == 1 ? 0 : st->actual, st->reported, c->autodeflate,
+                             st->resets};
         guint64 old_kib = 0, new_kib = 0;
         gboolean found = vmb_balloon_watch_step(&w, &in, &old_kib, &new_kib);
         g_test_message("%s step %u: found %d (%" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT ")",

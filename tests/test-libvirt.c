@@ -909,6 +909,16 @@ test_foreign_target(void)
     g_autoptr(VmbSnapshot) s3 = observe(hv, f, c);
     g_assert_cmpuint(find_domain(s3, UUID_A)->balloon.target_kib, ==, 0);
     g_assert_false(vmb_foreign_targets_take_change(f, UUID_A)); /* said once */
+
+    /* A reboot (the event): the balloon at full size while the guest boots is no target. */
+    vmb_hv_libvirt_reboot_event(hv, dom);
+    g_assert_cmpint(virDomainSetMemoryFlags(dom, 524288, 0), ==, 0);
+    for (guint i = 0; i < 3; i++) {
+        g_autoptr(VmbSnapshot) s = observe(hv, f, c);
+        g_assert_cmpuint(find_domain(s, UUID_A)->balloon.resets, ==, 1);
+        g_assert_false(vmb_foreign_targets_judging(f, UUID_A));
+    }
+    g_assert_false(vmb_foreign_targets_take_change(f, UUID_A));
     vmb_foreign_targets_free(f);
 }
 
