@@ -1,9 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The placement policy's working state, shared by its two halves: cpu-policy.c (placement
- * and the greedy moves) and cpu-replan.c (the global re-plan). Private to the policy. */
+/* The placement policy's working state, shared by its parts: cpu-policy.c (placement and the
+ * greedy moves), cpu-target.c (detection, the target and its walk), cpu-replan.c (the global
+ * re-plan) and cpu-topo.c (topology steps). Private to the policy. */
 #pragma once
 
 #include "cpu-policy.h"
+
+/* Cycles from a detected change to the second search of its target: with the default
+ * smoothing (0.5) the smoothed loads are then within 1/16 of the step. */
+#define VMB_CPU_SETTLE_CYCLES  4
+#define VMB_CPU_SETTLE_REFINES 3
 
 /* Gains within this many points count as equal, so the spread of a domain decides. */
 #define TIE_EPSILON 0.5
@@ -24,7 +30,8 @@ typedef struct {
     guint n_allowed;
     guint *order; /* [n_allowed] busiest first, kept between balancing steps */
     gboolean order_valid;
-    gboolean nonneg; /* every item's load is >= 0: what bounds the gains of moves */
+    gboolean nonneg;    /* every item's load is >= 0: what bounds the gains of moves */
+    gboolean searching; /* cpu-target.c's search: the margin is the larger of its terms */
     GArray *moves;
     /* cpu-topo.c: the topology (NULL when flat or unknown) and each domain's home node */
     const VmbTopology *topo;
@@ -40,8 +47,27 @@ gboolean plan_may_go(const Plan *pl, guint item, guint pcpu);
 /* Items by load, largest first (then by index): a g_array_sort_with_data() comparator. */
 int plan_cmp_load_desc(gconstpointer a, gconstpointer b, gpointer items);
 gboolean plan_can_move(const Plan *pl, guint item);
+/* Exchanges @v (on a) and @u (on b); both records carry the loads before the swap, the first
+ * is marked paired. */
+void plan_swap(Plan *pl, guint v, guint u, VmbCpuReason reason, double gain);
 /* Moves @item to @to and records it; loads in the record are those before the move. */
 void plan_move(Plan *pl, guint item, guint to, VmbCpuReason reason, double gain);
+/* The gain a balancing action between pCPUs whose load variances sum to @var must exceed: the
+ * hysteresis plus z standard deviations; while searching a target, the larger of the two. */
+double plan_margin(const Plan *pl, double var);
+/* One balancing action (move, or swap when @budget >= 2) from the busiest pCPU that has one
+ * clearing its margin; FALSE when none qualifies. */
+gboolean plan_balance_step(Plan *pl, guint budget);
+/* One move or swap that separates two vCPUs of a domain without raising the busier pCPU. */
+gboolean plan_spread_step(Plan *pl, guint budget);
+/* Greedy phase: balancing, then topology, then spread actions, one at a time, until none
+ * qualifies or @max_moves pin changes are recorded. */
+void plan_greedy(Plan *pl, guint max_moves);
+/* Takes back the moves recorded from @mark on (latest first) and forgets them. */
+void plan_undo_to(Plan *pl, guint mark);
+/* Detection, target search and walk (cpu-target.c): records this plan's moves (at most
+ * @max_moves beyond the placements) and fills @next (or not, when NULL). */
+void plan_toward_target(Plan *pl, guint max_moves, VmbCpuNext *next);
 /* vCPUs of @domain placed on @pcpu. */
 guint plan_siblings(const Plan *pl, guint domain, guint pcpu);
 

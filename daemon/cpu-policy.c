@@ -99,12 +99,12 @@ plan_move(Plan *pl, guint item, guint to, VmbCpuReason reason, double gain)
     pl->moved[item] = TRUE;
 }
 
-/* Exchanges @v (on a) and @u (on b); both records carry the loads before the swap. */
-static void
-swap(Plan *pl, guint v, guint u, VmbCpuReason reason, double gain)
+void
+plan_swap(Plan *pl, guint v, guint u, VmbCpuReason reason, double gain)
 {
     guint a = (guint) pl->place[v], b = (guint) pl->place[u];
     plan_record(pl, v, (gint) a, b, reason, gain);
+    g_array_index(pl->moves, VmbCpuMove, pl->moves->len - 1).paired = TRUE;
     plan_record(pl, u, (gint) b, a, reason, gain);
     plan_take(pl, v);
     plan_take(pl, u);
@@ -128,11 +128,18 @@ plan_may_go(const Plan *pl, guint item, guint pcpu)
     return !pl->p->blocked || !pl->p->blocked(item, pcpu, pl->p->blocked_data);
 }
 
+double
+plan_margin(const Plan *pl, double var)
+{
+    double noise = pl->z * sqrt(var);
+    return pl->searching ? MAX(pl->h, noise) : pl->h + noise;
+}
+
 /* The gain a move between @a and @b must exceed. */
 static double
 margin(const Plan *pl, guint a, guint b)
 {
-    return pl->h + pl->z * sqrt(pl->var[a] + pl->var[b]);
+    return plan_margin(pl, pl->var[a] + pl->var[b]);
 }
 
 /* Min-heap of the allowed pCPUs by load, then number, with each one's position in it: the
@@ -501,7 +508,7 @@ dests_swaps(const Plan *pl, Dests *D, guint j)
 static gboolean
 may_gain(const Plan *pl, guint a, const Dests *D, gboolean swaps)
 {
-    double need = pl->h + pl->z * sqrt(pl->var[a] + D->min_var);
+    double need = plan_margin(pl, pl->var[a] + D->min_var);
     if (!pl->nonneg || !(need > BOUND_SLACK))
         return TRUE;
     double room = pl->load[a] - D->min;
@@ -520,9 +527,8 @@ may_gain(const Plan *pl, guint a, const Dests *D, gboolean swaps)
     return FALSE;
 }
 
-/* One balancing action from the busiest pCPU that has one; FALSE when none qualifies. */
-static gboolean
-balance_step(Plan *pl, guint budget)
+gboolean
+plan_balance_step(Plan *pl, guint budget)
 {
     order_by_load(pl);
     g_auto(Dests) D = {0};
@@ -547,7 +553,7 @@ balance_step(Plan *pl, guint budget)
         if (best.u == G_MAXUINT)
             plan_move(pl, best.v, best.to, VMB_CPU_BALANCE, best.gain);
         else
-            swap(pl, best.v, best.u, VMB_CPU_BALANCE, best.gain);
+            plan_swap(pl, best.v, best.u, VMB_CPU_BALANCE, best.gain);
         return TRUE;
     }
     return FALSE;
@@ -587,7 +593,7 @@ spread_item(Plan *pl, guint i, guint budget)
                 continue;
             if (MAX(la - w + wu, lb - wu + w) <= MAX(la, lb) + 1e-9) {
                 double gain = MAX(la, lb) - MAX(la - w + wu, lb - wu + w);
-                swap(pl, i, u, VMB_CPU_SPREAD, gain);
+                plan_swap(pl, i, u, VMB_CPU_SPREAD, gain);
                 return TRUE;
             }
         }
@@ -595,8 +601,8 @@ spread_item(Plan *pl, guint i, guint budget)
     return FALSE;
 }
 
-static gboolean
-spread_step(Plan *pl, guint budget)
+gboolean
+plan_spread_step(Plan *pl, guint budget)
 {
     for (guint d = 0; d < pl->n_domains; d++) {
         if (pl->dom_first[d + 1] - pl->dom_first[d] < 2)
@@ -714,14 +720,14 @@ place_mandatory(Plan *pl)
  * a topology) one that takes a busy vCPU off a shared core or brings one to its home node
  * (cpu-topo.c), else one that spreads a domain, until none qualifies or the move budget is
  * spent. */
-static void
-balance_greedily(Plan *pl, guint max_moves)
+void
+plan_greedy(Plan *pl, guint max_moves)
 {
     guint budget = max_moves;
     while (budget > 0 && pl->n_allowed > 1) {
         guint before = pl->moves->len;
-        if (!balance_step(pl, budget) && !topo_smt_step(pl, budget) && !topo_numa_step(pl) &&
-            !spread_step(pl, budget))
+        if (!plan_balance_step(pl, budget) && !topo_smt_step(pl, budget) && !topo_numa_step(pl) &&
+            !plan_spread_step(pl, budget))
             break;
         guint used = pl->moves->len - before;
         budget = used >= budget ? 0 : budget - used;
@@ -729,15 +735,21 @@ balance_greedily(Plan *pl, guint max_moves)
 }
 
 GArray *
-vmb_cpu_plan(const VmbCpuProblem *p, const VmbCpuTunables *t)
+vmb_cpu_plan_toward(const VmbCpuProblem *p, const VmbCpuTunables *t, VmbCpuNext *next)
 {
     g_auto(Plan) pl = {0};
     if (!plan_init(&pl, p, t))
         return g_steal_pointer(&pl.moves);
     place_mandatory(&pl);
-    guint first_move = pl.moves->len;
-    balance_greedily(&pl, t->max_moves);
     if (pl.n_allowed > 1)
-        plan_global_replan(&pl, first_move, t->max_moves);
+        plan_toward_target(&pl, t->max_moves, next);
+    else if (next && next->targets)
+        memset(next->targets, 0, sizeof(VmbCpuTarget) * p->n_items);
     return g_steal_pointer(&pl.moves);
+}
+
+GArray *
+vmb_cpu_plan(const VmbCpuProblem *p, const VmbCpuTunables *t)
+{
+    return vmb_cpu_plan_toward(p, t, NULL);
 }

@@ -1,27 +1,63 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The vCPU placement policy: a pure function from loads and current pins to pin moves.
+/* The vCPU placement policy: a pure function from loads, current pins and the target the
+ * last plan chose to pin moves and the target to keep.
  *
  * Objective: the lowest most-loaded pCPU, then the smallest spread, then vCPUs of one domain
- * on different pCPUs; with as few pin changes as possible. Floating vCPUs (and vCPUs pinned
- * outside the allowed set) are placed largest first on the least loaded pCPU. Then moves
- * and swaps are taken greedily from the most loaded pCPU, each only when it lowers the
- * larger of the two pCPUs it touches by more than the hysteresis plus twice the noise of
- * the loads involved; so a lone hot vCPU is never moved for being hot, noisy or spiky loads
- * are not chased, and stable loads give no moves. Every accepted action lowers the sum
- * of squared pCPU loads, so repeated cycles converge and stop. */
+ * on different pCPUs; with as few pin changes as possible, and none once the loads are stable.
+ * Floating vCPUs (and vCPUs pinned outside the allowed set) are placed largest first on the
+ * least loaded pCPU: always, and at once.
+ *
+ * Balancing works towards a target placement that is computed only when a change is detected
+ * and then kept (cpu-target.c):
+ * - Detection: from the target (the current pins with the pending target moves made), is there
+ *   one move or swap that lowers the busier of its two pCPUs by more than the hysteresis plus
+ *   z standard deviations of the loads involved, or a topology rule that fires (cpu-topo.c)?
+ *   Noisy or spiky loads do not clear that margin, and a lone hot vCPU is never moved for
+ *   being hot.
+ * - Search, on a detected change only: moves, swaps, topology and spread steps from the current
+ *   pins with the noise term dropped (each must still gain more than the hysteresis), each
+ *   vCPU moved at most once, until none qualifies; then the global re-plan may replace it
+ *   (cpu-replan.c). The result is the new target, its moves in the order found: the busiest
+ *   pCPU's first.
+ * - Settling: the smoothed loads reach a new level over a few cycles, so the target found at
+ *   the change is searched once more VMB_CPU_SETTLE_CYCLES later, on the converged loads.
+ * - Walk: at most max_moves of the target's moves per cycle, in that order (a swap is never
+ *   split), the rest on the next cycles while no change is detected.
+ * Stopping rule: once the target is reached, no single move or swap gains more than the
+ * hysteresis on the loads it was computed from, so a new target needs a load change larger than
+ * the noise margin: stable loads give no pin changes. Every search step lowers the sum of squared
+ * pCPU loads, so a search ends. */
 #pragma once
 
 #include <glib.h>
 
 #include "topology.h"
 
+typedef enum {
+    VMB_CPU_PLACE,    /* floating vCPU gets a pCPU */
+    VMB_CPU_EVACUATE, /* pinned outside the allowed pCPUs */
+    VMB_CPU_BALANCE,  /* lowers the busier of two pCPUs */
+    VMB_CPU_SPREAD,   /* separates vCPUs of one domain at no load cost */
+    VMB_CPU_SMT,  /* off a core whose other thread is busy (or another domain's), to an idle core */
+    VMB_CPU_NUMA, /* back to the node holding its domain's memory */
+} VmbCpuReason;
+
+/* A vCPU's place in a target placement. Zero-initialised: no target. */
 typedef struct {
-    guint domain;     /* index of the owning domain: its vCPUs are spread */
-    double load;      /* smoothed demand, percent of one pCPU (may exceed what it got) */
-    double noise;     /* standard deviation of that estimate, percentage points */
-    gint current;     /* host pCPU it is pinned to, -1 when floating */
-    gboolean movable; /* FALSE for excluded domains: counted where pinned, never moved */
-    gboolean cooling; /* moved in a recent cycle: left where it is */
+    gboolean set;
+    guint pcpu;
+    guint seq; /* order of its move in the target's walk */
+    VmbCpuReason reason;
+} VmbCpuTarget;
+
+typedef struct {
+    guint domain;        /* index of the owning domain: its vCPUs are spread */
+    double load;         /* smoothed demand, percent of one pCPU (may exceed what it got) */
+    double noise;        /* standard deviation of that estimate, percentage points */
+    gint current;        /* host pCPU it is pinned to, -1 when floating */
+    gboolean movable;    /* FALSE for excluded domains: counted where pinned, never moved */
+    gboolean cooling;    /* moved in a recent cycle: left where it is */
+    VmbCpuTarget target; /* where the last plan's target puts it, if that is still pending */
 } VmbCpuItem;
 
 typedef struct {
@@ -40,21 +76,13 @@ typedef struct {
      * With one, the topology steps of cpu-topo.c run (SMT siblings, NUMA home nodes). */
     const VmbTopology *topology;
     const gint *item_node; /* [n_items] node of the item's domain's memory, -1 unknown; or NULL */
+    guint settling;        /* the last plan's VmbCpuNext.settling */
 } VmbCpuProblem;
 
 typedef struct {
     double hysteresis; /* minimum gain in percent of one pCPU */
     guint max_moves;   /* pin changes per cycle for balance and spread (placement is free) */
 } VmbCpuTunables;
-
-typedef enum {
-    VMB_CPU_PLACE,    /* floating vCPU gets a pCPU */
-    VMB_CPU_EVACUATE, /* pinned outside the allowed pCPUs */
-    VMB_CPU_BALANCE,  /* lowers the busier of two pCPUs */
-    VMB_CPU_SPREAD,   /* separates vCPUs of one domain at no load cost */
-    VMB_CPU_SMT,  /* off a core whose other thread is busy (or another domain's), to an idle core */
-    VMB_CPU_NUMA, /* back to the node holding its domain's memory */
-} VmbCpuReason;
 
 typedef struct {
     guint item;
@@ -63,9 +91,21 @@ typedef struct {
     VmbCpuReason reason;
     double from_load, to_load; /* loads of the two pCPUs before the move */
     double gain;               /* how much the busier of the two pCPUs drops */
+    gboolean paired;           /* the first half of a swap: the next move is the other half */
 } VmbCpuMove;
 
-/* Returns the moves to make, in order (GArray of VmbCpuMove). */
+/* What a plan leaves to the next one. */
+typedef struct {
+    VmbCpuTarget *targets; /* [n_items], or NULL: each vCPU's place in the target, set for
+                            * those the target moves (made by this plan or still to make) */
+    guint settling;        /* cycles left in which the target is refined on the hysteresis
+                            * alone (the loads still converge after a change) */
+} VmbCpuNext;
+
+/* Returns the moves to make now, in order (GArray of VmbCpuMove), and fills @next (or not,
+ * when NULL) for the next plan. */
+GArray *vmb_cpu_plan_toward(const VmbCpuProblem *p, const VmbCpuTunables *t, VmbCpuNext *next);
+/* The same without a target kept: one cycle's moves. */
 GArray *vmb_cpu_plan(const VmbCpuProblem *p, const VmbCpuTunables *t);
 /* Loads per host pCPU (background + items) for a placement (-1 = not counted). */
 void vmb_cpu_loads(const VmbCpuProblem *p, const gint *placement, double *loads);

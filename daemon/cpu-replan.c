@@ -243,13 +243,7 @@ replan_cost(const Plan *pl, const Replan *r, guint *moves, gboolean *blocked)
 static void
 replan_commit(Plan *pl, guint first_move, const Replan *r, double gain)
 {
-    for (guint k = pl->moves->len; k-- > first_move;) {
-        const VmbCpuMove m = g_array_index(pl->moves, VmbCpuMove, k);
-        plan_take(pl, m.item);
-        plan_put(pl, m.item, (guint) m.from);
-        pl->moved[m.item] = FALSE;
-    }
-    g_array_set_size(pl->moves, first_move);
+    plan_undo_to(pl, first_move);
     for (guint k = 0; k < r->todo->len; k++) {
         guint i = g_array_index(r->todo, guint, k);
         if (r->bin[i] != r->start[i])

@@ -23,6 +23,8 @@ vmb_cpu_task_init(VmbCpuTask *t)
     t->dry_reported = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     t->check = vmb_move_check_new();
     t->foreign = vmb_foreign_pins_new();
+    t->targets =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_array_unref);
 }
 
 void
@@ -32,6 +34,7 @@ vmb_cpu_task_clear(VmbCpuTask *t)
     g_clear_pointer(&t->dry_reported, g_hash_table_unref);
     g_clear_pointer(&t->check, vmb_move_check_free);
     g_clear_pointer(&t->foreign, vmb_foreign_pins_free);
+    g_clear_pointer(&t->targets, g_hash_table_unref);
     g_clear_pointer(&t->host.busy, g_free);
     g_clear_pointer(&t->host.background, g_free);
 }
@@ -42,6 +45,7 @@ vmb_cpu_task_forget(VmbCpuTask *t, const char *uuid)
     vmb_cpu_usage_forget(t->usage, uuid);
     vmb_move_check_forget(t->check, uuid);
     vmb_foreign_pins_forget(t->foreign, uuid);
+    g_hash_table_remove(t->targets, uuid);
 }
 
 static void
@@ -103,6 +107,35 @@ typedef struct {
     guint vcpu;
 } ItemRef;
 
+/* The target the last plan left pending for a vCPU; unset when none. */
+static VmbCpuTarget
+stored_target(const VmbCpuTask *t, const char *uuid, guint vcpu)
+{
+    GArray *a = g_hash_table_lookup(t->targets, uuid);
+    return a && vcpu < a->len ? g_array_index(a, VmbCpuTarget, vcpu) : (VmbCpuTarget){0};
+}
+
+/* Keeps the plan's targets for the next cycle, and only those: a domain that is gone or a
+ * vCPU that reached its target has none. */
+static void
+store_targets(VmbCpuTask *t, const GArray *refs, const VmbCpuTarget *targets)
+{
+    g_hash_table_remove_all(t->targets);
+    for (guint i = 0; i < refs->len; i++) {
+        if (!targets[i].set)
+            continue;
+        const ItemRef *ref = &g_array_index(refs, ItemRef, i);
+        GArray *a = g_hash_table_lookup(t->targets, ref->dom->uuid);
+        if (!a) {
+            a = g_array_new(FALSE, TRUE, sizeof(VmbCpuTarget));
+            g_hash_table_insert(t->targets, g_strdup(ref->dom->uuid), a);
+        }
+        if (a->len <= ref->vcpu)
+            g_array_set_size(a, ref->vcpu + 1);
+        g_array_index(a, VmbCpuTarget, ref->vcpu) = targets[i];
+    }
+}
+
 /* The pCPUs vCPUs may be pinned to (cpu.cpus); returns how many. */
 static guint
 allowed_pcpus(const VmbSnapshot *s, const VmbConfig *c, gboolean *allowed)
@@ -143,6 +176,7 @@ collect_items(VmbCpuTask *t, const VmbSnapshot *s, const VmbConfig *c, GArray *i
                 .current = d->vcpus[v].pcpu,
                 .movable = eff.cpu_managed,
                 .cooling = l->moved_cycle && cycle - l->moved_cycle <= c->cpu_cooldown,
+                .target = stored_target(t, d->uuid, v),
             };
             ItemRef ref = {d, v};
             g_array_append_val(items, item);
@@ -489,7 +523,12 @@ vmb_cpu_task_run(VmbCpuTask *t, VmbHypervisor *hv, const VmbSnapshot *s, const V
         problem.blocked = is_blocked;
     VmbCpuTunables tun = {.hysteresis = c->cpu_hysteresis,
                           .max_moves = vmb_cpu_task_max_moves(c, n_allowed)};
-    g_autoptr(GArray) moves = vmb_cpu_plan(&problem, &tun);
+    g_autofree VmbCpuTarget *targets = g_new0(VmbCpuTarget, MAX(items->len, 1));
+    problem.settling = t->settling;
+    VmbCpuNext next = {.targets = targets};
+    g_autoptr(GArray) moves = vmb_cpu_plan_toward(&problem, &tun, &next);
+    store_targets(t, refs, targets);
+    t->settling = next.settling;
     g_autoptr(GArray) made = g_array_new(FALSE, FALSE, sizeof(guint));
     result->planned = moves->len;
     apply_moves(t, hv, moves, items, refs, dry_run, report, report_data, result, made);

@@ -25,6 +25,8 @@ typedef struct {
     GHashTable *dry_reported; /* "uuid/vcpu" -> pCPU last reported in dry-run */
     VmbMoveCheck *check;      /* the balance and spread moves made, until judged */
     VmbForeignPins *foreign;  /* pins someone else made (cpu.foreign_pins) */
+    GHashTable *targets;      /* uuid -> GArray of VmbCpuTarget by vCPU: the walk still to do */
+    guint settling;           /* cycles of settling left after a change (cpu-policy.h) */
     /* counters since start */
     guint64 cycles;
     guint64 pin_changes;

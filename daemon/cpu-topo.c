@@ -295,6 +295,7 @@ smt_swap(Plan *pl)
         }
         if (best_b != G_MAXUINT) {
             plan_record(pl, v, (gint) a, best_b, VMB_CPU_SMT, 0);
+            g_array_index(pl->moves, VmbCpuMove, pl->moves->len - 1).paired = TRUE;
             plan_record(pl, best_u, (gint) best_b, a, VMB_CPU_SMT, 0);
             plan_take(pl, v);
             plan_take(pl, best_u);
