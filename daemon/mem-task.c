@@ -447,10 +447,11 @@ guest_take(MemHistory *h, const VmbBalloonStat *b, const VmbConfig *c)
     return (b->fields & VMB_BALLOON_UNUSED) ? MIN(take, b->unused_kib) : take;
 }
 
-/* The inflation speed of @h's balloon from our last shrink. While it is under way its progress
- * over the time since it was asked is the speed (taken at once when lower, half-weighted when
- * higher: a slow balloon costs the reserve, a fast one only some caution); once it is done that
- * is only a lower bound, which can raise the estimate but not make one. */
+/* The inflation speed of @h's balloon from our last shrink. While it is under way (and the
+ * guest has the free memory it is asked for) its progress over the time since it was asked is
+ * the speed: taken at once when lower, half-weighted when higher (a slow balloon costs the
+ * reserve, a fast one only some caution). Once it is done that is only a lower bound, which
+ * can raise the estimate but not make one. */
 static void
 follow_inflation(MemHistory *h, const VmbBalloonStat *b, gint64 mono_us)
 {
@@ -463,7 +464,12 @@ follow_inflation(MemHistory *h, const VmbBalloonStat *b, gint64 mono_us)
                        ? MIN((double) (h->target_from_kib - b->current_kib), asked)
                        : 0;
     double v = moved / dt;
-    if (moved + (double) vmb_mem_tolerance(h->target_kib) >= asked) {
+    double tol = (double) vmb_mem_tolerance(h->target_kib);
+    /* Short of the target with no free memory left to give: the guest's limit, not the pace. */
+    if (moved + tol < asked && (b->fields & VMB_BALLOON_UNUSED) &&
+        (double) b->unused_kib < asked - moved)
+        return;
+    if (moved + tol >= asked) {
         h->inflate_done = TRUE;
         if (h->inflate_kib_s > 0)
             h->inflate_kib_s = MAX(h->inflate_kib_s, v);
