@@ -38,52 +38,25 @@ typedef struct {
     gboolean guarded;      /* growing guest held back for the reserve */
 } GuestPlan;
 
+/* Names in the order of the enums. */
+static const char *const reason_names[] = {"grow",    "shrink", "reclaim",
+                                           "squeeze", "accept", "guard"};
+static const char *const verdict_names[] = {
+    "skipped",      "balanced",    "starving", "idle",         "at-maximum",
+    "host-limited", "unreachable", "pending",  "autodeflated", "in-flight"};
+G_STATIC_ASSERT(G_N_ELEMENTS(reason_names) == VMB_MEM_GUARD + 1);
+G_STATIC_ASSERT(G_N_ELEMENTS(verdict_names) == VMB_MEM_V_IN_FLIGHT + 1);
+
 const char *
 vmb_mem_reason_to_string(VmbMemReason r)
 {
-    switch (r) {
-    case VMB_MEM_GROW:
-        return "grow";
-    case VMB_MEM_SHRINK:
-        return "shrink";
-    case VMB_MEM_RECLAIM:
-        return "reclaim";
-    case VMB_MEM_SQUEEZE:
-        return "squeeze";
-    case VMB_MEM_ACCEPT:
-        return "accept";
-    case VMB_MEM_GUARD:
-        return "guard";
-    }
-    return "?";
+    return (guint) r < G_N_ELEMENTS(reason_names) ? reason_names[r] : "?";
 }
 
 const char *
 vmb_mem_verdict_to_string(VmbMemVerdict v)
 {
-    switch (v) {
-    case VMB_MEM_V_SKIPPED:
-        return "skipped";
-    case VMB_MEM_V_BALANCED:
-        return "balanced";
-    case VMB_MEM_V_STARVING:
-        return "starving";
-    case VMB_MEM_V_IDLE:
-        return "idle";
-    case VMB_MEM_V_AT_MAXIMUM:
-        return "at-maximum";
-    case VMB_MEM_V_HOST_LIMITED:
-        return "host-limited";
-    case VMB_MEM_V_UNREACHABLE:
-        return "unreachable";
-    case VMB_MEM_V_PENDING:
-        return "pending";
-    case VMB_MEM_V_AUTODEFLATED:
-        return "autodeflated";
-    case VMB_MEM_V_IN_FLIGHT:
-        return "in-flight";
-    }
-    return "?";
+    return (guint) v < G_N_ELEMENTS(verdict_names) ? verdict_names[v] : "?";
 }
 
 static double
@@ -284,6 +257,29 @@ judge_balloon_target(const VmbMemGuest *in, GuestPlan *g)
     return VMB_MEM_V_BALANCED;
 }
 
+/* Our own last request. A grow the balloon did not make: asking again would not help, and the
+ * memory stays promised (counted against the host headroom). Actual above a shrink target:
+ * the guest could not give that much, or took memory back by itself (autodeflate: it needed
+ * it). BALANCED when it says nothing. */
+static VmbMemVerdict
+judge_own_target(const VmbMemGuest *in, GuestPlan *g)
+{
+    if (!in->target_kib)
+        return VMB_MEM_V_BALANCED;
+    guint64 tol = vmb_mem_tolerance(in->target_kib);
+    if (in->current_kib + tol < in->target_kib && in->target_kib > in->target_from_kib) {
+        g->no_shrink = TRUE;
+        return VMB_MEM_V_PENDING;
+    }
+    if (in->current_kib <= in->target_kib + tol)
+        return VMB_MEM_V_BALANCED;
+    g->no_shrink = TRUE;
+    if (in->target_kib < in->target_from_kib && in->current_kib <= in->target_from_kib + tol)
+        return VMB_MEM_V_UNREACHABLE;
+    g->autodeflated = TRUE;
+    return VMB_MEM_V_AUTODEFLATED;
+}
+
 /* Memory a paging guest (swap-in or major faults above their thresholds) lacks: its working
  * set does not fit, whatever its free memory says. What it pages in over the horizon, at least
  * the band minimum; 0 when it does not page. */
@@ -295,11 +291,37 @@ paging_need(const VmbMemGuest *in, const VmbMemTunables *t)
     return MAX((double) t->min_free_kib, MAX(0, in->paging_kib_s) * t->horizon_s);
 }
 
-/* Where one guest stands: its band, whether it starves or idles, and the targets for each. */
-static VmbMemVerdict
-assess(const VmbMemGuest *in, const VmbMemTunables *t, GuestPlan *g)
+static int
+cmp_kib_desc(gconstpointer a, gconstpointer b)
 {
-    VmbMemVerdict v = VMB_MEM_V_BALANCED;
+    guint64 x = *(const guint64 *) a, y = *(const guint64 *) b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* The jump a guest keeps room for even if it made none itself: the one most of its peers made
+ * recently (the lower median of the managed guests' bursts, a guest without one counting 0). A
+ * first jump lands before a cycle sees it (the statistics lag an interval and a period); on a
+ * host where most guests jump, the next one's first jump is no surprise. 0 until a majority
+ * jumped, so one odd guest does not make all the others hold memory. */
+static guint64
+peer_burst(const VmbMemProblem *p)
+{
+    g_autoptr(GArray) b = g_array_new(FALSE, FALSE, sizeof(guint64));
+    for (guint i = 0; i < p->n_guests; i++) {
+        if (p->guests[i].state == VMB_MEM_MANAGED)
+            g_array_append_val(b, p->guests[i].burst_kib);
+    }
+    if (b->len == 0)
+        return 0;
+    g_array_sort(b, cmp_kib_desc);
+    return g_array_index(b, guint64, b->len / 2);
+}
+
+/* Where one guest stands: its band, whether it starves or idles, and the targets for each.
+ * @peer: the jump its peers make (peer_burst()). */
+static VmbMemVerdict
+assess(const VmbMemGuest *in, const VmbMemTunables *t, guint64 peer, GuestPlan *g)
+{
     double cur = (double) in->current_kib;
     double usable = (double) in->usable_kib;
     g->used = cur > usable ? cur - usable : 0;
@@ -309,34 +331,19 @@ assess(const VmbMemGuest *in, const VmbMemTunables *t, GuestPlan *g)
      * itself and must not be extrapolated into a huge reservation. */
     double rate = MAX(0, in->rate_kib_s);
     g->allowance = MIN(rate * t->horizon_s, MAX(g->used / 2, (double) t->min_free_kib));
-    /* A guest that jumped recently keeps room for such a jump: one cycle cannot react to it
-     * before it lands. Measured, not extrapolated, so not capped like the rate; comfort, so
-     * given up under pressure (squeeze and low watermark levels count the allowance only). */
-    g->keep = MAX(g->allowance, (double) in->burst_kib);
+    /* A guest that jumped recently, or whose peers mostly did, keeps room for such a jump: one
+     * cycle cannot react to it before it lands. Measured, not extrapolated, so not capped like
+     * the rate; comfort, so given up under pressure (squeeze and low watermark levels count the
+     * allowance only). */
+    g->keep = MAX(g->allowance, (double) MAX(in->burst_kib, peer));
     g->floor = MIN(MAX(t->floor_kib, in->min_guarantee_kib), in->maximum_kib);
 
     VmbMemVerdict flight = judge_balloon_target(in, g);
     if (flight == VMB_MEM_V_IN_FLIGHT && in->balloon_target_kib > in->current_kib)
         return flight; /* memory is on its way to the guest (ours or not): wait for it */
-    if (in->target_kib) {
-        guint64 tol = vmb_mem_tolerance(in->target_kib);
-        if (in->current_kib + tol < in->target_kib && in->target_kib > in->target_from_kib) {
-            /* The balloon did not deflate as asked: asking again would not help, and the
-             * memory stays promised (counted against the host headroom). */
-            g->no_shrink = TRUE;
-            return VMB_MEM_V_PENDING;
-        }
-        if (in->current_kib > in->target_kib + tol) {
-            g->no_shrink = TRUE;
-            if (in->target_kib < in->target_from_kib &&
-                in->current_kib <= in->target_from_kib + tol) {
-                v = VMB_MEM_V_UNREACHABLE; /* the guest could not give that much */
-            } else {
-                v = VMB_MEM_V_AUTODEFLATED; /* it took memory back: it needed it */
-                g->autodeflated = TRUE;
-            }
-        }
-    }
+    VmbMemVerdict v = judge_own_target(in, g);
+    if (v == VMB_MEM_V_PENDING)
+        return v;
     if (in->swapping)
         g->no_shrink = TRUE;
     if (v == VMB_MEM_V_BALANCED)
@@ -397,6 +404,7 @@ typedef struct {
     gint64 cushion;                   /* comfort growth stops this far above the reserve */
     gint64 supply;                    /* headroom plus what this cycle's shrinks free */
     gint64 idle_goal;                 /* what reclaiming idle guests aims to supply */
+    guint64 peer_burst;               /* the jump most guests made: room kept by all */
 } MemPlanner;
 
 static void
@@ -447,18 +455,23 @@ measure_headroom(MemPlanner *s)
                          (gint64) s->p->host_growth_kib - guests_take;
 }
 
-/* Classify: each managed guest is assessed once and filed as starving, idle or in-band;
- * the later phases only look at these lists. */
+/* Classify: each managed guest is assessed and filed as starving, idle or in-band; the later
+ * phases only look at these lists. */
 static void
 classify_guests(MemPlanner *s)
 {
     const VmbMemGuest *in = s->in;
     GuestPlan *g = s->g;
+    memset(g, 0, sizeof(*g) * s->n);
+    g_array_set_size(s->starving, 0);
+    g_array_set_size(s->idle, 0);
+    g_array_set_size(s->inband, 0);
+    s->want_total = s->urgent_total = 0;
     for (guint i = 0; i < s->n; i++) {
         s->plan->verdict[i] = VMB_MEM_V_SKIPPED;
         if (in[i].state != VMB_MEM_MANAGED)
             continue;
-        s->plan->verdict[i] = assess(&in[i], s->t, &g[i]);
+        s->plan->verdict[i] = assess(&in[i], s->t, s->peer_burst, &g[i]);
         if (g[i].starving) {
             g_array_append_val(s->starving, i);
             s->want_total += g[i].want - in[i].current_kib;
@@ -727,8 +740,15 @@ vmb_mem_plan(const VmbMemProblem *p, const VmbMemTunables *t)
     MemPlanner s;
     planner_init(&s, p, t);
     measure_headroom(&s);
+    s.peer_burst = peer_burst(p);
     classify_guests(&s);
     decide_pressure(&s);
+    if (s.plan->pressure && s.peer_burst) {
+        /* Room for a jump a guest never made is the weakest claim: not under pressure. */
+        s.peer_burst = 0;
+        classify_guests(&s);
+        decide_pressure(&s);
+    }
     take_idle_steps(&s);
     if (s.plan->pressure) {
         reclaim_idle(&s);

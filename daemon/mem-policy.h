@@ -16,7 +16,9 @@
  * their low watermark), and what is there is shared among starving guests by need and weight. When
  * even so the guests would take the host below its reserve before the next cycle (the headroom is
  * negative), growing guests' balloons take back the free memory they would touch: the reserve comes
- * first. A previous target the
+ * first. A guest that jumped recently keeps room for such a jump outside pressure, and so does
+ * every guest once most guests jumped (the first jump of a guest lands before a cycle sees it);
+ * under pressure that room is given up first. A previous target the
  * balloon could not reach is not asked again; memory a guest took back by itself (autodeflate) is
  * accepted.
  */

@@ -5,6 +5,8 @@
 
 #include "domain-meta.h"
 #include "log.h"
+#include "mem-host.h"
+#include "mem-log.h"
 #include "mem-vmem.h"
 
 #include <string.h>
@@ -54,6 +56,11 @@ typedef struct {
      * balloon gave it beyond what its RSS grew by is not host memory yet. */
     gboolean grow_base;
     guint64 grow_base_actual_kib, grow_base_rss_kib;
+    /* How fast its balloon takes memory back, measured on our shrinks (KiB/s, 0 = unknown),
+     * and whether the last shrink was measured to its end. */
+    gint64 target_mono_us;
+    double inflate_kib_s;
+    gboolean inflate_done;
 } MemHistory;
 
 static void
@@ -61,39 +68,6 @@ history_free(MemHistory *h)
 {
     g_free(h->uuid);
     g_free(h);
-}
-
-/* The log-once keys of one domain, cleared when it goes away so a new run logs again. */
-static const char *const once_kinds[] = {"stale",   "nostats", "noballoon",
-                                         "maximum", "limited", "unreachable",
-                                         "pending", "refused", "inflight"};
-
-static char *
-once_key(const char *kind, const char *uuid)
-{
-    return g_strdup_printf("mem-%s:%s", kind, uuid);
-}
-
-static gboolean
-log_once(const char *kind, const char *uuid, GLogLevelFlags level, const char *message)
-{
-    g_autofree char *key = once_key(kind, uuid);
-    return vmb_log_once(key, level, "%s", message);
-}
-
-/* TRUE when the condition had been logged. */
-static gboolean
-log_clear(const char *kind, const char *uuid)
-{
-    g_autofree char *key = once_key(kind, uuid);
-    return vmb_log_once_clear(key);
-}
-
-static void
-clear_all_keys(const char *uuid)
-{
-    for (guint k = 0; k < G_N_ELEMENTS(once_kinds); k++)
-        log_clear(once_kinds[k], uuid);
 }
 
 void
@@ -113,7 +87,7 @@ vmb_mem_task_clear(VmbMemTask *t)
         gpointer key;
         g_hash_table_iter_init(&it, t->doms);
         while (g_hash_table_iter_next(&it, &key, NULL))
-            clear_all_keys(key);
+            vmb_mem_log_forget(key);
     }
     g_clear_pointer(&t->doms, g_hash_table_unref);
     g_clear_pointer(&t->foreign, vmb_foreign_targets_free);
@@ -124,7 +98,7 @@ vmb_mem_task_forget(VmbMemTask *t, const char *uuid)
 {
     if (t->doms)
         g_hash_table_remove(t->doms, uuid);
-    clear_all_keys(uuid);
+    vmb_mem_log_forget(uuid);
 }
 
 void
@@ -182,7 +156,7 @@ prune(VmbMemTask *t, const VmbSnapshot *s)
     g_hash_table_iter_init(&it, t->doms);
     while (g_hash_table_iter_next(&it, &key, NULL)) {
         if (!vmb_snapshot_find(s, key)) {
-            clear_all_keys(key);
+            vmb_mem_log_forget(key);
             g_hash_table_iter_remove(&it);
         }
     }
@@ -197,7 +171,7 @@ enable_stats(VmbMemTask *t, VmbHypervisor *hv, const VmbDomainStat *d, MemHistor
     if (vmb_hypervisor_set_stats_period(hv, d->uuid, c->mem_stats_period, &error)) {
         h->stats_period = c->mem_stats_period;
         h->enabled_wall_s = now_s;
-        log_clear("noballoon", d->uuid);
+        vmb_mem_log_clear("noballoon", d->uuid);
         g_debug("balloon statistics of %s every %u s", d->name, c->mem_stats_period);
         return TRUE;
     }
@@ -208,7 +182,7 @@ enable_stats(VmbMemTask *t, VmbHypervisor *hv, const VmbDomainStat *d, MemHistor
         g_autofree char *msg =
             g_strdup_printf("%s has no usable memory balloon (%s): its memory is left alone",
                             d->name, error->message);
-        log_once("noballoon", d->uuid, G_LOG_LEVEL_MESSAGE, msg);
+        vmb_mem_log_once("noballoon", d->uuid, G_LOG_LEVEL_MESSAGE, msg);
     } else if (!g_error_matches(error, VMB_HV_ERROR, VMB_HV_ERROR_NO_DOMAIN)) {
         t->errors++;
         g_warning("cannot turn on balloon statistics of %s: %s", d->name, error->message);
@@ -316,6 +290,19 @@ settled(const MemHistory *h, const VmbBalloonStat *b)
     return ABS(moved) > 2 * tol && ABS(offset - h->kernel_kib) <= tol;
 }
 
+/* Was the balloon where it is now when the statistics were taken? MemTotal follows the
+ * balloon, so actual - MemTotal is at its resting value. Otherwise actual - MemAvailable mixes
+ * two moments and is no measure of use (not known: yes; autodeflate keeps MemTotal still). */
+static gboolean
+at_rest(const MemHistory *h, const VmbBalloonStat *b)
+{
+    if (!h->have_kernel || !(b->fields & VMB_BALLOON_AVAILABLE) ||
+        (b->features & VMB_BALLOON_DEFLATE_ON_OOM))
+        return TRUE;
+    gint64 offset = (gint64) b->current_kib - (gint64) b->available_kib;
+    return ABS(offset - h->kernel_kib) <= (gint64) vmb_mem_tolerance(b->current_kib);
+}
+
 /* A balloon change in flight gives up after this long at most, and after two horizons (an
  * interval and a statistics period each) without actual coming closer to its target: TCG
  * guests inflate their balloons over tens of seconds after boot. */
@@ -393,11 +380,11 @@ describe(MemHistory *h, const VmbDomainStat *d, const VmbSnapshot *s, const VmbC
                 "%s reports no balloon statistics (no balloon driver in the guest?): its "
                 "memory is left alone",
                 d->name);
-            log_once("nostats", d->uuid, G_LOG_LEVEL_MESSAGE, msg);
+            vmb_mem_log_once("nostats", d->uuid, G_LOG_LEVEL_MESSAGE, msg);
         }
         return;
     }
-    log_clear("nostats", d->uuid);
+    vmb_mem_log_clear("nostats", d->uuid);
     gint64 age = s->wall_s - b->last_update;
     if (age > stale_s) {
         g->state = VMB_MEM_STALE;
@@ -405,10 +392,10 @@ describe(MemHistory *h, const VmbDomainStat *d, const VmbSnapshot *s, const VmbC
                                                " s old: its memory is left "
                                                "alone until they resume",
                                                d->name, age);
-        log_once("stale", d->uuid, G_LOG_LEVEL_WARNING, msg);
+        vmb_mem_log_once("stale", d->uuid, G_LOG_LEVEL_WARNING, msg);
         return;
     }
-    if (log_clear("stale", d->uuid))
+    if (vmb_mem_log_clear("stale", d->uuid))
         g_message("balloon statistics of %s resumed", d->name);
     if (!settled(h, b)) {
         /* Figures taken before our last change do not show its effect yet. */
@@ -421,7 +408,8 @@ describe(MemHistory *h, const VmbDomainStat *d, const VmbSnapshot *s, const VmbC
         h->kernel_kib = (gint64) b->current_kib - (gint64) b->available_kib;
         h->have_kernel = TRUE;
     }
-    feed_sample(h, b, c);
+    if (at_rest(h, b))
+        feed_sample(h, b, c);
     g->usable_kib = b->usable_kib;
     g->rate_kib_s = h->have_rate ? h->rate : 0;
     g->swapping = h->swapping;
@@ -430,138 +418,6 @@ describe(MemHistory *h, const VmbDomainStat *d, const VmbSnapshot *s, const VmbC
     g->reports_free = (b->features & VMB_BALLOON_FREE_PAGE_REPORTING) != 0;
     g->unused_kib = (b->fields & VMB_BALLOON_UNUSED) ? b->unused_kib : 0;
     g->state = VMB_MEM_MANAGED;
-}
-
-/* Logs lasting conditions the policy found, once each, and re-arms the ones that ended: a
- * skipped cycle (settling, stale) ends nothing, and a shortage ends only when the guest is
- * comfortable again (not when one cycle happens to give it all it asked). */
-static void
-log_verdict(const VmbDomainStat *d, const VmbMemGuest *g, VmbMemVerdict v, gboolean measured)
-{
-    /* A guest still booting reports next to no usable memory: a shortage is only worth a
-     * warning once its consumption has been measured over two samples. */
-    if (!measured && (v == VMB_MEM_V_AT_MAXIMUM || v == VMB_MEM_V_HOST_LIMITED))
-        return;
-    static const struct {
-        VmbMemVerdict v;
-        const char *kind;
-    } lasting[] = {
-        {VMB_MEM_V_AT_MAXIMUM, "maximum"},      {VMB_MEM_V_HOST_LIMITED, "limited"},
-        {VMB_MEM_V_UNREACHABLE, "unreachable"}, {VMB_MEM_V_PENDING, "pending"},
-        {VMB_MEM_V_IN_FLIGHT, "inflight"},
-    };
-    gboolean comfortable = v == VMB_MEM_V_BALANCED || v == VMB_MEM_V_IDLE;
-    for (guint k = 0; v != VMB_MEM_V_SKIPPED && k < G_N_ELEMENTS(lasting); k++) {
-        gboolean shortage =
-            lasting[k].v == VMB_MEM_V_HOST_LIMITED || lasting[k].v == VMB_MEM_V_AT_MAXIMUM;
-        if (lasting[k].v != v && (!shortage || comfortable))
-            log_clear(lasting[k].kind, d->uuid);
-    }
-    g_autofree char *msg = NULL;
-    switch (v) {
-    case VMB_MEM_V_AT_MAXIMUM:
-        msg = g_strdup_printf("%s is short of memory (usable %" G_GUINT64_FORMAT
-                              " MiB) but already at its maximum of %" G_GUINT64_FORMAT " MiB",
-                              d->name, g->usable_kib / 1024, g->maximum_kib / 1024);
-        log_once("maximum", d->uuid, G_LOG_LEVEL_WARNING, msg);
-        break;
-    case VMB_MEM_V_HOST_LIMITED:
-        msg = g_strdup_printf("%s is short of memory (usable %" G_GUINT64_FORMAT
-                              " MiB) and the host cannot give it all it needs",
-                              d->name, g->usable_kib / 1024);
-        log_once("limited", d->uuid, G_LOG_LEVEL_WARNING, msg);
-        break;
-    case VMB_MEM_V_UNREACHABLE:
-        msg = g_strdup_printf("%s stays at %" G_GUINT64_FORMAT " MiB instead of %" G_GUINT64_FORMAT
-                              " MiB (it cannot give more): not asking again",
-                              d->name, g->current_kib / 1024,
-                              (g->target_kib ? g->target_kib : g->balloon_target_kib) / 1024);
-        log_once("unreachable", d->uuid, G_LOG_LEVEL_INFO, msg);
-        break;
-    case VMB_MEM_V_PENDING:
-        msg = g_strdup_printf("%s stays at %" G_GUINT64_FORMAT " MiB instead of %" G_GUINT64_FORMAT
-                              " MiB (its balloon does not deflate): not asking again",
-                              d->name, g->current_kib / 1024, g->target_kib / 1024);
-        log_once("pending", d->uuid, G_LOG_LEVEL_WARNING, msg);
-        break;
-    case VMB_MEM_V_IN_FLIGHT:
-        msg = g_strdup_printf("the balloon of %s is on its way from %" G_GUINT64_FORMAT
-                              " to %" G_GUINT64_FORMAT " MiB: waiting for it",
-                              d->name, g->current_kib / 1024, g->balloon_target_kib / 1024);
-        log_once("inflight", d->uuid, G_LOG_LEVEL_INFO, msg);
-        break;
-    case VMB_MEM_V_AUTODEFLATED:
-        g_info("%s took memory back from its balloon by itself (%" G_GUINT64_FORMAT
-               " MiB, target was %" G_GUINT64_FORMAT " MiB): accepted",
-               d->name, g->current_kib / 1024, g->target_kib / 1024);
-        break;
-    default:
-        break;
-    }
-}
-
-static char *
-change_detail(const VmbMemChange *ch, const VmbMemPlan *plan, const VmbMemGuest *g)
-{
-    if (ch->reason == VMB_MEM_ACCEPT)
-        return g_strdup_printf(
-            "the guest deflated its balloon by itself from the %" G_GUINT64_FORMAT " MiB target",
-            g->target_kib / 1024);
-    return g_strdup_printf("usable %" G_GUINT64_FORMAT " MiB, band %" G_GUINT64_FORMAT
-                           "-%" G_GUINT64_FORMAT " MiB, growing %.1f MiB/s, host headroom "
-                           "%" G_GINT64_FORMAT " MiB%s",
-                           ch->usable_kib / 1024, ch->low_kib / 1024, ch->high_kib / 1024,
-                           ch->rate_kib_s / 1024, plan->headroom_kib / 1024,
-                           plan->pressure ? " (under pressure)" : "");
-}
-
-/* Host memory the host itself (its processes, caches) is expected to take before the next
- * cycle's changes take effect: the MemAvailable drop that the guests' QEMU processes do not
- * explain, as a smoothed rate over one interval plus a stats period. With every guest's QEMU
- * RSS known this is measured each cycle; without it, guest actuals stand in, and only
- * intervals with the balloons at rest count (pages a guest never touched were never host
- * memory, so moving balloons do not move the host's use one to one). */
-#define HOST_REST_KIB (16.0 * 1024)
-
-/* Until the next cycle's changes take effect: an interval, and a stats period for the
- * balloon to move and the figures to show it. */
-static double
-host_horizon_s(const VmbConfig *c)
-{
-    return vmb_config_mem_interval(c) + c->mem_stats_period;
-}
-
-static guint64
-host_growth(VmbMemTask *t, const VmbSnapshot *s, const VmbConfig *c)
-{
-    if (!s->host_mem_available_kib || !s->host_mem_total_kib)
-        return 0;
-    double actual = 0, guests = 0;
-    gboolean all_rss = TRUE;
-    for (guint i = 0; i < s->domains->len; i++) {
-        const VmbBalloonStat *b =
-            &((const VmbDomainStat *) g_ptr_array_index(s->domains, i))->balloon;
-        actual += (double) b->current_kib;
-        if (b->fields & VMB_BALLOON_RSS)
-            guests += (double) b->rss_kib;
-        else
-            all_rss = FALSE;
-    }
-    if (!all_rss)
-        guests = actual;
-    double other = (double) s->host_mem_total_kib - (double) s->host_mem_available_kib - guests;
-    gboolean comparable = all_rss == t->host_all_rss &&
-                          (all_rss || fabs(actual - t->host_actual_kib) <= HOST_REST_KIB);
-    if (t->have_host && s->mono_us > t->host_mono_us && comparable) {
-        double r = (other - t->host_other_kib) / ((s->mono_us - t->host_mono_us) / 1e6);
-        t->host_rate = MAX(r, RATE_ALPHA * r + (1 - RATE_ALPHA) * t->host_rate);
-    }
-    t->have_host = TRUE;
-    t->host_all_rss = all_rss;
-    t->host_mono_us = s->mono_us;
-    t->host_other_kib = other;
-    t->host_actual_kib = actual;
-    return t->host_rate > 0 ? (guint64) (t->host_rate * host_horizon_s(c)) : 0;
 }
 
 /* Host memory a guest is expected to take before the next cycle can react. A guest costs
@@ -583,9 +439,48 @@ guest_take(MemHistory *h, const VmbBalloonStat *b, const VmbConfig *c)
         else
             h->grow_base = FALSE; /* caught up */
     }
-    double by_rate = h->have_rate && h->rate > 0 ? h->rate * host_horizon_s(c) : 0;
+    double by_rate = h->have_rate && h->rate > 0 ? h->rate * vmb_mem_horizon_s(c) : 0;
+    /* The next cycle's shrink races the guest for its free memory: a balloon that inflates
+     * at speed v lets a guest growing at rate r touch r / (r + v) of what is left by then. */
+    if (by_rate > 0 && h->inflate_kib_s > 0 && (b->fields & VMB_BALLOON_UNUSED) &&
+        (double) b->unused_kib > by_rate)
+        by_rate += ((double) b->unused_kib - by_rate) * h->rate / (h->rate + h->inflate_kib_s);
     guint64 take = MAX(granted, (guint64) by_rate);
     return (b->fields & VMB_BALLOON_UNUSED) ? MIN(take, b->unused_kib) : take;
+}
+
+/* The inflation speed of @h's balloon from our last shrink. While it is under way (and the
+ * guest has the free memory it is asked for) its progress over the time since it was asked is
+ * the speed: taken at once when lower, half-weighted when higher (a slow balloon costs the
+ * reserve, a fast one only some caution). Once it is done that is only a lower bound, which
+ * can raise the estimate but not make one. */
+static void
+follow_inflation(MemHistory *h, const VmbBalloonStat *b, gint64 mono_us)
+{
+    if (!h->target_kib || h->target_kib >= h->target_from_kib || h->inflate_done ||
+        mono_us <= h->target_mono_us)
+        return;
+    double dt = (double) (mono_us - h->target_mono_us) / 1e6;
+    double asked = (double) (h->target_from_kib - h->target_kib);
+    double moved = b->current_kib < h->target_from_kib
+                       ? MIN((double) (h->target_from_kib - b->current_kib), asked)
+                       : 0;
+    double v = moved / dt;
+    double tol = (double) vmb_mem_tolerance(h->target_kib);
+    /* Short of the target with no free memory left to give: the guest's limit, not the pace. */
+    if (moved + tol < asked && (b->fields & VMB_BALLOON_UNUSED) &&
+        (double) b->unused_kib < asked - moved)
+        return;
+    if (moved + tol >= asked) {
+        h->inflate_done = TRUE;
+        if (h->inflate_kib_s > 0)
+            h->inflate_kib_s = MAX(h->inflate_kib_s, v);
+        return;
+    }
+    h->inflate_kib_s =
+        h->inflate_kib_s > 0 ? MIN(v, RATE_ALPHA * v + (1 - RATE_ALPHA) * h->inflate_kib_s) : v;
+    if (h->inflate_kib_s <= 0)
+        h->inflate_kib_s = 1; /* it did not move at all: as good as never */
 }
 
 /* One run of the memory task: what its steps share. */
@@ -665,6 +560,7 @@ describe_guests(MemCycle *m)
         if (m->guests[i].state == VMB_MEM_MANAGED &&
             vmb_foreign_targets_judging(m->t->foreign, d->uuid))
             m->guests[i].state = VMB_MEM_SETTLING;
+        follow_inflation(h, &d->balloon, s->mono_us);
         m->guests[i].take_kib = guest_take(h, &d->balloon, c);
         m->result->managed += m->guests[i].state == VMB_MEM_MANAGED;
         m->result->unmeasured += m->guests[i].state == VMB_MEM_MANAGED && !h->have_rate;
@@ -703,7 +599,7 @@ plan_cycle(MemCycle *m)
     VmbMemProblem problem = {
         .host_total_kib = s->host_mem_total_kib,
         .host_available_kib = s->host_mem_available_kib,
-        .host_growth_kib = host_growth(t, s, m->c),
+        .host_growth_kib = vmb_mem_host_growth(t, s, m->c),
         .guests = m->guests,
         .n_guests = s->domains->len,
     };
@@ -716,9 +612,18 @@ plan_cycle(MemCycle *m)
     t->last_reserve_kib = plan->reserve_kib;
     t->last_headroom_kib = plan->headroom_kib;
     t->last_pressure = plan->pressure;
+    guint64 take = 0;
+    for (guint i = 0; i < s->domains->len; i++)
+        take += m->guests[i].take_kib;
+    /* The parts of the headroom, to tell afterwards why the reserve held or not. */
+    g_debug("memory host view: available %" G_GUINT64_FORMAT " MiB, reserve %" G_GUINT64_FORMAT
+            " MiB, the host's own growth %" G_GUINT64_FORMAT
+            " MiB, the guests' take %" G_GUINT64_FORMAT " MiB: headroom %" G_GINT64_FORMAT " MiB",
+            s->host_mem_available_kib / 1024, plan->reserve_kib / 1024,
+            problem.host_growth_kib / 1024, take / 1024, plan->headroom_kib / 1024);
     for (guint i = 0; i < s->domains->len; i++) {
-        log_verdict(g_ptr_array_index(s->domains, i), &m->guests[i], plan->verdict[i],
-                    m->hist[i]->have_rate);
+        vmb_mem_log_verdict(g_ptr_array_index(s->domains, i), &m->guests[i], plan->verdict[i],
+                            m->hist[i]->have_rate);
         m->result->starving +=
             plan->verdict[i] == VMB_MEM_V_STARVING || plan->verdict[i] == VMB_MEM_V_HOST_LIMITED;
     }
@@ -748,7 +653,7 @@ size_virtio_mem(MemCycle *m, const VmbDomainStat *d, guint64 kib)
             g_autofree char *msg = g_strdup_printf(
                 "cannot resize the virtio-mem device of %s: %s (its balloon does it all)", d->name,
                 error->message);
-            log_once("refused", d->uuid, G_LOG_LEVEL_WARNING, msg);
+            vmb_mem_log_once("refused", d->uuid, G_LOG_LEVEL_WARNING, msg);
             return kib;
         }
         g_info("virtio-mem of %s: requested %" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT
@@ -779,10 +684,10 @@ set_target(MemCycle *m, const VmbDomainStat *d, MemHistory *h, const VmbMemChang
         g_autofree char *msg =
             g_strdup_printf("cannot set memory of %s to %" G_GUINT64_FORMAT " MiB: %s", d->name,
                             ch->new_kib / 1024, error->message);
-        log_once("refused", d->uuid, G_LOG_LEVEL_WARNING, msg);
+        vmb_mem_log_once("refused", d->uuid, G_LOG_LEVEL_WARNING, msg);
         return CHANGE_NONE;
     }
-    log_clear("refused", d->uuid);
+    vmb_mem_log_clear("refused", d->uuid);
     if (ch->reason == VMB_MEM_GROW && !h->grow_base && (d->balloon.fields & VMB_BALLOON_RSS)) {
         h->grow_base = TRUE;
         h->grow_base_actual_kib = d->balloon.current_kib;
@@ -796,6 +701,8 @@ set_target(MemCycle *m, const VmbDomainStat *d, MemHistory *h, const VmbMemChang
     h->target_kib = balloon_kib;
     h->target_from_kib = ch->reason == VMB_MEM_ACCEPT ? ch->new_kib : ch->old_kib;
     h->target_wall_s = m->s->wall_s;
+    h->target_mono_us = m->s->mono_us;
+    h->inflate_done = FALSE;
     m->t->changes++;
     return CHANGE_MADE;
 }
@@ -816,7 +723,7 @@ static void
 report_change(MemCycle *m, const VmbDomainStat *d, const VmbMemChange *ch, const VmbMemPlan *plan)
 {
     const VmbMemGuest *g = &m->guests[ch->guest];
-    g_autofree char *detail = change_detail(ch, plan, g);
+    g_autofree char *detail = vmb_mem_change_detail(ch, plan, g);
     VmbAction a = {
         .kind = VMB_ACTION_MEMORY,
         .wall_us = g_get_real_time(),

@@ -17,9 +17,11 @@ typedef struct {
     gboolean have_host;
     gint64 host_mono_us;
     double host_other_kib;
-    double host_actual_kib; /* sum of guest actuals at that sample */
-    gboolean host_all_rss;  /* every guest's QEMU RSS was known then */
-    double host_rate;       /* KiB/s, smoothed */
+    double host_actual_kib;   /* sum of guest actuals at that sample */
+    gboolean host_all_rss;    /* every guest's QEMU RSS was known then */
+    double host_rate;         /* KiB/s, smoothed */
+    double host_peak_kib;     /* its recent peak (QEMU RSS known for every guest) ... */
+    gint64 host_peak_mono_us; /* ... and when, 0 = none */
     /* the host as the last cycle saw it (0 / FALSE before the first) */
     guint64 last_available_kib, last_reserve_kib;
     gint64 last_headroom_kib;

@@ -275,6 +275,27 @@ static const Case cases[] = {
     {"burst/host short: the reserve comes first", 8192, 400,
      .g = {{M, 2048, 4096, 600, .burst = 500}}, .n = 1, .e = {{0, VMB_MEM_SQUEEZE, 1936, 1936}},
      .ne = 1},
+    /* two of three guests jumped 400 MiB: the third one, in band (usable 300) and with no jump
+     * of its own, is grown ahead of one like theirs, (724 + 400) / 0.725 = 1550.3 */
+    {"burst/peers: most guests jumped, the one that did not keeps room too", ROOMY,
+     .g = {{M, 2048, 4096, 1000, .burst = 400},
+           {M, 2048, 4096, 1000, .burst = 400},
+           {M, 1024, 4096, 300}},
+     .n = 3, .e = {{2, VMB_MEM_GROW, 1551, 1551}}, .ne = 1, .check_verdicts = TRUE,
+     .v = {VMB_MEM_V_BALANCED, VMB_MEM_V_BALANCED, VMB_MEM_V_STARVING}},
+    {"burst/peers: one guest's jump is not the host's habit", ROOMY,
+     .g = {{M, 2048, 4096, 1000, .burst = 400}, {M, 2048, 4096, 700}, {M, 1024, 4096, 300}}, .n = 3,
+     .ne = 0},
+    /* headroom 300 MiB, guest 3 below its low watermark wants (924 + 400) / 0.725 = 1826.2:
+     * pressure, so guest 2 keeps no room for its peers' jumps and only guest 3 grows, by the
+     * headroom less the 64 MiB cushion */
+    {"burst/peers: not under pressure", 8192, 812,
+     .g = {{M, 2048, 4096, 1000, .burst = 400},
+           {M, 2048, 4096, 1000, .burst = 400},
+           {M, 1024, 4096, 300},
+           {M, 1024, 4096, 100, .burst = 400}},
+     .n = 4, .e = {{3, VMB_MEM_GROW, 1260, 1260}}, .ne = 1, .check_verdicts = TRUE,
+     .v = {VMB_MEM_V_BALANCED, VMB_MEM_V_BALANCED, VMB_MEM_V_BALANCED, VMB_MEM_V_HOST_LIMITED}},
     /* 1700 MiB of free pages went back to the host already: a step frees nothing */
     {"reporting/an idle guest whose free pages went back is not shrunk", ROOMY,
      .g = {{M, 2048, 4096, 1800, .reports = TRUE, .unused = 1700}}, .n = 1, .ne = 0,

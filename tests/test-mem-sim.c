@@ -59,6 +59,11 @@ static const SimCase sims[] = {
      * that was never host memory */
     {"mem-pressure-lazy.ini", 2, 60, "m", 10, 0, 2732, TRUE},
     {"mem-pressure-lazy.ini", 5, 60, "m", 10, 0, 2732, TRUE},
+    /* the same with balloons as slow as m's growth, and with the host's own use dipping */
+    {"mem-pressure-lazy-slow.ini", 2, 60, "m", 10, 0, 2732, TRUE},
+    {"mem-pressure-lazy-slow.ini", 5, 60, "m", 10, 0, 2732, TRUE},
+    {"mem-pressure-lazy-dip.ini", 2, 60, "m", 10, 0, 2732, TRUE},
+    {"mem-pressure-lazy-dip.ini", 5, 60, "m", 10, 0, 2732, TRUE},
 };
 
 typedef struct {
