@@ -1384,8 +1384,11 @@ rc=\$?
 echo "top exit=\$rc"
 sleep 120
 EOF
-    tm new-session -d -x 120 -y 40 -s top "bash --norc --noprofile $script" ||
-        fail "cannot start tmux"
+    # tmux's own words when it fails (seen once under a loaded parallel run: "server exited
+    # unexpectedly"), and the server's log, so that a failure says why.
+    (cd "$TMP" && tm -v new-session -d -x 120 -y 40 -s top "bash --norc --noprofile $script") \
+        2>"$TMP/tmux.err" ||
+        fail "cannot start tmux: $(cat "$TMP/tmux.err") $(tail -n 20 "$TMP"/tmux-server-*.log 2>/dev/null)"
     PIDS+=("$(tm display-message -p -t top '#{pid}')")
 }
 
