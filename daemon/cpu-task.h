@@ -8,6 +8,7 @@
 #include "config.h"
 #include "cpu-usage.h"
 #include "foreign-pins.h"
+#include "housekeeping-task.h"
 #include "host-load.h"
 #include "hypervisor.h"
 #include "move-check.h"
@@ -25,6 +26,7 @@ typedef struct {
     GHashTable *dry_reported; /* "uuid/vcpu" -> pCPU last reported in dry-run */
     VmbMoveCheck *check;      /* the balance and spread moves made, until judged */
     VmbForeignPins *foreign;  /* pins someone else made (cpu.foreign_pins) */
+    VmbHousekeeping *hk;      /* emulator and IOThread pins (cpu.housekeeping_cpus) */
     /* counters since start */
     guint64 cycles;
     guint64 pin_changes;

@@ -69,7 +69,8 @@ tunable_value(const VmbConfig *c, const VmbKeyInfo *key)
     case VMB_KEY_STRING:
     case VMB_KEY_PATH:
     case VMB_KEY_CHOICE:
-    case VMB_KEY_CPUSET: {
+    case VMB_KEY_CPUSET:
+    case VMB_KEY_CPULIST: {
         g_autofree char *text = vmb_config_get(c, key->name, NULL);
         return g_variant_new_string(text ? text : "");
     }
@@ -169,6 +170,7 @@ value_to_config_string(const VmbKeyInfo *key, GVariant *v, GError **error)
     case VMB_KEY_PATH:
     case VMB_KEY_CHOICE:
     case VMB_KEY_CPUSET:
+    case VMB_KEY_CPULIST:
         break;
     }
     g_autofree char *range = vmb_config_describe_range(key);

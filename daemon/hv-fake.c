@@ -58,6 +58,8 @@ typedef struct {
     double requested_mib;     /* the last target requested (what libvirt reports) */
     double balloon_pages_mib; /* with virtio-mem, QEMU keeps the balloon's size, not its target:
                                  (memory then - target), set by each request */
+    char *emulator_cpus;      /* its emulator/IOThread pin ("0-1"), NULL = all CPUs (boot) */
+    guint hk_pins;            /* housekeeping pin requests it got */
 } FakeDomain;
 
 typedef struct {
@@ -188,6 +190,8 @@ domain_boot(Fake *f, FakeDomain *d)
     d->cache_mib = 0;
     d->oom_until = -1;
     d->mem_node = first_touch_node(f, d);
+    g_clear_pointer(&d->emulator_cpus, g_free); /* QEMU starts with the default affinity */
+    d->hk_pins = 0;
     d->swapped_mib = d->swap_in_kib = d->major_faults = 0;
     d->vmem_requested_mib = d->vmem_plugged_mib = 0;
     d->balloon_pages_mib = 0;
@@ -666,6 +670,7 @@ fake_snapshot(VmbHypervisor *hv, GError **error)
             continue;
         VmbDomainStat *ds = vmb_domain_stat_new(d->def->name, d->def->uuid, d->def->nvcpus);
         ds->mem_node = d->mem_node;
+        ds->emulator_cpus = g_strdup(d->emulator_cpus);
         for (guint v = 0; v < d->def->nvcpus; v++) {
             ds->vcpus[v].time_ns = d->time_ns[v];
             ds->vcpus[v].wait_ns = d->wait_ns[v];
@@ -827,6 +832,7 @@ fake_free(VmbHypervisor *hv)
         g_free(d->wait_ns);
         g_free(d->demand);
         g_free(d->metadata);
+        g_free(d->emulator_cpus);
     }
     g_free(f->doms);
     g_free(f->busy_ns);
@@ -834,6 +840,45 @@ fake_free(VmbHypervisor *hv)
     g_free(f->last_load);
     vmb_scenario_free(f->sc);
     g_free(f);
+}
+
+static gboolean
+fake_pin_housekeeping(VmbHypervisor *hv, const char *uuid, const VmbCpuSet *cpus, GError **error)
+{
+    vmb_hypervisor_count_call(hv, VMB_HV_CALL_REQUEST);
+    if (!check_up(hv, FALSE, error))
+        return FALSE;
+    Fake *f = fake_of(hv);
+    FakeDomain *d = find_running(f, uuid, error);
+    if (!d)
+        return FALSE;
+    guint n = 0;
+    for (guint c = 0; c < f->sc->ncpus; c++)
+        n += vmb_cpuset_has(cpus, c) ? 1 : 0;
+    if (n == 0 || n != vmb_cpuset_count(cpus)) {
+        g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID,
+                    "cannot pin emulator threads: the host has pCPUs 0-%u", f->sc->ncpus - 1);
+        return FALSE;
+    }
+    g_free(d->emulator_cpus);
+    d->emulator_cpus = vmb_cpuset_format(cpus);
+    d->hk_pins++;
+    return TRUE;
+}
+
+gboolean
+vmb_hv_fake_set_emulator_pin(VmbHypervisor *hv, const char *name, const char *cpus)
+{
+    Fake *f = fake_of(hv);
+    for (guint i = 0; i < f->sc->domains->len; i++) {
+        FakeDomain *d = &f->doms[i];
+        if (g_strcmp0(d->def->name, name) != 0 || !d->running)
+            continue;
+        g_free(d->emulator_cpus);
+        d->emulator_cpus = g_strdup(cpus);
+        return TRUE;
+    }
+    return FALSE;
 }
 
 static gboolean
@@ -881,6 +926,7 @@ static const VmbHypervisorOps fake_ops = {
     .free = fake_free,
     .set_policy = fake_set_policy,
     .get_policy = fake_get_policy,
+    .pin_housekeeping = fake_pin_housekeeping,
 };
 
 VmbHypervisor *
@@ -952,6 +998,8 @@ vmb_hv_fake_domain_info(VmbHypervisor *hv, const char *name, VmbFakeDomainInfo *
         out->used_kib = (guint64) (used * 1024);
         out->oom_kills = d->oom_kills;
         out->autodeflates = d->autodeflates;
+        out->emulator_cpus = d->emulator_cpus;
+        out->hk_pins = d->hk_pins;
         return TRUE;
     }
     return FALSE;

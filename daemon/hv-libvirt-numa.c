@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Where a domain's memory lives, for the NUMA step of the placement: its numatune when it
+ * binds the memory to one node (read with the live XML on first sight, hv-libvirt-mem.c), else
+ * on a local QEMU host the node holding most of its QEMU process's pages
+ * (/proc/PID/numa_maps, pid from libvirt's /run/libvirt/qemu/NAME.pid). The kernel may move
+ * pages (automatic NUMA balancing), so that is read again every LV_NUMA_REREAD snapshots:
+ * a read walks every mapping of the process, too costly for each cycle. */
+#include "host-numa.h"
+#include "hv-libvirt-priv.h"
+#include "log.h"
+#include "numa-maps.h"
+
+#define LV_NUMA_REREAD 12 /* snapshots: a minute at the default 5 s interval */
+
+void
+lv_numa_sync(LvPriv *p, const char *name, DomainCache *c, gboolean first_sight)
+{
+    if (!p->topology || p->topology->nnodes < 2) {
+        c->mem_node = p->topology && p->topology->nnodes == 1 ? 0 : -1;
+        return;
+    }
+    if (c->numatune_node >= 0) {
+        c->mem_node = vmb_numa_dense_node(p->topology, c->numatune_node);
+        return;
+    }
+    if (!p->local || (!first_sight && p->seq < c->numa_read_seq + LV_NUMA_REREAD))
+        return;
+    c->numa_read_seq = p->seq;
+    g_autoptr(GError) error = NULL;
+    c->mem_node = vmb_host_numa_node("/", name, p->topology, &error);
+    if (error) {
+        g_autofree char *key = g_strdup_printf("numa-maps:%s", name);
+        vmb_log_once(key, G_LOG_LEVEL_MESSAGE,
+                     "domain %s: cannot tell the NUMA node of its memory: %s", name,
+                     error->message);
+    }
+}
