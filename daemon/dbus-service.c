@@ -183,6 +183,23 @@ value_to_config_string(const VmbKeyInfo *key, GVariant *v, GError **error)
 
 /* ---- properties ---- */
 
+/* The TopologyLoad property: (nodes, cores). */
+static GVariant *
+topology_load_value(const VmbStatus *st)
+{
+    GVariantBuilder nodes, cores;
+    g_variant_builder_init(&nodes, G_VARIANT_TYPE("a(iud)"));
+    g_variant_builder_init(&cores, G_VARIANT_TYPE("a(iisd)"));
+    guint n;
+    const VmbNodeLoadStatus *nl = vmb_status_node_loads(st, &n);
+    for (guint i = 0; i < n; i++)
+        g_variant_builder_add(&nodes, "(iud)", nl[i].node, nl[i].ncpus, nl[i].load);
+    const VmbCoreLoadStatus *cl = vmb_status_core_loads(st, &n);
+    for (guint i = 0; i < n; i++)
+        g_variant_builder_add(&cores, "(iisd)", cl[i].socket, cl[i].node, cl[i].cpus, cl[i].load);
+    return g_variant_new("(a(iud)a(iisd))", &nodes, &cores);
+}
+
 static void
 sync_properties(VmbDbusService *s)
 {
@@ -198,6 +215,7 @@ sync_properties(VmbDbusService *s)
     vmb_manager1_set_state_reason(m, degraded ? degraded : "");
     vmb_manager1_set_uri(m, vmb_daemon_uri(s->daemon));
     vmb_manager1_set_topology(m, vmb_status_topology(st));
+    vmb_manager1_set_topology_load(m, topology_load_value(st));
     vmb_manager1_set_cpu_enabled(m, cpu->enabled);
     vmb_manager1_set_cpu_paused(m, cpu->paused);
     vmb_manager1_set_cpu_interval(m, cpu->interval_s);

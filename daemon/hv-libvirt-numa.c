@@ -15,8 +15,8 @@
 void
 lv_numa_sync(LvPriv *p, const char *name, DomainCache *c, gboolean first_sight)
 {
-    if (!p->topology || p->topology->nnodes < 2) {
-        c->mem_node = p->topology && p->topology->nnodes == 1 ? 0 : -1;
+    if (!p->topology || !p->topology->known || p->topology->nnodes < 2) {
+        c->mem_node = -1; /* one node or unknown: nothing to choose */
         return;
     }
     if (c->numatune_node >= 0) {
