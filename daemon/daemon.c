@@ -129,8 +129,7 @@ build_pcpus(VmbDaemon *d, const VmbSnapshot *snap)
     /* housekeeping CPUs in effect are not for vCPUs unless cpu.cpus names them */
     if (!vmb_cpuset_is_empty(&c->cpu_housekeeping) &&
         vmb_hk_check(&c->cpu_housekeeping, snap->npcpus, snap->topology, NULL))
-        vmb_hk_restrict(allowed, snap->npcpus, &c->cpu_housekeeping, c->cpu_cpus_all,
-                        &c->cpu_cpus);
+        vmb_hk_restrict(allowed, snap->npcpus, &c->cpu_housekeeping, c->cpu_cpus_all, &c->cpu_cpus);
     GArray *pcpus = g_array_sized_new(FALSE, FALSE, sizeof(VmbPcpuStatus), snap->npcpus);
     for (guint p = 0; p < snap->npcpus; p++) {
         gboolean known = measured && host->busy[p] >= 0;

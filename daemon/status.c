@@ -451,8 +451,7 @@ core_cpus(const VmbTopology *t, guint k)
 }
 
 void
-vmb_status_set_topology_load(VmbStatus *s, const VmbTopology *t, const double *busy,
-                             guint npcpus)
+vmb_status_set_topology_load(VmbStatus *s, const VmbTopology *t, const double *busy, guint npcpus)
 {
     g_clear_pointer(&s->node_loads, g_array_unref);
     g_clear_pointer(&s->core_loads, g_array_unref);
