@@ -3,14 +3,14 @@
  * binds the memory to one node (read with the live XML on first sight, hv-libvirt-mem.c), else
  * on a local QEMU host the node holding most of its QEMU process's pages
  * (/proc/PID/numa_maps, pid from libvirt's /run/libvirt/qemu/NAME.pid). The kernel may move
- * pages (automatic NUMA balancing), so that is read again every LV_NUMA_REREAD snapshots:
+ * pages (automatic NUMA balancing), so that is read again every LV_NUMA_REREAD_S seconds:
  * a read walks every mapping of the process, too costly for each cycle. */
 #include "host-numa.h"
 #include "hv-libvirt-priv.h"
 #include "log.h"
 #include "numa-maps.h"
 
-#define LV_NUMA_REREAD 12 /* snapshots: a minute at the default 5 s interval */
+#define LV_NUMA_REREAD_S 60
 
 void
 lv_numa_sync(LvPriv *p, const char *name, DomainCache *c, gboolean first_sight)
@@ -23,9 +23,10 @@ lv_numa_sync(LvPriv *p, const char *name, DomainCache *c, gboolean first_sight)
         c->mem_node = vmb_numa_dense_node(p->topology, c->numatune_node);
         return;
     }
-    if (!p->local || (!first_sight && p->seq < c->numa_read_seq + LV_NUMA_REREAD))
+    gint64 now = g_get_monotonic_time();
+    if (!p->local || (!first_sight && now - c->numa_read_us < LV_NUMA_REREAD_S * G_USEC_PER_SEC))
         return;
-    c->numa_read_seq = p->seq;
+    c->numa_read_us = now;
     g_autoptr(GError) error = NULL;
     c->mem_node = vmb_host_numa_node("/", name, p->topology, &error);
     if (error) {

@@ -41,7 +41,7 @@ typedef struct {
     char *emulator_cpus;       /* its emulator pin as we set it or an event said, NULL unknown */
     gint mem_node;             /* hv-libvirt-numa.c: dense node of its memory, -1 unknown */
     gint numatune_node;        /* host node of a one-node numatune nodeset, -1 none */
-    guint64 numa_read_seq;     /* p->seq of the last numa_maps read, 0 never */
+    gint64 numa_read_us;       /* monotonic time of the last numa_maps read */
 } DomainCache;
 
 typedef struct {
@@ -176,7 +176,7 @@ gboolean lv_pin_housekeeping(VmbHypervisor *hv, const char *uuid, const VmbCpuSe
 void lv_hk_emulator_pinned(DomainCache *c, const char *cpulist);
 /* The node of the domain's memory into @c->mem_node: from its numatune (@c->numatune_node,
  * read with the live XML on first sight), else on a local host from /proc/PID/numa_maps of its QEMU
- * process, re-read every LV_NUMA_REREAD snapshots. Never fails the snapshot. */
+ * process, re-read once a minute. Never fails the snapshot. */
 void lv_numa_sync(LvPriv *p, const char *name, DomainCache *c, gboolean first_sight);
 
 /* ---- memory: domain XML on first sight, targets, virtio-mem (hv-libvirt-mem.c) ---- */
