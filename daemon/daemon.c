@@ -625,3 +625,21 @@ vmb_daemon_release_foreign_targets(VmbDaemon *d, const char *uuid)
 {
     return vmb_foreign_targets_release(d->mem.foreign, uuid);
 }
+
+gboolean
+vmb_daemon_check_tunable(const VmbDaemon *d, const char *key, const char *value, GError **error)
+{
+    const VmbKeyInfo *info = vmb_config_find_key(key);
+    if (!info || g_strcmp0(info->name, "cpu.housekeeping_cpus") != 0 || !d->last_snapshot)
+        return TRUE;
+    g_autoptr(VmbConfig) c = vmb_config_copy(d->config);
+    if (!vmb_config_set(c, key, value, NULL))
+        return TRUE; /* a syntax error: the configuration's own message says it */
+    g_autoptr(GError) local = NULL;
+    const VmbSnapshot *s = d->last_snapshot;
+    if (vmb_cpuset_is_empty(&c->cpu_housekeeping) ||
+        vmb_hk_check(&c->cpu_housekeeping, s->npcpus, s->topology, &local))
+        return TRUE;
+    g_set_error_literal(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_BAD_VALUE, local->message);
+    return FALSE;
+}

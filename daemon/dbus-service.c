@@ -361,6 +361,9 @@ handle_set_tunable(VmbManager1 *m, GDBusMethodInvocation *inv, const char *name,
                                     : g_variant_ref(value);
     g_autoptr(GError) error = NULL;
     g_autofree char *text = value_to_config_string(key, inner, &error);
+    /* the host check before the drop-in is written: a refused value is never saved */
+    if (text && !vmb_daemon_check_tunable(s->daemon, key->name, text, &error))
+        g_clear_pointer(&text, g_free);
     VmbConfig *c = text ? vmb_overrides_set(s->overrides, key->name, text, &error) : NULL;
     if (!c) {
         return_error(inv, error);

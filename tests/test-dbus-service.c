@@ -431,6 +431,33 @@ test_topology_load_property(Fixture *f, gconstpointer data)
     g_assert_cmpfloat_with_epsilon(core_sum, pcpu_sum, 1e-6);
 }
 
+/* cpu.housekeeping_cpus over the bus: checked against the host of the last snapshot (16
+ * CPUs) before it is saved; a valid list is taken and reads back. */
+static void
+test_set_housekeeping(Fixture *f, gconstpointer data)
+{
+    call_ok(f, "RunNow", g_variant_new("(s)", "cpu"));
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GVariant) r = call(
+        f, "SetTunable",
+        g_variant_new("(sv)", "cpu.housekeeping_cpus", g_variant_new_string("0,16")), "()", &error);
+    g_assert_null(r);
+    g_assert_error(error, VMB_DBUS_ERROR, VMB_DBUS_ERROR_INVALID_ARGUMENT);
+    g_assert_nonnull(strstr(error->message, "key 'cpu.housekeeping_cpus': CPU 16"));
+    g_assert_nonnull(strstr(error->message, "allowed: 0-15"));
+    g_assert_true(vmb_cpuset_is_empty(&vmb_daemon_config(f->daemon)->cpu_housekeeping));
+    g_clear_error(&error);
+
+    call_ok(f, "SetTunable",
+            g_variant_new("(sv)", "cpu.housekeeping_cpus", g_variant_new_string("0,8")));
+    g_autoptr(GVariant) v =
+        call(f, "GetTunable", g_variant_new("(s)", "cpu.housekeeping_cpus"), "(sv)", &error);
+    g_assert_no_error(error);
+    g_autoptr(GVariant) inner = NULL;
+    g_variant_get(v, "(&sv)", NULL, &inner);
+    g_assert_cmpstr(g_variant_get_string(inner, NULL), ==, "0,8");
+}
+
 /* A bad value is refused with InvalidArgument naming the key, an unknown key with
  * UnknownKey naming it; the tunable keeps its value. */
 static void
@@ -583,6 +610,8 @@ main(int argc, char **argv)
                test_foreign_target, fixture_teardown);
     g_test_add("/dbus-service/topology-property", Fixture, TOPO_SCENARIO, fixture_setup,
                test_topology_property, fixture_teardown);
+    g_test_add("/dbus-service/set-housekeeping", Fixture, TOPO_SCENARIO, fixture_setup,
+               test_set_housekeeping, fixture_teardown);
     g_test_add("/dbus-service/topology-load-property", Fixture,
                TOPO_SCENARIO "[domain a]\nload = 100\npin = 1\n", fixture_setup,
                test_topology_load_property, fixture_teardown);
