@@ -60,6 +60,9 @@ typedef struct {
                                  (memory then - target), set by each request */
     char *emulator_cpus;      /* its emulator/IOThread pin ("0-1"), NULL = all CPUs (boot) */
     guint hk_pins;            /* housekeeping pin requests it got */
+    VmbCpuSet emu_set;        /* ... as a set; emu_n = 0: floating */
+    guint emu_n;
+    guint64 other_ns; /* cumulative time its emulator threads ran (in cpu.time) */
 } FakeDomain;
 
 typedef struct {
@@ -74,6 +77,7 @@ typedef struct {
     FakeDomain *doms;
     VmbFakeCounters counters;
     guint64 reserve_kib;
+    gboolean any_emulator; /* a domain has emulator load: the CPU step looks for pins */
 } Fake;
 
 static Fake *
@@ -192,6 +196,8 @@ domain_boot(Fake *f, FakeDomain *d)
     d->mem_node = first_touch_node(f, d);
     g_clear_pointer(&d->emulator_cpus, g_free); /* QEMU starts with the default affinity */
     d->hk_pins = 0;
+    d->emu_n = 0;
+    d->other_ns = 0;
     d->swapped_mib = d->swap_in_kib = d->major_faults = 0;
     d->vmem_requested_mib = d->vmem_plugged_mib = 0;
     d->balloon_pages_mib = 0;
@@ -223,6 +229,7 @@ host_used_mib(Fake *f)
 #define VCPU_DOM(id)    ((guint) ((id) >> 32))
 #define VCPU_NUM(id)    ((guint) ((id) &0xffffffff))
 #define NO_VCPU         G_MAXUINT64 /* a pCPU's background load */
+#define EMU_NUM         G_MAXUINT32 /* VCPU_ID(dom, EMU_NUM): the domain's emulator threads */
 
 /* Demands that share one capacity max-min fairly, and what each gets. */
 typedef struct {
@@ -272,6 +279,27 @@ run_vcpu(Fake *f, guint64 id, double demand, double a, double dt)
     d->wait_ns[v] += (guint64) ((demand - a) / 100.0 * dt * 1e9);
 }
 
+/* Accounts what vCPU or emulator threads @id ran (see run_vcpu). */
+static void
+run_item(Fake *f, guint64 id, double demand, double a, double dt)
+{
+    if (VCPU_NUM(id) == EMU_NUM)
+        f->doms[VCPU_DOM(id)].other_ns += (guint64) (a / 100.0 * dt * 1e9);
+    else
+        run_vcpu(f, id, demand, a, dt);
+}
+
+/* The emulator threads pinned to pCPU @p compete there with its vCPUs, an even share each. */
+static void
+add_pinned_emulators(Fake *f, Share *sh, guint p)
+{
+    for (guint i = 0; i < f->sc->domains->len; i++) {
+        FakeDomain *d = &f->doms[i];
+        if (d->running && d->def->emulator > 0 && d->emu_n && vmb_cpuset_has(&d->emu_set, p))
+            share_add(sh, d->def->emulator / d->emu_n, VCPU_ID(i, EMU_NUM));
+    }
+}
+
 /* Each running vCPU's demand at @t (its load series plus noise), and the pinned ones bucketed
  * by pCPU (counting sort): those of pCPU p are bucket[first[p] .. first[p + 1]). */
 static guint64 *
@@ -314,6 +342,8 @@ run_pinned(Fake *f, double t, double dt, Share *sh, double *busy, double *residu
     for (guint p = 0; p < P; p++) {
         share_reset(sh);
         share_add(sh, vmb_series_at(&f->sc->background[p], t), NO_VCPU);
+        if (f->any_emulator)
+            add_pinned_emulators(f, sh, p);
         for (guint k = first[p]; k < first[p + 1]; k++)
             share_add(sh, f->doms[VCPU_DOM(bucket[k])].demand[VCPU_NUM(bucket[k])], bucket[k]);
         share_fill(sh, 100.0);
@@ -322,7 +352,7 @@ run_pinned(Fake *f, double t, double dt, Share *sh, double *busy, double *residu
             busy[p] += a;
             guint64 id = g_array_index(sh->who, guint64, k);
             if (id != NO_VCPU)
-                run_vcpu(f, id, g_array_index(sh->dem, double, k), a, dt);
+                run_item(f, id, g_array_index(sh->dem, double, k), a, dt);
             else /* reported as bound time, like interrupts on a real host */
                 f->bound_ns[p] += (guint64) (a / 100.0 * dt * 1e9);
         }
@@ -345,6 +375,8 @@ run_floating(Fake *f, double dt, Share *sh, const double *residual, double resid
             if (d->pins[v] < 0)
                 share_add(sh, d->demand[v], VCPU_ID(i, v));
         }
+        if (d->running && d->def->emulator > 0 && !d->emu_n)
+            share_add(sh, d->def->emulator, VCPU_ID(i, EMU_NUM));
     }
     if (!sh->dem->len)
         return;
@@ -353,7 +385,7 @@ run_floating(Fake *f, double dt, Share *sh, const double *residual, double resid
     for (guint k = 0; k < sh->dem->len; k++) {
         double a = MIN(g_array_index(sh->got, double, k), 100.0);
         used += a;
-        run_vcpu(f, g_array_index(sh->who, guint64, k), g_array_index(sh->dem, double, k), a, dt);
+        run_item(f, g_array_index(sh->who, guint64, k), g_array_index(sh->dem, double, k), a, dt);
     }
     for (guint p = 0; p < f->sc->ncpus && residual_total > 0; p++)
         busy[p] += used * residual[p] / residual_total;
@@ -678,6 +710,7 @@ fake_snapshot(VmbHypervisor *hv, GError **error)
             ds->vcpus[v].pcpu = d->pins[v];
             ds->cpu_time_ns += d->time_ns[v];
         }
+        ds->cpu_time_ns += d->other_ns;
         ds->policy = d->policy;
         ds->policy_refused = d->policy_refused;
         ds->hands_off = d->hands_off;
@@ -842,6 +875,16 @@ fake_free(VmbHypervisor *hv)
     g_free(f);
 }
 
+/* @cpus (empty: the default, all CPUs) for the emulator threads of @d. */
+static void
+set_emulator_pin(FakeDomain *d, const VmbCpuSet *cpus)
+{
+    g_free(d->emulator_cpus);
+    d->emulator_cpus = vmb_cpuset_is_empty(cpus) ? NULL : vmb_cpuset_format(cpus);
+    d->emu_set = *cpus;
+    d->emu_n = vmb_cpuset_count(cpus);
+}
+
 static gboolean
 fake_pin_housekeeping(VmbHypervisor *hv, const char *uuid, const VmbCpuSet *cpus, GError **error)
 {
@@ -860,8 +903,7 @@ fake_pin_housekeeping(VmbHypervisor *hv, const char *uuid, const VmbCpuSet *cpus
                     "cannot pin emulator threads: the host has pCPUs 0-%u", f->sc->ncpus - 1);
         return FALSE;
     }
-    g_free(d->emulator_cpus);
-    d->emulator_cpus = vmb_cpuset_format(cpus);
+    set_emulator_pin(d, cpus);
     d->hk_pins++;
     return TRUE;
 }
@@ -874,8 +916,11 @@ vmb_hv_fake_set_emulator_pin(VmbHypervisor *hv, const char *name, const char *cp
         FakeDomain *d = &f->doms[i];
         if (g_strcmp0(d->def->name, name) != 0 || !d->running)
             continue;
-        g_free(d->emulator_cpus);
-        d->emulator_cpus = g_strdup(cpus);
+        VmbCpuSet set;
+        gboolean all = FALSE;
+        if (!cpus || !vmb_cpuset_parse(cpus, &set, &all, NULL) || all)
+            vmb_cpuset_clear(&set);
+        set_emulator_pin(d, &set);
         return TRUE;
     }
     return FALSE;
@@ -949,6 +994,7 @@ vmb_hv_fake_new_from_scenario(VmbScenario *sc, gboolean manual_clock)
         d->time_ns = g_new0(guint64, d->def->nvcpus);
         d->wait_ns = g_new0(guint64, d->def->nvcpus);
         d->demand = g_new0(double, d->def->nvcpus);
+        f->any_emulator |= d->def->emulator > 0;
         if (d->def->start <= 0 && (d->def->stop < 0 || d->def->stop > 0))
             domain_boot(f, d);
     }

@@ -182,6 +182,35 @@ test_other_load_counted(void)
     g_assert_cmpuint(vmb_housekeeping_pins(h), ==, 1);
 }
 
+/* On the simulated host, emulator threads pinned to CPU 0 use 70 % of it. cpu.cpus names CPU 0,
+ * so vCPUs may go there, but their measured load counts against it: the three 60 % vCPUs end
+ * on CPUs 1-3 and CPU 0 carries at most the 10 % one with the emulator threads. */
+static void
+test_emulator_load_steers(void)
+{
+    g_autoptr(VmbHypervisor) hv = fake_from("[host]\ncpus = 4\n"
+                                            "[domain io]\nload = 10\nemulator = 70\n"
+                                            "[domain w1]\nload = 60\n"
+                                            "[domain w2]\nload = 60\n"
+                                            "[domain w3]\nload = 60\n");
+    g_autoptr(VmbConfig) c = vmb_config_new_defaults();
+    g_assert_true(vmb_config_set(c, "cpu.housekeeping_cpus", "0", NULL));
+    g_assert_true(vmb_config_set(c, "cpu.cpus", "0-3", NULL));
+    VmbCpuTask t;
+    vmb_cpu_task_init(&t);
+    cycles(&t, hv, c, 12);
+    g_assert_cmpstr(info(hv, "io").emulator_cpus, ==, "0");
+    for (const char *const *n = (const char *const[]){"w1", "w2", "w3", NULL}; *n; n++)
+        g_assert_cmpint(info(hv, *n).pins[0], !=, 0);
+    double max = 0;
+    for (guint p = 0; p < 4; p++)
+        max = MAX(max, vmb_hv_fake_pcpu_load(hv, p));
+    g_test_message("busiest pCPU %.1f %%, CPU 0 background %.1f %%", max, t.host.background[0]);
+    g_assert_cmpfloat(vmb_hv_fake_pcpu_load(hv, 0), <=, 81);
+    g_assert_cmpfloat(t.host.background[0], >, 50); /* the emulator threads, counted there */
+    vmb_cpu_task_clear(&t);
+}
+
 /* test:///default: its domain "test" runs on a host of 8 CPUs and has no IOThread; one added
  * live is pinned with the emulator threads. */
 static void
@@ -284,6 +313,7 @@ main(int argc, char **argv)
     g_test_add_func("/housekeeping-task/fake-pins", test_fake_pins);
     g_test_add_func("/housekeeping-task/fake-invalid", test_fake_invalid);
     g_test_add_func("/housekeeping-task/other-load", test_other_load_counted);
+    g_test_add_func("/housekeeping-task/emulator-load-steers", test_emulator_load_steers);
     g_test_add_func("/housekeeping-task/libvirt", test_libvirt);
     g_test_add_func("/housekeeping-task/host-numa", test_host_numa);
     return g_test_run();
