@@ -6,9 +6,11 @@
 
 #include <string.h>
 
-/* The pid in libvirt's pid file of @name, 0 when there is none or it is not this guest. */
+/* The pid in libvirt's pid file of @name; 0 with no @error when there is none or it names
+ * another process, 0 with @error when that process cannot be read (gone, hidden or not
+ * permitted: another user's /proc entries need ptrace access). */
 static guint64
-qemu_pid(const char *root, const char *name)
+qemu_pid(const char *root, const char *name, GError **error)
 {
     g_autofree char *file = g_strconcat(name, ".pid", NULL);
     g_autofree char *path = g_build_filename(root, "run", "libvirt", "qemu", file, NULL);
@@ -19,7 +21,7 @@ qemu_pid(const char *root, const char *name)
     g_autofree char *rel = g_strdup_printf("%" G_GUINT64_FORMAT, pid);
     g_autofree char *cmdpath = g_build_filename(root, "proc", rel, "cmdline", NULL);
     gsize len = 0;
-    g_autofree char *cmd = vmb_host_proc_read_file(cmdpath, 1u << 20, &len, NULL);
+    g_autofree char *cmd = vmb_host_proc_read_file(cmdpath, 1u << 20, &len, error);
     /* libvirt starts QEMU with "-name guest=NAME,debug-threads=on" */
     g_autofree char *want = g_strconcat("guest=", name, NULL);
     gsize want_len = strlen(want);
@@ -34,8 +36,8 @@ qemu_pid(const char *root, const char *name)
 gint
 vmb_host_numa_node(const char *root, const char *name, const VmbTopology *t, GError **error)
 {
-    guint64 pid = qemu_pid(root, name);
-    if (!pid || !t)
+    guint64 pid = t ? qemu_pid(root, name, error) : 0;
+    if (!pid)
         return -1;
     g_autofree char *rel = g_strdup_printf("%" G_GUINT64_FORMAT, pid);
     g_autofree char *path = g_build_filename(root, "proc", rel, "numa_maps", NULL);

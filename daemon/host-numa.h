@@ -11,5 +11,5 @@
 
 /* The dense node (of @t) with the most of @name's QEMU memory; -1 with no @error when the
  * guest has no pid file or it names another process (not a QEMU guest of this host), -1 with
- * @error when numa_maps cannot be read or parsed. */
+ * @error when the process's /proc entries (cmdline, numa_maps) cannot be read or parsed. */
 gint vmb_host_numa_node(const char *root, const char *name, const VmbTopology *t, GError **error);

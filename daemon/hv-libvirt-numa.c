@@ -29,10 +29,10 @@ lv_numa_sync(LvPriv *p, const char *name, DomainCache *c, gboolean first_sight)
     c->numa_read_us = now;
     g_autoptr(GError) error = NULL;
     c->mem_node = vmb_host_numa_node("/", name, p->topology, &error);
-    if (error) {
-        g_autofree char *key = g_strdup_printf("numa-maps:%s", name);
-        vmb_log_once(key, G_LOG_LEVEL_MESSAGE,
-                     "domain %s: cannot tell the NUMA node of its memory: %s", name,
-                     error->message);
-    }
+    /* Once for all domains: the cause (hardening, permissions) is the host's, not theirs. */
+    if (error)
+        vmb_log_once("numa-maps", G_LOG_LEVEL_MESSAGE,
+                     "domain %s: cannot tell the NUMA node of its memory (numatune still counts; "
+                     "said once for all domains): %s",
+                     name, error->message);
 }

@@ -286,6 +286,14 @@ test_host_numa(void)
     g_assert_cmpint(vmb_host_numa_node(root, "guest2", t, &error), ==, -1);
     g_assert_cmpint(vmb_host_numa_node(root, "guest3", t, &error), ==, -1);
     g_assert_no_error(error);
+    /* a pid file naming a process whose /proc entries cannot be read: said */
+    g_autofree char *hidden = g_build_filename(run, "guest4.pid", NULL);
+    g_assert_true(g_file_set_contents(hidden, "4343\n", -1, NULL));
+    g_assert_cmpint(vmb_host_numa_node(root, "guest4", t, &error), ==, -1);
+    g_assert_nonnull(error);
+    g_assert_nonnull(strstr(error->message, "4343/cmdline"));
+    g_clear_error(&error);
+    g_unlink(hidden);
     g_assert_true(g_file_set_contents(maps, "7f00 default N1=x\n", -1, NULL));
     g_assert_cmpint(vmb_host_numa_node(root, "guest1", t, &error), ==, -1);
     g_assert_nonnull(error);
