@@ -1,12 +1,12 @@
 #!/bin/bash
 # shellcheck disable=SC2016,SC2034,SC2119,SC1091 # check() evals its condition later; lib.sh sets and reads the shared variables
-# Scenario 17: [cpu] housekeeping_cpus = 1 on the 2-pCPU host. Own guests x and y (50 % each,
+# Scenario 18: [cpu] housekeeping_cpus = 1 on the 2-pCPU host. Own guests x and y (50 % each,
 # floating; x gets a live IOThread first) are managed; the shared guests are excluded. The
 # daemon pins x's and y's emulator threads (and x's IOThread) to pCPU 1 by cycle 2, keeps
 # their vCPUs off pCPU 1 (both on pCPU 0 by cycle 3, never on 1 for 6 cycles), leaves the
 # excluded a alone; an operator's `virsh emulatorpin x 0` (the QEMU driver's tunable event)
 # is said once and pinned back within 2 cycles (cpu.foreign_pins = override).
-NAME=s17-housekeeping
+NAME=s18-housekeeping
 source "$(dirname "$0")/lib.sh"
 
 emulator_pin() { virsh_ emulatorpin "$1" 2>/dev/null | awk -F: '/\*/ {gsub(/ /, "", $2); print $2; exit}'; }
