@@ -112,6 +112,29 @@ pcpu_to_json(gconstpointer item)
 }
 
 static JsonObject *
+node_load_to_json(gconstpointer item)
+{
+    const VmbCtlNodeLoad *n = item;
+    JsonObject *o = json_object_new();
+    json_object_set_int_member(o, "node", n->node);
+    json_object_set_int_member(o, "cpus", n->ncpus);
+    set_opt_percent(o, "load_percent", n->load_percent);
+    return o;
+}
+
+static JsonObject *
+core_load_to_json(gconstpointer item)
+{
+    const VmbCtlCoreLoad *c = item;
+    JsonObject *o = json_object_new();
+    json_object_set_int_member(o, "socket", c->socket);
+    json_object_set_int_member(o, "node", c->node);
+    json_object_set_string_member(o, "cpus", c->cpus);
+    set_opt_percent(o, "load_percent", c->load_percent);
+    return o;
+}
+
+static JsonObject *
 vcpu_to_json(gconstpointer item)
 {
     const VmbCtlVcpu *v = item;
@@ -155,6 +178,8 @@ vmb_status_to_json(const VmbCtlStatus *s)
     json_object_set_object_member(o, "counters", counters_to_json(s));
     json_object_set_object_member(o, "host_memory", host_memory_to_json(&s->host_memory));
     json_object_set_array_member(o, "pcpus", array_to_json(s->pcpus, pcpu_to_json));
+    json_object_set_array_member(o, "nodes", array_to_json(s->nodes, node_load_to_json));
+    json_object_set_array_member(o, "cores", array_to_json(s->cores, core_load_to_json));
     JsonArray *domains = json_array_new();
     for (guint i = 0; i < s->domains->len; i++)
         json_array_add_object_element(domains, domain_to_json(g_ptr_array_index(s->domains, i)));

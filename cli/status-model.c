@@ -24,6 +24,8 @@ vmb_ctl_status_free(VmbCtlStatus *s)
     g_strfreev(s->hands_off);
     g_free(s->topology);
     g_array_unref(s->pcpus);
+    g_clear_pointer(&s->nodes, g_array_unref);
+    g_clear_pointer(&s->cores, g_array_unref);
     g_ptr_array_unref(s->domains);
     g_free(s);
 }
@@ -73,6 +75,35 @@ read_properties(VmbCtlStatus *s, VmbManager1 *p)
     m->reserve_kib = vmb_manager1_get_host_memory_reserve(p);
     m->headroom_kib = vmb_manager1_get_memory_headroom(p);
     m->pressure = vmb_manager1_get_memory_pressure(p);
+}
+
+static void
+core_load_clear(VmbCtlCoreLoad *c)
+{
+    g_free(c->cpus);
+}
+
+/* The TopologyLoad property (an older daemon has none: empty). */
+static void
+decode_topology_load(VmbCtlStatus *s, VmbManager1 *p)
+{
+    s->nodes = g_array_new(FALSE, FALSE, sizeof(VmbCtlNodeLoad));
+    s->cores = g_array_new(FALSE, FALSE, sizeof(VmbCtlCoreLoad));
+    g_array_set_clear_func(s->cores, (GDestroyNotify) core_load_clear);
+    GVariant *v = vmb_manager1_get_topology_load(p);
+    if (!v || !g_variant_is_of_type(v, G_VARIANT_TYPE("(a(iud)a(iisd))")))
+        return;
+    g_autoptr(GVariant) nodes = g_variant_get_child_value(v, 0);
+    g_autoptr(GVariant) cores = g_variant_get_child_value(v, 1);
+    GVariantIter it;
+    VmbCtlNodeLoad n;
+    g_variant_iter_init(&it, nodes);
+    while (g_variant_iter_next(&it, "(iud)", &n.node, &n.ncpus, &n.load_percent))
+        g_array_append_val(s->nodes, n);
+    VmbCtlCoreLoad c;
+    g_variant_iter_init(&it, cores);
+    while (g_variant_iter_next(&it, "(iisd)", &c.socket, &c.node, &c.cpus, &c.load_percent))
+        g_array_append_val(s->cores, c);
 }
 
 static GArray *
@@ -127,6 +158,7 @@ vmb_ctl_status_fetch(VmbManager1 *proxy, GError **error)
         return NULL;
     VmbCtlStatus *s = g_new0(VmbCtlStatus, 1);
     read_properties(s, proxy);
+    decode_topology_load(s, proxy);
     s->timestamp_us = timestamp;
     s->pcpus = decode_pcpus(pcpus);
     s->domains = decode_domains(domains);

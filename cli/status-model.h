@@ -32,6 +32,19 @@ typedef struct {
     gboolean allowed;                        /* cpu.cpus lets vCPUs be pinned there */
 } VmbCtlPcpu;
 
+/* TopologyLoad: per NUMA node and per core, percent of one CPU summed over their CPUs. */
+typedef struct {
+    gint32 node;
+    guint32 ncpus;
+    double load_percent; /* < 0: not measured yet */
+} VmbCtlNodeLoad;
+
+typedef struct {
+    gint32 socket, node;
+    char *cpus; /* "0,16" */
+    double load_percent;
+} VmbCtlCoreLoad;
+
 typedef struct {
     guint32 vcpu;
     gint32 pcpu;         /* < 0: floating */
@@ -56,6 +69,8 @@ typedef struct {
     guint64 moves_helped, moves_failed; /* verdicts on balance and spread moves */
     VmbCtlHostMemory host_memory;
     GArray *pcpus;      /* VmbCtlPcpu */
+    GArray *nodes;      /* VmbCtlNodeLoad, empty when the topology is unknown */
+    GArray *cores;      /* VmbCtlCoreLoad, in core order */
     GPtrArray *domains; /* VmbCtlDomain */
     GStrv other_tools;  /* OtherTools: tools on the host that turn the same knobs */
     GStrv hands_off;    /* HandsOff: "domain: reason" */

@@ -112,7 +112,35 @@ print_pcpus(GString *out, GArray *pcpus, gboolean unicode)
         g_string_append_printf(out, " %5.1f%%\n", c->busy_percent);
     }
     if (any_disallowed)
-        g_string_append(out, "  * not in cpu.cpus: vmbalanced pins no vCPU there\n");
+        g_string_append(
+            out,
+            "  * not for vCPUs (cpu.cpus, cpu.housekeeping_cpus): vmbalanced pins no vCPU there\n");
+}
+
+/* One line per NUMA node: its CPUs, its load, and the load of each of its cores in order
+ * (a core sums its threads: 2 threads go up to 200). */
+static void
+print_topology_load(GString *out, const VmbCtlStatus *s)
+{
+    if (!s->nodes || s->nodes->len == 0)
+        return;
+    g_string_append(out, "\nNUMA nodes (load in % of one CPU; cores in order, threads summed)\n");
+    for (guint i = 0; i < s->nodes->len; i++) {
+        const VmbCtlNodeLoad *n = &g_array_index(s->nodes, VmbCtlNodeLoad, i);
+        g_autofree char *load =
+            n->load_percent >= 0 ? g_strdup_printf("%.0f%%", n->load_percent) : g_strdup("-");
+        g_string_append_printf(out, "  node %d: %u CPUs %6s  cores:", n->node, n->ncpus, load);
+        for (guint k = 0; s->cores && k < s->cores->len; k++) {
+            const VmbCtlCoreLoad *c = &g_array_index(s->cores, VmbCtlCoreLoad, k);
+            if (c->node != n->node)
+                continue;
+            if (c->load_percent < 0)
+                g_string_append(out, " -");
+            else
+                g_string_append_printf(out, " %.0f", c->load_percent);
+        }
+        g_string_append_c(out, '\n');
+    }
 }
 
 /* Names longer than this are cut, so that one odd name does not push the table apart. */
@@ -196,8 +224,10 @@ vmb_status_append_summary(GString *out, const VmbCtlStatus *s, gboolean unicode)
     print_tasks(out, s);
     if (s->timestamp_us == 0)
         g_string_append(out, "\nNo cycle has read the host yet.\n");
-    else
+    else {
         print_pcpus(out, s->pcpus, unicode);
+        print_topology_load(out, s);
+    }
 }
 
 void

@@ -46,6 +46,8 @@ static const VmbKeyInfo keys[] = {
     {"cpu.foreign_pins", VMB_KEY_CHOICE, 0, 0, OFF(cpu_foreign_pins), FALSE,
      "pins vmbalanced did not make: override (balance them) or respect (keep them)", 16, 0,
      foreign_choices},
+    {"cpu.housekeeping_cpus", VMB_KEY_CPULIST, 0, 0, OFF(cpu_housekeeping), FALSE,
+     "host CPUs for QEMU emulator threads and IOThreads (empty: not pinned)", 1000, 0},
     {"memory.enabled", VMB_KEY_BOOL, 0, 1, OFF(mem_enabled), FALSE, "run the memory coordinator"},
     {"memory.interval", VMB_KEY_UINT, 1, 3600, OFF(mem_interval), TRUE,
      "seconds between memory coordinator cycles (default: daemon.interval)"},
@@ -126,6 +128,8 @@ vmb_config_describe_range(const VmbKeyInfo *key)
     case VMB_KEY_CPUSET:
         return g_strdup_printf("\"all\" or a CPU list such as 0-3,6 (CPUs 0..%d)",
                                VMB_MAX_CPUS - 1);
+    case VMB_KEY_CPULIST:
+        return g_strdup_printf("empty or a CPU list such as 0-1 (CPUs 0..%d)", VMB_MAX_CPUS - 1);
     case VMB_KEY_LIST:
         return g_strdup_printf("a comma-separated list of names, UUIDs or glob patterns (at "
                                "most %u items, %u characters)",
@@ -349,6 +353,14 @@ vmb_config_set(VmbConfig *c, const char *name, const char *raw, GError **error)
         }
         break;
     }
+    case VMB_KEY_CPULIST: {
+        VmbCpuSet set;
+        gboolean all = FALSE;
+        vmb_cpuset_clear(&set);
+        if ((ok = value[0] == '\0' || (vmb_cpuset_parse(value, &set, &all, NULL) && !all)))
+            *(VmbCpuSet *) field = set;
+        break;
+    }
     case VMB_KEY_CHOICE:
         if ((ok = g_strv_contains(key->choices, value))) {
             g_free(*(char **) field);
@@ -414,6 +426,8 @@ vmb_config_get(const VmbConfig *c, const char *name, GError **error)
         return g_strdup(*(char *const *) field);
     case VMB_KEY_CPUSET:
         return c->cpu_cpus_all ? g_strdup("all") : vmb_cpuset_format(&c->cpu_cpus);
+    case VMB_KEY_CPULIST:
+        return vmb_cpuset_format((const VmbCpuSet *) field);
     case VMB_KEY_LIST:
         return g_strjoinv(",", *(GStrv const *) field);
     }

@@ -37,6 +37,7 @@ typedef struct {
     guint cpu_cooldown;   /* cycles a moved vCPU stays put */
     /* "override" or "respect": pins vmbalanced did not make */
     char *cpu_foreign_pins;
+    VmbCpuSet cpu_housekeeping; /* emulator threads and IOThreads go here; empty = off */
     /* [memory] */
     gboolean mem_enabled;
     guint mem_interval;        /* 0 = use daemon.interval */
@@ -69,6 +70,8 @@ typedef enum {
     VMB_KEY_PATH, /* an absolute path of a *.prom file, or "" for none */
     /* one word of VmbKeyInfo.choices, stored as a string */
     VMB_KEY_CHOICE,
+    /* a CPU list (no "all"), "" for none: a VmbCpuSet field */
+    VMB_KEY_CPULIST,
 } VmbKeyType;
 
 typedef struct {

@@ -3,6 +3,7 @@
 
 #include "cpu-policy.h"
 #include "domain-meta.h"
+#include "housekeeping.h"
 #include "log.h"
 #include "move-check.h"
 
@@ -25,6 +26,7 @@ vmb_cpu_task_init(VmbCpuTask *t)
     t->foreign = vmb_foreign_pins_new();
     t->targets =
         g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_array_unref);
+    t->hk = vmb_housekeeping_new();
 }
 
 void
@@ -35,6 +37,7 @@ vmb_cpu_task_clear(VmbCpuTask *t)
     g_clear_pointer(&t->check, vmb_move_check_free);
     g_clear_pointer(&t->foreign, vmb_foreign_pins_free);
     g_clear_pointer(&t->targets, g_hash_table_unref);
+    g_clear_pointer(&t->hk, vmb_housekeeping_free);
     g_clear_pointer(&t->host.busy, g_free);
     g_clear_pointer(&t->host.background, g_free);
 }
@@ -46,6 +49,7 @@ vmb_cpu_task_forget(VmbCpuTask *t, const char *uuid)
     vmb_move_check_forget(t->check, uuid);
     vmb_foreign_pins_forget(t->foreign, uuid);
     g_hash_table_remove(t->targets, uuid);
+    vmb_housekeeping_forget(t->hk, uuid);
 }
 
 static void
@@ -87,7 +91,7 @@ sample_vm_load(VmbCpuTask *t, const VmbSnapshot *s, VmbPcpuSample *samples)
  * split into its bound and floating parts (host-load.h). Only the bound part is the
  * background the policy counts. */
 static void
-update_background(VmbCpuTask *t, const VmbSnapshot *s, double alpha)
+update_background(VmbCpuTask *t, const VmbSnapshot *s, double alpha, const double *hk_bound)
 {
     VmbCpuHostView *h = &t->host;
     resize_host_view(h, s->npcpus);
@@ -97,7 +101,8 @@ update_background(VmbCpuTask *t, const VmbSnapshot *s, double alpha)
         double busy;
         h->busy[c] = vmb_cpu_usage_pcpu(t->usage, c, &busy) ? busy : -1;
         samples[c].busy = h->busy[c];
-        samples[c].irq = vmb_cpu_usage_pcpu_bound(t->usage, c);
+        /* emulator threads pinned to housekeeping CPUs cannot leave them */
+        samples[c].irq = vmb_cpu_usage_pcpu_bound(t->usage, c) + hk_bound[c];
     }
     h->floating = vmb_host_load_update(h->background, samples, s->npcpus, floating_vm, alpha);
 }
@@ -138,16 +143,20 @@ store_targets(VmbCpuTask *t, const GArray *refs, const VmbCpuTarget *targets)
 
 /* The pCPUs vCPUs may be pinned to (cpu.cpus); returns how many. */
 static guint
-allowed_pcpus(const VmbSnapshot *s, const VmbConfig *c, gboolean *allowed)
+allowed_pcpus(const VmbSnapshot *s, const VmbConfig *c, gboolean hk_on, gboolean *allowed)
 {
+    guint n = 0;
     /* With a topology: online CPUs only, and isolated ones only when cpu.cpus names them. */
     if (s->topology && s->topology->npcpus == s->npcpus)
-        return vmb_topology_allowed(s->topology, c->cpu_cpus_all, &c->cpu_cpus, allowed);
-    guint n = 0;
-    for (guint p = 0; p < s->npcpus; p++) {
-        allowed[p] = c->cpu_cpus_all || vmb_cpuset_has(&c->cpu_cpus, p);
-        n += allowed[p];
-    }
+        n = vmb_topology_allowed(s->topology, c->cpu_cpus_all, &c->cpu_cpus, allowed);
+    else
+        for (guint p = 0; p < s->npcpus; p++) {
+            allowed[p] = c->cpu_cpus_all || vmb_cpuset_has(&c->cpu_cpus, p);
+            n += allowed[p];
+        }
+    if (hk_on)
+        n = vmb_hk_restrict(allowed, s->npcpus, &c->cpu_housekeeping, c->cpu_cpus_all,
+                            &c->cpu_cpus);
     return n;
 }
 
@@ -483,11 +492,13 @@ vmb_cpu_task_run(VmbCpuTask *t, VmbHypervisor *hv, const VmbSnapshot *s, const V
     memset(result, 0, sizeof(*result));
     t->cycles++;
     vmb_cpu_usage_update(t->usage, s, c->cpu_smoothing);
-    update_background(t, s, c->cpu_smoothing);
+    g_autofree double *hk_bound = g_new0(double, s->npcpus);
+    gboolean hk_on = vmb_housekeeping_run(t->hk, hv, s, c, dry_run, hk_bound);
+    update_background(t, s, c->cpu_smoothing, hk_bound);
     vmb_foreign_pins_observe(t->foreign, s, c);
 
     g_autofree gboolean *allowed = g_new0(gboolean, s->npcpus);
-    guint n_allowed = allowed_pcpus(s, c, allowed);
+    guint n_allowed = allowed_pcpus(s, c, hk_on, allowed);
     if (n_allowed == 0) {
         vmb_log_once("cpu-no-allowed", G_LOG_LEVEL_WARNING,
                      "cpu.cpus selects none of the host's %u CPUs: vCPU balancing is idle",

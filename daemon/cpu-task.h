@@ -8,6 +8,7 @@
 #include "config.h"
 #include "cpu-usage.h"
 #include "foreign-pins.h"
+#include "housekeeping-task.h"
 #include "host-load.h"
 #include "hypervisor.h"
 #include "move-check.h"
@@ -27,6 +28,7 @@ typedef struct {
     VmbForeignPins *foreign;  /* pins someone else made (cpu.foreign_pins) */
     GHashTable *targets;      /* uuid -> GArray of VmbCpuTarget by vCPU: the walk still to do */
     guint settling;           /* cycles of settling left after a change (cpu-policy.h) */
+    VmbHousekeeping *hk;      /* emulator and IOThread pins (cpu.housekeeping_cpus) */
     /* counters since start */
     guint64 cycles;
     guint64 pin_changes;

@@ -7,6 +7,7 @@
 #include "coexist.h"
 #include "cpu-task.h"
 #include "domain-meta.h"
+#include "housekeeping.h"
 #include "hypervisor.h"
 #include "log.h"
 #include "mem-task.h"
@@ -120,16 +121,24 @@ static GArray *
 build_pcpus(VmbDaemon *d, const VmbSnapshot *snap)
 {
     const VmbCpuHostView *host = &d->cpu.host;
+    const VmbConfig *c = d->config;
     gboolean measured = host->npcpus == snap->npcpus && host->busy;
+    g_autofree gboolean *allowed = g_new0(gboolean, MAX(snap->npcpus, 1));
+    for (guint p = 0; p < snap->npcpus; p++)
+        allowed[p] = c->cpu_cpus_all || vmb_cpuset_has(&c->cpu_cpus, p);
+    /* housekeeping CPUs in effect are not for vCPUs unless cpu.cpus names them */
+    if (!vmb_cpuset_is_empty(&c->cpu_housekeeping) &&
+        vmb_hk_check(&c->cpu_housekeeping, snap->npcpus, snap->topology, NULL))
+        vmb_hk_restrict(allowed, snap->npcpus, &c->cpu_housekeeping, c->cpu_cpus_all, &c->cpu_cpus);
     GArray *pcpus = g_array_sized_new(FALSE, FALSE, sizeof(VmbPcpuStatus), snap->npcpus);
-    for (guint c = 0; c < snap->npcpus; c++) {
-        gboolean known = measured && host->busy[c] >= 0;
-        VmbPcpuStatus p = {
-            .busy = known ? host->busy[c] : -1,
-            .background = known ? host->background[c] : -1,
-            .allowed = d->config->cpu_cpus_all || vmb_cpuset_has(&d->config->cpu_cpus, c),
+    for (guint p = 0; p < snap->npcpus; p++) {
+        gboolean known = measured && host->busy[p] >= 0;
+        VmbPcpuStatus v = {
+            .busy = known ? host->busy[p] : -1,
+            .background = known ? host->background[p] : -1,
+            .allowed = allowed[p],
         };
-        g_array_append_val(pcpus, p);
+        g_array_append_val(pcpus, v);
     }
     return pcpus;
 }
@@ -168,6 +177,7 @@ publish_domains(VmbDaemon *d)
     if (!snap) {
         vmb_status_set_domains(d->status, 0, NULL, NULL);
         vmb_status_set_host_floating(d->status, -1);
+        vmb_status_set_topology_load(d->status, NULL, NULL, 0);
         return;
     }
     GPtrArray *domains =
@@ -183,6 +193,8 @@ publish_domains(VmbDaemon *d)
                                     ? vmb_topology_describe(snap->topology)
                                     : g_strdup_printf("%u CPUs (topology unknown)", snap->npcpus);
     vmb_status_set_topology(d->status, topology);
+    vmb_status_set_topology_load(d->status, snap->topology, measured ? host->busy : NULL,
+                                 snap->npcpus);
 }
 
 /* Copies what the timers, the configuration and the memory task say into the status. */
@@ -612,4 +624,22 @@ gboolean
 vmb_daemon_release_foreign_targets(VmbDaemon *d, const char *uuid)
 {
     return vmb_foreign_targets_release(d->mem.foreign, uuid);
+}
+
+gboolean
+vmb_daemon_check_tunable(const VmbDaemon *d, const char *key, const char *value, GError **error)
+{
+    const VmbKeyInfo *info = vmb_config_find_key(key);
+    if (!info || g_strcmp0(info->name, "cpu.housekeeping_cpus") != 0 || !d->last_snapshot)
+        return TRUE;
+    g_autoptr(VmbConfig) c = vmb_config_copy(d->config);
+    if (!vmb_config_set(c, key, value, NULL))
+        return TRUE; /* a syntax error: the configuration's own message says it */
+    g_autoptr(GError) local = NULL;
+    const VmbSnapshot *s = d->last_snapshot;
+    if (vmb_cpuset_is_empty(&c->cpu_housekeeping) ||
+        vmb_hk_check(&c->cpu_housekeeping, s->npcpus, s->topology, &local))
+        return TRUE;
+    g_set_error_literal(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_BAD_VALUE, local->message);
+    return FALSE;
 }

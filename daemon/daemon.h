@@ -41,6 +41,12 @@ void vmb_daemon_quit(VmbDaemon *d);
 const VmbStatus *vmb_daemon_status(const VmbDaemon *d);
 /* The configuration in effect (runtime overrides included); valid until it is replaced. */
 const VmbConfig *vmb_daemon_config(const VmbDaemon *d);
+/* What a tunable's new @value must fit besides its syntax: the host as the last snapshot
+ * showed it (cpu.housekeeping_cpus names only online CPUs of the host). TRUE without a
+ * snapshot or for other keys; FALSE with a VMB_CONFIG_ERROR_BAD_VALUE @error naming the key
+ * and the host's CPUs. */
+gboolean vmb_daemon_check_tunable(const VmbDaemon *d, const char *key, const char *value,
+                                  GError **error);
 /* The hypervisor URI in use: --connect, else [daemon] uri. */
 const char *vmb_daemon_uri(const VmbDaemon *d);
 /* Other tools found on the host at start or the last reload, one sentence each (coexist.h). */

@@ -69,7 +69,8 @@ tunable_value(const VmbConfig *c, const VmbKeyInfo *key)
     case VMB_KEY_STRING:
     case VMB_KEY_PATH:
     case VMB_KEY_CHOICE:
-    case VMB_KEY_CPUSET: {
+    case VMB_KEY_CPUSET:
+    case VMB_KEY_CPULIST: {
         g_autofree char *text = vmb_config_get(c, key->name, NULL);
         return g_variant_new_string(text ? text : "");
     }
@@ -169,6 +170,7 @@ value_to_config_string(const VmbKeyInfo *key, GVariant *v, GError **error)
     case VMB_KEY_PATH:
     case VMB_KEY_CHOICE:
     case VMB_KEY_CPUSET:
+    case VMB_KEY_CPULIST:
         break;
     }
     g_autofree char *range = vmb_config_describe_range(key);
@@ -180,6 +182,23 @@ value_to_config_string(const VmbKeyInfo *key, GVariant *v, GError **error)
 }
 
 /* ---- properties ---- */
+
+/* The TopologyLoad property: (nodes, cores). */
+static GVariant *
+topology_load_value(const VmbStatus *st)
+{
+    GVariantBuilder nodes, cores;
+    g_variant_builder_init(&nodes, G_VARIANT_TYPE("a(iud)"));
+    g_variant_builder_init(&cores, G_VARIANT_TYPE("a(iisd)"));
+    guint n;
+    const VmbNodeLoadStatus *nl = vmb_status_node_loads(st, &n);
+    for (guint i = 0; i < n; i++)
+        g_variant_builder_add(&nodes, "(iud)", nl[i].node, nl[i].ncpus, nl[i].load);
+    const VmbCoreLoadStatus *cl = vmb_status_core_loads(st, &n);
+    for (guint i = 0; i < n; i++)
+        g_variant_builder_add(&cores, "(iisd)", cl[i].socket, cl[i].node, cl[i].cpus, cl[i].load);
+    return g_variant_new("(a(iud)a(iisd))", &nodes, &cores);
+}
 
 static void
 sync_properties(VmbDbusService *s)
@@ -196,6 +215,7 @@ sync_properties(VmbDbusService *s)
     vmb_manager1_set_state_reason(m, degraded ? degraded : "");
     vmb_manager1_set_uri(m, vmb_daemon_uri(s->daemon));
     vmb_manager1_set_topology(m, vmb_status_topology(st));
+    vmb_manager1_set_topology_load(m, topology_load_value(st));
     vmb_manager1_set_cpu_enabled(m, cpu->enabled);
     vmb_manager1_set_cpu_paused(m, cpu->paused);
     vmb_manager1_set_cpu_interval(m, cpu->interval_s);
@@ -341,6 +361,9 @@ handle_set_tunable(VmbManager1 *m, GDBusMethodInvocation *inv, const char *name,
                                     : g_variant_ref(value);
     g_autoptr(GError) error = NULL;
     g_autofree char *text = value_to_config_string(key, inner, &error);
+    /* the host check before the drop-in is written: a refused value is never saved */
+    if (text && !vmb_daemon_check_tunable(s->daemon, key->name, text, &error))
+        g_clear_pointer(&text, g_free);
     VmbConfig *c = text ? vmb_overrides_set(s->overrides, key->name, text, &error) : NULL;
     if (!c) {
         return_error(inv, error);

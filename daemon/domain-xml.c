@@ -135,6 +135,44 @@ element_xml(const char *name, const char **names, const char **values)
     return g_string_free(s, FALSE);
 }
 
+/* <numatune><memory mode= nodeset=/>: libvirt's default mode is strict; placement='auto'
+ * (numad) has no nodeset in the definition. */
+static void
+read_numatune(Parser *p, const char **names, const char **values, GError **error)
+{
+    static const struct {
+        const char *name;
+        VmbNumatuneMode mode;
+    } modes[] = {{"strict", VMB_NUMATUNE_STRICT},
+                 {"restrictive", VMB_NUMATUNE_STRICT},
+                 {"preferred", VMB_NUMATUNE_PREFERRED},
+                 {"interleave", VMB_NUMATUNE_INTERLEAVE}};
+    const char *mode = vmb_markup_attr(names, values, "mode");
+    const char *nodeset = vmb_markup_attr(names, values, "nodeset");
+    VmbNumatuneMode m = mode ? VMB_NUMATUNE_NONE : VMB_NUMATUNE_STRICT;
+    for (guint k = 0; mode && k < G_N_ELEMENTS(modes); k++)
+        if (strcmp(mode, modes[k].name) == 0)
+            m = modes[k].mode;
+    gboolean all = FALSE;
+    if (m == VMB_NUMATUNE_NONE) {
+        g_set_error(error, G_MARKUP_ERROR, G_MARKUP_ERROR_INVALID_CONTENT,
+                    "<numatune><memory mode='%.32s'>: expected strict, restrictive, preferred or "
+                    "interleave",
+                    mode);
+        return;
+    }
+    if (!nodeset)
+        return; /* placement='auto': numad decides, nothing to read */
+    if (!vmb_cpuset_parse(nodeset, &p->out->numatune_nodes, &all, NULL) || all) {
+        g_set_error(error, G_MARKUP_ERROR, G_MARKUP_ERROR_INVALID_CONTENT,
+                    "<numatune><memory nodeset='%.64s'>: expected a node list such as 0-1,3 "
+                    "(nodes 0..%d)",
+                    nodeset, VMB_MAX_CPUS - 1);
+        return;
+    }
+    p->out->numatune = m;
+}
+
 static void
 on_start(GMarkupParseContext *ctx, const char *name, const char **names, const char **values,
          gpointer data, GError **error)
@@ -174,6 +212,8 @@ on_start(GMarkupParseContext *ctx, const char *name, const char **names, const c
         }
         p->out->numa_kib += kib;
     }
+    if (p->depth == 3 && at(p, 0, "domain") && at(p, 1, "numatune") && strcmp(name, "memory") == 0)
+        read_numatune(p, names, values, error);
     Leaf leaf = leaf_of(p, name);
     if (leaf != LEAF_NONE)
         start_leaf(p, leaf, names, values);
@@ -292,4 +332,18 @@ vmb_domain_mem_xml_clear(VmbDomainMemXml *x)
     g_free(x->vmem.alias);
     g_free(x->vmem.address);
     memset(x, 0, sizeof(*x));
+}
+
+gint
+vmb_numatune_node(const VmbDomainMemXml *x)
+{
+    if (x->numatune != VMB_NUMATUNE_STRICT && x->numatune != VMB_NUMATUNE_PREFERRED)
+        return -1;
+    if (vmb_cpuset_count(&x->numatune_nodes) != 1)
+        return -1;
+    for (guint n = 0; n < VMB_MAX_CPUS; n++) {
+        if (vmb_cpuset_has(&x->numatune_nodes, n))
+            return (gint) n;
+    }
+    return -1;
 }

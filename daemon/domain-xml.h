@@ -6,6 +6,16 @@
 
 #include <glib.h>
 
+#include "cpuset.h"
+
+/* <numatune><memory mode=... nodeset=...>: where the domain's memory may come from. */
+typedef enum {
+    VMB_NUMATUNE_NONE,   /* no <numatune><memory>, or placement='auto' without a nodeset */
+    VMB_NUMATUNE_STRICT, /* strict, restrictive: only the nodeset */
+    VMB_NUMATUNE_PREFERRED,
+    VMB_NUMATUNE_INTERLEAVE, /* spread over the nodeset: no single home node */
+} VmbNumatuneMode;
+
 typedef struct {
     gboolean present;
     char *alias;           /* <alias name>, NULL when the XML has none (inactive XML) */
@@ -27,12 +37,18 @@ typedef struct {
     gboolean free_page_reporting;
     VmbVirtioMemXml vmem; /* the first virtio-mem device */
     guint64 numa_kib;     /* the guest NUMA cells' memory in all: its boot memory */
+    VmbNumatuneMode numatune;
+    VmbCpuSet numatune_nodes; /* host node numbers of its nodeset (with a mode) */
 } VmbDomainMemXml;
 
-/* Parses @xml. FALSE with @error when it is not well-formed or a memory figure is not a number
- * with a known unit; unknown elements are ignored. */
+/* Parses @xml. FALSE with @error when it is not well-formed, a memory figure is not a number
+ * with a known unit, or <numatune><memory> has an unknown mode or a nodeset that is not a
+ * node list; unknown elements are ignored. */
 gboolean vmb_domain_mem_xml_parse(const char *xml, VmbDomainMemXml *out, GError **error);
 void vmb_domain_mem_xml_clear(VmbDomainMemXml *x);
+/* The host node the numatune of @x binds its memory to: a strict or preferred nodeset of one
+ * node; -1 otherwise (none, interleave, several nodes: the memory has no single home). */
+gint vmb_numatune_node(const VmbDomainMemXml *x);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(VmbDomainMemXml, vmb_domain_mem_xml_clear)
 
 /* @value in @unit (libvirt's units: b, bytes, KB, k, KiB, MB, M, MiB, GB, G, GiB, TB, T, TiB;

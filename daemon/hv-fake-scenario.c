@@ -315,7 +315,7 @@ parse_domain(Ctx *c, VmbScenario *sc, const char *name)
         "stale_until", "balloon_driver", "page_cache",  "lazy",        "boot_mib",
         "balloon_mib_s", "swap_mib",     "swap_free_mib", "free_page_reporting",
         "vmem_mib",    "vmem_block_mib", "node",        "metadata",    "definition",
-        NULL};
+        "emulator",    NULL};
     // clang-format on
     if (!check_keys(c, allowed, TRUE, FALSE))
         return FALSE;
@@ -357,6 +357,7 @@ parse_domain(Ctx *c, VmbScenario *sc, const char *name)
         }
     }
     if (!get_double(c, "noise", 0, 50, 0, &d->noise) ||
+        !get_double(c, "emulator", 0, 100, 0, &d->emulator) ||
         !get_double(c, "start", 0, 1e9, 0, &d->start) ||
         !get_double(c, "stop", -1, 1e9, -1, &d->stop) ||
         !get_uint(c, "memory_mib", 32, G_GUINT64_CONSTANT(1) << 32, 1024, &d->memory_mib) ||

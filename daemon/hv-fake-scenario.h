@@ -24,6 +24,9 @@
  *   vcpus = 2
  *   load = 0:100 60:100 60:30   ; demand of each vCPU in percent (series); load1 = ... per vCPU
  *   noise = 3                   ; +/- percentage points, deterministic
+ *   emulator = 0                ; percent of one pCPU its QEMU emulator and I/O threads use:
+ *                               ; on the CPUs they are pinned to (housekeeping_cpus), shared
+ *                               ; evenly, else floating like an unpinned vCPU
  *   pin = 0,0                   ; initial pCPU per vCPU (-1 or absent = all CPUs)
  *   start = 0                   ; seconds the domain runs from (and until: stop = 120)
  *   memory_mib = 1024           ; <memory> (balloon maximum)
@@ -80,6 +83,7 @@ typedef struct {
     guint nvcpus;
     VmbSeries *load; /* one per vCPU */
     double noise;
+    double emulator;    /* percent of one pCPU outside the vCPUs */
     gint *pin;          /* one per vCPU, -1 = floating */
     double start, stop; /* stop < 0: runs forever */
     guint64 memory_mib, current_mib, min_guarantee_mib;

@@ -58,6 +58,11 @@ typedef struct {
     double requested_mib;     /* the last target requested (what libvirt reports) */
     double balloon_pages_mib; /* with virtio-mem, QEMU keeps the balloon's size, not its target:
                                  (memory then - target), set by each request */
+    char *emulator_cpus;      /* its emulator/IOThread pin ("0-1"), NULL = all CPUs (boot) */
+    guint hk_pins;            /* housekeeping pin requests it got */
+    VmbCpuSet emu_set;        /* ... as a set; emu_n = 0: floating */
+    guint emu_n;
+    guint64 other_ns; /* cumulative time its emulator threads ran (in cpu.time) */
 } FakeDomain;
 
 typedef struct {
@@ -72,6 +77,7 @@ typedef struct {
     FakeDomain *doms;
     VmbFakeCounters counters;
     guint64 reserve_kib;
+    gboolean any_emulator; /* a domain has emulator load: the CPU step looks for pins */
 } Fake;
 
 static Fake *
@@ -188,6 +194,10 @@ domain_boot(Fake *f, FakeDomain *d)
     d->cache_mib = 0;
     d->oom_until = -1;
     d->mem_node = first_touch_node(f, d);
+    g_clear_pointer(&d->emulator_cpus, g_free); /* QEMU starts with the default affinity */
+    d->hk_pins = 0;
+    d->emu_n = 0;
+    d->other_ns = 0;
     d->swapped_mib = d->swap_in_kib = d->major_faults = 0;
     d->vmem_requested_mib = d->vmem_plugged_mib = 0;
     d->balloon_pages_mib = 0;
@@ -219,6 +229,7 @@ host_used_mib(Fake *f)
 #define VCPU_DOM(id)    ((guint) ((id) >> 32))
 #define VCPU_NUM(id)    ((guint) ((id) &0xffffffff))
 #define NO_VCPU         G_MAXUINT64 /* a pCPU's background load */
+#define EMU_NUM         G_MAXUINT32 /* VCPU_ID(dom, EMU_NUM): the domain's emulator threads */
 
 /* Demands that share one capacity max-min fairly, and what each gets. */
 typedef struct {
@@ -268,6 +279,27 @@ run_vcpu(Fake *f, guint64 id, double demand, double a, double dt)
     d->wait_ns[v] += (guint64) ((demand - a) / 100.0 * dt * 1e9);
 }
 
+/* Accounts what vCPU or emulator threads @id ran (see run_vcpu). */
+static void
+run_item(Fake *f, guint64 id, double demand, double a, double dt)
+{
+    if (VCPU_NUM(id) == EMU_NUM)
+        f->doms[VCPU_DOM(id)].other_ns += (guint64) (a / 100.0 * dt * 1e9);
+    else
+        run_vcpu(f, id, demand, a, dt);
+}
+
+/* The emulator threads pinned to pCPU @p compete there with its vCPUs, an even share each. */
+static void
+add_pinned_emulators(Fake *f, Share *sh, guint p)
+{
+    for (guint i = 0; i < f->sc->domains->len; i++) {
+        FakeDomain *d = &f->doms[i];
+        if (d->running && d->def->emulator > 0 && d->emu_n && vmb_cpuset_has(&d->emu_set, p))
+            share_add(sh, d->def->emulator / d->emu_n, VCPU_ID(i, EMU_NUM));
+    }
+}
+
 /* Each running vCPU's demand at @t (its load series plus noise), and the pinned ones bucketed
  * by pCPU (counting sort): those of pCPU p are bucket[first[p] .. first[p + 1]). */
 static guint64 *
@@ -310,6 +342,8 @@ run_pinned(Fake *f, double t, double dt, Share *sh, double *busy, double *residu
     for (guint p = 0; p < P; p++) {
         share_reset(sh);
         share_add(sh, vmb_series_at(&f->sc->background[p], t), NO_VCPU);
+        if (f->any_emulator)
+            add_pinned_emulators(f, sh, p);
         for (guint k = first[p]; k < first[p + 1]; k++)
             share_add(sh, f->doms[VCPU_DOM(bucket[k])].demand[VCPU_NUM(bucket[k])], bucket[k]);
         share_fill(sh, 100.0);
@@ -318,7 +352,7 @@ run_pinned(Fake *f, double t, double dt, Share *sh, double *busy, double *residu
             busy[p] += a;
             guint64 id = g_array_index(sh->who, guint64, k);
             if (id != NO_VCPU)
-                run_vcpu(f, id, g_array_index(sh->dem, double, k), a, dt);
+                run_item(f, id, g_array_index(sh->dem, double, k), a, dt);
             else /* reported as bound time, like interrupts on a real host */
                 f->bound_ns[p] += (guint64) (a / 100.0 * dt * 1e9);
         }
@@ -341,6 +375,8 @@ run_floating(Fake *f, double dt, Share *sh, const double *residual, double resid
             if (d->pins[v] < 0)
                 share_add(sh, d->demand[v], VCPU_ID(i, v));
         }
+        if (d->running && d->def->emulator > 0 && !d->emu_n)
+            share_add(sh, d->def->emulator, VCPU_ID(i, EMU_NUM));
     }
     if (!sh->dem->len)
         return;
@@ -349,7 +385,7 @@ run_floating(Fake *f, double dt, Share *sh, const double *residual, double resid
     for (guint k = 0; k < sh->dem->len; k++) {
         double a = MIN(g_array_index(sh->got, double, k), 100.0);
         used += a;
-        run_vcpu(f, g_array_index(sh->who, guint64, k), g_array_index(sh->dem, double, k), a, dt);
+        run_item(f, g_array_index(sh->who, guint64, k), g_array_index(sh->dem, double, k), a, dt);
     }
     for (guint p = 0; p < f->sc->ncpus && residual_total > 0; p++)
         busy[p] += used * residual[p] / residual_total;
@@ -666,6 +702,7 @@ fake_snapshot(VmbHypervisor *hv, GError **error)
             continue;
         VmbDomainStat *ds = vmb_domain_stat_new(d->def->name, d->def->uuid, d->def->nvcpus);
         ds->mem_node = d->mem_node;
+        ds->emulator_cpus = g_strdup(d->emulator_cpus);
         for (guint v = 0; v < d->def->nvcpus; v++) {
             ds->vcpus[v].time_ns = d->time_ns[v];
             ds->vcpus[v].wait_ns = d->wait_ns[v];
@@ -673,6 +710,7 @@ fake_snapshot(VmbHypervisor *hv, GError **error)
             ds->vcpus[v].pcpu = d->pins[v];
             ds->cpu_time_ns += d->time_ns[v];
         }
+        ds->cpu_time_ns += d->other_ns;
         ds->policy = d->policy;
         ds->policy_refused = d->policy_refused;
         ds->hands_off = d->hands_off;
@@ -827,6 +865,7 @@ fake_free(VmbHypervisor *hv)
         g_free(d->wait_ns);
         g_free(d->demand);
         g_free(d->metadata);
+        g_free(d->emulator_cpus);
     }
     g_free(f->doms);
     g_free(f->busy_ns);
@@ -834,6 +873,57 @@ fake_free(VmbHypervisor *hv)
     g_free(f->last_load);
     vmb_scenario_free(f->sc);
     g_free(f);
+}
+
+/* @cpus (empty: the default, all CPUs) for the emulator threads of @d. */
+static void
+set_emulator_pin(FakeDomain *d, const VmbCpuSet *cpus)
+{
+    g_free(d->emulator_cpus);
+    d->emulator_cpus = vmb_cpuset_is_empty(cpus) ? NULL : vmb_cpuset_format(cpus);
+    d->emu_set = *cpus;
+    d->emu_n = vmb_cpuset_count(cpus);
+}
+
+static gboolean
+fake_pin_housekeeping(VmbHypervisor *hv, const char *uuid, const VmbCpuSet *cpus, GError **error)
+{
+    vmb_hypervisor_count_call(hv, VMB_HV_CALL_REQUEST);
+    if (!check_up(hv, FALSE, error))
+        return FALSE;
+    Fake *f = fake_of(hv);
+    FakeDomain *d = find_running(f, uuid, error);
+    if (!d)
+        return FALSE;
+    guint n = 0;
+    for (guint c = 0; c < f->sc->ncpus; c++)
+        n += vmb_cpuset_has(cpus, c) ? 1 : 0;
+    if (n == 0 || n != vmb_cpuset_count(cpus)) {
+        g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID,
+                    "cannot pin emulator threads: the host has pCPUs 0-%u", f->sc->ncpus - 1);
+        return FALSE;
+    }
+    set_emulator_pin(d, cpus);
+    d->hk_pins++;
+    return TRUE;
+}
+
+gboolean
+vmb_hv_fake_set_emulator_pin(VmbHypervisor *hv, const char *name, const char *cpus)
+{
+    Fake *f = fake_of(hv);
+    for (guint i = 0; i < f->sc->domains->len; i++) {
+        FakeDomain *d = &f->doms[i];
+        if (g_strcmp0(d->def->name, name) != 0 || !d->running)
+            continue;
+        VmbCpuSet set;
+        gboolean all = FALSE;
+        if (!cpus || !vmb_cpuset_parse(cpus, &set, &all, NULL) || all)
+            vmb_cpuset_clear(&set);
+        set_emulator_pin(d, &set);
+        return TRUE;
+    }
+    return FALSE;
 }
 
 static gboolean
@@ -881,6 +971,7 @@ static const VmbHypervisorOps fake_ops = {
     .free = fake_free,
     .set_policy = fake_set_policy,
     .get_policy = fake_get_policy,
+    .pin_housekeeping = fake_pin_housekeeping,
 };
 
 VmbHypervisor *
@@ -903,6 +994,7 @@ vmb_hv_fake_new_from_scenario(VmbScenario *sc, gboolean manual_clock)
         d->time_ns = g_new0(guint64, d->def->nvcpus);
         d->wait_ns = g_new0(guint64, d->def->nvcpus);
         d->demand = g_new0(double, d->def->nvcpus);
+        f->any_emulator |= d->def->emulator > 0;
         if (d->def->start <= 0 && (d->def->stop < 0 || d->def->stop > 0))
             domain_boot(f, d);
     }
@@ -952,6 +1044,8 @@ vmb_hv_fake_domain_info(VmbHypervisor *hv, const char *name, VmbFakeDomainInfo *
         out->used_kib = (guint64) (used * 1024);
         out->oom_kills = d->oom_kills;
         out->autodeflates = d->autodeflates;
+        out->emulator_cpus = d->emulator_cpus;
+        out->hk_pins = d->hk_pins;
         return TRUE;
     }
     return FALSE;

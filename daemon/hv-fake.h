@@ -21,6 +21,8 @@ typedef struct {
     guint64 used_kib;   /* guest demand now */
     guint oom_kills;
     guint autodeflates;
+    const char *emulator_cpus; /* emulator threads' pin, NULL = default (all CPUs) */
+    guint hk_pins;             /* housekeeping pin requests it got since it booted */
 } VmbFakeDomainInfo;
 
 gboolean vmb_hv_fake_domain_info(VmbHypervisor *hv, const char *name, VmbFakeDomainInfo *out);
@@ -44,6 +46,9 @@ double vmb_hv_fake_pcpu_load(VmbHypervisor *hv, guint pcpu);
 
 /* Replaces the vmbalance:policy element of running domain @name (NULL removes it), as
  * `virsh metadata` and the metadata-change event do; FALSE when it does not run. */
+/* Pins the emulator threads of running domain @name to @cpus (NULL: the default) as someone
+ * else would (`virsh emulatorpin`); FALSE when it does not run. */
+gboolean vmb_hv_fake_set_emulator_pin(VmbHypervisor *hv, const char *name, const char *cpus);
 gboolean vmb_hv_fake_set_metadata(VmbHypervisor *hv, const char *name, const char *xml);
 /* Someone else (`virsh setmem`) sets the balloon target of running domain @name to @kib, not
  * counted as a change of ours. With @unreported the reported target stays what it was, as on

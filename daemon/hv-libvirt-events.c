@@ -36,6 +36,7 @@ void
 lv_domain_cache_free(DomainCache *c)
 {
     g_free(c->pins);
+    g_free(c->emulator_cpus);
     lv_mem_clear(&c->mem);
     g_free(c);
 }
@@ -188,6 +189,11 @@ lv_tunable_event(LvPriv *p, virDomainPtr dom, virTypedParameterPtr params, int n
     DomainCache *c = g_hash_table_lookup(p->cache, uuid);
     static const char prefix[] = "cputune.vcpupin";
     for (int k = 0; c && k < nparams; k++) {
+        if (g_strcmp0(params[k].field, "cputune.emulatorpin") == 0 &&
+            params[k].type == VIR_TYPED_PARAM_STRING) {
+            lv_hk_emulator_pinned(c, params[k].value.s);
+            continue;
+        }
         if (!g_str_has_prefix(params[k].field, prefix) || params[k].type != VIR_TYPED_PARAM_STRING)
             continue;
         const char *num = params[k].field + strlen(prefix);
@@ -356,6 +362,8 @@ lv_domain_cache_get(LvPriv *p, virDomainPtr dom, const char *uuid, gboolean *fir
     if (c)
         return c;
     c = g_new0(DomainCache, 1);
+    c->mem_node = -1;
+    c->numatune_node = -1;
     g_hash_table_insert(p->cache, g_strdup(uuid), c);
     g_autoptr(GError) local = NULL;
     if (!query_min_guarantee(p, dom, &c->min_guarantee_kib, &local)) {

@@ -7,6 +7,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
+#include "domain-xml.h"
 #include "hv-libvirt.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(virError, virFreeError)
@@ -37,6 +38,10 @@ typedef struct {
     gboolean definition_stale; /* it was defined again: read the definition again */
     gboolean migrating;        /* a migration of it is under way: hands off */
     DomainMemCache mem;        /* hv-libvirt-mem.c */
+    char *emulator_cpus;       /* its emulator pin as we set it or an event said, NULL unknown */
+    gint mem_node;             /* hv-libvirt-numa.c: dense node of its memory, -1 unknown */
+    gint numatune_node;        /* host node of a one-node numatune nodeset, -1 none */
+    gint64 numa_read_us;       /* monotonic time of the last numa_maps read */
 } DomainCache;
 
 typedef struct {
@@ -162,6 +167,18 @@ gboolean lv_get_policy(VmbHypervisor *hv, const char *uuid, char **xml, GError *
  * read, if any, goes to @definition (may be NULL) for the other first-sight readers. */
 gboolean lv_domain_policy_sync(LvPriv *p, virDomainPtr dom, const char *name, DomainCache *c,
                                gboolean first_sight, char **definition, GError **error);
+/* ---- housekeeping pins and memory nodes (hv-libvirt-hk.c, hv-libvirt-numa.c) ---- */
+
+/* VmbHypervisorOps.pin_housekeeping */
+gboolean lv_pin_housekeeping(VmbHypervisor *hv, const char *uuid, const VmbCpuSet *cpus,
+                             GError **error);
+/* The emulator threads of @c are pinned to @cpulist (libvirt's syntax) now. */
+void lv_hk_emulator_pinned(DomainCache *c, const char *cpulist);
+/* The node of the domain's memory into @c->mem_node: from its numatune (@c->numatune_node,
+ * read with the live XML on first sight), else on a local host from /proc/PID/numa_maps of its QEMU
+ * process, re-read once a minute. Never fails the snapshot. */
+void lv_numa_sync(LvPriv *p, const char *name, DomainCache *c, gboolean first_sight);
+
 /* ---- memory: domain XML on first sight, targets, virtio-mem (hv-libvirt-mem.c) ---- */
 
 /* Reads what @c->mem holds from the domain's live XML and its persistent @definition (as

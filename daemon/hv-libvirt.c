@@ -548,6 +548,9 @@ parse_record(LvPriv *p, const virDomainStatsRecord *rec, GError **error)
     if (first_sight && !lv_mem_read(p, dom, c, d->balloon.current_kib, definition, error))
         return NULL;
     lv_mem_fill(c, d);
+    lv_numa_sync(p, name, c, first_sight);
+    d->mem_node = c->mem_node;
+    d->emulator_cpus = g_strdup(c->emulator_cpus);
 
     guint npins = MAX((guint) MIN(b.max_vcpus, G_MAXINT), d->nvcpus);
     if (!lv_pins_sync(p, dom, d->uuid, c, first_sight, npins, error))
@@ -797,6 +800,7 @@ static const VmbHypervisorOps lv_ops = {
     .set_stats_period = lv_set_stats_period,
     .forget_target = lv_mem_forget_target,
     .set_vmem_requested = lv_set_vmem_requested,
+    .pin_housekeeping = lv_pin_housekeeping,
     .free = lv_free,
     .set_policy = lv_set_policy,
     .get_policy = lv_get_policy,

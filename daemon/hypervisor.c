@@ -264,6 +264,22 @@ vmb_hypervisor_forget_target(VmbHypervisor *hv, const char *uuid)
 }
 
 gboolean
+vmb_hypervisor_pin_housekeeping(VmbHypervisor *hv, const char *uuid, const VmbCpuSet *cpus,
+                                GError **error)
+{
+    if (!hv->ops->pin_housekeeping) {
+        g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID,
+                    "the %s backend cannot pin emulator threads", hv->ops->name);
+        return FALSE;
+    }
+    GError *local = NULL;
+    gboolean ok = vmb_hypervisor_ensure_connected(hv, error) &&
+                  hv->ops->pin_housekeeping(hv, uuid, cpus, &local);
+    finish_call(hv, local, error);
+    return ok;
+}
+
+gboolean
 vmb_hypervisor_set_stats_period(VmbHypervisor *hv, const char *uuid, guint seconds, GError **error)
 {
     GError *local = NULL;

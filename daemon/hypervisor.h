@@ -71,6 +71,10 @@ typedef struct {
     /* The balloon of @uuid follows a target someone else set: the last target the backend
      * knows (ours) is no longer reported. NULL: the backend reports none it could get wrong. */
     void (*forget_target)(VmbHypervisor *hv, const char *uuid);
+    /* Pins the domain's QEMU emulator threads and every IOThread to @cpus (live); NULL when
+     * the backend cannot. */
+    gboolean (*pin_housekeeping)(VmbHypervisor *hv, const char *uuid, const VmbCpuSet *cpus,
+                                 GError **error);
 } VmbHypervisorOps;
 
 struct _VmbHypervisor {
@@ -113,6 +117,8 @@ gboolean vmb_hypervisor_set_vmem_requested(VmbHypervisor *hv, const char *uuid, 
                                            GError **error);
 /* See VmbHypervisorOps.forget_target. */
 void vmb_hypervisor_forget_target(VmbHypervisor *hv, const char *uuid);
+gboolean vmb_hypervisor_pin_housekeeping(VmbHypervisor *hv, const char *uuid, const VmbCpuSet *cpus,
+                                         GError **error);
 
 /* @name made safe for D-Bus strings, journal fields and terminals: valid UTF-8 without
  * control or line-separator characters. Invalid bytes and ASCII controls become \xNN, other

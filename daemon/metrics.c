@@ -203,6 +203,27 @@ render_counters(GString *out, const VmbStatus *s)
     sample_u64(out, "vmbalance_errors_total", NULL, c->errors);
 }
 
+/* Per NUMA node of a known topology: its online CPUs and their load. */
+static void
+render_nodes(GString *out, const VmbStatus *s)
+{
+    guint n;
+    const VmbNodeLoadStatus *nodes = vmb_status_node_loads(s, &n);
+    family(out, "vmbalance_node_cpus", "gauge", "Online host CPUs of each NUMA node.");
+    for (guint i = 0; i < n; i++) {
+        g_autofree char *labels = g_strdup_printf("node=\"%d\"", nodes[i].node);
+        sample(out, "vmbalance_node_cpus", labels, nodes[i].ncpus);
+    }
+    family(out, "vmbalance_node_load_ratio", "gauge",
+           "Busy time of each NUMA node's CPUs over the last interval, in CPUs (1 = one whole "
+           "CPU).");
+    for (guint i = 0; i < n; i++) {
+        g_autofree char *labels = g_strdup_printf("node=\"%d\"", nodes[i].node);
+        if (nodes[i].load >= 0)
+            sample(out, "vmbalance_node_load_ratio", labels, nodes[i].load / 100);
+    }
+}
+
 static void
 render_host(GString *out, const VmbStatus *s)
 {
@@ -228,6 +249,7 @@ render_host(GString *out, const VmbStatus *s)
         g_autofree char *labels = g_strdup_printf("cpu=\"%u\"", c);
         sample(out, "vmbalance_cpu_allowed", labels, pcpus[c].allowed);
     }
+    render_nodes(out, s);
     family(out, "vmbalance_host_floating_load_ratio", "gauge",
            "Host load that is no guest's and moves between CPUs, in CPUs (1 = one whole CPU).");
     if (vmb_status_host_floating(s) >= 0)

@@ -44,6 +44,7 @@ vmb_domain_stat_free(VmbDomainStat *d)
     g_free(d->name);
     g_free(d->uuid);
     g_free(d->vcpus);
+    g_free(d->emulator_cpus);
     g_free(d);
 }
 

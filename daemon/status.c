@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "status.h"
 
+#include "topo-load.h"
+
 #include <string.h>
 
 typedef struct {
@@ -18,6 +20,8 @@ struct _VmbStatus {
     double host_floating;  /* -1 not measured */
     GArray *reasons;       /* VmbReasonCount owning its reason, sorted */
     char *topology;        /* vmb_status_topology(), NULL before the first snapshot */
+    GArray *node_loads;    /* VmbNodeLoadStatus, NULL without a known topology */
+    GArray *core_loads;    /* VmbCoreLoadStatus owning cpus */
 
     gint64 snapshot_wall_us;
     GArray *pcpus;      /* VmbPcpuStatus; NULL before the first snapshot */
@@ -111,6 +115,8 @@ vmb_status_free(VmbStatus *s)
     g_free(s->degraded_reason);
     g_array_unref(s->reasons);
     g_free(s->topology);
+    g_clear_pointer(&s->node_loads, g_array_unref);
+    g_clear_pointer(&s->core_loads, g_array_unref);
     g_clear_pointer(&s->pcpus, g_array_unref);
     g_clear_pointer(&s->domains, g_ptr_array_unref);
     g_ptr_array_unref(s->history);
@@ -412,4 +418,66 @@ vmb_status_set_topology(VmbStatus *s, const char *text)
         return;
     g_free(s->topology);
     s->topology = g_strdup(text);
+}
+
+const VmbNodeLoadStatus *
+vmb_status_node_loads(const VmbStatus *s, guint *n)
+{
+    *n = s->node_loads ? s->node_loads->len : 0;
+    return s->node_loads ? (const VmbNodeLoadStatus *) s->node_loads->data : NULL;
+}
+
+const VmbCoreLoadStatus *
+vmb_status_core_loads(const VmbStatus *s, guint *n)
+{
+    *n = s->core_loads ? s->core_loads->len : 0;
+    return s->core_loads ? (const VmbCoreLoadStatus *) s->core_loads->data : NULL;
+}
+
+static void
+core_load_clear(VmbCoreLoadStatus *c)
+{
+    g_free(c->cpus);
+}
+
+/* "0,16": the pCPUs of core @k. */
+static char *
+core_cpus(const VmbTopology *t, guint k)
+{
+    GString *out = g_string_new(NULL);
+    for (guint i = t->core_first[k]; i < t->core_first[k + 1]; i++)
+        g_string_append_printf(out, "%s%u", out->len ? "," : "", t->core_cpus[i]);
+    return g_string_free(out, FALSE);
+}
+
+void
+vmb_status_set_topology_load(VmbStatus *s, const VmbTopology *t, const double *busy, guint npcpus)
+{
+    g_clear_pointer(&s->node_loads, g_array_unref);
+    g_clear_pointer(&s->core_loads, g_array_unref);
+    if (!t || !t->known || t->npcpus != npcpus || !busy)
+        return;
+    g_autofree double *node = g_new(double, t->nnodes);
+    g_autofree double *core = g_new(double, t->ncores);
+    vmb_topo_load(t, busy, npcpus, node, core);
+    s->node_loads = g_array_sized_new(FALSE, TRUE, sizeof(VmbNodeLoadStatus), t->nnodes);
+    g_array_set_size(s->node_loads, t->nnodes);
+    s->core_loads = g_array_sized_new(FALSE, TRUE, sizeof(VmbCoreLoadStatus), t->ncores);
+    g_array_set_clear_func(s->core_loads, (GDestroyNotify) core_load_clear);
+    g_array_set_size(s->core_loads, t->ncores);
+    for (guint i = 0; i < t->nnodes; i++)
+        g_array_index(s->node_loads, VmbNodeLoadStatus, i) =
+            (VmbNodeLoadStatus){.node = t->node_id[i], .load = node[i]};
+    for (guint k = 0; k < t->ncores; k++) {
+        const VmbPcpuTopo *first = &t->cpu[t->core_cpus[t->core_first[k]]];
+        g_array_index(s->core_loads, VmbCoreLoadStatus, k) = (VmbCoreLoadStatus){
+            .socket = first->socket,
+            .node = t->node_id[first->node],
+            .cpus = core_cpus(t, k),
+            .load = core[k],
+        };
+    }
+    for (guint p = 0; p < t->npcpus; p++)
+        if (t->cpu[p].online)
+            g_array_index(s->node_loads, VmbNodeLoadStatus, t->cpu[p].node).ncpus++;
 }

@@ -16,6 +16,7 @@
 #include "action.h"
 #include "domain-def.h"
 #include "domain-policy.h"
+#include "topology.h"
 
 typedef enum {
     VMB_TASK_CPU,
@@ -80,6 +81,21 @@ typedef struct {
     VmbEffectivePolicy policy; /* what applies, and where each value came from */
 } VmbDomainStatus;
 
+/* The load of a NUMA node and of a core of the last snapshot (topo-load.h): the busy percent
+ * of their online pCPUs summed, -1 not measured. Only for a known topology. */
+typedef struct {
+    gint node;   /* the host's node number */
+    guint ncpus; /* its online pCPUs */
+    double load;
+} VmbNodeLoadStatus;
+
+typedef struct {
+    gint socket; /* as the host numbers it, -1 unknown */
+    gint node;   /* the host's node number */
+    char *cpus;  /* its pCPUs, "0,16" */
+    double load;
+} VmbCoreLoadStatus;
+
 /* Changes made for one reason ("balance", "grow", ...), since start. */
 typedef struct {
     VmbActionKind kind;
@@ -105,6 +121,10 @@ gboolean vmb_status_has_snapshot(const VmbStatus *s);
 gint64 vmb_status_snapshot_wall_us(const VmbStatus *s);
 /* The host's topology as the last snapshot showed it (vmb_topology_describe()), "" before. */
 const char *vmb_status_topology(const VmbStatus *s);
+/* Per node and per core (by dense core index) of the last snapshot; NULL and 0 without a
+ * known topology. */
+const VmbNodeLoadStatus *vmb_status_node_loads(const VmbStatus *s, guint *n);
+const VmbCoreLoadStatus *vmb_status_core_loads(const VmbStatus *s, guint *n);
 /* The host's pCPUs, numbered 0..@n-1 (NULL and 0 without a snapshot). */
 const VmbPcpuStatus *vmb_status_pcpus(const VmbStatus *s, guint *n);
 /* The host's CPU load that floats between pCPUs (host-load.h), percent of one pCPU summed
@@ -149,6 +169,10 @@ void vmb_status_set_task(VmbStatus *s, VmbTaskId task, const VmbTaskStatus *view
 void vmb_status_set_host_memory(VmbStatus *s, const VmbHostMemoryStatus *m);
 void vmb_status_set_host_floating(VmbStatus *s, double percent);
 void vmb_status_set_topology(VmbStatus *s, const char *text);
+/* The node and core loads of @t from @busy[@npcpus] (percent, < 0 unknown); @t NULL, not
+ * known or not of @npcpus CPUs: none. */
+void vmb_status_set_topology_load(VmbStatus *s, const VmbTopology *t, const double *busy,
+                                  guint npcpus);
 void vmb_status_add_errors(VmbStatus *s, guint64 n);
 /* Adds a CPU cycle's verdicts on earlier moves (move-check.h). */
 void vmb_status_add_move_outcomes(VmbStatus *s, guint64 helped, guint64 failed);

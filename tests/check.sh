@@ -55,7 +55,7 @@ LSAN_OPTIONS="suppressions=$src/tests/lsan.supp:print_suppressions=0" \
     --suite soak
 
 echo "== fuzz: libFuzzer harnesses (clang-14, ASan + UBSan)"
-fuzz_targets=(fuzz-config fuzz-overrides fuzz-scenario fuzz-proc-stat fuzz-proc-meminfo fuzz-domain-xml fuzz-domain-policy)
+fuzz_targets=(fuzz-config fuzz-overrides fuzz-scenario fuzz-proc-stat fuzz-proc-meminfo fuzz-domain-xml fuzz-domain-policy fuzz-numa-maps)
 fuzz_skip=
 if ! command -v clang-14 >/dev/null; then
     fuzz_skip="clang-14 is not installed (apt-get install clang-14 libclang-rt-14-dev libfuzzer-14-dev)"

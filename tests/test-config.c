@@ -134,6 +134,18 @@ static const BadCase bad_cases[] = {
     {"nan", "[cpu]\nsmoothing = nan\n", VMB_CONFIG_ERROR_BAD_VALUE, {"cpu.smoothing"}},
     {"bad-cpuset-range", "[cpu]\ncpus = 3-1\n", VMB_CONFIG_ERROR_BAD_VALUE, {"cpu.cpus", "3-1"}},
     {"bad-cpuset-text", "[cpu]\ncpus = first\n", VMB_CONFIG_ERROR_BAD_VALUE, {"cpu.cpus"}},
+    {"housekeeping-all",
+     "[cpu]\nhousekeeping_cpus = all\n",
+     VMB_CONFIG_ERROR_BAD_VALUE,
+     {"cpu.housekeeping_cpus", "'all'", "empty or a CPU list"}},
+    {"housekeeping-range",
+     "[cpu]\nhousekeeping_cpus = 2-1\n",
+     VMB_CONFIG_ERROR_BAD_VALUE,
+     {"cpu.housekeeping_cpus", "0..4095"}},
+    {"housekeeping-too-big",
+     "[cpu]\nhousekeeping_cpus = 4096\n",
+     VMB_CONFIG_ERROR_BAD_VALUE,
+     {"cpu.housekeeping_cpus"}},
     {"empty-uri", "[daemon]\nuri =\n", VMB_CONFIG_ERROR_BAD_VALUE, {"daemon.uri"}},
     {"foreign-pins",
      "[cpu]\nforeign_pins = keep\n",
@@ -214,6 +226,21 @@ test_set_get(void)
     g_clear_error(&error);
     g_assert_null(vmb_config_get(c, "nope", &error));
     g_assert_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_UNKNOWN_KEY);
+
+    /* cpu.housekeeping_cpus: off by default, a list, and "" turns it off again. */
+    g_clear_error(&error);
+    g_assert_true(vmb_cpuset_is_empty(&c->cpu_housekeeping));
+    g_assert_true(vmb_config_set(c, "cpu.housekeeping_cpus", " 0-1,3 ", &error));
+    g_assert_no_error(error);
+    g_assert_cmpuint(vmb_cpuset_count(&c->cpu_housekeeping), ==, 3);
+    g_autofree char *hk = vmb_config_get(c, "cpu.housekeeping_cpus", NULL);
+    g_assert_cmpstr(hk, ==, "0-1,3");
+    g_assert_false(vmb_config_set(c, "cpu.housekeeping_cpus", "1-x", &error));
+    g_clear_error(&error);
+    g_assert_cmpuint(vmb_cpuset_count(&c->cpu_housekeeping), ==, 3);   /* kept */
+    g_assert_true(vmb_cpuset_has(&c->cpu_cpus, 0) || c->cpu_cpus_all); /* not cpu.cpus */
+    g_assert_true(vmb_config_set(c, "cpu.housekeeping_cpus", "", &error));
+    g_assert_true(vmb_cpuset_is_empty(&c->cpu_housekeeping));
 
     /* Every key in the table round-trips through get and set. */
     guint n;

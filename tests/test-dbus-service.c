@@ -381,6 +381,83 @@ test_topology_property(Fixture *f, gconstpointer data)
                          : "4 CPUs (topology unknown)");
 }
 
+/* TopologyLoad: empty before a snapshot; then a busy vCPU pinned to pCPU 1 (socket 0, core 1,
+ * node 0, sibling 9) shows on its core and node, and the loads add up to the pCPUs'. */
+static void
+test_topology_load_property(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GVariant) before = get_property(f, "TopologyLoad");
+    g_assert_cmpstr(g_variant_get_type_string(before), ==, "(a(iud)a(iisd))");
+    g_autoptr(GVariant) n0 = g_variant_get_child_value(before, 0);
+    g_assert_cmpuint(g_variant_n_children(n0), ==, 0);
+    call_ok(f, "RunNow", g_variant_new("(s)", "cpu"));
+    g_usleep(300000);
+    call_ok(f, "RunNow", g_variant_new("(s)", "cpu"));
+    g_autoptr(GVariant) v = get_property(f, "TopologyLoad");
+    g_autoptr(GVariant) nodes = g_variant_get_child_value(v, 0);
+    g_autoptr(GVariant) cores = g_variant_get_child_value(v, 1);
+    g_assert_cmpuint(g_variant_n_children(nodes), ==, 2);
+    g_assert_cmpuint(g_variant_n_children(cores), ==, 8);
+    double node_sum = 0, core_sum = 0, load[2];
+    for (guint i = 0; i < 2; i++) {
+        gint node;
+        guint ncpus;
+        g_variant_get_child(nodes, i, "(iud)", &node, &ncpus, &load[i]);
+        g_assert_cmpint(node, ==, (gint) i);
+        g_assert_cmpuint(ncpus, ==, 8);
+        node_sum += load[i];
+    }
+    g_assert_cmpfloat(load[0], >, 80);
+    g_assert_cmpfloat(load[1], <, 20);
+    for (guint k = 0; k < 8; k++) {
+        gint socket, node;
+        const char *cpus;
+        double l;
+        g_variant_get_child(cores, k, "(ii&sd)", &socket, &node, &cpus, &l);
+        g_assert_cmpint(socket, ==, k < 4 ? 0 : 1);
+        g_assert_cmpint(node, ==, k < 4 ? 0 : 1);
+        g_autofree char *want = g_strdup_printf("%u,%u", k, k + 8);
+        g_assert_cmpstr(cpus, ==, want);
+        if (k == 1)
+            g_assert_cmpfloat(l, >, 80);
+        core_sum += l;
+    }
+    guint n;
+    const VmbPcpuStatus *p = vmb_status_pcpus(vmb_daemon_status(f->daemon), &n);
+    double pcpu_sum = 0;
+    for (guint i = 0; i < n; i++)
+        pcpu_sum += p[i].busy;
+    g_assert_cmpfloat_with_epsilon(node_sum, pcpu_sum, 1e-6);
+    g_assert_cmpfloat_with_epsilon(core_sum, pcpu_sum, 1e-6);
+}
+
+/* cpu.housekeeping_cpus over the bus: checked against the host of the last snapshot (16
+ * CPUs) before it is saved; a valid list is taken and reads back. */
+static void
+test_set_housekeeping(Fixture *f, gconstpointer data)
+{
+    call_ok(f, "RunNow", g_variant_new("(s)", "cpu"));
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GVariant) r = call(
+        f, "SetTunable",
+        g_variant_new("(sv)", "cpu.housekeeping_cpus", g_variant_new_string("0,16")), "()", &error);
+    g_assert_null(r);
+    g_assert_error(error, VMB_DBUS_ERROR, VMB_DBUS_ERROR_INVALID_ARGUMENT);
+    g_assert_nonnull(strstr(error->message, "key 'cpu.housekeeping_cpus': CPU 16"));
+    g_assert_nonnull(strstr(error->message, "allowed: 0-15"));
+    g_assert_true(vmb_cpuset_is_empty(&vmb_daemon_config(f->daemon)->cpu_housekeeping));
+    g_clear_error(&error);
+
+    call_ok(f, "SetTunable",
+            g_variant_new("(sv)", "cpu.housekeeping_cpus", g_variant_new_string("0,8")));
+    g_autoptr(GVariant) v =
+        call(f, "GetTunable", g_variant_new("(s)", "cpu.housekeeping_cpus"), "(sv)", &error);
+    g_assert_no_error(error);
+    g_autoptr(GVariant) inner = NULL;
+    g_variant_get(v, "(&sv)", NULL, &inner);
+    g_assert_cmpstr(g_variant_get_string(inner, NULL), ==, "0,8");
+}
+
 /* A bad value is refused with InvalidArgument naming the key, an unknown key with
  * UnknownKey naming it; the tunable keeps its value. */
 static void
@@ -533,6 +610,11 @@ main(int argc, char **argv)
                test_foreign_target, fixture_teardown);
     g_test_add("/dbus-service/topology-property", Fixture, TOPO_SCENARIO, fixture_setup,
                test_topology_property, fixture_teardown);
+    g_test_add("/dbus-service/set-housekeeping", Fixture, TOPO_SCENARIO, fixture_setup,
+               test_set_housekeeping, fixture_teardown);
+    g_test_add("/dbus-service/topology-load-property", Fixture,
+               TOPO_SCENARIO "[domain a]\nload = 100\npin = 1\n", fixture_setup,
+               test_topology_load_property, fixture_teardown);
     g_test_add("/dbus-service/topology-property-flat", Fixture, NULL, fixture_setup,
                test_topology_property, fixture_teardown);
     g_test_add("/dbus-service/set-tunable-validation", Fixture, NULL, fixture_setup,

@@ -378,6 +378,7 @@ assert d['counters']['pin_changes'] > 0 and d['counters']['errors'] == 0
 # Two cpu cycles: the first measures, the second moves; none is judged yet.
 assert d['counters']['moves_helped'] == 0 and d['counters']['moves_failed'] == 0
 assert [c['cpu'] for c in d['pcpus']] == [0, 1, 2, 3]
+assert d['nodes'] == [] and d['cores'] == []  # the demo host is flat: no topology load
 for c in d['pcpus']:
     assert isinstance(c['busy_percent'], (int, float)) and 0 <= c['busy_percent'] <= 100, c
     assert isinstance(c['background_percent'], (int, float)) and c['allowed'] is True, c

@@ -2,6 +2,7 @@
 /* The domain XML reader: memory sizes in every libvirt unit, the balloon's features, a
  * virtio-mem device as libvirt 9.0 writes it, and the inputs it refuses. */
 #include <glib.h>
+#include <string.h>
 
 #include "domain-xml.h"
 
@@ -156,6 +157,47 @@ test_deep(void)
     g_string_free(s, TRUE);
 }
 
+/* <numatune><memory>: which host node holds the memory, and the inputs refused. */
+static void
+test_numatune(void)
+{
+    static const struct {
+        const char *numatune; /* inside <domain>, NULL: none */
+        gboolean ok;
+        gint node; /* vmb_numatune_node() */
+    } cases[] = {
+        {NULL, TRUE, -1},
+        {"<numatune><memory mode='strict' nodeset='1'/></numatune>", TRUE, 1},
+        {"<numatune><memory nodeset='3'/></numatune>", TRUE, 3}, /* libvirt's default: strict */
+        {"<numatune><memory mode='preferred' nodeset='2'/></numatune>", TRUE, 2},
+        {"<numatune><memory mode='restrictive' nodeset='0'/></numatune>", TRUE, 0},
+        {"<numatune><memory mode='interleave' nodeset='0-1'/></numatune>", TRUE, -1},
+        {"<numatune><memory mode='strict' nodeset='0-1'/></numatune>", TRUE, -1},
+        {"<numatune><memory mode='strict' placement='auto'/></numatune>", TRUE, -1},
+        /* a guest cell's placement is not the domain's memory */
+        {"<numatune><memnode cellid='0' mode='strict' nodeset='1'/></numatune>", TRUE, -1},
+        {"<numatune><memory mode='spread' nodeset='1'/></numatune>", FALSE, -1},
+        {"<numatune><memory mode='strict' nodeset='all'/></numatune>", FALSE, -1},
+        {"<numatune><memory mode='strict' nodeset='1-0'/></numatune>", FALSE, -1},
+        {"<numatune><memory mode='strict' nodeset='n1'/></numatune>", FALSE, -1},
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *xml =
+            g_strdup_printf("<domain type='kvm'><memory unit='KiB'>1048576</memory>%s</domain>",
+                            cases[i].numatune ? cases[i].numatune : "");
+        g_auto(VmbDomainMemXml) x = {0};
+        g_autoptr(GError) error = NULL;
+        gboolean ok = vmb_domain_mem_xml_parse(xml, &x, &error);
+        g_assert_cmpint(ok, ==, cases[i].ok);
+        if (!ok) {
+            g_assert_nonnull(strstr(error->message, "<numatune><memory"));
+            continue;
+        }
+        g_assert_cmpuint(x.memory_kib, ==, 1048576);
+        g_assert_cmpint(vmb_numatune_node(&x), ==, cases[i].node);
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -165,5 +207,6 @@ main(int argc, char **argv)
     g_test_add_func("/domain-xml/plain", test_plain);
     g_test_add_func("/domain-xml/refused", test_refused);
     g_test_add_func("/domain-xml/deep", test_deep);
+    g_test_add_func("/domain-xml/numatune", test_numatune);
     return g_test_run();
 }

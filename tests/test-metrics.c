@@ -140,6 +140,10 @@ publish(VmbStatus *s, const char *const *names, const char *const *uuids)
     g_array_append_val(pcpus, p0);
     g_array_append_val(pcpus, p1);
     vmb_status_set_domains(s, 42 * G_USEC_PER_SEC, pcpus, domains);
+    /* 2 sockets of one CPU, a node each: node 1's only CPU is not measured */
+    g_autoptr(VmbTopology) t = vmb_topology_new_grid(2, 1, 1, 2, NULL);
+    const double busy[] = {75, -1};
+    vmb_status_set_topology_load(s, t, busy, 2);
 }
 
 static VmbStatus *
@@ -229,6 +233,9 @@ test_values(void)
         {"vmbalance_cpu_allowed{cpu=\"0\"}", 1},
         {"vmbalance_cpu_allowed{cpu=\"1\"}", 0},
         {"vmbalance_host_floating_load_ratio", 1.5},
+        {"vmbalance_node_cpus{node=\"0\"}", 1},
+        {"vmbalance_node_cpus{node=\"1\"}", 1},
+        {"vmbalance_node_load_ratio{node=\"0\"}", 0.75},
         {"vmbalance_host_memory_available_bytes", 8.0 * 1024 * 1024 * 1024},
         {"vmbalance_host_memory_reserve_bytes", 1024.0 * 1024 * 1024},
         {"vmbalance_host_memory_pressure", 1},
@@ -248,6 +255,7 @@ test_values(void)
         "vmbalance_pin_changes_total{reason=\"place\"}", /* dry-run only */
         "vmbalance_cpu_busy_ratio{cpu=\"1\"}",
         "vmbalance_cpu_background_ratio{cpu=\"1\"}",
+        "vmbalance_node_load_ratio{node=\"1\"}",
         "vmbalance_vcpu_demand_ratio{domain=\"web\",vcpu=\"1\"}",
         "vmbalance_vcpu_wait_ratio{domain=\"web\",vcpu=\"1\"}",
         "vmbalance_domain_memory_target_bytes{domain=\"db\"}",
@@ -288,6 +296,7 @@ test_no_snapshot(void)
     g_assert_false(has(e, "vmbalance_host_floating_load_ratio"));
     g_assert_false(has(e, "vmbalance_host_memory_available_bytes"));
     g_assert_false(has(e, "vmbalance_cpu_allowed{cpu=\"0\"}"));
+    g_assert_false(has(e, "vmbalance_node_cpus{node=\"0\"}"));
     g_assert_true(g_hash_table_contains(e->types, "vmbalance_vcpu_demand_ratio"));
 }
 

@@ -3,6 +3,7 @@
  * newest first, the error frame, and the cut to the terminal's size. */
 #include <string.h>
 
+#include "status-render.h"
 #include "top-view.h"
 
 static VmbCtlStatus *
@@ -46,6 +47,8 @@ free_status(VmbCtlStatus *s)
     }
     g_ptr_array_unref(s->domains);
     g_array_unref(s->pcpus);
+    g_clear_pointer(&s->nodes, g_array_unref);
+    g_clear_pointer(&s->cores, g_array_unref);
     g_free(s->version);
     g_free(s->state);
     g_free(s->uri);
@@ -166,6 +169,30 @@ test_fit(void)
     }
 }
 
+/* The summary shows each node's load and its cores' in order; nothing on a flat host. */
+static void
+test_topology_load(void)
+{
+    VmbCtlStatus *s = make_status(0);
+    g_autoptr(GString) flat = g_string_new(NULL);
+    vmb_status_append_summary(flat, s, FALSE);
+    g_assert_null(strstr(flat->str, "NUMA"));
+
+    s->nodes = g_array_new(FALSE, TRUE, sizeof(VmbCtlNodeLoad));
+    s->cores = g_array_new(FALSE, TRUE, sizeof(VmbCtlCoreLoad));
+    const VmbCtlNodeLoad nodes[] = {{0, 4, 185.4}, {1, 4, -1}};
+    const VmbCtlCoreLoad cores[] = {
+        {0, 0, "0,2", 180}, {1, 1, "1,3", -1}, {0, 0, "4,6", 5.4}, {1, 1, "5,7", -1}};
+    g_array_append_vals(s->nodes, nodes, 2);
+    g_array_append_vals(s->cores, cores, 4);
+    g_autoptr(GString) out = g_string_new(NULL);
+    vmb_status_append_summary(out, s, FALSE);
+    g_test_message("%s", out->str);
+    g_assert_nonnull(strstr(out->str, "  node 0: 4 CPUs   185%  cores: 180 5\n"));
+    g_assert_nonnull(strstr(out->str, "  node 1: 4 CPUs      -  cores: - -\n"));
+    free_status(s);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -173,5 +200,6 @@ main(int argc, char **argv)
     g_test_add_func("/top-view/sections", test_sections);
     g_test_add_func("/top-view/no-decisions-and-error", test_no_decisions_and_error);
     g_test_add_func("/top-view/fit", test_fit);
+    g_test_add_func("/top-view/topology-load", test_topology_load);
     return g_test_run();
 }
