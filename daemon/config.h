@@ -37,6 +37,8 @@ typedef struct {
     guint cpu_cooldown;   /* cycles a moved vCPU stays put */
     /* "override" or "respect": pins vmbalanced did not make */
     char *cpu_foreign_pins;
+    /* cpu, core, cache or node: what one vCPU is pinned to (cpu-pinto.h) */
+    char *cpu_pin_to;
     /* [memory] */
     gboolean mem_enabled;
     guint mem_interval;        /* 0 = use daemon.interval */
