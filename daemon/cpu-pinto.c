@@ -79,6 +79,16 @@ vmb_pin_bins_free(VmbPinBins *b)
     g_free(b);
 }
 
+gboolean
+vmb_pin_bins_single(const VmbPinBins *b)
+{
+    for (guint k = 0; k < b->nbins; k++) {
+        if (b->size[k] > 1)
+            return FALSE;
+    }
+    return TRUE;
+}
+
 gint
 vmb_pin_bins_exact(const VmbPinBins *b, gint pcpu, const VmbCpuSet *cpus)
 {

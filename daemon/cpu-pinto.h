@@ -43,6 +43,8 @@ typedef struct {
 VmbPinBins *vmb_pin_bins_new(VmbPinTo mode, const VmbTopology *topo, guint npcpus,
                              const gboolean *allowed);
 void vmb_pin_bins_free(VmbPinBins *b);
+/* Is every bin one pCPU (cpu, or core on a host without SMT)? Then pins are the planner's. */
+gboolean vmb_pin_bins_single(const VmbPinBins *b);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmbPinBins, vmb_pin_bins_free)
 
 /* The bin whose set is exactly the pin (@pcpu >= 0: that one pCPU; else @cpus, NULL when

@@ -199,6 +199,10 @@ describe_move(const VmbCpuMove *m, const VmbCpuItem *item)
         return g_strdup_printf("vCPU load %.0f%%, pCPU %u is on the node of its domain's memory "
                                "at %.0f%%",
                                item->load, m->to, m->to_load);
+    if (m->reason == VMB_CPU_PIN_TO)
+        return g_strdup_printf("vCPU load %.0f%%, stays where it runs, pinned to the whole set "
+                               "there (cpu.pin_to)",
+                               item->load);
     if (m->reason == VMB_CPU_BALANCE || m->reason == VMB_CPU_SPREAD)
         return g_strdup_printf("vCPU load %.0f%%, pCPU %d at %.0f%%, pCPU %u at %.0f%%, "
                                "busier one drops %.0f points",
@@ -305,11 +309,10 @@ apply_moves(VmbCpuTask *t, VmbHypervisor *hv, GArray *moves, GArray *items, GArr
 /* cpu.pin_to = core, cache or node: plans over the sets (cpu-pinto.h) and pins to them. The
  * move check judges one-pCPU moves only: set pins are not recorded. */
 static void
-apply_set_plan(VmbCpuTask *t, VmbHypervisor *hv, const VmbSnapshot *s, VmbPinTo mode,
-               const VmbCpuProblem *p, const VmbCpuTunables *tun, GArray *refs, gboolean dry_run,
-               VmbActionFunc report, gpointer report_data, VmbCpuCycleResult *result)
+apply_set_plan(VmbCpuTask *t, VmbHypervisor *hv, const VmbPinBins *bins, const VmbCpuProblem *p,
+               const VmbCpuTunables *tun, GArray *refs, gboolean dry_run, VmbActionFunc report,
+               gpointer report_data, VmbCpuCycleResult *result)
 {
-    g_autoptr(VmbPinBins) bins = vmb_pin_bins_new(mode, s->topology, s->npcpus, p->allowed);
     g_autofree const VmbCpuSet **pin_set = g_new0(const VmbCpuSet *, MAX(refs->len, 1));
     for (guint i = 0; i < refs->len; i++) {
         const ItemRef *ref = &g_array_index(refs, ItemRef, i);
@@ -571,11 +574,13 @@ vmb_cpu_task_run(VmbCpuTask *t, VmbHypervisor *hv, const VmbSnapshot *s, const V
                           .max_moves = vmb_cpu_task_max_moves(c, n_allowed)};
     VmbPinTo mode = VMB_PIN_TO_CPU;
     vmb_pin_to_parse(c->cpu_pin_to, &mode); /* the configuration checked it */
-    if (mode != VMB_PIN_TO_CPU) {
+    g_autoptr(VmbPinBins) bins =
+        mode == VMB_PIN_TO_CPU ? NULL : vmb_pin_bins_new(mode, s->topology, s->npcpus, allowed);
+    if (bins && !vmb_pin_bins_single(bins)) {
         /* Set pins plan cycle by cycle: no one-pCPU target is kept (cpu-pinto.h). */
         g_hash_table_remove_all(t->targets);
         t->settling = 0;
-        apply_set_plan(t, hv, s, mode, &problem, &tun, refs, dry_run, report, report_data, result);
+        apply_set_plan(t, hv, bins, &problem, &tun, refs, dry_run, report, report_data, result);
         return;
     }
     g_autofree VmbCpuTarget *targets = g_new0(VmbCpuTarget, MAX(items->len, 1));

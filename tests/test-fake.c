@@ -151,6 +151,56 @@ test_scenario_topology(void)
     g_assert_cmpint(dom_named(ls, "a")->mem_node, ==, 1);
 }
 
+static double pct(guint64 a, guint64 b, double seconds);
+
+/* Pins to a set (cpu.pin_to): its vCPUs share what the set's pCPUs have, the snapshot shows
+ * the set; a pin to every pCPU floats; CPUs beyond the host are refused. */
+static void
+test_set_pins(void)
+{
+    g_autoptr(VmbHypervisor) hv = fake_from("[host]\ncpus = 4\n"
+                                            "[domain a]\nload = 100\n[domain b]\nload = 100\n"
+                                            "[domain c]\nload = 100\n[domain d]\nload = 40\n");
+    g_autoptr(VmbSnapshot) s1 = vmb_hypervisor_snapshot(hv, NULL);
+    VmbCpuSet low, all, beyond;
+    gboolean any;
+    g_assert_true(vmb_cpuset_parse("0-1", &low, &any, NULL));
+    g_assert_true(vmb_cpuset_parse("0-3", &all, &any, NULL));
+    g_assert_true(vmb_cpuset_parse("3-4", &beyond, &any, NULL));
+    const char *names[] = {"a", "b", "c"};
+    for (guint i = 0; i < 3; i++)
+        g_assert_true(
+            vmb_hypervisor_pin_vcpu_set(hv, dom_named(s1, names[i])->uuid, 0, &low, NULL));
+    g_assert_true(vmb_hypervisor_pin_vcpu_set(hv, dom_named(s1, "d")->uuid, 0, &all, NULL));
+    g_autoptr(GError) error = NULL;
+    g_assert_false(vmb_hypervisor_pin_vcpu_set(hv, dom_named(s1, "d")->uuid, 0, &beyond, &error));
+    g_assert_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID);
+    g_autoptr(VmbSnapshot) s2 = vmb_hypervisor_snapshot(hv, NULL);
+    vmb_hv_fake_advance(hv, 10);
+    g_autoptr(VmbSnapshot) s3 = vmb_hypervisor_snapshot(hv, NULL);
+    for (guint i = 0; i < 3; i++) {
+        const VmbDomainStat *d2 = dom_named(s2, names[i]), *d3 = dom_named(s3, names[i]);
+        g_assert_cmpint(d3->vcpus[0].pcpu, ==, -1);
+        g_assert_nonnull(d3->vcpus[0].cpus);
+        g_autofree char *text = vmb_vcpu_stat_pin_text(&d3->vcpus[0]);
+        g_assert_cmpstr(text, ==, "0-1");
+        g_assert_true(vmb_vcpu_stat_pinned_to(&d3->vcpus[0], &low));
+        /* three busy vCPUs on two pCPUs: two thirds each */
+        g_assert_cmpfloat_with_epsilon(pct(d2->vcpus[0].time_ns, d3->vcpus[0].time_ns, 10),
+                                       200.0 / 3, 0.1);
+    }
+    const VmbDomainStat *d3 = dom_named(s3, "d");
+    g_assert_null(d3->vcpus[0].cpus); /* every pCPU: floating */
+    g_assert_cmpint(d3->vcpus[0].pcpu, ==, -1);
+    g_assert_cmpfloat_with_epsilon(
+        pct(dom_named(s2, "d")->vcpus[0].time_ns, d3->vcpus[0].time_ns, 10), 40, 0.1);
+    for (guint p = 0; p < 2; p++)
+        g_assert_cmpfloat_with_epsilon(pct(s2->pcpu_busy_ns[p], s3->pcpu_busy_ns[p], 10), 100, 0.1);
+    g_assert_cmpfloat_with_epsilon(pct(s2->pcpu_busy_ns[2], s3->pcpu_busy_ns[2], 10) +
+                                       pct(s2->pcpu_busy_ns[3], s3->pcpu_busy_ns[3], 10),
+                                   40, 0.1);
+}
+
 /* Percent of one CPU a vCPU ran / waited between two snapshots. */
 static double
 pct(guint64 a, guint64 b, double seconds)
@@ -419,6 +469,7 @@ main(int argc, char **argv)
     g_test_add_func("/fake/series", test_series);
     g_test_add_func("/fake/scenario-errors", test_scenario_errors);
     g_test_add_func("/fake/cpu-sharing", test_cpu_sharing);
+    g_test_add_func("/fake/set-pins", test_set_pins);
     g_test_add_func("/fake/scenario-topology", test_scenario_topology);
     g_test_add_func("/fake/background-and-noise", test_background_and_noise);
     g_test_add_func("/fake/lifecycle-and-outage", test_lifecycle_and_outage);
