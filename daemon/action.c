@@ -3,6 +3,16 @@
 
 #include "log.h"
 
+char *
+vmb_action_cpus(const VmbAction *a, gboolean to)
+{
+    if (to)
+        return a->to_cpus ? g_strdup(a->to_cpus) : g_strdup_printf("%u", a->to_pcpu);
+    if (a->from_cpus)
+        return g_strdup(a->from_cpus);
+    return a->from_pcpu >= 0 ? g_strdup_printf("%d", a->from_pcpu) : g_strdup("");
+}
+
 void
 vmb_action_log(const VmbAction *a)
 {

@@ -28,6 +28,10 @@ typedef struct {
     gboolean dry_run;
 } VmbAction;
 
+/* A pin action's pin before (@to FALSE) or after as a CPU list: the set, the one pCPU, or ""
+ * for a vCPU that floated. */
+char *vmb_action_cpus(const VmbAction *a, gboolean to);
+
 typedef void (*VmbActionFunc)(const VmbAction *action, gpointer user_data);
 
 /* Logs @action once, with DOMAIN=, VCPU=, FROM_PCPU=, TO_PCPU=, OLD_KIB=, NEW_KIB=, REASON=. */
