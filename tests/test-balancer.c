@@ -573,6 +573,15 @@ test_pin_to_core(void)
     g_autofree char *ua = uuid_of(&b, "a"), *ub = uuid_of(&b, "b");
     g_assert_false(vmb_foreign_pins_respected(b.task.foreign, ua));
     g_assert_false(vmb_foreign_pins_respected(b.task.foreign, ub));
+    /* A set someone else pins to is still noticed, and kept (respect). */
+    VmbCpuSet other;
+    g_assert_true(vmb_cpuset_parse("0-2", &other, &all, NULL));
+    g_assert_true(vmb_hypervisor_pin_vcpu_set(b.hv, ua, 0, &other, NULL));
+    for (guint i = 0; i < 3; i++)
+        cycle(&b, FALSE, 5);
+    g_assert_true(vmb_foreign_pins_respected(b.task.foreign, ua));
+    g_autofree char *kept = pin_text(&b, "a", 0);
+    g_assert_cmpstr(kept, ==, "0-2");
     bench_clear(&b);
 }
 
