@@ -117,17 +117,21 @@ mix(GString *ini, guint j, guint *n)
     *n += 6 + 4 + 4 + 4 + 4;
 }
 
+/* @ccx: cores per last-level cache group, 0 for one group per node. */
 static TTrace *
 ttrace_new(const char *name, guint sockets, guint cores, guint threads, guint nodes, guint copies,
-           gboolean smoke)
+           guint ccx, gboolean smoke)
 {
     TTrace *t = g_new0(TTrace, 1);
     g_autoptr(GError) error = NULL;
     t->topo = vmb_topology_new_grid(sockets, cores, threads, nodes, &error);
     g_assert_no_error(error);
+    g_assert_true(!ccx || vmb_topology_split_caches(t->topo, ccx, &error));
     t->tr.name = g_strdup(name);
-    t->tr.title = g_strdup_printf("%u x %u x %u, %u nodes, %u copies of the guest mix", sockets,
-                                  cores, threads, nodes, copies);
+    g_autofree char *caches =
+        ccx ? g_strdup_printf(", cache groups of %u cores", ccx) : g_strdup("");
+    t->tr.title = g_strdup_printf("%u x %u x %u, %u nodes%s, %u copies of the guest mix", sockets,
+                                  cores, threads, nodes, caches, copies);
     t->tr.npcpus = t->topo->npcpus;
     t->tr.duration = smoke ? 120 : 900;
     t->tr.interval = 5;
@@ -143,6 +147,8 @@ ttrace_new(const char *name, guint sockets, guint cores, guint threads, guint no
                            "[host]\nsockets = %u\ncores = %u\nthreads = %u\nnodes = %u\n"
                            "memory_mib = %u\nseed = 14\n",
                            sockets, cores, threads, nodes, 65536 * nodes);
+    if (ccx)
+        g_string_append_printf(ini, "cache_cores = %u\n", ccx);
     for (guint j = 0; j < copies; j++)
         mix(ini, j, &t->n);
     t->tr.ini = g_string_free(ini, FALSE);
@@ -554,9 +560,12 @@ void
 bench_topology(GString *md, gboolean smoke)
 {
     GPtrArray *traces = g_ptr_array_new_with_free_func((GDestroyNotify) ttrace_free);
-    g_ptr_array_add(traces, ttrace_new("topo-2x8x2", 2, 8, 2, 2, 1, smoke));
-    if (!smoke)
-        g_ptr_array_add(traces, ttrace_new("topo-4x16x2", 4, 16, 2, 4, 4, smoke));
+    g_ptr_array_add(traces, ttrace_new("topo-2x8x2", 2, 8, 2, 2, 1, 0, smoke));
+    if (!smoke) {
+        g_ptr_array_add(traces, ttrace_new("topo-4x16x2", 4, 16, 2, 4, 4, 0, smoke));
+        /* cache groups smaller than a node (AMD core complexes): cache and node differ */
+        g_ptr_array_add(traces, ttrace_new("topo-2x8x2-ccx4", 2, 8, 2, 2, 1, 4, smoke));
+    }
     for (guint i = 0; i < traces->len; i++) {
         for (guint a = 0; a < N_TALGOS; a++)
             run_algo(g_ptr_array_index(traces, i), a);
@@ -578,8 +587,10 @@ bench_topology(GString *md, gboolean smoke)
             "(greedy, a reference, not a bound). The pin_to rows are the same balancer with "
             "`cpu.pin_to` = core, cache or node: each vCPU pinned to every pCPU of its core, "
             "cache group or node, and placed inside that set by the kernel model above at every "
-            "record; on these grids a cache group is a node, so the cache and node rows "
-            "coincide. The vmbalance row pins to one pCPU (`cpu.pin_to = cpu`, the "
+            "record; on the first two hosts a cache group is a node, so the cache and node "
+            "rows coincide there; topo-2x8x2-ccx4 is topo-2x8x2 with cache groups of 4 cores "
+            "(2 per node, as AMD's core complexes). The vmbalance row pins to one pCPU "
+            "(`cpu.pin_to = cpu`, the "
             "default).\n\n");
     for (guint i = 0; i < traces->len; i++) {
         TTrace *t = g_ptr_array_index(traces, i);

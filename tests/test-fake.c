@@ -78,6 +78,8 @@ test_scenario_errors(void)
         {"[host]\ncores = 4\nthreads = 9\n", "threads"},
         {"[host]\ncpus = 4\nisolated = 2-4\n", "isolated"},
         {"[host]\ncpus = 4\nisolated = all\n", "isolated"},
+        {"[host]\nsockets = 1\ncores = 8\ncache_cores = 3\n", "cache_cores"},
+        {"[host]\ncpus = 8\ncache_cores = 4\n", "cache_cores"},
         {"[host]\nsockets = 2\ncores = 2\nnodes = 2\n[domain a]\nnode = 2\n", "node"},
         {"[host]\ncpus = 4\n[domain a]\nnode = 1\n", "node"},
         {"[host]\ncpu_topology = 0/0/0 0/x/0\n", "cpu_topology"},
@@ -129,6 +131,19 @@ test_scenario_topology(void)
     g_assert_true(s->topology->cpu[7].isolated);
     g_autofree char *d = vmb_topology_describe(s->topology);
     g_assert_cmpstr(d, ==, "2 sockets x 4 cores x 2 threads, 2 nodes, 1 isolated");
+    g_assert_cmpuint(s->topology->ncaches, ==, 2); /* one per node */
+
+    /* cache_cores: 4-core cache groups inside each 8-core node, threads with their core */
+    g_autoptr(VmbHypervisor) ccx = fake_from("[host]\nsockets = 2\ncores = 8\nthreads = 2\n"
+                                             "nodes = 2\ncache_cores = 4\n[domain a]\n");
+    g_autoptr(VmbSnapshot) sc = vmb_hypervisor_snapshot(ccx, &error);
+    g_assert_no_error(error);
+    const VmbTopology *ct = sc->topology;
+    g_assert_cmpuint(ct->ncaches, ==, 4);
+    g_assert_cmpuint(ct->cpu[0].cache, ==, ct->cpu[3].cache);
+    g_assert_cmpuint(ct->cpu[0].cache, !=, ct->cpu[4].cache);
+    g_assert_cmpuint(ct->cpu[0].cache, ==, ct->cpu[16].cache); /* pCPU 0's sibling */
+    g_assert_cmpuint(ct->cpu[7].cache, !=, ct->cpu[8].cache);  /* node 0 / node 1 */
     /* First touch: vCPU 0's node (pCPU 5 is on socket 1); numatune wins over it. */
     g_assert_cmpint(dom_named(s, "pinned")->mem_node, ==, 1);
     g_assert_cmpint(dom_named(s, "tuned")->mem_node, ==, 0);
