@@ -37,7 +37,7 @@ expect "--help --version" vmbalancectl --
 expect "cpu.interval" vmbalancectl set cpu.int
 expect "false true" vmbalancectl set memory.enabled ""
 expect "cache core cpu node" vmbalancectl set cpu.pin_to ""
-expect "cache core" vmbalancectl set cpu.pin_to c
+expect "cache" vmbalancectl set cpu.pin_to ca
 expect "" vmbalancectl set interval ""
 expect "cpu memory" vmbalancectl pause ""
 expect "cpu memory" vmbalancectl run ""
