@@ -250,11 +250,13 @@ dry_run_is_new(VmbCpuTask *t, const ItemRef *ref, guint first_cpu)
     return TRUE;
 }
 
-/* Reports @m; @to_cpus is the set pinned to, NULL for the one pCPU m->to. */
+/* Reports @m; @to is the set pinned to, NULL for the one pCPU m->to (the detail names the
+ * pCPUs the plan counted on, inside the set). */
 static void
-report_move(const ItemRef *ref, const VmbCpuMove *m, const VmbCpuItem *item, const char *to_cpus,
+report_move(const ItemRef *ref, const VmbCpuMove *m, const VmbCpuItem *item, const VmbCpuSet *to,
             gboolean dry_run, VmbActionFunc report, gpointer report_data)
 {
+    g_autofree char *to_cpus = to ? vmb_cpuset_format(to) : NULL;
     g_autofree char *detail = describe_move(m, item);
     const VmbVcpuStat *was = &ref->dom->vcpus[ref->vcpu];
     g_autofree char *from_cpus = was->cpus ? vmb_cpuset_format(was->cpus) : NULL;
@@ -265,7 +267,7 @@ report_move(const ItemRef *ref, const VmbCpuMove *m, const VmbCpuItem *item, con
         .uuid = ref->dom->uuid,
         .vcpu = ref->vcpu,
         .from_pcpu = was->cpus ? -1 : m->from,
-        .to_pcpu = m->to,
+        .to_pcpu = to ? (guint) vmb_cpuset_first(to) : m->to,
         .from_cpus = from_cpus,
         .to_cpus = to_cpus,
         .reason = vmb_cpu_reason_to_string(m->reason),
@@ -323,9 +325,7 @@ apply_set_plan(VmbCpuTask *t, VmbHypervisor *hv, const VmbPinBins *bins, const V
     for (guint k = 0; k < moves->len; k++) {
         const VmbPinMove *pm = &g_array_index(moves, VmbPinMove, k);
         const ItemRef *ref = &g_array_index(refs, ItemRef, pm->item);
-        VmbCpuMove m = pm->move;
-        m.to = (guint) vmb_cpuset_first(pm->to);
-        if (dry_run && !dry_run_is_new(t, ref, m.to))
+        if (dry_run && !dry_run_is_new(t, ref, (guint) vmb_cpuset_first(pm->to)))
             continue;
         MoveOutcome o = dry_run ? MOVE_MADE : pin(t, hv, ref, pm->to);
         result->failed += o == MOVE_FAILED || o == MOVE_DISCONNECTED;
@@ -334,9 +334,8 @@ apply_set_plan(VmbCpuTask *t, VmbHypervisor *hv, const VmbPinBins *bins, const V
         if (o != MOVE_MADE)
             continue;
         result->applied++;
-        g_autofree char *to_cpus = vmb_cpuset_format(pm->to);
-        report_move(ref, &m, &p->items[pm->item], bins->size[pm->bin] > 1 ? to_cpus : NULL, dry_run,
-                    report, report_data);
+        report_move(ref, &pm->move, &p->items[pm->item], bins->size[pm->bin] > 1 ? pm->to : NULL,
+                    dry_run, report, report_data);
     }
 }
 
