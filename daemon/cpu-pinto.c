@@ -158,6 +158,7 @@ virtual_current(const VmbCpuProblem *p, const VmbPinBins *b, const VmbCpuSet *co
         load[c] = p->background ? p->background[c] : 0;
     for (guint i = 0; i < p->n_items; i++) {
         items[i] = p->items[i];
+        items[i].target = (VmbCpuTarget){0}; /* one-pCPU targets mean nothing for sets */
         gint cur = p->items[i].current;
         bin_now[i] = vmb_pin_bins_exact(b, pin_set[i] ? -1 : cur, pin_set[i]);
         if (pin_set[i]) {
