@@ -235,6 +235,14 @@ bench_cpu_algo_new(CpuAlgoId id, const CpuTrace *tr, const VmbScenario *sc)
 }
 
 void
+bench_cpu_algo_set(CpuAlgo *a, const char *key, const char *value)
+{
+    g_autoptr(GError) error = NULL;
+    if (a->config && !vmb_config_set(a->config, key, value, &error))
+        g_error("bench variant %s = %s: %s", key, value, error->message);
+}
+
+void
 bench_cpu_algo_free(CpuAlgo *a)
 {
     if (!a)

@@ -83,6 +83,8 @@ VmbConfig *bench_vmbalance_config(void);
 CpuAlgo *bench_cpu_algo_new(CpuAlgoId id, const CpuTrace *tr, const VmbScenario *sc);
 void bench_cpu_algo_cycle(CpuAlgo *a, VmbHypervisor *hv, const VmbSnapshot *s);
 void bench_cpu_algo_free(CpuAlgo *a);
+/* Sets configuration item @key of a vmbalance algorithm (bench variants such as cpu.pin_to). */
+void bench_cpu_algo_set(CpuAlgo *a, const char *key, const char *value);
 
 /* ---- simulations (sim.c) */
 

@@ -14,7 +14,9 @@
  *  - floating vCPUs (no pinning) are placed every cycle as the kernel's wake-up path does:
  *    largest first, an idle core before an idle sibling thread before the least loaded thread,
  *    the node left to chance (a hash of the vCPU and the phase: sticky within a phase); the
- *    "NUMA balancing" variant prefers, at each of those levels, the domain's memory node.
+ *    "NUMA balancing" variant prefers, at each of those levels, the domain's memory node;
+ *  - vCPUs pinned to a set (cpu.pin_to = core, cache, node) are placed the same way among the
+ *    set's pCPUs only: the kernel balances perfectly inside a set, once per record.
  * bench/notes.md gives the sources of every figure. */
 #include "bench.h"
 
@@ -25,6 +27,9 @@
 
 typedef enum {
     T_VMBALANCE,
+    T_VMB_CORE, /* vmbalance with cpu.pin_to = core, cache, node */
+    T_VMB_CACHE,
+    T_VMB_NODE,
     T_NOPIN,      /* kernel, NUMA by chance */
     T_NOPIN_NUMA, /* kernel with automatic NUMA balancing */
     T_SEED001,
@@ -35,15 +40,23 @@ typedef enum {
 } TAlgo;
 
 static const char *const talgo_names[N_TALGOS] = {
-    "vmbalance",          "no pinning", "no pinning + NUMA balancing",
-    "seed 001",           "seed 004",   "count round robin (LXD)",
+    "vmbalance",
+    "vmbalance pin_to=core",
+    "vmbalance pin_to=cache",
+    "vmbalance pin_to=node",
+    "no pinning",
+    "no pinning + NUMA balancing",
+    "seed 001",
+    "seed 004",
+    "count round robin (LXD)",
     "oracle (per phase)",
 };
 
 typedef struct {
     double t;
     gboolean steady;
-    gint *pcpu;  /* [n] -1 floating */
+    gint *pcpu;  /* [n] -1 floating or on a set */
+    gint *set;   /* [n] index in TTrace.sets of its set pin, -1 none */
     double *dem; /* [n] nominal demand, percent */
     gint *node;  /* [n] memory node of its domain */
     guint *dom;  /* [n] */
@@ -55,6 +68,7 @@ typedef struct {
     VmbTopology *topo;
     guint n; /* vCPUs, all domains, in scenario order */
     GPtrArray *recs[N_TALGOS];
+    GPtrArray *sets; /* VmbCpuSet*: the set pins seen, each once */
     guint64 pins[N_TALGOS], steady_pins[N_TALGOS];
 } TTrace;
 
@@ -72,6 +86,7 @@ rec_free(gpointer p)
 {
     Rec *r = p;
     g_free(r->pcpu);
+    g_free(r->set);
     g_free(r->dem);
     g_free(r->node);
     g_free(r->dom);
@@ -102,17 +117,21 @@ mix(GString *ini, guint j, guint *n)
     *n += 6 + 4 + 4 + 4 + 4;
 }
 
+/* @ccx: cores per last-level cache group, 0 for one group per node. */
 static TTrace *
 ttrace_new(const char *name, guint sockets, guint cores, guint threads, guint nodes, guint copies,
-           gboolean smoke)
+           guint ccx, gboolean smoke)
 {
     TTrace *t = g_new0(TTrace, 1);
     g_autoptr(GError) error = NULL;
     t->topo = vmb_topology_new_grid(sockets, cores, threads, nodes, &error);
     g_assert_no_error(error);
+    g_assert_true(!ccx || vmb_topology_split_caches(t->topo, ccx, &error));
     t->tr.name = g_strdup(name);
-    t->tr.title = g_strdup_printf("%u x %u x %u, %u nodes, %u copies of the guest mix", sockets,
-                                  cores, threads, nodes, copies);
+    g_autofree char *caches =
+        ccx ? g_strdup_printf(", cache groups of %u cores", ccx) : g_strdup("");
+    t->tr.title = g_strdup_printf("%u x %u x %u, %u nodes%s, %u copies of the guest mix", sockets,
+                                  cores, threads, nodes, caches, copies);
     t->tr.npcpus = t->topo->npcpus;
     t->tr.duration = smoke ? 120 : 900;
     t->tr.interval = 5;
@@ -128,12 +147,15 @@ ttrace_new(const char *name, guint sockets, guint cores, guint threads, guint no
                            "[host]\nsockets = %u\ncores = %u\nthreads = %u\nnodes = %u\n"
                            "memory_mib = %u\nseed = 14\n",
                            sockets, cores, threads, nodes, 65536 * nodes);
+    if (ccx)
+        g_string_append_printf(ini, "cache_cores = %u\n", ccx);
     for (guint j = 0; j < copies; j++)
         mix(ini, j, &t->n);
     t->tr.ini = g_string_free(ini, FALSE);
     t->tr.ini_floating = g_strdup(t->tr.ini);
     for (guint a = 0; a < N_TALGOS; a++)
         t->recs[a] = g_ptr_array_new_with_free_func(rec_free);
+    t->sets = g_ptr_array_new_with_free_func(g_free);
     return t;
 }
 
@@ -147,6 +169,7 @@ ttrace_free(TTrace *t)
     g_free(t->tr.ini_floating);
     for (guint a = 0; a < N_TALGOS; a++)
         g_ptr_array_unref(t->recs[a]);
+    g_ptr_array_unref(t->sets);
     vmb_topology_unref(t->topo);
     g_free(t);
 }
@@ -184,6 +207,17 @@ lxd_cycle(GHashTable *seen, guint *count, guint npcpus, VmbHypervisor *hv, const
     }
 }
 
+static gint
+intern_set(TTrace *t, const VmbCpuSet *set)
+{
+    for (guint k = 0; k < t->sets->len; k++) {
+        if (vmb_cpuset_equal(g_ptr_array_index(t->sets, k), set))
+            return (gint) k;
+    }
+    g_ptr_array_add(t->sets, g_memdup2(set, sizeof(*set)));
+    return (gint) t->sets->len - 1;
+}
+
 static void
 record(TTrace *t, TAlgo a, const VmbScenario *sc, const VmbSnapshot *s, double now)
 {
@@ -194,6 +228,7 @@ record(TTrace *t, TAlgo a, const VmbScenario *sc, const VmbSnapshot *s, double n
     double from = g_array_index(t->tr.changes, double, r->phase);
     r->steady = start >= from + t->tr.settle - 1e-9;
     r->pcpu = g_new(gint, t->n);
+    r->set = g_new(gint, t->n);
     r->dem = g_new0(double, t->n);
     r->node = g_new(gint, t->n);
     r->dom = g_new(guint, t->n);
@@ -204,6 +239,7 @@ record(TTrace *t, TAlgo a, const VmbScenario *sc, const VmbSnapshot *s, double n
         for (guint v = 0; v < def->nvcpus; v++, k++) {
             r->dom[k] = i;
             r->pcpu[k] = d ? d->vcpus[v].pcpu : -1;
+            r->set[k] = d && d->vcpus[v].cpus ? intern_set(t, d->vcpus[v].cpus) : -1;
             r->node[k] = d ? MAX(d->mem_node, 0) : 0;
             r->dem[k] = d ? vmb_series_at(&def->load[v], now - t->tr.interval / 2) : 0;
         }
@@ -221,11 +257,19 @@ run_algo(TTrace *t, TAlgo a)
     g_assert_no_error(error);
     g_autoptr(VmbHypervisor) hv = vmb_hv_fake_new_from_scenario(sc, TRUE);
     g_assert_true(vmb_hypervisor_ensure_connected(hv, &error));
-    CpuAlgoId id = a == T_VMBALANCE ? CPU_VMBALANCE
+    gboolean vmb = a == T_VMBALANCE || a == T_VMB_CORE || a == T_VMB_CACHE || a == T_VMB_NODE;
+    CpuAlgoId id = vmb              ? CPU_VMBALANCE
                    : a == T_SEED001 ? CPU_SEED001
                    : a == T_SEED004 ? CPU_SEED004
                                     : CPU_NOPIN;
     CpuAlgo *algo = bench_cpu_algo_new(id, &t->tr, sc);
+    if (a == T_VMBALANCE) /* the one-pCPU model, whatever the shipped default */
+        bench_cpu_algo_set(algo, "cpu.pin_to", "cpu");
+    else if (vmb)
+        bench_cpu_algo_set(algo, "cpu.pin_to",
+                           a == T_VMB_CORE    ? "core"
+                           : a == T_VMB_CACHE ? "cache"
+                                              : "node");
     g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     g_autofree guint *count = g_new0(guint, t->tr.npcpus);
     guint ncycles = (guint) floor(t->tr.duration / t->tr.interval + 1e-9);
@@ -295,6 +339,15 @@ hash2(guint64 a, guint64 b)
 }
 
 /* The kernel's choice for floating vCPUs (see the header), into @p. */
+static void kernel_place(const TTrace *t, const Rec *r, gboolean numa, gint *p);
+
+/* Is @c a candidate for vCPU @i: in its set pin, if any. */
+static gboolean
+in_set(const TTrace *t, const Rec *r, guint i, guint c)
+{
+    return !r->set || r->set[i] < 0 || vmb_cpuset_has(g_ptr_array_index(t->sets, r->set[i]), c);
+}
+
 static void
 kernel_place(const TTrace *t, const Rec *r, gboolean numa, gint *p)
 {
@@ -324,7 +377,7 @@ kernel_place(const TTrace *t, const Rec *r, gboolean numa, gint *p)
                 guint nc = 0;
                 double least = INFINITY;
                 for (guint c = 0; c < tp->npcpus; c++) {
-                    if (local && tp->cpu[c].node != (guint) r->node[i])
+                    if ((local && tp->cpu[c].node != (guint) r->node[i]) || !in_set(t, r, i, c))
                         continue;
                     gboolean ok;
                     if (level == 0) { /* an idle core */
@@ -507,9 +560,12 @@ void
 bench_topology(GString *md, gboolean smoke)
 {
     GPtrArray *traces = g_ptr_array_new_with_free_func((GDestroyNotify) ttrace_free);
-    g_ptr_array_add(traces, ttrace_new("topo-2x8x2", 2, 8, 2, 2, 1, smoke));
-    if (!smoke)
-        g_ptr_array_add(traces, ttrace_new("topo-4x16x2", 4, 16, 2, 4, 4, smoke));
+    g_ptr_array_add(traces, ttrace_new("topo-2x8x2", 2, 8, 2, 2, 1, 0, smoke));
+    if (!smoke) {
+        g_ptr_array_add(traces, ttrace_new("topo-4x16x2", 4, 16, 2, 4, 4, 0, smoke));
+        /* cache groups smaller than a node (AMD core complexes): cache and node differ */
+        g_ptr_array_add(traces, ttrace_new("topo-2x8x2-ccx4", 2, 8, 2, 2, 1, 4, smoke));
+    }
     for (guint i = 0; i < traces->len; i++) {
         for (guint a = 0; a < N_TALGOS; a++)
             run_algo(g_ptr_array_index(traces, i), a);
@@ -528,7 +584,14 @@ bench_topology(GString *md, gboolean smoke)
             "running domain on two nodes although its memory node had room for it (as many cores "
             "without another domain's busy vCPU as it has vCPUs). The oracle places per "
             "phase, knowing the phase's loads, each vCPU where the model's work grows most "
-            "(greedy, a reference, not a bound).\n\n");
+            "(greedy, a reference, not a bound). The pin_to rows are the same balancer with "
+            "`cpu.pin_to` = core, cache or node: each vCPU pinned to every pCPU of its core, "
+            "cache group or node, and placed inside that set by the kernel model above at every "
+            "record; on the first two hosts a cache group is a node, so the cache and node "
+            "rows coincide there; topo-2x8x2-ccx4 is topo-2x8x2 with cache groups of 4 cores "
+            "(2 per node, as AMD's core complexes). The vmbalance row pins to one pCPU "
+            "(`cpu.pin_to = cpu`, the "
+            "default).\n\n");
     for (guint i = 0; i < traces->len; i++) {
         TTrace *t = g_ptr_array_index(traces, i);
         g_string_append_printf(md, "### %s: %s (%u pCPUs, %u vCPUs)\n\n", t->tr.name, t->tr.title,
@@ -566,15 +629,17 @@ bench_topology(GString *md, gboolean smoke)
     g_string_append_printf(md,
                            "### Sensitivity (%s): work delivered by smt_gain and "
                            "remote_penalty\n\n"
-                           "| smt_gain | remote_penalty | vmbalance | no pinning | + NUMA "
+                           "| smt_gain | remote_penalty | vmbalance | pin_to=core | "
+                           "pin_to=cache | pin_to=node | no pinning | + NUMA "
                            "balancing | LXD round robin | seed 004 | oracle |\n"
-                           "|---|---|---|---|---|---|---|---|\n",
+                           "|---|---|---|---|---|---|---|---|---|---|---|\n",
                            t0->tr.name);
     const double gains[] = {0.1, 0.25, 0.4}, pens[] = {0, 0.2, 0.4};
     for (guint g = 0; g < G_N_ELEMENTS(gains); g++) {
         for (guint q = 0; q < G_N_ELEMENTS(pens); q++) {
             Model m = {gains[g], pens[q]};
-            const TAlgo cols[] = {T_VMBALANCE, T_NOPIN, T_NOPIN_NUMA, T_LXD, T_SEED004, T_ORACLE};
+            const TAlgo cols[] = {T_VMBALANCE,  T_VMB_CORE, T_VMB_CACHE, T_VMB_NODE, T_NOPIN,
+                                  T_NOPIN_NUMA, T_LXD,      T_SEED004,   T_ORACLE};
             g_string_append_printf(md, "| %.2f | %.1f |", m.smt_gain, m.remote_penalty);
             for (guint c = 0; c < G_N_ELEMENTS(cols); c++)
                 g_string_append_printf(md, " %.3f |", evaluate(t0, cols[c], &m, NULL).work);

@@ -142,6 +142,8 @@ vcpu_to_json(gconstpointer item)
     json_object_set_int_member(o, "vcpu", v->vcpu);
     set_opt_int(o, "pcpu", v->pcpu);
     set_opt_percent(o, "load_percent", v->load_percent);
+    if (v->cpus && *v->cpus) /* the pin as a CPU list; absent while it floats */
+        json_object_set_string_member(o, "cpus", v->cpus);
     return o;
 }
 
@@ -199,6 +201,10 @@ action_to_json(gconstpointer item)
         json_object_set_int_member(o, "vcpu", a->vcpu);
         set_opt_int(o, "from_pcpu", a->from_pcpu);
         json_object_set_int_member(o, "to_pcpu", a->to_pcpu);
+        if (a->from_cpus && *a->from_cpus)
+            json_object_set_string_member(o, "from_cpus", a->from_cpus);
+        if (a->to_cpus && *a->to_cpus)
+            json_object_set_string_member(o, "to_cpus", a->to_cpus);
     } else {
         json_object_set_int_member(o, "old_kib", (gint64) a->old_kib);
         json_object_set_int_member(o, "new_kib", (gint64) a->new_kib);

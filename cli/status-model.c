@@ -119,14 +119,21 @@ decode_pcpus(GVariant *pcpus)
     return out;
 }
 
+static void
+vcpu_clear(gpointer data)
+{
+    g_free(((VmbCtlVcpu *) data)->cpus);
+}
+
 static GArray *
 decode_vcpus(GVariant *vcpus)
 {
     GArray *out = g_array_new(FALSE, FALSE, sizeof(VmbCtlVcpu));
+    g_array_set_clear_func(out, vcpu_clear);
     GVariantIter it;
     VmbCtlVcpu v;
     g_variant_iter_init(&it, vcpus);
-    while (g_variant_iter_next(&it, "(uid)", &v.vcpu, &v.pcpu, &v.load_percent))
+    while (g_variant_iter_next(&it, "(uids)", &v.vcpu, &v.pcpu, &v.load_percent, &v.cpus))
         g_array_append_val(out, v);
     return out;
 }
@@ -139,7 +146,7 @@ decode_domains(GVariant *domains)
     VmbCtlDomain d;
     GVariant *vcpus;
     g_variant_iter_init(&it, domains);
-    while (g_variant_iter_next(&it, "(ssb@a(uid)(xxxx))", &d.name, &d.uuid, &d.excluded, &vcpus,
+    while (g_variant_iter_next(&it, "(ssb@a(uids)(xxxx))", &d.name, &d.uuid, &d.excluded, &vcpus,
                                &d.actual_kib, &d.usable_kib, &d.target_kib, &d.maximum_kib)) {
         d.vcpus = decode_vcpus(vcpus);
         g_variant_unref(vcpus);
@@ -188,9 +195,9 @@ vmb_ctl_history_fetch(VmbManager1 *proxy, guint count, GError **error)
     GVariantIter it;
     VmbCtlAction a;
     g_variant_iter_init(&it, h->reply);
-    while (g_variant_iter_next(&it, "(t&s&s&suiutt&s&sb)", &a.time_us, &a.kind, &a.domain, NULL,
-                               &a.vcpu, &a.from_pcpu, &a.to_pcpu, &a.old_kib, &a.new_kib, &a.reason,
-                               &a.detail, &a.dry_run))
+    while (g_variant_iter_next(&it, "(t&s&s&suiu&s&stt&s&sb)", &a.time_us, &a.kind, &a.domain, NULL,
+                               &a.vcpu, &a.from_pcpu, &a.to_pcpu, &a.from_cpus, &a.to_cpus,
+                               &a.old_kib, &a.new_kib, &a.reason, &a.detail, &a.dry_run))
         g_array_append_val(h->actions, a);
     return h;
 }

@@ -47,8 +47,9 @@ typedef struct {
 
 typedef struct {
     guint32 vcpu;
-    gint32 pcpu;         /* < 0: floating */
+    gint32 pcpu;         /* < 0: floating or on a set */
     double load_percent; /* < 0: not measured yet */
+    char *cpus;          /* its pin as a CPU list ("3", "0,16"); "" floating */
 } VmbCtlVcpu;
 
 typedef struct {
@@ -86,8 +87,9 @@ typedef struct {
     guint64 time_us;
     const char *kind, *domain;
     guint32 vcpu;
-    gint32 from_pcpu; /* < 0: the vCPU floated */
+    gint32 from_pcpu; /* < 0: the vCPU floated or was on a set */
     guint32 to_pcpu;
+    const char *from_cpus, *to_cpus; /* the pins as CPU lists, "" floating (NULL: unknown) */
     guint64 old_kib, new_kib;
     const char *reason, *detail;
     gboolean dry_run;

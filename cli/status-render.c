@@ -189,7 +189,10 @@ print_domain(GString *out, const VmbCtlDomain *d, guint width)
     for (guint i = 0; i < d->vcpus->len; i++) {
         const VmbCtlVcpu *v = &g_array_index(d->vcpus, VmbCtlVcpu, i);
         vmb_append_padded(out, i == 0 ? shown : "", width, FALSE);
-        g_autofree char *pcpu = v->pcpu >= 0 ? g_strdup_printf("%d", v->pcpu) : g_strdup("-");
+        /* the pin: one pCPU, or a set (cpu.pin_to) */
+        g_autofree char *pcpu = v->cpus && *v->cpus ? g_strdup(v->cpus)
+                                : v->pcpu >= 0      ? g_strdup_printf("%d", v->pcpu)
+                                                    : g_strdup("-");
         g_autofree char *load =
             v->load_percent >= 0 ? g_strdup_printf("%.0f%%", v->load_percent) : g_strdup("-");
         g_string_append_printf(out, "  %4u  %4s  %6s", v->vcpu, pcpu, load);
@@ -257,15 +260,24 @@ vmb_action_print(const VmbCtlAction *a)
     g_print("%s\n", line);
 }
 
+/* "pCPU 3", "CPUs 0,16" (a set pin, cpu.pin_to) or "floating". */
+static char *
+pin_words(const char *cpus, gint pcpu)
+{
+    if (cpus && strpbrk(cpus, ",-"))
+        return g_strdup_printf("CPUs %s", cpus);
+    return pcpu >= 0 ? g_strdup_printf("pCPU %d", pcpu) : g_strdup("floating");
+}
+
 char *
 vmb_action_format(const VmbCtlAction *a)
 {
     g_autofree char *when = vmb_format_time(a->time_us);
     g_autofree char *what = NULL;
     if (g_str_equal(a->kind, "pin")) {
-        g_autofree char *from =
-            a->from_pcpu >= 0 ? g_strdup_printf("pCPU %d", a->from_pcpu) : g_strdup("floating");
-        what = g_strdup_printf("vCPU %u: %s -> pCPU %u", a->vcpu, from, a->to_pcpu);
+        g_autofree char *from = pin_words(a->from_cpus, a->from_pcpu);
+        g_autofree char *to = pin_words(a->to_cpus, (gint) a->to_pcpu);
+        what = g_strdup_printf("vCPU %u: %s -> %s", a->vcpu, from, to);
     } else {
         what = g_strdup_printf("%" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT " MiB",
                                a->old_kib / 1024, a->new_kib / 1024);

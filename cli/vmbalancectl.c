@@ -546,10 +546,20 @@ monitor_flush(void)
 
 static void
 on_pin_changed(VmbManager1 *p, guint64 time, const char *domain, const char *uuid, guint vcpu,
-               gint from, guint to, const char *reason, const char *detail, gboolean dry_run,
-               gpointer data)
+               gint from, guint to, const char *from_cpus, const char *to_cpus, const char *reason,
+               const char *detail, gboolean dry_run, gpointer data)
 {
-    VmbCtlAction a = {time, "pin", domain, vcpu, from, to, 0, 0, reason, detail, dry_run};
+    VmbCtlAction a = {.time_us = time,
+                      .kind = "pin",
+                      .domain = domain,
+                      .vcpu = vcpu,
+                      .from_pcpu = from,
+                      .to_pcpu = to,
+                      .from_cpus = from_cpus,
+                      .to_cpus = to_cpus,
+                      .reason = reason,
+                      .detail = detail,
+                      .dry_run = dry_run};
     vmb_action_print(&a);
     monitor_flush();
 }
@@ -559,7 +569,15 @@ on_memory_changed(VmbManager1 *p, guint64 time, const char *domain, const char *
                   guint64 old_kib, guint64 new_kib, const char *reason, const char *detail,
                   gboolean dry_run, gpointer data)
 {
-    VmbCtlAction a = {time, "memory", domain, 0, -1, 0, old_kib, new_kib, reason, detail, dry_run};
+    VmbCtlAction a = {.time_us = time,
+                      .kind = "memory",
+                      .domain = domain,
+                      .from_pcpu = -1,
+                      .old_kib = old_kib,
+                      .new_kib = new_kib,
+                      .reason = reason,
+                      .detail = detail,
+                      .dry_run = dry_run};
     vmb_action_print(&a);
     monitor_flush();
 }

@@ -17,14 +17,20 @@ typedef struct {
     const char *uuid;
     /* VMB_ACTION_PIN */
     guint vcpu;
-    gint from_pcpu; /* -1 when it was floating */
-    guint to_pcpu;
+    gint from_pcpu; /* -1 when it was floating (or on a set) */
+    guint to_pcpu;  /* with a set pin, the set's first CPU */
+    /* Set pins (cpu.pin_to): the CPU lists ("4-5"), NULL when one pCPU (or floating). */
+    const char *from_cpus, *to_cpus;
     /* VMB_ACTION_MEMORY */
     guint64 old_kib, new_kib;
     const char *reason; /* short word: balance, spread, place, grow, shrink, ... */
     const char *detail; /* one human sentence with the numbers behind the decision */
     gboolean dry_run;
 } VmbAction;
+
+/* A pin action's pin before (@to FALSE) or after as a CPU list: the set, the one pCPU, or ""
+ * for a vCPU that floated. */
+char *vmb_action_cpus(const VmbAction *a, gboolean to);
 
 typedef void (*VmbActionFunc)(const VmbAction *action, gpointer user_data);
 

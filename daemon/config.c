@@ -18,6 +18,7 @@ G_DEFINE_QUARK(vmb_config_error, vmb_config_error)
 #define OFF(field) offsetof(VmbConfig, field)
 
 static const char *const foreign_choices[] = {"override", "respect", NULL};
+static const char *const pin_to_choices[] = {"cpu", "core", "cache", "node", NULL};
 
 static const VmbKeyInfo keys[] = {
     {"daemon.uri", VMB_KEY_STRING, 0, 0, OFF(uri), FALSE,
@@ -48,6 +49,10 @@ static const VmbKeyInfo keys[] = {
      foreign_choices},
     {"cpu.housekeeping_cpus", VMB_KEY_CPULIST, 0, 0, OFF(cpu_housekeeping), FALSE,
      "host CPUs for QEMU emulator threads and IOThreads (empty: not pinned)", 1000, 0},
+    {"cpu.pin_to", VMB_KEY_CHOICE, 0, 0, OFF(cpu_pin_to), FALSE,
+     "what one vCPU is pinned to: cpu (one pCPU), or all usable pCPUs of its core, cache "
+     "group or node",
+     16, 0, pin_to_choices},
     {"memory.enabled", VMB_KEY_BOOL, 0, 1, OFF(mem_enabled), FALSE, "run the memory coordinator"},
     {"memory.interval", VMB_KEY_UINT, 1, 3600, OFF(mem_interval), TRUE,
      "seconds between memory coordinator cycles (default: daemon.interval)"},
@@ -163,6 +168,7 @@ vmb_config_new_defaults(void)
     c->metrics_file = g_strdup("");
     c->cpu_enabled = TRUE;
     c->cpu_foreign_pins = g_strdup("override");
+    c->cpu_pin_to = g_strdup("cpu");
     c->cpu_cpus_all = TRUE;
     c->cpu_hysteresis = 3.0;
     c->cpu_max_moves = 0;
@@ -192,6 +198,7 @@ vmb_config_copy(const VmbConfig *c)
     VmbConfig *copy = g_memdup2(c, sizeof(*c));
     copy->uri = g_strdup(c->uri);
     copy->cpu_foreign_pins = g_strdup(c->cpu_foreign_pins);
+    copy->cpu_pin_to = g_strdup(c->cpu_pin_to);
     copy->exclude = g_strdupv(c->exclude);
     copy->metrics_file = g_strdup(c->metrics_file);
     copy->mem_weights = g_strdupv(c->mem_weights);
@@ -206,6 +213,7 @@ vmb_config_free(VmbConfig *c)
         return;
     g_free(c->uri);
     g_free(c->cpu_foreign_pins);
+    g_free(c->cpu_pin_to);
     g_strfreev(c->exclude);
     g_free(c->metrics_file);
     g_strfreev(c->mem_weights);

@@ -38,6 +38,8 @@ typedef struct {
     /* "override" or "respect": pins vmbalanced did not make */
     char *cpu_foreign_pins;
     VmbCpuSet cpu_housekeeping; /* emulator threads and IOThreads go here; empty = off */
+    /* cpu, core, cache or node: what one vCPU is pinned to (cpu-pinto.h) */
+    char *cpu_pin_to;
     /* [memory] */
     gboolean mem_enabled;
     guint mem_interval;        /* 0 = use daemon.interval */

@@ -31,6 +31,8 @@ vmb_cpu_reason_to_string(VmbCpuReason r)
         return "smt";
     case VMB_CPU_NUMA:
         return "numa";
+    case VMB_CPU_PIN_TO:
+        return "pin_to";
     }
     return "?";
 }

@@ -40,6 +40,7 @@ typedef enum {
     VMB_CPU_SPREAD,   /* separates vCPUs of one domain at no load cost */
     VMB_CPU_SMT,  /* off a core whose other thread is busy (or another domain's), to an idle core */
     VMB_CPU_NUMA, /* back to the node holding its domain's memory */
+    VMB_CPU_PIN_TO, /* same place, pinned to its cpu.pin_to set instead (cpu-pinto.h) */
 } VmbCpuReason;
 
 /* A vCPU's place in a target placement. Zero-initialised: no target. */

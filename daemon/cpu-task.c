@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cpu-task.h"
 
+#include "cpu-pinto.h"
 #include "cpu-policy.h"
 #include "domain-meta.h"
 #include "housekeeping.h"
@@ -207,6 +208,10 @@ describe_move(const VmbCpuMove *m, const VmbCpuItem *item)
         return g_strdup_printf("vCPU load %.0f%%, pCPU %u is on the node of its domain's memory "
                                "at %.0f%%",
                                item->load, m->to, m->to_load);
+    if (m->reason == VMB_CPU_PIN_TO)
+        return g_strdup_printf("vCPU load %.0f%%, stays where it runs, pinned to the whole set "
+                               "there (cpu.pin_to)",
+                               item->load);
     if (m->reason == VMB_CPU_BALANCE || m->reason == VMB_CPU_SPREAD)
         return g_strdup_printf("vCPU load %.0f%%, pCPU %d at %.0f%%, pCPU %u at %.0f%%, "
                                "busier one drops %.0f points",
@@ -217,14 +222,15 @@ describe_move(const VmbCpuMove *m, const VmbCpuItem *item)
 
 typedef enum { MOVE_MADE, MOVE_SKIPPED, MOVE_FAILED, MOVE_DISCONNECTED } MoveOutcome;
 
-/* Pins the vCPU; a domain that vanished meanwhile is skipped quietly. */
+/* Pins the vCPU to @to (one pCPU, or a cpu.pin_to set); a domain that vanished meanwhile is
+ * skipped quietly. */
 static MoveOutcome
-pin(VmbCpuTask *t, VmbHypervisor *hv, const ItemRef *ref, const VmbCpuMove *m)
+pin(VmbCpuTask *t, VmbHypervisor *hv, const ItemRef *ref, const VmbCpuSet *to)
 {
     g_autoptr(GError) error = NULL;
-    if (vmb_hypervisor_pin_vcpu(hv, ref->dom->uuid, ref->vcpu, m->to, &error)) {
+    if (vmb_hypervisor_pin_vcpu_set(hv, ref->dom->uuid, ref->vcpu, to, &error)) {
         vmb_cpu_usage_mark_moved(t->usage, ref->dom->uuid, ref->vcpu);
-        vmb_foreign_pins_made(t->foreign, ref->dom->uuid, ref->vcpu, m->to);
+        vmb_foreign_pins_made(t->foreign, ref->dom->uuid, ref->vcpu, to);
         t->pin_changes++;
         return MOVE_MADE;
     }
@@ -233,7 +239,8 @@ pin(VmbCpuTask *t, VmbHypervisor *hv, const ItemRef *ref, const VmbCpuMove *m)
         return MOVE_SKIPPED;
     }
     t->errors++;
-    g_warning("cannot pin %s vCPU %u to pCPU %u: %s", ref->dom->name, ref->vcpu, m->to,
+    g_autofree char *text = vmb_cpuset_format(to);
+    g_warning("cannot pin %s vCPU %u to pCPUs %s: %s", ref->dom->name, ref->vcpu, text,
               error->message);
     return g_error_matches(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED) ? MOVE_DISCONNECTED
                                                                            : MOVE_FAILED;
@@ -242,29 +249,36 @@ pin(VmbCpuTask *t, VmbHypervisor *hv, const ItemRef *ref, const VmbCpuMove *m)
 /* Nothing changes in a dry run, so the same plan comes back every cycle: a would-be move
  * is reported once, until its destination changes. */
 static gboolean
-dry_run_is_new(VmbCpuTask *t, const ItemRef *ref, const VmbCpuMove *m)
+dry_run_is_new(VmbCpuTask *t, const ItemRef *ref, guint first_cpu)
 {
     g_autofree char *key = g_strdup_printf("%s/%u", ref->dom->uuid, ref->vcpu);
-    gpointer to = GUINT_TO_POINTER(m->to + 1);
+    gpointer to = GUINT_TO_POINTER(first_cpu + 1);
     if (g_hash_table_lookup(t->dry_reported, key) == to)
         return FALSE;
     g_hash_table_insert(t->dry_reported, g_steal_pointer(&key), to);
     return TRUE;
 }
 
+/* Reports @m; @to is the set pinned to, NULL for the one pCPU m->to (the detail names the
+ * pCPUs the plan counted on, inside the set). */
 static void
-report_move(const ItemRef *ref, const VmbCpuMove *m, const VmbCpuItem *item, gboolean dry_run,
-            VmbActionFunc report, gpointer report_data)
+report_move(const ItemRef *ref, const VmbCpuMove *m, const VmbCpuItem *item, const VmbCpuSet *to,
+            gboolean dry_run, VmbActionFunc report, gpointer report_data)
 {
+    g_autofree char *to_cpus = to ? vmb_cpuset_format(to) : NULL;
     g_autofree char *detail = describe_move(m, item);
+    const VmbVcpuStat *was = &ref->dom->vcpus[ref->vcpu];
+    g_autofree char *from_cpus = was->cpus ? vmb_cpuset_format(was->cpus) : NULL;
     VmbAction a = {
         .kind = VMB_ACTION_PIN,
         .wall_us = g_get_real_time(),
         .domain = ref->dom->name,
         .uuid = ref->dom->uuid,
         .vcpu = ref->vcpu,
-        .from_pcpu = m->from,
-        .to_pcpu = m->to,
+        .from_pcpu = was->cpus ? -1 : m->from,
+        .to_pcpu = to ? (guint) vmb_cpuset_first(to) : m->to,
+        .from_cpus = from_cpus,
+        .to_cpus = to_cpus,
         .reason = vmb_cpu_reason_to_string(m->reason),
         .detail = detail,
         .dry_run = dry_run,
@@ -284,9 +298,12 @@ apply_moves(VmbCpuTask *t, VmbHypervisor *hv, GArray *moves, GArray *items, GArr
     for (guint k = 0; k < moves->len; k++) {
         const VmbCpuMove *m = &g_array_index(moves, VmbCpuMove, k);
         const ItemRef *ref = &g_array_index(refs, ItemRef, m->item);
-        if (dry_run && !dry_run_is_new(t, ref, m))
+        if (dry_run && !dry_run_is_new(t, ref, m->to))
             continue;
-        MoveOutcome o = dry_run ? MOVE_MADE : pin(t, hv, ref, m);
+        VmbCpuSet one;
+        vmb_cpuset_clear(&one);
+        vmb_cpuset_add(&one, m->to);
+        MoveOutcome o = dry_run ? MOVE_MADE : pin(t, hv, ref, &one);
         result->failed += o == MOVE_FAILED || o == MOVE_DISCONNECTED;
         if (o == MOVE_DISCONNECTED)
             break;
@@ -295,8 +312,39 @@ apply_moves(VmbCpuTask *t, VmbHypervisor *hv, GArray *moves, GArray *items, GArr
         result->applied++;
         if (!dry_run)
             g_array_append_val(made, k);
-        report_move(ref, m, &g_array_index(items, VmbCpuItem, m->item), dry_run, report,
+        report_move(ref, m, &g_array_index(items, VmbCpuItem, m->item), NULL, dry_run, report,
                     report_data);
+    }
+}
+
+/* cpu.pin_to = core, cache or node: plans over the sets (cpu-pinto.h) and pins to them. The
+ * move check judges one-pCPU moves only: set pins are not recorded. */
+static void
+apply_set_plan(VmbCpuTask *t, VmbHypervisor *hv, const VmbPinBins *bins, const VmbCpuProblem *p,
+               const VmbCpuTunables *tun, GArray *refs, gboolean dry_run, VmbActionFunc report,
+               gpointer report_data, VmbCpuCycleResult *result)
+{
+    g_autofree const VmbCpuSet **pin_set = g_new0(const VmbCpuSet *, MAX(refs->len, 1));
+    for (guint i = 0; i < refs->len; i++) {
+        const ItemRef *ref = &g_array_index(refs, ItemRef, i);
+        pin_set[i] = ref->dom->vcpus[ref->vcpu].cpus;
+    }
+    g_autoptr(GArray) moves = vmb_pin_plan(p, tun, bins, pin_set);
+    result->planned = moves->len;
+    for (guint k = 0; k < moves->len; k++) {
+        const VmbPinMove *pm = &g_array_index(moves, VmbPinMove, k);
+        const ItemRef *ref = &g_array_index(refs, ItemRef, pm->item);
+        if (dry_run && !dry_run_is_new(t, ref, (guint) vmb_cpuset_first(pm->to)))
+            continue;
+        MoveOutcome o = dry_run ? MOVE_MADE : pin(t, hv, ref, pm->to);
+        result->failed += o == MOVE_FAILED || o == MOVE_DISCONNECTED;
+        if (o == MOVE_DISCONNECTED)
+            break;
+        if (o != MOVE_MADE)
+            continue;
+        result->applied++;
+        report_move(ref, &pm->move, &p->items[pm->item], bins->size[pm->bin] > 1 ? pm->to : NULL,
+                    dry_run, report, report_data);
     }
 }
 
@@ -534,6 +582,17 @@ vmb_cpu_task_run(VmbCpuTask *t, VmbHypervisor *hv, const VmbSnapshot *s, const V
         problem.blocked = is_blocked;
     VmbCpuTunables tun = {.hysteresis = c->cpu_hysteresis,
                           .max_moves = vmb_cpu_task_max_moves(c, n_allowed)};
+    VmbPinTo mode = VMB_PIN_TO_CPU;
+    vmb_pin_to_parse(c->cpu_pin_to, &mode); /* the configuration checked it */
+    g_autoptr(VmbPinBins) bins =
+        mode == VMB_PIN_TO_CPU ? NULL : vmb_pin_bins_new(mode, s->topology, s->npcpus, allowed);
+    if (bins && !vmb_pin_bins_single(bins)) {
+        /* Set pins plan cycle by cycle: no one-pCPU target is kept (cpu-pinto.h). */
+        g_hash_table_remove_all(t->targets);
+        t->settling = 0;
+        apply_set_plan(t, hv, bins, &problem, &tun, refs, dry_run, report, report_data, result);
+        return;
+    }
     g_autofree VmbCpuTarget *targets = g_new0(VmbCpuTarget, MAX(items->len, 1));
     problem.settling = t->settling;
     VmbCpuNext next = {.targets = targets};

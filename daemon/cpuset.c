@@ -41,6 +41,22 @@ vmb_cpuset_is_empty(const VmbCpuSet *set)
     return vmb_cpuset_count(set) == 0;
 }
 
+gboolean
+vmb_cpuset_equal(const VmbCpuSet *a, const VmbCpuSet *b)
+{
+    return memcmp(a->bits, b->bits, sizeof(a->bits)) == 0;
+}
+
+gint
+vmb_cpuset_first(const VmbCpuSet *set)
+{
+    for (guint w = 0; w < G_N_ELEMENTS(set->bits); w++) {
+        if (set->bits[w])
+            return (gint) (w * 64 + (guint) __builtin_ctzll(set->bits[w]));
+    }
+    return -1;
+}
+
 static gboolean
 parse_cpu(const char *s, char **end, guint *cpu)
 {

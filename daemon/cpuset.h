@@ -22,6 +22,9 @@ void vmb_cpuset_add(VmbCpuSet *set, guint cpu);
 gboolean vmb_cpuset_has(const VmbCpuSet *set, guint cpu);
 guint vmb_cpuset_count(const VmbCpuSet *set);
 gboolean vmb_cpuset_is_empty(const VmbCpuSet *set);
+gboolean vmb_cpuset_equal(const VmbCpuSet *a, const VmbCpuSet *b);
+/* The lowest CPU of @set, -1 when it is empty. */
+gint vmb_cpuset_first(const VmbCpuSet *set);
 /* Accepts "all", or a list of N and N-M ranges. Fails with a message on anything else. */
 gboolean vmb_cpuset_parse(const char *text, VmbCpuSet *set, gboolean *all, GError **error);
 char *vmb_cpuset_format(const VmbCpuSet *set);

@@ -156,6 +156,7 @@ build_domain(VmbDaemon *d, const VmbDomainStat *dom)
     for (guint i = 0; i < dom->nvcpus; i++) {
         const VmbVcpuLoad *l = d->cpu.usage ? vmb_cpu_usage_vcpu(d->cpu.usage, dom->uuid, i) : NULL;
         v->vcpus[i].pcpu = dom->vcpus[i].pcpu;
+        v->vcpus[i].cpus = dom->vcpus[i].cpus ? vmb_cpuset_format(dom->vcpus[i].cpus) : NULL;
         v->vcpus[i].load = l && l->valid ? l->load : -1.0;
         v->vcpus[i].wait = l && l->valid ? MAX(0, l->demand - l->run) : -1.0;
     }

@@ -256,10 +256,12 @@ on_action(const VmbAction *a, gpointer data)
     VmbDbusService *s = data;
     const char *domain = a->domain ? a->domain : "", *uuid = a->uuid ? a->uuid : "";
     const char *reason = a->reason ? a->reason : "", *detail = a->detail ? a->detail : "";
-    if (a->kind == VMB_ACTION_PIN)
+    if (a->kind == VMB_ACTION_PIN) {
+        g_autofree char *from = vmb_action_cpus(a, FALSE), *to = vmb_action_cpus(a, TRUE);
         vmb_manager1_emit_pin_changed(s->skeleton, (guint64) a->wall_us, domain, uuid, a->vcpu,
-                                      a->from_pcpu, a->to_pcpu, reason, detail, a->dry_run);
-    else
+                                      a->from_pcpu, a->to_pcpu, from, to, reason, detail,
+                                      a->dry_run);
+    } else
         vmb_manager1_emit_memory_changed(s->skeleton, (guint64) a->wall_us, domain, uuid,
                                          a->old_kib, a->new_kib, reason, detail, a->dry_run);
 }
@@ -283,14 +285,19 @@ static GVariant *
 build_domains(const VmbStatus *st)
 {
     GVariantBuilder b;
-    g_variant_builder_init(&b, G_VARIANT_TYPE("a(ssba(uid)(xxxx))"));
+    g_variant_builder_init(&b, G_VARIANT_TYPE("a(ssba(uids)(xxxx))"));
     for (guint i = 0; i < vmb_status_n_domains(st); i++) {
         const VmbDomainStatus *dom = vmb_status_domain(st, i);
         GVariantBuilder vcpus;
-        g_variant_builder_init(&vcpus, G_VARIANT_TYPE("a(uid)"));
-        for (guint v = 0; v < dom->nvcpus; v++)
-            g_variant_builder_add(&vcpus, "(uid)", v, dom->vcpus[v].pcpu, dom->vcpus[v].load);
-        g_variant_builder_add(&b, "(ssba(uid)(xxxx))", dom->name, dom->uuid, dom->excluded, &vcpus,
+        g_variant_builder_init(&vcpus, G_VARIANT_TYPE("a(uids)"));
+        for (guint v = 0; v < dom->nvcpus; v++) {
+            const VmbVcpuStatus *vs = &dom->vcpus[v];
+            g_autofree char *cpus = vs->cpus        ? g_strdup(vs->cpus)
+                                    : vs->pcpu >= 0 ? g_strdup_printf("%d", vs->pcpu)
+                                                    : g_strdup("");
+            g_variant_builder_add(&vcpus, "(uids)", v, vs->pcpu, vs->load, cpus);
+        }
+        g_variant_builder_add(&b, "(ssba(uids)(xxxx))", dom->name, dom->uuid, dom->excluded, &vcpus,
                               dom->actual_kib, dom->usable_kib, dom->target_kib, dom->maximum_kib);
     }
     return g_variant_builder_end(&b);
@@ -578,14 +585,16 @@ handle_get_history(VmbManager1 *m, GDBusMethodInvocation *inv, guint limit, gpoi
     VmbDbusService *s = data;
     const VmbStatus *st = vmb_daemon_status(s->daemon);
     GVariantBuilder b;
-    g_variant_builder_init(&b, G_VARIANT_TYPE("a(tsssuiuttssb)"));
+    g_variant_builder_init(&b, G_VARIANT_TYPE("a(tsssuiussttssb)"));
     guint n = vmb_status_history_length(st);
     for (guint i = limit && n > limit ? n - limit : 0; i < n; i++) {
         const VmbAction *h = vmb_status_history_nth(st, i);
-        g_variant_builder_add(&b, "(tsssuiuttssb)", (guint64) h->wall_us,
-                              h->kind == VMB_ACTION_PIN ? "pin" : "memory", h->domain, h->uuid,
-                              h->vcpu, h->from_pcpu, h->to_pcpu, h->old_kib, h->new_kib, h->reason,
-                              h->detail, h->dry_run);
+        gboolean pin = h->kind == VMB_ACTION_PIN;
+        g_autofree char *from = pin ? vmb_action_cpus(h, FALSE) : g_strdup("");
+        g_autofree char *to = pin ? vmb_action_cpus(h, TRUE) : g_strdup("");
+        g_variant_builder_add(&b, "(tsssuiussttssb)", (guint64) h->wall_us, pin ? "pin" : "memory",
+                              h->domain, h->uuid, h->vcpu, h->from_pcpu, h->to_pcpu, from, to,
+                              h->old_kib, h->new_kib, h->reason, h->detail, h->dry_run);
     }
     vmb_manager1_complete_get_history(m, inv, g_variant_builder_end(&b));
     return G_DBUS_METHOD_INVOCATION_HANDLED;

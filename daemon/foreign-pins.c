@@ -6,18 +6,21 @@
 
 typedef struct {
     guint nvcpus;
-    gint *pcpu; /* [nvcpus] as last seen or pinned by us */
+    VmbVcpuStat *pin; /* [nvcpus] as last seen or pinned by us: one pCPU, a set or none */
     gboolean respected;
 } Memo;
 
 struct _VmbForeignPins {
     GHashTable *domains; /* uuid -> Memo* */
+    guint npcpus;        /* host CPUs of the last snapshot: a pin to all of them floats */
 };
 
 static void
 memo_free(Memo *m)
 {
-    g_free(m->pcpu);
+    for (guint v = 0; v < m->nvcpus; v++)
+        g_free(m->pin[v].cpus);
+    g_free(m->pin);
     g_free(m);
 }
 
@@ -39,14 +42,35 @@ vmb_foreign_pins_free(VmbForeignPins *f)
 }
 
 static char *
-where(gint pcpu)
+where(const VmbVcpuStat *pin)
 {
-    return pcpu < 0 ? g_strdup("all pCPUs") : g_strdup_printf("pCPU %d", pcpu);
+    if (pin->cpus) {
+        g_autofree char *list = vmb_cpuset_format(pin->cpus);
+        return g_strdup_printf("pCPUs %s", list);
+    }
+    return pin->pcpu < 0 ? g_strdup("all pCPUs") : g_strdup_printf("pCPU %d", pin->pcpu);
+}
+
+static gboolean
+same_pin(const VmbVcpuStat *a, const VmbVcpuStat *b)
+{
+    if (a->cpus || b->cpus)
+        return a->cpus && b->cpus && vmb_cpuset_equal(a->cpus, b->cpus);
+    return a->pcpu == b->pcpu;
+}
+
+static void
+remember(VmbVcpuStat *memo, gint pcpu, const VmbCpuSet *cpus)
+{
+    g_free(memo->cpus);
+    memo->pcpu = pcpu;
+    memo->cpus = cpus ? g_memdup2(cpus, sizeof(*cpus)) : NULL;
 }
 
 /* Said once per domain appearance: what changed, what vmbalanced does, how to make it stick. */
 static void
-notice(const VmbDomainStat *d, guint vcpu, gint before, gint now, gboolean respect)
+notice(const VmbDomainStat *d, guint vcpu, const VmbVcpuStat *before, const VmbVcpuStat *now,
+       gboolean respect)
 {
     g_autofree char *key = g_strdup_printf("foreign-pin:%s", d->uuid);
     g_autofree char *from = where(before), *to = where(now);
@@ -69,6 +93,7 @@ void
 vmb_foreign_pins_observe(VmbForeignPins *f, const VmbSnapshot *s, const VmbConfig *c)
 {
     gboolean respect = vmb_config_respects_foreign_pins(c);
+    f->npcpus = s->npcpus;
     for (guint i = 0; i < s->domains->len; i++) {
         const VmbDomainStat *d = g_ptr_array_index(s->domains, i);
         Memo *m = g_hash_table_lookup(f->domains, d->uuid);
@@ -76,9 +101,9 @@ vmb_foreign_pins_observe(VmbForeignPins *f, const VmbSnapshot *s, const VmbConfi
         vmb_domain_effective(c, d, &eff);
         if (m && m->nvcpus == d->nvcpus && eff.cpu_managed) {
             for (guint v = 0; v < d->nvcpus; v++) {
-                if (d->vcpus[v].pcpu == m->pcpu[v])
+                if (same_pin(&d->vcpus[v], &m->pin[v]))
                     continue;
-                notice(d, v, m->pcpu[v], d->vcpus[v].pcpu, respect);
+                notice(d, v, &m->pin[v], &d->vcpus[v], respect);
                 m->respected |= respect;
             }
         } else if (!m || m->nvcpus != d->nvcpus) {
@@ -87,20 +112,24 @@ vmb_foreign_pins_observe(VmbForeignPins *f, const VmbSnapshot *s, const VmbConfi
             m = g_new0(Memo, 1);
             m->respected = respected;
             m->nvcpus = d->nvcpus;
-            m->pcpu = g_new(gint, d->nvcpus);
+            m->pin = g_new0(VmbVcpuStat, d->nvcpus);
             g_hash_table_replace(f->domains, g_strdup(d->uuid), m);
         }
         for (guint v = 0; v < d->nvcpus; v++)
-            m->pcpu[v] = d->vcpus[v].pcpu;
+            remember(&m->pin[v], d->vcpus[v].pcpu, d->vcpus[v].cpus);
     }
 }
 
 void
-vmb_foreign_pins_made(VmbForeignPins *f, const char *uuid, guint vcpu, guint pcpu)
+vmb_foreign_pins_made(VmbForeignPins *f, const char *uuid, guint vcpu, const VmbCpuSet *cpus)
 {
     Memo *m = g_hash_table_lookup(f->domains, uuid);
-    if (m && vcpu < m->nvcpus)
-        m->pcpu[vcpu] = (gint) pcpu;
+    if (!m || vcpu >= m->nvcpus)
+        return;
+    VmbVcpuStat as_seen = {0}; /* as a snapshot will show it */
+    vmb_vcpu_stat_set_pin(&as_seen, cpus, f->npcpus);
+    remember(&m->pin[vcpu], as_seen.pcpu, as_seen.cpus);
+    g_free(as_seen.cpus);
 }
 
 gboolean

@@ -17,8 +17,8 @@ void vmb_foreign_pins_free(VmbForeignPins *f);
 /* Compares the pins of @s with what was seen and made before, then remembers them. Domains
  * the balancer does not manage anyway (exclude, cpu="off", definition) are only remembered. */
 void vmb_foreign_pins_observe(VmbForeignPins *f, const VmbSnapshot *s, const VmbConfig *c);
-/* vmbalanced pinned vCPU @vcpu of @uuid to @pcpu. */
-void vmb_foreign_pins_made(VmbForeignPins *f, const char *uuid, guint vcpu, guint pcpu);
+/* vmbalanced pinned vCPU @vcpu of @uuid to @cpus (one pCPU or a set: cpu.pin_to). */
+void vmb_foreign_pins_made(VmbForeignPins *f, const char *uuid, guint vcpu, const VmbCpuSet *cpus);
 /* A foreign pin of @uuid is being respected. */
 gboolean vmb_foreign_pins_respected(const VmbForeignPins *f, const char *uuid);
 /* Hands a respected domain back to the balancer; FALSE when none was respected. */

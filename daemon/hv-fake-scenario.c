@@ -242,6 +242,14 @@ parse_topology(Ctx *c, VmbScenario *sc)
             return fail(c, "cpus", get(c, "cpus"), what);
         }
         sc->ncpus = sc->topology->npcpus;
+        guint64 cache_cores;
+        if (!get_uint(c, "cache_cores", 1, 1024, 0, &cache_cores))
+            return FALSE;
+        if (get(c, "cache_cores") &&
+            !vmb_topology_split_caches(sc->topology, (guint) cache_cores, &local))
+            return fail(c, "cache_cores", get(c, "cache_cores"), local->message);
+    } else if (get(c, "cache_cores")) {
+        return fail(c, "cache_cores", get(c, "cache_cores"), "sockets, cores, threads or nodes");
     }
     const char *iso = get(c, "isolated");
     if (iso) {
@@ -265,8 +273,9 @@ static gboolean
 parse_host(Ctx *c, VmbScenario *sc)
 {
     static const char *const allowed[] = {
-        "cpus",    "memory_mib", "host_used_mib", "background", "niced",    "seed",         "down",
-        "sockets", "cores",      "threads",       "nodes",      "isolated", "cpu_topology", NULL};
+        "cpus",  "memory_mib", "host_used_mib", "background",  "niced",
+        "seed",  "down",       "sockets",       "cores",       "threads",
+        "nodes", "isolated",   "cpu_topology",  "cache_cores", NULL};
     guint64 v;
     if (!check_keys(c, allowed, FALSE, TRUE) || !get_uint(c, "cpus", 1, MAX_CPUS, 2, &v))
         return FALSE;

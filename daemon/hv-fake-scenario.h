@@ -16,6 +16,7 @@
  *   cores = 8                   ; absent): cores per socket, threads per core, NUMA nodes;
  *   threads = 2                 ; numbered as Linux does on x86 (see topology.h)
  *   nodes = 2
+ *   cache_cores = 4             ; cores per last-level cache group (default: one per node)
  *   isolated = 6-7              ; CPUs the host isolated (isolcpus, nohz_full)
  *   cpu_topology = 0/0/0 0/1/0 0/0/0 -   ; or one SOCKET/CORE/NODE per CPU ("-" offline):
  *                               ; same socket and core = threads of one core

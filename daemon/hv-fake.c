@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A deterministic simulated host. CPU: every pCPU shares its capacity max-min fairly among
  * the vCPUs pinned to it and its background load (like CFS with equal weights); floating
- * vCPUs share what is left on all pCPUs. A vCPU that gets less than its demand accrues wait
- * time, as libvirt's vcpu.N.wait reports. Memory: the balloon moves actual toward the target
- * but never below what the guest uses (it reclaims page cache first); a guest whose use
- * exceeds its actual is OOM-killed, or with autodeflate takes pages back from the balloon.
- * The guest's free memory slowly fills with page cache, so unused < usable as on a real
+ * vCPUs share what is left on all pCPUs, and vCPUs pinned to a set of pCPUs (cpu.pin_to) what is
+ * left on the set, as if the kernel balanced them perfectly inside it. A vCPU that gets less than
+ * its demand accrues wait time, as libvirt's vcpu.N.wait reports. Memory: the balloon moves actual
+ * toward the target but never below what the guest uses (it reclaims page cache first); a guest
+ * whose use exceeds its actual is OOM-killed, or with autodeflate takes pages back from the
+ * balloon. The guest's free memory slowly fills with page cache, so unused < usable as on a real
  * guest. The host holds all of a guest's actual, or with `lazy` only the pages the guest
  * touched (as QEMU does): never-used memory costs nothing until used, and an inflating balloon
  * frees resident pages only in proportion to the resident share of the guest's free memory.
@@ -35,6 +36,7 @@ typedef struct {
     VmbScenarioDomain *def;
     gboolean running;
     gint *pins;
+    gint *set; /* per vCPU: index in Fake.sets of its set pin, -1 for one pCPU or floating */
     guint64 *time_ns, *wait_ns;
     double *demand; /* per vCPU at the current step */
     double actual_mib, target_mib;
@@ -75,6 +77,7 @@ typedef struct {
     guint64 *bound_ns; /* part of busy_ns: the scenario's per-pCPU background */
     double *last_load;
     FakeDomain *doms;
+    GPtrArray *sets; /* VmbCpuSet*: every set a vCPU was pinned to, each once */
     VmbFakeCounters counters;
     guint64 reserve_kib;
     gboolean any_emulator; /* a domain has emulator load: the CPU step looks for pins */
@@ -185,6 +188,7 @@ domain_boot(Fake *f, FakeDomain *d)
     d->running = TRUE;
     for (guint v = 0; v < def->nvcpus; v++) {
         d->pins[v] = def->pin[v];
+        d->set[v] = -1;
         d->time_ns[v] = d->wait_ns[v] = 0;
     }
     d->actual_mib = (double) def->boot_mib;
@@ -362,6 +366,49 @@ run_pinned(Fake *f, double t, double dt, Share *sh, double *busy, double *residu
     return residual_total;
 }
 
+/* vCPUs pinned to a set share what the set's pCPUs have left (none more than one pCPU), like
+ * floating ones over the host; what they use is taken from the set's pCPUs in proportion to
+ * what each had left. Returns the new sum of the residuals. */
+static double
+run_sets(Fake *f, double dt, Share *sh, double *residual, double *busy)
+{
+    guint P = f->sc->ncpus;
+    for (guint g = 0; g < f->sets->len; g++) {
+        const VmbCpuSet *set = g_ptr_array_index(f->sets, g);
+        share_reset(sh);
+        for (guint i = 0; i < f->sc->domains->len; i++) {
+            FakeDomain *d = &f->doms[i];
+            for (guint v = 0; d->running && v < d->def->nvcpus; v++) {
+                if (d->pins[v] < 0 && d->set[v] == (gint) g)
+                    share_add(sh, d->demand[v], VCPU_ID(i, v));
+            }
+        }
+        if (!sh->dem->len)
+            continue;
+        double left = 0, used = 0;
+        for (guint p = 0; p < P; p++)
+            left += vmb_cpuset_has(set, p) ? residual[p] : 0;
+        share_fill(sh, left);
+        for (guint k = 0; k < sh->dem->len; k++) {
+            double a = MIN(g_array_index(sh->got, double, k), 100.0);
+            used += a;
+            run_vcpu(f, g_array_index(sh->who, guint64, k), g_array_index(sh->dem, double, k), a,
+                     dt);
+        }
+        for (guint p = 0; p < P && left > 0; p++) {
+            if (!vmb_cpuset_has(set, p))
+                continue;
+            double got = used * residual[p] / left;
+            busy[p] += got;
+            residual[p] = MAX(0, residual[p] - got);
+        }
+    }
+    double total = 0;
+    for (guint p = 0; p < P; p++)
+        total += residual[p];
+    return total;
+}
+
 /* Floating vCPUs share the leftover capacity of all pCPUs (none gets more than one pCPU);
  * what they use is spread over the pCPUs in proportion to what each had left. */
 static void
@@ -372,7 +419,7 @@ run_floating(Fake *f, double dt, Share *sh, const double *residual, double resid
     for (guint i = 0; i < f->sc->domains->len; i++) {
         FakeDomain *d = &f->doms[i];
         for (guint v = 0; d->running && v < d->def->nvcpus; v++) {
-            if (d->pins[v] < 0)
+            if (d->pins[v] < 0 && d->set[v] < 0)
                 share_add(sh, d->demand[v], VCPU_ID(i, v));
         }
         if (d->running && d->def->emulator > 0 && !d->emu_n)
@@ -420,6 +467,8 @@ step_cpu(Fake *f, double t, double dt)
         .got = g_array_new(FALSE, FALSE, sizeof(double)),
     };
     double residual_total = run_pinned(f, t, dt, &sh, busy, residual);
+    if (f->sets->len)
+        residual_total = run_sets(f, dt, &sh, residual, busy);
     run_floating(f, dt, &sh, residual, residual_total, busy);
     run_niced(f, t, busy);
     for (guint p = 0; p < P; p++) {
@@ -708,6 +757,9 @@ fake_snapshot(VmbHypervisor *hv, GError **error)
             ds->vcpus[v].wait_ns = d->wait_ns[v];
             ds->vcpus[v].has_wait = TRUE;
             ds->vcpus[v].pcpu = d->pins[v];
+            if (d->set[v] >= 0)
+                ds->vcpus[v].cpus =
+                    g_memdup2(g_ptr_array_index(f->sets, d->set[v]), sizeof(VmbCpuSet));
             ds->cpu_time_ns += d->time_ns[v];
         }
         ds->cpu_time_ns += d->other_ns;
@@ -752,8 +804,21 @@ fake_snapshot(VmbHypervisor *hv, GError **error)
     return s;
 }
 
+/* The index of @set in f->sets, added when new. */
+static gint
+intern_set(Fake *f, const VmbCpuSet *set)
+{
+    for (guint g = 0; g < f->sets->len; g++) {
+        if (vmb_cpuset_equal(g_ptr_array_index(f->sets, g), set))
+            return (gint) g;
+    }
+    g_ptr_array_add(f->sets, g_memdup2(set, sizeof(*set)));
+    return (gint) f->sets->len - 1;
+}
+
 static gboolean
-fake_pin_vcpu(VmbHypervisor *hv, const char *uuid, guint vcpu, guint pcpu, GError **error)
+fake_pin_vcpu(VmbHypervisor *hv, const char *uuid, guint vcpu, const VmbCpuSet *cpus,
+              GError **error)
 {
     vmb_hypervisor_count_call(hv, VMB_HV_CALL_REQUEST);
     if (!check_up(hv, FALSE, error))
@@ -762,13 +827,19 @@ fake_pin_vcpu(VmbHypervisor *hv, const char *uuid, guint vcpu, guint pcpu, GErro
     FakeDomain *d = find_running(f, uuid, error);
     if (!d)
         return FALSE;
-    if (vcpu >= d->def->nvcpus || pcpu >= f->sc->ncpus) {
+    guint n = vmb_cpuset_count(cpus), pcpu = (guint) vmb_cpuset_first(cpus);
+    guint inside = 0;
+    for (guint c = 0; c < f->sc->ncpus; c++)
+        inside += vmb_cpuset_has(cpus, c);
+    if (vcpu >= d->def->nvcpus || inside != n) {
+        g_autofree char *text = vmb_cpuset_format(cpus);
         g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID,
-                    "cannot pin vCPU %u to pCPU %u: domain has %u vCPUs, host %u pCPUs", vcpu, pcpu,
-                    d->def->nvcpus, f->sc->ncpus);
+                    "cannot pin vCPU %u to pCPUs %s: domain has %u vCPUs, host %u pCPUs", vcpu,
+                    text, d->def->nvcpus, f->sc->ncpus);
         return FALSE;
     }
-    d->pins[vcpu] = (gint) pcpu;
+    d->pins[vcpu] = n == 1 ? (gint) pcpu : -1;
+    d->set[vcpu] = n == 1 || n == f->sc->ncpus ? -1 : intern_set(f, cpus);
     f->counters.pin_changes++;
     return TRUE;
 }
@@ -861,6 +932,7 @@ fake_free(VmbHypervisor *hv)
     for (guint i = 0; i < f->sc->domains->len; i++) {
         FakeDomain *d = &f->doms[i];
         g_free(d->pins);
+        g_free(d->set);
         g_free(d->time_ns);
         g_free(d->wait_ns);
         g_free(d->demand);
@@ -868,6 +940,7 @@ fake_free(VmbHypervisor *hv)
         g_free(d->emulator_cpus);
     }
     g_free(f->doms);
+    g_ptr_array_unref(f->sets);
     g_free(f->busy_ns);
     g_free(f->bound_ns);
     g_free(f->last_load);
@@ -987,10 +1060,14 @@ vmb_hv_fake_new_from_scenario(VmbScenario *sc, gboolean manual_clock)
     f->last_load = g_new0(double, sc->ncpus);
     f->counters.min_host_available_kib = G_MAXUINT64;
     f->doms = g_new0(FakeDomain, sc->domains->len);
+    f->sets = g_ptr_array_new_with_free_func(g_free);
     for (guint i = 0; i < sc->domains->len; i++) {
         FakeDomain *d = &f->doms[i];
         d->def = g_ptr_array_index(sc->domains, i);
         d->pins = g_new0(gint, d->def->nvcpus);
+        d->set = g_new(gint, d->def->nvcpus);
+        for (guint v = 0; v < d->def->nvcpus; v++)
+            d->set[v] = -1;
         d->time_ns = g_new0(guint64, d->def->nvcpus);
         d->wait_ns = g_new0(guint64, d->def->nvcpus);
         d->demand = g_new0(double, d->def->nvcpus);

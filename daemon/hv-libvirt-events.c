@@ -32,9 +32,37 @@ typedef struct {
     gint64 when_s;       /* monotonic seconds then */
 } Reported;
 
+static void
+clear_sets(DomainCache *c)
+{
+    for (guint v = 0; c->sets && v < c->nvcpus; v++)
+        g_free(c->sets[v]);
+    g_clear_pointer(&c->sets, g_free);
+}
+
+/* Caches vCPU @vcpu's affinity @aff over the host's @npcpus: one pCPU, a set, or all. */
+static void
+cache_pin(DomainCache *c, guint vcpu, const VmbCpuSet *aff, guint npcpus)
+{
+    VmbVcpuStat v = {0};
+    vmb_vcpu_stat_set_pin(&v, aff, npcpus);
+    c->pins[vcpu] = v.pcpu;
+    g_free(c->sets[vcpu]);
+    c->sets[vcpu] = v.cpus;
+}
+
+void
+lv_pins_fill(const DomainCache *c, guint vcpu, VmbVcpuStat *v)
+{
+    v->pcpu = c->pins[vcpu];
+    g_free(v->cpus);
+    v->cpus = c->sets[vcpu] ? g_memdup2(c->sets[vcpu], sizeof(VmbCpuSet)) : NULL;
+}
+
 void
 lv_domain_cache_free(DomainCache *c)
 {
+    clear_sets(c);
     g_free(c->pins);
     g_free(c->emulator_cpus);
     lv_mem_clear(&c->mem);
@@ -207,19 +235,23 @@ lv_tunable_event(LvPriv *p, virDomainPtr dom, virTypedParameterPtr params, int n
             c->stale = TRUE; /* read it back instead */
             continue;
         }
-        gint pin = -1;
-        if (!all && vmb_cpuset_count(&set) == 1) {
-            for (guint cpu = 0; cpu < p->npcpus; cpu++) {
-                if (vmb_cpuset_has(&set, cpu))
-                    pin = (gint) cpu;
-            }
+        if (all) {
+            vmb_cpuset_clear(&set);
+            for (guint cpu = 0; cpu < p->npcpus && cpu < VMB_MAX_CPUS; cpu++)
+                vmb_cpuset_add(&set, cpu);
         }
-        if (c->pins[vcpu] != pin) {
+        VmbVcpuStat now = {.pcpu = c->pins[vcpu], .cpus = c->sets[vcpu]};
+        VmbVcpuStat seen = {0};
+        vmb_vcpu_stat_set_pin(&seen, &set, p->npcpus);
+        gboolean same = seen.cpus ? vmb_vcpu_stat_pinned_to(&now, seen.cpus)
+                                  : !now.cpus && now.pcpu == seen.pcpu;
+        g_free(seen.cpus);
+        if (!same) {
             g_autofree char *safe = vmb_hypervisor_printable_name(virDomainGetName(dom));
             g_debug("%s vCPU %u pinned to %s (tunable event)", safe ? safe : virDomainGetName(dom),
                     (guint) vcpu, params[k].value.s);
         }
-        c->pins[vcpu] = pin;
+        cache_pin(c, (guint) vcpu, &set, p->npcpus);
     }
 }
 
@@ -388,27 +420,23 @@ lv_domain_cache_retain(LvPriv *p, GHashTable *running)
 }
 
 void
-lv_pins_set(LvPriv *p, const char *uuid, guint vcpu, gint pcpu)
+lv_pins_set(LvPriv *p, const char *uuid, guint vcpu, const VmbCpuSet *cpus)
 {
     g_autofree char *key = g_ascii_strdown(uuid, -1);
     DomainCache *c = g_hash_table_lookup(p->cache, key);
     if (c && vcpu < c->nvcpus)
-        c->pins[vcpu] = pcpu;
+        cache_pin(c, vcpu, cpus, p->npcpus);
 }
 
-/* The one pCPU of @map among the host's @npcpus, or -1 when the affinity holds several. */
-static gint
-single_cpu(const unsigned char *map, int maplen, guint npcpus)
+/* The CPUs of @map among the host's @npcpus. */
+static void
+map_to_set(const unsigned char *map, int maplen, guint npcpus, VmbCpuSet *set)
 {
-    gint found = -1;
-    for (guint cpu = 0; cpu < npcpus && cpu < (guint) maplen * 8; cpu++) {
-        if (!VIR_CPU_USABLE(map, maplen, 0, cpu))
-            continue;
-        if (found >= 0)
-            return -1;
-        found = (gint) cpu;
+    vmb_cpuset_clear(set);
+    for (guint cpu = 0; cpu < npcpus && cpu < (guint) maplen * 8 && cpu < VMB_MAX_CPUS; cpu++) {
+        if (VIR_CPU_USABLE(map, maplen, 0, cpu))
+            vmb_cpuset_add(set, cpu);
     }
-    return found;
 }
 
 /* Reads the pins of @dom for @nvcpus vCPUs into @c. FALSE with @error on failure. */
@@ -416,6 +444,7 @@ static gboolean
 refresh_pins(LvPriv *p, virDomainPtr dom, DomainCache *c, guint nvcpus, GError **error)
 {
     if (nvcpus == 0) {
+        clear_sets(c);
         g_clear_pointer(&c->pins, g_free);
         c->nvcpus = 0;
         c->refreshed_seq = p->seq;
@@ -431,12 +460,21 @@ refresh_pins(LvPriv *p, virDomainPtr dom, DomainCache *c, guint nvcpus, GError *
         lv_set_error_last(p, error, FALSE, "cannot get the vCPU pins of %s", virDomainGetName(dom));
         return FALSE;
     }
+    clear_sets(c);
     g_free(c->pins);
     c->nvcpus = nvcpus;
     c->pins = g_new(gint, nvcpus);
-    for (guint i = 0; i < nvcpus; i++)
-        c->pins[i] =
-            (int) i < n ? single_cpu(VIR_GET_CPUMAP(maps, maplen, i), maplen, p->npcpus) : -1;
+    c->sets = g_new0(VmbCpuSet *, nvcpus);
+    for (guint i = 0; i < nvcpus; i++) {
+        VmbCpuSet set;
+        vmb_cpuset_clear(&set);
+        if ((int) i < n)
+            map_to_set(VIR_GET_CPUMAP(maps, maplen, i), maplen, p->npcpus, &set);
+        else /* not reported: as if it floated */
+            for (guint cpu = 0; cpu < p->npcpus && cpu < VMB_MAX_CPUS; cpu++)
+                vmb_cpuset_add(&set, cpu);
+        cache_pin(c, i, &set, p->npcpus);
+    }
     c->refreshed_seq = p->seq;
     c->stale = FALSE;
     return TRUE;

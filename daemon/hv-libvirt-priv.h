@@ -27,6 +27,7 @@ typedef struct {
 typedef struct {
     guint nvcpus;
     gint *pins;                /* per vCPU: the one pCPU it is pinned to, or -1 */
+    VmbCpuSet **sets;          /* per vCPU: its set pin (several, not all pCPUs), or NULL */
     guint64 refreshed_seq;     /* p->seq of the last read from libvirt */
     gboolean stale;            /* a pin event we could not follow: read them again */
     guint64 min_guarantee_kib; /* read once, on first sight */
@@ -135,7 +136,9 @@ DomainCache *lv_domain_cache_get(LvPriv *p, virDomainPtr dom, const char *uuid,
 /* Drops the entries of domains not in @running (lower-case uuids): they stopped. */
 void lv_domain_cache_retain(LvPriv *p, GHashTable *running);
 /* Our own pin of vCPU @vcpu of @uuid (any case) to @pcpu. */
-void lv_pins_set(LvPriv *p, const char *uuid, guint vcpu, gint pcpu);
+void lv_pins_set(LvPriv *p, const char *uuid, guint vcpu, const VmbCpuSet *cpus);
+/* The snapshot's pin of vCPU @vcpu of @c into @v. */
+void lv_pins_fill(const DomainCache *c, guint vcpu, VmbVcpuStat *v);
 /* Brings the cached pins of @dom up to date when they are due for a read (@first_sight, a
  * changed vCPU count @npins, a pin event not followed, or the periodic read without tunable
  * events). FALSE with no @error when the domain stopped in the meantime (@c is then freed),

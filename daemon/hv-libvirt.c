@@ -556,7 +556,7 @@ parse_record(LvPriv *p, const virDomainStatsRecord *rec, GError **error)
     if (!lv_pins_sync(p, dom, d->uuid, c, first_sight, npins, error))
         return NULL;
     for (guint i = 0; i < d->nvcpus && i < c->nvcpus; i++)
-        d->vcpus[i].pcpu = c->pins[i];
+        lv_pins_fill(c, i, &d->vcpus[i]);
     return g_steal_pointer(&d);
 }
 
@@ -659,13 +659,17 @@ set_request_error(LvPriv *p, virDomainPtr dom, const virError *err, GError **err
 }
 
 static gboolean
-lv_pin_vcpu(VmbHypervisor *hv, const char *uuid, guint vcpu, guint pcpu, GError **error)
+lv_pin_vcpu(VmbHypervisor *hv, const char *uuid, guint vcpu, const VmbCpuSet *cpus, GError **error)
 {
     LvPriv *p = hv->priv;
     /* libvirt's test driver pins to CPUs that do not exist: check it here. */
-    if (pcpu >= p->npcpus) {
+    guint inside = 0;
+    for (guint c = 0; c < p->npcpus && c < VMB_MAX_CPUS; c++)
+        inside += vmb_cpuset_has(cpus, c);
+    g_autofree char *text = vmb_cpuset_format(cpus);
+    if (inside != vmb_cpuset_count(cpus)) {
         g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID,
-                    "cannot pin to CPU %u: the host has CPUs 0-%u", pcpu, p->npcpus - 1);
+                    "cannot pin to CPUs %s: the host has CPUs 0-%u", text, p->npcpus - 1);
         return FALSE;
     }
     g_autoptr(virDomain) dom = lookup_domain(p, uuid, error);
@@ -688,16 +692,19 @@ lv_pin_vcpu(VmbHypervisor *hv, const char *uuid, guint vcpu, guint pcpu, GError 
 
     int maplen = VIR_CPU_MAPLEN(p->npcpus);
     g_autofree unsigned char *map = g_malloc0(maplen);
-    VIR_USE_CPU(map, pcpu);
+    for (guint c = 0; c < p->npcpus; c++) {
+        if (vmb_cpuset_has(cpus, c))
+            VIR_USE_CPU(map, c);
+    }
     if (LV_CALL(p, REQUEST, virDomainPinVcpuFlags(dom, vcpu, map, maplen, 0)) < 0) {
         g_autoptr(virError) err = virSaveLastError();
-        g_autofree char *what = g_strdup_printf("cannot pin vCPU %u of %s to CPU %u", vcpu,
-                                                virDomainGetName(dom), pcpu);
+        g_autofree char *what = g_strdup_printf("cannot pin vCPU %u of %s to CPUs %s", vcpu,
+                                                virDomainGetName(dom), text);
         set_request_error(p, dom, err, error, what);
         return FALSE;
     }
 
-    lv_pins_set(p, uuid, vcpu, (gint) pcpu); /* at once: not every driver echoes it */
+    lv_pins_set(p, uuid, vcpu, cpus); /* at once: not every driver echoes it */
     return TRUE;
 }
 

@@ -222,13 +222,34 @@ vmb_hypervisor_snapshot(VmbHypervisor *hv, GError **error)
 }
 
 gboolean
-vmb_hypervisor_pin_vcpu(VmbHypervisor *hv, const char *uuid, guint vcpu, guint pcpu, GError **error)
+vmb_hypervisor_pin_vcpu_set(VmbHypervisor *hv, const char *uuid, guint vcpu, const VmbCpuSet *cpus,
+                            GError **error)
 {
+    if (vmb_cpuset_is_empty(cpus)) {
+        g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID,
+                    "cannot pin vCPU %u of %s to no CPU at all", vcpu, uuid);
+        return FALSE;
+    }
     GError *local = NULL;
     gboolean ok = vmb_hypervisor_ensure_connected(hv, error) &&
-                  hv->ops->pin_vcpu(hv, uuid, vcpu, pcpu, &local);
+                  hv->ops->pin_vcpu(hv, uuid, vcpu, cpus, &local);
     finish_call(hv, local, error);
     return ok;
+}
+
+gboolean
+vmb_hypervisor_pin_vcpu(VmbHypervisor *hv, const char *uuid, guint vcpu, guint pcpu, GError **error)
+{
+    if (pcpu >= VMB_MAX_CPUS) {
+        g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID,
+                    "cannot pin vCPU %u of %s to CPU %u: CPUs go up to %d", vcpu, uuid, pcpu,
+                    VMB_MAX_CPUS - 1);
+        return FALSE;
+    }
+    VmbCpuSet one;
+    vmb_cpuset_clear(&one);
+    vmb_cpuset_add(&one, pcpu);
+    return vmb_hypervisor_pin_vcpu_set(hv, uuid, vcpu, &one, error);
 }
 
 gboolean

@@ -54,7 +54,8 @@ typedef struct {
     gboolean (*open)(VmbHypervisor *hv, GError **error);
     void (*close)(VmbHypervisor *hv);
     VmbSnapshot *(*snapshot)(VmbHypervisor *hv, GError **error);
-    gboolean (*pin_vcpu)(VmbHypervisor *hv, const char *uuid, guint vcpu, guint pcpu,
+    /* Pins to the CPUs of @cpus (one, or a set: cpu.pin_to), none beyond the host's. */
+    gboolean (*pin_vcpu)(VmbHypervisor *hv, const char *uuid, guint vcpu, const VmbCpuSet *cpus,
                          GError **error);
     gboolean (*set_memory)(VmbHypervisor *hv, const char *uuid, guint64 kib, GError **error);
     gboolean (*set_stats_period)(VmbHypervisor *hv, const char *uuid, guint seconds,
@@ -104,8 +105,12 @@ void vmb_hypervisor_set_connection_func(VmbHypervisor *hv, VmbConnectionFunc fun
 /* Connects if not connected and the backoff allows it. */
 gboolean vmb_hypervisor_ensure_connected(VmbHypervisor *hv, GError **error);
 VmbSnapshot *vmb_hypervisor_snapshot(VmbHypervisor *hv, GError **error);
+/* Pins vCPU @vcpu to the one pCPU @pcpu. */
 gboolean vmb_hypervisor_pin_vcpu(VmbHypervisor *hv, const char *uuid, guint vcpu, guint pcpu,
                                  GError **error);
+/* Pins vCPU @vcpu to the pCPUs of @cpus (not empty): the kernel balances it inside them. */
+gboolean vmb_hypervisor_pin_vcpu_set(VmbHypervisor *hv, const char *uuid, guint vcpu,
+                                     const VmbCpuSet *cpus, GError **error);
 gboolean vmb_hypervisor_set_memory(VmbHypervisor *hv, const char *uuid, guint64 kib,
                                    GError **error);
 gboolean vmb_hypervisor_set_stats_period(VmbHypervisor *hv, const char *uuid, guint seconds,

@@ -342,7 +342,8 @@ render_domains(GString *out, const VmbStatus *s)
          "Smoothed demand of the vCPU, what it ran plus what it waited (1 = one whole CPU)."},
         {"vmbalance_vcpu_wait_ratio",
          "Share of the last interval the vCPU was runnable but waited for a CPU."},
-        {"vmbalance_vcpu_pinned_cpu", "The host CPU the vCPU is pinned to; -1 when it floats."},
+        {"vmbalance_vcpu_pinned_cpu", "The host CPU the vCPU is pinned to; -1 when it floats or is "
+                                      "pinned to a set (cpu.pin_to)."},
     };
     for (guint f = 0; f < G_N_ELEMENTS(vcpu); f++) {
         family(out, vcpu[f].name, "gauge", vcpu[f].help);

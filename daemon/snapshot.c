@@ -43,6 +43,8 @@ vmb_domain_stat_free(VmbDomainStat *d)
         return;
     g_free(d->name);
     g_free(d->uuid);
+    for (guint i = 0; i < d->nvcpus; i++)
+        g_free(d->vcpus[i].cpus);
     g_free(d->vcpus);
     g_free(d->emulator_cpus);
     g_free(d);
@@ -57,4 +59,44 @@ vmb_snapshot_find(const VmbSnapshot *s, const char *uuid)
             return d;
     }
     return NULL;
+}
+
+void
+vmb_vcpu_stat_set_pin(VmbVcpuStat *v, const VmbCpuSet *affinity, guint n)
+{
+    g_clear_pointer(&v->cpus, g_free);
+    v->pcpu = -1;
+    guint count = 0;
+    gint first = -1;
+    for (guint c = 0; c < n && c < VMB_MAX_CPUS; c++) {
+        if (vmb_cpuset_has(affinity, c)) {
+            count++;
+            first = first < 0 ? (gint) c : first;
+        }
+    }
+    if (count == 1)
+        v->pcpu = first;
+    else if (count > 1 && count < n) {
+        v->cpus = g_new0(VmbCpuSet, 1);
+        for (guint c = 0; c < n && c < VMB_MAX_CPUS; c++) {
+            if (vmb_cpuset_has(affinity, c))
+                vmb_cpuset_add(v->cpus, c);
+        }
+    }
+}
+
+gboolean
+vmb_vcpu_stat_pinned_to(const VmbVcpuStat *v, const VmbCpuSet *set)
+{
+    if (v->cpus)
+        return vmb_cpuset_equal(v->cpus, set);
+    return v->pcpu >= 0 && vmb_cpuset_count(set) == 1 && vmb_cpuset_has(set, (guint) v->pcpu);
+}
+
+char *
+vmb_vcpu_stat_pin_text(const VmbVcpuStat *v)
+{
+    if (v->cpus)
+        return vmb_cpuset_format(v->cpus);
+    return v->pcpu >= 0 ? g_strdup_printf("%d", v->pcpu) : g_strdup("all");
 }

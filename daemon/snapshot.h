@@ -14,6 +14,9 @@ typedef struct {
     guint64 wait_ns; /* cumulative time it was runnable but waiting (valid if has_wait) */
     gboolean has_wait;
     gint pcpu; /* the one pCPU it is pinned to, or -1 when its affinity holds several */
+    /* Its affinity when that is several pCPUs but not every host CPU (a set pin, cpu.pin_to);
+     * NULL when it is one pCPU (pcpu) or floats over the host. */
+    VmbCpuSet *cpus;
 } VmbVcpuStat;
 
 /* Which balloon figures the guest reported. */
@@ -104,3 +107,10 @@ VmbDomainStat *vmb_domain_stat_new(const char *name, const char *uuid, guint nvc
 void vmb_domain_stat_free(VmbDomainStat *d);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmbDomainStat, vmb_domain_stat_free)
 const VmbDomainStat *vmb_snapshot_find(const VmbSnapshot *s, const char *uuid);
+
+/* Sets @v's pin from an affinity of @n host CPUs: one CPU (pcpu), a set, or all (floating). */
+void vmb_vcpu_stat_set_pin(VmbVcpuStat *v, const VmbCpuSet *affinity, guint n);
+/* Is @v pinned to exactly @set (one CPU or several)? */
+gboolean vmb_vcpu_stat_pinned_to(const VmbVcpuStat *v, const VmbCpuSet *set);
+/* "4", "4-5,20" or "all" for the pin of @v. */
+char *vmb_vcpu_stat_pin_text(const VmbVcpuStat *v);

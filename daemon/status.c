@@ -9,6 +9,7 @@ typedef struct {
     char *uuid;
     guint vcpu;
     gint pcpu;
+    char *cpus; /* a set pin's CPU list, NULL for one pCPU */
 } PinChange;
 
 struct _VmbStatus {
@@ -55,6 +56,7 @@ static void
 pin_change_clear(PinChange *p)
 {
     g_free(p->uuid);
+    g_free(p->cpus);
 }
 
 static void
@@ -62,6 +64,8 @@ history_entry_free(VmbAction *h)
 {
     g_free((char *) h->domain);
     g_free((char *) h->uuid);
+    g_free((char *) h->from_cpus);
+    g_free((char *) h->to_cpus);
     g_free((char *) h->reason);
     g_free((char *) h->detail);
     g_free(h);
@@ -83,6 +87,8 @@ history_entry_new(const VmbAction *a)
         h->vcpu = a->vcpu;
         h->from_pcpu = a->from_pcpu;
         h->to_pcpu = a->to_pcpu;
+        h->from_cpus = g_strdup(a->from_cpus);
+        h->to_cpus = g_strdup(a->to_cpus);
     } else {
         h->old_kib = a->old_kib;
         h->new_kib = a->new_kib;
@@ -270,7 +276,8 @@ vmb_status_record_action(VmbStatus *s, const VmbAction *a)
 {
     VmbAction *h = history_entry_new(a);
     if (!a->dry_run && a->kind == VMB_ACTION_PIN) {
-        PinChange p = {g_strdup(h->uuid), h->vcpu, (gint) h->to_pcpu};
+        PinChange p = {g_strdup(h->uuid), h->vcpu, h->to_cpus ? -1 : (gint) h->to_pcpu,
+                       g_strdup(h->to_cpus)};
         g_array_append_val(s->pending_pins, p);
         s->counters.pin_changes++;
         count_reason(s, h->kind, h->reason);
@@ -309,8 +316,11 @@ overlay(VmbStatus *s, VmbDomainStatus *d)
 {
     for (guint i = 0; i < s->applied_pins->len; i++) {
         const PinChange *p = &g_array_index(s->applied_pins, PinChange, i);
-        if (p->vcpu < d->nvcpus && g_str_equal(p->uuid, d->uuid))
+        if (p->vcpu < d->nvcpus && g_str_equal(p->uuid, d->uuid)) {
             d->vcpus[p->vcpu].pcpu = p->pcpu;
+            g_free(d->vcpus[p->vcpu].cpus);
+            d->vcpus[p->vcpu].cpus = g_strdup(p->cpus);
+        }
     }
     const guint64 *target = g_hash_table_lookup(s->targets, d->uuid);
     d->target_kib = target ? (gint64) *target : -1;
@@ -401,6 +411,8 @@ vmb_domain_status_free(VmbDomainStatus *d)
         return;
     g_free(d->name);
     g_free(d->uuid);
+    for (guint v = 0; v < d->nvcpus; v++)
+        g_free(d->vcpus[v].cpus);
     g_free(d->vcpus);
     g_free(d);
 }

@@ -58,7 +58,8 @@ typedef struct {
 } VmbPcpuStatus;
 
 typedef struct {
-    gint pcpu;   /* the pCPU it is pinned to now, -1 when floating */
+    gint pcpu;   /* the pCPU it is pinned to now, -1 when floating or on a set */
+    char *cpus;  /* a set pin (cpu.pin_to) as a CPU list, NULL for one pCPU or floating */
     double load; /* smoothed demand in percent of one pCPU, -1 not measured yet */
     double wait; /* run-queue wait over the last interval, percent, -1 not measured */
 } VmbVcpuStatus;

@@ -270,6 +270,41 @@ vmb_topology_new_grid(guint sockets, guint cores, guint threads, guint nodes, GE
     return vmb_topology_builder_end(b, ncores * threads, error);
 }
 
+gboolean
+vmb_topology_split_caches(VmbTopology *t, guint cores, GError **error)
+{
+    g_autofree guint *per_node = g_new0(guint, MAX(t->nnodes, 1));
+    g_autofree gint *group = g_new(gint, MAX(t->ncores, 1));
+    for (guint k = 0; k < t->ncores; k++)
+        group[k] = -1;
+    guint ncaches = 0;
+    /* Cores in dense order, each node's counted apart: a group never spans two nodes. */
+    g_autofree guint *seen = g_new0(guint, MAX(t->nnodes, 1));
+    g_autofree guint *open = g_new0(guint, MAX(t->nnodes, 1));
+    for (guint k = 0; k < t->ncores; k++)
+        per_node[t->cpu[t->core_cpus[t->core_first[k]]].node]++;
+    for (guint n = 0; n < t->nnodes; n++) {
+        if (cores == 0 || per_node[n] % cores != 0) {
+            g_set_error(error, VMB_CPUSET_ERROR, VMB_CPUSET_ERROR_INVALID,
+                        "%u cores per cache group: expected a divisor of the %u cores of node %u",
+                        cores, per_node[n], n);
+            return FALSE;
+        }
+    }
+    for (guint k = 0; k < t->ncores; k++) {
+        guint node = t->cpu[t->core_cpus[t->core_first[k]]].node;
+        if (seen[node]++ % cores == 0)
+            open[node] = ncaches++;
+        group[k] = (gint) open[node];
+    }
+    for (guint c = 0; c < t->npcpus; c++) {
+        if (t->cpu[c].online)
+            t->cpu[c].cache = (guint) group[t->cpu[c].core];
+    }
+    t->ncaches = ncaches;
+    return TRUE;
+}
+
 VmbTopology *
 vmb_topology_ref(VmbTopology *t)
 {

@@ -64,6 +64,10 @@ VmbTopology *vmb_topology_new_flat(guint npcpus);
  * cache group per node. NULL with @error when the shape is invalid. */
 VmbTopology *vmb_topology_new_grid(guint sockets, guint cores, guint threads, guint nodes,
                                    GError **error);
+/* Splits the last-level cache groups of a grid into groups of @cores consecutive cores of one
+ * node (AMD's core complexes share an L3 of 4 or 8 cores). FALSE with @error when @cores does
+ * not divide every node's cores. */
+gboolean vmb_topology_split_caches(VmbTopology *t, guint cores, GError **error);
 VmbTopology *vmb_topology_ref(VmbTopology *t);
 void vmb_topology_unref(VmbTopology *t);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmbTopology, vmb_topology_unref)

@@ -526,6 +526,65 @@ test_topology(void)
     bench_clear(&b);
 }
 
+/* The vCPU's pin in a fresh snapshot, as a CPU list. */
+static char *
+pin_text(Bench *b, const char *name, guint vcpu)
+{
+    g_autoptr(VmbSnapshot) s = vmb_hypervisor_snapshot(b->hv, NULL);
+    for (guint i = 0; i < s->domains->len; i++) {
+        const VmbDomainStat *d = g_ptr_array_index(s->domains, i);
+        if (g_str_equal(d->name, name))
+            return vmb_vcpu_stat_pin_text(&d->vcpus[vcpu]);
+    }
+    return NULL;
+}
+
+/* cpu.pin_to = core on 4 cores x 2 threads: the busy pair on core 0's threads ends on two
+ * cores, each pinned to both threads of its core; then nothing is pinned again, and the sets
+ * the daemon made are not taken for someone else's pins (foreign_pins = respect would keep
+ * the domain where it is). */
+static void
+test_pin_to_core(void)
+{
+    Bench b;
+    bench_init(&b,
+               "[host]\nsockets = 1\ncores = 4\nthreads = 2\n"
+               "[domain a]\nload = 100\npin = 0\n[domain b]\nload = 100\npin = 4\n",
+               FALSE);
+    g_assert_true(vmb_config_set(b.config, "cpu.pin_to", "core", NULL));
+    g_assert_true(vmb_config_set(b.config, "cpu.foreign_pins", "respect", NULL));
+    for (guint i = 0; i < 4; i++)
+        cycle(&b, FALSE, 5);
+    g_autofree char *a = pin_text(&b, "a", 0), *bb = pin_text(&b, "b", 0);
+    VmbCpuSet sa, sb;
+    gboolean all;
+    g_assert_true(vmb_cpuset_parse(a, &sa, &all, NULL));
+    g_assert_true(vmb_cpuset_parse(bb, &sb, &all, NULL));
+    g_assert_cmpuint(vmb_cpuset_count(&sa), ==, 2);
+    g_assert_cmpuint(vmb_cpuset_count(&sb), ==, 2);
+    gint ca = vmb_cpuset_first(&sa), cb = vmb_cpuset_first(&sb);
+    g_assert_true(vmb_cpuset_has(&sa, (guint) ca + 4)); /* both threads of one core */
+    g_assert_true(vmb_cpuset_has(&sb, (guint) cb + 4));
+    g_assert_cmpint(ca, !=, cb);
+    guint64 before = pin_changes(&b);
+    for (guint i = 0; i < 6; i++)
+        cycle(&b, FALSE, 5);
+    g_assert_cmpuint(pin_changes(&b), ==, before);
+    g_autofree char *ua = uuid_of(&b, "a"), *ub = uuid_of(&b, "b");
+    g_assert_false(vmb_foreign_pins_respected(b.task.foreign, ua));
+    g_assert_false(vmb_foreign_pins_respected(b.task.foreign, ub));
+    /* A set someone else pins to is still noticed, and kept (respect). */
+    VmbCpuSet other;
+    g_assert_true(vmb_cpuset_parse("0-2", &other, &all, NULL));
+    g_assert_true(vmb_hypervisor_pin_vcpu_set(b.hv, ua, 0, &other, NULL));
+    for (guint i = 0; i < 3; i++)
+        cycle(&b, FALSE, 5);
+    g_assert_true(vmb_foreign_pins_respected(b.task.foreign, ua));
+    g_autofree char *kept = pin_text(&b, "a", 0);
+    g_assert_cmpstr(kept, ==, "0-2");
+    bench_clear(&b);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -547,6 +606,7 @@ main(int argc, char **argv)
     g_test_add_func("/balancer/moves-helped", test_moves_helped);
     g_test_add_func("/balancer/failed-move-backs-off", test_failed_move_backs_off);
     g_test_add_func("/balancer/topology", test_topology);
+    g_test_add_func("/balancer/pin-to-core", test_pin_to_core);
     int rc = g_test_run();
     g_clear_pointer(&verdicts, g_ptr_array_unref);
     return rc;

@@ -30,6 +30,7 @@ test_defaults_when_missing(void)
     g_assert_cmpuint(c->mem_major_faults_s, ==, 1000);
     g_assert_true(c->cpu_enabled);
     g_assert_true(c->cpu_cpus_all);
+    g_assert_cmpstr(c->cpu_pin_to, ==, "cpu");
 
     /* An explicitly named file must exist. */
     g_autoptr(VmbConfig) c2 = vmb_config_load(path, FALSE, &error);
@@ -52,6 +53,7 @@ test_all_keys(void)
                                                     "max_moves = 3\n"
                                                     "smoothing = 1\n"
                                                     "cooldown = 0\n"
+                                                    "pin_to = node\n"
                                                     "[memory]\n"
                                                     "enabled = off\n"
                                                     "low_watermark = 10\n"
@@ -73,6 +75,7 @@ test_all_keys(void)
     g_assert_false(vmb_cpuset_has(&c->cpu_cpus, 2));
     g_assert_true(vmb_cpuset_has(&c->cpu_cpus, 4));
     g_assert_cmpfloat(c->cpu_hysteresis, ==, 7.5);
+    g_assert_cmpstr(c->cpu_pin_to, ==, "node");
     g_assert_cmpuint(c->cpu_max_moves, ==, 3);
     g_assert_cmpuint(c->mem_host_reserve_mib, ==, 2048);
     g_assert_cmpuint(c->mem_swap_in_kib_s, ==, 0);
@@ -155,6 +158,10 @@ static const BadCase bad_cases[] = {
      "[memory]\nforeign_targets = ignore\n",
      VMB_CONFIG_ERROR_BAD_VALUE,
      {"memory.foreign_targets", "'ignore'", "override or respect"}},
+    {"pin-to",
+     "[cpu]\npin_to = socket\n",
+     VMB_CONFIG_ERROR_BAD_VALUE,
+     {"cpu.pin_to", "'socket'", "cpu, core, cache or node"}},
     {"watermarks-order",
      "[memory]\nlow_watermark = 40\nhigh_watermark = 30\n",
      VMB_CONFIG_ERROR_BAD_VALUE,

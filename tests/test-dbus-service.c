@@ -135,12 +135,12 @@ static void
 test_get_status_shape(Fixture *f, gconstpointer data)
 {
     g_autoptr(GError) error = NULL;
-    const char *type = "(ta(uddb)a(ssba(uid)(xxxx)))";
+    const char *type = "(ta(uddb)a(ssba(uids)(xxxx)))";
     g_autoptr(GVariant) before = call(f, "GetStatus", NULL, type, &error);
     g_assert_no_error(error);
     guint64 ts;
     g_autoptr(GVariant) pcpus = NULL, domains = NULL;
-    g_variant_get(before, "(t@a(uddb)@a(ssba(uid)(xxxx)))", &ts, &pcpus, &domains);
+    g_variant_get(before, "(t@a(uddb)@a(ssba(uids)(xxxx)))", &ts, &pcpus, &domains);
     g_assert_cmpuint(ts, ==, 0);
     g_assert_cmpuint(g_variant_n_children(pcpus), ==, 0);
     g_assert_cmpuint(g_variant_n_children(domains), ==, 0);
@@ -150,7 +150,7 @@ test_get_status_shape(Fixture *f, gconstpointer data)
     call_ok(f, "RunNow", g_variant_new("(s)", ""));
     g_autoptr(GVariant) after = call(f, "GetStatus", NULL, type, &error);
     g_assert_no_error(error);
-    g_variant_get(after, "(t@a(uddb)@a(ssba(uid)(xxxx)))", &ts, &pcpus, &domains);
+    g_variant_get(after, "(t@a(uddb)@a(ssba(uids)(xxxx)))", &ts, &pcpus, &domains);
     g_assert_cmpuint(ts, >, 0);
     g_assert_cmpuint(g_variant_n_children(pcpus), ==, 4);
     g_assert_cmpuint(g_variant_n_children(domains), ==, 5);
@@ -160,7 +160,7 @@ test_get_status_shape(Fixture *f, gconstpointer data)
         gboolean excluded;
         g_autoptr(GVariant) vcpus = NULL;
         gint64 actual, usable, target, maximum;
-        g_variant_get_child(domains, i, "(&s&sb@a(uid)(xxxx))", &name, &uuid, &excluded, &vcpus,
+        g_variant_get_child(domains, i, "(&s&sb@a(uids)(xxxx))", &name, &uuid, &excluded, &vcpus,
                             &actual, &usable, &target, &maximum);
         g_assert_true(g_uuid_string_is_valid(uuid));
         g_assert_false(excluded);
@@ -456,6 +456,52 @@ test_set_housekeeping(Fixture *f, gconstpointer data)
     g_autoptr(GVariant) inner = NULL;
     g_variant_get(v, "(&sv)", NULL, &inner);
     g_assert_cmpstr(g_variant_get_string(inner, NULL), ==, "0,8");
+#define SET_PIN_SCENARIO "[host]\nsockets = 1\ncores = 2\nthreads = 2\n[domain a]\nload = 90\n"
+
+/* cpu.pin_to = core set at run time: the floating vCPU is pinned to both threads of a core;
+ * GetStatus shows the set (pcpu -1, cpus "0,2" or "1,3"), GetHistory the pin from "" (it
+ * floated) to that set. */
+static void
+test_set_pins(Fixture *f, gconstpointer data)
+{
+    call_ok(f, "SetTunable", g_variant_new("(sv)", "cpu.pin_to", g_variant_new_string("core")));
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GVariant) history = NULL;
+    for (guint i = 0; i < 6; i++) {
+        call_ok(f, "RunNow", g_variant_new("(s)", "cpu"));
+        g_clear_pointer(&history, g_variant_unref);
+        history = call(f, "GetHistory", g_variant_new("(u)", 0), "(a(tsssuiussttssb))", &error);
+        g_assert_no_error(error);
+        g_autoptr(GVariant) list = g_variant_get_child_value(history, 0);
+        if (g_variant_n_children(list) > 0)
+            break;
+    }
+    g_autoptr(GVariant) actions = g_variant_get_child_value(history, 0);
+    g_assert_cmpuint(g_variant_n_children(actions), ==, 1);
+    const char *kind, *from_cpus, *to_cpus;
+    gint from;
+    guint to;
+    g_variant_get_child(actions, 0, "(t&s&s&suiu&s&stt&s&sb)", NULL, &kind, NULL, NULL, NULL, &from,
+                        &to, &from_cpus, &to_cpus, NULL, NULL, NULL, NULL, NULL);
+    g_assert_cmpstr(kind, ==, "pin");
+    g_assert_cmpint(from, ==, -1);
+    g_assert_cmpstr(from_cpus, ==, "");
+    g_assert_true(g_str_equal(to_cpus, "0,2") || g_str_equal(to_cpus, "1,3"));
+    g_assert_cmpuint(to, ==, to_cpus[0] - '0'); /* the set's first CPU */
+
+    call_ok(f, "RunNow", g_variant_new("(s)", "cpu"));
+    g_autoptr(GVariant) status =
+        call(f, "GetStatus", NULL, "(ta(uddb)a(ssba(uids)(xxxx)))", &error);
+    g_assert_no_error(error);
+    g_autoptr(GVariant) domains = g_variant_get_child_value(status, 2);
+    g_autoptr(GVariant) vcpus = NULL;
+    g_variant_get_child(domains, 0, "(&s&sb@a(uids)(xxxx))", NULL, NULL, NULL, &vcpus, NULL, NULL,
+                        NULL, NULL);
+    gint pcpu;
+    const char *cpus;
+    g_variant_get_child(vcpus, 0, "(uid&s)", NULL, &pcpu, NULL, &cpus);
+    g_assert_cmpint(pcpu, ==, -1);
+    g_assert_cmpstr(cpus, ==, to_cpus);
 }
 
 /* A bad value is refused with InvalidArgument naming the key, an unknown key with
@@ -517,19 +563,20 @@ test_unprintable_domain_name(Fixture *f, gconstpointer data)
     for (guint i = 0; i < 2; i++)
         call_ok(f, "RunNow", g_variant_new("(s)", ""));
     g_autoptr(GError) error = NULL;
-    g_autoptr(GVariant) status = call(f, "GetStatus", NULL, "(ta(uddb)a(ssba(uid)(xxxx)))", &error);
+    g_autoptr(GVariant) status =
+        call(f, "GetStatus", NULL, "(ta(uddb)a(ssba(uids)(xxxx)))", &error);
     g_assert_no_error(error);
     assert_printable(status);
     g_autoptr(GVariant) domains = g_variant_get_child_value(status, 2);
     gboolean seen = FALSE;
     for (gsize i = 0; i < g_variant_n_children(domains); i++) {
         const char *name;
-        g_variant_get_child(domains, i, "(&s@s@b@a(uid)@(xxxx))", &name, NULL, NULL, NULL, NULL);
+        g_variant_get_child(domains, i, "(&s@s@b@a(uids)@(xxxx))", &name, NULL, NULL, NULL, NULL);
         seen = seen || g_str_equal(name, "bad\\xff\\x01name");
     }
     g_assert_true(seen);
     g_autoptr(GVariant) history =
-        call(f, "GetHistory", g_variant_new("(u)", 0), "(a(tsssuiuttssb))", &error);
+        call(f, "GetHistory", g_variant_new("(u)", 0), "(a(tsssuiussttssb))", &error);
     g_assert_no_error(error);
     assert_printable(history);
 }
@@ -615,6 +662,8 @@ main(int argc, char **argv)
     g_test_add("/dbus-service/topology-load-property", Fixture,
                TOPO_SCENARIO "[domain a]\nload = 100\npin = 1\n", fixture_setup,
                test_topology_load_property, fixture_teardown);
+    g_test_add("/dbus-service/set-pins", Fixture, SET_PIN_SCENARIO, fixture_setup, test_set_pins,
+               fixture_teardown);
     g_test_add("/dbus-service/topology-property-flat", Fixture, NULL, fixture_setup,
                test_topology_property, fixture_teardown);
     g_test_add("/dbus-service/set-tunable-validation", Fixture, NULL, fixture_setup,

@@ -839,8 +839,9 @@ assert times == sorted(times)
 for a in d:
     assert a['kind'] in ('pin', 'memory'), a
     if a['kind'] == 'pin':
-        assert set(a) == {'time_us', 'kind', 'domain', 'vcpu', 'from_pcpu', 'to_pcpu', 'reason',
-                          'detail', 'dry_run'}, a
+        assert set(a) - {'from_cpus'} == {'time_us', 'kind', 'domain', 'vcpu', 'from_pcpu',
+                                          'to_pcpu', 'to_cpus', 'reason', 'detail', 'dry_run'}, a
+        assert a['to_cpus'] == str(a['to_pcpu']), a  # one pCPU: pin_to = cpu
         assert a['from_pcpu'] is None or isinstance(a['from_pcpu'], int)
         assert isinstance(a['to_pcpu'], int) and a['dry_run'] is False and a['detail']
 "
@@ -903,7 +904,7 @@ case_properties_changed() {
     ok run cpu
     wait_until 10 grep -q "'CpuCycles': <uint64 2>" "$TMP/gmon.out" || fail "no CpuCycles change"
     local sig="$OBJ: $NAME.PinChanged (uint64 [0-9]*, '[a-z0-9]*', '[0-9a-f-]*', uint32 [0-9]*, "
-    sig+="-\?[0-9]*, uint32 [0-9]*, '[a-z]*', '.*', false)"
+    sig+="-\?[0-9]*, uint32 [0-9]*, '[0-9,-]*', '[0-9,-]*', '[a-z_]*', '.*', false)"
     wait_until 10 grep -q "$sig" "$TMP/gmon.out" ||
         fail "no PinChanged signal: $(cat "$TMP/gmon.out")"
 }

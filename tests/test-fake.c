@@ -78,6 +78,8 @@ test_scenario_errors(void)
         {"[host]\ncores = 4\nthreads = 9\n", "threads"},
         {"[host]\ncpus = 4\nisolated = 2-4\n", "isolated"},
         {"[host]\ncpus = 4\nisolated = all\n", "isolated"},
+        {"[host]\nsockets = 1\ncores = 8\ncache_cores = 3\n", "cache_cores"},
+        {"[host]\ncpus = 8\ncache_cores = 4\n", "cache_cores"},
         {"[host]\nsockets = 2\ncores = 2\nnodes = 2\n[domain a]\nnode = 2\n", "node"},
         {"[host]\ncpus = 4\n[domain a]\nnode = 1\n", "node"},
         {"[host]\ncpu_topology = 0/0/0 0/x/0\n", "cpu_topology"},
@@ -129,6 +131,19 @@ test_scenario_topology(void)
     g_assert_true(s->topology->cpu[7].isolated);
     g_autofree char *d = vmb_topology_describe(s->topology);
     g_assert_cmpstr(d, ==, "2 sockets x 4 cores x 2 threads, 2 nodes, 1 isolated");
+    g_assert_cmpuint(s->topology->ncaches, ==, 2); /* one per node */
+
+    /* cache_cores: 4-core cache groups inside each 8-core node, threads with their core */
+    g_autoptr(VmbHypervisor) ccx = fake_from("[host]\nsockets = 2\ncores = 8\nthreads = 2\n"
+                                             "nodes = 2\ncache_cores = 4\n[domain a]\n");
+    g_autoptr(VmbSnapshot) sc = vmb_hypervisor_snapshot(ccx, &error);
+    g_assert_no_error(error);
+    const VmbTopology *ct = sc->topology;
+    g_assert_cmpuint(ct->ncaches, ==, 4);
+    g_assert_cmpuint(ct->cpu[0].cache, ==, ct->cpu[3].cache);
+    g_assert_cmpuint(ct->cpu[0].cache, !=, ct->cpu[4].cache);
+    g_assert_cmpuint(ct->cpu[0].cache, ==, ct->cpu[16].cache); /* pCPU 0's sibling */
+    g_assert_cmpuint(ct->cpu[7].cache, !=, ct->cpu[8].cache);  /* node 0 / node 1 */
     /* First touch: vCPU 0's node (pCPU 5 is on socket 1); numatune wins over it. */
     g_assert_cmpint(dom_named(s, "pinned")->mem_node, ==, 1);
     g_assert_cmpint(dom_named(s, "tuned")->mem_node, ==, 0);
@@ -149,6 +164,56 @@ test_scenario_topology(void)
     g_assert_false(ls->topology->cpu[3].online);
     g_assert_cmpuint(ls->topology->cpu[1].node, ==, 1);
     g_assert_cmpint(dom_named(ls, "a")->mem_node, ==, 1);
+}
+
+static double pct(guint64 a, guint64 b, double seconds);
+
+/* Pins to a set (cpu.pin_to): its vCPUs share what the set's pCPUs have, the snapshot shows
+ * the set; a pin to every pCPU floats; CPUs beyond the host are refused. */
+static void
+test_set_pins(void)
+{
+    g_autoptr(VmbHypervisor) hv = fake_from("[host]\ncpus = 4\n"
+                                            "[domain a]\nload = 100\n[domain b]\nload = 100\n"
+                                            "[domain c]\nload = 100\n[domain d]\nload = 40\n");
+    g_autoptr(VmbSnapshot) s1 = vmb_hypervisor_snapshot(hv, NULL);
+    VmbCpuSet low, all, beyond;
+    gboolean any;
+    g_assert_true(vmb_cpuset_parse("0-1", &low, &any, NULL));
+    g_assert_true(vmb_cpuset_parse("0-3", &all, &any, NULL));
+    g_assert_true(vmb_cpuset_parse("3-4", &beyond, &any, NULL));
+    const char *names[] = {"a", "b", "c"};
+    for (guint i = 0; i < 3; i++)
+        g_assert_true(
+            vmb_hypervisor_pin_vcpu_set(hv, dom_named(s1, names[i])->uuid, 0, &low, NULL));
+    g_assert_true(vmb_hypervisor_pin_vcpu_set(hv, dom_named(s1, "d")->uuid, 0, &all, NULL));
+    g_autoptr(GError) error = NULL;
+    g_assert_false(vmb_hypervisor_pin_vcpu_set(hv, dom_named(s1, "d")->uuid, 0, &beyond, &error));
+    g_assert_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID);
+    g_autoptr(VmbSnapshot) s2 = vmb_hypervisor_snapshot(hv, NULL);
+    vmb_hv_fake_advance(hv, 10);
+    g_autoptr(VmbSnapshot) s3 = vmb_hypervisor_snapshot(hv, NULL);
+    for (guint i = 0; i < 3; i++) {
+        const VmbDomainStat *d2 = dom_named(s2, names[i]), *d3 = dom_named(s3, names[i]);
+        g_assert_cmpint(d3->vcpus[0].pcpu, ==, -1);
+        g_assert_nonnull(d3->vcpus[0].cpus);
+        g_autofree char *text = vmb_vcpu_stat_pin_text(&d3->vcpus[0]);
+        g_assert_cmpstr(text, ==, "0-1");
+        g_assert_true(vmb_vcpu_stat_pinned_to(&d3->vcpus[0], &low));
+        /* three busy vCPUs on two pCPUs: two thirds each */
+        g_assert_cmpfloat_with_epsilon(pct(d2->vcpus[0].time_ns, d3->vcpus[0].time_ns, 10),
+                                       200.0 / 3, 0.1);
+    }
+    const VmbDomainStat *d3 = dom_named(s3, "d");
+    g_assert_null(d3->vcpus[0].cpus); /* every pCPU: floating */
+    g_assert_cmpint(d3->vcpus[0].pcpu, ==, -1);
+    g_assert_cmpfloat_with_epsilon(
+        pct(dom_named(s2, "d")->vcpus[0].time_ns, d3->vcpus[0].time_ns, 10), 40, 0.1);
+    for (guint p = 0; p < 2; p++)
+        g_assert_cmpfloat_with_epsilon(pct(s2->pcpu_busy_ns[p], s3->pcpu_busy_ns[p], 10), 100, 0.1);
+    g_assert_cmpfloat_with_epsilon(pct(s2->pcpu_busy_ns[2], s3->pcpu_busy_ns[2], 10) +
+                                       pct(s2->pcpu_busy_ns[3], s3->pcpu_busy_ns[3], 10),
+                                   40, 0.1);
 }
 
 /* Percent of one CPU a vCPU ran / waited between two snapshots. */
@@ -419,6 +484,7 @@ main(int argc, char **argv)
     g_test_add_func("/fake/series", test_series);
     g_test_add_func("/fake/scenario-errors", test_scenario_errors);
     g_test_add_func("/fake/cpu-sharing", test_cpu_sharing);
+    g_test_add_func("/fake/set-pins", test_set_pins);
     g_test_add_func("/fake/scenario-topology", test_scenario_topology);
     g_test_add_func("/fake/background-and-noise", test_background_and_noise);
     g_test_add_func("/fake/lifecycle-and-outage", test_lifecycle_and_outage);

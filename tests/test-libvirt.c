@@ -172,6 +172,54 @@ check_pin_info(VmbHypervisor *hv, const char *uuid, guint vcpu, guint flags, gui
     g_assert_cmphex(maps[vcpu] & 0x0f, ==, want_map);
 }
 
+/* Set pins (cpu.pin_to) through virDomainPinVcpuFlags with a cpumap: the snapshot shows the
+ * set at once, libvirt agrees; a set pin made by someone else is read back as a set; a pin to
+ * every CPU floats; CPUs beyond the host are refused. */
+static void
+test_pin_set(void)
+{
+    g_autoptr(VmbHypervisor) hv = open_hv();
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmbSnapshot) s0 = take_snapshot(hv);
+    VmbCpuSet mid, all, beyond;
+    gboolean any;
+    g_assert_true(vmb_cpuset_parse("1-2", &mid, &any, NULL));
+    g_assert_true(vmb_cpuset_parse("0-3", &all, &any, NULL));
+    g_assert_true(vmb_cpuset_parse("3-4", &beyond, &any, NULL));
+    g_assert_true(vmb_hypervisor_pin_vcpu_set(hv, UUID_C, 1, &mid, &error));
+    g_assert_no_error(error);
+    g_autoptr(VmbSnapshot) s1 = take_snapshot(hv);
+    const VmbDomainStat *c = find_domain(s1, UUID_C);
+    g_assert_cmpint(c->vcpus[1].pcpu, ==, -1);
+    g_autofree char *text = vmb_vcpu_stat_pin_text(&c->vcpus[1]);
+    g_assert_cmpstr(text, ==, "1-2");
+    check_pin_info(hv, UUID_C, 1, VIR_DOMAIN_AFFECT_LIVE, 0x06);
+
+    g_assert_false(vmb_hypervisor_pin_vcpu_set(hv, UUID_C, 1, &beyond, &error));
+    g_assert_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID);
+    g_clear_error(&error);
+    check_pin_info(hv, UUID_C, 1, VIR_DOMAIN_AFFECT_LIVE, 0x06);
+
+    g_assert_true(vmb_hypervisor_pin_vcpu_set(hv, UUID_C, 1, &all, &error));
+    g_autoptr(VmbSnapshot) s2 = take_snapshot(hv);
+    g_assert_null(find_domain(s2, UUID_C)->vcpus[1].cpus);
+    g_assert_cmpint(find_domain(s2, UUID_C)->vcpus[1].pcpu, ==, -1);
+
+    { /* someone else pins vCPU 0 to CPUs 0 and 3: read back on the periodic refresh */
+        g_autoptr(virDomain) dom = lookup(hv, UUID_C);
+        unsigned char map = 0x09;
+        g_assert_cmpint(virDomainPinVcpuFlags(dom, 0, &map, 1, 0), ==, 0);
+    }
+    gboolean seen = FALSE;
+    for (int i = 0; i < 11 && !seen; i++) {
+        g_autoptr(VmbSnapshot) s = take_snapshot(hv);
+        const VmbVcpuStat *v = &find_domain(s, UUID_C)->vcpus[0];
+        g_autofree char *now = vmb_vcpu_stat_pin_text(v);
+        seen = g_str_equal(now, "0,3");
+    }
+    g_assert_true(seen);
+}
+
 static void
 test_pin(void)
 {
@@ -934,6 +982,7 @@ main(int argc, char **argv)
     g_test_add_func("/libvirt/topology-default", test_topology_default);
     g_test_add_func("/libvirt/pin", test_pin);
     g_test_add_func("/libvirt/pin-errors", test_pin_errors);
+    g_test_add_func("/libvirt/pin-set", test_pin_set);
     g_test_add_func("/libvirt/calls-without-events", test_calls_without_events);
     g_test_add_func("/libvirt/calls-with-events", test_calls_with_events);
     g_test_add_func("/libvirt/memory", test_memory);

@@ -210,10 +210,10 @@ bus_call(Soak *s, guint n)
 {
     switch (n % 9) {
     case 0:
-        call_ok(s, "GetStatus", NULL, "(ta(uddb)a(ssba(uid)(xxxx)))");
+        call_ok(s, "GetStatus", NULL, "(ta(uddb)a(ssba(uids)(xxxx)))");
         break;
     case 1:
-        call_ok(s, "GetHistory", g_variant_new("(u)", 50), "(a(tsssuiuttssb))");
+        call_ok(s, "GetHistory", g_variant_new("(u)", 50), "(a(tsssuiussttssb))");
         break;
     case 2:
         call_ok(s, "ListTunables", NULL, "(a(svbss))");

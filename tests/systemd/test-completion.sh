@@ -36,6 +36,8 @@ expect "set status" vmbalancectl s
 expect "--help --version" vmbalancectl --
 expect "cpu.interval" vmbalancectl set cpu.int
 expect "false true" vmbalancectl set memory.enabled ""
+expect "cache core cpu node" vmbalancectl set cpu.pin_to ""
+expect "cache" vmbalancectl set cpu.pin_to ca
 expect "" vmbalancectl set interval ""
 expect "cpu memory" vmbalancectl pause ""
 expect "cpu memory" vmbalancectl run ""
