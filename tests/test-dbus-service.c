@@ -456,6 +456,8 @@ test_set_housekeeping(Fixture *f, gconstpointer data)
     g_autoptr(GVariant) inner = NULL;
     g_variant_get(v, "(&sv)", NULL, &inner);
     g_assert_cmpstr(g_variant_get_string(inner, NULL), ==, "0,8");
+}
+
 #define SET_PIN_SCENARIO "[host]\nsockets = 1\ncores = 2\nthreads = 2\n[domain a]\nload = 90\n"
 
 /* cpu.pin_to = core set at run time: the floating vCPU is pinned to both threads of a core;
