@@ -11,7 +11,7 @@
 # than half the headroom), or the scenario proves nothing. When other processes take half the
 # headroom during the run, "m got memory" is reported as skipped (the daemon may rightly give
 # nothing), and below that m is judged on the headroom they left; when they move by more than
-# the headroom, so is the binding check. a-d never touched most of their
+# half the headroom, so is the binding check (the daemon keeps what they freed lately for them). a-d never touched most of their
 # memory, so shrinking them frees little host memory: m can only get about the headroom, less
 # what the daemon holds back for m's own growth until the next cycle (its rate x (interval +
 # stats period)), and once the headroom is used up m's balloon takes back the free memory it
@@ -115,10 +115,13 @@ else
 	ok "# SKIP m got $((GOT / 1024)) MiB, but other host processes took $((OMAX / 1024)) MiB of the $HEADROOM MiB headroom during the run: the daemon may rightly give it nothing"
 fi
 check "the guests never took the host below its reserve (lowest margin $((MIN_COR / 1024)) MiB, tolerance $TOLERANCE)" '[ "$MIN_COR" -ge $((-TOLERANCE * 1024)) ]'
-if [ $((OMAX - OMIN)) -le $((HEADROOM * 1024)) ]; then
+# Whether the reserve bound is the scenario's own proof, and it holds only on a quiet host: the
+# daemon keeps what the other processes freed lately for them (they may take it back), so when
+# they swing by more than half the headroom the guests cannot be expected to use half of it.
+if [ $((OMAX - OMIN)) -le $((HEADROOM * 512)) ]; then
 	check "the reserve bound: the guests used more than half the $HEADROOM MiB headroom (lowest margin $((MIN_COR / 1024)) MiB)" '[ "$MIN_COR" -lt $((HEADROOM * 512)) ]'
 else
-	ok "# SKIP the reserve cannot be shown to bind: other host processes moved $(((OMAX - OMIN) / 1024)) MiB (more than the headroom) during the run"
+	ok "# SKIP the reserve cannot be shown to bind: other host processes moved $(((OMAX - OMIN) / 1024)) MiB (more than half the headroom) during the run"
 fi
 check "no warnings from vmbalanced beyond m's shortage" '[ -z "$(daemon_bad_lines "is short of memory")" ]'
 daemon_bad_lines | sed 's/^/#   /'
