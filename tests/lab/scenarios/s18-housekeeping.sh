@@ -9,7 +9,8 @@
 NAME=s18-housekeeping
 source "$(dirname "$0")/lib.sh"
 
-emulator_pin() { virsh_ emulatorpin "$1" 2>/dev/null | awk -F: '/\*/ {gsub(/ /, "", $2); print $2; exit}'; }
+# virsh -q prints the affinity alone ("0-1"), without the "*: " of the table.
+emulator_pin() { virsh_ emulatorpin "$1" 2>/dev/null | awk -F: 'NF {v = $NF; gsub(/ /, "", v); print v; exit}'; }
 iothread_pin() { virsh_ iothreadinfo "$1" 2>/dev/null | awk -v id="$2" '$1 == id {print $2; exit}'; }
 qemu_main_cpus() { awk '/^Cpus_allowed_list:/ {print $2}' "/proc/$(qemu_pid "$1")/status" 2>/dev/null; }
 
