@@ -110,7 +110,7 @@ gboolean
 vmb_foreign_targets_judging(const VmbForeignTargets *f, const char *uuid)
 {
     const Memo *m = g_hash_table_lookup(f->domains, uuid);
-    return m && m->judged && m->watch.away_kib;
+    return m && m->judged && vmb_balloon_watch_judging(&m->watch);
 }
 
 gboolean
