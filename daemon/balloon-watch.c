@@ -3,6 +3,14 @@
 
 #include "mem-policy.h"
 
+/* Snapshots (after the first) the balloon must stay at one place for a reported target it
+ * never reached to count as stale: a boot target still being inflated to pauses a cycle at
+ * most; three snapshots is also what the coordinator's own wait for a flight allows. */
+#define STALE_HELD 2
+/* Snapshots (after the first) a move said before it rested must stay at one place to be over:
+ * until then further the same way is the same target. */
+#define CHASE_HELD 2
+
 static gboolean
 near(guint64 a, guint64 b)
 {
@@ -19,7 +27,41 @@ vmb_balloon_watch_request(VmbBalloonWatch *w, guint64 kib)
     else if (w->rest)
         w->from_kib = w->expected_kib;
     w->expected_kib = kib;
-    w->rest = FALSE;
+    w->rest = w->unconfirmed = FALSE;
+    w->chase = 0; /* QEMU follows ours now */
+}
+
+gboolean
+vmb_balloon_watch_judging(const VmbBalloonWatch *w)
+{
+    return w->away_kib != 0;
+}
+
+static void
+start(VmbBalloonWatch *w, const VmbBalloonSeen *in)
+{
+    w->started = TRUE;
+    w->expected_kib = in->reported_kib ? in->reported_kib : in->actual_kib;
+    w->reported_kib = in->reported_kib;
+    w->rest = near(in->actual_kib, w->expected_kib);
+    w->unconfirmed = !w->rest;
+    /* In flight at first sight: we saw it here, so it is on its way from here. */
+    w->from_kib = w->rest ? 0 : in->actual_kib;
+    w->last_actual_kib = w->hold_kib = in->actual_kib;
+    w->resets = in->resets;
+}
+
+/* Counts the snapshots the balloon stays near one place (not near the last one: a balloon
+ * creeping a few MiB a snapshot is not holding). */
+static void
+follow_hold(VmbBalloonWatch *w, guint64 a)
+{
+    if (near(a, w->hold_kib)) {
+        w->held++;
+    } else {
+        w->hold_kib = a;
+        w->held = 0;
+    }
 }
 
 /* The backend's target moved, and not to what was expected (our request or the last find). */
@@ -34,11 +76,11 @@ reported_moved(VmbBalloonWatch *w, const VmbBalloonSeen *in)
     return moved;
 }
 
-/* Is actual @a outside where the balloon may be: at the expected target when it rested there,
- * between where it started and our target while on its way (a guest that cannot give all
- * stops short)? Unknown when it never rested and left from nowhere we saw. With autodeflate
- * a rise is the guest's own. */
-static gboolean
+/* Which side of where the balloon may be is actual @a: -1 below, +1 above, 0 inside or
+ * unknown (after a reset, until it is back). May be: at the expected target when it rested
+ * there, between where it was last seen and our target while on its way. With autodeflate a
+ * rise is the guest's own. */
+static gint
 outside(const VmbBalloonWatch *w, guint64 a, gboolean autodeflate)
 {
     guint64 lo, hi;
@@ -48,63 +90,127 @@ outside(const VmbBalloonWatch *w, guint64 a, gboolean autodeflate)
         lo = MIN(w->from_kib, w->expected_kib);
         hi = MAX(w->from_kib, w->expected_kib);
     } else {
-        return FALSE;
+        return 0;
     }
     if (a + vmb_mem_tolerance(lo) < lo)
-        return TRUE;
-    return a > hi + vmb_mem_tolerance(hi) && !autodeflate;
+        return -1;
+    return a > hi + vmb_mem_tolerance(hi) && !autodeflate ? 1 : 0;
 }
 
-/* The balloon went where nobody here asked: TRUE once it holds there for a second snapshot (a
- * value in passing or a reboot's blip is no target). */
+/* A balloon only comes closer to its target: the way left is from where it is now. */
+static void
+narrow(VmbBalloonWatch *w, guint64 a)
+{
+    guint64 lo = MIN(w->from_kib, w->expected_kib), hi = MAX(w->from_kib, w->expected_kib);
+    if (!w->rest && w->from_kib && a > lo && a < hi)
+        w->from_kib = a;
+}
+
+/* The balloon outside where it may be: judged until it comes to rest (TRUE, @new_kib where)
+ * or back inside. A move that never rests is said after VMB_BALLOON_WATCH_AWAY_MAX snapshots
+ * where it got to: that long outside anything asked, the target is someone else's beyond doubt,
+ * and waiting for its exact end would leave the guest unsized for as long as the slowest
+ * balloon (or a reading that keeps changing) takes; the rest of the way is chased silently. */
 static gboolean
-went_away(VmbBalloonWatch *w, const VmbBalloonSeen *in)
+went_away(VmbBalloonWatch *w, const VmbBalloonSeen *in, guint64 *new_kib)
 {
     guint64 a = in->actual_kib;
-    gboolean out = outside(w, a, in->autodeflate);
-    if (w->away_kib && out && near(a, w->away_kib))
-        return TRUE;
-    w->away_kib = out ? a : 0;
-    return FALSE;
+    gint side = outside(w, a, in->autodeflate);
+    if (!side) {
+        w->away_kib = 0;
+        narrow(w, a);
+        return FALSE;
+    }
+    gboolean rested = w->away_kib && near(a, w->away_kib);
+    w->away_snapshots = w->away_kib ? w->away_snapshots + 1 : 1;
+    w->away_kib = a;
+    if (!rested && w->away_snapshots < VMB_BALLOON_WATCH_AWAY_MAX)
+        return FALSE;
+    *new_kib = a;
+    w->chase = side;
+    return TRUE;
+}
+
+/* After a verdict the move may go on (a balloon creeping its last MiB, or one said before it
+ * rested): further the same way is the target already said, followed until the balloon holds.
+ * FALSE when it turned back, which is judged afresh from where it got to. */
+static gboolean
+follow_chase(VmbBalloonWatch *w, guint64 a)
+{
+    gboolean further = w->chase < 0 ? a < w->expected_kib : a > w->expected_kib;
+    if (further) {
+        w->expected_kib = a;
+    } else if (!near(a, w->expected_kib)) {
+        w->chase = 0;
+        w->rest = TRUE;
+        return FALSE;
+    }
+    if (w->held >= CHASE_HELD)
+        w->chase = 0;
+    return TRUE;
+}
+
+/* A target reported at first sight (libvirt: the persistent <currentMemory>) that the balloon
+ * rests away from is not QEMU's: a live change since replaced it (ours before a restart, or
+ * anyone's). Where it rests is then expected, or no move from there could ever be judged. */
+static void
+drop_stale(VmbBalloonWatch *w, guint64 a)
+{
+    if (!w->unconfirmed || w->away_kib || w->held < STALE_HELD || near(a, w->expected_kib))
+        return;
+    w->expected_kib = a;
+    w->rest = TRUE;
+    w->from_kib = 0;
+    w->unconfirmed = FALSE;
+}
+
+/* A reboot: the balloon goes back to the full size until the guest's driver loads and takes
+ * QEMU's target (still ours) again, however long its boot takes. */
+static void
+after_reset(VmbBalloonWatch *w, const VmbBalloonSeen *in)
+{
+    w->resets = in->resets;
+    w->rest = w->unconfirmed = FALSE;
+    w->from_kib = w->away_kib = 0;
+    w->chase = 0;
 }
 
 gboolean
 vmb_balloon_watch_step(VmbBalloonWatch *w, const VmbBalloonSeen *in, guint64 *old_kib,
                        guint64 *new_kib)
 {
-    if (!in->actual_kib)
+    guint64 a = in->actual_kib;
+    if (!a)
         return FALSE;
     if (!w->started) {
-        w->started = TRUE;
-        w->expected_kib = in->reported_kib ? in->reported_kib : in->actual_kib;
-        w->reported_kib = in->reported_kib;
-        w->rest = near(in->actual_kib, w->expected_kib);
-        w->last_actual_kib = in->actual_kib;
-        w->resets = in->resets;
+        start(w, in);
         return FALSE;
     }
-    if (in->resets != w->resets) {
-        /* A reboot: the balloon goes back to the full size until the guest's driver loads and
-         * takes QEMU's target (still ours) again, however long its boot takes. */
-        w->resets = in->resets;
-        w->rest = FALSE;
-        w->from_kib = w->away_kib = 0;
-    }
+    if (in->resets != w->resets)
+        after_reset(w, in);
+    follow_hold(w, a);
     gboolean found = FALSE;
     *old_kib = w->expected_kib;
     if (reported_moved(w, in)) {
         *new_kib = in->reported_kib;
+        w->from_kib = a; /* on its way there from here */
+        w->away_kib = 0;
+        w->chase = 0;
         found = TRUE;
-    } else if (went_away(w, in)) {
-        *new_kib = in->actual_kib;
-        found = TRUE;
+    } else if (!w->chase || !follow_chase(w, a)) {
+        found = went_away(w, in, new_kib);
+        if (found)
+            w->away_kib = w->from_kib = 0;
     }
     if (found) {
         w->expected_kib = *new_kib;
-        w->away_kib = w->from_kib = 0;
+        w->unconfirmed = FALSE;
     }
     if (!w->away_kib)
-        w->rest = near(in->actual_kib, w->expected_kib);
-    w->last_actual_kib = in->actual_kib;
+        w->rest = near(a, w->expected_kib);
+    if (w->rest)
+        w->unconfirmed = FALSE;
+    drop_stale(w, a);
+    w->last_actual_kib = a;
     return found;
 }

@@ -2,29 +2,44 @@
 /* Is a domain's balloon following a target vmbalanced did not set? Pure: one domain's balloon as
  * each snapshot shows it in, a verdict out. Two signs count:
  *  - the backend reports a target (the simulated host does) that moved, and not to our request;
- *  - the balloon went where nobody here asked (away from the target it rested at, or beyond
- *    the way from where it was to our request) and came to rest there. This is
- *    all libvirt 9.0 shows of `virsh setmem` on QEMU: the live <currentMemory> follows actual
- *    (the balloon-change event rewrites it) and QEMU's query-balloon has no target, so a foreign
+ *  - the balloon went where nobody here asked and came to rest there. This is all libvirt 9.0
+ *    shows of `virsh setmem` on QEMU: the live <currentMemory> follows actual (the
+ *    balloon-change event rewrites it) and QEMU's query-balloon has no target, so a foreign
  *    target is only seen as the balloon going somewhere nobody here asked for.
- * A guest that stops short of our target is still on its way there (no verdict); with
- * autodeflate a rise is the guest's own; a move that comes back (a guest reboot reloads its
- * balloon driver) is no change: the new place must hold for two snapshots, and after a reset
- * the backend saw (a reboot) nothing is judged until the balloon is back at the expected
- * target or we ask for another. */
+ * Where the balloon may be: at the expected target once it rested there; on its way, between
+ * where we last saw it and our target (it only comes closer: a guest that stops short is still
+ * on its way, no verdict, and a rise back is not ours). A balloon outside that (beyond the
+ * tolerance) is a foreign move in progress: judged (the guest is not to be sized) from that
+ * snapshot on, through any number of snapshots while it moves (a TCG guest inflates tens of
+ * MiB a cycle), until it comes to rest (two snapshots at one place: the verdict, said once,
+ * the rest of a creeping move followed silently) or back inside (a reboot's blip: nothing).
+ * With autodeflate a rise is the guest's own. A watch started with the balloon in flight saw
+ * it at its first actual; a target the backend reported then (libvirt: the persistent
+ * <currentMemory>) that the balloon rests away from is stale and dropped. After a reset the
+ * backend saw (a reboot) nothing is judged until the balloon is back at the expected target or
+ * we ask for another. */
 #pragma once
 
 #include <glib.h>
+
+/* A move that never comes to rest is judged for at most this many snapshots (see
+ * balloon-watch.c). */
+#define VMB_BALLOON_WATCH_AWAY_MAX 20
 
 typedef struct {
     gboolean started;
     guint64 expected_kib; /* the target the balloon should follow: ours, or the last one found */
     guint64 reported_kib; /* the backend's target at the last snapshot, 0 unknown */
+    gboolean unconfirmed; /* expected_kib is a target reported at first sight, never reached */
     gboolean rest;        /* the balloon came to rest at expected_kib */
-    guint64 from_kib;     /* where it was when we asked for expected_kib; 0 unknown */
+    guint64 from_kib;     /* on its way to expected_kib, it was last seen here; 0 unknown */
     guint64 last_actual_kib;
-    guint64 away_kib; /* it went here, where nobody here asked, not judged yet; 0 none */
-    guint resets;     /* VmbBalloonSeen.resets at the last snapshot */
+    guint64 hold_kib; /* the balloon has stayed near here for @held snapshots since */
+    guint held;
+    guint64 away_kib;     /* judging: it went here, where nobody here asked; 0 none */
+    guint away_snapshots; /* snapshots judged so far */
+    gint chase;           /* said while still moving: -1 down, +1 up, followed silently */
+    guint resets;         /* VmbBalloonSeen.resets at the last snapshot */
 } VmbBalloonWatch;
 
 typedef struct {
@@ -42,3 +57,7 @@ void vmb_balloon_watch_request(VmbBalloonWatch *w, guint64 kib);
  * came to rest), which is expected from now on. */
 gboolean vmb_balloon_watch_step(VmbBalloonWatch *w, const VmbBalloonSeen *in, guint64 *old_kib,
                                 guint64 *new_kib);
+
+/* The balloon is on a move nobody here asked for, not judged yet: its guest is not to be sized
+ * (a request would replace the target being judged). */
+gboolean vmb_balloon_watch_judging(const VmbBalloonWatch *w);

@@ -10,6 +10,7 @@ typedef struct {
     gboolean judged;    /* its memory is managed and balloon-only: a change would count */
     gboolean changed;   /* found at the last observation, not taken yet */
     gboolean respected; /* memory.foreign_targets = respect kept one */
+    gboolean judging;   /* a move was being judged at the last observation */
 } Memo;
 
 struct _VmbForeignTargets {
@@ -63,6 +64,22 @@ notice(const VmbDomainStat *d, guint64 old_kib, guint64 new_kib, gboolean respec
                   d->name, new_kib / 1024, old_kib / 1024, d->name);
 }
 
+/* Tells (debug) when a move starts being judged and when it ends with no verdict: the guest
+ * is not sized in between, which the log must explain. */
+static void
+log_judging(const VmbDomainStat *d, Memo *m, gboolean found)
+{
+    gboolean judging = m->judged && vmb_balloon_watch_judging(&m->watch);
+    if (judging && !m->judging)
+        g_debug("the balloon of %s went to %" G_GUINT64_FORMAT " MiB, where nobody here asked: "
+                "its memory waits until the balloon comes to rest",
+                d->name, d->balloon.current_kib / 1024);
+    else if (!judging && m->judging && !found)
+        g_debug("the balloon of %s is back where it may be (%" G_GUINT64_FORMAT " MiB)", d->name,
+                d->balloon.current_kib / 1024);
+    m->judging = judging;
+}
+
 void
 vmb_foreign_targets_observe(VmbForeignTargets *f, const VmbSnapshot *s, const VmbConfig *c)
 {
@@ -82,7 +99,9 @@ vmb_foreign_targets_observe(VmbForeignTargets *f, const VmbSnapshot *s, const Vm
         guint64 old_kib = 0, new_kib = 0;
         /* virtio-mem plugs move the balloon without a request (QEMU keeps its size). */
         m->judged = eff.memory_managed && !d->vmem.present;
-        if (!vmb_balloon_watch_step(&m->watch, &in, &old_kib, &new_kib) || !m->judged)
+        gboolean found = vmb_balloon_watch_step(&m->watch, &in, &old_kib, &new_kib);
+        log_judging(d, m, found);
+        if (!found || !m->judged)
             continue;
         notice(d, old_kib, new_kib, respect);
         m->changed = TRUE;
@@ -110,7 +129,7 @@ gboolean
 vmb_foreign_targets_judging(const VmbForeignTargets *f, const char *uuid)
 {
     const Memo *m = g_hash_table_lookup(f->domains, uuid);
-    return m && m->judged && m->watch.away_kib;
+    return m && m->judged && vmb_balloon_watch_judging(&m->watch);
 }
 
 gboolean

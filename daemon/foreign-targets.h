@@ -24,8 +24,8 @@ void vmb_foreign_targets_made(VmbForeignTargets *f, const char *uuid, guint64 ki
 /* A foreign target of @uuid was found at the last observation (the coordinator's own idea of
  * its target no longer holds); clears the mark. */
 gboolean vmb_foreign_targets_take_change(VmbForeignTargets *f, const char *uuid);
-/* The balloon of @uuid went where nobody here asked and is being judged (it counts as
- * someone else's target if it holds there at the next observation): not to be sized now. */
+/* The balloon of @uuid went where nobody here asked and is being judged (until it comes to
+ * rest, someone else's target there, or back): not to be sized now. */
 gboolean vmb_foreign_targets_judging(const VmbForeignTargets *f, const char *uuid);
 /* A foreign target of @uuid is being respected. */
 gboolean vmb_foreign_targets_respected(const VmbForeignTargets *f, const char *uuid);

@@ -3,7 +3,9 @@
 #include "balloon-watch.h"
 
 #define MIB   1024
-#define STEPS 8
+#define STEPS 12
+
+enum { J = 1, N = 2 }; /* the move is being judged after the snapshot, or not (0: not checked) */
 
 /* One snapshot: our request made before it (0 none), what it shows, and the verdict. */
 typedef struct {
@@ -11,6 +13,7 @@ typedef struct {
     guint64 found_new; /* 0: no foreign target found at this snapshot */
     guint64 found_old;
     guint resets; /* guest resets the backend saw so far */
+    int judging;
 } Step;
 
 typedef struct {
@@ -63,6 +66,52 @@ static const Case cases[] = {
      * until it rests. */
     {"unseen-start", FALSE, {{0, 2048 * MIB, 512 * MIB, 0, 0}, {0, 1500 * MIB, 512 * MIB, 0, 0},
      {1024 * MIB, 1024 * MIB, 1024 * MIB, 0, 0}, {0, 1024 * MIB, 1024 * MIB, 0, 0}}},
+    /* A TCG guest's balloon taking someone else's target slowly, never two snapshots near each
+     * other on the way: judged all along (its guest is not sized meanwhile), said at rest. */
+    {"setmem-slow-continuous", FALSE, {{0, 288 * MIB, 0, 0, 0, 0, N},
+     {0, 288 * MIB, 0, 0, 0, 0, N}, {0, 276 * MIB, 0, 0, 0, 0, J}, {0, 262 * MIB, 0, 0, 0, 0, J},
+     {0, 250 * MIB, 0, 0, 0, 0, J}, {0, 236 * MIB, 0, 0, 0, 0, J}, {0, 224 * MIB, 0, 0, 0, 0, J},
+     {0, 214 * MIB, 0, 0, 0, 0, J}, {0, 208 * MIB, 0, 0, 0, 0, J},
+     {0, 207 * MIB, 0, 207 * MIB, 288 * MIB, 0, N}, {0, 207 * MIB, 0, 0, 0, 0, N}}},
+    /* A new daemon: libvirt reports the persistent <currentMemory> (384) while the balloon
+     * rests at 448, where a live change left it. Stale once it held there: someone's setmem
+     * from there is judged at once. */
+    {"inflight-stale-start", FALSE, {{0, 448 * MIB, 384 * MIB, 0, 0, 0, N},
+     {0, 448 * MIB, 384 * MIB, 0, 0, 0, N}, {0, 448 * MIB, 384 * MIB, 0, 0, 0, N},
+     {0, 262 * MIB, 384 * MIB, 0, 0, 0, J}, {0, 240 * MIB, 384 * MIB, 0, 0, 0, J},
+     {0, 225 * MIB, 384 * MIB, 0, 0, 0, J}, {0, 212 * MIB, 384 * MIB, 0, 0, 0, J},
+     {0, 207 * MIB, 384 * MIB, 207 * MIB, 448 * MIB, 0, N}, {0, 207 * MIB, 384 * MIB, 0, 0, 0, N}}},
+    /* The same setmem before the reported target was found stale: where it was first seen is
+     * where it came from, so beyond the reported target is not on that way. */
+    {"inflight-setmem-early", FALSE, {{0, 448 * MIB, 384 * MIB, 0, 0, 0, N},
+     {0, 430 * MIB, 384 * MIB, 0, 0, 0, N}, {0, 330 * MIB, 384 * MIB, 0, 0, 0, J},
+     {0, 260 * MIB, 384 * MIB, 0, 0, 0, J}, {0, 207 * MIB, 384 * MIB, 0, 0, 0, J},
+     {0, 207 * MIB, 384 * MIB, 207 * MIB, 384 * MIB, 0, N}}},
+    /* Our own shrink at TCG speed, in the coordinator's steps: never judged. */
+    {"own-slow-shrink", FALSE, {{0, 1024 * MIB, 0, 0, 0, 0, N}, {960 * MIB, 1010 * MIB, 0, 0, 0, 0, N},
+     {0, 990 * MIB, 0, 0, 0, 0, N}, {896 * MIB, 970 * MIB, 0, 0, 0, 0, N},
+     {0, 950 * MIB, 0, 0, 0, 0, N}, {0, 925 * MIB, 0, 0, 0, 0, N},
+     {512 * MIB, 905 * MIB, 0, 0, 0, 0, N}, {0, 850 * MIB, 0, 0, 0, 0, N},
+     {0, 780 * MIB, 0, 0, 0, 0, N}, {0, 690 * MIB, 0, 0, 0, 0, N},
+     {0, 600 * MIB, 0, 0, 0, 0, N}, {0, 515 * MIB, 0, 0, 0, 0, N}}},
+    /* A guest that stops short of our target and goes on later, when it freed memory: ours. */
+    {"stops-short", FALSE, {{0, 1024 * MIB, 0, 0, 0, 0, N}, {512 * MIB, 900 * MIB, 0, 0, 0, 0, N},
+     {0, 800 * MIB, 0, 0, 0, 0, N}, {0, 760 * MIB, 0, 0, 0, 0, N}, {0, 760 * MIB, 0, 0, 0, 0, N},
+     {0, 760 * MIB, 0, 0, 0, 0, N}, {0, 760 * MIB, 0, 0, 0, 0, N}, {0, 700 * MIB, 0, 0, 0, 0, N},
+     {0, 600 * MIB, 0, 0, 0, 0, N}, {0, 512 * MIB, 0, 0, 0, 0, N}, {0, 512 * MIB, 0, 0, 0, 0, N}}},
+    /* Stopped short, then taken up: a balloon only comes closer to our target, so a rise back
+     * past where it stopped is someone else's. */
+    {"stops-short-setmem-higher", FALSE, {{0, 1024 * MIB, 0, 0, 0, 0, N},
+     {512 * MIB, 800 * MIB, 0, 0, 0, 0, N}, {0, 760 * MIB, 0, 0, 0, 0, N},
+     {0, 760 * MIB, 0, 0, 0, 0, N}, {0, 900 * MIB, 0, 0, 0, 0, J},
+     {0, 900 * MIB, 0, 900 * MIB, 512 * MIB, 0, N}}},
+    /* Said when it first held (794 near 800), then it creeps on 6 MiB a snapshot: the same
+     * target, not said again; a later move once it held is. */
+    {"crawl-tail", FALSE, {{0, 1024 * MIB, 0, 0, 0, 0, N}, {0, 900 * MIB, 0, 0, 0, 0, J},
+     {0, 800 * MIB, 0, 0, 0, 0, J}, {0, 794 * MIB, 0, 794 * MIB, 1024 * MIB, 0, N},
+     {0, 788 * MIB, 0, 0, 0, 0, N}, {0, 782 * MIB, 0, 0, 0, 0, N}, {0, 776 * MIB, 0, 0, 0, 0, N},
+     {0, 776 * MIB, 0, 0, 0, 0, N}, {0, 776 * MIB, 0, 0, 0, 0, N}, {0, 600 * MIB, 0, 0, 0, 0, J},
+     {0, 600 * MIB, 0, 600 * MIB, 776 * MIB, 0, N}}},
     /* Within the tolerance (4 MiB and 0.5 %): libvirt rounds, balloons stop a few pages off. */
     {"jitter", FALSE, {{0, 1024 * MIB, 0, 0, 0}, {0, 1020 * MIB, 0, 0, 0},
      {0, 1021 * MIB, 0, 0, 0}, {0, 1027 * MIB, 0, 0, 0}}},
@@ -99,11 +148,52 @@ run_case(gconstpointer data)
         g_test_message("%s step %u: found %d (%" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT ")",
                        c->name, i, found, old_kib, new_kib);
         g_assert_cmpint(found, ==, st->found_new != 0);
+        gboolean judging = vmb_balloon_watch_judging(&w);
+        g_assert_true(!found || !judging); /* a verdict ends the judgement */
+        if (st->judging)
+            g_assert_cmpint(judging, ==, st->judging == J);
         if (found) {
             g_assert_cmpuint(new_kib, ==, st->found_new);
             g_assert_cmpuint(old_kib, ==, st->found_old);
         }
     }
+}
+
+static gboolean
+step(VmbBalloonWatch *w, guint64 actual, guint64 *new_kib)
+{
+    VmbBalloonSeen in = {actual, 0, FALSE, 0};
+    guint64 old_kib = 0;
+    return vmb_balloon_watch_step(w, &in, &old_kib, new_kib);
+}
+
+/* A move that never rests (20 MiB a snapshot from 2048 MiB): judged for
+ * VMB_BALLOON_WATCH_AWAY_MAX snapshots at most, then said where it got to; the rest of the way,
+ * and its end, is the same target; a move back up after it held is judged again. */
+static void
+test_gives_up(void)
+{
+    VmbBalloonWatch w = {0};
+    guint64 a = 2048 * MIB, new_kib = 0;
+    g_assert_false(step(&w, a, &new_kib));
+    for (guint i = 1; i < VMB_BALLOON_WATCH_AWAY_MAX; i++) {
+        a -= 20 * MIB;
+        g_assert_false(step(&w, a, &new_kib));
+        g_assert_true(vmb_balloon_watch_judging(&w));
+    }
+    a -= 20 * MIB;
+    g_assert_true(step(&w, a, &new_kib));
+    g_assert_cmpuint(new_kib, ==, a);
+    g_assert_false(vmb_balloon_watch_judging(&w));
+    for (guint i = 0; i < 10; i++) {
+        a -= i < 5 ? 20 * MIB : 0;
+        g_assert_false(step(&w, a, &new_kib));
+        g_assert_false(vmb_balloon_watch_judging(&w));
+    }
+    g_assert_false(step(&w, a + 300 * MIB, &new_kib));
+    g_assert_true(vmb_balloon_watch_judging(&w));
+    g_assert_true(step(&w, a + 300 * MIB, &new_kib));
+    g_assert_cmpuint(new_kib, ==, a + 300 * MIB);
 }
 
 int
@@ -114,5 +204,6 @@ main(int argc, char **argv)
         g_autofree char *path = g_strdup_printf("/balloon-watch/%s", cases[i].name);
         g_test_add_data_func(path, &cases[i], run_case);
     }
+    g_test_add_func("/balloon-watch/gives-up", test_gives_up);
     return g_test_run();
 }

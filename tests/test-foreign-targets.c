@@ -229,6 +229,45 @@ test_respect_untouched(void)
     sim_clear(&sim);
 }
 
+/* The lab's respect case on a TCG guest, on a new daemon: g's balloon rests at 700 MiB where
+ * a live change left it, libvirt still reports 1024 (the persistent <currentMemory>); then
+ * someone's setmem takes it to 460 MiB at 10 MiB/s, five 2 s cycles on its way. Judged from
+ * the first cycle it moved (g is not sized meanwhile), said once at rest, kept. */
+static void
+test_slow_after_restart(void)
+{
+    Sim sim;
+    sim_init(&sim, "[host]\ncpus = 2\nmemory_mib = 8192\nhost_used_mib = 512\n"
+                   "[domain g]\nload = 5\nmemory_mib = 2048\ncurrent_mib = 1024\nused_mib = 400\n"
+                   "balloon_mib_s = 10\n");
+    g_assert_true(vmb_config_set(sim.config, "memory.foreign_targets", "respect", NULL));
+    g_assert_true(vmb_hv_fake_set_target(sim.hv, "g", 700 * 1024, TRUE));
+    vmb_hv_fake_advance(sim.hv, 60);
+    g_assert_cmpuint(actual_mib(&sim, "g"), ==, 700);
+    g_assert_cmpuint(reported_mib(&sim, "g"), ==, 1024);
+    cycles(&sim, 3, 2); /* the coordinator waits for the reported target a while */
+    g_assert_cmpuint(sim.changes_g, ==, 0);
+    g_assert_cmpuint(sim.judging, ==, 0);
+    g_assert_true(vmb_hv_fake_set_target(sim.hv, "g", 460 * 1024, TRUE));
+    cycles(&sim, 1, 2); /* its snapshot was taken before the balloon moved */
+    for (guint i = 0; actual_mib(&sim, "g") > 460; i++) {
+        cycles(&sim, 1, 2);
+        g_assert_cmpuint(sim.judging, ==, i + 1);
+        g_assert_cmpuint(notices->len, ==, 0);
+    }
+    cycles(&sim, 2, 2);
+    g_assert_cmpuint(notices->len, ==, 1);
+    g_test_message("%s", (const char *) g_ptr_array_index(notices, 0));
+    g_assert_true(g_str_has_prefix(g_ptr_array_index(notices, 0),
+                                   "domain g: its balloon target was set to 460 MiB by someone "
+                                   "else (vmbalanced had it at 700 MiB): kept"));
+    cycles(&sim, 5, 2);
+    g_assert_cmpuint(sim.changes_g, ==, 0);
+    g_assert_cmpuint(actual_mib(&sim, "g"), ==, 460);
+    g_assert_cmpuint(notices->len, ==, 1);
+    sim_clear(&sim);
+}
+
 static void
 quiet_run(const char *what, const char *scenario)
 {
@@ -293,6 +332,7 @@ main(int argc, char **argv)
     g_test_add_data_func("/foreign-targets/respect-lower-unreported",
                          GUINT_TO_POINTER(RESPECT | LOWER | UNREPORTED), test_foreign_target);
     g_test_add_func("/foreign-targets/respect-untouched", test_respect_untouched);
+    g_test_add_func("/foreign-targets/slow-after-restart", test_slow_after_restart);
     g_test_add_func("/foreign-targets/own-changes-quiet", test_own_changes_quiet);
     int rc = g_test_run();
     g_ptr_array_unref(notices);
