@@ -104,7 +104,9 @@ static Change
 change_detected(Plan *pl)
 {
     guint n = pl->p->n_items, mark = pl->moves->len;
-    g_autofree gboolean *moved = g_memdup2(pl->moved, sizeof(gboolean) * MAX(n, 1));
+    if (n == 0)
+        return CHANGE_NONE;
+    g_autofree gboolean *moved = g_memdup2(pl->moved, sizeof(gboolean) * n);
     memset(pl->moved, 0, sizeof(gboolean) * n);
     Change found = plan_balance_step(pl, 2) || topo_smt_step(pl, 2) || topo_numa_step(pl)
                        ? CHANGE_LOAD
@@ -144,6 +146,21 @@ net_steps(const Plan *pl, guint mark)
  * pCPU loads, the bound only guards the topology steps' zero-gain moves. */
 #define SEARCH_STEPS_PER_ITEM 4
 
+/* The topology steps while they find something (at most @cap): they lower no pCPU's load
+ * beyond the hysteresis, so balancing is looked at again only after them, not after each
+ * (a failing balancing step scans every pCPU: thousands of vCPUs off their home node on a
+ * 4,096-pCPU host made that the search's cost). */
+static gboolean
+drain_topology(Plan *pl, guint cap)
+{
+    guint n = 0;
+    while (n < cap && topo_smt_step(pl, 2))
+        n++;
+    while (n < cap && topo_numa_step(pl))
+        n++;
+    return n > 0;
+}
+
 /* Search: the greedy steps on the search margin (the larger of the hysteresis and the noise
  * term, not their sum: plan_margin), a vCPU free to move again, until none qualifies; kept as
  * one net move per vCPU; then the global re-plan may take its place. */
@@ -154,8 +171,7 @@ search_target(Plan *pl, guint mark, guint max_moves)
     guint cap = SEARCH_STEPS_PER_ITEM * pl->p->n_items + 16;
     for (guint n = 0; n < cap; n++) {
         guint before = pl->moves->len;
-        if (!plan_balance_step(pl, 2) && !topo_smt_step(pl, 2) && !topo_numa_step(pl) &&
-            !plan_spread_step(pl, 2))
+        if (!plan_balance_step(pl, 2) && !drain_topology(pl, cap - n) && !plan_spread_step(pl, 2))
             break;
         for (guint k = before; k < pl->moves->len; k++)
             pl->moved[g_array_index(pl->moves, VmbCpuMove, k).item] = FALSE;
