@@ -1439,7 +1439,9 @@ EOF
     for d in web2 db; do pane_has "^$d " || fail "domain $d not shown: $(pane)"; done
     pane_has "^  cpu3 +\[.{40}\] +[0-9.]+%" || fail "no load bars: $(pane)"
     pane_has "^LATEST DECISIONS" || fail "no decisions section: $(pane)"
-    wait_until 10 pane_has "^  [0-9-]+ [0-9:]+ +pin " || fail "no decision listed: $(pane)"
+    # Any decision: on demo.ini the memory coordinator shrinks a guest every cycle, so under
+    # ASan on a loaded host the first pins have scrolled out of the 8 lines before top draws.
+    wait_until 10 pane_has "^  [0-9-]+ [0-9:]+ +(pin|memory) " || fail "no decision listed: $(pane)"
     expect_eq "alternate screen while top runs" "$(pane_flag alternate_on)" 1
     expect_eq "cursor hidden while top runs" "$(pane_flag cursor_flag)" 0
     [ "$(pane_width)" -le 120 ] || fail "lines wider than the pane: $(pane)"
