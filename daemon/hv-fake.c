@@ -981,22 +981,29 @@ fake_pin_housekeeping(VmbHypervisor *hv, const char *uuid, const VmbCpuSet *cpus
     return TRUE;
 }
 
+/* The running domain called @name, or NULL: the test hooks address domains by name. */
+static FakeDomain *
+running_named(Fake *f, const char *name)
+{
+    for (guint i = 0; i < f->sc->domains->len; i++) {
+        if (f->doms[i].running && g_strcmp0(f->doms[i].def->name, name) == 0)
+            return &f->doms[i];
+    }
+    return NULL;
+}
+
 gboolean
 vmb_hv_fake_set_emulator_pin(VmbHypervisor *hv, const char *name, const char *cpus)
 {
-    Fake *f = fake_of(hv);
-    for (guint i = 0; i < f->sc->domains->len; i++) {
-        FakeDomain *d = &f->doms[i];
-        if (g_strcmp0(d->def->name, name) != 0 || !d->running)
-            continue;
-        VmbCpuSet set;
-        gboolean all = FALSE;
-        if (!cpus || !vmb_cpuset_parse(cpus, &set, &all, NULL) || all)
-            vmb_cpuset_clear(&set);
-        set_emulator_pin(d, &set);
-        return TRUE;
-    }
-    return FALSE;
+    FakeDomain *d = running_named(fake_of(hv), name);
+    if (!d)
+        return FALSE;
+    VmbCpuSet set;
+    gboolean all = FALSE;
+    if (!cpus || !vmb_cpuset_parse(cpus, &set, &all, NULL) || all)
+        vmb_cpuset_clear(&set);
+    set_emulator_pin(d, &set);
+    return TRUE;
 }
 
 static gboolean
@@ -1153,33 +1160,23 @@ vmb_hv_fake_pcpu_load(VmbHypervisor *hv, guint pcpu)
 gboolean
 vmb_hv_fake_set_metadata(VmbHypervisor *hv, const char *name, const char *xml)
 {
-    Fake *f = fake_of(hv);
-    for (guint i = 0; i < f->sc->domains->len; i++) {
-        FakeDomain *d = &f->doms[i];
-        if (g_strcmp0(d->def->name, name) != 0 || !d->running)
-            continue;
-        g_free(d->metadata);
-        d->metadata = g_strdup(xml);
-        d->policy_refused = !vmb_domain_meta_load(name, d->def->uuid, xml, &d->policy);
-        return TRUE;
-    }
-    return FALSE;
+    FakeDomain *d = running_named(fake_of(hv), name);
+    if (!d)
+        return FALSE;
+    g_free(d->metadata);
+    d->metadata = g_strdup(xml);
+    d->policy_refused = !vmb_domain_meta_load(name, d->def->uuid, xml, &d->policy);
+    return TRUE;
 }
 
 gboolean
 vmb_hv_fake_set_target(VmbHypervisor *hv, const char *name, guint64 kib, gboolean unreported)
 {
-    Fake *f = fake_of(hv);
-    for (guint i = 0; i < f->sc->domains->len; i++) {
-        FakeDomain *d = &f->doms[i];
-        if (g_strcmp0(d->def->name, name) != 0 || !d->running)
-            continue;
-        if (!d->def->balloon || kib == 0 || kib > d->def->memory_mib * 1024)
-            return FALSE;
-        d->target_mib = kib / 1024.0;
-        if (!unreported)
-            d->requested_mib = d->target_mib;
-        return TRUE;
-    }
-    return FALSE;
+    FakeDomain *d = running_named(fake_of(hv), name);
+    if (!d || !d->def->balloon || kib == 0 || kib > d->def->memory_mib * 1024)
+        return FALSE;
+    d->target_mib = kib / 1024.0;
+    if (!unreported)
+        d->requested_mib = d->target_mib;
+    return TRUE;
 }
