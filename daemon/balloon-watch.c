@@ -29,12 +29,16 @@ vmb_balloon_watch_request(VmbBalloonWatch *w, guint64 kib)
     w->expected_kib = kib;
     w->rest = w->unconfirmed = FALSE;
     w->chase = 0; /* QEMU follows ours now */
+    /* A stall counts from this request on: held snapshots before it were another target's. */
+    w->held = 0;
+    w->hold_kib = w->last_actual_kib;
+    w->stalled = w->resumed = FALSE;
 }
 
 gboolean
 vmb_balloon_watch_judging(const VmbBalloonWatch *w)
 {
-    return w->away_kib != 0;
+    return w->away_kib != 0 || w->resumed;
 }
 
 static void
@@ -164,6 +168,29 @@ drop_stale(VmbBalloonWatch *w, guint64 a)
     w->unconfirmed = FALSE;
 }
 
+/* On its way to our target, the balloon stopped short and held (CHASE_HELD snapshots): as far
+ * as the guest could go for now. When it moves again with no new request of ours, that may be
+ * our target once the guest freed memory, or someone else's target that lies on our way (a
+ * `virsh setmem` below where it stopped, before it passes our target): the guest is held
+ * while it moves, so the coordinator does not size it against a move it did not make (seen in
+ * the lab: it grew the guest twice while an operator's shrink still read as ours). Holding
+ * somewhere on the way again, or reaching our target, ends that with no verdict; leaving the
+ * way is judged by went_away(). */
+static void
+follow_stall(VmbBalloonWatch *w)
+{
+    gboolean on_way = !w->rest && w->from_kib && !w->away_kib && !w->chase;
+    if (!on_way) {
+        w->stalled = w->resumed = FALSE;
+    } else if (w->held >= CHASE_HELD) {
+        w->stalled = TRUE;
+        w->resumed = FALSE;
+    } else if (w->stalled && w->held == 0) {
+        w->stalled = FALSE;
+        w->resumed = TRUE;
+    }
+}
+
 /* A reboot: the balloon goes back to the full size until the guest's driver loads and takes
  * QEMU's target (still ours) again, however long its boot takes. */
 static void
@@ -173,6 +200,7 @@ after_reset(VmbBalloonWatch *w, const VmbBalloonSeen *in)
     w->rest = w->unconfirmed = FALSE;
     w->from_kib = w->away_kib = 0;
     w->chase = 0;
+    w->stalled = w->resumed = FALSE;
 }
 
 gboolean
@@ -211,6 +239,7 @@ vmb_balloon_watch_step(VmbBalloonWatch *w, const VmbBalloonSeen *in, guint64 *ol
     if (w->rest)
         w->unconfirmed = FALSE;
     drop_stale(w, a);
+    follow_stall(w);
     w->last_actual_kib = a;
     return found;
 }

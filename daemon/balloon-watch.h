@@ -13,6 +13,10 @@
  * snapshot on, through any number of snapshots while it moves (a TCG guest inflates tens of
  * MiB a cycle), until it comes to rest (two snapshots at one place: the verdict, said once,
  * the rest of a creeping move followed silently) or back inside (a reboot's blip: nothing).
+ * A balloon that stopped short of our target and held there (the guest gave what it could) and
+ * then moves again while we asked for nothing new may be following someone else's target
+ * inside our way: its guest is not sized while it moves (sizing it would race that target); a
+ * verdict comes of it only if it leaves the way.
  * With autodeflate a rise is the guest's own. A watch started with the balloon in flight saw
  * it at its first actual; a target the backend reported then (libvirt: the persistent
  * <currentMemory>) that the balloon rests away from is stale and dropped. After a reset the
@@ -40,6 +44,8 @@ typedef struct {
     guint away_snapshots; /* snapshots judged so far */
     gint chase;           /* said while still moving: -1 down, +1 up, followed silently */
     guint resets;         /* VmbBalloonSeen.resets at the last snapshot */
+    gboolean stalled;     /* on its way, it stopped short and held since our last request */
+    gboolean resumed;     /* it moved again from that stall, with no new request of ours */
 } VmbBalloonWatch;
 
 typedef struct {
@@ -58,6 +64,7 @@ void vmb_balloon_watch_request(VmbBalloonWatch *w, guint64 kib);
 gboolean vmb_balloon_watch_step(VmbBalloonWatch *w, const VmbBalloonSeen *in, guint64 *old_kib,
                                 guint64 *new_kib);
 
-/* The balloon is on a move nobody here asked for, not judged yet: its guest is not to be sized
- * (a request would replace the target being judged). */
+/* The balloon is on a move nobody here asked for, not judged yet, or moves again after it
+ * stopped short of our target: its guest is not to be sized (a request would replace the
+ * target being judged). */
 gboolean vmb_balloon_watch_judging(const VmbBalloonWatch *w);

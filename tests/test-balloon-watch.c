@@ -94,11 +94,33 @@ static const Case cases[] = {
      {512 * MIB, 905 * MIB, 0, 0, 0, 0, N}, {0, 850 * MIB, 0, 0, 0, 0, N},
      {0, 780 * MIB, 0, 0, 0, 0, N}, {0, 690 * MIB, 0, 0, 0, 0, N},
      {0, 600 * MIB, 0, 0, 0, 0, N}, {0, 515 * MIB, 0, 0, 0, 0, N}}},
-    /* A guest that stops short of our target and goes on later, when it freed memory: ours. */
+    /* A guest that stops short of our target and goes on later, when it freed memory: ours, no
+     * verdict; but the guest is held while it moves again (it might be someone else's target
+     * on our way), until it reaches ours. */
     {"stops-short", FALSE, {{0, 1024 * MIB, 0, 0, 0, 0, N}, {512 * MIB, 900 * MIB, 0, 0, 0, 0, N},
      {0, 800 * MIB, 0, 0, 0, 0, N}, {0, 760 * MIB, 0, 0, 0, 0, N}, {0, 760 * MIB, 0, 0, 0, 0, N},
-     {0, 760 * MIB, 0, 0, 0, 0, N}, {0, 760 * MIB, 0, 0, 0, 0, N}, {0, 700 * MIB, 0, 0, 0, 0, N},
-     {0, 600 * MIB, 0, 0, 0, 0, N}, {0, 512 * MIB, 0, 0, 0, 0, N}, {0, 512 * MIB, 0, 0, 0, 0, N}}},
+     {0, 760 * MIB, 0, 0, 0, 0, N}, {0, 760 * MIB, 0, 0, 0, 0, N}, {0, 700 * MIB, 0, 0, 0, 0, J},
+     {0, 600 * MIB, 0, 0, 0, 0, J}, {0, 512 * MIB, 0, 0, 0, 0, N}, {0, 512 * MIB, 0, 0, 0, 0, N}}},
+    /* Stopped short and held there, then moved again on its own and held on the way: held
+     * while it moved, no verdict where it holds (it may be ours), sized again. */
+    {"stops-short-twice", FALSE, {{0, 1024 * MIB, 0, 0, 0, 0, N},
+     {512 * MIB, 800 * MIB, 0, 0, 0, 0, N}, {0, 760 * MIB, 0, 0, 0, 0, N},
+     {0, 760 * MIB, 0, 0, 0, 0, N}, {0, 760 * MIB, 0, 0, 0, 0, N}, {0, 700 * MIB, 0, 0, 0, 0, J},
+     {0, 690 * MIB, 0, 0, 0, 0, J}, {0, 690 * MIB, 0, 0, 0, 0, J}, {0, 690 * MIB, 0, 0, 0, 0, N}}},
+    /* The lab's race (s17): our shrink to 240 stopped short at 264 and held; then an operator's
+     * `virsh setmem 207M` takes it down through our way: held from its first move (not sized
+     * as if it were our shrink), judged once below our target, said where it rests. */
+    {"stalled-setmem-lower", FALSE, {{0, 300 * MIB, 0, 0, 0, 0, N},
+     {240 * MIB, 280 * MIB, 0, 0, 0, 0, N}, {0, 264 * MIB, 0, 0, 0, 0, N},
+     {0, 264 * MIB, 0, 0, 0, 0, N}, {0, 264 * MIB, 0, 0, 0, 0, N}, {0, 252 * MIB, 0, 0, 0, 0, J},
+     {0, 230 * MIB, 0, 0, 0, 0, J}, {0, 215 * MIB, 0, 0, 0, 0, J}, {0, 207 * MIB, 0, 0, 0, 0, J},
+     {0, 207 * MIB, 0, 207 * MIB, 240 * MIB, 0, N}}},
+    /* Stopped short, then a new request of ours moves it: ours, never held. */
+    {"stalled-new-request", FALSE, {{0, 1024 * MIB, 0, 0, 0, 0, N},
+     {512 * MIB, 800 * MIB, 0, 0, 0, 0, N}, {0, 760 * MIB, 0, 0, 0, 0, N},
+     {0, 760 * MIB, 0, 0, 0, 0, N}, {0, 760 * MIB, 0, 0, 0, 0, N},
+     {400 * MIB, 700 * MIB, 0, 0, 0, 0, N}, {0, 600 * MIB, 0, 0, 0, 0, N},
+     {0, 450 * MIB, 0, 0, 0, 0, N}, {0, 400 * MIB, 0, 0, 0, 0, N}}},
     /* Stopped short, then taken up: a balloon only comes closer to our target, so a rise back
      * past where it stopped is someone else's. */
     {"stops-short-setmem-higher", FALSE, {{0, 1024 * MIB, 0, 0, 0, 0, N},

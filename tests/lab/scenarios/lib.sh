@@ -220,7 +220,8 @@ lab_cleanup() {
 	elif [ "$MODE" = standalone ]; then
 		"$LAB" down >"$TMP/down.log" 2>&1 || sed 's/^/# /' "$TMP/down.log"
 	fi
-	if [ $rc != 0 ] && [ $rc != 77 ] && [ -n "$TMP" ] && [ -f "$TMP/daemon.log" ]; then
+	if [ $rc != 0 ] && [ $rc != 77 ] && [ -n "$TMP" ] && [ -f "$TMP/daemon.log" ] &&
+		[ -z "${DAEMON_LOG_SHOWN:-}" ]; then
 		echo "# ---- last lines of the vmbalanced log ($NAME)"
 		tail -n 40 "$TMP/daemon.log" | sed 's/^/#   /'
 	fi
@@ -389,6 +390,7 @@ start_daemon() {
 	env -u JOURNAL_STREAM -u NOTIFY_SOCKET "$DAEMON" --config "$conf" "${bus[@]}" \
 		--state-dir "$TMP/state" -v "${DAEMON_EXTRA[@]}" >>"$TMP/daemon.log" 2>&1 &
 	DAEMON_PID=$!
+	DAEMON_FAILS0=$FAILS DAEMON_LOG_SHOWN=
 	local i
 	for ((i = 0; i < 100; i++)); do
 		grep -q 'started:' "$TMP/daemon.log" && break
@@ -437,6 +439,13 @@ stop_daemon() {
 	kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	rc=$?
+	# A scenario with several daemons starts each on a fresh log: show this one's now if a
+	# check failed while it ran (the exit trap only shows the last daemon's).
+	if [ "$FAILS" != "${DAEMON_FAILS0:-0}" ] && [ -f "$TMP/daemon.log" ]; then
+		echo "# ---- last lines of the vmbalanced log (pid $pid, $NAME)"
+		tail -n 60 "$TMP/daemon.log" | sed 's/^/#   /'
+		DAEMON_LOG_SHOWN=1
+	fi
 	[ "${1:-}" = quiet ] && return 0
 	check "vmbalanced stops cleanly on SIGTERM (exit $rc)" "[ $rc = 0 ]"
 }
