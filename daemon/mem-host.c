@@ -80,5 +80,6 @@ vmb_mem_host_growth(VmbMemTask *t, const VmbSnapshot *s, const VmbConfig *c)
     t->host_other_kib = other;
     t->host_actual_kib = actual;
     double grow = t->host_rate > 0 ? t->host_rate * vmb_mem_horizon_s(c) : 0;
-    return (guint64) (grow + host_given_back(t, all_rss ? other : -1, s->mono_us));
+    t->host_held_kib = (guint64) host_given_back(t, all_rss ? other : -1, s->mono_us);
+    return (guint64) grow + t->host_held_kib;
 }

@@ -618,9 +618,12 @@ plan_cycle(MemCycle *m)
     /* The parts of the headroom, to tell afterwards why the reserve held or not. */
     g_debug("memory host view: available %" G_GUINT64_FORMAT " MiB, reserve %" G_GUINT64_FORMAT
             " MiB, the host's own growth %" G_GUINT64_FORMAT
-            " MiB, the guests' take %" G_GUINT64_FORMAT " MiB: headroom %" G_GINT64_FORMAT " MiB",
+            " MiB (what it gave back lately %" G_GUINT64_FORMAT
+            " MiB of it), the guests' take %" G_GUINT64_FORMAT " MiB: headroom %" G_GINT64_FORMAT
+            " MiB",
             s->host_mem_available_kib / 1024, plan->reserve_kib / 1024,
-            problem.host_growth_kib / 1024, take / 1024, plan->headroom_kib / 1024);
+            problem.host_growth_kib / 1024, t->host_held_kib / 1024, take / 1024,
+            plan->headroom_kib / 1024);
     for (guint i = 0; i < s->domains->len; i++) {
         vmb_mem_log_verdict(g_ptr_array_index(s->domains, i), &m->guests[i], plan->verdict[i],
                             m->hist[i]->have_rate);

@@ -22,6 +22,7 @@ typedef struct {
     double host_rate;         /* KiB/s, smoothed */
     double host_peak_kib;     /* its recent peak (QEMU RSS known for every guest) ... */
     gint64 host_peak_mono_us; /* ... and when, 0 = none */
+    guint64 host_held_kib;    /* of the last growth figure: what they gave back, held for them */
     /* the host as the last cycle saw it (0 / FALSE before the first) */
     guint64 last_available_kib, last_reserve_kib;
     gint64 last_headroom_kib;

@@ -383,6 +383,8 @@ start_daemon() {
 	awk -v x="$excl" '/@EXCLUDE@/ { if (x == "") next; sub(/@EXCLUDE@/, x) } { print }' >"$conf"
 	[ -n "$foreign" ] && diag "excluding foreign domains: $foreign"
 	mkdir -p "$TMP/state"
+	# The log of an earlier daemon of this scenario is kept beside it (VMB_LAB_KEEP_TMP).
+	[ -s "$TMP/daemon.log" ] && mv "$TMP/daemon.log" "$TMP/daemon.$(date +%s%N).log"
 	: >"$TMP/daemon.log"
 	T_LAUNCH=$(now)
 	local bus=(--no-bus)
@@ -442,8 +444,9 @@ stop_daemon() {
 	# A scenario with several daemons starts each on a fresh log: show this one's now if a
 	# check failed while it ran (the exit trap only shows the last daemon's).
 	if [ "$FAILS" != "${DAEMON_FAILS0:-0}" ] && [ -f "$TMP/daemon.log" ]; then
-		echo "# ---- last lines of the vmbalanced log (pid $pid, $NAME)"
-		tail -n 60 "$TMP/daemon.log" | sed 's/^/#   /'
+		echo "# ---- the vmbalanced log (pid $pid, $NAME), last 80 lines but its routine ones"
+		grep -vE 'debug: (snapshot: |memory cycle |memory host view: )' "$TMP/daemon.log" |
+			tail -n 80 | sed 's/^/#   /'
 		DAEMON_LOG_SHOWN=1
 	fi
 	[ "${1:-}" = quiet ] && return 0
