@@ -126,6 +126,9 @@ gboolean lv_query_host_memory(LvPriv *p, const virNodeInfo *info, VmbSnapshot *s
 /* ---- requests (hv-libvirt-requests.c): VmbHypervisorOps.pin_vcpu, set_memory and
  * set_stats_period ---- */
 
+/* The domain @uuid for a request (a reference), or NULL with @error: not connected, or no such
+ * domain. */
+virDomainPtr lv_request_domain(LvPriv *p, const char *uuid, GError **error);
 gboolean lv_pin_vcpu(VmbHypervisor *hv, const char *uuid, guint vcpu, const VmbCpuSet *cpus,
                      GError **error);
 gboolean lv_set_memory(VmbHypervisor *hv, const char *uuid, guint64 kib, GError **error);

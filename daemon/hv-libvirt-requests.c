@@ -5,8 +5,8 @@
 
 #include "cpuset.h"
 
-static virDomainPtr
-lookup_domain(LvPriv *p, const char *uuid, GError **error)
+virDomainPtr
+lv_request_domain(LvPriv *p, const char *uuid, GError **error)
 {
     if (!p->conn) {
         g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED, "not connected");
@@ -47,7 +47,7 @@ lv_pin_vcpu(VmbHypervisor *hv, const char *uuid, guint vcpu, const VmbCpuSet *cp
                     "cannot pin to CPUs %s: the host has CPUs 0-%u", text, p->npcpus - 1);
         return FALSE;
     }
-    g_autoptr(virDomain) dom = lookup_domain(p, uuid, error);
+    g_autoptr(virDomain) dom = lv_request_domain(p, uuid, error);
     if (!dom || !lv_domain_check_not_migrating(p, dom, error))
         return FALSE;
 
@@ -91,7 +91,7 @@ lv_set_memory(VmbHypervisor *hv, const char *uuid, guint64 kib, GError **error)
         g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID, "memory size out of range");
         return FALSE;
     }
-    g_autoptr(virDomain) dom = lookup_domain(p, uuid, error);
+    g_autoptr(virDomain) dom = lv_request_domain(p, uuid, error);
     if (!dom || !lv_domain_check_not_migrating(p, dom, error))
         return FALSE;
     /* Live only: the test driver accepts AFFECT_LIVE too. Above <memory> libvirt says "invalid
@@ -133,7 +133,7 @@ lv_set_stats_period(VmbHypervisor *hv, const char *uuid, guint seconds, GError *
         g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID, "statistics period out of range");
         return FALSE;
     }
-    g_autoptr(virDomain) dom = lookup_domain(p, uuid, error);
+    g_autoptr(virDomain) dom = lv_request_domain(p, uuid, error);
     if (!dom)
         return FALSE;
     if (LV_CALL(p, REQUEST,
