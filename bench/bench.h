@@ -15,7 +15,7 @@
 #include "hv-fake-scenario.h"
 #include "snapshot.h"
 
-/* ---- deterministic random numbers (splitmix64: the same on every platform) */
+/* ---- deterministic random numbers (splitmix64: the same on every platform; trace-gen.c) */
 
 typedef struct {
     guint64 state;
@@ -27,7 +27,7 @@ double bench_rng_uniform(BenchRng *r, double lo, double hi); /* [lo, hi) */
 guint bench_rng_below(BenchRng *r, guint n);                 /* 0..n-1 */
 guint64 bench_mix(guint64 x);
 
-/* ---- traces (traces.c) */
+/* ---- traces (cpu-traces.c, mem-traces.c; the scale host: trace-gen.c) */
 
 typedef struct {
     char *name;

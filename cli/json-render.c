@@ -86,66 +86,100 @@ host_memory_to_json(const VmbCtlHostMemory *m)
     return o;
 }
 
-typedef JsonObject *(*ItemToJson)(gconstpointer item);
+/* How a member of an array element is read from its struct and written. */
+typedef enum {
+    MEMBER_U32,     /* guint32 */
+    MEMBER_I32,     /* gint32 */
+    MEMBER_OPT_I32, /* gint32, null when < 0 */
+    MEMBER_PERCENT, /* double, null when < 0 (not measured yet) */
+    MEMBER_BOOL,    /* gboolean */
+    MEMBER_STRING,  /* char * */
+    MEMBER_LIST,    /* char *, a CPU list: absent when NULL or empty */
+} MemberKind;
 
-/* An array of objects, one per element of @items. */
+typedef struct {
+    const char *key;
+    MemberKind kind;
+    gsize offset;
+} Member;
+
+static const Member pcpu_members[] = {
+    {"cpu", MEMBER_U32, G_STRUCT_OFFSET(VmbCtlPcpu, cpu)},
+    {"busy_percent", MEMBER_PERCENT, G_STRUCT_OFFSET(VmbCtlPcpu, busy_percent)},
+    {"background_percent", MEMBER_PERCENT, G_STRUCT_OFFSET(VmbCtlPcpu, background_percent)},
+    {"allowed", MEMBER_BOOL, G_STRUCT_OFFSET(VmbCtlPcpu, allowed)},
+};
+
+static const Member node_load_members[] = {
+    {"node", MEMBER_I32, G_STRUCT_OFFSET(VmbCtlNodeLoad, node)},
+    {"cpus", MEMBER_U32, G_STRUCT_OFFSET(VmbCtlNodeLoad, ncpus)},
+    {"load_percent", MEMBER_PERCENT, G_STRUCT_OFFSET(VmbCtlNodeLoad, load_percent)},
+};
+
+static const Member core_load_members[] = {
+    {"socket", MEMBER_I32, G_STRUCT_OFFSET(VmbCtlCoreLoad, socket)},
+    {"node", MEMBER_I32, G_STRUCT_OFFSET(VmbCtlCoreLoad, node)},
+    {"cpus", MEMBER_STRING, G_STRUCT_OFFSET(VmbCtlCoreLoad, cpus)},
+    {"load_percent", MEMBER_PERCENT, G_STRUCT_OFFSET(VmbCtlCoreLoad, load_percent)},
+};
+
+static const Member vcpu_members[] = {
+    {"vcpu", MEMBER_U32, G_STRUCT_OFFSET(VmbCtlVcpu, vcpu)},
+    {"pcpu", MEMBER_OPT_I32, G_STRUCT_OFFSET(VmbCtlVcpu, pcpu)},
+    {"load_percent", MEMBER_PERCENT, G_STRUCT_OFFSET(VmbCtlVcpu, load_percent)},
+    /* the pin as a CPU list; absent while it floats */
+    {"cpus", MEMBER_LIST, G_STRUCT_OFFSET(VmbCtlVcpu, cpus)},
+};
+
+static void
+set_member(JsonObject *o, const Member *m, gconstpointer item)
+{
+    gconstpointer field = (const char *) item + m->offset;
+    const char *text = NULL;
+    switch (m->kind) {
+    case MEMBER_U32:
+        json_object_set_int_member(o, m->key, *(const guint32 *) field);
+        break;
+    case MEMBER_I32:
+        json_object_set_int_member(o, m->key, *(const gint32 *) field);
+        break;
+    case MEMBER_OPT_I32:
+        set_opt_int(o, m->key, *(const gint32 *) field);
+        break;
+    case MEMBER_PERCENT:
+        set_opt_percent(o, m->key, *(const double *) field);
+        break;
+    case MEMBER_BOOL:
+        json_object_set_boolean_member(o, m->key, *(const gboolean *) field);
+        break;
+    case MEMBER_STRING:
+        json_object_set_string_member(o, m->key, *(char *const *) field);
+        break;
+    case MEMBER_LIST:
+        text = *(char *const *) field;
+        if (text && *text)
+            json_object_set_string_member(o, m->key, text);
+        break;
+    }
+}
+
+/* An array of objects, one per element of @items, with the @n_members members of @members. */
 static JsonArray *
-array_to_json(GArray *items, ItemToJson item_to_json)
+array_to_json(GArray *items, const Member *members, guint n_members)
 {
     JsonArray *a = json_array_new();
     guint size = g_array_get_element_size(items);
-    for (guint i = 0; i < items->len; i++)
-        json_array_add_object_element(a, item_to_json(items->data + (gsize) i * size));
+    for (guint i = 0; i < items->len; i++) {
+        gconstpointer item = items->data + (gsize) i * size;
+        JsonObject *o = json_object_new();
+        for (guint m = 0; m < n_members; m++)
+            set_member(o, &members[m], item);
+        json_array_add_object_element(a, o);
+    }
     return a;
 }
 
-static JsonObject *
-pcpu_to_json(gconstpointer item)
-{
-    const VmbCtlPcpu *c = item;
-    JsonObject *o = json_object_new();
-    json_object_set_int_member(o, "cpu", c->cpu);
-    set_opt_percent(o, "busy_percent", c->busy_percent);
-    set_opt_percent(o, "background_percent", c->background_percent);
-    json_object_set_boolean_member(o, "allowed", c->allowed);
-    return o;
-}
-
-static JsonObject *
-node_load_to_json(gconstpointer item)
-{
-    const VmbCtlNodeLoad *n = item;
-    JsonObject *o = json_object_new();
-    json_object_set_int_member(o, "node", n->node);
-    json_object_set_int_member(o, "cpus", n->ncpus);
-    set_opt_percent(o, "load_percent", n->load_percent);
-    return o;
-}
-
-static JsonObject *
-core_load_to_json(gconstpointer item)
-{
-    const VmbCtlCoreLoad *c = item;
-    JsonObject *o = json_object_new();
-    json_object_set_int_member(o, "socket", c->socket);
-    json_object_set_int_member(o, "node", c->node);
-    json_object_set_string_member(o, "cpus", c->cpus);
-    set_opt_percent(o, "load_percent", c->load_percent);
-    return o;
-}
-
-static JsonObject *
-vcpu_to_json(gconstpointer item)
-{
-    const VmbCtlVcpu *v = item;
-    JsonObject *o = json_object_new();
-    json_object_set_int_member(o, "vcpu", v->vcpu);
-    set_opt_int(o, "pcpu", v->pcpu);
-    set_opt_percent(o, "load_percent", v->load_percent);
-    if (v->cpus && *v->cpus) /* the pin as a CPU list; absent while it floats */
-        json_object_set_string_member(o, "cpus", v->cpus);
-    return o;
-}
+#define ARRAY_TO_JSON(items, members) array_to_json((items), (members), G_N_ELEMENTS(members))
 
 static JsonObject *
 domain_to_json(const VmbCtlDomain *d)
@@ -154,7 +188,7 @@ domain_to_json(const VmbCtlDomain *d)
     json_object_set_string_member(o, "name", d->name);
     json_object_set_string_member(o, "uuid", d->uuid);
     json_object_set_boolean_member(o, "excluded", d->excluded);
-    json_object_set_array_member(o, "vcpus", array_to_json(d->vcpus, vcpu_to_json));
+    json_object_set_array_member(o, "vcpus", ARRAY_TO_JSON(d->vcpus, vcpu_members));
     JsonObject *m = json_object_new();
     set_opt_int(m, "actual_kib", d->actual_kib);
     set_opt_int(m, "usable_kib", d->usable_kib);
@@ -179,9 +213,9 @@ vmb_status_to_json(const VmbCtlStatus *s)
     json_object_set_object_member(o, "tasks", tasks_to_json(s));
     json_object_set_object_member(o, "counters", counters_to_json(s));
     json_object_set_object_member(o, "host_memory", host_memory_to_json(&s->host_memory));
-    json_object_set_array_member(o, "pcpus", array_to_json(s->pcpus, pcpu_to_json));
-    json_object_set_array_member(o, "nodes", array_to_json(s->nodes, node_load_to_json));
-    json_object_set_array_member(o, "cores", array_to_json(s->cores, core_load_to_json));
+    json_object_set_array_member(o, "pcpus", ARRAY_TO_JSON(s->pcpus, pcpu_members));
+    json_object_set_array_member(o, "nodes", ARRAY_TO_JSON(s->nodes, node_load_members));
+    json_object_set_array_member(o, "cores", ARRAY_TO_JSON(s->cores, core_load_members));
     JsonArray *domains = json_array_new();
     for (guint i = 0; i < s->domains->len; i++)
         json_array_add_object_element(domains, domain_to_json(g_ptr_array_index(s->domains, i)));
@@ -190,9 +224,8 @@ vmb_status_to_json(const VmbCtlStatus *s)
 }
 
 static JsonObject *
-action_to_json(gconstpointer item)
+action_to_json(const VmbCtlAction *a)
 {
-    const VmbCtlAction *a = item;
     JsonObject *o = json_object_new();
     json_object_set_int_member(o, "time_us", (gint64) a->time_us);
     json_object_set_string_member(o, "kind", a->kind);
@@ -218,7 +251,10 @@ action_to_json(gconstpointer item)
 char *
 vmb_history_to_json(const VmbCtlHistory *h)
 {
-    g_autoptr(JsonArray) actions = array_to_json(h->actions, action_to_json);
+    g_autoptr(JsonArray) actions = json_array_new();
+    for (guint i = 0; i < h->actions->len; i++)
+        json_array_add_object_element(actions,
+                                      action_to_json(&g_array_index(h->actions, VmbCtlAction, i)));
     g_autoptr(JsonNode) root = json_node_init_array(json_node_alloc(), actions);
     return vmb_json_layout(root, EXACT_DECIMALS);
 }

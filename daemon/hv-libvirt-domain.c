@@ -139,24 +139,11 @@ lv_domain_policy_sync(LvPriv *p, virDomainPtr dom, const char *name, DomainCache
     return TRUE;
 }
 
-static virDomainPtr
-request_domain(LvPriv *p, const char *uuid, GError **error)
-{
-    if (!p->conn) {
-        g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED, "not connected");
-        return NULL;
-    }
-    virDomainPtr dom = LV_CALL(p, REQUEST, virDomainLookupByUUIDString(p->conn, uuid));
-    if (!dom)
-        lv_set_error_last(p, error, TRUE, "no domain %s", uuid);
-    return dom;
-}
-
 gboolean
 lv_get_policy(VmbHypervisor *hv, const char *uuid, char **xml, GError **error)
 {
     LvPriv *p = hv->priv;
-    g_autoptr(virDomain) dom = request_domain(p, uuid, error);
+    g_autoptr(virDomain) dom = lv_request_domain(p, uuid, error);
     if (!dom)
         return FALSE;
     /* Strict, unlike the snapshot's read: a change must not start from a read that failed. */
@@ -177,7 +164,7 @@ gboolean
 lv_set_policy(VmbHypervisor *hv, const char *uuid, const char *xml, GError **error)
 {
     LvPriv *p = hv->priv;
-    g_autoptr(virDomain) dom = request_domain(p, uuid, error);
+    g_autoptr(virDomain) dom = lv_request_domain(p, uuid, error);
     if (!dom)
         return FALSE;
     /* The policy travels with the guest: the persistent definition too when there is one. */

@@ -18,15 +18,9 @@ lv_hk_emulator_pinned(DomainCache *c, const char *cpulist)
 static virDomainPtr
 running_domain(LvPriv *p, const char *uuid, GError **error)
 {
-    if (!p->conn) {
-        g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED, "not connected");
+    g_autoptr(virDomain) dom = lv_request_domain(p, uuid, error);
+    if (!dom)
         return NULL;
-    }
-    g_autoptr(virDomain) dom = LV_CALL(p, REQUEST, virDomainLookupByUUIDString(p->conn, uuid));
-    if (!dom) {
-        lv_set_error_last(p, error, TRUE, "no domain %s", uuid);
-        return NULL;
-    }
     if (!lv_domain_check_not_migrating(p, dom, error))
         return NULL;
     /* "current" on a stopped domain would change its persistent definition */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Shared by the two halves of the libvirt backend, and private to them: hv-libvirt.c (connection,
- * snapshot, requests, errors) and hv-libvirt-events.c (what libvirt tells us: connection loss,
- * lifecycle and tunable events, and the per-domain cache they keep up to date). */
+/* Shared by the files of the libvirt backend, and private to them: hv-libvirt.c (connection),
+ * hv-libvirt-errors.c, hv-libvirt-stats.c and hv-libvirt-host.c (snapshot), hv-libvirt-requests.c,
+ * and hv-libvirt-events.c (what libvirt tells us: connection loss, lifecycle and tunable events,
+ * and the per-domain cache they keep up to date). */
 #pragma once
 
 #include <libvirt/libvirt.h>
@@ -78,7 +79,7 @@ typedef struct {
 /* The backend state of @hv, NULL when @hv is not a libvirt one. */
 LvPriv *lv_priv(VmbHypervisor *hv);
 
-/* ---- errors (hv-libvirt.c) ---- */
+/* ---- errors (hv-libvirt-errors.c) ---- */
 
 /* Maps a libvirt error to our codes. With @request (pin, set memory, ...), libvirt refusing the
  * arguments maps to VMB_HV_ERROR_INVALID. */
@@ -107,9 +108,31 @@ void lv_set_error_saved(LvPriv *p, GError **error, const virError *err, gboolean
  * call resets the last error, even virDomainGetName()). */
 gboolean lv_soft_failure(LvPriv *p, GError **error, const char *format, ...) G_GNUC_PRINTF(3, 4);
 
+/* ---- snapshot (hv-libvirt-stats.c, hv-libvirt-host.c) ---- */
+
 /* A numeric typed parameter of any integer type, negative ones as 0. FALSE when absent. */
 gboolean lv_param_u64(const virTypedParameter *params, int nparams, const char *name,
                       guint64 *value);
+/* VmbHypervisorOps.snapshot */
+VmbSnapshot *lv_snapshot(VmbHypervisor *hv, GError **error);
+/* Host CPUs: virNodeGetCPUMap() gives the CPUs present, virNodeGetInfo() the active ones; the
+ * smaller count that either source knows about, and @info. */
+gboolean lv_query_npcpus(LvPriv *p, virNodeInfo *info, guint *npcpus, GError **error);
+/* Busy time per pCPU into @s (left NULL when the driver has no per-CPU statistics). */
+gboolean lv_query_pcpu_busy(LvPriv *p, VmbSnapshot *s, GError **error);
+/* Host memory with MemAvailable semantics into @s. */
+gboolean lv_query_host_memory(LvPriv *p, const virNodeInfo *info, VmbSnapshot *s, GError **error);
+
+/* ---- requests (hv-libvirt-requests.c): VmbHypervisorOps.pin_vcpu, set_memory and
+ * set_stats_period ---- */
+
+/* The domain @uuid for a request (a reference), or NULL with @error: not connected, or no such
+ * domain. */
+virDomainPtr lv_request_domain(LvPriv *p, const char *uuid, GError **error);
+gboolean lv_pin_vcpu(VmbHypervisor *hv, const char *uuid, guint vcpu, const VmbCpuSet *cpus,
+                     GError **error);
+gboolean lv_set_memory(VmbHypervisor *hv, const char *uuid, guint64 kib, GError **error);
+gboolean lv_set_stats_period(VmbHypervisor *hv, const char *uuid, guint seconds, GError **error);
 
 /* ---- events and connection loss (hv-libvirt-events.c) ---- */
 

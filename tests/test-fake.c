@@ -4,32 +4,8 @@
 
 #include "hv-fake.h"
 #include "series.h"
-
-/* Warnings the code under test logs, kept to be checked instead of aborting the test. */
-static GPtrArray *warnings;
-
-static GLogWriterOutput
-capture_warnings(GLogLevelFlags level, const GLogField *fields, gsize n, gpointer data)
-{
-    if (!(level & G_LOG_LEVEL_WARNING) || !warnings)
-        return g_log_writer_default(level, fields, n, data);
-    for (gsize i = 0; i < n; i++) {
-        if (g_str_equal(fields[i].key, "MESSAGE"))
-            g_ptr_array_add(warnings, g_strdup(fields[i].value));
-    }
-    return G_LOG_WRITER_HANDLED;
-}
-
-static VmbHypervisor *
-fake_from(const char *text)
-{
-    g_autoptr(GError) error = NULL;
-    VmbScenario *sc = vmb_scenario_load_data(text, &error);
-    g_assert_no_error(error);
-    VmbHypervisor *hv = vmb_hv_fake_new_from_scenario(sc, TRUE);
-    g_assert_true(vmb_hypervisor_ensure_connected(hv, &error));
-    return hv;
-}
+#include "test-fake-util.h"
+#include "test-util.h"
 
 static void
 test_series(void)
@@ -111,17 +87,17 @@ dom_named(const VmbSnapshot *s, const char *name)
 static void
 test_scenario_topology(void)
 {
-    g_autoptr(VmbHypervisor) flat = fake_from("[host]\ncpus = 3\n[domain a]\n");
+    g_autoptr(VmbHypervisor) flat = vmb_test_fake_from("[host]\ncpus = 3\n[domain a]\n");
     g_autoptr(GError) error = NULL;
     g_autoptr(VmbSnapshot) s0 = vmb_hypervisor_snapshot(flat, &error);
     g_assert_cmpuint(s0->npcpus, ==, 3);
     g_assert_null(s0->topology);
 
     g_autoptr(VmbHypervisor) hv =
-        fake_from("[host]\nsockets = 2\ncores = 4\nthreads = 2\nnodes = 2\nisolated = 7\n"
-                  "[domain pinned]\nvcpus = 2\npin = 5,6\n"
-                  "[domain tuned]\nnode = 0\npin = 6\n"
-                  "[domain floating]\nvcpus = 2\n");
+        vmb_test_fake_from("[host]\nsockets = 2\ncores = 4\nthreads = 2\nnodes = 2\nisolated = 7\n"
+                           "[domain pinned]\nvcpus = 2\npin = 5,6\n"
+                           "[domain tuned]\nnode = 0\npin = 6\n"
+                           "[domain floating]\nvcpus = 2\n");
     g_autoptr(VmbSnapshot) s = vmb_hypervisor_snapshot(hv, &error);
     g_assert_no_error(error);
     g_assert_cmpuint(s->npcpus, ==, 16);
@@ -134,8 +110,9 @@ test_scenario_topology(void)
     g_assert_cmpuint(s->topology->ncaches, ==, 2); /* one per node */
 
     /* cache_cores: 4-core cache groups inside each 8-core node, threads with their core */
-    g_autoptr(VmbHypervisor) ccx = fake_from("[host]\nsockets = 2\ncores = 8\nthreads = 2\n"
-                                             "nodes = 2\ncache_cores = 4\n[domain a]\n");
+    g_autoptr(VmbHypervisor) ccx =
+        vmb_test_fake_from("[host]\nsockets = 2\ncores = 8\nthreads = 2\n"
+                           "nodes = 2\ncache_cores = 4\n[domain a]\n");
     g_autoptr(VmbSnapshot) sc = vmb_hypervisor_snapshot(ccx, &error);
     g_assert_no_error(error);
     const VmbTopology *ct = sc->topology;
@@ -152,7 +129,7 @@ test_scenario_topology(void)
 
     /* An explicit list: CPUs 0 and 2 are threads of one core, 3 is offline, 1 on node 1. */
     g_autoptr(VmbHypervisor) lhv =
-        fake_from("[host]\ncpu_topology = 0/0/0 0/1/1 0/0/0 -\n[domain a]\npin = 1\n");
+        vmb_test_fake_from("[host]\ncpu_topology = 0/0/0 0/1/1 0/0/0 -\n[domain a]\npin = 1\n");
     g_autoptr(VmbSnapshot) ls = vmb_hypervisor_snapshot(lhv, &error);
     g_assert_no_error(error);
     g_assert_cmpuint(ls->npcpus, ==, 4);
@@ -173,9 +150,10 @@ static double pct(guint64 a, guint64 b, double seconds);
 static void
 test_set_pins(void)
 {
-    g_autoptr(VmbHypervisor) hv = fake_from("[host]\ncpus = 4\n"
-                                            "[domain a]\nload = 100\n[domain b]\nload = 100\n"
-                                            "[domain c]\nload = 100\n[domain d]\nload = 40\n");
+    g_autoptr(VmbHypervisor) hv =
+        vmb_test_fake_from("[host]\ncpus = 4\n"
+                           "[domain a]\nload = 100\n[domain b]\nload = 100\n"
+                           "[domain c]\nload = 100\n[domain d]\nload = 40\n");
     g_autoptr(VmbSnapshot) s1 = vmb_hypervisor_snapshot(hv, NULL);
     VmbCpuSet low, all, beyond;
     gboolean any;
@@ -227,12 +205,12 @@ static void
 test_cpu_sharing(void)
 {
     /* The seed scenario: 100/100/30/30 all pinned to pCPU 0 of two. */
-    g_autoptr(VmbHypervisor) hv = fake_from("[host]\ncpus = 2\n"
-                                            "[domain a]\nload = 100\npin = 0\n"
-                                            "[domain b]\nload = 100\npin = 0\n"
-                                            "[domain c]\nload = 30\npin = 0\n"
-                                            "[domain d]\nload = 30\npin = 0\n"
-                                            "[domain e]\nload = 20\n");
+    g_autoptr(VmbHypervisor) hv = vmb_test_fake_from("[host]\ncpus = 2\n"
+                                                     "[domain a]\nload = 100\npin = 0\n"
+                                                     "[domain b]\nload = 100\npin = 0\n"
+                                                     "[domain c]\nload = 30\npin = 0\n"
+                                                     "[domain d]\nload = 30\npin = 0\n"
+                                                     "[domain e]\nload = 20\n");
     g_autoptr(VmbSnapshot) s1 = vmb_hypervisor_snapshot(hv, NULL);
     vmb_hv_fake_advance(hv, 10);
     g_autoptr(VmbSnapshot) s2 = vmb_hypervisor_snapshot(hv, NULL);
@@ -284,8 +262,8 @@ test_background_and_noise(void)
 {
     const char *text = "[host]\ncpus = 2\nbackground = 40\nbackground1 = 0\nseed = 3\n"
                        "[domain a]\nload = 50\nnoise = 10\npin = 0\n";
-    g_autoptr(VmbHypervisor) hv1 = fake_from(text);
-    g_autoptr(VmbHypervisor) hv2 = fake_from(text);
+    g_autoptr(VmbHypervisor) hv1 = vmb_test_fake_from(text);
+    g_autoptr(VmbHypervisor) hv2 = vmb_test_fake_from(text);
     vmb_hv_fake_advance(hv1, 30);
     vmb_hv_fake_advance(hv2, 30);
     g_autoptr(VmbSnapshot) s1 = vmb_hypervisor_snapshot(hv1, NULL);
@@ -315,9 +293,10 @@ on_event(VmbHypervisor *hv, VmbDomainEvent ev, const char *name, const char *uui
 static void
 test_lifecycle_and_outage(void)
 {
-    g_autoptr(VmbHypervisor) hv = fake_from("[host]\ncpus = 2\ndown = 25:35\n"
-                                            "[domain a]\nload = 10\n"
-                                            "[domain b]\nload = 10\nstart = 5\nstop = 15\n");
+    g_autoptr(VmbHypervisor) hv =
+        vmb_test_fake_from("[host]\ncpus = 2\ndown = 25:35\n"
+                           "[domain a]\nload = 10\n"
+                           "[domain b]\nload = 10\nstart = 5\nstop = 15\n");
     Events e = {g_ptr_array_new_with_free_func(g_free)};
     vmb_hypervisor_set_event_func(hv, on_event, &e);
     g_autoptr(VmbSnapshot) s0 = vmb_hypervisor_snapshot(hv, NULL);
@@ -360,9 +339,9 @@ test_lifecycle_and_outage(void)
 static void
 test_invalid_requests(void)
 {
-    g_autoptr(VmbHypervisor) hv = fake_from("[host]\ncpus = 2\n"
-                                            "[domain a]\nvcpus = 2\nmemory_mib = 512\n"
-                                            "[domain nob]\nballoon = no\n");
+    g_autoptr(VmbHypervisor) hv = vmb_test_fake_from("[host]\ncpus = 2\n"
+                                                     "[domain a]\nvcpus = 2\nmemory_mib = 512\n"
+                                                     "[domain nob]\nballoon = no\n");
     g_autoptr(VmbSnapshot) s = vmb_hypervisor_snapshot(hv, NULL);
     const char *uuid = dom_named(s, "a")->uuid;
     g_autoptr(GError) error = NULL;
@@ -449,13 +428,13 @@ test_printable_name(void)
 static void
 test_unprintable_domain_name(void)
 {
-    g_autoptr(VmbHypervisor) hv = fake_from("[host]\ncpus = 2\n[domain ok]\n"
-                                            "[domain bad]\nname = bad\xff\x01name\n"
-                                            "balloon = no\nstart = 5\n");
+    g_autoptr(VmbHypervisor) hv = vmb_test_fake_from("[host]\ncpus = 2\n[domain ok]\n"
+                                                     "[domain bad]\nname = bad\xff\x01name\n"
+                                                     "balloon = no\nstart = 5\n");
     const char *shown = "bad\\xff\\x01name";
     Events e = {g_ptr_array_new_with_free_func(g_free)};
     vmb_hypervisor_set_event_func(hv, on_event, &e);
-    warnings = g_ptr_array_new_with_free_func(g_free);
+    vmb_test_warnings = g_ptr_array_new_with_free_func(g_free);
     vmb_hv_fake_advance(hv, 10);
     g_assert_cmpuint(e.log->len, ==, 1);
     g_autofree char *appeared = g_strconcat("+ ", shown, NULL);
@@ -469,10 +448,10 @@ test_unprintable_domain_name(void)
         g_assert_false(vmb_hypervisor_set_memory(hv, bad->uuid, 1024, &error));
         g_assert_true(g_utf8_validate(error->message, -1, NULL));
         g_assert_null(strchr(error->message, '\x01'));
-        g_assert_cmpuint(warnings->len, ==, 1);
-        g_assert_nonnull(strstr(g_ptr_array_index(warnings, 0), bad->uuid));
+        g_assert_cmpuint(vmb_test_warnings->len, ==, 1);
+        g_assert_nonnull(strstr(g_ptr_array_index(vmb_test_warnings, 0), bad->uuid));
     }
-    g_clear_pointer(&warnings, g_ptr_array_unref);
+    g_clear_pointer(&vmb_test_warnings, g_ptr_array_unref);
     g_ptr_array_unref(e.log);
 }
 
@@ -480,7 +459,7 @@ int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    g_log_set_writer_func(capture_warnings, NULL, NULL);
+    g_log_set_writer_func(vmb_test_capture_warnings, NULL, NULL);
     g_test_add_func("/fake/series", test_series);
     g_test_add_func("/fake/scenario-errors", test_scenario_errors);
     g_test_add_func("/fake/cpu-sharing", test_cpu_sharing);

@@ -15,32 +15,8 @@
 #include "housekeeping-task.h"
 #include "hv-fake.h"
 #include "hv-libvirt.h"
-
-/* Warnings the code under test logs, kept to be checked instead of aborting the test. */
-static GPtrArray *warnings;
-
-static GLogWriterOutput
-capture_warnings(GLogLevelFlags level, const GLogField *fields, gsize n, gpointer data)
-{
-    if (!(level & G_LOG_LEVEL_WARNING) || !warnings)
-        return g_log_writer_default(level, fields, n, data);
-    for (gsize i = 0; i < n; i++) {
-        if (g_str_equal(fields[i].key, "MESSAGE"))
-            g_ptr_array_add(warnings, g_strdup(fields[i].value));
-    }
-    return G_LOG_WRITER_HANDLED;
-}
-
-static VmbHypervisor *
-fake_from(const char *text)
-{
-    g_autoptr(GError) error = NULL;
-    VmbScenario *sc = vmb_scenario_load_data(text, &error);
-    g_assert_no_error(error);
-    VmbHypervisor *hv = vmb_hv_fake_new_from_scenario(sc, TRUE);
-    g_assert_true(vmb_hypervisor_ensure_connected(hv, &error));
-    return hv;
-}
+#include "test-fake-util.h"
+#include "test-util.h"
 
 static void
 ignore_action(const VmbAction *a, gpointer data)
@@ -77,7 +53,7 @@ static const char scenario[] = "[host]\ncpus = 4\n"
 static void
 test_fake_pins(void)
 {
-    g_autoptr(VmbHypervisor) hv = fake_from(scenario);
+    g_autoptr(VmbHypervisor) hv = vmb_test_fake_from(scenario);
     g_autoptr(VmbConfig) c = vmb_config_new_defaults();
     g_assert_true(vmb_config_set(c, "daemon.exclude", "x", NULL));
     VmbCpuTask t;
@@ -130,18 +106,18 @@ test_fake_pins(void)
 static void
 test_fake_invalid(void)
 {
-    g_autoptr(VmbHypervisor) hv = fake_from(scenario);
+    g_autoptr(VmbHypervisor) hv = vmb_test_fake_from(scenario);
     g_autoptr(VmbConfig) c = vmb_config_new_defaults();
     g_assert_true(vmb_config_set(c, "cpu.housekeeping_cpus", "3-4", NULL));
     VmbCpuTask t;
     vmb_cpu_task_init(&t);
-    warnings = g_ptr_array_new_with_free_func(g_free);
+    vmb_test_warnings = g_ptr_array_new_with_free_func(g_free);
     cycles(&t, hv, c, 6);
-    g_assert_cmpuint(warnings->len, ==, 1); /* once, not every cycle */
-    g_assert_nonnull(strstr(g_ptr_array_index(warnings, 0),
+    g_assert_cmpuint(vmb_test_warnings->len, ==, 1); /* once, not every cycle */
+    g_assert_nonnull(strstr(g_ptr_array_index(vmb_test_warnings, 0),
                             "key 'cpu.housekeeping_cpus': CPU 4 is not an online CPU of this "
                             "host (allowed: 0-3)"));
-    g_clear_pointer(&warnings, g_ptr_array_unref);
+    g_clear_pointer(&vmb_test_warnings, g_ptr_array_unref);
     g_assert_null(info(hv, "a").emulator_cpus);
     g_assert_cmpuint(info(hv, "a").hk_pins, ==, 0);
     gboolean used3 = FALSE;
@@ -159,7 +135,7 @@ test_fake_invalid(void)
 static void
 test_other_load_counted(void)
 {
-    g_autoptr(VmbHypervisor) hv = fake_from("[host]\ncpus = 4\n[domain a]\nvcpus = 1\n");
+    g_autoptr(VmbHypervisor) hv = vmb_test_fake_from("[host]\ncpus = 4\n[domain a]\nvcpus = 1\n");
     g_autoptr(VmbConfig) c = vmb_config_new_defaults();
     g_assert_true(vmb_config_set(c, "cpu.housekeeping_cpus", "0-1", NULL));
     g_autoptr(VmbHousekeeping) h = vmb_housekeeping_new();
@@ -188,11 +164,11 @@ test_other_load_counted(void)
 static void
 test_emulator_load_steers(void)
 {
-    g_autoptr(VmbHypervisor) hv = fake_from("[host]\ncpus = 4\n"
-                                            "[domain io]\nload = 10\nemulator = 70\n"
-                                            "[domain w1]\nload = 60\n"
-                                            "[domain w2]\nload = 60\n"
-                                            "[domain w3]\nload = 60\n");
+    g_autoptr(VmbHypervisor) hv = vmb_test_fake_from("[host]\ncpus = 4\n"
+                                                     "[domain io]\nload = 10\nemulator = 70\n"
+                                                     "[domain w1]\nload = 60\n"
+                                                     "[domain w2]\nload = 60\n"
+                                                     "[domain w3]\nload = 60\n");
     g_autoptr(VmbConfig) c = vmb_config_new_defaults();
     g_assert_true(vmb_config_set(c, "cpu.housekeeping_cpus", "0", NULL));
     g_assert_true(vmb_config_set(c, "cpu.cpus", "0-3", NULL));
@@ -317,7 +293,7 @@ int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    g_log_set_writer_func(capture_warnings, NULL, NULL);
+    g_log_set_writer_func(vmb_test_capture_warnings, NULL, NULL);
     g_test_add_func("/housekeeping-task/fake-pins", test_fake_pins);
     g_test_add_func("/housekeeping-task/fake-invalid", test_fake_invalid);
     g_test_add_func("/housekeeping-task/other-load", test_other_load_counted);

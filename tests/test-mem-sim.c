@@ -87,129 +87,204 @@ reserve_kib(const VmbConfig *c, guint64 host_total_kib)
     return vmb_mem_reserve(&t, host_total_kib);
 }
 
-static void
-run_sim(const SimCase *sc, Policy policy, SimResult *r)
+/* One run of a case: the simulated host, the policy on it, and what is measured as it runs. */
+typedef struct {
+    const SimCase *sc;
+    Policy policy;
+    VmbHypervisor *hv;
+    VmbConfig *c;
+    VmbMemTask task;
+    MemAlgo *seed;             /* the seed's algorithm, NULL for ours */
+    GPtrArray *names;          /* the scenario's domains */
+    GArray *balloon;           /* gboolean per domain: it has a balloon that moves */
+    double *lowest, *lowest_t; /* per domain: its lowest headroom (MiB) and when */
+    double held_sum;           /* memory held by the guests, summed over the steps */
+    guint held_n;
+    guint violations;     /* host reserve violations so far (verbose runs) */
+    guint64 watch_target; /* the watched guest's balloon target at the last cycle */
+} Sim;
+
+/* The case's scenario on a new simulated host, its domains' names and balloons in @sim;
+ * returns the host's memory (KiB). */
+static guint64
+sim_load(Sim *sim)
 {
-    g_autofree char *path = g_build_filename(VMB_SRCDIR, "tests", "scenarios", sc->file, NULL);
+    g_autofree char *path = g_build_filename(VMB_SRCDIR, "tests", "scenarios", sim->sc->file, NULL);
     g_autoptr(GError) error = NULL;
     VmbScenario *scen = vmb_scenario_load(path, &error);
     g_assert_no_error(error);
-    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-    g_autoptr(GArray) balloon = g_array_new(FALSE, FALSE, sizeof(gboolean));
+    sim->names = g_ptr_array_new_with_free_func(g_free);
+    sim->balloon = g_array_new(FALSE, FALSE, sizeof(gboolean));
     for (guint i = 0; i < scen->domains->len; i++) {
         const VmbScenarioDomain *d = g_ptr_array_index(scen->domains, i);
-        g_ptr_array_add(names, g_strdup(d->name));
+        g_ptr_array_add(sim->names, g_strdup(d->name));
         gboolean moves = d->balloon && d->balloon_driver;
-        g_array_append_val(balloon, moves);
+        g_array_append_val(sim->balloon, moves);
     }
     guint64 host_total_kib = scen->memory_mib * 1024;
-    g_autoptr(VmbHypervisor) hv = vmb_hv_fake_new_from_scenario(scen, TRUE);
+    sim->hv = vmb_hv_fake_new_from_scenario(scen, TRUE);
+    return host_total_kib;
+}
 
-    g_autoptr(VmbConfig) c = vmb_config_new_defaults();
-    c->uri = (g_free(c->uri), g_strdup("fake://"));
-    c->mem_interval = sc->interval;
+/* The host connected with the reserve of the daemon's defaults (and the case's interval and
+ * reserve), and @policy ready to run on it. */
+static void
+sim_open(Sim *sim, const SimCase *sc, Policy policy)
+{
+    sim->sc = sc;
+    sim->policy = policy;
+    guint64 host_total_kib = sim_load(sim);
+    sim->c = vmb_config_new_defaults();
+    sim->c->uri = (g_free(sim->c->uri), g_strdup("fake://"));
+    sim->c->mem_interval = sc->interval;
     if (sc->reserve_mib)
-        c->mem_host_reserve_mib = sc->reserve_mib;
-    vmb_hv_fake_set_reserve(hv, reserve_kib(c, host_total_kib));
-    g_assert_true(vmb_hypervisor_ensure_connected(hv, &error));
+        sim->c->mem_host_reserve_mib = sc->reserve_mib;
+    vmb_hv_fake_set_reserve(sim->hv, reserve_kib(sim->c, host_total_kib));
+    g_autoptr(GError) error = NULL;
+    g_assert_true(vmb_hypervisor_ensure_connected(sim->hv, &error));
 
-    VmbMemTask task;
-    vmb_mem_task_init(&task);
+    vmb_mem_task_init(&sim->task);
     /* The seeds as the benchmark runs them; ours through its task directly (to check it). */
-    MemAlgo *seed =
+    sim->seed =
         policy == POLICY_OURS ? NULL : bench_mem_algo_new((MemAlgoId) policy, sc->interval, NULL);
+    sim->lowest = g_new(double, sim->names->len);
+    sim->lowest_t = g_new0(double, sim->names->len);
+    for (guint i = 0; i < sim->names->len; i++)
+        sim->lowest[i] = G_MAXDOUBLE;
+}
 
-    memset(r, 0, sizeof(*r));
-    r->reaction_s = -1;
-    r->min_headroom_mib = G_MAXDOUBLE;
-    double start_total = 0, held_sum = 0;
-    guint held_n = 0;
-    for (guint i = 0; i < names->len; i++) {
+static void
+sim_close(Sim *sim)
+{
+    vmb_mem_task_clear(&sim->task);
+    bench_mem_algo_free(sim->seed);
+    g_free(sim->lowest_t);
+    g_free(sim->lowest);
+    vmb_config_free(sim->c);
+    vmb_hypervisor_free(sim->hv);
+    g_array_unref(sim->balloon);
+    g_ptr_array_unref(sim->names);
+}
+
+/* The memory (actual) of the running guests, MiB. */
+static double
+running_actual_mib(const Sim *sim)
+{
+    double total = 0;
+    for (guint i = 0; i < sim->names->len; i++) {
         VmbFakeDomainInfo info;
-        if (vmb_hv_fake_domain_info(hv, names->pdata[i], &info) && info.running)
-            start_total += info.actual_kib / 1024.0;
+        if (vmb_hv_fake_domain_info(sim->hv, sim->names->pdata[i], &info) && info.running)
+            total += info.actual_kib / 1024.0;
     }
-    guint64 watch_target = 0;
+    return total;
+}
+
+static guint64
+watched_target_kib(const Sim *sim)
+{
+    VmbFakeDomainInfo info;
+    g_assert_true(vmb_hv_fake_domain_info(sim->hv, sim->sc->watch, &info));
+    return info.target_kib;
+}
+
+/* One STEP_S of the host: each ballooned guest's lowest headroom and the memory held. */
+static void
+sim_step(Sim *sim, SimResult *r)
+{
+    vmb_hv_fake_advance(sim->hv, STEP_S);
+    double total = 0;
+    for (guint i = 0; i < sim->names->len; i++) {
+        VmbFakeDomainInfo info;
+        if (!vmb_hv_fake_domain_info(sim->hv, sim->names->pdata[i], &info) || !info.running)
+            continue;
+        total += info.actual_kib / 1024.0;
+        double headroom = ((double) info.actual_kib - (double) info.used_kib) / 1024.0;
+        if (g_array_index(sim->balloon, gboolean, i) && headroom < sim->lowest[i]) {
+            sim->lowest[i] = headroom;
+            sim->lowest_t[i] = vmb_hv_fake_now(sim->hv);
+            r->min_headroom_mib = MIN(r->min_headroom_mib, headroom);
+        }
+    }
+    sim->held_sum += total;
+    sim->held_n++;
+    if (g_test_verbose()) {
+        VmbFakeCounters now;
+        vmb_hv_fake_counters(sim->hv, &now);
+        if (now.reserve_violations > sim->violations)
+            g_test_message("  %s: host below its reserve at t=%.1f s", policy_names[sim->policy],
+                           vmb_hv_fake_now(sim->hv));
+        sim->violations = now.reserve_violations;
+    }
+}
+
+/* One cycle of the policy on a snapshot; the watched guest's first grow once its demand
+ * rises is its reaction. */
+static void
+sim_cycle(Sim *sim, SimResult *r)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmbSnapshot) s = vmb_hypervisor_snapshot(sim->hv, &error);
+    g_assert_no_error(error);
+    if (sim->policy == POLICY_OURS) {
+        VmbMemCycleResult res;
+        vmb_mem_task_run(&sim->task, sim->hv, s, sim->c, FALSE, NULL, NULL, &res);
+        g_assert_cmpuint(res.failed, ==, 0);
+    } else {
+        bench_mem_algo_cycle(sim->seed, sim->hv, s);
+    }
+    double now = vmb_hv_fake_now(sim->hv);
+    const SimCase *sc = sim->sc;
     if (sc->watch) {
-        VmbFakeDomainInfo info;
-        g_assert_true(vmb_hv_fake_domain_info(hv, sc->watch, &info));
-        watch_target = info.target_kib;
+        guint64 target = watched_target_kib(sim);
+        if (target > sim->watch_target && now >= sc->demand_start && r->reaction_s < 0)
+            r->reaction_s = now - sc->demand_start;
+        sim->watch_target = target;
     }
+}
 
-    g_autofree double *lowest = g_new(double, names->len);
-    g_autofree double *lowest_t = g_new0(double, names->len);
-    for (guint i = 0; i < names->len; i++)
-        lowest[i] = G_MAXDOUBLE;
-    guint violations = 0;
-    guint steps_per_cycle = (guint) (sc->interval / STEP_S + 0.5);
-    guint cycles = (guint) (sc->duration / sc->interval);
-    /* A first cycle at start, as the daemon runs one when it starts (statistics turned on). */
-    for (guint cycle = 0; cycle <= cycles; cycle++) {
-        for (guint k = 0; cycle > 0 && k < steps_per_cycle; k++) {
-            vmb_hv_fake_advance(hv, STEP_S);
-            double total = 0;
-            for (guint i = 0; i < names->len; i++) {
-                VmbFakeDomainInfo info;
-                if (!vmb_hv_fake_domain_info(hv, names->pdata[i], &info) || !info.running)
-                    continue;
-                total += info.actual_kib / 1024.0;
-                double headroom = ((double) info.actual_kib - (double) info.used_kib) / 1024.0;
-                if (g_array_index(balloon, gboolean, i) && headroom < lowest[i]) {
-                    lowest[i] = headroom;
-                    lowest_t[i] = vmb_hv_fake_now(hv);
-                    r->min_headroom_mib = MIN(r->min_headroom_mib, headroom);
-                }
-            }
-            held_sum += total;
-            held_n++;
-            if (g_test_verbose()) {
-                VmbFakeCounters now;
-                vmb_hv_fake_counters(hv, &now);
-                if (now.reserve_violations > violations)
-                    g_test_message("  %s: host below its reserve at t=%.1f s", policy_names[policy],
-                                   vmb_hv_fake_now(hv));
-                violations = now.reserve_violations;
-            }
-        }
-        g_autoptr(VmbSnapshot) s = vmb_hypervisor_snapshot(hv, &error);
-        g_assert_no_error(error);
-        if (policy == POLICY_OURS) {
-            VmbMemCycleResult res;
-            vmb_mem_task_run(&task, hv, s, c, FALSE, NULL, NULL, &res);
-            g_assert_cmpuint(res.failed, ==, 0);
-        } else {
-            bench_mem_algo_cycle(seed, hv, s);
-        }
-        double now = vmb_hv_fake_now(hv);
-        if (sc->watch) {
-            VmbFakeDomainInfo info;
-            g_assert_true(vmb_hv_fake_domain_info(hv, sc->watch, &info));
-            if (info.target_kib > watch_target && now >= sc->demand_start && r->reaction_s < 0)
-                r->reaction_s = now - sc->demand_start;
-            watch_target = info.target_kib;
-        }
-    }
-    double end_total = 0;
-    for (guint i = 0; i < names->len; i++) {
-        VmbFakeDomainInfo info;
-        if (vmb_hv_fake_domain_info(hv, names->pdata[i], &info) && info.running)
-            end_total += info.actual_kib / 1024.0;
-    }
-    for (guint i = 0; g_test_verbose() && i < names->len; i++) {
-        if (lowest[i] < G_MAXDOUBLE)
-            g_test_message("  %s %s: lowest headroom %.0f MiB at t=%.1f s", policy_names[policy],
-                           (char *) names->pdata[i], lowest[i], lowest_t[i]);
+/* The run's figures into @r, from the host's counters and what the steps measured; each
+ * guest's lowest headroom in verbose runs. */
+static void
+sim_report(const Sim *sim, double start_total, SimResult *r)
+{
+    double end_total = running_actual_mib(sim);
+    for (guint i = 0; g_test_verbose() && i < sim->names->len; i++) {
+        if (sim->lowest[i] < G_MAXDOUBLE)
+            g_test_message("  %s %s: lowest headroom %.0f MiB at t=%.1f s",
+                           policy_names[sim->policy], (char *) sim->names->pdata[i], sim->lowest[i],
+                           sim->lowest_t[i]);
     }
     VmbFakeCounters counters;
-    vmb_hv_fake_counters(hv, &counters);
+    vmb_hv_fake_counters(sim->hv, &counters);
     r->oom_kills = counters.oom_kills;
     r->reserve_violations = counters.reserve_violations;
     r->changes = counters.memory_changes;
     r->min_host_avail_mib = counters.min_host_available_kib / 1024.0;
-    r->mean_held_mib = held_n ? held_sum / held_n : 0;
+    r->mean_held_mib = sim->held_n ? sim->held_sum / sim->held_n : 0;
     r->reclaimed_mib = start_total - end_total;
-    vmb_mem_task_clear(&task);
-    bench_mem_algo_free(seed);
+}
+
+static void
+run_sim(const SimCase *sc, Policy policy, SimResult *r)
+{
+    Sim sim = {0};
+    sim_open(&sim, sc, policy);
+    memset(r, 0, sizeof(*r));
+    r->reaction_s = -1;
+    r->min_headroom_mib = G_MAXDOUBLE;
+    double start_total = running_actual_mib(&sim);
+    if (sc->watch)
+        sim.watch_target = watched_target_kib(&sim);
+    guint steps_per_cycle = (guint) (sc->interval / STEP_S + 0.5);
+    guint cycles = (guint) (sc->duration / sc->interval);
+    /* A first cycle at start, as the daemon runs one when it starts (statistics turned on). */
+    for (guint cycle = 0; cycle <= cycles; cycle++) {
+        for (guint k = 0; cycle > 0 && k < steps_per_cycle; k++)
+            sim_step(&sim, r);
+        sim_cycle(&sim, r);
+    }
+    sim_report(&sim, start_total, r);
+    sim_close(&sim);
 }
 
 static void

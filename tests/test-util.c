@@ -17,3 +17,17 @@ vmb_test_remove_tree(const char *path)
     }
     g_rmdir(path);
 }
+
+GPtrArray *vmb_test_warnings;
+
+GLogWriterOutput
+vmb_test_capture_warnings(GLogLevelFlags level, const GLogField *fields, gsize n, gpointer data)
+{
+    if (!(level & G_LOG_LEVEL_WARNING) || !vmb_test_warnings)
+        return g_log_writer_default(level, fields, n, data);
+    for (gsize i = 0; i < n; i++) {
+        if (g_str_equal(fields[i].key, "MESSAGE"))
+            g_ptr_array_add(vmb_test_warnings, g_strdup(fields[i].value));
+    }
+    return G_LOG_WRITER_HANDLED;
+}

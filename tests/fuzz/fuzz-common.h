@@ -35,6 +35,24 @@ fuzz_init_logging(void)
     g_log_set_writer_func(fuzz_log_writer, NULL, NULL);
 }
 
+/* The LLVMFuzzerInitialize of a harness that needs nothing but the quiet log writer. */
+#define FUZZ_DEFINE_INIT_LOGGING_ONLY()                                                            \
+    int LLVMFuzzerInitialize(int *argc, char ***argv)                                              \
+    {                                                                                              \
+        fuzz_init_logging();                                                                       \
+        return 0;                                                                                  \
+    }
+
+/* A parser that refused the input must say why: aborts when @error has no message. */
+static inline void
+fuzz_require_message(const GError *error, const char *what)
+{
+    if (!error || !error->message) {
+        fprintf(stderr, "fuzz: %s failed without a message\n", what);
+        abort();
+    }
+}
+
 static char *fuzz_tmp_dir;
 
 static inline void fuzz_clear_dir(const char *dir);
@@ -87,6 +105,17 @@ fuzz_clear_dir(const char *dir)
             g_unlink(child);
         }
     }
+}
+
+/* The input as its exact bytes with no terminator, so that a read past the end is an ASan
+ * error; never NULL (malloc(0) may be). */
+static inline char *
+fuzz_exact_copy(const guint8 *data, size_t size)
+{
+    char *s = g_malloc(MAX(size, 1));
+    if (size)
+        memcpy(s, data, size);
+    return s;
 }
 
 /* The input as a NUL-terminated string (NUL bytes inside stay). */

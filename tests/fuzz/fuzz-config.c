@@ -95,10 +95,7 @@ LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
     g_autoptr(GError) error = NULL;
     VmbConfig *loaded = vmb_config_load(conf_path, FALSE, &error);
     if (!loaded) {
-        if (!error || !error->message) {
-            fprintf(stderr, "fuzz: vmb_config_load failed without a message\n");
-            abort();
-        }
+        fuzz_require_message(error, "vmb_config_load");
         loaded = vmb_config_new_defaults();
     }
 

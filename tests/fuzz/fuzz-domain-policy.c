@@ -8,12 +8,7 @@
 
 #include "fuzz-common.h"
 
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    fuzz_init_logging();
-    return 0;
-}
+FUZZ_DEFINE_INIT_LOGGING_ONLY()
 
 static void
 check_bounds(const VmbDomainPolicy *p)

@@ -10,26 +10,16 @@
 
 #define NODES 4
 
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    fuzz_init_logging();
-    return 0;
-}
+FUZZ_DEFINE_INIT_LOGGING_ONLY()
 
 int
 LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
 {
-    g_autofree char *text = g_malloc(MAX(size, 1)); /* exactly the input */
-    if (size)
-        memcpy(text, data, size);
+    g_autofree char *text = fuzz_exact_copy(data, size);
     guint64 kib[NODES] = {0}, ignored = 0;
     g_autoptr(GError) error = NULL;
     if (!vmb_numa_maps_parse(text, size, kib, NODES, &ignored, &error)) {
-        if (!error || !error->message) {
-            fprintf(stderr, "fuzz: numa_maps failed without a message\n");
-            abort();
-        }
+        fuzz_require_message(error, "numa_maps");
         return 0;
     }
     gint home = vmb_numa_maps_home(kib, NODES);

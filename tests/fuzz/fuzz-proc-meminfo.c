@@ -8,19 +8,12 @@
 
 #include "fuzz-common.h"
 
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    fuzz_init_logging();
-    return 0;
-}
+FUZZ_DEFINE_INIT_LOGGING_ONLY()
 
 int
 LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
 {
-    g_autofree char *text = g_malloc(MAX(size, 1)); /* exactly the input (malloc(0) may be NULL) */
-    if (size)
-        memcpy(text, data, size);
+    g_autofree char *text = fuzz_exact_copy(data, size);
     VmbHostMemInfo info = {G_MAXUINT64, G_MAXUINT64};
     g_autoptr(GError) error = NULL;
     if (vmb_host_proc_parse_meminfo("fuzz/meminfo", text, size, &info, &error)) {

@@ -9,12 +9,7 @@
 
 #include "fuzz-common.h"
 
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    fuzz_init_logging();
-    return 0;
-}
+FUZZ_DEFINE_INIT_LOGGING_ONLY()
 
 int
 LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
@@ -23,18 +18,13 @@ LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
         return 0;
     guint npcpus = (guint) data[0] + 1;
     gsize length = size - 1;
-    g_autofree char *text =
-        g_malloc(MAX(length, 1)); /* exactly the input (malloc(0) may be NULL) */
-    memcpy(text, data + 1, length);
+    g_autofree char *text = fuzz_exact_copy(data + 1, length);
     g_autofree guint64 *bound = g_new0(guint64, npcpus);
     g_autoptr(GError) error = NULL;
     g_autofree guint64 *busy =
         vmb_host_proc_parse_stat("fuzz/stat", text, length, npcpus, 10000000, bound, &error);
     if (!busy) {
-        if (!error || !error->message) {
-            fprintf(stderr, "fuzz: vmb_host_proc_parse_stat failed without a message\n");
-            abort();
-        }
+        fuzz_require_message(error, "vmb_host_proc_parse_stat");
         return 0;
     }
     for (guint i = 0; i < npcpus; i++) {

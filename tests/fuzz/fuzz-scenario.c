@@ -16,12 +16,7 @@
 #define MAX_SIM_PCPUS 64
 #define MAX_SIM_VCPUS 256
 
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    fuzz_init_logging();
-    return 0;
-}
+FUZZ_DEFINE_INIT_LOGGING_ONLY()
 
 int
 LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
@@ -30,10 +25,7 @@ LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
     g_autoptr(GError) error = NULL;
     VmbScenario *sc = vmb_scenario_load_data(text, &error);
     if (!sc) {
-        if (!error || !error->message) {
-            fprintf(stderr, "fuzz: vmb_scenario_load_data failed without a message\n");
-            abort();
-        }
+        fuzz_require_message(error, "vmb_scenario_load_data");
         return 0;
     }
     guint vcpus = 0;
