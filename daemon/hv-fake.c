@@ -40,6 +40,7 @@ typedef struct {
     guint64 *time_ns, *wait_ns;
     double *demand; /* per vCPU at the current step */
     double actual_mib, target_mib;
+    double shown_actual_mib, shown_until; /* actual the snapshot shows until then (a lag) */
     double resident_mib; /* host memory it holds: actual, or what it touched when lazy */
     guint stats_period;  /* 0 = guest statistics off */
     double last_stats_t;
@@ -768,7 +769,8 @@ fake_snapshot(VmbHypervisor *hv, GError **error)
         ds->hands_off = d->hands_off;
         VmbBalloonStat *b = &ds->balloon;
         b->fields = VMB_BALLOON_CURRENT | VMB_BALLOON_MAXIMUM | VMB_BALLOON_RSS;
-        b->current_kib = (guint64) (d->actual_mib * 1024);
+        b->current_kib =
+            (guint64) ((f->now < d->shown_until ? d->shown_actual_mib : d->actual_mib) * 1024);
         b->rss_kib = (guint64) (d->resident_mib * 1024);
         b->maximum_kib = d->def->memory_mib * 1024;
         b->min_guarantee_kib = d->def->min_guarantee_mib * 1024;
@@ -1178,5 +1180,17 @@ vmb_hv_fake_set_target(VmbHypervisor *hv, const char *name, guint64 kib, gboolea
     d->target_mib = kib / 1024.0;
     if (!unreported)
         d->requested_mib = d->target_mib;
+    return TRUE;
+}
+
+gboolean
+vmb_hv_fake_lag_actual(VmbHypervisor *hv, const char *name, double seconds)
+{
+    Fake *f = fake_of(hv);
+    FakeDomain *d = running_named(f, name);
+    if (!d || !d->def->balloon)
+        return FALSE;
+    d->shown_actual_mib = d->actual_mib;
+    d->shown_until = f->now + seconds;
     return TRUE;
 }

@@ -56,3 +56,8 @@ gboolean vmb_hv_fake_set_metadata(VmbHypervisor *hv, const char *name, const cha
  * has no balloon or @kib is outside 1..<memory>. */
 gboolean vmb_hv_fake_set_target(VmbHypervisor *hv, const char *name, guint64 kib,
                                 gboolean unreported);
+/* For the next @seconds the balloon's actual of running domain @name is shown where it is now,
+ * while the guest's own statistics follow the balloon: libvirt learns of balloon moves from
+ * QEMU's BALLOON_CHANGE event (at most one a second), the guest's statistics can be newer.
+ * FALSE when it does not run or has no balloon. */
+gboolean vmb_hv_fake_lag_actual(VmbHypervisor *hv, const char *name, double seconds);

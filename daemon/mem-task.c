@@ -29,6 +29,8 @@ typedef struct {
     gint64 enabled_wall_s; /* when statistics were turned on */
     gboolean have_kernel;
     gint64 kernel_kib; /* actual - MemTotal with the balloon at rest (kernel reservations) */
+    gint64 kernel_seen_kib, kernel_seen_at; /* the last such reading and its last_update */
+    guint lag_cycles; /* cycles the guest's figures have shown its balloon away from actual */
     gboolean have_sample;
     gint64 sample_time; /* last_update of the newest sample */
     double sample_used; /* guest memory in use then, KiB */
@@ -303,6 +305,48 @@ at_rest(const MemHistory *h, const VmbBalloonStat *b)
     return ABS(offset - h->kernel_kib) <= (gint64) vmb_mem_tolerance(b->current_kib);
 }
 
+/* actual - MemTotal with the balloon at our target (or none set) is what the guest's kernel
+ * keeps for itself. Taken when two statistics samples agree on it, and not while the guest's
+ * figures run ahead of libvirt's actual (actual_lags(), checked first): such a sample is taken
+ * with the balloon moving. */
+static void
+measure_kernel(MemHistory *h, const VmbBalloonStat *b)
+{
+    if (!(b->fields & VMB_BALLOON_AVAILABLE) ||
+        (h->target_kib && ABS((gint64) b->current_kib - (gint64) h->target_kib) >
+                              (gint64) vmb_mem_tolerance(h->target_kib)))
+        return;
+    gint64 offset = (gint64) b->current_kib - (gint64) b->available_kib;
+    if (h->kernel_seen_at && b->last_update != h->kernel_seen_at &&
+        ABS(offset - h->kernel_seen_kib) <= (gint64) vmb_mem_tolerance(b->current_kib)) {
+        h->kernel_kib = offset;
+        h->have_kernel = TRUE;
+    }
+    h->kernel_seen_kib = offset;
+    h->kernel_seen_at = b->last_update;
+}
+
+/* Cycles a guest waits at most for libvirt's actual to catch up with its own figures: a kernel
+ * whose reservations changed would otherwise hold it for good. */
+#define LAG_CYCLES 2
+
+/* Do the guest's figures show its balloon elsewhere than libvirt's actual? libvirt follows
+ * the balloon through QEMU's BALLOON_CHANGE event, which QEMU sends at most once a second,
+ * while the guest's statistics (MemTotal follows the balloon) may be newer: measured here,
+ * after a `virsh setmem` MemTotal fell 60 MiB a second before balloon.current moved. Sized on
+ * such figures, a guest whose balloon someone else inflates looks as if its use jumped (lab
+ * s17: grown twice against an operator's shrink before the move could be seen). Not for
+ * virtio-mem guests (plugging moves MemTotal, not the balloon). */
+static gboolean
+actual_lags(MemHistory *h, const VmbBalloonStat *b, gboolean vmem)
+{
+    if (vmem || at_rest(h, b)) {
+        h->lag_cycles = 0;
+        return FALSE;
+    }
+    return h->lag_cycles++ < LAG_CYCLES;
+}
+
 /* A balloon change in flight gives up after this long at most, and after two horizons (an
  * interval and a statistics period each) without actual coming closer to its target: TCG
  * guests inflate their balloons over tens of seconds after boot. */
@@ -402,12 +446,11 @@ describe(MemHistory *h, const VmbDomainStat *d, const VmbSnapshot *s, const VmbC
         g->state = VMB_MEM_SETTLING;
         return;
     }
-    if ((b->fields & VMB_BALLOON_AVAILABLE) &&
-        (!h->target_kib || ABS((gint64) b->current_kib - (gint64) h->target_kib) <=
-                               (gint64) vmb_mem_tolerance(h->target_kib))) {
-        h->kernel_kib = (gint64) b->current_kib - (gint64) b->available_kib;
-        h->have_kernel = TRUE;
+    if (actual_lags(h, b, d->vmem.present)) {
+        g->state = VMB_MEM_SETTLING;
+        return;
     }
+    measure_kernel(h, b);
     if (at_rest(h, b))
         feed_sample(h, b, c);
     g->usable_kib = b->usable_kib;
