@@ -76,6 +76,16 @@ static const Case cases[] = {
     {"numa-busy-overflow-to-idle-cores", 2, 2, 2, 2, NULL, {0},
      {{0, 100, -1}, {0, 100, -1}, {0, 100, -1}, {0, 100, -1}}, 4, 3, 4, VMB_CPU_PLACE,
      CHECK_NO_SHARED_BUSY_CORE, 0},
+    /* 2 nodes x 2 cores x 2 threads (node 0: pCPUs 0, 1, 4, 5): two 40 % vCPUs share core 0
+     * while node 1 idles. Moving one there saves 12 - 8 = 4 points (the shared core against
+     * running remote): more than the hysteresis (3), not twice it, so no split. */
+    {"smt-small-gain-no-split", 2, 2, 2, 2, NULL, {0, 0},
+     {{0, 40, 0}, {0, 40, 4}, {1, 100, 1}}, 3, 3, 0, -1, CHECK_DOMAIN_ON_NODE, 0},
+    /* 2 nodes x 1 core x 2 threads (node 0: pCPUs 0, 2), no idle core: trading the 45 %
+     * vCPU for a 15 % one of node 1 saves 7.1 points, more than the hysteresis (5), not
+     * twice it: no swap that splits both domains. */
+    {"smt-swap-small-gain-no-split", 2, 1, 2, 2, NULL, {0, 1},
+     {{0, 100, 0}, {0, 45, 2}, {1, 15, 1}, {1, 15, 3}}, 4, 5, 0, -1, CHECK_DOMAIN_ON_NODE, 0},
     /* 1 socket x 4 cores x 1 thread, CPUs 0-1 isolated. */
     {"isolated-never-chosen", 1, 4, 1, 1, "0-1", {-1, -1, -1},
      {{0, 100, -1}, {1, 100, -1}, {2, 100, -1}, {2, 50, 0}}, 4, 3, -1, -1, CHECK_NOT_ON, 0},
