@@ -39,11 +39,28 @@ node_of(const Plan *pl, guint pcpu)
     return pl->topo->cpu[pcpu].node;
 }
 
+/* The allowed pCPUs grouped by node, so that the NUMA step looks at the home node only. */
+static void
+group_by_node(Plan *pl)
+{
+    guint nn = pl->topo->nnodes;
+    pl->node_first = g_new0(guint, nn + 1);
+    pl->node_cpus = g_new(guint, MAX(pl->n_allowed, 1));
+    for (guint k = 0; k < pl->n_allowed; k++)
+        pl->node_first[node_of(pl, pl->allowed[k]) + 1]++;
+    for (guint n = 0; n < nn; n++)
+        pl->node_first[n + 1] += pl->node_first[n];
+    g_autofree guint *fill = g_memdup2(pl->node_first, sizeof(guint) * (nn + 1));
+    for (guint k = 0; k < pl->n_allowed; k++)
+        pl->node_cpus[fill[node_of(pl, pl->allowed[k])]++] = pl->allowed[k];
+}
+
 void
 topo_init_homes(Plan *pl)
 {
     if (!pl->topo)
         return;
+    group_by_node(pl);
     const VmbCpuProblem *p = pl->p;
     guint nn = pl->topo->nnodes;
     pl->home = g_new(gint, MAX(pl->n_domains, 1));
@@ -404,10 +421,9 @@ topo_numa_step(Plan *pl)
             double stay = loss_at(pl, v, (guint) a, &nb);
             guint best = G_MAXUINT;
             double best_loss = INFINITY;
-            for (guint j = 0; j < pl->n_allowed; j++) {
-                guint b = pl->allowed[j];
-                if (node_of(pl, b) != (guint) home || pl->load[b] + w > pl->load[a] + pl->h ||
-                    !plan_may_go(pl, v, b))
+            for (guint j = pl->node_first[home]; j < pl->node_first[home + 1]; j++) {
+                guint b = pl->node_cpus[j];
+                if (pl->load[b] + w > pl->load[a] + pl->h || !plan_may_go(pl, v, b))
                     continue;
                 double l = loss_at(pl, v, b, &nb) + (nb ? 1 : 0);
                 if (stay - l <= 0)
