@@ -395,6 +395,59 @@ topo_smt_step(Plan *pl, guint budget)
     return FALSE;
 }
 
+/* The work lost by the cores of @a and @b and by the vCPUs @v (on @a) and @u (on @b) to SMT
+ * sharing and remote memory; with @swapped, after the two traded places. */
+static double
+pair_loss(const Plan *pl, guint v, guint a, guint u, guint b, gboolean swapped)
+{
+    double wv = pl->p->items[v].load, wu = pl->p->items[u].load;
+    double la = pl->load[a], lb = pl->load[b];
+    if (swapped) {
+        la += wu - wv;
+        lb += wv - wu;
+    }
+    guint ca = pl->topo->cpu[a].core, cb = pl->topo->cpu[b].core;
+    return core_loss(pl, ca, a, la, b, lb) + (cb != ca ? core_loss(pl, cb, a, la, b, lb) : 0) +
+           (swapped ? remote_loss(pl, v, b) + remote_loss(pl, u, a)
+                    : remote_loss(pl, v, a) + remote_loss(pl, u, b));
+}
+
+/* NUMA swap, when no pCPU of its home node has room for @v: @v trades places with a vCPU of
+ * another domain, no heavier, on a home-node pCPU when that lowers the work the two lose
+ * (pair_loss) by more than the hysteresis (NUMA_SPLIT times it when the other leaves its own
+ * home node) and raises neither pCPU above the busier of the two (so balancing never undoes
+ * it). Two domains each half on the other's node, or light vCPUs holding the cores a busy
+ * domain needs at home, are what single moves cannot repair. The largest reduction wins. */
+static gboolean
+numa_swap(Plan *pl, guint v, guint home)
+{
+    guint a = (guint) pl->place[v];
+    double wv = pl->p->items[v].load, best = 0;
+    guint best_u = G_MAXUINT;
+    for (guint k = pl->node_first[home]; k < pl->node_first[home + 1]; k++) {
+        guint b = pl->node_cpus[k];
+        if (!plan_may_go(pl, v, b))
+            continue;
+        for (guint j = 0; j < pl->on[b]->len; j++) {
+            guint u = g_array_index(pl->on[b], guint, j);
+            double wu = pl->p->items[u].load, la = pl->load[a], lb = pl->load[b];
+            if (pl->p->items[u].domain == pl->p->items[v].domain || wu > wv ||
+                !plan_can_move(pl, u) || !plan_may_go(pl, u, a) ||
+                MAX(la - wv + wu, lb - wu + wv) > MAX(la, lb) + 1e-9)
+                continue;
+            double gain = pair_loss(pl, v, a, u, b, FALSE) - pair_loss(pl, v, a, u, b, TRUE);
+            if (gain > pl->h * topo_margin_factor(pl, u, b, a) && gain > best) {
+                best = gain;
+                best_u = u;
+            }
+        }
+    }
+    if (best_u == G_MAXUINT)
+        return FALSE;
+    plan_swap(pl, v, best_u, VMB_CPU_NUMA, 0);
+    return TRUE;
+}
+
 /* NUMA: a vCPU away from its domain's home node moves back when a pCPU of the home node has
  * room for it without raising the busier of the two pCPUs by more than the hysteresis and the
  * work it would lose there (loss_at: a busy sibling thread) is less than what it loses where
@@ -438,6 +491,8 @@ topo_numa_step(Plan *pl)
                 plan_move(pl, v, best, VMB_CPU_NUMA, 0);
                 return TRUE;
             }
+            if (numa_swap(pl, v, (guint) home))
+                return TRUE;
         }
     }
     return FALSE;

@@ -76,6 +76,16 @@ static const Case cases[] = {
     {"numa-busy-overflow-to-idle-cores", 2, 2, 2, 2, NULL, {0},
      {{0, 100, -1}, {0, 100, -1}, {0, 100, -1}, {0, 100, -1}}, 4, 3, 4, VMB_CPU_PLACE,
      CHECK_NO_SHARED_BUSY_CORE, 0},
+    /* 2 nodes x 2 cores x 1 thread: each domain half on the other's node, no pCPU with room
+     * for a single move home; one swap brings both home. */
+    {"numa-swap-two-domains-trade-nodes", 2, 2, 1, 2, NULL, {0, 1},
+     {{0, 90, 0}, {0, 90, 2}, {1, 90, 1}, {1, 90, 3}}, 4, 3, 2, VMB_CPU_NUMA,
+     CHECK_DOMAIN_ON_NODE, 0},
+    /* The 60 % vCPU of domain 1 would come home by trading places with domain 0's 40 % one:
+     * 12 points saved, 8 lost by domain 0 leaving its home node: a gain of 4 clears the
+     * hysteresis (3), not twice it, so domain 0 stays. */
+    {"numa-swap-small-gain-no-split", 2, 2, 1, 2, NULL, {0, 0, 0},
+     {{0, 40, 0}, {1, 60, 2}, {2, 60, 1}}, 3, 3, 0, -1, CHECK_DOMAIN_ON_NODE, 0},
     /* 2 nodes x 2 cores x 2 threads (node 0: pCPUs 0, 1, 4, 5): two 40 % vCPUs share core 0
      * while node 1 idles. Moving one there saves 12 - 8 = 4 points (the shared core against
      * running remote): more than the hysteresis (3), not twice it, so no split. */
