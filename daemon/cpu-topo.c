@@ -412,18 +412,49 @@ pair_loss(const Plan *pl, guint v, guint a, guint u, guint b, gboolean swapped)
                     : remote_loss(pl, v, a) + remote_loss(pl, u, b));
 }
 
+/* vCPUs of @domain placed on @node, and (in @away) those placed elsewhere. */
+static guint
+on_node(const Plan *pl, guint domain, guint node, guint *away)
+{
+    guint n = 0;
+    *away = 0;
+    for (guint k = pl->dom_first[domain]; k < pl->dom_first[domain + 1]; k++) {
+        gint c = pl->place[pl->dom_items[k]];
+        if (c >= 0 && node_of(pl, (guint) c) == node)
+            n++;
+        else if (c >= 0)
+            (*away)++;
+    }
+    return n;
+}
+
+/* Would @v (away from @home) trading places with @u (on @home) leave fewer domains split?
+ * When @u's domain also lives on @home, is split already, and has no more vCPUs there than
+ * @v's: the node's cores then go to one domain whole rather than to two halves. Each such
+ * swap raises the sum of the squares of the domains' vCPUs at home, so they cannot cycle. */
+static gboolean
+makes_whole(const Plan *pl, guint v, guint u, guint home)
+{
+    guint du = pl->p->items[u].domain, dv = pl->p->items[v].domain, away_u, away_v;
+    if (pl->home[du] != (gint) home)
+        return FALSE;
+    guint hu = on_node(pl, du, home, &away_u), hv = on_node(pl, dv, home, &away_v);
+    return away_u > 0 && hv >= hu;
+}
+
 /* NUMA swap, when no pCPU of its home node has room for @v: @v trades places with a vCPU of
  * another domain, no heavier, on a home-node pCPU when that lowers the work the two lose
  * (pair_loss) by more than the hysteresis (NUMA_SPLIT times it when the other leaves its own
  * home node) and raises neither pCPU above the busier of the two (so balancing never undoes
  * it). Two domains each half on the other's node, or light vCPUs holding the cores a busy
- * domain needs at home, are what single moves cannot repair. The largest reduction wins. */
+ * domain needs at home, are what single moves cannot repair. The largest reduction wins;
+ * failing one, a trade that costs no work (within TIE_EPSILON) and makes_whole(). */
 static gboolean
 numa_swap(Plan *pl, guint v, guint home)
 {
     guint a = (guint) pl->place[v];
     double wv = pl->p->items[v].load, best = 0;
-    guint best_u = G_MAXUINT;
+    guint best_u = G_MAXUINT, whole_u = G_MAXUINT;
     for (guint k = pl->node_first[home]; k < pl->node_first[home + 1]; k++) {
         guint b = pl->node_cpus[k];
         if (!plan_may_go(pl, v, b))
@@ -439,9 +470,13 @@ numa_swap(Plan *pl, guint v, guint home)
             if (gain > pl->h * topo_margin_factor(pl, u, b, a) && gain > best) {
                 best = gain;
                 best_u = u;
+            } else if (best_u == G_MAXUINT && whole_u == G_MAXUINT && gain > -TIE_EPSILON &&
+                       makes_whole(pl, v, u, home)) {
+                whole_u = u;
             }
         }
     }
+    best_u = best_u != G_MAXUINT ? best_u : whole_u;
     if (best_u == G_MAXUINT)
         return FALSE;
     plan_swap(pl, v, best_u, VMB_CPU_NUMA, 0);

@@ -81,6 +81,12 @@ static const Case cases[] = {
     {"numa-swap-two-domains-trade-nodes", 2, 2, 1, 2, NULL, {0, 1},
      {{0, 90, 0}, {0, 90, 2}, {1, 90, 1}, {1, 90, 3}}, 4, 3, 2, VMB_CPU_NUMA,
      CHECK_DOMAIN_ON_NODE, 0},
+    /* Both domains' memory on node 0, each half there: trading domain 0's vCPU on node 1 for
+     * domain 1's on node 0 costs no work (both remain 50 % remote) and leaves one domain
+     * whole on its node instead of two split. */
+    {"numa-swap-makes-domain-whole", 2, 2, 1, 2, NULL, {0, 0},
+     {{0, 50, 0}, {0, 50, 2}, {1, 50, 1}, {1, 50, 3}}, 4, 3, 2, VMB_CPU_NUMA,
+     CHECK_DOMAIN_ON_NODE, 0},
     /* The 60 % vCPU of domain 1 would come home by trading places with domain 0's 40 % one:
      * 12 points saved, 8 lost by domain 0 leaving its home node: a gain of 4 clears the
      * hysteresis (3), not twice it, so domain 0 stays. */
