@@ -267,6 +267,40 @@ test_random_starts(void)
 }
 
 /* A flat topology (unknown host) decides exactly as no topology. */
+/* On 2 nodes x 4 cores x 2 threads, two domains of 2-4 busy vCPUs, memory on node 0 and node
+ * 1, from random pins (or floating): once settled, each is whole on its memory node; it fits
+ * there, and a remote vCPU loses more than the hysteresis (a move, or a swap, brings it home). */
+static void
+test_random_starts_domains_home(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmbTopology) t = vmb_topology_new_grid(2, 4, 2, 2, &error);
+    GRand *r = g_rand_new_with_seed(14);
+    for (guint run = 0; run < 500; run++) {
+        VmbCpuItem items[8];
+        gint node[8];
+        guint n = 0;
+        for (guint d = 0; d < 2; d++) {
+            guint nv = (guint) g_rand_int_range(r, 2, 5);
+            for (guint v = 0; v < nv; v++, n++) {
+                items[n] = (VmbCpuItem){.domain = d,
+                                        .load = g_rand_double_range(r, 50, 100),
+                                        .current = g_rand_int_range(r, -1, 16),
+                                        .movable = TRUE};
+                node[n] = (gint) d;
+            }
+        }
+        guint cycles;
+        g_autoptr(GArray) first = settle(t, items, n, node, 3, &cycles);
+        for (guint i = 0; i < n; i++) {
+            if (t->cpu[items[i].current].node != items[i].domain)
+                g_error("run %u: a vCPU of domain %u on node %u", run, items[i].domain,
+                        t->cpu[items[i].current].node);
+        }
+    }
+    g_rand_free(r);
+}
+
 static void
 test_flat_unchanged(void)
 {
@@ -369,6 +403,7 @@ main(int argc, char **argv)
         g_test_add_data_func(path, &cases[i], run_case);
     }
     g_test_add_func("/cpu-topo/random-starts-no-shared-busy-core", test_random_starts);
+    g_test_add_func("/cpu-topo/random-starts-domains-home", test_random_starts_domains_home);
     g_test_add_func("/cpu-topo/flat-unchanged", test_flat_unchanged);
     g_test_add_func("/cpu-topo/isolated-named", test_isolated_named);
     g_test_add_func("/cpu-topo/reason-names", test_reason_names);
