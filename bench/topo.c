@@ -218,6 +218,15 @@ intern_set(TTrace *t, const VmbCpuSet *set)
     return (gint) t->sets->len - 1;
 }
 
+/* The share of (@from, @to] in which @def ran: a domain started at @to asked for nothing in
+ * the interval that ends then, though the snapshot at @to shows it running. */
+static double
+ran_share(const VmbScenarioDomain *def, double from, double to)
+{
+    double end = def->stop >= 0 ? MIN(def->stop, to) : to;
+    return CLAMP((end - MAX(def->start, from)) / (to - from), 0, 1);
+}
+
 static void
 record(TTrace *t, TAlgo a, const VmbScenario *sc, const VmbSnapshot *s, double now)
 {
@@ -241,7 +250,9 @@ record(TTrace *t, TAlgo a, const VmbScenario *sc, const VmbSnapshot *s, double n
             r->pcpu[k] = d ? d->vcpus[v].pcpu : -1;
             r->set[k] = d && d->vcpus[v].cpus ? intern_set(t, d->vcpus[v].cpus) : -1;
             r->node[k] = d ? MAX(d->mem_node, 0) : 0;
-            r->dem[k] = d ? vmb_series_at(&def->load[v], now - t->tr.interval / 2) : 0;
+            r->dem[k] = d ? vmb_series_at(&def->load[v], now - t->tr.interval / 2) *
+                                ran_share(def, now - t->tr.interval, now)
+                          : 0;
         }
     }
     g_ptr_array_add(t->recs[a], r);

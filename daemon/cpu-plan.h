@@ -37,6 +37,8 @@ typedef struct {
     const VmbTopology *topo;
     gint *home;           /* [n_domains] node the domain's vCPUs belong on, -1 not yet known */
     gboolean *numa_tried; /* [n_items] the NUMA step looked for a way home this plan */
+    guint *node_first;    /* [nnodes + 1] CSR into node_cpus */
+    guint *node_cpus;     /* allowed pCPUs grouped by node, ascending */
 } Plan;
 
 void plan_put(Plan *pl, guint item, guint pcpu);

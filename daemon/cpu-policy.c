@@ -697,6 +697,8 @@ plan_clear(Plan *pl)
     g_clear_pointer(&pl->order, g_free);
     g_clear_pointer(&pl->home, g_free);
     g_clear_pointer(&pl->numa_tried, g_free);
+    g_clear_pointer(&pl->node_first, g_free);
+    g_clear_pointer(&pl->node_cpus, g_free);
     g_clear_pointer(&pl->moves, g_array_unref);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Plan, plan_clear)

@@ -25,11 +25,12 @@
 #define REMOTE_PENALTY 0.2
 /* A core idles when every thread of it is below this load. */
 #define SMT_IDLE 10.0
-/* A balance move (or swap, or the global re-plan) that takes a vCPU off its domain's home
- * node must gain this many times its margin. A split costs the moved vCPU REMOTE_PENALTY of
- * its work for as long as it stays, while a balance gain is measured in points of the busier
- * pCPU; doubling the bar keeps splits to imbalances clearly beyond noise. A stated choice, not
- * fitted: the topology traces of the bench have no case where it decides. */
+/* A move or swap (balance, SMT, NUMA, or the global re-plan) that takes a vCPU off its
+ * domain's home node must gain this many times its margin. A split costs the moved vCPU
+ * REMOTE_PENALTY of its work for as long as it stays, while a gain is measured in points of
+ * the busier pCPU or of work; doubling the bar keeps splits to gains clearly beyond noise. A
+ * stated choice, not fitted; it decides in the SMT step: two 40 % vCPUs of a database sharing
+ * a core save 12 - 8 = 4 points on another node, which cleared the hysteresis (3) alone. */
 #define NUMA_SPLIT 2.0
 
 static guint
@@ -38,11 +39,28 @@ node_of(const Plan *pl, guint pcpu)
     return pl->topo->cpu[pcpu].node;
 }
 
+/* The allowed pCPUs grouped by node, so that the NUMA step looks at the home node only. */
+static void
+group_by_node(Plan *pl)
+{
+    guint nn = pl->topo->nnodes;
+    pl->node_first = g_new0(guint, nn + 1);
+    pl->node_cpus = g_new(guint, MAX(pl->n_allowed, 1));
+    for (guint k = 0; k < pl->n_allowed; k++)
+        pl->node_first[node_of(pl, pl->allowed[k]) + 1]++;
+    for (guint n = 0; n < nn; n++)
+        pl->node_first[n + 1] += pl->node_first[n];
+    g_autofree guint *fill = g_memdup2(pl->node_first, sizeof(guint) * (nn + 1));
+    for (guint k = 0; k < pl->n_allowed; k++)
+        pl->node_cpus[fill[node_of(pl, pl->allowed[k])]++] = pl->allowed[k];
+}
+
 void
 topo_init_homes(Plan *pl)
 {
     if (!pl->topo)
         return;
+    group_by_node(pl);
     const VmbCpuProblem *p = pl->p;
     guint nn = pl->topo->nnodes;
     pl->home = g_new(gint, MAX(pl->n_domains, 1));
@@ -174,8 +192,9 @@ idle_core_for(const Plan *pl, const GArray *idle, guint item, guint a, gboolean 
             pl->load[b] + w > pl->load[a] + pl->h)
             continue;
         gboolean nb;
-        if (loss_at(pl, item, a, &nb) - loss_at(pl, item, b, &nb) <= pl->h)
-            continue; /* not worth a move: running remote would cost about as much */
+        if (loss_at(pl, item, a, &nb) - loss_at(pl, item, b, &nb) <=
+            pl->h * topo_margin_factor(pl, item, a, b))
+            continue; /* not worth a move (off its home node: a split, not worth it) */
         if (best == G_MAXUINT || (at_home && !best_home) ||
             (at_home == best_home && pl->load[b] < pl->load[best])) {
             best = b;
@@ -246,14 +265,22 @@ lone_item(const Plan *pl, guint pcpu)
     return plan_can_move(pl, v) ? v : G_MAXUINT;
 }
 
+/* The factor a swap of @v (on @a) with @u (on @b) must clear the hysteresis by: NUMA_SPLIT
+ * when it takes either off its home node. */
+static double
+swap_factor(const Plan *pl, guint v, guint a, guint u, guint b)
+{
+    return MAX(topo_margin_factor(pl, v, a, b), topo_margin_factor(pl, u, b, a));
+}
+
 /* Above this many pCPUs the SMT swap is not searched (it scans every pCPU per busy core). */
 #define SWAP_MAX_PCPUS 512
 
 /* SMT swap, when no core idles: the lone vCPU of a busy thread whose sibling is busy too
  * trades places with the lone vCPU of a lighter thread on another core, when that lowers the
  * work the two cores lose (core_loss) plus what the two vCPUs lose remote by more than the
- * hysteresis, and raises neither pCPU above the busier of the two (so balancing never undoes
- * it). The largest reduction wins. */
+ * hysteresis (swap_factor times it), and raises neither pCPU above the busier of the two (so
+ * balancing never undoes it). The largest reduction wins. */
 static gboolean
 smt_swap(Plan *pl)
 {
@@ -287,7 +314,7 @@ smt_swap(Plan *pl)
                             remote_loss(pl, v, a) + remote_loss(pl, u, b);
             double after = core_loss(pl, core, a, na, a, na) + core_loss(pl, other, b, nb, b, nb) +
                            remote_loss(pl, v, b) + remote_loss(pl, u, a);
-            if (before - after > best) {
+            if (before - after > best && before - after > pl->h * swap_factor(pl, v, a, u, b)) {
                 best = before - after;
                 best_b = b;
                 best_u = u;
@@ -309,7 +336,8 @@ smt_swap(Plan *pl)
 }
 
 /* SMT: a core with two busy threads (each >= SMT_BUSY) while a whole core idles gets one of
- * its vCPUs moved to the idle core, its home node's first, any node's otherwise: sharing costs
+ * its vCPUs moved to the idle core, its home node's first, any node's otherwise (for
+ * NUMA_SPLIT times the hysteresis, as every split): sharing costs
  * the pair u_hi * u_lo * (1 - smt_gain) of a core, running the lighter one remote costs
  * u_lo * remote_penalty, less whenever u_hi > remote_penalty / (1 - smt_gain) = 0.27. Then the
  * noisy neighbour: two threads of a core carrying vCPUs of different domains (each >= SMT_IDLE)
@@ -367,6 +395,94 @@ topo_smt_step(Plan *pl, guint budget)
     return FALSE;
 }
 
+/* The work lost by the cores of @a and @b and by the vCPUs @v (on @a) and @u (on @b) to SMT
+ * sharing and remote memory; with @swapped, after the two traded places. */
+static double
+pair_loss(const Plan *pl, guint v, guint a, guint u, guint b, gboolean swapped)
+{
+    double wv = pl->p->items[v].load, wu = pl->p->items[u].load;
+    double la = pl->load[a], lb = pl->load[b];
+    if (swapped) {
+        la += wu - wv;
+        lb += wv - wu;
+    }
+    guint ca = pl->topo->cpu[a].core, cb = pl->topo->cpu[b].core;
+    return core_loss(pl, ca, a, la, b, lb) + (cb != ca ? core_loss(pl, cb, a, la, b, lb) : 0) +
+           (swapped ? remote_loss(pl, v, b) + remote_loss(pl, u, a)
+                    : remote_loss(pl, v, a) + remote_loss(pl, u, b));
+}
+
+/* vCPUs of @domain placed on @node, and (in @away) those placed elsewhere. */
+static guint
+on_node(const Plan *pl, guint domain, guint node, guint *away)
+{
+    guint n = 0;
+    *away = 0;
+    for (guint k = pl->dom_first[domain]; k < pl->dom_first[domain + 1]; k++) {
+        gint c = pl->place[pl->dom_items[k]];
+        if (c >= 0 && node_of(pl, (guint) c) == node)
+            n++;
+        else if (c >= 0)
+            (*away)++;
+    }
+    return n;
+}
+
+/* Would @v (away from @home) trading places with @u (on @home) leave fewer domains split?
+ * When @u's domain also lives on @home, is split already, and has no more vCPUs there than
+ * @v's: the node's cores then go to one domain whole rather than to two halves. Each such
+ * swap raises the sum of the squares of the domains' vCPUs at home, so they cannot cycle. */
+static gboolean
+makes_whole(const Plan *pl, guint v, guint u, guint home)
+{
+    guint du = pl->p->items[u].domain, dv = pl->p->items[v].domain, away_u, away_v;
+    if (pl->home[du] != (gint) home)
+        return FALSE;
+    guint hu = on_node(pl, du, home, &away_u), hv = on_node(pl, dv, home, &away_v);
+    return away_u > 0 && hv >= hu;
+}
+
+/* NUMA swap, when no pCPU of its home node has room for @v: @v trades places with a vCPU of
+ * another domain, no heavier, on a home-node pCPU when that lowers the work the two lose
+ * (pair_loss) by more than the hysteresis (NUMA_SPLIT times it when the other leaves its own
+ * home node) and raises neither pCPU above the busier of the two (so balancing never undoes
+ * it). Two domains each half on the other's node, or light vCPUs holding the cores a busy
+ * domain needs at home, are what single moves cannot repair. The largest reduction wins;
+ * failing one, a trade that costs no work (within TIE_EPSILON) and makes_whole(). */
+static gboolean
+numa_swap(Plan *pl, guint v, guint home)
+{
+    guint a = (guint) pl->place[v];
+    double wv = pl->p->items[v].load, best = 0;
+    guint best_u = G_MAXUINT, whole_u = G_MAXUINT;
+    for (guint k = pl->node_first[home]; k < pl->node_first[home + 1]; k++) {
+        guint b = pl->node_cpus[k];
+        if (!plan_may_go(pl, v, b))
+            continue;
+        for (guint j = 0; j < pl->on[b]->len; j++) {
+            guint u = g_array_index(pl->on[b], guint, j);
+            double wu = pl->p->items[u].load, la = pl->load[a], lb = pl->load[b];
+            if (pl->p->items[u].domain == pl->p->items[v].domain || wu > wv ||
+                !plan_can_move(pl, u) || !plan_may_go(pl, u, a) ||
+                MAX(la - wv + wu, lb - wu + wv) > MAX(la, lb) + 1e-9)
+                continue;
+            double gain = pair_loss(pl, v, a, u, b, FALSE) - pair_loss(pl, v, a, u, b, TRUE);
+            if (gain > pl->h * topo_margin_factor(pl, u, b, a) && gain > best) {
+                best = gain;
+                best_u = u;
+            } else if (best_u == G_MAXUINT && whole_u == G_MAXUINT && gain > -TIE_EPSILON &&
+                       makes_whole(pl, v, u, home)) {
+                whole_u = u;
+            }
+        }
+    }
+    best_u = best_u != G_MAXUINT ? best_u : whole_u;
+    if (best_u == G_MAXUINT)
+        return FALSE;
+    plan_swap(pl, v, best_u, VMB_CPU_NUMA, 0);
+    return TRUE;
+}
+
 /* NUMA: a vCPU away from its domain's home node moves back when a pCPU of the home node has
  * room for it without raising the busier of the two pCPUs by more than the hysteresis and the
  * work it would lose there (loss_at: a busy sibling thread) is less than what it loses where
@@ -393,10 +509,9 @@ topo_numa_step(Plan *pl)
             double stay = loss_at(pl, v, (guint) a, &nb);
             guint best = G_MAXUINT;
             double best_loss = INFINITY;
-            for (guint j = 0; j < pl->n_allowed; j++) {
-                guint b = pl->allowed[j];
-                if (node_of(pl, b) != (guint) home || pl->load[b] + w > pl->load[a] + pl->h ||
-                    !plan_may_go(pl, v, b))
+            for (guint j = pl->node_first[home]; j < pl->node_first[home + 1]; j++) {
+                guint b = pl->node_cpus[j];
+                if (pl->load[b] + w > pl->load[a] + pl->h || !plan_may_go(pl, v, b))
                     continue;
                 double l = loss_at(pl, v, b, &nb) + (nb ? 1 : 0);
                 if (stay - l <= 0)
@@ -411,6 +526,8 @@ topo_numa_step(Plan *pl)
                 plan_move(pl, v, best, VMB_CPU_NUMA, 0);
                 return TRUE;
             }
+            if (numa_swap(pl, v, (guint) home))
+                return TRUE;
         }
     }
     return FALSE;

@@ -76,6 +76,32 @@ static const Case cases[] = {
     {"numa-busy-overflow-to-idle-cores", 2, 2, 2, 2, NULL, {0},
      {{0, 100, -1}, {0, 100, -1}, {0, 100, -1}, {0, 100, -1}}, 4, 3, 4, VMB_CPU_PLACE,
      CHECK_NO_SHARED_BUSY_CORE, 0},
+    /* 2 nodes x 2 cores x 1 thread: each domain half on the other's node, no pCPU with room
+     * for a single move home; one swap brings both home. */
+    {"numa-swap-two-domains-trade-nodes", 2, 2, 1, 2, NULL, {0, 1},
+     {{0, 90, 0}, {0, 90, 2}, {1, 90, 1}, {1, 90, 3}}, 4, 3, 2, VMB_CPU_NUMA,
+     CHECK_DOMAIN_ON_NODE, 0},
+    /* Both domains' memory on node 0, each half there: trading domain 0's vCPU on node 1 for
+     * domain 1's on node 0 costs no work (both remain 50 % remote) and leaves one domain
+     * whole on its node instead of two split. */
+    {"numa-swap-makes-domain-whole", 2, 2, 1, 2, NULL, {0, 0},
+     {{0, 50, 0}, {0, 50, 2}, {1, 50, 1}, {1, 50, 3}}, 4, 3, 2, VMB_CPU_NUMA,
+     CHECK_DOMAIN_ON_NODE, 0},
+    /* The 60 % vCPU of domain 1 would come home by trading places with domain 0's 40 % one:
+     * 12 points saved, 8 lost by domain 0 leaving its home node: a gain of 4 clears the
+     * hysteresis (3), not twice it, so domain 0 stays. */
+    {"numa-swap-small-gain-no-split", 2, 2, 1, 2, NULL, {0, 0, 0},
+     {{0, 40, 0}, {1, 60, 2}, {2, 60, 1}}, 3, 3, 0, -1, CHECK_DOMAIN_ON_NODE, 0},
+    /* 2 nodes x 2 cores x 2 threads (node 0: pCPUs 0, 1, 4, 5): two 40 % vCPUs share core 0
+     * while node 1 idles. Moving one there saves 12 - 8 = 4 points (the shared core against
+     * running remote): more than the hysteresis (3), not twice it, so no split. */
+    {"smt-small-gain-no-split", 2, 2, 2, 2, NULL, {0, 0},
+     {{0, 40, 0}, {0, 40, 4}, {1, 100, 1}}, 3, 3, 0, -1, CHECK_DOMAIN_ON_NODE, 0},
+    /* 2 nodes x 1 core x 2 threads (node 0: pCPUs 0, 2), no idle core: trading the 45 %
+     * vCPU for a 15 % one of node 1 saves 7.1 points, more than the hysteresis (5), not
+     * twice it: no swap that splits both domains. */
+    {"smt-swap-small-gain-no-split", 2, 1, 2, 2, NULL, {0, 1},
+     {{0, 100, 0}, {0, 45, 2}, {1, 15, 1}, {1, 15, 3}}, 4, 5, 0, -1, CHECK_DOMAIN_ON_NODE, 0},
     /* 1 socket x 4 cores x 1 thread, CPUs 0-1 isolated. */
     {"isolated-never-chosen", 1, 4, 1, 1, "0-1", {-1, -1, -1},
      {{0, 100, -1}, {1, 100, -1}, {2, 100, -1}, {2, 50, 0}}, 4, 3, -1, -1, CHECK_NOT_ON, 0},
@@ -241,6 +267,40 @@ test_random_starts(void)
 }
 
 /* A flat topology (unknown host) decides exactly as no topology. */
+/* On 2 nodes x 4 cores x 2 threads, two domains of 2-4 busy vCPUs, memory on node 0 and node
+ * 1, from random pins (or floating): once settled, each is whole on its memory node; it fits
+ * there, and a remote vCPU loses more than the hysteresis (a move, or a swap, brings it home). */
+static void
+test_random_starts_domains_home(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmbTopology) t = vmb_topology_new_grid(2, 4, 2, 2, &error);
+    GRand *r = g_rand_new_with_seed(14);
+    for (guint run = 0; run < 500; run++) {
+        VmbCpuItem items[8];
+        gint node[8];
+        guint n = 0;
+        for (guint d = 0; d < 2; d++) {
+            guint nv = (guint) g_rand_int_range(r, 2, 5);
+            for (guint v = 0; v < nv; v++, n++) {
+                items[n] = (VmbCpuItem){.domain = d,
+                                        .load = g_rand_double_range(r, 50, 100),
+                                        .current = g_rand_int_range(r, -1, 16),
+                                        .movable = TRUE};
+                node[n] = (gint) d;
+            }
+        }
+        guint cycles;
+        g_autoptr(GArray) first = settle(t, items, n, node, 3, &cycles);
+        for (guint i = 0; i < n; i++) {
+            if (t->cpu[items[i].current].node != items[i].domain)
+                g_error("run %u: a vCPU of domain %u on node %u", run, items[i].domain,
+                        t->cpu[items[i].current].node);
+        }
+    }
+    g_rand_free(r);
+}
+
 static void
 test_flat_unchanged(void)
 {
@@ -343,6 +403,7 @@ main(int argc, char **argv)
         g_test_add_data_func(path, &cases[i], run_case);
     }
     g_test_add_func("/cpu-topo/random-starts-no-shared-busy-core", test_random_starts);
+    g_test_add_func("/cpu-topo/random-starts-domains-home", test_random_starts_domains_home);
     g_test_add_func("/cpu-topo/flat-unchanged", test_flat_unchanged);
     g_test_add_func("/cpu-topo/isolated-named", test_isolated_named);
     g_test_add_func("/cpu-topo/reason-names", test_reason_names);
