@@ -13,7 +13,9 @@
  *   one move or swap that lowers the busier of its two pCPUs by more than the hysteresis plus
  *   z standard deviations of the loads involved, or a topology rule that fires (cpu-topo.c)?
  *   Noisy or spiky loads do not clear that margin, and a lone hot vCPU is never moved for
- *   being hot.
+ *   being hot. Each vCPU counts at least the noise it had when the target was last searched
+ *   (VmbCpuTarget.noise): a noise estimate that decays afterwards (the first samples' prior, a
+ *   step's share) cannot by itself bring up what the search left under its margin.
  * - Search, on a detected change only: moves, swaps, topology and spread steps from the current
  *   pins with the noise term dropped (each must still gain more than the hysteresis), each
  *   vCPU moved at most once, until none qualifies; then the global re-plan may replace it
@@ -24,9 +26,10 @@
  * - Walk: at most max_moves of the target's moves per cycle, in that order (a swap is never
  *   split), the rest on the next cycles while no change is detected.
  * Stopping rule: once the target is reached, no single move or swap gains more than the
- * hysteresis on the loads it was computed from, so a new target needs a load change larger than
- * the noise margin: stable loads give no pin changes. Every search step lowers the sum of squared
- * pCPU loads, so a search ends. */
+ * larger of the hysteresis and the noise term it was searched on, and detection asks for more
+ * than their sum with a noise term no smaller, so a new target needs a load change larger than
+ * the noise margin: stable loads give no pin changes, however the noise estimate decays. Every
+ * search step lowers the sum of squared pCPU loads, so a search ends. */
 #pragma once
 
 #include <glib.h>
@@ -49,6 +52,8 @@ typedef struct {
     guint pcpu;
     guint seq; /* order of its move in the target's walk */
     VmbCpuReason reason;
+    double noise; /* the vCPU's noise when the target was searched (kept whether it moves or
+                   * not): detection counts at least that much, 0 for none */
 } VmbCpuTarget;
 
 typedef struct {

@@ -96,8 +96,38 @@ follow_targets(Plan *pl)
 
 typedef enum { CHANGE_NONE, CHANGE_SPREAD, CHANGE_LOAD } Change;
 
-/* Detection: would one balancing, SMT or NUMA action clear its full margin from here:
- * CHANGE_LOAD; or a spread action separate a domain's vCPUs at no
+/* The noise detection counts for @item: no less than when its target was last searched. A
+ * variance that decays after the search (a step's, the first samples' prior) then cannot by
+ * itself bring up the moves the search left under its margin; a load change must. */
+static double
+detect_noise(const VmbCpuItem *it)
+{
+    return MAX(it->noise, it->target.noise);
+}
+
+/* Swaps in per-pCPU variances of detect_noise(); returns the plan's own, to be put back. */
+static double *
+use_detect_var(Plan *pl)
+{
+    double *own = pl->var;
+    pl->var = g_new0(double, pl->p->npcpus);
+    for (guint i = 0; i < pl->p->n_items; i++) {
+        double s = detect_noise(&pl->p->items[i]);
+        if (pl->place[i] >= 0)
+            pl->var[pl->place[i]] += s * s;
+    }
+    return own;
+}
+
+static void
+restore_var(Plan *pl, double *own)
+{
+    g_free(pl->var);
+    pl->var = own;
+}
+
+/* Detection: would one balancing, SMT or NUMA action clear its full margin (on detect_noise())
+ * from here: CHANGE_LOAD; or a spread action separate a domain's vCPUs at no
  * cost: CHANGE_SPREAD (spreading only lowers the count of such pairs, so it cannot undo
  * itself). Every vCPU that is not cooling may take part, whether or not the walk moved it. */
 static Change
@@ -108,11 +138,13 @@ change_detected(Plan *pl)
         return CHANGE_NONE;
     g_autofree gboolean *moved = g_memdup2(pl->moved, sizeof(gboolean) * n);
     memset(pl->moved, 0, sizeof(gboolean) * n);
+    double *own = use_detect_var(pl);
     Change found = plan_balance_step(pl, 2) || topo_smt_step(pl, 2) || topo_numa_step(pl)
                        ? CHANGE_LOAD
                    : plan_spread_step(pl, 2) ? CHANGE_SPREAD
                                              : CHANGE_NONE;
     plan_undo_to(pl, mark);
+    restore_var(pl, own);
     memcpy(pl->moved, moved, sizeof(gboolean) * n);
     if (pl->numa_tried)
         memset(pl->numa_tried, 0, sizeof(gboolean) * n);
@@ -183,14 +215,25 @@ search_target(Plan *pl, guint mark, guint max_moves)
     plan_global_replan(pl, mark, max_moves);
 }
 
-/* The target to keep: where each moved vCPU ends, in the order of its move. */
+/* The noise a new target was searched on: the current one after a load change or at the end
+ * of settling; otherwise (the walk goes on, or a spread searched on detect_noise(), which
+ * must not bring up what detection would not) each vCPU keeps the noise of the last search. */
+typedef enum { SEARCH_NONE, SEARCH_CURRENT } Search;
+
+/* The target to keep: where each moved vCPU ends, in the order of its move, and for every vCPU
+ * the noise the target was searched on (detect_noise() counts at least that). */
 static void
-export_targets(const Plan *pl, guint mark, VmbCpuTarget *targets)
+export_targets(const Plan *pl, guint mark, Search search, VmbCpuTarget *targets)
 {
-    memset(targets, 0, sizeof(VmbCpuTarget) * pl->p->n_items);
+    for (guint i = 0; i < pl->p->n_items; i++) {
+        const VmbCpuItem *it = &pl->p->items[i];
+        double noise = search == SEARCH_CURRENT ? it->noise : it->target.noise;
+        targets[i] = (VmbCpuTarget){.noise = noise};
+    }
     for (guint k = mark; k < pl->moves->len; k++) {
         const VmbCpuMove *m = &g_array_index(pl->moves, VmbCpuMove, k);
-        targets[m->item] = (VmbCpuTarget){TRUE, m->to, k - mark, m->reason};
+        double noise = targets[m->item].noise;
+        targets[m->item] = (VmbCpuTarget){TRUE, m->to, k - mark, m->reason, noise};
     }
 }
 
@@ -204,24 +247,31 @@ trim_walk(Plan *pl, guint mark, guint max_moves)
     g_array_set_size(pl->moves, cut);
 }
 
-/* A new target when loads change beyond the full margin (settling starts), when a domain can
- * be spread, or at the end of settling (the loads have converged: the target is searched
- * once more on them); else the walk goes on, unless a fresh placement is clearly better (the
- * steps cannot leave a local optimum, the global re-plan can). Returns the cycles of settling
- * left. */
+/* A new target when loads change beyond the full margin (settling starts), at the end of
+ * settling (the loads have converged: the target is searched once more on them), or when a
+ * domain can be spread; else the walk goes on, unless a fresh placement is clearly better (the
+ * steps cannot leave a local optimum, the global re-plan can). Detection, the spread and the
+ * re-plan count detect_noise(). Returns the cycles of settling left, and in *@search the noise
+ * a new target was searched on. */
 static guint
-choose_target(Plan *pl, guint mark, guint max_moves)
+choose_target(Plan *pl, guint mark, guint max_moves, Search *search)
 {
     guint settling = pl->p->settling;
     Change c = change_detected(pl);
-    if (c == CHANGE_LOAD)
-        settling = VMB_CPU_SETTLE_CYCLES + 1;
-    else if (c == CHANGE_NONE && settling != 1) {
-        plan_global_replan(pl, mark, max_moves);
-        return settling > 0 ? settling - 1 : 0;
+    *search = SEARCH_NONE;
+    if (c == CHANGE_LOAD || settling == 1) {
+        plan_undo_to(pl, mark);
+        search_target(pl, mark, max_moves);
+        *search = SEARCH_CURRENT;
+        return c == CHANGE_LOAD ? VMB_CPU_SETTLE_CYCLES : 0;
     }
-    plan_undo_to(pl, mark);
-    search_target(pl, mark, max_moves);
+    double *own = use_detect_var(pl);
+    if (c == CHANGE_SPREAD) {
+        plan_undo_to(pl, mark);
+        search_target(pl, mark, max_moves);
+    } else
+        plan_global_replan(pl, mark, max_moves);
+    restore_var(pl, own);
     return settling > 0 ? settling - 1 : 0;
 }
 
@@ -230,9 +280,10 @@ plan_toward_target(Plan *pl, guint max_moves, VmbCpuNext *next)
 {
     guint mark = pl->moves->len; /* the placements before it are made in any case */
     follow_targets(pl);
-    guint settling = choose_target(pl, mark, max_moves);
+    Search search;
+    guint settling = choose_target(pl, mark, max_moves, &search);
     if (next && next->targets)
-        export_targets(pl, mark, next->targets);
+        export_targets(pl, mark, search, next->targets);
     if (next)
         next->settling = settling;
     trim_walk(pl, mark, max_moves);

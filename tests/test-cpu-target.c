@@ -227,6 +227,29 @@ test_settling_refines(void)
     g_assert_cmpuint(h.settling, ==, 4); /* VMB_CPU_SETTLE_CYCLES */
 }
 
+/* A move above the hysteresis that the search left under its noise margin: when the noise
+ * estimate decays with the loads unchanged (the first samples' prior, a step's share) it is
+ * not taken, as detection counts the noise the target was searched on; a lasting change of
+ * load is still answered at once. */
+static void
+test_decayed_noise_no_move(void)
+{
+    Host h;
+    host_init(&h, 2, 8);
+    host_add(&h, 0, 40, 2.5, 0);
+    host_add(&h, 1, 20, 2.5, 0);
+    host_add(&h, 2, 6, 2.5, 0);
+    host_add(&h, 3, 54, 2.5, 1);
+    h.settling = 1; /* the search at the end of settling: moving vCPU 2 gains 6 < 2 x 4.3 */
+    g_assert_cmpuint(host_cycle(&h), ==, 0);
+    for (guint i = 0; i < h.n; i++)
+        h.items[i].noise = 0.5; /* 3 + 2 x 0.9 < 6: detected on this noise alone */
+    for (guint cycle = 0; cycle < 10; cycle++)
+        g_assert_cmpuint(host_cycle(&h), ==, 0);
+    h.items[3].load = 24; /* 66 against 24: moving vCPU 1 gains 20 */
+    g_assert_cmpuint(host_cycle(&h), >, 0);
+}
+
 /* A pending target move whose destination is no longer allowed is dropped, and the next plan
  * decides afresh from the pins. */
 static void
@@ -236,7 +259,7 @@ test_pending_target_dropped(void)
     host_init(&h, 3, 8);
     host_add(&h, 0, 50, 0, 0);
     host_add(&h, 1, 50, 0, 0);
-    h.items[1].target = (VmbCpuTarget){TRUE, 2, 0, VMB_CPU_BALANCE};
+    h.items[1].target = (VmbCpuTarget){TRUE, 2, 0, VMB_CPU_BALANCE, 0};
     h.allowed[2] = FALSE;
     g_autoptr(GArray) moves = host_plan(&h);
     g_assert_cmpuint(moves->len, ==, 1);
@@ -263,6 +286,7 @@ main(int argc, char **argv)
     g_test_add_func("/cpu-target/stops-when-reached", test_stops_when_reached);
     g_test_add_func("/cpu-target/swap-not-split", test_swap_not_split);
     g_test_add_func("/cpu-target/settling-refines", test_settling_refines);
+    g_test_add_func("/cpu-target/decayed-noise-no-move", test_decayed_noise_no_move);
     g_test_add_func("/cpu-target/pending-target-dropped", test_pending_target_dropped);
     g_test_add_func("/cpu-target/placement-outside-budget", test_placement_outside_budget);
     return g_test_run();
