@@ -13,9 +13,10 @@
  *   one move or swap that lowers the busier of its two pCPUs by more than the hysteresis plus
  *   z standard deviations of the loads involved, or a topology rule that fires (cpu-topo.c)?
  *   Noisy or spiky loads do not clear that margin, and a lone hot vCPU is never moved for
- *   being hot. Each vCPU counts at least the noise it had when the target was last searched
- *   (VmbCpuTarget.noise): a noise estimate that decays afterwards (the first samples' prior, a
- *   step's share) cannot by itself bring up what the search left under its margin.
+ *   being hot. The variance of the two pCPUs counts no less than the noise their vCPUs had
+ *   when the target was last searched (VmbCpuTarget.noise): a noise estimate that decays
+ *   afterwards (the first samples' prior, a step's share) cannot by itself bring up what the
+ *   search left under its margin.
  * - Search, on a detected change only: moves, swaps, topology and spread steps from the current
  *   pins with the noise term dropped (each must still gain more than the hysteresis), each
  *   vCPU moved at most once, until none qualifies; then the global re-plan may replace it

@@ -96,38 +96,29 @@ follow_targets(Plan *pl)
 
 typedef enum { CHANGE_NONE, CHANGE_SPREAD, CHANGE_LOAD } Change;
 
-/* The noise detection counts for @item: no less than when its target was last searched. A
- * variance that decays after the search (a step's, the first samples' prior) then cannot by
- * itself bring up the moves the search left under its margin; a load change must. */
-static double
-detect_noise(const VmbCpuItem *it)
+/* Detection's margins go no lower than the noise term the target was searched on (a floor on
+ * the variance of each pCPU, from VmbCpuTarget.noise): a noise estimate that decays
+ * after the search (a step's share, the first samples' prior) then cannot by itself bring up
+ * the moves the search left under its margin; a load change must. */
+static void
+floor_on(Plan *pl)
 {
-    return MAX(it->noise, it->target.noise);
-}
-
-/* Swaps in per-pCPU variances of detect_noise(); returns the plan's own, to be put back. */
-static double *
-use_detect_var(Plan *pl)
-{
-    double *own = pl->var;
-    pl->var = g_new0(double, pl->p->npcpus);
+    pl->var_min = g_new0(double, pl->p->npcpus);
     for (guint i = 0; i < pl->p->n_items; i++) {
-        double s = detect_noise(&pl->p->items[i]);
+        double s = pl->p->items[i].target.noise;
         if (pl->place[i] >= 0)
-            pl->var[pl->place[i]] += s * s;
+            pl->var_min[pl->place[i]] += s * s;
     }
-    return own;
 }
 
 static void
-restore_var(Plan *pl, double *own)
+floor_off(Plan *pl)
 {
-    g_free(pl->var);
-    pl->var = own;
+    g_clear_pointer(&pl->var_min, g_free);
 }
 
-/* Detection: would one balancing, SMT or NUMA action clear its full margin (on detect_noise())
- * from here: CHANGE_LOAD; or a spread action separate a domain's vCPUs at no
+/* Detection: would one balancing, SMT or NUMA action clear its full margin (over the floor
+ * of floor_on()) from here: CHANGE_LOAD; or a spread action separate a domain's vCPUs at no
  * cost: CHANGE_SPREAD (spreading only lowers the count of such pairs, so it cannot undo
  * itself). Every vCPU that is not cooling may take part, whether or not the walk moved it. */
 static Change
@@ -138,13 +129,13 @@ change_detected(Plan *pl)
         return CHANGE_NONE;
     g_autofree gboolean *moved = g_memdup2(pl->moved, sizeof(gboolean) * n);
     memset(pl->moved, 0, sizeof(gboolean) * n);
-    double *own = use_detect_var(pl);
+    floor_on(pl);
     Change found = plan_balance_step(pl, 2) || topo_smt_step(pl, 2) || topo_numa_step(pl)
                        ? CHANGE_LOAD
                    : plan_spread_step(pl, 2) ? CHANGE_SPREAD
                                              : CHANGE_NONE;
     plan_undo_to(pl, mark);
-    restore_var(pl, own);
+    floor_off(pl);
     memcpy(pl->moved, moved, sizeof(gboolean) * n);
     if (pl->numa_tried)
         memset(pl->numa_tried, 0, sizeof(gboolean) * n);
@@ -216,12 +207,12 @@ search_target(Plan *pl, guint mark, guint max_moves)
 }
 
 /* The noise a new target was searched on: the current one after a load change or at the end
- * of settling; otherwise (the walk goes on, or a spread searched on detect_noise(), which
+ * of settling; otherwise (the walk goes on, or a spread searched over the floor, which
  * must not bring up what detection would not) each vCPU keeps the noise of the last search. */
 typedef enum { SEARCH_NONE, SEARCH_CURRENT } Search;
 
 /* The target to keep: where each moved vCPU ends, in the order of its move, and for every vCPU
- * the noise the target was searched on (detect_noise() counts at least that). */
+ * the noise the target was searched on (detection's floor). */
 static void
 export_targets(const Plan *pl, guint mark, Search search, VmbCpuTarget *targets)
 {
@@ -251,8 +242,8 @@ trim_walk(Plan *pl, guint mark, guint max_moves)
  * settling (the loads have converged: the target is searched once more on them), or when a
  * domain can be spread; else the walk goes on, unless a fresh placement is clearly better (the
  * steps cannot leave a local optimum, the global re-plan can). Detection, the spread and the
- * re-plan count detect_noise(). Returns the cycles of settling left, and in *@search the noise
- * a new target was searched on. */
+ * re-plan keep to the floor (floor_on()). Returns the cycles of settling left, and in *@search the
+ * noise a new target was searched on. */
 static guint
 choose_target(Plan *pl, guint mark, guint max_moves, Search *search)
 {
@@ -265,13 +256,13 @@ choose_target(Plan *pl, guint mark, guint max_moves, Search *search)
         *search = SEARCH_CURRENT;
         return c == CHANGE_LOAD ? VMB_CPU_SETTLE_CYCLES : 0;
     }
-    double *own = use_detect_var(pl);
+    floor_on(pl);
     if (c == CHANGE_SPREAD) {
         plan_undo_to(pl, mark);
         search_target(pl, mark, max_moves);
     } else
         plan_global_replan(pl, mark, max_moves);
-    restore_var(pl, own);
+    floor_off(pl);
     return settling > 0 ? settling - 1 : 0;
 }
 

@@ -250,6 +250,24 @@ test_decayed_noise_no_move(void)
     g_assert_cmpuint(host_cycle(&h), >, 0);
 }
 
+/* The floor is on a pair of pCPUs, not per vCPU: the noise one vCPU had at the search does
+ * not add to the noise another has now. Both pCPUs' variance is 9.5 now and at the search
+ * (margin 3 + 2 x 3.1), so a gain of 10 is a change; a per-vCPU maximum (18.25, margin 11.5)
+ * would have hidden it. */
+static void
+test_floor_per_pair(void)
+{
+    Host h;
+    host_init(&h, 2, 8);
+    host_add(&h, 0, 40, 0.5, 0);
+    host_add(&h, 1, 10, 3, 0);
+    host_add(&h, 2, 30, 0.5, 1);
+    h.items[0].target.noise = 3;
+    h.items[1].target.noise = 0.5;
+    h.items[2].target.noise = 0.5;
+    g_assert_cmpuint(host_cycle(&h), >, 0);
+}
+
 /* A pending target move whose destination is no longer allowed is dropped, and the next plan
  * decides afresh from the pins. */
 static void
@@ -287,6 +305,7 @@ main(int argc, char **argv)
     g_test_add_func("/cpu-target/swap-not-split", test_swap_not_split);
     g_test_add_func("/cpu-target/settling-refines", test_settling_refines);
     g_test_add_func("/cpu-target/decayed-noise-no-move", test_decayed_noise_no_move);
+    g_test_add_func("/cpu-target/floor-per-pair", test_floor_per_pair);
     g_test_add_func("/cpu-target/pending-target-dropped", test_pending_target_dropped);
     g_test_add_func("/cpu-target/placement-outside-budget", test_placement_outside_budget);
     return g_test_run();
