@@ -23,7 +23,9 @@
  *   (cpu-replan.c). The result is the new target, its moves in the order found: the busiest
  *   pCPU's first.
  * - Settling: the smoothed loads reach a new level over a few cycles, so the target found at
- *   the change is searched once more VMB_CPU_SETTLE_CYCLES later, on the converged loads.
+ *   the change is searched once more VMB_CPU_SETTLE_CYCLES later, on the converged loads and on
+ *   the noise they converge to: what is left then of each vCPU's variance at the change (it
+ *   halves each cycle) is taken out, at most three quarters of it.
  * - Walk: at most max_moves of the target's moves per cycle, in that order (a swap is never
  *   split), the rest on the next cycles while no change is detected.
  * Stopping rule: once the target is reached, no single move or swap gains more than the

@@ -3,6 +3,7 @@
  * stopping rule is in cpu-policy.h). */
 #include "cpu-plan.h"
 
+#include <math.h>
 #include <string.h>
 
 void
@@ -206,10 +207,54 @@ search_target(Plan *pl, guint mark, guint max_moves)
     plan_global_replan(pl, mark, max_moves);
 }
 
-/* The noise a new target was searched on: the current one after a load change or at the end
- * of settling; otherwise (the walk goes on, or a spread searched over the floor, which
- * must not bring up what detection would not) each vCPU keeps the noise of the last search. */
-typedef enum { SEARCH_NONE, SEARCH_CURRENT } Search;
+/* What is left of a variance estimate's past after one cycle (cpu-usage.c's VAR_ALPHA): a
+ * step's share of it, or the first samples' prior, decays by this each cycle. */
+#define VAR_DECAY 0.5
+
+/* @it's noise at the end of settling with what remains of the variance it had at the change
+ * taken out (VmbCpuTarget.noise, searched VMB_CPU_SETTLE_CYCLES ago): the level its noise
+ * converges to. No less than half its noise now, as the two estimates are noisy themselves. */
+static double
+settled_noise(const VmbCpuItem *it)
+{
+    double left = pow(VAR_DECAY, VMB_CPU_SETTLE_CYCLES) * it->target.noise * it->target.noise;
+    double var = it->noise * it->noise;
+    return sqrt(MAX(var - left, var / 4));
+}
+
+static void
+recount_var(Plan *pl)
+{
+    memset(pl->var, 0, sizeof(double) * pl->p->npcpus);
+    for (guint i = 0; i < pl->p->n_items; i++) {
+        if (pl->place[i] >= 0)
+            pl->var[pl->place[i]] += pl->p->items[i].noise * pl->p->items[i].noise;
+    }
+}
+
+/* The search at the end of settling, on settled_noise(): the step's variance that is still
+ * decaying would otherwise keep the margin wide and leave moves that show only later. */
+static void
+search_settled(Plan *pl, guint mark, guint max_moves)
+{
+    const VmbCpuProblem *own = pl->p;
+    VmbCpuProblem p = *own;
+    g_autofree VmbCpuItem *items = g_memdup2(own->items, sizeof(VmbCpuItem) * own->n_items);
+    for (guint i = 0; i < own->n_items; i++)
+        items[i].noise = settled_noise(&own->items[i]);
+    p.items = items;
+    pl->p = &p;
+    recount_var(pl);
+    search_target(pl, mark, max_moves);
+    pl->p = own;
+    recount_var(pl);
+}
+
+/* The noise a new target was searched on: the current one after a load change, settled_noise()
+ * at the end of settling; otherwise (the walk goes on, or a spread searched over the floor,
+ * which must not bring up what detection would not) each vCPU keeps the noise of the last
+ * search. */
+typedef enum { SEARCH_NONE, SEARCH_CURRENT, SEARCH_SETTLED } Search;
 
 /* The target to keep: where each moved vCPU ends, in the order of its move, and for every vCPU
  * the noise the target was searched on (detection's floor). */
@@ -218,7 +263,9 @@ export_targets(const Plan *pl, guint mark, Search search, VmbCpuTarget *targets)
 {
     for (guint i = 0; i < pl->p->n_items; i++) {
         const VmbCpuItem *it = &pl->p->items[i];
-        double noise = search == SEARCH_CURRENT ? it->noise : it->target.noise;
+        double noise = search == SEARCH_CURRENT   ? it->noise
+                       : search == SEARCH_SETTLED ? settled_noise(it)
+                                                  : it->target.noise;
         targets[i] = (VmbCpuTarget){.noise = noise};
     }
     for (guint k = mark; k < pl->moves->len; k++) {
@@ -250,11 +297,17 @@ choose_target(Plan *pl, guint mark, guint max_moves, Search *search)
     guint settling = pl->p->settling;
     Change c = change_detected(pl);
     *search = SEARCH_NONE;
-    if (c == CHANGE_LOAD || settling == 1) {
+    if (c == CHANGE_LOAD) {
         plan_undo_to(pl, mark);
         search_target(pl, mark, max_moves);
         *search = SEARCH_CURRENT;
-        return c == CHANGE_LOAD ? VMB_CPU_SETTLE_CYCLES : 0;
+        return VMB_CPU_SETTLE_CYCLES;
+    }
+    if (settling == 1) {
+        plan_undo_to(pl, mark);
+        search_settled(pl, mark, max_moves);
+        *search = SEARCH_SETTLED;
+        return 0;
     }
     floor_on(pl);
     if (c == CHANGE_SPREAD) {

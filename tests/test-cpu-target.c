@@ -268,6 +268,26 @@ test_floor_per_pair(void)
     g_assert_cmpuint(host_cycle(&h), >, 0);
 }
 
+/* The search at the end of settling counts the noise the variance converges to: what is left
+ * of the variance the change showed (noise 6 at the search four cycles ago, 36 / 16 = 2.25
+ * now) is taken out, so the current noise (1.5, margin 2 x 3 = 6) does not hide a gain of 6. */
+static void
+test_settled_noise_search(void)
+{
+    Host h;
+    host_init(&h, 2, 8);
+    host_add(&h, 0, 40, 1.5, 0);
+    host_add(&h, 1, 20, 1.5, 0);
+    host_add(&h, 2, 6, 1.5, 0);
+    host_add(&h, 3, 54, 1.5, 1);
+    for (guint i = 0; i < h.n; i++)
+        h.items[i].target.noise = 6;
+    h.settling = 1;
+    g_autoptr(GArray) moves = host_plan(&h);
+    g_assert_cmpuint(moves->len, ==, 1);
+    g_assert_cmpuint(g_array_index(moves, VmbCpuMove, 0).item, ==, 2);
+}
+
 /* A pending target move whose destination is no longer allowed is dropped, and the next plan
  * decides afresh from the pins. */
 static void
@@ -306,6 +326,7 @@ main(int argc, char **argv)
     g_test_add_func("/cpu-target/settling-refines", test_settling_refines);
     g_test_add_func("/cpu-target/decayed-noise-no-move", test_decayed_noise_no_move);
     g_test_add_func("/cpu-target/floor-per-pair", test_floor_per_pair);
+    g_test_add_func("/cpu-target/settled-noise-search", test_settled_noise_search);
     g_test_add_func("/cpu-target/pending-target-dropped", test_pending_target_dropped);
     g_test_add_func("/cpu-target/placement-outside-budget", test_placement_outside_budget);
     return g_test_run();
