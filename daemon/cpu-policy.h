@@ -20,8 +20,9 @@
  * - Search, on a detected change only: moves, swaps, topology and spread steps from the current
  *   pins with the noise term dropped (each must still gain more than the hysteresis), each
  *   vCPU moved at most once, until none qualifies; then the global re-plan may replace it
- *   (cpu-replan.c). The result is the new target, its moves in the order found: the busiest
- *   pCPU's first.
+ *   (cpu-replan.c) if the walk can make its pin changes before the settling search (at most
+ *   VMB_CPU_SETTLE_CYCLES x max_moves). The result is the new target, its moves in the order found:
+ * the busiest pCPU's first.
  * - Settling: the smoothed loads reach a new level over a few cycles, so the target found at
  *   the change is searched once more VMB_CPU_SETTLE_CYCLES later, on the converged loads and on
  *   the noise they converge to: what is left then of each vCPU's variance at the change (it

@@ -187,7 +187,8 @@ drain_topology(Plan *pl, guint cap)
 
 /* Search: the greedy steps on the search margin (the larger of the hysteresis and the noise
  * term, not their sum: plan_margin), a vCPU free to move again, until none qualifies; kept as
- * one net move per vCPU; then the global re-plan may take its place. */
+ * one net move per vCPU; then the global re-plan may take its place, walked like any target
+ * (it may need more pin changes than one cycle allows). */
 static void
 search_target(Plan *pl, guint mark, guint max_moves)
 {
@@ -204,7 +205,8 @@ search_target(Plan *pl, guint mark, guint max_moves)
     g_autoptr(GArray) steps = net_steps(pl, mark);
     plan_undo_to(pl, mark);
     replay(pl, steps);
-    plan_global_replan(pl, mark, max_moves);
+    /* as many pin changes as the walk makes before the next settling search */
+    plan_global_replan(pl, mark, VMB_CPU_SETTLE_CYCLES * max_moves);
 }
 
 /* What is left of a variance estimate's past after one cycle (cpu-usage.c's VAR_ALPHA): a

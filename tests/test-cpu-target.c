@@ -288,6 +288,30 @@ test_settled_noise_search(void)
     g_assert_cmpuint(g_array_index(moves, VmbCpuMove, 0).item, ==, 2);
 }
 
+/* A fresh placement that needs more pin changes than one cycle allows is still the search's
+ * target when the walk can make them before the next settling search: no single move or swap
+ * helps (160 on the busiest pCPU), the re-plan reaches 150, one pin change per cycle. */
+static void
+test_replan_walked(void)
+{
+    Host h;
+    host_init(&h, 3, 1);
+    h.tun.hysteresis = 5;
+    host_add(&h, 0, 90, 0, 0);
+    host_add(&h, 1, 80, 0, 2);
+    host_add(&h, 2, 90, 0, 1);
+    host_add(&h, 3, 70, 0, 0);
+    host_add(&h, 4, 60, 0, 2);
+    h.settling = 1;
+    guint changes = host_cycle(&h);
+    g_assert_cmpuint(changes, ==, 1);
+    for (guint cycle = 0; cycle < 4; cycle++)
+        changes += host_cycle(&h);
+    g_assert_cmpuint(changes, >, 1);
+    g_assert_cmpuint(changes, <=, 4);
+    g_assert_cmpfloat(host_max_load(&h), ==, 150);
+}
+
 /* A pending target move whose destination is no longer allowed is dropped, and the next plan
  * decides afresh from the pins. */
 static void
@@ -327,6 +351,7 @@ main(int argc, char **argv)
     g_test_add_func("/cpu-target/decayed-noise-no-move", test_decayed_noise_no_move);
     g_test_add_func("/cpu-target/floor-per-pair", test_floor_per_pair);
     g_test_add_func("/cpu-target/settled-noise-search", test_settled_noise_search);
+    g_test_add_func("/cpu-target/replan-walked", test_replan_walked);
     g_test_add_func("/cpu-target/pending-target-dropped", test_pending_target_dropped);
     g_test_add_func("/cpu-target/placement-outside-budget", test_placement_outside_budget);
     return g_test_run();
