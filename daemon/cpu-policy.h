@@ -56,8 +56,8 @@ typedef struct {
     guint pcpu;
     guint seq; /* order of its move in the target's walk */
     VmbCpuReason reason;
-    double noise; /* the vCPU's noise when the target was searched (kept whether it moves or
-                   * not): detection counts at least that much, 0 for none */
+    double noise; /* the noise the target was searched on for this vCPU (kept whether it moves
+                   * or not): a floor on detection's variance of its pCPU, 0 for none */
 } VmbCpuTarget;
 
 typedef struct {

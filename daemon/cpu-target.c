@@ -224,6 +224,7 @@ settled_noise(const VmbCpuItem *it)
     return sqrt(MAX(var - left, var / 4));
 }
 
+/* The variance on each pCPU from the items' noise, as plan_put() counts it. */
 static void
 recount_var(Plan *pl)
 {
