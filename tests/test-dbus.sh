@@ -1402,7 +1402,7 @@ EOF
     # server's PID, which cleanup stops if the test ends early.
     TMUX_PID=$(cd "$TMP" && tm -v new-session -d -P -F '#{pid}' -x 120 -y 40 -s top \
         "bash --norc --noprofile $script" 2>"$TMP/tmux.err") ||
-        skip "tmux could not start a session here: $(cat "$TMP/tmux.err") $(tail -n 20 "$TMP"/tmux-*.log 2>/dev/null)"
+        fail "tmux could not start a session: $(cat "$TMP/tmux.err") $(tail -n 20 "$TMP"/tmux-*.log 2>/dev/null)"
 }
 
 # top_end: stops our tmux server (the pane's shell with it) and waits until it has exited.
