@@ -1399,9 +1399,10 @@ echo "top exit=\$rc"
 sleep 120
 EOF
     # -v: the client's and the server's logs, so that a failure says why. -P prints the
-    # server's PID, which cleanup stops if the test ends early.
+    # server's PID, which cleanup stops if the test ends early; none printed is a failure
+    # too (tmux 3.3a exits 0 when its server cannot create the socket).
     TMUX_PID=$(cd "$TMP" && tm -v new-session -d -P -F '#{pid}' -x 120 -y 40 -s top \
-        "bash --norc --noprofile $script" 2>"$TMP/tmux.err") ||
+        "bash --norc --noprofile $script" 2>"$TMP/tmux.err") && [[ $TMUX_PID =~ ^[0-9]+$ ]] ||
         fail "tmux could not start a session: $(cat "$TMP/tmux.err") $(tail -n 20 "$TMP"/tmux-*.log 2>/dev/null)"
 }
 
