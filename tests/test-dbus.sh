@@ -742,6 +742,10 @@ EOF
 case_run() {
     default_config
     start_daemon
+    # Paused: only the runs asked for here count. A running memory task also runs a follow-up
+    # cycle of its own a stats period after a cycle that found guests unmeasured (at start),
+    # which landed between two counts once in 20 runs.
+    ok pause
     local c m
     c=$(status_value "d['tasks']['cpu']['cycles']")
     m=$(status_value "d['tasks']['memory']['cycles']")
