@@ -41,9 +41,8 @@ setup() { # dir, options...
 echo "== build (warnings are errors)"
 setup "$out/plain" -Dwerror=true -Dbuildtype=debugoptimized
 meson compile -C "$out/plain"
-# The soak runs once, in the sanitizer build below, where leaks and memory errors show;
-# lab-known holds a lab scenario known to fail (tests/lab/meson.build says which and why).
-suites=(--no-suite soak --no-suite lab-known)
+# The soak runs once, in the sanitizer build below, where leaks and memory errors show.
+suites=(--no-suite soak)
 for s in ${VMB_SUITES:-}; do suites+=(--suite "$s"); done
 meson test -C "$out/plain" --print-errorlogs "${suites[@]}"
 
