@@ -11,6 +11,15 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
+# Waits for the tracked process $1 and forgets it (once reaped its number may be reused, so
+# cleanup must not signal it): returns its exit status.
+reap() {
+    local rc=0 keep=() p
+    wait "$1" || rc=$?
+    for p in "${pids[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+    pids=("${keep[@]}")
+    return $rc
+}
 fails=0
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
@@ -104,7 +113,7 @@ printf '[daemon]\ninterval = 2\n[memory]\nenabled = no\n' >"$tmp/run.conf"
 kill -HUP "$pid"
 if wait_for "$tmp/run.log" "configuration reloaded" 3; then ok "good reload applied"; else fail "good reload applied" "$tmp/run.log"; fi
 kill -TERM "$pid"
-wait "$pid"
+reap "$pid"
 rc=$?
 if [ "$rc" -eq 0 ]; then ok "SIGTERM exits 0"; else fail "SIGTERM exits 0 (got $rc)" "$tmp/run.log"; fi
 
@@ -114,7 +123,7 @@ pid=$!
 pids+=("$pid")
 if wait_for "$tmp/dry.log" "would pin" 6; then ok "dry run reports would-be pins"; else fail "dry run reports would-be pins" "$tmp/dry.log"; fi
 kill -INT "$pid"
-wait "$pid"
+reap "$pid"
 [ $? -eq 0 ] && ok "SIGINT exits 0" || fail "SIGINT exits 0"
 
 # A starving guest is looked at again within seconds, not a whole (10 s) interval later.
@@ -133,7 +142,7 @@ pid=$!
 pids+=("$pid")
 sleep 8
 kill -TERM "$pid"
-wait "$pid"
+reap "$pid"
 cycles=$(grep -c "memory cycle" "$tmp/grow.log")
 grows=$(grep -c "set grower memory" "$tmp/grow.log")
 # cycles after the first grow: within 8 s of a 10 s interval, each one is a follow-up (a
@@ -155,11 +164,11 @@ pids+=("$pid")
 sleep 3
 if kill -0 "$pid" 2>/dev/null; then
     kill -TERM "$pid"
-    wait "$pid"
+    reap "$pid"
     rc=$?
     [ "$rc" -eq 0 ] && ok "survives a closed stderr pipe" || fail "closed stderr pipe: exit $rc, want 0"
 else
-    wait "$pid"
+    reap "$pid"
     fail "closed stderr pipe: died with exit $?"
 fi
 
@@ -200,7 +209,7 @@ stop_big() { # name when: startup | LOG-PATTERN [SECONDS-AFTER]
     local guard=$!
     t0=$(usec)
     kill -TERM "$pid"
-    wait "$pid"
+    reap "$pid"
     rc=$?
     t1=$(usec)
     kill "$guard" 2>/dev/null

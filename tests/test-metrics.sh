@@ -15,6 +15,15 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
+# Waits for the tracked process $1 and forgets it (once reaped its number may be reused, so
+# cleanup must not signal it): returns its exit status.
+reap() {
+    local rc=0 keep=() p
+    wait "$1" || rc=$?
+    for p in "${pids[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+    pids=("${keep[@]}")
+    return $rc
+}
 py=/usr/bin/python3 # the system's: standard library only
 n=0
 fails=0
@@ -180,12 +189,12 @@ else
         fail "types, build info, stopped domain in the scrape" "$tmp/scrape"
     fi
     kill "$exporter"
-    wait "$exporter" 2>/dev/null
+    reap "$exporter" 2>/dev/null
 fi
 
 # The counters agree with the journal lines once the daemon stopped (its last file stays).
 kill -TERM "$daemon"
-wait "$daemon"
+reap "$daemon"
 rc=$?
 if [ "$rc" -eq 0 ]; then ok "SIGTERM exits 0"; else fail "SIGTERM: exit $rc" "$tmp/run.log"; fi
 pins=$(grep -c 'notice: pin ' "$tmp/run.log")
@@ -219,7 +228,7 @@ else
     fail "written once the directory exists" "$tmp/later.log"
 fi
 kill -TERM "$pid"
-wait "$pid"
+reap "$pid"
 
 # A bad path stops the daemon at start-up with the key and what it takes.
 printf '[daemon]\nmetrics_file = vmbalance.prom\n' >"$tmp/bad.conf"
