@@ -45,6 +45,17 @@ fake_check_up(VmbHypervisor *hv, gboolean measuring, GError **error)
     return TRUE;
 }
 
+/* A request's common start: counted as one call, refused while the host is down, and only for
+ * a running domain. */
+static FakeDomain *
+request_domain(VmbHypervisor *hv, const char *uuid, GError **error)
+{
+    vmb_hypervisor_count_call(hv, VMB_HV_CALL_REQUEST);
+    if (!fake_check_up(hv, FALSE, error))
+        return NULL;
+    return find_running(fake_of(hv), uuid, error);
+}
+
 /* The index of @set in f->sets, added when new. */
 static gint
 intern_set(Fake *f, const VmbCpuSet *set)
@@ -61,11 +72,8 @@ gboolean
 fake_pin_vcpu(VmbHypervisor *hv, const char *uuid, guint vcpu, const VmbCpuSet *cpus,
               GError **error)
 {
-    vmb_hypervisor_count_call(hv, VMB_HV_CALL_REQUEST);
-    if (!fake_check_up(hv, FALSE, error))
-        return FALSE;
     Fake *f = fake_of(hv);
-    FakeDomain *d = find_running(f, uuid, error);
+    FakeDomain *d = request_domain(hv, uuid, error);
     if (!d)
         return FALSE;
     guint n = vmb_cpuset_count(cpus), pcpu = (guint) vmb_cpuset_first(cpus);
@@ -88,11 +96,8 @@ fake_pin_vcpu(VmbHypervisor *hv, const char *uuid, guint vcpu, const VmbCpuSet *
 gboolean
 fake_set_memory(VmbHypervisor *hv, const char *uuid, guint64 kib, GError **error)
 {
-    vmb_hypervisor_count_call(hv, VMB_HV_CALL_REQUEST);
-    if (!fake_check_up(hv, FALSE, error))
-        return FALSE;
     Fake *f = fake_of(hv);
-    FakeDomain *d = find_running(f, uuid, error);
+    FakeDomain *d = request_domain(hv, uuid, error);
     if (!d)
         return FALSE;
     if (!d->def->balloon) {
@@ -128,11 +133,8 @@ fake_forget_target(VmbHypervisor *hv, const char *uuid)
 gboolean
 fake_set_vmem_requested(VmbHypervisor *hv, const char *uuid, guint64 kib, GError **error)
 {
-    vmb_hypervisor_count_call(hv, VMB_HV_CALL_REQUEST);
-    if (!fake_check_up(hv, FALSE, error))
-        return FALSE;
     Fake *f = fake_of(hv);
-    FakeDomain *d = find_running(f, uuid, error);
+    FakeDomain *d = request_domain(hv, uuid, error);
     if (!d)
         return FALSE;
     guint64 block = d->def->vmem_block_mib * 1024;
@@ -151,10 +153,7 @@ fake_set_vmem_requested(VmbHypervisor *hv, const char *uuid, guint64 kib, GError
 gboolean
 fake_set_stats_period(VmbHypervisor *hv, const char *uuid, guint seconds, GError **error)
 {
-    vmb_hypervisor_count_call(hv, VMB_HV_CALL_REQUEST);
-    if (!fake_check_up(hv, FALSE, error))
-        return FALSE;
-    FakeDomain *d = find_running(fake_of(hv), uuid, error);
+    FakeDomain *d = request_domain(hv, uuid, error);
     if (!d)
         return FALSE;
     if (!d->def->balloon) {
@@ -179,11 +178,8 @@ fake_set_emulator_pin(FakeDomain *d, const VmbCpuSet *cpus)
 gboolean
 fake_pin_housekeeping(VmbHypervisor *hv, const char *uuid, const VmbCpuSet *cpus, GError **error)
 {
-    vmb_hypervisor_count_call(hv, VMB_HV_CALL_REQUEST);
-    if (!fake_check_up(hv, FALSE, error))
-        return FALSE;
     Fake *f = fake_of(hv);
-    FakeDomain *d = find_running(f, uuid, error);
+    FakeDomain *d = request_domain(hv, uuid, error);
     if (!d)
         return FALSE;
     guint n = 0;
