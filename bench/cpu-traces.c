@@ -289,12 +289,10 @@ huge_trace(gboolean smoke)
     return finish(g, t);
 }
 
-GPtrArray *
-bench_cpu_traces(gboolean smoke)
+/* Steady loads on 8 pCPUs, random initial pins. */
+static CpuTrace *
+steady_trace(gboolean smoke)
 {
-    GPtrArray *a = g_ptr_array_new_with_free_func((GDestroyNotify) bench_cpu_trace_free);
-    g_ptr_array_add(a, seed2_trace(smoke));
-
     RandomSpec steady = {
         .name = smoke ? "steady-4" : "steady-8",
         .title = "steady: 14 guests of 1-2 vCPUs, 70 % of the host, noise +/-3, host load 10 % "
@@ -311,8 +309,13 @@ bench_cpu_traces(gboolean smoke)
         .bg0 = 10,
         .seed = 11,
     };
-    g_ptr_array_add(a, random_trace(&steady));
+    return random_trace(&steady);
+}
 
+/* A third of the guests taking new loads every phase, guests starting and stopping. */
+static CpuTrace *
+phases_trace(gboolean smoke)
+{
     RandomSpec phases = {
         .name = smoke ? "phases-4" : "phases-8",
         .title = "phase changes: 16 guests of 1-2 vCPUs at 75 %, a third take new loads every "
@@ -333,8 +336,13 @@ bench_cpu_traces(gboolean smoke)
         .early = 2,
         .seed = 23,
     };
-    g_ptr_array_add(a, random_trace(&phases));
+    return random_trace(&phases);
+}
 
+/* Loads swinging +/-20 points every second. */
+static CpuTrace *
+noisy_trace(gboolean smoke)
+{
     RandomSpec noisy = {
         .name = smoke ? "noisy-4" : "noisy-8",
         .title = "noisy: 16 guests at 20-50 %, 60 % of the host, noise +/-20 points per second",
@@ -349,9 +357,13 @@ bench_cpu_traces(gboolean smoke)
         .nphases = 1,
         .seed = 31,
     };
-    g_ptr_array_add(a, random_trace(&noisy));
-    g_ptr_array_add(a, bursty_trace(smoke));
+    return random_trace(&noisy);
+}
 
+/* Many small single-vCPU guests on 64 pCPUs. */
+static CpuTrace *
+small_trace(gboolean smoke)
+{
     RandomSpec small = {
         .name = smoke ? "small-16" : "small-64",
         .title = "many small guests: 320 single-vCPU guests at 5-25 %, 75 % of the host",
@@ -366,9 +378,13 @@ bench_cpu_traces(gboolean smoke)
         .nphases = 1,
         .seed = 53,
     };
-    g_ptr_array_add(a, random_trace(&small));
-    g_ptr_array_add(a, huge_trace(smoke));
+    return random_trace(&small);
+}
 
+/* More vCPUs than pCPUs. */
+static CpuTrace *
+overcommit_trace(gboolean smoke)
+{
     RandomSpec over = {
         .name = smoke ? "overcommit-4" : "overcommit-8",
         .title = "more vCPUs than pCPUs: 24 single-vCPU guests at 20-55 %, 112 % of the host "
@@ -386,8 +402,13 @@ bench_cpu_traces(gboolean smoke)
         .frac = 1.0 / 3,
         .seed = 67,
     };
-    g_ptr_array_add(a, random_trace(&over));
+    return random_trace(&over);
+}
 
+/* The big host: 800 guests on 256 pCPUs, loads changing, guests starting and stopping. */
+static CpuTrace *
+scale_trace(gboolean smoke)
+{
     RandomSpec scale = {
         .name = smoke ? "scale-32" : "scale-256",
         .title = "big host: 800 guests of 1-4 vCPUs at 70 %, a quarter take new loads at 150 s "
@@ -407,7 +428,22 @@ bench_cpu_traces(gboolean smoke)
         .early = smoke ? 4 : 20,
         .seed = 97,
     };
-    g_ptr_array_add(a, random_trace(&scale));
+    return random_trace(&scale);
+}
+
+GPtrArray *
+bench_cpu_traces(gboolean smoke)
+{
+    GPtrArray *a = g_ptr_array_new_with_free_func((GDestroyNotify) bench_cpu_trace_free);
+    g_ptr_array_add(a, seed2_trace(smoke));
+    g_ptr_array_add(a, steady_trace(smoke));
+    g_ptr_array_add(a, phases_trace(smoke));
+    g_ptr_array_add(a, noisy_trace(smoke));
+    g_ptr_array_add(a, bursty_trace(smoke));
+    g_ptr_array_add(a, small_trace(smoke));
+    g_ptr_array_add(a, huge_trace(smoke));
+    g_ptr_array_add(a, overcommit_trace(smoke));
+    g_ptr_array_add(a, scale_trace(smoke));
     for (guint i = 0; smoke && i < a->len; i++)
         ((CpuTrace *) g_ptr_array_index(a, i))->settle = 15;
     return a;
