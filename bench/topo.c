@@ -463,6 +463,125 @@ oracle_place(const TTrace *t, const Rec *r, const Model *m, gint *p)
     }
 }
 
+/* What evaluate() sums over the records, and the oracle's placement so far. */
+typedef struct {
+    double dem_sum, work_sum, remote_sum, core_max;
+    gint oracle_phase; /* the phase the oracle last placed for, -1 none yet */
+    guint64 opins;     /* the oracle's pin changes between phases */
+} EvalSums;
+
+/* The oracle at record @k: placed again when a phase starts, from the phase's steady loads
+ * (nominal, so any steady record), its pin changes counted from the second phase on. */
+static void
+oracle_step(const TTrace *t, GPtrArray *recs, guint k, const Model *m, gint *p, gint *prev,
+            EvalSums *s)
+{
+    const Rec *r = g_ptr_array_index(recs, k);
+    if ((gint) r->phase == s->oracle_phase)
+        return;
+    const Rec *ref = r;
+    for (guint j = k; j < recs->len; j++) {
+        const Rec *rj = g_ptr_array_index(recs, j);
+        if (rj->phase != r->phase)
+            break;
+        ref = rj;
+    }
+    memcpy(prev, p, sizeof(gint) * t->n);
+    oracle_place(t, ref, m, p);
+    for (guint i = 0; s->oracle_phase >= 0 && i < t->n; i++)
+        s->opins += p[i] != prev[i];
+    s->oracle_phase = (gint) r->phase;
+}
+
+/* Where each vCPU of record @k runs under @a, into @p. */
+static void
+place_record(const TTrace *t, TAlgo a, GPtrArray *recs, guint k, const Model *m, gint *p,
+             gint *prev, EvalSums *s)
+{
+    const Rec *r = g_ptr_array_index(recs, k);
+    if (a == T_ORACLE) {
+        oracle_step(t, recs, k, m, p, prev, s);
+    } else if (a == T_NOPIN || a == T_NOPIN_NUMA) {
+        kernel_place(t, r, a == T_NOPIN_NUMA, p);
+    } else {
+        Rec fl = *r; /* vCPUs a pinner left floating are the kernel's */
+        kernel_place(t, &fl, FALSE, p);
+    }
+}
+
+/* The record's demand, the work delivered and the part of it run remote, into @s. */
+static void
+sum_work(const TTrace *t, const Rec *r, const gint *p, const double *work, EvalSums *s)
+{
+    for (guint i = 0; i < t->n; i++) {
+        s->dem_sum += r->dem[i];
+        s->work_sum += work[i];
+        if (t->topo->cpu[p[i]].node != (guint) r->node[i])
+            s->remote_sum += work[i];
+    }
+}
+
+/* The most loaded core's load (percent of one pCPU) from the pCPUs' use @u; *@doubleup: two
+ * busy (>= 50 %) threads on one core while another core idles. */
+static double
+core_max_load(const VmbTopology *tp, const double *u, gboolean *doubleup)
+{
+    double cmax = 0;
+    gboolean busy_shared = FALSE, idle_core = FALSE;
+    for (guint core = 0; core < tp->ncores; core++) {
+        double l = 0;
+        guint busy = 0;
+        gboolean idle = TRUE;
+        for (guint j = tp->core_first[core]; j < tp->core_first[core + 1]; j++) {
+            guint c = tp->core_cpus[j];
+            l += u[c] * 100;
+            busy += u[c] >= 0.5;
+            idle = idle && u[c] < 0.1;
+        }
+        cmax = MAX(cmax, l);
+        busy_shared |= busy >= 2;
+        idle_core |= idle;
+    }
+    *doubleup = busy_shared && idle_core;
+    return cmax;
+}
+
+/* Domains split across nodes although their memory node had room: as many cores there
+ * without another domain's busy (>= 50 %) vCPU as the domain has vCPUs. */
+static guint
+count_splits(const TTrace *t, const Rec *r, const gint *p)
+{
+    const VmbTopology *tp = t->topo;
+    guint splits = 0;
+    g_autofree gint *owner = g_new(gint, tp->ncores); /* busy domain on the core, -2 two */
+    for (guint core = 0; core < tp->ncores; core++)
+        owner[core] = -1;
+    for (guint i = 0; i < t->n; i++) {
+        guint core = tp->cpu[p[i]].core;
+        if (r->dem[i] >= 50)
+            owner[core] =
+                owner[core] == -1 || owner[core] == (gint) r->dom[i] ? (gint) r->dom[i] : -2;
+    }
+    for (guint i = 0; i < t->n;) {
+        guint d = r->dom[i], j = i, nv = 0;
+        gboolean split = FALSE, running = FALSE;
+        for (; j < t->n && r->dom[j] == d; j++, nv++) {
+            split |= tp->cpu[p[j]].node != tp->cpu[p[i]].node;
+            running |= r->dem[j] > 0;
+        }
+        guint room = 0;
+        for (guint core = 0; split && running && core < tp->ncores; core++) {
+            guint c0 = tp->core_cpus[tp->core_first[core]];
+            room += tp->cpu[c0].node == (guint) r->node[i] &&
+                    (owner[core] == -1 || owner[core] == (gint) d);
+        }
+        if (split && running && nv <= room)
+            splits++;
+        i = j;
+    }
+    return splits;
+}
+
 static TMetrics
 evaluate(TTrace *t, TAlgo a, const Model *m, guint64 *oracle_pins)
 {
@@ -472,103 +591,33 @@ evaluate(TTrace *t, TAlgo a, const Model *m, guint64 *oracle_pins)
     g_autofree gint *prev = g_new(gint, t->n);
     g_autofree double *work = g_new(double, t->n);
     g_autofree double *u = g_new(double, t->topo->npcpus);
-    double dem_sum = 0, work_sum = 0, remote_sum = 0, core_max = 0;
-    gint oracle_phase = -1;
-    guint64 opins = 0;
-    const VmbTopology *tp = t->topo;
+    EvalSums s = {.oracle_phase = -1};
     for (guint k = 0; k < recs->len; k++) {
         const Rec *r = g_ptr_array_index(recs, k);
-        if (a == T_ORACLE) {
-            if ((gint) r->phase != oracle_phase) {
-                /* placed from the phase's steady loads (nominal, so any steady record) */
-                const Rec *ref = r;
-                for (guint j = k; j < recs->len; j++) {
-                    const Rec *rj = g_ptr_array_index(recs, j);
-                    if (rj->phase != r->phase)
-                        break;
-                    ref = rj;
-                }
-                memcpy(prev, p, sizeof(gint) * t->n);
-                oracle_place(t, ref, m, p);
-                for (guint i = 0; oracle_phase >= 0 && i < t->n; i++)
-                    opins += p[i] != prev[i];
-                oracle_phase = (gint) r->phase;
-            }
-        } else if (a == T_NOPIN || a == T_NOPIN_NUMA) {
-            kernel_place(t, r, a == T_NOPIN_NUMA, p);
-        } else {
-            Rec fl = *r; /* vCPUs a pinner left floating are the kernel's */
-            kernel_place(t, &fl, FALSE, p);
-        }
+        place_record(t, a, recs, k, m, p, prev, &s);
         charge(t, r, p, m, work, u);
-        for (guint i = 0; i < t->n; i++) {
-            dem_sum += r->dem[i];
-            work_sum += work[i];
-            if (tp->cpu[p[i]].node != (guint) r->node[i])
-                remote_sum += work[i];
-        }
+        sum_work(t, r, p, work, &s);
         if (!r->steady)
             continue;
         out.steady++;
-        double cmax = 0;
-        gboolean busy_shared = FALSE, idle_core = FALSE;
-        for (guint core = 0; core < tp->ncores; core++) {
-            double l = 0;
-            guint busy = 0;
-            gboolean idle = TRUE;
-            for (guint j = tp->core_first[core]; j < tp->core_first[core + 1]; j++) {
-                guint c = tp->core_cpus[j];
-                l += u[c] * 100;
-                busy += u[c] >= 0.5;
-                idle = idle && u[c] < 0.1;
-            }
-            cmax = MAX(cmax, l);
-            busy_shared |= busy >= 2;
-            idle_core |= idle;
-        }
-        core_max += cmax;
-        out.doubleups += busy_shared && idle_core;
-        /* domains split across nodes although their memory node had room: as many cores
-         * there without another domain's busy (>= 50 %) vCPU as the domain has vCPUs */
-        g_autofree gint *owner = g_new(gint, tp->ncores); /* busy domain on the core, -2 two */
-        for (guint core = 0; core < tp->ncores; core++)
-            owner[core] = -1;
-        for (guint i = 0; i < t->n; i++) {
-            guint core = tp->cpu[p[i]].core;
-            if (r->dem[i] >= 50)
-                owner[core] =
-                    owner[core] == -1 || owner[core] == (gint) r->dom[i] ? (gint) r->dom[i] : -2;
-        }
-        for (guint i = 0; i < t->n;) {
-            guint d = r->dom[i], j = i, nv = 0;
-            gboolean split = FALSE, running = FALSE;
-            for (; j < t->n && r->dom[j] == d; j++, nv++) {
-                split |= tp->cpu[p[j]].node != tp->cpu[p[i]].node;
-                running |= r->dem[j] > 0;
-            }
-            guint room = 0;
-            for (guint core = 0; split && running && core < tp->ncores; core++) {
-                guint c0 = tp->core_cpus[tp->core_first[core]];
-                room += tp->cpu[c0].node == (guint) r->node[i] &&
-                        (owner[core] == -1 || owner[core] == (gint) d);
-            }
-            if (split && running && nv <= room)
-                out.splits++;
-            i = j;
-        }
+        gboolean doubleup;
+        s.core_max += core_max_load(t->topo, u, &doubleup);
+        out.doubleups += doubleup;
+        out.splits += count_splits(t, r, p);
     }
-    out.work = dem_sum > 0 ? work_sum / dem_sum : NAN;
-    out.remote = work_sum > 0 ? remote_sum / work_sum : NAN;
-    out.core_max = out.steady ? core_max / out.steady : NAN;
+    out.work = s.dem_sum > 0 ? s.work_sum / s.dem_sum : NAN;
+    out.remote = s.work_sum > 0 ? s.remote_sum / s.work_sum : NAN;
+    out.core_max = out.steady ? s.core_max / out.steady : NAN;
     if (oracle_pins)
-        *oracle_pins = opins;
+        *oracle_pins = s.opins;
     return out;
 }
 
 /* ---- the section of RESULTS.md */
 
-void
-bench_topology(GString *md, gboolean smoke)
+/* The traces of the section, each run with every algorithm. */
+static GPtrArray *
+topo_traces(gboolean smoke)
 {
     GPtrArray *traces = g_ptr_array_new_with_free_func((GDestroyNotify) ttrace_free);
     g_ptr_array_add(traces, ttrace_new("topo-2x8x2", 2, 8, 2, 2, 1, 0, smoke));
@@ -581,7 +630,13 @@ bench_topology(GString *md, gboolean smoke)
         for (guint a = 0; a < N_TALGOS; a++)
             run_algo(g_ptr_array_index(traces, i), a);
     }
-    const Model def = {0.25, 0.2};
+    return traces;
+}
+
+/* What the section measures, how, and what the rows are. */
+static void
+append_intro(GString *md)
+{
     g_string_append(
         md, "## Topology (issue 14)\n\n"
             "Mixed guests on SMT, multi-node hosts, with the topology charged by the model of "
@@ -603,40 +658,46 @@ bench_topology(GString *md, gboolean smoke)
             "(2 per node, as AMD's core complexes). The vmbalance row pins to one pCPU "
             "(`cpu.pin_to = cpu`, the "
             "default).\n\n");
-    for (guint i = 0; i < traces->len; i++) {
-        TTrace *t = g_ptr_array_index(traces, i);
-        g_string_append_printf(md, "### %s: %s (%u pCPUs, %u vCPUs)\n\n", t->tr.name, t->tr.title,
-                               t->tr.npcpus, t->n);
-        g_string_append(md, "| algorithm | work delivered | most loaded core | remote share | "
-                            "double-ups | splits | pin changes (steady) |\n"
-                            "|---|---|---|---|---|---|---|\n");
-        TMetrics res[N_TALGOS];
-        guint64 opins = 0;
-        for (guint a = 0; a < N_TALGOS; a++) {
-            res[a] = evaluate(t, a, &def, a == T_ORACLE ? &opins : NULL);
-            guint64 pins = a == T_ORACLE ? opins : t->pins[a];
-            g_string_append_printf(
-                md,
-                "| %s | %.3f | %.0f %% | %.3f | %u / %u | %u | %" G_GUINT64_FORMAT
-                " (%" G_GUINT64_FORMAT ") |\n",
-                talgo_names[a], res[a].work, res[a].core_max, res[a].remote, res[a].doubleups,
-                res[a].steady, res[a].splits, pins, a == T_ORACLE ? 0 : t->steady_pins[a]);
-        }
-        const TMetrics *v = &res[T_VMBALANCE];
-        gboolean w_or = v->work >= 0.98 * res[T_ORACLE].work;
-        gboolean w_np =
-            v->work >= res[T_NOPIN].work - 1e-9 && v->work >= res[T_NOPIN_NUMA].work - 1e-9;
-        g_string_append_printf(
-            md,
-            "\nTargets (vmbalance): no double-up in steady phases: %u %s; no split of a domain "
-            "that fits one node: %u %s; work >= 0.98 x the oracle's (%.3f vs %.3f): %s; work >= "
-            "no pinning's, both variants (%.3f, %.3f): %s.\n\n",
-            v->doubleups, bench_verdict(v->doubleups == 0), v->splits,
-            bench_verdict(v->splits == 0), v->work, 0.98 * res[T_ORACLE].work, bench_verdict(w_or),
-            res[T_NOPIN].work, res[T_NOPIN_NUMA].work, bench_verdict(w_np));
+}
+
+/* Trace @t's table under the model @def, each algorithm's row, and vmbalance's targets. */
+static void
+append_trace(GString *md, TTrace *t, const Model *def)
+{
+    g_string_append_printf(md, "### %s: %s (%u pCPUs, %u vCPUs)\n\n", t->tr.name, t->tr.title,
+                           t->tr.npcpus, t->n);
+    g_string_append(md, "| algorithm | work delivered | most loaded core | remote share | "
+                        "double-ups | splits | pin changes (steady) |\n"
+                        "|---|---|---|---|---|---|---|\n");
+    TMetrics res[N_TALGOS];
+    guint64 opins = 0;
+    for (guint a = 0; a < N_TALGOS; a++) {
+        res[a] = evaluate(t, a, def, a == T_ORACLE ? &opins : NULL);
+        guint64 pins = a == T_ORACLE ? opins : t->pins[a];
+        g_string_append_printf(md,
+                               "| %s | %.3f | %.0f %% | %.3f | %u / %u | %u | %" G_GUINT64_FORMAT
+                               " (%" G_GUINT64_FORMAT ") |\n",
+                               talgo_names[a], res[a].work, res[a].core_max, res[a].remote,
+                               res[a].doubleups, res[a].steady, res[a].splits, pins,
+                               a == T_ORACLE ? 0 : t->steady_pins[a]);
     }
-    /* Sensitivity: the first trace, work delivered under other model figures. */
-    TTrace *t0 = g_ptr_array_index(traces, 0);
+    const TMetrics *v = &res[T_VMBALANCE];
+    gboolean w_or = v->work >= 0.98 * res[T_ORACLE].work;
+    gboolean w_np = v->work >= res[T_NOPIN].work - 1e-9 && v->work >= res[T_NOPIN_NUMA].work - 1e-9;
+    g_string_append_printf(
+        md,
+        "\nTargets (vmbalance): no double-up in steady phases: %u %s; no split of a domain "
+        "that fits one node: %u %s; work >= 0.98 x the oracle's (%.3f vs %.3f): %s; work >= "
+        "no pinning's, both variants (%.3f, %.3f): %s.\n\n",
+        v->doubleups, bench_verdict(v->doubleups == 0), v->splits, bench_verdict(v->splits == 0),
+        v->work, 0.98 * res[T_ORACLE].work, bench_verdict(w_or), res[T_NOPIN].work,
+        res[T_NOPIN_NUMA].work, bench_verdict(w_np));
+}
+
+/* Sensitivity: trace @t0, work delivered under other model figures. */
+static void
+append_sensitivity(GString *md, TTrace *t0)
+{
     g_string_append_printf(md,
                            "### Sensitivity (%s): work delivered by smt_gain and "
                            "remote_penalty\n\n"
@@ -657,6 +718,17 @@ bench_topology(GString *md, gboolean smoke)
             g_string_append_c(md, '\n');
         }
     }
+}
+
+void
+bench_topology(GString *md, gboolean smoke)
+{
+    GPtrArray *traces = topo_traces(smoke);
+    const Model def = {0.25, 0.2};
+    append_intro(md);
+    for (guint i = 0; i < traces->len; i++)
+        append_trace(md, g_ptr_array_index(traces, i), &def);
+    append_sensitivity(md, g_ptr_array_index(traces, 0));
     g_string_append_c(md, '\n');
     g_ptr_array_unref(traces);
 }
