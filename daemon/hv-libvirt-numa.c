@@ -48,7 +48,7 @@ gboolean
 lv_set_memory_node(VmbHypervisor *hv, const char *uuid, guint node, GError **error)
 {
     LvPriv *p = hv->priv;
-    if (!p->topology || node >= p->topology->nnodes) {
+    if (!p->topology || !p->topology->known || node >= p->topology->nnodes) {
         g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID,
                     "cannot move memory to node %u: the host's NUMA nodes are not known", node);
         return FALSE;
