@@ -73,7 +73,7 @@ log_home(const VmbSnapshot *s, const VmbDomainStat *d, const VmbNumaHome *h, gbo
         "DRY_RUN", dry_run ? "1" : "0",
         NULL};
     // clang-format on
-    vmb_log_fields(G_LOG_LEVEL_INFO, VMB_MSGID_NUMA_HOME, fields,
+    vmb_log_fields(G_LOG_LEVEL_MESSAGE, VMB_MSGID_NUMA_HOME, fields,
                    "%smemory of %s from node %s to node %s (numa-home): its vCPUs run on "
                    "several nodes and need %.1f cores, node %s has %.1f beside the others "
                    "there, node %s has %.1f",
