@@ -227,6 +227,15 @@ test_set_get(void)
     g_assert_true(vmb_config_set(c, "CPU.Hysteresis", "2.5", &error));
     g_autofree char *h = vmb_config_get(c, "cpu.hysteresis", &error);
     g_assert_cmpstr(h, ==, "2.5");
+    /* the key D-Bus SetTunable and vmbalancectl set go through */
+    g_assert_true(vmb_config_set(c, "cpu.numa_move_interval", "0", &error));
+    g_assert_cmpuint(c->cpu_numa_move_interval, ==, 0);
+    g_autofree char *nm = vmb_config_get(c, "cpu.numa_move_interval", &error);
+    g_assert_cmpstr(nm, ==, "0");
+    g_assert_false(vmb_config_set(c, "cpu.numa_move_interval", "86401", &error));
+    g_assert_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_BAD_VALUE);
+    g_clear_error(&error);
+    g_assert_cmpuint(c->cpu_numa_move_interval, ==, 0);
     /* memory.foreign_targets: override by default, respect on request. */
     g_assert_false(vmb_config_respects_foreign_targets(c));
     g_assert_true(vmb_config_set(c, "memory.foreign_targets", "respect", &error));
