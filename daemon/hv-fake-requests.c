@@ -205,6 +205,11 @@ fake_set_memory_node(VmbHypervisor *hv, const char *uuid, guint node, GError **e
     if (!d)
         return FALSE;
     const VmbTopology *t = f->sc->topology;
+    if (!f->sc->memory_moves) {
+        g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID,
+                    "the simulated host refuses memory moves (memory_moves = no)");
+        return FALSE;
+    }
     if (!t || node >= t->nnodes) {
         g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID,
                     "cannot move memory to node %u: the host has %u node(s)", node,

@@ -589,6 +589,39 @@ test_numa_home(gconstpointer data)
     bench_clear(&b);
 }
 
+/* The host refuses memory moves (as libvirt without the cpuset controller): one warning for
+ * the domain, no pin change for it, no new try until numa_move_interval (here 60 s) passed. */
+static void
+test_numa_home_refused(void)
+{
+    g_autofree char *scenario = g_strdup_printf(SPLIT_SCENARIO, "");
+    g_autofree char *refusing =
+        g_strconcat("[host]\nmemory_moves = no\n", strstr(scenario, "sockets"), NULL);
+    Bench b;
+    bench_init(&b, refusing, FALSE);
+    b.config->cpu_numa_move_interval = 60;
+    warnings = g_ptr_array_new_with_free_func(g_free);
+    guint64 pins = 0;
+    for (guint i = 0; i < 12; i++) { /* 60 s */
+        cycle(&b, FALSE, 5);
+        if (i == 3)
+            pins = pin_changes(&b);
+    }
+    g_assert_cmpuint(b.task.numa.errors, ==, 1);
+    g_assert_cmpuint(pin_changes(&b), ==, pins); /* b's vCPUs were not moved for nothing */
+    for (guint i = 0; i < 12; i++)
+        cycle(&b, FALSE, 5);
+    g_assert_cmpuint(b.task.numa.errors, ==, 2); /* tried again once, after the interval */
+    g_assert_cmpuint(b.task.numa.moves, ==, 0);
+    g_assert_cmpuint(warnings->len, ==, 1); /* said once */
+    g_assert_nonnull(strstr(g_ptr_array_index(warnings, 0), "cannot move the memory of b"));
+    VmbFakeDomainInfo info;
+    g_assert_true(vmb_hv_fake_domain_info(b.hv, "b", &info));
+    g_assert_cmpint(info.mem_node, ==, 0);
+    g_clear_pointer(&warnings, g_ptr_array_unref);
+    bench_clear(&b);
+}
+
 /* The vCPU's pin in a fresh snapshot, as a CPU list. */
 static char *
 pin_text(Bench *b, const char *name, guint vcpu)
@@ -673,6 +706,7 @@ main(int argc, char **argv)
     g_test_add_func("/balancer/pin-to-core", test_pin_to_core);
     g_test_add_data_func("/balancer/numa-home", GINT_TO_POINTER(FALSE), test_numa_home);
     g_test_add_data_func("/balancer/numa-home-numatune", GINT_TO_POINTER(TRUE), test_numa_home);
+    g_test_add_func("/balancer/numa-home-refused", test_numa_home_refused);
     int rc = g_test_run();
     g_clear_pointer(&verdicts, g_ptr_array_unref);
     g_clear_pointer(&homes, g_ptr_array_unref);
