@@ -24,6 +24,7 @@ typedef struct {
     const VmbNumaHomeProblem *hp;
     const VmbTopology *topo;
     DomainView *dom;    /* [n_domains] */
+    double *dom_node;   /* [n_domains * nnodes] cores its vCPUs placed on the node need */
     double *placed;     /* [nnodes] cores the vCPUs placed there need */
     double *cores;      /* [nnodes] cores with an allowed pCPU */
     guint64 *mem_homed; /* [nnodes] memory of the domains homed there */
@@ -77,8 +78,10 @@ build_view(View *v)
         if (it->current < 0 || (guint) it->current >= p->npcpus)
             continue;
         guint n = node_of(v, (guint) it->current);
+        gsize k = (gsize) it->domain * nn + n;
         v->placed[n] += core_need(it->load);
-        d->nodes += seen[(gsize) it->domain * nn + n]++ == 0;
+        v->dom_node[k] += core_need(it->load);
+        d->nodes += seen[k]++ == 0;
     }
     for (guint d = 0; d < v->hp->n_domains; d++) {
         if (v->dom[d].home >= 0)
@@ -91,13 +94,7 @@ build_view(View *v)
 static double
 room_for(const View *v, guint d, guint node)
 {
-    const VmbCpuProblem *p = v->hp->p;
-    double mine = 0;
-    for (guint i = 0; i < p->n_items; i++) {
-        const VmbCpuItem *it = &p->items[i];
-        if (it->domain == d && it->current >= 0 && node_of(v, (guint) it->current) == node)
-            mine += core_need(it->load);
-    }
+    double mine = v->dom_node[(gsize) d * v->topo->nnodes + node];
     return v->cores[node] - (v->placed[node] - mine);
 }
 
@@ -230,10 +227,11 @@ vmb_cpu_numa_home(const VmbNumaHomeProblem *hp, VmbNumaHome *out, GArray *moves)
         return FALSE;
     guint nn = hp->p->topology->nnodes;
     g_autofree DomainView *dom = g_new0(DomainView, hp->n_domains);
+    g_autofree double *dom_node = g_new0(double, (gsize) hp->n_domains *nn);
     g_autofree double *placed = g_new0(double, nn);
     g_autofree double *cores = g_new0(double, nn);
     g_autofree guint64 *mem_homed = g_new0(guint64, nn);
-    View v = {hp, hp->p->topology, dom, placed, cores, mem_homed};
+    View v = {hp, hp->p->topology, dom, dom_node, placed, cores, mem_homed};
     build_view(&v);
     gint chosen = -1, to = -1;
     double room_to = 0;
