@@ -147,8 +147,9 @@ smaller(const View *v, guint a, guint b)
     return v->dom[a].need < v->dom[b].need;
 }
 
-/* The pCPU of @node for a vCPU of @load: the least loaded core, then its least loaded
- * thread (an idle core before an idle sibling thread, as the SMT step would want). */
+/* The pCPU of @node for the next vCPU: on the least loaded core, its least loaded thread (an
+ * idle core before an idle sibling thread, as the SMT step would want); -1 when @node has no
+ * allowed pCPU. */
 static gint
 least_loaded_on(const View *v, guint node, const double *loads)
 {
@@ -227,7 +228,8 @@ vmb_cpu_numa_home(const VmbNumaHomeProblem *hp, VmbNumaHome *out, GArray *moves)
         return FALSE;
     guint nn = hp->p->topology->nnodes;
     g_autofree DomainView *dom = g_new0(DomainView, hp->n_domains);
-    g_autofree double *dom_node = g_new0(double, (gsize) hp->n_domains *nn);
+    gsize cells = (gsize) nn * hp->n_domains;
+    g_autofree double *dom_node = g_new0(double, cells);
     g_autofree double *placed = g_new0(double, nn);
     g_autofree double *cores = g_new0(double, nn);
     g_autofree guint64 *mem_homed = g_new0(guint64, nn);
