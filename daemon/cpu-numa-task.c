@@ -32,8 +32,8 @@ vmb_numa_task_forget(VmbNumaTask *t, const char *uuid)
 static gboolean
 bound_by_operator(const VmbNumaTask *t, const VmbDomainStat *d)
 {
-    gpointer ours = g_hash_table_lookup(t->ours, d->uuid);
-    return d->numatune && GPOINTER_TO_INT(ours) != d->mem_node + 1;
+    gint ours = GPOINTER_TO_INT(g_hash_table_lookup(t->ours, d->uuid)); /* node + 1, 0 none */
+    return d->numatune && (ours == 0 || ours != d->mem_node + 1);
 }
 
 /* A move of it failed less than an interval ago. */
