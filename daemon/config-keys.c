@@ -46,6 +46,9 @@ static const VmbKeyInfo keys[] = {
      "what one vCPU is pinned to: cpu (one pCPU), or all usable pCPUs of its core, cache "
      "group or node",
      16, 0, pin_to_choices},
+    {"cpu.numa_move_interval", VMB_KEY_UINT, 0, 86400, OFF(cpu_numa_move_interval), FALSE,
+     "seconds between two moves of a split domain's memory to a node with room for it whole "
+     "(0 = never)"},
     {"memory.enabled", VMB_KEY_BOOL, 0, 1, OFF(mem_enabled), FALSE, "run the memory coordinator"},
     {"memory.interval", VMB_KEY_UINT, 1, 3600, OFF(mem_interval), TRUE,
      "seconds between memory coordinator cycles (default: daemon.interval)"},

@@ -24,6 +24,7 @@ vmb_config_new_defaults(void)
     c->cpu_max_moves = 0;
     c->cpu_smoothing = 0.5;
     c->cpu_cooldown = 2;
+    c->cpu_numa_move_interval = 600;
     c->mem_enabled = TRUE;
     c->mem_low_watermark = 15;
     c->mem_high_watermark = 40;

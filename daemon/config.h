@@ -40,6 +40,8 @@ typedef struct {
     VmbCpuSet cpu_housekeeping; /* emulator threads and IOThreads go here; empty = off */
     /* cpu, core, cache or node: what one vCPU is pinned to (cpu-pinto.h) */
     char *cpu_pin_to;
+    /* seconds between two moves of a split domain's memory to another node; 0 = never */
+    guint cpu_numa_move_interval;
     /* [memory] */
     gboolean mem_enabled;
     guint mem_interval;        /* 0 = use daemon.interval */

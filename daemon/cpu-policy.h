@@ -111,3 +111,45 @@ GArray *vmb_cpu_plan(const VmbCpuProblem *p, const VmbCpuTunables *t);
 /* Loads per host pCPU (background + items) for a placement (-1 = not counted). */
 void vmb_cpu_loads(const VmbCpuProblem *p, const gint *placement, double *loads);
 const char *vmb_cpu_reason_to_string(VmbCpuReason r);
+
+/* ---- Memory home (cpu-numa-home.c) ----
+ * The vCPU steps above never move memory: a domain whose memory node cannot hold it beside
+ * the vCPUs already placed there stays split across nodes, though another node has room for
+ * it whole. Then, as numad does, the domain's memory moves to that node and its vCPUs follow,
+ * so that it is neither split nor remote. One domain at a time, at most one per interval: a
+ * memory move copies the domain's memory between nodes, which costs far more than a pin.
+ *
+ * A node's room is counted in cores: each vCPU placed there needs min(1, load / 40) of one
+ * (a vCPU from the policy's busy-thread load on wants a core of its own, lighter ones share);
+ * a node offers the cores holding an allowed pCPU. A domain qualifies when its vCPUs run on
+ * more than one node, all are movable, the caller allows it (VmbNumaHomeDomain.may_move), its
+ * memory node cannot hold its need beside the others placed there, and another node can (and,
+ * where the topology knows node memory, has the memory free). Among those the smallest moves
+ * (memory, then need: the cheapest copy), to the node with the most room (lowest number on a
+ * tie). */
+typedef struct {
+    gboolean may_move; /* managed, no operator numatune, not failing lately (the caller's) */
+    guint64 mem_kib;   /* its memory, 0 unknown */
+} VmbNumaHomeDomain;
+
+typedef struct {
+    const VmbCpuProblem *p;           /* topology, items, item_node and allowed pCPUs */
+    const VmbNumaHomeDomain *domains; /* [n_domains], indexed by VmbCpuItem.domain */
+    guint n_domains;
+    gboolean stable;     /* no pin change planned, no target pending, settling over */
+    double since_last_s; /* seconds since the last memory move (G_MAXDOUBLE: none yet) */
+    guint interval_s;    /* [cpu] numa_move_interval; 0: never */
+} VmbNumaHomeProblem;
+
+typedef struct {
+    guint domain;
+    guint from, to;   /* dense node indexes */
+    double need;      /* cores the domain needs */
+    double room_from; /* cores its memory node has beside the others there */
+    double room_to;   /* ... and the destination */
+} VmbNumaHome;
+
+/* Chooses the one domain whose memory should move now: TRUE and @out filled, with its vCPUs'
+ * pins on the destination appended to @moves (VmbCpuMove, reason VMB_CPU_NUMA, busiest vCPU
+ * first, each on the least loaded core there); FALSE when none. */
+gboolean vmb_cpu_numa_home(const VmbNumaHomeProblem *hp, VmbNumaHome *out, GArray *moves);

@@ -28,6 +28,7 @@ vmb_cpu_task_init(VmbCpuTask *t)
     t->targets =
         g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_array_unref);
     t->hk = vmb_housekeeping_new();
+    vmb_numa_task_init(&t->numa);
 }
 
 void
@@ -39,6 +40,7 @@ vmb_cpu_task_clear(VmbCpuTask *t)
     g_clear_pointer(&t->foreign, vmb_foreign_pins_free);
     g_clear_pointer(&t->targets, g_hash_table_unref);
     g_clear_pointer(&t->hk, vmb_housekeeping_free);
+    vmb_numa_task_clear(&t->numa);
     g_clear_pointer(&t->host.busy, g_free);
     g_clear_pointer(&t->host.background, g_free);
 }
@@ -51,6 +53,7 @@ vmb_cpu_task_forget(VmbCpuTask *t, const char *uuid)
     vmb_foreign_pins_forget(t->foreign, uuid);
     g_hash_table_remove(t->targets, uuid);
     vmb_housekeeping_forget(t->hk, uuid);
+    vmb_numa_task_forget(&t->numa, uuid);
 }
 
 static void
@@ -532,6 +535,27 @@ is_blocked(guint item, guint pcpu, gpointer data)
     return vmb_move_check_blocked(b->check, ref->dom->uuid, ref->vcpu, pcpu, b->cycle);
 }
 
+/* Once the placement is stable, a split domain's memory may move to a node with room for it
+ * whole (cpu-numa-task.h); its vCPUs follow at once. The kept target is dropped: the next plan
+ * starts from the new pins. These pins are not judged by the move check: they gain no load. */
+static void
+move_memory_home(VmbCpuTask *t, VmbHypervisor *hv, const VmbSnapshot *s, const VmbConfig *c,
+                 const VmbCpuProblem *p, GArray *items, GArray *refs, gboolean stable,
+                 gboolean dry_run, VmbActionFunc report, gpointer report_data,
+                 VmbCpuCycleResult *result)
+{
+    g_autoptr(GArray) moves = g_array_new(FALSE, FALSE, sizeof(VmbCpuMove));
+    if (!vmb_numa_task_run(&t->numa, hv, s, c, p, stable, dry_run, moves))
+        return;
+    if (!dry_run) {
+        g_hash_table_remove_all(t->targets);
+        t->settling = 0;
+    }
+    g_autoptr(GArray) made = g_array_new(FALSE, FALSE, sizeof(guint));
+    result->planned += moves->len;
+    apply_moves(t, hv, moves, items, refs, dry_run, report, report_data, result, made);
+}
+
 void
 vmb_cpu_task_run(VmbCpuTask *t, VmbHypervisor *hv, const VmbSnapshot *s, const VmbConfig *c,
                  gboolean dry_run, VmbActionFunc report, gpointer report_data,
@@ -603,4 +627,7 @@ vmb_cpu_task_run(VmbCpuTask *t, VmbHypervisor *hv, const VmbSnapshot *s, const V
     result->planned = moves->len;
     apply_moves(t, hv, moves, items, refs, dry_run, report, report_data, result, made);
     record_moves(t, &problem, moves, made, refs, cycle, c->cpu_hysteresis);
+    gboolean stable = moves->len == 0 && t->settling == 0 && g_hash_table_size(t->targets) == 0;
+    move_memory_home(t, hv, s, c, &problem, items, refs, stable, dry_run, report, report_data,
+                     result);
 }

@@ -6,6 +6,7 @@
 
 #include "action.h"
 #include "config.h"
+#include "cpu-numa-task.h"
 #include "cpu-usage.h"
 #include "foreign-pins.h"
 #include "housekeeping-task.h"
@@ -29,6 +30,7 @@ typedef struct {
     GHashTable *targets;      /* uuid -> GArray of VmbCpuTarget by vCPU: the walk still to do */
     guint settling;           /* cycles of settling left after a change (cpu-policy.h) */
     VmbHousekeeping *hk;      /* emulator and IOThread pins (cpu.housekeeping_cpus) */
+    VmbNumaTask numa;         /* memory moves of split domains (cpu.numa_move_interval) */
     /* counters since start */
     guint64 cycles;
     guint64 pin_changes;

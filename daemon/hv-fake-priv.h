@@ -40,6 +40,8 @@ typedef struct {
     gboolean policy_refused;
     guint hands_off;
     gint mem_node;      /* NUMA node of its memory (topology index), -1 without a topology */
+    gboolean mem_bound; /* a memory move bound it there (a live numatune) */
+    guint mem_moves;    /* memory moves it got since it booted */
     double swapped_mib; /* guest memory in swap */
     double swap_in_kib, major_faults;             /* cumulative */
     double stats_swap_in_kib, stats_major_faults; /* as of last_stats_t */
@@ -111,6 +113,7 @@ gboolean fake_set_stats_period(VmbHypervisor *hv, const char *uuid, guint second
 gboolean fake_pin_housekeeping(VmbHypervisor *hv, const char *uuid, const VmbCpuSet *cpus,
                                GError **error);
 gboolean fake_set_policy(VmbHypervisor *hv, const char *uuid, const char *xml, GError **error);
+gboolean fake_set_memory_node(VmbHypervisor *hv, const char *uuid, guint node, GError **error);
 gboolean fake_get_policy(VmbHypervisor *hv, const char *uuid, char **xml, GError **error);
 
 /* hv-fake-snapshot.c */

@@ -273,9 +273,9 @@ static gboolean
 parse_host(Ctx *c, VmbScenario *sc)
 {
     static const char *const allowed[] = {
-        "cpus",  "memory_mib", "host_used_mib", "background",  "niced",
-        "seed",  "down",       "sockets",       "cores",       "threads",
-        "nodes", "isolated",   "cpu_topology",  "cache_cores", NULL};
+        "cpus",         "memory_mib",  "host_used_mib", "background", "niced", "seed",
+        "down",         "sockets",     "cores",         "threads",    "nodes", "isolated",
+        "cpu_topology", "cache_cores", "memory_moves",  NULL};
     guint64 v;
     if (!check_keys(c, allowed, FALSE, TRUE) || !get_uint(c, "cpus", 1, MAX_CPUS, 2, &v))
         return FALSE;
@@ -285,7 +285,8 @@ parse_host(Ctx *c, VmbScenario *sc)
     if (!get_uint(c, "memory_mib", 64, G_GUINT64_CONSTANT(1) << 32, 8192, &sc->memory_mib) ||
         !get_series(c, "host_used_mib", 0, (double) sc->memory_mib, "512", &sc->host_used_mib) ||
         !get_series(c, "niced", 0, 100.0 * sc->ncpus, "0", &sc->niced) ||
-        !get_uint(c, "seed", 0, G_MAXUINT64, 1, &sc->seed))
+        !get_uint(c, "seed", 0, G_MAXUINT64, 1, &sc->seed) ||
+        !get_bool(c, "memory_moves", TRUE, &sc->memory_moves))
         return FALSE;
     sc->background = g_new0(VmbSeries, sc->ncpus);
     const char *all = get(c, "background");

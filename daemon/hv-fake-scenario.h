@@ -20,6 +20,8 @@
  *   isolated = 6-7              ; CPUs the host isolated (isolcpus, nohz_full)
  *   cpu_topology = 0/0/0 0/1/0 0/0/0 -   ; or one SOCKET/CORE/NODE per CPU ("-" offline):
  *                               ; same socket and core = threads of one core
+ *   memory_moves = yes          ; no: moving a domain's memory to another node is refused (as
+ *                               ; libvirt does without the cgroup cpuset controller)
  *
  *   [domain web1]
  *   vcpus = 2
@@ -116,6 +118,7 @@ typedef struct {
     GArray *down;          /* pairs of doubles: [start, end) windows when unreachable */
     GPtrArray *domains;    /* VmbScenarioDomain* */
     VmbTopology *topology; /* sockets/cores/threads/nodes/isolated; NULL: a flat row of cpus */
+    gboolean memory_moves; /* a domain's memory may be moved to another node */
 } VmbScenario;
 
 VmbScenario *vmb_scenario_load(const char *path, GError **error);

@@ -29,6 +29,7 @@ fake_snapshot(VmbHypervisor *hv, GError **error)
             continue;
         VmbDomainStat *ds = vmb_domain_stat_new(d->def->name, d->def->uuid, d->def->nvcpus);
         ds->mem_node = d->mem_node;
+        ds->numatune = d->def->node >= 0 || d->mem_bound;
         ds->emulator_cpus = g_strdup(d->emulator_cpus);
         for (guint v = 0; v < d->def->nvcpus; v++) {
             ds->vcpus[v].time_ns = d->time_ns[v];

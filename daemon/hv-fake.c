@@ -82,6 +82,7 @@ static const VmbHypervisorOps fake_ops = {
     .set_policy = fake_set_policy,
     .get_policy = fake_get_policy,
     .pin_housekeeping = fake_pin_housekeeping,
+    .set_memory_node = fake_set_memory_node,
 };
 
 VmbHypervisor *
@@ -160,6 +161,8 @@ vmb_hv_fake_domain_info(VmbHypervisor *hv, const char *name, VmbFakeDomainInfo *
         out->autodeflates = d->autodeflates;
         out->emulator_cpus = d->emulator_cpus;
         out->hk_pins = d->hk_pins;
+        out->mem_node = d->mem_node;
+        out->mem_moves = d->mem_moves;
         return TRUE;
     }
     return FALSE;

@@ -23,6 +23,8 @@ typedef struct {
     guint autodeflates;
     const char *emulator_cpus; /* emulator threads' pin, NULL = default (all CPUs) */
     guint hk_pins;             /* housekeeping pin requests it got since it booted */
+    gint mem_node;             /* NUMA node of its memory, -1 without a topology */
+    guint mem_moves;           /* memory moves it got since it booted */
 } VmbFakeDomainInfo;
 
 gboolean vmb_hv_fake_domain_info(VmbHypervisor *hv, const char *name, VmbFakeDomainInfo *out);
@@ -34,9 +36,10 @@ typedef struct {
     guint reserve_violations; /* simulation steps where host MemAvailable was below the
                                  reserve set by vmb_hv_fake_set_reserve() */
     guint64 min_host_available_kib;
-    double swap_in_mib;   /* all guests swapped in this much */
-    double swapping_s;    /* guest-seconds with memory in swap */
-    guint64 vmem_changes; /* virtio-mem requested sizes set */
+    double swap_in_mib;        /* all guests swapped in this much */
+    double swapping_s;         /* guest-seconds with memory in swap */
+    guint64 vmem_changes;      /* virtio-mem requested sizes set */
+    guint64 memory_node_moves; /* domains' memory moved to another node */
 } VmbFakeCounters;
 
 void vmb_hv_fake_counters(VmbHypervisor *hv, VmbFakeCounters *out);

@@ -15,8 +15,8 @@ lv_hk_emulator_pinned(DomainCache *c, const char *cpulist)
         vmb_cpuset_parse(cpulist, &set, &all, NULL) && !all ? vmb_cpuset_format(&set) : NULL;
 }
 
-static virDomainPtr
-running_domain(LvPriv *p, const char *uuid, GError **error)
+virDomainPtr
+lv_running_domain(LvPriv *p, const char *uuid, GError **error)
 {
     g_autoptr(virDomain) dom = lv_request_domain(p, uuid, error);
     if (!dom)
@@ -77,7 +77,7 @@ lv_pin_housekeeping(VmbHypervisor *hv, const char *uuid, const VmbCpuSet *cpus, 
                     p->npcpus - 1);
         return FALSE;
     }
-    g_autoptr(virDomain) dom = running_domain(p, uuid, error);
+    g_autoptr(virDomain) dom = lv_running_domain(p, uuid, error);
     if (!dom)
         return FALSE;
     if (LV_CALL(p, REQUEST, virDomainPinEmulator(dom, map, maplen, 0)) < 0) {

@@ -52,6 +52,7 @@ lv_mem_read(LvPriv *p, virDomainPtr dom, DomainCache *c, guint64 actual_kib, con
     if (!read_live_xml(p, dom, &live, &local))
         goto out;
     c->numatune_node = vmb_numatune_node(&live);
+    c->numatune = live.numatune != VMB_NUMATUNE_NONE;
     m->features = (live.free_page_reporting ? VMB_BALLOON_FREE_PAGE_REPORTING : 0) |
                   (live.autodeflate ? VMB_BALLOON_DEFLATE_ON_OOM : 0);
     if (live.vmem.present) {

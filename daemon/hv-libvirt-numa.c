@@ -4,7 +4,14 @@
  * on a local QEMU host the node holding most of its QEMU process's pages
  * (/proc/PID/numa_maps, pid from libvirt's /run/libvirt/qemu/NAME.pid). The kernel may move
  * pages (automatic NUMA balancing), so that is read again every LV_NUMA_REREAD_S seconds:
- * a read walks every mapping of the process, too costly for each cycle. */
+ * a read walks every mapping of the process, too costly for each cycle.
+ *
+ * A memory move (the CPU task's memory home) sets the live numatune: nodeset the one node, mode
+ * strict. libvirt then sets cpuset.mems of the domain's emulator, vCPU and IOThread cgroups
+ * (qemuDomainSetNumaParamsLive), and the kernel migrates the pages there (cgroup v2 always; v1
+ * with cpuset.memory_migrate, which libvirt sets). A domain with no <numatune> takes it (its
+ * mode is unset, so neither the mode nor the nodeset check refuses); one with a numatune of
+ * its own is never asked (the operator's choice). */
 #include "host-numa.h"
 #include "hv-libvirt-priv.h"
 #include "log.h"
@@ -35,4 +42,41 @@ lv_numa_sync(LvPriv *p, const char *name, DomainCache *c, gboolean first_sight)
                      "domain %s: cannot tell the NUMA node of its memory (numatune still counts; "
                      "said once for all domains): %s",
                      name, error->message);
+}
+
+gboolean
+lv_set_memory_node(VmbHypervisor *hv, const char *uuid, guint node, GError **error)
+{
+    LvPriv *p = hv->priv;
+    if (!p->topology || !p->topology->known || node >= p->topology->nnodes) {
+        g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID,
+                    "cannot move memory to node %u: the host's NUMA nodes are not known", node);
+        return FALSE;
+    }
+    gint host_node = p->topology->node_id[node];
+    g_autoptr(virDomain) dom = lv_running_domain(p, uuid, error);
+    if (!dom)
+        return FALSE;
+    g_autofree char *nodeset = g_strdup_printf("%d", host_node);
+    virTypedParameter params[2] = {0};
+    g_strlcpy(params[0].field, VIR_DOMAIN_NUMA_NODESET, VIR_TYPED_PARAM_FIELD_LENGTH);
+    params[0].type = VIR_TYPED_PARAM_STRING;
+    params[0].value.s = nodeset;
+    g_strlcpy(params[1].field, VIR_DOMAIN_NUMA_MODE, VIR_TYPED_PARAM_FIELD_LENGTH);
+    params[1].type = VIR_TYPED_PARAM_INT;
+    params[1].value.i = VIR_DOMAIN_NUMATUNE_MEM_STRICT;
+    if (LV_CALL(p, REQUEST, virDomainSetNumaParameters(dom, params, 2, VIR_DOMAIN_AFFECT_LIVE)) <
+        0) {
+        lv_set_error_last(p, error, TRUE, "cannot move the memory of %s to node %d",
+                          virDomainGetName(dom), host_node);
+        return FALSE;
+    }
+    g_autofree char *key = g_ascii_strdown(uuid, -1);
+    DomainCache *c = g_hash_table_lookup(p->cache, key);
+    if (c) { /* the live XML says so now: the next snapshot need not read it */
+        c->numatune = TRUE;
+        c->numatune_node = host_node;
+        c->mem_node = (gint) node;
+    }
+    return TRUE;
 }

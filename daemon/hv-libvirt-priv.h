@@ -43,6 +43,7 @@ typedef struct {
     char *emulator_cpus;       /* its emulator pin as we set it or an event said, NULL unknown */
     gint mem_node;             /* hv-libvirt-numa.c: dense node of its memory, -1 unknown */
     gint numatune_node;        /* host node of a one-node numatune nodeset, -1 none */
+    gboolean numatune;         /* its live XML has <numatune><memory> with a mode */
     gint64 numa_read_us;       /* monotonic time of the last numa_maps read */
 } DomainCache;
 
@@ -198,6 +199,11 @@ gboolean lv_domain_policy_sync(LvPriv *p, virDomainPtr dom, const char *name, Do
 /* VmbHypervisorOps.pin_housekeeping */
 gboolean lv_pin_housekeeping(VmbHypervisor *hv, const char *uuid, const VmbCpuSet *cpus,
                              GError **error);
+/* The running domain @uuid for a live request that must not reach its persistent definition
+ * (a reference), or NULL with @error: gone, stopped or migrating. */
+virDomainPtr lv_running_domain(LvPriv *p, const char *uuid, GError **error);
+/* VmbHypervisorOps.set_memory_node */
+gboolean lv_set_memory_node(VmbHypervisor *hv, const char *uuid, guint node, GError **error);
 /* The emulator threads of @c are pinned to @cpulist (libvirt's syntax) now. */
 void lv_hk_emulator_pinned(DomainCache *c, const char *cpulist);
 /* The node of the domain's memory into @c->mem_node: from its numatune (@c->numatune_node,

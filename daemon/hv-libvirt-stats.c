@@ -200,6 +200,7 @@ parse_record(LvPriv *p, const virDomainStatsRecord *rec, GError **error)
     lv_mem_fill(c, d);
     lv_numa_sync(p, name, c, first_sight);
     d->mem_node = c->mem_node;
+    d->numatune = c->numatune;
     d->emulator_cpus = g_strdup(c->emulator_cpus);
 
     guint npins = MAX((guint) MIN(b.max_vcpus, G_MAXINT), d->nvcpus);

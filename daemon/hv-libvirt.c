@@ -166,6 +166,7 @@ static const VmbHypervisorOps lv_ops = {
     .forget_target = lv_mem_forget_target,
     .set_vmem_requested = lv_set_vmem_requested,
     .pin_housekeeping = lv_pin_housekeeping,
+    .set_memory_node = lv_set_memory_node,
     .free = lv_free,
     .set_policy = lv_set_policy,
     .get_policy = lv_get_policy,

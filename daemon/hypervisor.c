@@ -301,6 +301,21 @@ vmb_hypervisor_pin_housekeeping(VmbHypervisor *hv, const char *uuid, const VmbCp
 }
 
 gboolean
+vmb_hypervisor_set_memory_node(VmbHypervisor *hv, const char *uuid, guint node, GError **error)
+{
+    if (!hv->ops->set_memory_node) {
+        g_set_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID,
+                    "the %s backend cannot move a domain's memory", hv->ops->name);
+        return FALSE;
+    }
+    GError *local = NULL;
+    gboolean ok = vmb_hypervisor_ensure_connected(hv, error) &&
+                  hv->ops->set_memory_node(hv, uuid, node, &local);
+    finish_call(hv, local, error);
+    return ok;
+}
+
+gboolean
 vmb_hypervisor_set_stats_period(VmbHypervisor *hv, const char *uuid, guint seconds, GError **error)
 {
     GError *local = NULL;

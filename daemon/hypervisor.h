@@ -76,6 +76,9 @@ typedef struct {
      * the backend cannot. */
     gboolean (*pin_housekeeping)(VmbHypervisor *hv, const char *uuid, const VmbCpuSet *cpus,
                                  GError **error);
+    /* Moves the domain's memory to NUMA node @node (dense topology index) and binds it there
+     * (live only); NULL when the backend cannot. */
+    gboolean (*set_memory_node)(VmbHypervisor *hv, const char *uuid, guint node, GError **error);
 } VmbHypervisorOps;
 
 struct _VmbHypervisor {
@@ -124,6 +127,9 @@ gboolean vmb_hypervisor_set_vmem_requested(VmbHypervisor *hv, const char *uuid, 
 void vmb_hypervisor_forget_target(VmbHypervisor *hv, const char *uuid);
 gboolean vmb_hypervisor_pin_housekeeping(VmbHypervisor *hv, const char *uuid, const VmbCpuSet *cpus,
                                          GError **error);
+/* See VmbHypervisorOps.set_memory_node. */
+gboolean vmb_hypervisor_set_memory_node(VmbHypervisor *hv, const char *uuid, guint node,
+                                        GError **error);
 
 /* @name made safe for D-Bus strings, journal fields and terminals: valid UTF-8 without
  * control or line-separator characters. Invalid bytes and ASCII controls become \xNN, other

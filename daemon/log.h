@@ -13,6 +13,9 @@
  * MEASURED_GAIN=, WAIT_BEFORE=, WAIT_AFTER=, FROM_LOAD_BEFORE=, FROM_LOAD_AFTER=,
  * TO_LOAD_BEFORE=, TO_LOAD_AFTER=, BLOCKED_CYCLES= (cpu-task.c, move-check.h). */
 #define VMB_MSGID_MOVE_OUTCOME "d2a64f0e7b1c4e39a5f8c06b3e9d7a05"
+/* A domain's memory moved to another node (REASON=numa-home, cpu-numa-task.c): FROM_NODE=,
+ * TO_NODE= (the host's node numbers), NEED_CORES=, ROOM_FROM=, ROOM_TO=, DRY_RUN=. */
+#define VMB_MSGID_NUMA_HOME "6e1f0a9c3b5d4f72a8c4e2d0b9a7f306"
 
 /* Sets up the GLib log writer: journald when JOURNAL_STREAM matches stderr, else
  * "LEVEL: message" lines on stderr. @verbose shows debug records. */

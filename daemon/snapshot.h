@@ -80,6 +80,9 @@ typedef struct {
     gboolean policy_refused; /* the metadata was invalid (logged when read): host settings apply */
     guint hands_off;         /* VmbHandsOff bits: its persistent definition and its state */
     gint mem_node; /* host NUMA node (dense topology index) holding its memory, -1 unknown */
+    /* Its live definition binds its memory (<numatune><memory> with a mode): the operator's
+     * choice, or a memory move of ours (the CPU task tells them apart). */
+    gboolean numatune;
     /* The CPU list its emulator threads are pinned to as last known ("0-1"), NULL unknown:
      * our own pins and the driver's tunable events (cputune.emulatorpin) say it. */
     char *emulator_cpus;

@@ -11,6 +11,9 @@
  * KEY -> value table, in order; other records go to the default writer. */
 static GPtrArray *verdicts;
 
+/* The journal records of memory moves (VMB_MSGID_NUMA_HOME). */
+static GPtrArray *homes;
+
 /* Warnings, kept when a test expects them (the refused metadata). */
 static GPtrArray *warnings;
 
@@ -31,6 +34,10 @@ capture_verdicts(GLogLevelFlags level, const GLogField *fields, gsize n, gpointe
     if (verdicts &&
         g_strcmp0(g_hash_table_lookup(record, "MESSAGE_ID"), VMB_MSGID_MOVE_OUTCOME) == 0) {
         g_ptr_array_add(verdicts, record);
+        return G_LOG_WRITER_HANDLED;
+    }
+    if (homes && g_strcmp0(g_hash_table_lookup(record, "MESSAGE_ID"), VMB_MSGID_NUMA_HOME) == 0) {
+        g_ptr_array_add(homes, record);
         return G_LOG_WRITER_HANDLED;
     }
     g_hash_table_unref(record);
@@ -526,6 +533,95 @@ test_topology(void)
     bench_clear(&b);
 }
 
+/* 1 socket x 12 cores, 3 nodes of 4 (pCPUs 0-3, 4-7, 8-11). a and b have their memory on
+ * node 0 (first touch: their vCPU 0 starts there); a fills 3 of its cores, so b runs split, one
+ * vCPU on node 0 and two on node 1 beside c. Node 2 has room: b's memory moves there (one
+ * REASON=numa-home record), its vCPUs follow (numa), and then nothing moves again. With a
+ * numatune of the operator's on b (@data TRUE), its memory stays. */
+#define SPLIT_SCENARIO                                                                             \
+    "[host]\nsockets = 1\ncores = 12\nnodes = 3\n"                                                 \
+    "[domain a]\nvcpus = 3\nload = 60\npin = 0,1,2\n"                                              \
+    "[domain b]\nvcpus = 3\nload = 60\npin = 3,4,5\n%s"                                            \
+    "[domain c]\nvcpus = 2\nload = 90\npin = 6,7\n"                                                \
+    "[domain e]\nload = 90\npin = 8\n"
+
+static void
+test_numa_home(gconstpointer data)
+{
+    gboolean bound = GPOINTER_TO_INT(data);
+    g_autofree char *scenario = g_strdup_printf(SPLIT_SCENARIO, bound ? "node = 0\n" : "");
+    Bench b;
+    bench_init(&b, scenario, FALSE);
+    g_ptr_array_set_size(homes, 0);
+    VmbFakeDomainInfo info;
+    g_assert_true(vmb_hv_fake_domain_info(b.hv, "b", &info));
+    g_assert_cmpint(info.mem_node, ==, 0);
+    for (guint i = 0; i < 4; i++)
+        cycle(&b, FALSE, 5);
+    g_assert_true(vmb_hv_fake_domain_info(b.hv, "b", &info));
+    if (bound) {
+        g_assert_cmpint(info.mem_node, ==, 0);
+        g_assert_cmpuint(info.mem_moves, ==, 0);
+        g_assert_cmpuint(homes->len, ==, 0);
+        bench_clear(&b);
+        return;
+    }
+    g_assert_cmpint(info.mem_node, ==, 2);
+    g_assert_cmpuint(info.mem_moves, ==, 1);
+    g_assert_cmpstr(b.reasons, ==, "numa numa numa ");
+    for (guint v = 0; v < 3; v++)
+        g_assert_cmpint(pin_of(&b, "b", v), >=, 8);
+    g_assert_cmpuint(homes->len, ==, 1);
+    GHashTable *r = g_ptr_array_index(homes, 0);
+    g_assert_cmpstr(g_hash_table_lookup(r, "REASON"), ==, "numa-home");
+    g_assert_cmpstr(g_hash_table_lookup(r, "DOMAIN"), ==, "b");
+    g_assert_cmpstr(g_hash_table_lookup(r, "FROM_NODE"), ==, "0");
+    g_assert_cmpstr(g_hash_table_lookup(r, "TO_NODE"), ==, "2");
+    /* whole at home now: no pin change and no memory move for the next 20 cycles */
+    guint64 pins = pin_changes(&b);
+    for (guint i = 0; i < 20; i++)
+        cycle(&b, FALSE, 5);
+    g_assert_cmpuint(pin_changes(&b), ==, pins);
+    g_assert_true(vmb_hv_fake_domain_info(b.hv, "b", &info));
+    g_assert_cmpuint(info.mem_moves, ==, 1);
+    for (guint v = 0; v < 3; v++)
+        g_assert_cmpint(pin_of(&b, "b", v), >=, 8);
+    bench_clear(&b);
+}
+
+/* The host refuses memory moves (as libvirt without the cpuset controller): one warning for
+ * the domain, no pin change for it, no new try until numa_move_interval (here 60 s) passed. */
+static void
+test_numa_home_refused(void)
+{
+    g_autofree char *scenario = g_strdup_printf(SPLIT_SCENARIO, "");
+    g_autofree char *refusing =
+        g_strconcat("[host]\nmemory_moves = no\n", strstr(scenario, "sockets"), NULL);
+    Bench b;
+    bench_init(&b, refusing, FALSE);
+    b.config->cpu_numa_move_interval = 60;
+    warnings = g_ptr_array_new_with_free_func(g_free);
+    guint64 pins = 0;
+    for (guint i = 0; i < 12; i++) { /* 60 s */
+        cycle(&b, FALSE, 5);
+        if (i == 3)
+            pins = pin_changes(&b);
+    }
+    g_assert_cmpuint(b.task.numa.errors, ==, 1);
+    g_assert_cmpuint(pin_changes(&b), ==, pins); /* b's vCPUs were not moved for nothing */
+    for (guint i = 0; i < 12; i++)
+        cycle(&b, FALSE, 5);
+    g_assert_cmpuint(b.task.numa.errors, ==, 2); /* tried again once, after the interval */
+    g_assert_cmpuint(b.task.numa.moves, ==, 0);
+    g_assert_cmpuint(warnings->len, ==, 1); /* said once */
+    g_assert_nonnull(strstr(g_ptr_array_index(warnings, 0), "cannot move the memory of b"));
+    VmbFakeDomainInfo info;
+    g_assert_true(vmb_hv_fake_domain_info(b.hv, "b", &info));
+    g_assert_cmpint(info.mem_node, ==, 0);
+    g_clear_pointer(&warnings, g_ptr_array_unref);
+    bench_clear(&b);
+}
+
 /* The vCPU's pin in a fresh snapshot, as a CPU list. */
 static char *
 pin_text(Bench *b, const char *name, guint vcpu)
@@ -590,6 +686,7 @@ main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     verdicts = g_ptr_array_new_with_free_func((GDestroyNotify) g_hash_table_unref);
+    homes = g_ptr_array_new_with_free_func((GDestroyNotify) g_hash_table_unref);
     g_log_set_writer_func(capture_verdicts, NULL, NULL);
     g_test_add_func("/balancer/seed-scenario", test_seed_scenario);
     g_test_add_func("/balancer/metadata-policy", test_metadata_policy);
@@ -607,7 +704,11 @@ main(int argc, char **argv)
     g_test_add_func("/balancer/failed-move-backs-off", test_failed_move_backs_off);
     g_test_add_func("/balancer/topology", test_topology);
     g_test_add_func("/balancer/pin-to-core", test_pin_to_core);
+    g_test_add_data_func("/balancer/numa-home", GINT_TO_POINTER(FALSE), test_numa_home);
+    g_test_add_data_func("/balancer/numa-home-numatune", GINT_TO_POINTER(TRUE), test_numa_home);
+    g_test_add_func("/balancer/numa-home-refused", test_numa_home_refused);
     int rc = g_test_run();
     g_clear_pointer(&verdicts, g_ptr_array_unref);
+    g_clear_pointer(&homes, g_ptr_array_unref);
     return rc;
 }

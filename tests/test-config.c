@@ -31,6 +31,7 @@ test_defaults_when_missing(void)
     g_assert_true(c->cpu_enabled);
     g_assert_true(c->cpu_cpus_all);
     g_assert_cmpstr(c->cpu_pin_to, ==, "cpu");
+    g_assert_cmpuint(c->cpu_numa_move_interval, ==, 600);
 
     /* An explicitly named file must exist. */
     g_autoptr(VmbConfig) c2 = vmb_config_load(path, FALSE, &error);
@@ -54,6 +55,7 @@ test_all_keys(void)
                                                     "smoothing = 1\n"
                                                     "cooldown = 0\n"
                                                     "pin_to = node\n"
+                                                    "numa_move_interval = 0\n"
                                                     "[memory]\n"
                                                     "enabled = off\n"
                                                     "low_watermark = 10\n"
@@ -76,6 +78,7 @@ test_all_keys(void)
     g_assert_true(vmb_cpuset_has(&c->cpu_cpus, 4));
     g_assert_cmpfloat(c->cpu_hysteresis, ==, 7.5);
     g_assert_cmpstr(c->cpu_pin_to, ==, "node");
+    g_assert_cmpuint(c->cpu_numa_move_interval, ==, 0);
     g_assert_cmpuint(c->cpu_max_moves, ==, 3);
     g_assert_cmpuint(c->mem_host_reserve_mib, ==, 2048);
     g_assert_cmpuint(c->mem_swap_in_kib_s, ==, 0);
@@ -162,6 +165,14 @@ static const BadCase bad_cases[] = {
      "[cpu]\npin_to = socket\n",
      VMB_CONFIG_ERROR_BAD_VALUE,
      {"cpu.pin_to", "'socket'", "cpu, core, cache or node"}},
+    {"numa-move-interval-range",
+     "[cpu]\nnuma_move_interval = 86401\n",
+     VMB_CONFIG_ERROR_BAD_VALUE,
+     {"cpu.numa_move_interval", "0..86400"}},
+    {"numa-move-interval-negative",
+     "[cpu]\nnuma_move_interval = -1\n",
+     VMB_CONFIG_ERROR_BAD_VALUE,
+     {"cpu.numa_move_interval", "-1"}},
     {"watermarks-order",
      "[memory]\nlow_watermark = 40\nhigh_watermark = 30\n",
      VMB_CONFIG_ERROR_BAD_VALUE,
@@ -216,6 +227,15 @@ test_set_get(void)
     g_assert_true(vmb_config_set(c, "CPU.Hysteresis", "2.5", &error));
     g_autofree char *h = vmb_config_get(c, "cpu.hysteresis", &error);
     g_assert_cmpstr(h, ==, "2.5");
+    /* the key D-Bus SetTunable and vmbalancectl set go through */
+    g_assert_true(vmb_config_set(c, "cpu.numa_move_interval", "0", &error));
+    g_assert_cmpuint(c->cpu_numa_move_interval, ==, 0);
+    g_autofree char *nm = vmb_config_get(c, "cpu.numa_move_interval", &error);
+    g_assert_cmpstr(nm, ==, "0");
+    g_assert_false(vmb_config_set(c, "cpu.numa_move_interval", "86401", &error));
+    g_assert_error(error, VMB_CONFIG_ERROR, VMB_CONFIG_ERROR_BAD_VALUE);
+    g_clear_error(&error);
+    g_assert_cmpuint(c->cpu_numa_move_interval, ==, 0);
     /* memory.foreign_targets: override by default, respect on request. */
     g_assert_false(vmb_config_respects_foreign_targets(c));
     g_assert_true(vmb_config_set(c, "memory.foreign_targets", "respect", &error));

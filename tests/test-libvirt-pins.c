@@ -142,6 +142,15 @@ test_pin_errors(void)
     g_clear_error(&error);
     check_pin_info(hv, UUID_B, 0, VIR_DOMAIN_AFFECT_CONFIG, 0x0f);
 
+    /* A memory move needs the host's NUMA nodes, which the test host does not report (and
+     * test:///default's are refused, test_topology_default): only the refusal is testable
+     * here. */
+    g_autoptr(VmbSnapshot) before = take_snapshot(hv);
+    g_assert_false(vmb_hypervisor_set_memory_node(hv, UUID_A, 0, &error));
+    g_assert_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID);
+    g_clear_error(&error);
+    g_assert_false(find_domain(before, UUID_A)->numatune);
+
     /* None of this is a connection problem. */
     g_assert_true(hv->connected);
     g_autoptr(VmbSnapshot) s = take_snapshot(hv);
