@@ -19,6 +19,8 @@ typedef struct {
     double h;
     double *load;     /* [npcpus] */
     double *var;      /* [npcpus] sum of the variances of the loads there */
+    double *var_min;  /* [npcpus] or NULL: the same for the noise the target was searched on
+                       * (VmbCpuTarget.noise): margins count no less (cpu-target.c) */
     double z;         /* noise_z() of this host */
     gint *place;      /* [n_items] pCPU or -1 */
     gboolean *moved;  /* [n_items] moved this cycle */

@@ -55,6 +55,8 @@ plan_put(Plan *pl, guint item, guint pcpu)
     pl->place[item] = (gint) pcpu;
     pl->load[pcpu] += it->load;
     pl->var[pcpu] += it->noise * it->noise;
+    if (pl->var_min)
+        pl->var_min[pcpu] += it->target.noise * it->target.noise;
     g_array_append_val(pl->on[pcpu], item);
 }
 
@@ -72,6 +74,8 @@ plan_take(Plan *pl, guint item)
     }
     pl->load[pcpu] -= it->load;
     pl->var[pcpu] = MAX(0, pl->var[pcpu] - it->noise * it->noise);
+    if (pl->var_min)
+        pl->var_min[pcpu] = MAX(0, pl->var_min[pcpu] - it->target.noise * it->target.noise);
     pl->place[item] = -1;
 }
 
@@ -137,11 +141,15 @@ plan_margin(const Plan *pl, double var)
     return pl->searching ? MAX(pl->h, noise) : pl->h + noise;
 }
 
-/* The gain a move between @a and @b must exceed. */
+/* The gain a move between @a and @b must exceed; with var_min, on no less variance than the
+ * target was searched on (cpu-target.c). */
 static double
 margin(const Plan *pl, guint a, guint b)
 {
-    return plan_margin(pl, pl->var[a] + pl->var[b]);
+    double var = pl->var[a] + pl->var[b];
+    if (pl->var_min)
+        var = MAX(var, pl->var_min[a] + pl->var_min[b]);
+    return plan_margin(pl, var);
 }
 
 /* Min-heap of the allowed pCPUs by load, then number, with each one's position in it: the

@@ -13,20 +13,27 @@
  *   one move or swap that lowers the busier of its two pCPUs by more than the hysteresis plus
  *   z standard deviations of the loads involved, or a topology rule that fires (cpu-topo.c)?
  *   Noisy or spiky loads do not clear that margin, and a lone hot vCPU is never moved for
- *   being hot.
+ *   being hot. The variance of the two pCPUs counts no less than the noise their vCPUs had
+ *   when the target was last searched (VmbCpuTarget.noise): a noise estimate that decays
+ *   afterwards (the first samples' prior, a step's share) cannot by itself bring up what the
+ *   search left under its margin.
  * - Search, on a detected change only: moves, swaps, topology and spread steps from the current
  *   pins with the noise term dropped (each must still gain more than the hysteresis), each
  *   vCPU moved at most once, until none qualifies; then the global re-plan may replace it
- *   (cpu-replan.c). The result is the new target, its moves in the order found: the busiest
- *   pCPU's first.
+ *   (cpu-replan.c) if the walk can make its pin changes before the settling search (at most
+ *   VMB_CPU_SETTLE_CYCLES x max_moves). The result is the new target, its moves in the order found:
+ * the busiest pCPU's first.
  * - Settling: the smoothed loads reach a new level over a few cycles, so the target found at
- *   the change is searched once more VMB_CPU_SETTLE_CYCLES later, on the converged loads.
+ *   the change is searched once more VMB_CPU_SETTLE_CYCLES later, on the converged loads and on
+ *   the noise they converge to: what is left then of each vCPU's variance at the change (it
+ *   halves each cycle) is taken out, at most three quarters of it.
  * - Walk: at most max_moves of the target's moves per cycle, in that order (a swap is never
  *   split), the rest on the next cycles while no change is detected.
  * Stopping rule: once the target is reached, no single move or swap gains more than the
- * hysteresis on the loads it was computed from, so a new target needs a load change larger than
- * the noise margin: stable loads give no pin changes. Every search step lowers the sum of squared
- * pCPU loads, so a search ends. */
+ * larger of the hysteresis and the noise term it was searched on, and detection asks for more
+ * than their sum with a noise term no smaller, so a new target needs a load change larger than
+ * the noise margin: stable loads give no pin changes, however the noise estimate decays. Every
+ * search step lowers the sum of squared pCPU loads, so a search ends. */
 #pragma once
 
 #include <glib.h>
@@ -49,6 +56,8 @@ typedef struct {
     guint pcpu;
     guint seq; /* order of its move in the target's walk */
     VmbCpuReason reason;
+    double noise; /* the noise the target was searched on for this vCPU (kept whether it moves
+                   * or not): a floor on detection's variance of its pCPU, 0 for none */
 } VmbCpuTarget;
 
 typedef struct {

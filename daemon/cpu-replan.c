@@ -88,9 +88,12 @@ replan_start(const Plan *pl, guint first_move, Replan *r)
         const VmbCpuMove *m = &g_array_index(pl->moves, VmbCpuMove, k);
         r->start[m->item] = m->from;
     }
-    double max_var = 0;
-    for (guint a = 0; a < pl->n_allowed; a++)
+    double max_var = 0; /* with a floor (cpu-target.c's detection), no less than that */
+    for (guint a = 0; a < pl->n_allowed; a++) {
         max_var = MAX(max_var, pl->var[pl->allowed[a]]);
+        if (pl->var_min)
+            max_var = MAX(max_var, pl->var_min[pl->allowed[a]]);
+    }
     r->need = pl->h + pl->z * sqrt(2 * max_var);
 }
 

@@ -3,6 +3,7 @@
  * stopping rule is in cpu-policy.h). */
 #include "cpu-plan.h"
 
+#include <math.h>
 #include <string.h>
 
 void
@@ -96,8 +97,29 @@ follow_targets(Plan *pl)
 
 typedef enum { CHANGE_NONE, CHANGE_SPREAD, CHANGE_LOAD } Change;
 
-/* Detection: would one balancing, SMT or NUMA action clear its full margin from here:
- * CHANGE_LOAD; or a spread action separate a domain's vCPUs at no
+/* Detection's margins go no lower than the noise term the target was searched on (a floor on
+ * the variance of each pCPU, from VmbCpuTarget.noise): a noise estimate that decays
+ * after the search (a step's share, the first samples' prior) then cannot by itself bring up
+ * the moves the search left under its margin; a load change must. */
+static void
+floor_on(Plan *pl)
+{
+    pl->var_min = g_new0(double, pl->p->npcpus);
+    for (guint i = 0; i < pl->p->n_items; i++) {
+        double s = pl->p->items[i].target.noise;
+        if (pl->place[i] >= 0)
+            pl->var_min[pl->place[i]] += s * s;
+    }
+}
+
+static void
+floor_off(Plan *pl)
+{
+    g_clear_pointer(&pl->var_min, g_free);
+}
+
+/* Detection: would one balancing, SMT or NUMA action clear its full margin (over the floor
+ * of floor_on()) from here: CHANGE_LOAD; or a spread action separate a domain's vCPUs at no
  * cost: CHANGE_SPREAD (spreading only lowers the count of such pairs, so it cannot undo
  * itself). Every vCPU that is not cooling may take part, whether or not the walk moved it. */
 static Change
@@ -108,11 +130,13 @@ change_detected(Plan *pl)
         return CHANGE_NONE;
     g_autofree gboolean *moved = g_memdup2(pl->moved, sizeof(gboolean) * n);
     memset(pl->moved, 0, sizeof(gboolean) * n);
+    floor_on(pl);
     Change found = plan_balance_step(pl, 2) || topo_smt_step(pl, 2) || topo_numa_step(pl)
                        ? CHANGE_LOAD
                    : plan_spread_step(pl, 2) ? CHANGE_SPREAD
                                              : CHANGE_NONE;
     plan_undo_to(pl, mark);
+    floor_off(pl);
     memcpy(pl->moved, moved, sizeof(gboolean) * n);
     if (pl->numa_tried)
         memset(pl->numa_tried, 0, sizeof(gboolean) * n);
@@ -163,7 +187,8 @@ drain_topology(Plan *pl, guint cap)
 
 /* Search: the greedy steps on the search margin (the larger of the hysteresis and the noise
  * term, not their sum: plan_margin), a vCPU free to move again, until none qualifies; kept as
- * one net move per vCPU; then the global re-plan may take its place. */
+ * one net move per vCPU; then the global re-plan may take its place, walked like any target
+ * (it may need more pin changes than one cycle allows). */
 static void
 search_target(Plan *pl, guint mark, guint max_moves)
 {
@@ -180,17 +205,76 @@ search_target(Plan *pl, guint mark, guint max_moves)
     g_autoptr(GArray) steps = net_steps(pl, mark);
     plan_undo_to(pl, mark);
     replay(pl, steps);
-    plan_global_replan(pl, mark, max_moves);
+    /* as many pin changes as the walk makes before the next settling search */
+    plan_global_replan(pl, mark, VMB_CPU_SETTLE_CYCLES * max_moves);
 }
 
-/* The target to keep: where each moved vCPU ends, in the order of its move. */
-static void
-export_targets(const Plan *pl, guint mark, VmbCpuTarget *targets)
+/* What is left of a variance estimate's past after one cycle (cpu-usage.c's VAR_ALPHA): a
+ * step's share of it, or the first samples' prior, decays by this each cycle. */
+#define VAR_DECAY 0.5
+
+/* @it's noise at the end of settling with what remains of the variance it had at the change
+ * taken out (VmbCpuTarget.noise, searched VMB_CPU_SETTLE_CYCLES ago): the level its noise
+ * converges to. No less than half its noise now, as the two estimates are noisy themselves. */
+static double
+settled_noise(const VmbCpuItem *it)
 {
-    memset(targets, 0, sizeof(VmbCpuTarget) * pl->p->n_items);
+    double left = pow(VAR_DECAY, VMB_CPU_SETTLE_CYCLES) * it->target.noise * it->target.noise;
+    double var = it->noise * it->noise;
+    return sqrt(MAX(var - left, var / 4));
+}
+
+/* The variance on each pCPU from the items' noise, as plan_put() counts it. */
+static void
+recount_var(Plan *pl)
+{
+    memset(pl->var, 0, sizeof(double) * pl->p->npcpus);
+    for (guint i = 0; i < pl->p->n_items; i++) {
+        if (pl->place[i] >= 0)
+            pl->var[pl->place[i]] += pl->p->items[i].noise * pl->p->items[i].noise;
+    }
+}
+
+/* The search at the end of settling, on settled_noise(): the step's variance that is still
+ * decaying would otherwise keep the margin wide and leave moves that show only later. */
+static void
+search_settled(Plan *pl, guint mark, guint max_moves)
+{
+    const VmbCpuProblem *own = pl->p;
+    VmbCpuProblem p = *own;
+    g_autofree VmbCpuItem *items = g_memdup2(own->items, sizeof(VmbCpuItem) * own->n_items);
+    for (guint i = 0; i < own->n_items; i++)
+        items[i].noise = settled_noise(&own->items[i]);
+    p.items = items;
+    pl->p = &p;
+    recount_var(pl);
+    search_target(pl, mark, max_moves);
+    pl->p = own;
+    recount_var(pl);
+}
+
+/* The noise a new target was searched on: the current one after a load change, settled_noise()
+ * at the end of settling; otherwise (the walk goes on, or a spread searched over the floor,
+ * which must not bring up what detection would not) each vCPU keeps the noise of the last
+ * search. */
+typedef enum { SEARCH_NONE, SEARCH_CURRENT, SEARCH_SETTLED } Search;
+
+/* The target to keep: where each moved vCPU ends, in the order of its move, and for every vCPU
+ * the noise the target was searched on (detection's floor). */
+static void
+export_targets(const Plan *pl, guint mark, Search search, VmbCpuTarget *targets)
+{
+    for (guint i = 0; i < pl->p->n_items; i++) {
+        const VmbCpuItem *it = &pl->p->items[i];
+        double noise = search == SEARCH_CURRENT   ? it->noise
+                       : search == SEARCH_SETTLED ? settled_noise(it)
+                                                  : it->target.noise;
+        targets[i] = (VmbCpuTarget){.noise = noise};
+    }
     for (guint k = mark; k < pl->moves->len; k++) {
         const VmbCpuMove *m = &g_array_index(pl->moves, VmbCpuMove, k);
-        targets[m->item] = (VmbCpuTarget){TRUE, m->to, k - mark, m->reason};
+        double noise = targets[m->item].noise;
+        targets[m->item] = (VmbCpuTarget){TRUE, m->to, k - mark, m->reason, noise};
     }
 }
 
@@ -204,24 +288,37 @@ trim_walk(Plan *pl, guint mark, guint max_moves)
     g_array_set_size(pl->moves, cut);
 }
 
-/* A new target when loads change beyond the full margin (settling starts), when a domain can
- * be spread, or at the end of settling (the loads have converged: the target is searched
- * once more on them); else the walk goes on, unless a fresh placement is clearly better (the
- * steps cannot leave a local optimum, the global re-plan can). Returns the cycles of settling
- * left. */
+/* A new target when loads change beyond the full margin (settling starts), at the end of
+ * settling (the loads have converged: the target is searched once more on them), or when a
+ * domain can be spread; else the walk goes on, unless a fresh placement is clearly better (the
+ * steps cannot leave a local optimum, the global re-plan can). Detection, the spread and the
+ * re-plan keep to the floor (floor_on()). Returns the cycles of settling left, and in *@search the
+ * noise a new target was searched on. */
 static guint
-choose_target(Plan *pl, guint mark, guint max_moves)
+choose_target(Plan *pl, guint mark, guint max_moves, Search *search)
 {
     guint settling = pl->p->settling;
     Change c = change_detected(pl);
-    if (c == CHANGE_LOAD)
-        settling = VMB_CPU_SETTLE_CYCLES + 1;
-    else if (c == CHANGE_NONE && settling != 1) {
-        plan_global_replan(pl, mark, max_moves);
-        return settling > 0 ? settling - 1 : 0;
+    *search = SEARCH_NONE;
+    if (c == CHANGE_LOAD) {
+        plan_undo_to(pl, mark);
+        search_target(pl, mark, max_moves);
+        *search = SEARCH_CURRENT;
+        return VMB_CPU_SETTLE_CYCLES;
     }
-    plan_undo_to(pl, mark);
-    search_target(pl, mark, max_moves);
+    if (settling == 1) {
+        plan_undo_to(pl, mark);
+        search_settled(pl, mark, max_moves);
+        *search = SEARCH_SETTLED;
+        return 0;
+    }
+    floor_on(pl);
+    if (c == CHANGE_SPREAD) {
+        plan_undo_to(pl, mark);
+        search_target(pl, mark, max_moves);
+    } else
+        plan_global_replan(pl, mark, max_moves);
+    floor_off(pl);
     return settling > 0 ? settling - 1 : 0;
 }
 
@@ -230,9 +327,10 @@ plan_toward_target(Plan *pl, guint max_moves, VmbCpuNext *next)
 {
     guint mark = pl->moves->len; /* the placements before it are made in any case */
     follow_targets(pl);
-    guint settling = choose_target(pl, mark, max_moves);
+    Search search;
+    guint settling = choose_target(pl, mark, max_moves, &search);
     if (next && next->targets)
-        export_targets(pl, mark, next->targets);
+        export_targets(pl, mark, search, next->targets);
     if (next)
         next->settling = settling;
     trim_walk(pl, mark, max_moves);

@@ -124,14 +124,14 @@ stored_target(const VmbCpuTask *t, const char *uuid, guint vcpu)
     return a && vcpu < a->len ? g_array_index(a, VmbCpuTarget, vcpu) : (VmbCpuTarget){0};
 }
 
-/* Keeps the plan's targets for the next cycle, and only those: a domain that is gone or a
- * vCPU that reached its target has none. */
+/* Keeps the plan's targets for the next cycle, and only those: a domain that is gone has
+ * none, a vCPU that reached its target only the noise it was searched on. */
 static void
 store_targets(VmbCpuTask *t, const GArray *refs, const VmbCpuTarget *targets)
 {
     g_hash_table_remove_all(t->targets);
     for (guint i = 0; i < refs->len; i++) {
-        if (!targets[i].set)
+        if (!targets[i].set && targets[i].noise <= 0)
             continue;
         const ItemRef *ref = &g_array_index(refs, ItemRef, i);
         GArray *a = g_hash_table_lookup(t->targets, ref->dom->uuid);

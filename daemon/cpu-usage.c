@@ -7,6 +7,7 @@
 typedef struct {
     guint nvcpus;
     guint64 *time_ns, *wait_ns;
+    gint *pcpu; /* each vCPU's pin in the last snapshot */
     VmbVcpuLoad *loads;
     gint64 mono_us;
     guint64 seen;
@@ -24,7 +25,8 @@ struct _VmbCpuUsage {
     guint npcpus;
     guint64 *pcpu_prev;
     double *pcpu_busy;
-    PartOfBusy bound; /* the part of busy time bound to the pCPU (snapshot.h) */
+    PartOfBusy bound;      /* the part of busy time bound to the pCPU (snapshot.h) */
+    GHashTable *pin_cycle; /* pCPU -> last cycle a vCPU was pinned to it or away from it */
     gboolean pcpu_valid;
     gint64 pcpu_mono_us;
 };
@@ -53,11 +55,6 @@ vmb_ewma(double previous, double sample, double alpha)
 /* Weight of the newest sample in the variance (the bench/ traces: slower averaging made
  * phase changes settle later without calming noisy hosts more). */
 #define VAR_ALPHA 0.5
-/* Variance assumed for a vCPU measured once (a 10-point standard deviation): one sample says
- * nothing about how much its load moves, and a zero would let the first cycle swap two equal
- * vCPUs over a few points of measurement noise (seen on TCG guests). Later samples replace it
- * at VAR_ALPHA per cycle. */
-#define FIRST_VAR 100.0
 
 void
 vmb_ewma_var(double *mean, double *var, double previous, double sample, double alpha)
@@ -76,6 +73,7 @@ history_free(DomHistory *h)
 {
     g_free(h->time_ns);
     g_free(h->wait_ns);
+    g_free(h->pcpu);
     g_free(h->loads);
     g_free(h);
 }
@@ -87,6 +85,7 @@ history_new(guint nvcpus)
     h->nvcpus = nvcpus;
     h->time_ns = g_new0(guint64, nvcpus);
     h->wait_ns = g_new0(guint64, nvcpus);
+    h->pcpu = g_new0(gint, nvcpus);
     h->loads = g_new0(VmbVcpuLoad, nvcpus);
     return h;
 }
@@ -128,6 +127,7 @@ vmb_cpu_usage_new(void)
     VmbCpuUsage *u = g_new0(VmbCpuUsage, 1);
     u->domains =
         g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) history_free);
+    u->pin_cycle = g_hash_table_new(g_direct_hash, g_direct_equal);
     return u;
 }
 
@@ -137,6 +137,7 @@ vmb_cpu_usage_free(VmbCpuUsage *u)
     if (!u)
         return;
     g_hash_table_unref(u->domains);
+    g_hash_table_unref(u->pin_cycle);
     g_free(u->pcpu_prev);
     g_free(u->pcpu_busy);
     part_clear(&u->bound);
@@ -170,11 +171,45 @@ update_pcpus(VmbCpuUsage *u, const VmbSnapshot *s)
     u->pcpu_valid = wall > 0;
 }
 
+static void
+note_pin_change(VmbCpuUsage *u, gint pcpu)
+{
+    if (pcpu >= 0)
+        g_hash_table_insert(u->pin_cycle, GINT_TO_POINTER(pcpu + 1), GSIZE_TO_POINTER(u->cycle));
+}
+
+/* pCPUs a vCPU was pinned to or away from since the last snapshot (by us or anyone): the
+ * run-queue wait of every vCPU there changes, so their levels move for a while. */
+static void
+note_pin_changes(VmbCpuUsage *u, const VmbSnapshot *s)
+{
+    for (guint i = 0; i < s->domains->len; i++) {
+        const VmbDomainStat *d = g_ptr_array_index(s->domains, i);
+        DomHistory *h = g_hash_table_lookup(u->domains, d->uuid);
+        for (guint v = 0; h && h->nvcpus == d->nvcpus && v < d->nvcpus; v++) {
+            if (h->pcpu[v] == d->vcpus[v].pcpu)
+                continue;
+            note_pin_change(u, h->pcpu[v]);
+            note_pin_change(u, d->vcpus[v].pcpu);
+        }
+    }
+}
+
+/* Tells @l's level when its pCPU last saw a pin change. */
+static void
+tell_pin_change(const VmbCpuUsage *u, VmbVcpuLoad *l, gint pcpu)
+{
+    gpointer at = pcpu >= 0 ? g_hash_table_lookup(u->pin_cycle, GINT_TO_POINTER(pcpu + 1)) : NULL;
+    if (at)
+        vmb_load_level_pinned(&l->level, GPOINTER_TO_SIZE(at));
+}
+
 void
 vmb_cpu_usage_update(VmbCpuUsage *u, const VmbSnapshot *s, double alpha)
 {
     u->cycle++;
     update_pcpus(u, s);
+    note_pin_changes(u, s);
 
     for (guint i = 0; i < s->domains->len; i++) {
         const VmbDomainStat *d = g_ptr_array_index(s->domains, i);
@@ -187,6 +222,7 @@ vmb_cpu_usage_update(VmbCpuUsage *u, const VmbSnapshot *s, double alpha)
             for (guint v = 0; v < d->nvcpus; v++) {
                 h->time_ns[v] = d->vcpus[v].time_ns;
                 h->wait_ns[v] = d->vcpus[v].wait_ns;
+                h->pcpu[v] = d->vcpus[v].pcpu;
             }
             h->mono_us = s->mono_us;
             h->seen = u->cycle;
@@ -200,20 +236,20 @@ vmb_cpu_usage_update(VmbCpuUsage *u, const VmbSnapshot *s, double alpha)
             double wait = vs->has_wait ? vmb_util_percent(h->wait_ns[v], vs->wait_ns, wall) : 0;
             double demand = vmb_util_demand(MIN(run, 100), wait);
             VmbVcpuLoad *l = &h->loads[v];
-            if (l->valid) {
-                vmb_ewma_var(&l->load, &l->var, l->demand, demand, alpha);
-            } else {
-                l->load = demand;
-                l->var = FIRST_VAR;
-            }
-            /* The smoothed mean of samples with variance var has variance
-             * var * alpha / (2 - alpha): that is how far l->load itself may be off. */
-            l->noise = sqrt(l->var * alpha / (2 - alpha));
+            tell_pin_change(u, l, vs->pcpu);
+            if (l->valid)
+                vmb_load_level_update(&l->level, demand, alpha, u->cycle);
+            else
+                vmb_load_level_start(&l->level, demand, alpha);
+            l->load = l->level.shown_mean;
+            l->var = l->level.shown_var;
+            l->noise = vmb_load_level_noise(&l->level);
             l->run = MIN(run, 100);
             l->demand = demand;
             l->valid = TRUE;
             h->time_ns[v] = vs->time_ns;
             h->wait_ns[v] = vs->wait_ns;
+            h->pcpu[v] = vs->pcpu;
         }
         if (wall > 0)
             h->mono_us = s->mono_us;
@@ -261,8 +297,10 @@ void
 vmb_cpu_usage_mark_moved(VmbCpuUsage *u, const char *uuid, guint vcpu)
 {
     DomHistory *h = g_hash_table_lookup(u->domains, uuid);
-    if (h && vcpu < h->nvcpus)
+    if (h && vcpu < h->nvcpus) {
         h->loads[vcpu].moved_cycle = u->cycle;
+        vmb_load_level_pinned(&h->loads[vcpu].level, u->cycle);
+    }
 }
 
 void

@@ -6,6 +6,7 @@
 
 #include <glib.h>
 
+#include "load-level.h"
 #include "snapshot.h"
 
 /* Percent of one CPU that @delta_ns of CPU time is over @wall_us; 0 if no time passed. */
@@ -25,6 +26,7 @@ typedef struct {
     double run;          /* percent it ran in the last interval */
     double demand;       /* percent it wanted in the last interval: ran plus waited */
     guint64 moved_cycle; /* cycle of the last pin change by us, 0 = never */
+    VmbLoadLevel level;  /* what load, var and noise come from */
 } VmbVcpuLoad;
 
 typedef struct _VmbCpuUsage VmbCpuUsage;

@@ -227,6 +227,91 @@ test_settling_refines(void)
     g_assert_cmpuint(h.settling, ==, 4); /* VMB_CPU_SETTLE_CYCLES */
 }
 
+/* A move above the hysteresis that the search left under its noise margin: when the noise
+ * estimate decays with the loads unchanged (the first samples' prior, a step's share) it is
+ * not taken, as detection counts the noise the target was searched on; a lasting change of
+ * load is still answered at once. */
+static void
+test_decayed_noise_no_move(void)
+{
+    Host h;
+    host_init(&h, 2, 8);
+    host_add(&h, 0, 40, 2.5, 0);
+    host_add(&h, 1, 20, 2.5, 0);
+    host_add(&h, 2, 6, 2.5, 0);
+    host_add(&h, 3, 54, 2.5, 1);
+    h.settling = 1; /* the search at the end of settling: moving vCPU 2 gains 6 < 2 x 4.3 */
+    g_assert_cmpuint(host_cycle(&h), ==, 0);
+    for (guint i = 0; i < h.n; i++)
+        h.items[i].noise = 0.5; /* 3 + 2 x 0.9 < 6: detected on this noise alone */
+    for (guint cycle = 0; cycle < 10; cycle++)
+        g_assert_cmpuint(host_cycle(&h), ==, 0);
+    h.items[3].load = 24; /* 66 against 24: moving vCPU 1 gains 20 */
+    g_assert_cmpuint(host_cycle(&h), >, 0);
+}
+
+/* The floor is on a pair of pCPUs, not per vCPU: the noise one vCPU had at the search does
+ * not add to the noise another has now. Both pCPUs' variance is 9.5 now and at the search
+ * (margin 3 + 2 x 3.1), so a gain of 10 is a change; a per-vCPU maximum (18.25, margin 11.5)
+ * would have hidden it. */
+static void
+test_floor_per_pair(void)
+{
+    Host h;
+    host_init(&h, 2, 8);
+    host_add(&h, 0, 40, 0.5, 0);
+    host_add(&h, 1, 10, 3, 0);
+    host_add(&h, 2, 30, 0.5, 1);
+    h.items[0].target.noise = 3;
+    h.items[1].target.noise = 0.5;
+    h.items[2].target.noise = 0.5;
+    g_assert_cmpuint(host_cycle(&h), >, 0);
+}
+
+/* The search at the end of settling counts the noise the variance converges to: what is left
+ * of the variance the change showed (noise 6 at the search four cycles ago, 36 / 16 = 2.25
+ * now) is taken out, so the current noise (1.5, margin 2 x 3 = 6) does not hide a gain of 6. */
+static void
+test_settled_noise_search(void)
+{
+    Host h;
+    host_init(&h, 2, 8);
+    host_add(&h, 0, 40, 1.5, 0);
+    host_add(&h, 1, 20, 1.5, 0);
+    host_add(&h, 2, 6, 1.5, 0);
+    host_add(&h, 3, 54, 1.5, 1);
+    for (guint i = 0; i < h.n; i++)
+        h.items[i].target.noise = 6;
+    h.settling = 1;
+    g_autoptr(GArray) moves = host_plan(&h);
+    g_assert_cmpuint(moves->len, ==, 1);
+    g_assert_cmpuint(g_array_index(moves, VmbCpuMove, 0).item, ==, 2);
+}
+
+/* A fresh placement that needs more pin changes than one cycle allows is still the search's
+ * target when the walk can make them before the next settling search: no single move or swap
+ * helps (160 on the busiest pCPU), the re-plan reaches 150, one pin change per cycle. */
+static void
+test_replan_walked(void)
+{
+    Host h;
+    host_init(&h, 3, 1);
+    h.tun.hysteresis = 5;
+    host_add(&h, 0, 90, 0, 0);
+    host_add(&h, 1, 80, 0, 2);
+    host_add(&h, 2, 90, 0, 1);
+    host_add(&h, 3, 70, 0, 0);
+    host_add(&h, 4, 60, 0, 2);
+    h.settling = 1;
+    guint changes = host_cycle(&h);
+    g_assert_cmpuint(changes, ==, 1);
+    for (guint cycle = 0; cycle < 4; cycle++)
+        changes += host_cycle(&h);
+    g_assert_cmpuint(changes, >, 1);
+    g_assert_cmpuint(changes, <=, 4);
+    g_assert_cmpfloat(host_max_load(&h), ==, 150);
+}
+
 /* A pending target move whose destination is no longer allowed is dropped, and the next plan
  * decides afresh from the pins. */
 static void
@@ -236,7 +321,7 @@ test_pending_target_dropped(void)
     host_init(&h, 3, 8);
     host_add(&h, 0, 50, 0, 0);
     host_add(&h, 1, 50, 0, 0);
-    h.items[1].target = (VmbCpuTarget){TRUE, 2, 0, VMB_CPU_BALANCE};
+    h.items[1].target = (VmbCpuTarget){TRUE, 2, 0, VMB_CPU_BALANCE, 0};
     h.allowed[2] = FALSE;
     g_autoptr(GArray) moves = host_plan(&h);
     g_assert_cmpuint(moves->len, ==, 1);
@@ -263,6 +348,10 @@ main(int argc, char **argv)
     g_test_add_func("/cpu-target/stops-when-reached", test_stops_when_reached);
     g_test_add_func("/cpu-target/swap-not-split", test_swap_not_split);
     g_test_add_func("/cpu-target/settling-refines", test_settling_refines);
+    g_test_add_func("/cpu-target/decayed-noise-no-move", test_decayed_noise_no_move);
+    g_test_add_func("/cpu-target/floor-per-pair", test_floor_per_pair);
+    g_test_add_func("/cpu-target/settled-noise-search", test_settled_noise_search);
+    g_test_add_func("/cpu-target/replan-walked", test_replan_walked);
     g_test_add_func("/cpu-target/pending-target-dropped", test_pending_target_dropped);
     g_test_add_func("/cpu-target/placement-outside-budget", test_placement_outside_budget);
     return g_test_run();

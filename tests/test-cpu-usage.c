@@ -132,6 +132,30 @@ test_history(void)
     g_assert_cmpuint(vmb_cpu_usage_cycle(u), ==, 5);
 }
 
+/* Two domains of one vCPU: A stays on pCPU 0, B moves from pCPU 1 to pCPU 0 at the third
+ * snapshot. A's level hears of the pin change on its pCPU (its wait moves with it); a vCPU on
+ * no touched pCPU does not. */
+static void
+test_pin_change_heard(void)
+{
+    const char *ua = "3b6b6c5e-0000-4000-8000-00000000000a";
+    const char *ub = "3b6b6c5e-0000-4000-8000-00000000000b";
+    g_autoptr(VmbCpuUsage) u = vmb_cpu_usage_new();
+    for (guint k = 0; k < 4; k++) {
+        g_autoptr(VmbSnapshot) s = vmb_snapshot_new(3);
+        s->mono_us = (gint64) k * 1000000;
+        VmbDomainStat *a = vmb_domain_stat_new("a", ua, 1);
+        a->vcpus[0] = (VmbVcpuStat){k * 500000000ULL, 0, TRUE, 0};
+        VmbDomainStat *b = vmb_domain_stat_new("b", ub, 1);
+        b->vcpus[0] = (VmbVcpuStat){k * 500000000ULL, 0, TRUE, k >= 2 ? 0 : 1};
+        g_ptr_array_add(s->domains, a);
+        g_ptr_array_add(s->domains, b);
+        vmb_cpu_usage_update(u, s, 0.5);
+        guint64 heard = vmb_cpu_usage_vcpu(u, ua, 0)->level.pinned_cycle;
+        g_assert_cmpuint(heard, ==, k >= 2 ? 3 : 0);
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -141,5 +165,6 @@ main(int argc, char **argv)
     g_test_add_func("/cpu-usage/ewma", test_ewma);
     g_test_add_func("/cpu-usage/ewma-variance", test_ewma_var);
     g_test_add_func("/cpu-usage/history", test_history);
+    g_test_add_func("/cpu-usage/pin-change-heard", test_pin_change_heard);
     return g_test_run();
 }
