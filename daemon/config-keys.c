@@ -32,7 +32,7 @@ static const VmbKeyInfo keys[] = {
     {"cpu.hysteresis", VMB_KEY_DOUBLE, 0.5, 50, OFF(cpu_hysteresis), FALSE,
      "minimum gain, in percent of one pCPU, for a move"},
     {"cpu.max_moves", VMB_KEY_UINT, 0, 1000, OFF(cpu_max_moves), FALSE,
-     "most pin changes per cycle for rebalancing; 0 = scale with the host: max(8, pCPUs / 4)"},
+     "most pin changes per cycle for rebalancing; 0 = scale with the host: max(8, pCPUs / 2)"},
     {"cpu.smoothing", VMB_KEY_DOUBLE, 0.05, 1, OFF(cpu_smoothing), FALSE,
      "EWMA weight of the newest load sample (1 = no smoothing)"},
     {"cpu.cooldown", VMB_KEY_UINT, 0, 100, OFF(cpu_cooldown), FALSE,

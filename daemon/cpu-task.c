@@ -13,8 +13,10 @@
 guint
 vmb_cpu_task_max_moves(const VmbConfig *c, guint n_allowed)
 {
-    /* A big host needs more moves to settle after a change than a small one. */
-    return c->cpu_max_moves ? c->cpu_max_moves : MAX(8, n_allowed / 4);
+    /* A big host needs more moves to settle after a change than a small one: with a quarter
+     * of its pCPUs, small-64 and scale-256 walked their first target for 5 cycles and settled
+     * after 10 and 12 (bench/notes.md, vCPU item 3b). */
+    return c->cpu_max_moves ? c->cpu_max_moves : MAX(8, n_allowed / 2);
 }
 
 void

@@ -48,7 +48,7 @@ typedef struct {
     guint moves_failed;
 } VmbCpuCycleResult;
 
-/* cpu.max_moves in effect on a host with @n_allowed pCPUs (0 = max(8, pCPUs / 4)). */
+/* cpu.max_moves in effect on a host with @n_allowed pCPUs (0 = max(8, pCPUs / 2)). */
 guint vmb_cpu_task_max_moves(const VmbConfig *c, guint n_allowed);
 void vmb_cpu_task_init(VmbCpuTask *t);
 void vmb_cpu_task_clear(VmbCpuTask *t);
