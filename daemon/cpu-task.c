@@ -147,6 +147,24 @@ store_targets(VmbCpuTask *t, const GArray *refs, const VmbCpuTarget *targets)
     }
 }
 
+/* Does a stored target still move a vCPU? (A vCPU that reached its target keeps only the noise
+ * it was searched on.) */
+static gboolean
+targets_pending(const VmbCpuTask *t)
+{
+    GHashTableIter it;
+    gpointer value;
+    g_hash_table_iter_init(&it, t->targets);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        const GArray *a = value;
+        for (guint v = 0; v < a->len; v++) {
+            if (g_array_index(a, VmbCpuTarget, v).set)
+                return TRUE;
+        }
+    }
+    return FALSE;
+}
+
 /* The pCPUs vCPUs may be pinned to (cpu.cpus); returns how many. */
 static guint
 allowed_pcpus(const VmbSnapshot *s, const VmbConfig *c, gboolean hk_on, gboolean *allowed)
@@ -629,7 +647,7 @@ vmb_cpu_task_run(VmbCpuTask *t, VmbHypervisor *hv, const VmbSnapshot *s, const V
     result->planned = moves->len;
     apply_moves(t, hv, moves, items, refs, dry_run, report, report_data, result, made);
     record_moves(t, &problem, moves, made, refs, cycle, c->cpu_hysteresis);
-    gboolean stable = moves->len == 0 && t->settling == 0 && g_hash_table_size(t->targets) == 0;
+    gboolean stable = moves->len == 0 && t->settling == 0 && !targets_pending(t);
     move_memory_home(t, hv, s, c, &problem, items, refs, stable, dry_run, report, report_data,
                      result);
 }
