@@ -22,7 +22,10 @@
  *    all of it while w1 + w2 <= 1 (or the light thread fits the heavy one's slack), 1 + smt_gain
  *    when both threads want at least g', in between the light thread is served whole (it runs
  *    longer, b_light = m / g') and the heavy one gets what is left. E.g. smt_gain 0.25:
- *    (0.3, 0.3) -> 0.6, (1, 0.5) -> 1 + 0.5 x 0.4 = 1.2 (0.7 + 0.5), (1, 1) -> 1.25;
+ *    (0.3, 0.3) -> 0.6, (1, 0.5) -> 1 + 0.5 x 0.4 = 1.2 (0.7 + 0.5), (1, 1) -> 1.25.
+ *    Overlapping at random (o = b1 b2) gives the same work: (b1, b2) in [0,1]^2 maps onto the
+ *    same polygon (b1 = 1 onto the edge p1 + k p2 = 1), as a thread busy all the time
+ *    overlaps all of its sibling's busy time in any arrangement; only latency differs;
  *  - the old charge stays as a stated variant ("random overlap"): a core of two threads with
  *    utilisations u1, u2 delivers u1 + u2 - u1 * u2 * (1 - smt_gain), as if the threads ran
  *    at independent random times (a share u1 * u2 both at once), charged even when neither
