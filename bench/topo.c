@@ -393,9 +393,9 @@ charge(const TTrace *t, const Rec *r, const gint *p, const Model *m, double *wor
                       tp->core_first[core + 1] - tp->core_first[core], u, prog);
     for (guint i = 0; i < t->n; i++) {
         guint c = (guint) p[i];
-        /* in proportion to demand within the pCPU: max-min fair is close enough when the sum is
-         * <= 100 (exact then), exact for equal demands; the bench's vCPUs on one pCPU rarely
-         * differ much */
+        /* the thread's progress in proportion to demand: max-min fair would differ only on a
+         * thread served less than its demand whose vCPUs' demands differ; the bench's vCPUs on
+         * one pCPU rarely differ much */
         double got = sum[c] > 0 ? r->dem[i] * prog[c] * 100 / sum[c] : 0;
         double remote = tp->cpu[c].node != (guint) r->node[i] ? 1 - m->remote_penalty : 1;
         work[i] = got * remote;
