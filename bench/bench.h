@@ -246,3 +246,8 @@ Timing bench_timing(GArray *ms, GArray *cpu_ms);
 
 /* ---- topology (topo.c): SMT and NUMA hosts, the section "Topology" of RESULTS.md */
 void bench_topology(GString *md, gboolean smoke);
+/* The fluid-core charge (the header of topo.c): the progress @p1, @p2 (fractions of one thread)
+ * of a core's two threads with demands @w1, @w2 <= 1. */
+void bench_topo_fluid_core(double w1, double w2, double smt_gain, double *p1, double *p2);
+/* The charge checked on a table of small cases; FALSE (and a message) when one is off. */
+gboolean bench_topo_charge_ok(void);

@@ -36,6 +36,8 @@ vmb_bench_sane(Bench *b)
             }
         }
     }
+    if (!bench_topo_charge_ok())
+        ok = FALSE;
     if (b->did_cost && (b->cost.dec[0].plan_steady.runs == 0 ||
                         b->cost.dec[1].plan_steady.runs == 0 || b->cost.cyc_total.runs == 0)) {
         fprintf(stderr, "vmb-bench: cost not measured\n");
