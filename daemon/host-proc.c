@@ -361,6 +361,10 @@ typedef struct {
     guint line; /* where it was seen, 0 when not yet */
 } MemField;
 
+/* The most kB a value may hold: its size in bytes must fit 64 bits (the coordinator computes
+ * in bytes too), 16 EiB, far above any host. */
+#define MEMINFO_MAX_KIB (G_MAXUINT64 / 1024)
+
 /* A "Key:   value kB" value, the cursor after the colon. */
 static gboolean
 parse_kib_value(Lines *it, const char *key, guint64 *kib, GError **error)
@@ -374,6 +378,12 @@ parse_kib_value(Lines *it, const char *key, guint64 *kib, GError **error)
     if (!parse_u64(token, len, kib)) {
         g_autofree char *quoted = quote_token(token, len);
         line_error(error, it, "%s value %s is not a number", key, quoted);
+        return FALSE;
+    }
+    if (*kib > MEMINFO_MAX_KIB) {
+        line_error(error, it,
+                   "%s value %" G_GUINT64_FORMAT " kB is out of range (0..%" G_GUINT64_FORMAT ")",
+                   key, *kib, (guint64) MEMINFO_MAX_KIB);
         return FALSE;
     }
     if (!next_token(it, &token, &len) || len != 2 || memcmp(token, "kB", 2) != 0) {

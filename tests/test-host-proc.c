@@ -212,6 +212,9 @@ static const BadCase bad_meminfo[] = {
      ":3: MemAvailable value \"-22576560\" is not a number"},
     {"meminfo-overflow", VMB_HOST_PROC_ERROR_MALFORMED,
      ":1: MemTotal value \"18446744073709551616\" is not a number"},
+    /* a number, but no host has it: its size in bytes would not fit 64 bits (a fuzz find) */
+    {"meminfo-too-large", VMB_HOST_PROC_ERROR_MALFORMED,
+     ":1: MemTotal value 18446744073709551615 kB is out of range (0..18014398509481983)"},
     {"meminfo-no-unit", VMB_HOST_PROC_ERROR_MALFORMED,
      ":3: MemAvailable value is not followed by \"kB\""},
     {"meminfo-wrong-unit", VMB_HOST_PROC_ERROR_MALFORMED,
