@@ -589,6 +589,34 @@ test_numa_home(gconstpointer data)
     bench_clear(&b);
 }
 
+/* The same split after the balancer has searched a target (e and f share pCPU 8 at first, so
+ * one of them moves): the task then keeps the noise each vCPU was searched on, which is no
+ * pending move, and the memory still moves once the placement is stable (to node 3, the
+ * emptiest of 4 nodes of 4 cores). */
+static void
+test_numa_home_after_search(void)
+{
+    Bench b;
+    bench_init(&b,
+               "[host]\nsockets = 1\ncores = 16\nnodes = 4\n"
+               "[domain a]\nvcpus = 3\nload = 60\npin = 0,1,2\n"
+               "[domain b]\nvcpus = 3\nload = 60\npin = 3,4,5\n"
+               "[domain c]\nvcpus = 2\nload = 90\npin = 6,7\n"
+               "[domain e]\nload = 90\nnoise = 2\npin = 8\n"
+               "[domain f]\nload = 90\nnoise = 2\npin = 8\n",
+               FALSE);
+    g_ptr_array_set_size(homes, 0);
+    for (guint i = 0; i < 12; i++)
+        cycle(&b, FALSE, 5);
+    g_assert_cmpint(pin_of(&b, "e", 0), !=, pin_of(&b, "f", 0)); /* the search moved one */
+    VmbFakeDomainInfo info;
+    g_assert_true(vmb_hv_fake_domain_info(b.hv, "b", &info));
+    g_assert_cmpuint(info.mem_moves, ==, 1);
+    g_assert_cmpint(info.mem_node, ==, 3);
+    g_assert_cmpuint(homes->len, ==, 1);
+    bench_clear(&b);
+}
+
 /* The host refuses memory moves (as libvirt without the cpuset controller): one warning for
  * the domain, no pin change for it, no new try until numa_move_interval (here 60 s) passed. */
 static void
@@ -706,6 +734,7 @@ main(int argc, char **argv)
     g_test_add_func("/balancer/pin-to-core", test_pin_to_core);
     g_test_add_data_func("/balancer/numa-home", GINT_TO_POINTER(FALSE), test_numa_home);
     g_test_add_data_func("/balancer/numa-home-numatune", GINT_TO_POINTER(TRUE), test_numa_home);
+    g_test_add_func("/balancer/numa-home-after-search", test_numa_home_after_search);
     g_test_add_func("/balancer/numa-home-refused", test_numa_home_refused);
     int rc = g_test_run();
     g_clear_pointer(&verdicts, g_ptr_array_unref);
