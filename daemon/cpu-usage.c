@@ -242,7 +242,6 @@ vmb_cpu_usage_update(VmbCpuUsage *u, const VmbSnapshot *s, double alpha)
             else
                 vmb_load_level_start(&l->level, demand, alpha);
             l->load = l->level.shown_mean;
-            l->var = l->level.shown_var;
             l->noise = vmb_load_level_noise(&l->level);
             l->run = MIN(run, 100);
             l->demand = demand;

@@ -21,12 +21,11 @@ void vmb_ewma_var(double *mean, double *var, double previous, double sample, dou
 typedef struct {
     gboolean valid;      /* measured over at least one interval */
     double load;         /* smoothed demand, percent */
-    double var;          /* exponentially weighted variance of the demand samples */
     double noise;        /* standard deviation of the smoothed load (how far it may be off) */
     double run;          /* percent it ran in the last interval */
     double demand;       /* percent it wanted in the last interval: ran plus waited */
     guint64 moved_cycle; /* cycle of the last pin change by us, 0 = never */
-    VmbLoadLevel level;  /* what load, var and noise come from */
+    VmbLoadLevel level;  /* what load and noise come from */
 } VmbVcpuLoad;
 
 typedef struct _VmbCpuUsage VmbCpuUsage;

@@ -24,27 +24,23 @@
 /* The first samples' prior (FIRST_VAR) is down to a sixteenth after this many. */
 #define YOUNG_SAMPLES 5
 
-void
-vmb_load_level_start(VmbLoadLevel *lv, double sample, double alpha)
-{
-    *lv = (VmbLoadLevel){.mean = sample, .var = FIRST_VAR, .last = sample, .samples = 1};
-    /* the prior stands for many samples: the level's share of it is the EWMA's steady one */
-    lv->share = alpha / (2 - alpha);
-    lv->shown_mean = lv->mean;
-    lv->shown_var = lv->var;
-    lv->shown_noise = sqrt(lv->var * lv->share);
-}
-
 static double
 burst_var_at(const VmbLoadLevel *lv, guint64 cycle)
 {
     return lv->burst_var * pow(0.5, (double) (cycle - lv->burst_cycle) / BURST_HALF_LIFE);
 }
 
+/* How far a sample may be from a level and still be near it. */
+static double
+near_margin(const VmbLoadLevel *lv)
+{
+    return MAX(SHIFT_Z * sqrt(lv->var), SHIFT_MIN);
+}
+
 static gboolean
 far_from_level(const VmbLoadLevel *lv, double x)
 {
-    return fabs(x - lv->mean) > MAX(SHIFT_Z * sqrt(lv->var), SHIFT_MIN);
+    return fabs(x - lv->mean) > near_margin(lv);
 }
 
 /* An excursion opens at a far sample, from the level before it (not while the first samples'
@@ -70,13 +66,13 @@ close_excursion(VmbLoadLevel *lv, double x, guint64 cycle)
         lv->away_cycle = 0;
         return;
     }
-    double size = lv->peak;
-    if (fabs(x - lv->before) > MAX(SHIFT_Z * sqrt(lv->var), SHIFT_MIN)) {
-        lv->peak = MAX(lv->peak, fabs(x - lv->before));
+    double away = fabs(x - lv->before);
+    if (away > near_margin(lv)) {
+        lv->peak = MAX(lv->peak, away);
         return;
     }
-    if (size * size > burst_var_at(lv, cycle)) {
-        lv->burst_var = size * size;
+    if (lv->peak * lv->peak > burst_var_at(lv, cycle)) {
+        lv->burst_var = lv->peak * lv->peak;
         lv->burst_cycle = cycle;
     }
     lv->away_cycle = 0;
@@ -104,7 +100,7 @@ static gboolean
 level_moved(const VmbLoadLevel *lv, double x, guint64 cycle)
 {
     double d = fabs(x - lv->mean), before = fabs(lv->held[1] - lv->mean);
-    gboolean receding = d < before - MAX(SHIFT_Z * sqrt(lv->var), SHIFT_MIN);
+    gboolean receding = d < before - near_margin(lv);
     gboolean ours = lv->pinned_cycle && cycle <= lv->pinned_cycle + PIN_EFFECT_CYCLES;
     return !ours && far_from_level(lv, x) && same_side(lv, lv->held[1], x) && !receding &&
            d * d > SHIFT_Z * SHIFT_Z * burst_var_at(lv, cycle);
@@ -129,8 +125,19 @@ show(VmbLoadLevel *lv, double alpha)
     for (guint k = 0; k < lv->n_held; k++)
         take(&usual, lv->held[k], alpha);
     lv->shown_mean = usual.mean;
-    lv->shown_var = usual.var;
     lv->shown_noise = sqrt(usual.var * usual.share);
+}
+
+void
+vmb_load_level_start(VmbLoadLevel *lv, double sample, double alpha)
+{
+    /* the prior stands for many samples: the level's share of it is the EWMA's steady one */
+    *lv = (VmbLoadLevel){.mean = sample,
+                         .var = FIRST_VAR,
+                         .last = sample,
+                         .samples = 1,
+                         .share = alpha / (2 - alpha)};
+    show(lv, alpha);
 }
 
 void

@@ -24,9 +24,8 @@ typedef struct {
     double mean;        /* the level: smoothed demand, percent */
     double var;         /* variance of the samples about it */
     double last;        /* the last sample taken into mean and var */
-    double shown_mean;  /* what the level shows (see show()): the load... */
-    double shown_var;   /* ...the variance of the samples about it... */
-    double shown_noise; /* ...and its own standard deviation */
+    double shown_mean;  /* what the level shows (see show()): the load */
+    double shown_noise; /* and its own standard deviation */
     double share;       /* the level's variance as a share of the samples' */
     double held[2];     /* samples far from the level, held back */
     guint n_held;

@@ -16,6 +16,18 @@ feed_steady(VmbLoadLevel *lv, double base, double amp, guint n, guint64 cycle)
     return cycle;
 }
 
+/* @n samples at @x from *@cycle on: did the level jump at one of them? */
+static gboolean
+feed_jumps(VmbLoadLevel *lv, double x, guint n, guint64 *cycle)
+{
+    gboolean jumped = FALSE;
+    for (guint k = 0; k < n; k++, (*cycle)++) {
+        vmb_load_level_update(lv, x, ALPHA, *cycle);
+        jumped |= lv->jumped;
+    }
+    return jumped;
+}
+
 typedef struct {
     const char *name;
     double samples[6]; /* after 40 steady cycles at 20 +/- 1 */
@@ -103,20 +115,10 @@ test_bursts(void)
     g_assert_cmpfloat(fabs(lv.shown_mean - 20), <, 3);
     g_assert_cmpfloat(lv.burst_var, >=, 35.0 * 35.0);
     /* the same burst again, soon: not a move of the level */
-    gboolean jumped = FALSE;
-    for (guint k = 0; k < 4; k++, cycle++) {
-        vmb_load_level_update(&lv, 60, ALPHA, cycle);
-        jumped |= lv.jumped;
-    }
-    g_assert_false(jumped);
+    g_assert_false(feed_jumps(&lv, 60, 4, &cycle));
     /* long after, the memory has faded: the same move is taken again */
     cycle = feed_steady(&lv, 20, 1, 400, cycle);
-    jumped = FALSE;
-    for (guint k = 0; k < 3; k++, cycle++) {
-        vmb_load_level_update(&lv, 60, ALPHA, cycle);
-        jumped |= lv.jumped;
-    }
-    g_assert_true(jumped);
+    g_assert_true(feed_jumps(&lv, 60, 3, &cycle));
 }
 
 /* A step just after a pin change on the vCPU's pCPU is ours (the run-queue wait moved): it
@@ -128,18 +130,9 @@ test_after_pin_change(void)
     vmb_load_level_start(&lv, 20, ALPHA);
     guint64 cycle = feed_steady(&lv, 20, 1, 40, 2);
     vmb_load_level_pinned(&lv, cycle - 1);
-    gboolean jumped = FALSE;
-    for (guint k = 0; k < 3; k++, cycle++) {
-        vmb_load_level_update(&lv, 60, ALPHA, cycle);
-        jumped |= lv.jumped;
-    }
-    g_assert_false(jumped);
+    g_assert_false(feed_jumps(&lv, 60, 3, &cycle));
     cycle = feed_steady(&lv, 20, 1, 400, cycle); /* past the burst it left */
-    for (guint k = 0; k < 3; k++, cycle++) {
-        vmb_load_level_update(&lv, 60, ALPHA, cycle);
-        jumped |= lv.jumped;
-    }
-    g_assert_true(jumped);
+    g_assert_true(feed_jumps(&lv, 60, 3, &cycle));
 }
 
 /* Noise alone never moves the level by a jump. */
