@@ -244,7 +244,8 @@ void bench_metrics_cost_clear(MetricsCost *m);
  * measured); both sorted in place. */
 Timing bench_timing(GArray *ms, GArray *cpu_ms);
 
-/* ---- topology (topo.c): SMT and NUMA hosts, the section "Topology" of RESULTS.md */
+/* ---- topology (topo.c; the model in topo-model.c): SMT and NUMA hosts, the section "Topology"
+ * of RESULTS.md */
 void bench_topology(GString *md, gboolean smoke);
 /* The fluid-core charge (the header of topo.c): the progress @p1, @p2 (fractions of one thread)
  * of a core's two threads with demands @w1, @w2 <= 1. */

@@ -39,27 +39,14 @@
  *  - vCPUs pinned to a set (cpu.pin_to = core, cache, node) are placed the same way among the
  *    set's pCPUs only: the kernel balances perfectly inside a set, once per record.
  * bench/notes.md gives the sources of every figure. */
-#include "bench.h"
+#include "topo-private.h"
 
 #include <math.h>
-#include <stdio.h>
-#include <string.h>
 
 #include "hv-fake.h"
 
-typedef enum {
-    T_VMBALANCE,
-    T_VMB_CORE, /* vmbalance with cpu.pin_to = core, cache, node */
-    T_VMB_CACHE,
-    T_VMB_NODE,
-    T_NOPIN,      /* kernel, NUMA by chance */
-    T_NOPIN_NUMA, /* kernel with automatic NUMA balancing */
-    T_SEED001,
-    T_SEED004,
-    T_LXD,    /* count-based round robin, pinned at start */
-    T_ORACLE, /* per phase, greedy on the model with the phase's nominal loads */
-    N_TALGOS,
-} TAlgo;
+/* The model is in topo-model.c, the oracle in topo-oracle.c, the metrics in topo-eval.c; this
+ * file builds the traces, runs the algorithms on them and writes the section. */
 
 static const char *const talgo_names[N_TALGOS] = {
     "vmbalance",
@@ -73,35 +60,6 @@ static const char *const talgo_names[N_TALGOS] = {
     "count round robin (LXD)",
     "oracle (per phase)",
 };
-
-typedef struct {
-    double t;
-    gboolean steady;
-    gint *pcpu;  /* [n] -1 floating or on a set */
-    gint *set;   /* [n] index in TTrace.sets of its set pin, -1 none */
-    double *dem; /* [n] nominal demand, percent */
-    gint *node;  /* [n] memory node of its domain */
-    guint *dom;  /* [n] */
-    guint phase;
-} Rec;
-
-typedef struct {
-    CpuTrace tr;
-    VmbTopology *topo;
-    guint n; /* vCPUs, all domains, in scenario order */
-    GPtrArray *recs[N_TALGOS];
-    GPtrArray *sets; /* VmbCpuSet*: the set pins seen, each once */
-    guint64 pins[N_TALGOS], steady_pins[N_TALGOS];
-} TTrace;
-
-typedef struct {
-    double work;     /* delivered / demanded */
-    double core_max; /* time-averaged most loaded core, percent of one core (steady) */
-    double remote;   /* share of delivered work run remote */
-    guint doubleups; /* steady cycles with busy siblings while a core idles */
-    guint splits;    /* steady domain-cycles split while their memory node had room */
-    guint steady;    /* steady cycles */
-} TMetrics;
 
 static void
 rec_free(gpointer p)
@@ -329,424 +287,6 @@ run_algo(TTrace *t, TAlgo a)
     bench_cpu_algo_free(algo);
 }
 
-/* ---- the model */
-
-typedef enum {
-    CHARGE_FLUID,   /* work-conserving core (the default) */
-    CHARGE_OVERLAP, /* the old charge: threads overlap at random, independently */
-    N_CHARGES,
-} Charge;
-
-static const char *const charge_names[N_CHARGES] = {"fluid core", "random overlap"};
-
-typedef struct {
-    double smt_gain, remote_penalty;
-    Charge charge;
-} Model;
-
-void
-bench_topo_fluid_core(double w1, double w2, double smt_gain, double *p1, double *p2)
-{
-    double g1 = (1 + smt_gain) / 2, k = (1 - smt_gain) / (1 + smt_gain);
-    double m = MIN(w1, w2), M = MAX(w1, w2);
-    double light = MIN(m, g1), heavy = MIN(M, 1 - k * light);
-    *p1 = w1 <= w2 ? light : heavy;
-    *p2 = w1 <= w2 ? heavy : light;
-}
-
-/* The progress of each thread of the core that holds pCPU @cpus[0..@n) from their use @u, into
- * @prog (fractions of one thread). */
-static void
-core_progress(const Model *m, const guint *cpus, guint n, const double *u, double *prog)
-{
-    if (n == 1) {
-        prog[cpus[0]] = u[cpus[0]];
-    } else if (m->charge == CHARGE_FLUID) {
-        g_assert(n == 2); /* the bench's hosts have two threads a core */
-        bench_topo_fluid_core(u[cpus[0]], u[cpus[1]], m->smt_gain, &prog[cpus[0]], &prog[cpus[1]]);
-    } else {
-        double U = 0, prod = 1;
-        for (guint k = 0; k < n; k++) {
-            U += u[cpus[k]];
-            prod *= u[cpus[k]];
-        }
-        double f = U > 0 ? (U - prod * (1 - m->smt_gain)) / U : 1;
-        for (guint k = 0; k < n; k++)
-            prog[cpus[k]] = u[cpus[k]] * f;
-    }
-}
-
-/* Work delivered per vCPU for placement @p (every vCPU on a pCPU); fills @work, and @u with
- * each pCPU's use (its demand, up to 1). */
-static void
-charge(const TTrace *t, const Rec *r, const gint *p, const Model *m, double *work, double *u)
-{
-    const VmbTopology *tp = t->topo;
-    g_autofree double *sum = g_new0(double, tp->npcpus);
-    g_autofree double *prog = g_new0(double, tp->npcpus);
-    for (guint i = 0; i < t->n; i++)
-        sum[p[i]] += r->dem[i];
-    for (guint c = 0; c < tp->npcpus; c++)
-        u[c] = MIN(1.0, sum[c] / 100.0);
-    for (guint core = 0; core < tp->ncores; core++)
-        core_progress(m, tp->core_cpus + tp->core_first[core],
-                      tp->core_first[core + 1] - tp->core_first[core], u, prog);
-    for (guint i = 0; i < t->n; i++) {
-        guint c = (guint) p[i];
-        /* the thread's progress in proportion to demand: max-min fair would differ only on a
-         * thread served less than its demand whose vCPUs' demands differ; the bench's vCPUs on
-         * one pCPU rarely differ much */
-        double got = sum[c] > 0 ? r->dem[i] * prog[c] * 100 / sum[c] : 0;
-        double remote = tp->cpu[c].node != (guint) r->node[i] ? 1 - m->remote_penalty : 1;
-        work[i] = got * remote;
-    }
-}
-
-static guint64
-hash2(guint64 a, guint64 b)
-{
-    return bench_mix(a * 0x9e3779b97f4a7c15ULL ^ b);
-}
-
-/* The kernel's choice for floating vCPUs (see the header), into @p. */
-static void kernel_place(const TTrace *t, const Rec *r, gboolean numa, gint *p);
-
-/* Is @c a candidate for vCPU @i: in its set pin, if any. */
-static gboolean
-in_set(const TTrace *t, const Rec *r, guint i, guint c)
-{
-    return !r->set || r->set[i] < 0 || vmb_cpuset_has(g_ptr_array_index(t->sets, r->set[i]), c);
-}
-
-static void
-kernel_place(const TTrace *t, const Rec *r, gboolean numa, gint *p)
-{
-    const VmbTopology *tp = t->topo;
-    g_autofree double *tl = g_new0(double, tp->npcpus);
-    g_autofree guint *order = g_new(guint, t->n);
-    guint nf = 0;
-    for (guint i = 0; i < t->n; i++) {
-        p[i] = r->pcpu[i];
-        if (p[i] >= 0)
-            tl[p[i]] += r->dem[i];
-        else
-            order[nf++] = i;
-    }
-    for (guint a = 1; a < nf; a++) { /* demand, largest first (insertion sort, stable) */
-        guint x = order[a], b = a;
-        for (; b > 0 && r->dem[order[b - 1]] < r->dem[x]; b--)
-            order[b] = order[b - 1];
-        order[b] = x;
-    }
-    g_autofree guint *cand = g_new(guint, tp->npcpus);
-    for (guint k = 0; k < nf; k++) {
-        guint i = order[k];
-        gint chosen = -1;
-        for (guint level = 0; level < 3 && chosen < 0; level++) {
-            for (guint local = numa ? 1 : 0; local < 2 && chosen < 0; local--) {
-                guint nc = 0;
-                double least = INFINITY;
-                for (guint c = 0; c < tp->npcpus; c++) {
-                    if ((local && tp->cpu[c].node != (guint) r->node[i]) || !in_set(t, r, i, c))
-                        continue;
-                    gboolean ok;
-                    if (level == 0) { /* an idle core */
-                        guint n;
-                        const guint *cs = vmb_topology_core_cpus(tp, c, &n);
-                        ok = TRUE;
-                        for (guint j = 0; j < n; j++)
-                            ok = ok && tl[cs[j]] == 0;
-                    } else if (level == 1) {
-                        ok = tl[c] == 0;
-                    } else {
-                        ok = tl[c] <= least;
-                        if (tl[c] < least) {
-                            least = tl[c];
-                            nc = 0;
-                        }
-                    }
-                    if (ok)
-                        cand[nc++] = c;
-                }
-                if (nc)
-                    chosen = (gint) cand[hash2(i, r->phase) % nc];
-                if (local == 0)
-                    break;
-            }
-        }
-        p[i] = chosen;
-        tl[chosen] += r->dem[i];
-    }
-}
-
-/* The total work of placement @q (every vCPU on a pCPU) for @r under @m. */
-static double
-total_work(const TTrace *t, const Rec *r, const gint *q, const Model *m, double *work, double *u)
-{
-    charge(t, r, q, m, work, u);
-    double total = 0;
-    for (guint j = 0; j < t->n; j++)
-        total += work[j];
-    return total;
-}
-
-/* Is pCPU @c emptier than @best under the thread loads @tl: its core less loaded, then the
- * thread itself. */
-static gboolean
-emptier(const VmbTopology *tp, const double *tl, guint c, guint best)
-{
-    double lc = 0, lb = 0;
-    guint nc, nb;
-    const guint *cc = vmb_topology_core_cpus(tp, c, &nc),
-                *cb = vmb_topology_core_cpus(tp, best, &nb);
-    for (guint k = 0; k < nc; k++)
-        lc += tl[cc[k]];
-    for (guint k = 0; k < nb; k++)
-        lb += tl[cb[k]];
-    return lc < lb - 1e-9 || (lc < lb + 1e-9 && tl[c] < tl[best] - 1e-9);
-}
-
-/* Local search on placement @p for @r: moves of one vCPU, then swaps of two on different pCPUs,
- * each taken when it raises the model's total work, until none does (or 100 passes). */
-static void
-oracle_improve(const TTrace *t, const Rec *r, const Model *m, gint *p, double *work, double *u)
-{
-    double cur = total_work(t, r, p, m, work, u);
-    for (guint pass = 0; pass < 100; pass++) {
-        gboolean better = FALSE;
-        for (guint i = 0; i < t->n; i++) {
-            if (r->dem[i] <= 0)
-                continue;
-            for (guint c = 0; c < t->topo->npcpus; c++) {
-                gint was = p[i];
-                p[i] = (gint) c;
-                double tw = total_work(t, r, p, m, work, u);
-                if (tw > cur + 1e-6) {
-                    cur = tw;
-                    better = TRUE;
-                } else {
-                    p[i] = was;
-                }
-            }
-        }
-        for (guint i = 0; i < t->n; i++) {
-            for (guint j = i + 1; j < t->n && r->dem[i] > 0; j++) {
-                if (p[i] == p[j] || r->dem[j] <= 0)
-                    continue;
-                gint pi = p[i];
-                p[i] = p[j];
-                p[j] = pi;
-                double tw = total_work(t, r, p, m, work, u);
-                if (tw > cur + 1e-6) {
-                    cur = tw;
-                    better = TRUE;
-                } else {
-                    p[j] = p[i];
-                    p[i] = pi;
-                }
-            }
-        }
-        if (!better)
-            break;
-    }
-}
-
-/* The per-phase oracle: the phase's nominal loads (its first steady record), vCPUs largest
- * first each on the pCPU where the model's total work grows most (of equals the one on the
- * least loaded core, then thread: it spreads where the charge does not care), then a local
- * search of moves and swaps on the same charge. */
-static void
-oracle_place(const TTrace *t, const Rec *r, const Model *m, gint *p)
-{
-    const VmbTopology *tp = t->topo;
-    g_autofree guint *order = g_new(guint, t->n);
-    for (guint i = 0; i < t->n; i++) {
-        order[i] = i;
-        p[i] = -1;
-    }
-    for (guint a = 1; a < t->n; a++) {
-        guint x = order[a], b = a;
-        for (; b > 0 && r->dem[order[b - 1]] < r->dem[x]; b--)
-            order[b] = order[b - 1];
-        order[b] = x;
-    }
-    g_autofree double *work = g_new(double, t->n);
-    g_autofree double *u = g_new(double, tp->npcpus);
-    g_autofree double *tl = g_new0(double, tp->npcpus);
-    /* Zero-demand vCPUs are left out of the charge by giving them a demand of 0 anyway. */
-    Rec tmp = *r;
-    g_autofree double *dem = g_new0(double, t->n);
-    tmp.dem = dem;
-    g_autofree gint *q = g_new0(gint, t->n);
-    for (guint k = 0; k < t->n; k++) {
-        guint i = order[k];
-        dem[i] = r->dem[i];
-        double best = -INFINITY;
-        for (guint c = 0; c < tp->npcpus; c++) {
-            for (guint j = 0; j < t->n; j++)
-                q[j] = p[j] >= 0 ? p[j] : 0;
-            q[i] = (gint) c;
-            double total = total_work(t, &tmp, q, m, work, u);
-            if (total > best + 1e-9 || (total > best - 1e-9 && emptier(tp, tl, c, (guint) p[i]))) {
-                best = MAX(best, total);
-                p[i] = (gint) c;
-            }
-        }
-        tl[p[i]] += r->dem[i];
-    }
-    oracle_improve(t, r, m, p, work, u);
-}
-
-/* What evaluate() sums over the records, and the oracle's placement so far. */
-typedef struct {
-    double dem_sum, work_sum, remote_sum, core_max;
-    gint oracle_phase; /* the phase the oracle last placed for, -1 none yet */
-    guint64 opins;     /* the oracle's pin changes between phases */
-} EvalSums;
-
-/* The oracle at record @k: placed again when a phase starts, from the phase's steady loads
- * (nominal, so any steady record), its pin changes counted from the second phase on. */
-static void
-oracle_step(const TTrace *t, GPtrArray *recs, guint k, const Model *m, gint *p, gint *prev,
-            EvalSums *s)
-{
-    const Rec *r = g_ptr_array_index(recs, k);
-    if ((gint) r->phase == s->oracle_phase)
-        return;
-    const Rec *ref = r;
-    for (guint j = k; j < recs->len; j++) {
-        const Rec *rj = g_ptr_array_index(recs, j);
-        if (rj->phase != r->phase)
-            break;
-        ref = rj;
-    }
-    memcpy(prev, p, sizeof(gint) * t->n);
-    oracle_place(t, ref, m, p);
-    for (guint i = 0; s->oracle_phase >= 0 && i < t->n; i++)
-        s->opins += p[i] != prev[i];
-    s->oracle_phase = (gint) r->phase;
-}
-
-/* Where each vCPU of record @k runs under @a, into @p. */
-static void
-place_record(const TTrace *t, TAlgo a, GPtrArray *recs, guint k, const Model *m, gint *p,
-             gint *prev, EvalSums *s)
-{
-    const Rec *r = g_ptr_array_index(recs, k);
-    if (a == T_ORACLE) {
-        oracle_step(t, recs, k, m, p, prev, s);
-    } else if (a == T_NOPIN || a == T_NOPIN_NUMA) {
-        kernel_place(t, r, a == T_NOPIN_NUMA, p);
-    } else {
-        Rec fl = *r; /* vCPUs a pinner left floating are the kernel's */
-        kernel_place(t, &fl, FALSE, p);
-    }
-}
-
-/* The record's demand, the work delivered and the part of it run remote, into @s. */
-static void
-sum_work(const TTrace *t, const Rec *r, const gint *p, const double *work, EvalSums *s)
-{
-    for (guint i = 0; i < t->n; i++) {
-        s->dem_sum += r->dem[i];
-        s->work_sum += work[i];
-        if (t->topo->cpu[p[i]].node != (guint) r->node[i])
-            s->remote_sum += work[i];
-    }
-}
-
-/* The most loaded core's load (percent of one pCPU) from the pCPUs' use @u; *@doubleup: two
- * busy (>= 50 %) threads on one core while another core idles. */
-static double
-core_max_load(const VmbTopology *tp, const double *u, gboolean *doubleup)
-{
-    double cmax = 0;
-    gboolean busy_shared = FALSE, idle_core = FALSE;
-    for (guint core = 0; core < tp->ncores; core++) {
-        double l = 0;
-        guint busy = 0;
-        gboolean idle = TRUE;
-        for (guint j = tp->core_first[core]; j < tp->core_first[core + 1]; j++) {
-            guint c = tp->core_cpus[j];
-            l += u[c] * 100;
-            busy += u[c] >= 0.5;
-            idle = idle && u[c] < 0.1;
-        }
-        cmax = MAX(cmax, l);
-        busy_shared |= busy >= 2;
-        idle_core |= idle;
-    }
-    *doubleup = busy_shared && idle_core;
-    return cmax;
-}
-
-/* Domains split across nodes although their memory node had room: as many cores there
- * without another domain's busy (>= 50 %) vCPU as the domain has vCPUs. */
-static guint
-count_splits(const TTrace *t, const Rec *r, const gint *p)
-{
-    const VmbTopology *tp = t->topo;
-    guint splits = 0;
-    g_autofree gint *owner = g_new(gint, tp->ncores); /* busy domain on the core, -2 two */
-    for (guint core = 0; core < tp->ncores; core++)
-        owner[core] = -1;
-    for (guint i = 0; i < t->n; i++) {
-        guint core = tp->cpu[p[i]].core;
-        if (r->dem[i] >= 50)
-            owner[core] =
-                owner[core] == -1 || owner[core] == (gint) r->dom[i] ? (gint) r->dom[i] : -2;
-    }
-    for (guint i = 0; i < t->n;) {
-        guint d = r->dom[i], j = i, nv = 0;
-        gboolean split = FALSE, running = FALSE;
-        for (; j < t->n && r->dom[j] == d; j++, nv++) {
-            split |= tp->cpu[p[j]].node != tp->cpu[p[i]].node;
-            running |= r->dem[j] > 0;
-        }
-        guint room = 0;
-        for (guint core = 0; split && running && core < tp->ncores; core++) {
-            guint c0 = tp->core_cpus[tp->core_first[core]];
-            room += tp->cpu[c0].node == (guint) r->node[i] &&
-                    (owner[core] == -1 || owner[core] == (gint) d);
-        }
-        if (split && running && nv <= room)
-            splits++;
-        i = j;
-    }
-    return splits;
-}
-
-static TMetrics
-evaluate(TTrace *t, TAlgo a, const Model *m, guint64 *oracle_pins)
-{
-    TMetrics out = {0};
-    GPtrArray *recs = t->recs[a == T_NOPIN_NUMA || a == T_ORACLE ? T_NOPIN : a];
-    g_autofree gint *p = g_new(gint, t->n);
-    g_autofree gint *prev = g_new(gint, t->n);
-    g_autofree double *work = g_new(double, t->n);
-    g_autofree double *u = g_new(double, t->topo->npcpus);
-    EvalSums s = {.oracle_phase = -1};
-    for (guint k = 0; k < recs->len; k++) {
-        const Rec *r = g_ptr_array_index(recs, k);
-        place_record(t, a, recs, k, m, p, prev, &s);
-        charge(t, r, p, m, work, u);
-        sum_work(t, r, p, work, &s);
-        if (!r->steady)
-            continue;
-        out.steady++;
-        gboolean doubleup;
-        s.core_max += core_max_load(t->topo, u, &doubleup);
-        out.doubleups += doubleup;
-        out.splits += count_splits(t, r, p);
-    }
-    out.work = s.dem_sum > 0 ? s.work_sum / s.dem_sum : NAN;
-    out.remote = s.work_sum > 0 ? s.remote_sum / s.work_sum : NAN;
-    out.core_max = out.steady ? s.core_max / out.steady : NAN;
-    if (oracle_pins)
-        *oracle_pins = s.opins;
-    return out;
-}
-
 /* ---- the section of RESULTS.md */
 
 /* The traces of the section, each run with every algorithm. */
@@ -813,14 +353,14 @@ append_trace(GString *md, TTrace *t, const Model *def)
                            "| algorithm | work delivered (%s) | work (%s) | most loaded core | "
                            "remote share | double-ups | splits | pin changes (steady) |\n"
                            "|---|---|---|---|---|---|---|---|\n",
-                           charge_names[def->charge], charge_names[CHARGE_OVERLAP]);
+                           topo_charge_names[def->charge], topo_charge_names[CHARGE_OVERLAP]);
     Model old = *def;
     old.charge = CHARGE_OVERLAP;
     TMetrics res[N_TALGOS], res_old[N_TALGOS];
     guint64 opins = 0;
     for (guint a = 0; a < N_TALGOS; a++) {
-        res[a] = evaluate(t, a, def, a == T_ORACLE ? &opins : NULL);
-        res_old[a] = evaluate(t, a, &old, NULL);
+        res[a] = topo_evaluate(t, a, def, a == T_ORACLE ? &opins : NULL);
+        res_old[a] = topo_evaluate(t, a, &old, NULL);
         guint64 pins = a == T_ORACLE ? opins : t->pins[a];
         g_string_append_printf(md,
                                "| %s | %.3f | %.3f | %.0f %% | %.3f | %u / %u | %u | "
@@ -838,10 +378,10 @@ append_trace(GString *md, TTrace *t, const Model *def)
         "no split of a domain that fits one node: %u %s; work >= 0.98 x the oracle's (%.3f vs "
         "%.3f): %s; work >= no pinning's, both variants (%.3f, %.3f): %s. On the %s charge, "
         "not judged: %.3f vs 0.98 x the oracle's %.3f, no pinning %.3f and %.3f.\n\n",
-        charge_names[def->charge], v->doubleups, bench_verdict(v->doubleups == 0), v->splits,
+        topo_charge_names[def->charge], v->doubleups, bench_verdict(v->doubleups == 0), v->splits,
         bench_verdict(v->splits == 0), v->work, 0.98 * res[T_ORACLE].work, bench_verdict(w_or),
         res[T_NOPIN].work, res[T_NOPIN_NUMA].work, bench_verdict(w_np),
-        charge_names[CHARGE_OVERLAP], res_old[T_VMBALANCE].work, 0.98 * res_old[T_ORACLE].work,
+        topo_charge_names[CHARGE_OVERLAP], res_old[T_VMBALANCE].work, 0.98 * res_old[T_ORACLE].work,
         res_old[T_NOPIN].work, res_old[T_NOPIN_NUMA].work);
 }
 
@@ -865,7 +405,7 @@ append_sensitivity(GString *md, TTrace *t0)
                                   T_NOPIN_NUMA, T_LXD,      T_SEED004,   T_ORACLE};
             g_string_append_printf(md, "| %.2f | %.1f |", m.smt_gain, m.remote_penalty);
             for (guint c = 0; c < G_N_ELEMENTS(cols); c++)
-                g_string_append_printf(md, " %.3f |", evaluate(t0, cols[c], &m, NULL).work);
+                g_string_append_printf(md, " %.3f |", topo_evaluate(t0, cols[c], &m, NULL).work);
             g_string_append_c(md, '\n');
         }
     }
@@ -882,59 +422,4 @@ bench_topology(GString *md, gboolean smoke)
     append_sensitivity(md, g_ptr_array_index(traces, 0));
     g_string_append_c(md, '\n');
     g_ptr_array_unref(traces);
-}
-
-gboolean
-bench_topo_charge_ok(void)
-{
-    /* One core, two threads, one node: thread 0 carries vCPUs of 60 % and 20 %, thread 1 one
-     * of 50 %; the fluid core serves thread 1 whole and thread 0 0.7 (1 - 0.6 x 0.5), split
-     * 3:1; the random-overlap charge delivers (1.3 - 0.4 x 0.75) in proportion to demand. */
-    static const struct {
-        double w1, w2, g, p1, p2;
-    } cases[] = {
-        {0.3, 0.3, 0.25, 0.3, 0.3},
-        {0.5, 0.5, 0.25, 0.5, 0.5},
-        {1, 1, 0.25, 0.625, 0.625},
-        {1, 0.5, 0.25, 0.7, 0.5},
-        {0.5, 1, 0.25, 0.5, 0.7},
-        {0.7, 0.7, 0.25, 0.625, 0.625},
-        {0.7, 0.4, 0.25, 0.7, 0.4},
-        {1, 0, 0.25, 1, 0},
-        {0, 0, 0.25, 0, 0},
-        {1, 1, 0, 0.5, 0.5},
-        {1, 0.2, 0, 0.8, 0.2},
-        {0.8, 0.3, 0.4, 0.8, 0.3},
-        {1, 0.6, 0.4, 1 - 0.6 * 3 / 7, 0.6},
-    };
-    gboolean ok = TRUE;
-    for (guint k = 0; k < G_N_ELEMENTS(cases); k++) {
-        double p1, p2;
-        bench_topo_fluid_core(cases[k].w1, cases[k].w2, cases[k].g, &p1, &p2);
-        if (fabs(p1 - cases[k].p1) > 1e-9 || fabs(p2 - cases[k].p2) > 1e-9) {
-            fprintf(stderr, "vmb-bench: fluid core (%g, %g) gain %g: %g, %g, not %g, %g\n",
-                    cases[k].w1, cases[k].w2, cases[k].g, p1, p2, cases[k].p1, cases[k].p2);
-            ok = FALSE;
-        }
-    }
-    g_autoptr(GError) error = NULL;
-    TTrace t = {.n = 3, .topo = vmb_topology_new_grid(1, 1, 2, 1, &error)};
-    g_assert_no_error(error);
-    double dem[] = {60, 20, 50}, work[3], u[2];
-    gint node[] = {0, 0, 0}, p[] = {0, 0, 1};
-    Rec r = {.dem = dem, .node = node};
-    const double want[N_CHARGES][3] = {{52.5, 17.5, 50}, {60 / 1.3, 20 / 1.3, 50 / 1.3}};
-    for (Charge c = 0; c < N_CHARGES; c++) {
-        Model m = {0.25, 0.2, c};
-        charge(&t, &r, p, &m, work, u);
-        for (guint i = 0; i < 3; i++) {
-            if (fabs(work[i] - want[c][i]) > 1e-9) {
-                fprintf(stderr, "vmb-bench: %s charge, vCPU %u: %g, not %g\n", charge_names[c], i,
-                        work[i], want[c][i]);
-                ok = FALSE;
-            }
-        }
-    }
-    vmb_topology_unref(t.topo);
-    return ok;
 }
