@@ -28,12 +28,13 @@ vmb_numa_task_forget(VmbNumaTask *t, const char *uuid)
 }
 
 /* A numatune in its live definition that we did not set (or set elsewhere) is the
- * operator's: hands off its memory. */
+ * operator's: hands off its memory. Ours is what the backend finds recorded beside it (which
+ * outlives a restart of the daemon), or a move of this run whose record could not be written. */
 static gboolean
 bound_by_operator(const VmbNumaTask *t, const VmbDomainStat *d)
 {
     gint ours = GPOINTER_TO_INT(g_hash_table_lookup(t->ours, d->uuid)); /* node + 1, 0 none */
-    return d->numatune && (ours == 0 || ours != d->mem_node + 1);
+    return d->numatune && !d->numatune_ours && (ours == 0 || ours != d->mem_node + 1);
 }
 
 /* A move of it failed less than an interval ago. */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "numa-mark.h"
 
 /* Backends read the element only when a domain appears and after it changed, so a refusal is
  * logged each time it is read: once per appearance or change (another wrong value is said
@@ -22,6 +23,30 @@ vmb_domain_meta_load(const char *name, const char *uuid, const char *xml, VmbDom
               "apply to it",
               name, VMB_POLICY_XMLNS, error->message);
     return FALSE;
+}
+
+/* Said once per domain until a record of it reads well again: the fake backend reads it at
+ * every snapshot, libvirt's on first sight. */
+gboolean
+vmb_numa_mark_load(const char *name, const char *uuid, const char *xml, VmbNumatuneMode mode,
+                   const VmbCpuSet *nodes)
+{
+    g_autofree char *key = g_strdup_printf("numa-mark:%s", uuid);
+    g_autoptr(GError) error = NULL;
+    VmbCpuSet mark;
+    if (!xml) {
+        vmb_log_once_clear(key);
+        return FALSE;
+    }
+    if (!vmb_numa_mark_parse(xml, -1, &mark, &error)) {
+        vmb_log_once(key, G_LOG_LEVEL_WARNING,
+                     "domain %s: metadata " VMB_NUMA_MARK_PREFIX ":" VMB_NUMA_MARK_ELEMENT
+                     " (%s) ignored: %s; its numatune counts as the operator's",
+                     name, VMB_NUMA_MARK_XMLNS, error->message);
+        return FALSE;
+    }
+    vmb_log_once_clear(key);
+    return vmb_numa_mark_matches(&mark, mode, nodes);
 }
 
 guint

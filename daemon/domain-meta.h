@@ -6,6 +6,7 @@
 #pragma once
 
 #include "config.h"
+#include "domain-xml.h"
 #include "snapshot.h"
 
 /* Parses @xml (NULL: the domain has no vmbalance:policy element) into @out. A refused element
@@ -14,6 +15,12 @@
  * when refused. */
 gboolean vmb_domain_meta_load(const char *name, const char *uuid, const char *xml,
                               VmbDomainPolicy *out);
+
+/* Is the live numatune (@mode, @nodes) the one our numa-home record @xml (numa-mark.h; NULL:
+ * none) names? A record that does not parse is ignored with one log line: the numatune then
+ * counts as the operator's. */
+gboolean vmb_numa_mark_load(const char *name, const char *uuid, const char *xml,
+                            VmbNumatuneMode mode, const VmbCpuSet *nodes);
 
 /* The hands-off bits of a persistent definition, with one log line naming the domain and
  * what is left alone. A definition that does not parse counts as none (logged). */

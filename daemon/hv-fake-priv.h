@@ -40,7 +40,9 @@ typedef struct {
     gboolean policy_refused;
     guint hands_off;
     gint mem_node;      /* NUMA node of its memory (topology index), -1 without a topology */
-    gboolean mem_bound; /* a memory move bound it there (a live numatune) */
+    gint numatune_node; /* its live numatune's one node (strict), -1 none: the scenario's
+                         * node, a memory move, vmb_hv_fake_set_numatune() */
+    char *numa_mark;    /* its live vmbalanced:numa-home element (numa-mark.h), NULL none */
     guint mem_moves;    /* memory moves it got since it booted */
     double swapped_mib; /* guest memory in swap */
     double swap_in_kib, major_faults;             /* cumulative */

@@ -4,6 +4,8 @@
 
 #include <math.h>
 
+#include "numa-mark.h"
+
 gboolean
 fake_open(VmbHypervisor *hv, GError **error)
 {
@@ -217,7 +219,9 @@ fake_set_memory_node(VmbHypervisor *hv, const char *uuid, guint node, GError **e
         return FALSE;
     }
     d->mem_node = (gint) node;
-    d->mem_bound = TRUE;
+    d->numatune_node = (gint) node;
+    g_free(d->numa_mark); /* as libvirt's backend records it (the fake's nodes are dense) */
+    d->numa_mark = vmb_numa_mark_to_xml(node);
     d->mem_moves++;
     f->counters.memory_node_moves++;
     return TRUE;

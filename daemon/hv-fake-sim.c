@@ -58,7 +58,8 @@ fake_domain_boot(Fake *f, FakeDomain *d)
     d->cache_mib = 0;
     d->oom_until = -1;
     d->mem_node = first_touch_node(f, d);
-    d->mem_bound = FALSE;
+    d->numatune_node = d->def->node; /* the live definition starts as the persistent one */
+    g_clear_pointer(&d->numa_mark, g_free);
     d->mem_moves = 0;
     g_clear_pointer(&d->emulator_cpus, g_free); /* QEMU starts with the default affinity */
     d->hk_pins = 0;

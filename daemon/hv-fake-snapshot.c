@@ -4,6 +4,19 @@
 
 #include <math.h>
 
+#include "domain-meta.h"
+
+/* The simulated numatune is strict on one node: ours while our record names that node. */
+static gboolean
+numatune_ours(const FakeDomain *d)
+{
+    VmbCpuSet nodes;
+    vmb_cpuset_clear(&nodes);
+    vmb_cpuset_add(&nodes, (guint) d->numatune_node);
+    return vmb_numa_mark_load(d->def->name, d->def->uuid, d->numa_mark, VMB_NUMATUNE_STRICT,
+                              &nodes);
+}
+
 /* One call per snapshot, as the libvirt backend's bulk statistics: the simulated host has no
  * host or per-domain reads to count (pins and balloons come with the snapshot). */
 VmbSnapshot *
@@ -29,7 +42,8 @@ fake_snapshot(VmbHypervisor *hv, GError **error)
             continue;
         VmbDomainStat *ds = vmb_domain_stat_new(d->def->name, d->def->uuid, d->def->nvcpus);
         ds->mem_node = d->mem_node;
-        ds->numatune = d->def->node >= 0 || d->mem_bound;
+        ds->numatune = d->numatune_node >= 0;
+        ds->numatune_ours = ds->numatune && numatune_ours(d);
         ds->emulator_cpus = g_strdup(d->emulator_cpus);
         for (guint v = 0; v < d->def->nvcpus; v++) {
             ds->vcpus[v].time_ns = d->time_ns[v];

@@ -32,6 +32,7 @@ fake_free(VmbHypervisor *hv)
         g_free(d->wait_ns);
         g_free(d->demand);
         g_free(d->metadata);
+        g_free(d->numa_mark);
         g_free(d->emulator_cpus);
     }
     g_free(f->doms);
@@ -163,6 +164,7 @@ vmb_hv_fake_domain_info(VmbHypervisor *hv, const char *name, VmbFakeDomainInfo *
         out->hk_pins = d->hk_pins;
         out->mem_node = d->mem_node;
         out->mem_moves = d->mem_moves;
+        out->numa_mark = d->numa_mark;
         return TRUE;
     }
     return FALSE;
@@ -188,6 +190,29 @@ vmb_hv_fake_pcpu_load(VmbHypervisor *hv, guint pcpu)
 {
     Fake *f = fake_of(hv);
     return pcpu < f->sc->ncpus ? f->last_load[pcpu] : 0;
+}
+
+gboolean
+vmb_hv_fake_set_numatune(VmbHypervisor *hv, const char *name, guint node)
+{
+    Fake *f = fake_of(hv);
+    FakeDomain *d = running_named(f, name);
+    if (!d || !f->sc->topology || node >= f->sc->topology->nnodes)
+        return FALSE;
+    d->mem_node = (gint) node;
+    d->numatune_node = (gint) node;
+    return TRUE;
+}
+
+gboolean
+vmb_hv_fake_set_numa_mark(VmbHypervisor *hv, const char *name, const char *xml)
+{
+    FakeDomain *d = running_named(fake_of(hv), name);
+    if (!d)
+        return FALSE;
+    g_free(d->numa_mark);
+    d->numa_mark = g_strdup(xml);
+    return TRUE;
 }
 
 gboolean

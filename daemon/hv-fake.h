@@ -25,6 +25,7 @@ typedef struct {
     guint hk_pins;             /* housekeeping pin requests it got since it booted */
     gint mem_node;             /* NUMA node of its memory, -1 without a topology */
     guint mem_moves;           /* memory moves it got since it booted */
+    const char *numa_mark;     /* its live vmbalanced:numa-home element, NULL none */
 } VmbFakeDomainInfo;
 
 gboolean vmb_hv_fake_domain_info(VmbHypervisor *hv, const char *name, VmbFakeDomainInfo *out);
@@ -64,3 +65,10 @@ gboolean vmb_hv_fake_set_target(VmbHypervisor *hv, const char *name, guint64 kib
  * QEMU's BALLOON_CHANGE event (at most one a second), the guest's statistics can be newer.
  * FALSE when it does not run or has no balloon. */
 gboolean vmb_hv_fake_lag_actual(VmbHypervisor *hv, const char *name, double seconds);
+/* Someone else (`virsh numatune --live --mode strict --nodeset`) binds the memory of running
+ * domain @name to @node, which it moves to; our numa-home record is left as it was. FALSE
+ * when it does not run or @node is not a node of the host. */
+gboolean vmb_hv_fake_set_numatune(VmbHypervisor *hv, const char *name, guint node);
+/* Replaces its live vmbalanced:numa-home element (NULL removes it), e.g. with a malformed one;
+ * FALSE when it does not run. */
+gboolean vmb_hv_fake_set_numa_mark(VmbHypervisor *hv, const char *name, const char *xml);

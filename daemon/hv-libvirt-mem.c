@@ -53,6 +53,7 @@ lv_mem_read(LvPriv *p, virDomainPtr dom, DomainCache *c, guint64 actual_kib, con
         goto out;
     c->numatune_node = vmb_numatune_node(&live);
     c->numatune = live.numatune != VMB_NUMATUNE_NONE;
+    c->numatune_ours = c->numatune && lv_numa_mark_read(p, dom, &live);
     m->features = (live.free_page_reporting ? VMB_BALLOON_FREE_PAGE_REPORTING : 0) |
                   (live.autodeflate ? VMB_BALLOON_DEFLATE_ON_OOM : 0);
     if (live.vmem.present) {

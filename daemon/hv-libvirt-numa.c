@@ -11,11 +11,17 @@
  * (qemuDomainSetNumaParamsLive), and the kernel migrates the pages there (cgroup v2 always; v1
  * with cpuset.memory_migrate, which libvirt sets). A domain with no <numatune> takes it (its
  * mode is unset, so neither the mode nor the nodeset check refuses); one with a numatune of
- * its own is never asked (the operator's choice). */
+ * its own is never asked (the operator's choice).
+ *
+ * A move is recorded in the domain's live metadata (numa-mark.h), live only: the record lives
+ * as long as the running instance whose numatune we changed, and survives restarts of
+ * vmbalanced and libvirtd, so the numatune is still known as ours after them. */
+#include "domain-meta.h"
 #include "host-numa.h"
 #include "hv-libvirt-priv.h"
 #include "log.h"
 #include "numa-maps.h"
+#include "numa-mark.h"
 
 #define LV_NUMA_REREAD_S 60
 
@@ -42,6 +48,60 @@ lv_numa_sync(LvPriv *p, const char *name, DomainCache *c, gboolean first_sight)
                      "domain %s: cannot tell the NUMA node of its memory (numatune still counts; "
                      "said once for all domains): %s",
                      name, error->message);
+}
+
+gboolean
+lv_numa_mark_read(LvPriv *p, virDomainPtr dom, const VmbDomainMemXml *x)
+{
+    const char *name = virDomainGetName(dom);
+    char uuid[VIR_UUID_STRING_BUFLEN] = "";
+    if (virDomainGetUUIDString(dom, uuid) < 0)
+        virResetLastError();
+    g_autofree char *xml =
+        LV_CALL(p, DOMAIN,
+                virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, VMB_NUMA_MARK_XMLNS,
+                                     VIR_DOMAIN_AFFECT_LIVE));
+    if (!xml) {
+        virErrorPtr err = virGetLastError();
+        if (err && err->code != VIR_ERR_NO_DOMAIN_METADATA)
+            g_message("domain %s: cannot read its " VMB_NUMA_MARK_PREFIX ":" VMB_NUMA_MARK_ELEMENT
+                      " metadata (%s): its numatune counts as the "
+                      "operator's",
+                      name, lv_error_message(err));
+        virResetLastError();
+        return FALSE;
+    }
+    return vmb_numa_mark_load(name, uuid, xml, x->numatune, &x->numatune_nodes);
+}
+
+gboolean
+lv_numa_mark_write(LvPriv *p, virDomainPtr dom, gint host_node, GError **error)
+{
+    g_autofree char *xml = vmb_numa_mark_to_xml((guint) host_node);
+    if (LV_CALL(p, REQUEST,
+                virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, xml, VMB_NUMA_MARK_PREFIX,
+                                     VMB_NUMA_MARK_XMLNS, VIR_DOMAIN_AFFECT_LIVE)) < 0) {
+        lv_set_error_last(p, error, TRUE, "cannot record the numatune of %s as ours",
+                          virDomainGetName(dom));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* The move is made: a record that fails only costs its recognition after a restart. */
+static gboolean
+record_move(LvPriv *p, virDomainPtr dom, const char *uuid, gint host_node)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *key = g_strdup_printf("numa-mark-write:%s", uuid);
+    if (lv_numa_mark_write(p, dom, host_node, &error)) {
+        vmb_log_once_clear(key);
+        return TRUE;
+    }
+    vmb_log_once(key, G_LOG_LEVEL_WARNING,
+                 "%s; after a restart vmbalanced takes it for the operator's (said once)",
+                 error->message);
+    return FALSE;
 }
 
 gboolean
@@ -72,9 +132,11 @@ lv_set_memory_node(VmbHypervisor *hv, const char *uuid, guint node, GError **err
         return FALSE;
     }
     g_autofree char *key = g_ascii_strdown(uuid, -1);
+    gboolean recorded = record_move(p, dom, key, host_node);
     DomainCache *c = g_hash_table_lookup(p->cache, key);
     if (c) { /* the live XML says so now: the next snapshot need not read it */
         c->numatune = TRUE;
+        c->numatune_ours = recorded;
         c->numatune_node = host_node;
         c->mem_node = (gint) node;
     }

@@ -44,6 +44,7 @@ typedef struct {
     gint mem_node;             /* hv-libvirt-numa.c: dense node of its memory, -1 unknown */
     gint numatune_node;        /* host node of a one-node numatune nodeset, -1 none */
     gboolean numatune;         /* its live XML has <numatune><memory> with a mode */
+    gboolean numatune_ours;    /* ... set by us: our numa-home record names it (numa-mark.h) */
     gint64 numa_read_us;       /* monotonic time of the last numa_maps read */
 } DomainCache;
 
@@ -202,6 +203,11 @@ gboolean lv_pin_housekeeping(VmbHypervisor *hv, const char *uuid, const VmbCpuSe
 /* The running domain @uuid for a live request that must not reach its persistent definition
  * (a reference), or NULL with @error: gone, stopped or migrating. */
 virDomainPtr lv_running_domain(LvPriv *p, const char *uuid, GError **error);
+/* Is the live numatune of @x ours: does our numa-home record of @dom name it? Read on first
+ * sight, with the live XML @x. */
+gboolean lv_numa_mark_read(LvPriv *p, virDomainPtr dom, const VmbDomainMemXml *x);
+/* Records in @dom's live metadata that we bound its memory to @host_node. */
+gboolean lv_numa_mark_write(LvPriv *p, virDomainPtr dom, gint host_node, GError **error);
 /* VmbHypervisorOps.set_memory_node */
 gboolean lv_set_memory_node(VmbHypervisor *hv, const char *uuid, guint node, GError **error);
 /* The emulator threads of @c are pinned to @cpulist (libvirt's syntax) now. */

@@ -201,6 +201,7 @@ parse_record(LvPriv *p, const virDomainStatsRecord *rec, GError **error)
     lv_numa_sync(p, name, c, first_sight);
     d->mem_node = c->mem_node;
     d->numatune = c->numatune;
+    d->numatune_ours = c->numatune_ours;
     d->emulator_cpus = g_strdup(c->emulator_cpus);
 
     guint npins = MAX((guint) MIN(b.max_vcpus, G_MAXINT), d->nvcpus);

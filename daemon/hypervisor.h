@@ -77,7 +77,8 @@ typedef struct {
     gboolean (*pin_housekeeping)(VmbHypervisor *hv, const char *uuid, const VmbCpuSet *cpus,
                                  GError **error);
     /* Moves the domain's memory to NUMA node @node (dense topology index) and binds it there
-     * (live only); NULL when the backend cannot. */
+     * (live only), recording beside it that the binding is ours (numa-mark.h: snapshots then
+     * report VmbDomainStat.numatune_ours, after a restart too); NULL when the backend cannot. */
     gboolean (*set_memory_node)(VmbHypervisor *hv, const char *uuid, guint node, GError **error);
 } VmbHypervisorOps;
 

@@ -83,6 +83,9 @@ typedef struct {
     /* Its live definition binds its memory (<numatune><memory> with a mode): the operator's
      * choice, or a memory move of ours (the CPU task tells them apart). */
     gboolean numatune;
+    /* ... and it is ours: its nodeset is the one our numa-home record names (numa-mark.h),
+     * which outlives a restart of the daemon. */
+    gboolean numatune_ours;
     /* The CPU list its emulator threads are pinned to as last known ("0-1"), NULL unknown:
      * our own pins and the driver's tunable events (cputune.emulatorpin) say it. */
     char *emulator_cpus;

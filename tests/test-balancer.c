@@ -6,6 +6,7 @@
 #include "cpu-task.h"
 #include "hv-fake.h"
 #include "log.h"
+#include "numa-mark.h"
 
 /* The journal records of verdicts on moves (MESSAGE_ID VMB_MSGID_MOVE_OUTCOME), each a
  * KEY -> value table, in order; other records go to the default writer. */
@@ -617,6 +618,68 @@ test_numa_home_after_search(void)
     bench_clear(&b);
 }
 
+typedef enum {
+    HOME_AGAIN,            /* the same task throughout */
+    HOME_RESTART,          /* a new task (a restart of vmbalanced) after the first move */
+    HOME_OPERATOR_RESTART, /* the operator binds b to node 0 after our move, then a restart */
+    HOME_MALFORMED,        /* our record is replaced by a malformed one, then a restart */
+} HomeCase;
+
+/* b's memory is moved to node 2 by the first task (the split above). At 60 s f starts on node
+ * 2 (its memory bound there by the operator): b's vCPUs split over nodes 0 and 1 again; at 90 s
+ * c stops and b's memory should move again, to node 1. A restarted task recognises the
+ * numatune it set by the record in b's live metadata (the old code took it for the
+ * operator's); one the operator changed, or a record that does not parse (one warning),
+ * leaves b's memory where it is. */
+#define HOME_AGAIN_SCENARIO                                                                        \
+    "[host]\nsockets = 1\ncores = 12\nnodes = 3\n"                                                 \
+    "[domain a]\nvcpus = 3\nload = 60\npin = 0,1,2\n"                                              \
+    "[domain b]\nvcpus = 3\nload = 60\npin = 3,4,5\n"                                              \
+    "[domain c]\nvcpus = 2\nload = 90\npin = 6,7\nstop = 90\n"                                     \
+    "[domain e]\nload = 90\npin = 8\n"                                                             \
+    "[domain f]\nvcpus = 3\nload = 90\npin = 9,10,11\nnode = 2\nstart = 60\n"
+
+static void
+test_numa_home_restart(gconstpointer data)
+{
+    HomeCase hc = GPOINTER_TO_INT(data);
+    Bench b;
+    bench_init(&b, HOME_AGAIN_SCENARIO, FALSE);
+    b.config->cpu_numa_move_interval = 30;
+    for (guint i = 0; i < 4; i++)
+        cycle(&b, FALSE, 5);
+    VmbFakeDomainInfo info;
+    g_assert_true(vmb_hv_fake_domain_info(b.hv, "b", &info));
+    g_assert_cmpint(info.mem_node, ==, 2);
+    g_assert_cmpstr(info.numa_mark, ==, "<numa-home nodeset=\"2\"/>");
+    if (hc == HOME_OPERATOR_RESTART)
+        g_assert_true(vmb_hv_fake_set_numatune(b.hv, "b", 0));
+    if (hc == HOME_MALFORMED)
+        g_assert_true(vmb_hv_fake_set_numa_mark(b.hv, "b", "<numa-home nodeset=\"two\"/>"));
+    if (hc != HOME_AGAIN) {
+        vmb_cpu_task_clear(&b.task);
+        vmb_cpu_task_init(&b.task);
+    }
+    warnings = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < 24; i++)
+        cycle(&b, FALSE, 5);
+    g_assert_true(vmb_hv_fake_domain_info(b.hv, "b", &info));
+    if (hc == HOME_AGAIN || hc == HOME_RESTART) {
+        g_assert_cmpuint(info.mem_moves, ==, 2);
+        g_assert_cmpint(info.mem_node, ==, 1);
+        g_assert_cmpuint(warnings->len, ==, 0);
+    } else {
+        g_assert_cmpuint(info.mem_moves, ==, 1);
+        g_assert_cmpint(info.mem_node, ==, hc == HOME_OPERATOR_RESTART ? 0 : 2);
+        g_assert_cmpuint(warnings->len, ==, hc == HOME_MALFORMED ? 1 : 0);
+    }
+    if (hc == HOME_MALFORMED)
+        g_assert_nonnull(strstr(g_ptr_array_index(warnings, 0),
+                                "vmbalanced:numa-home (" VMB_NUMA_MARK_XMLNS ") ignored"));
+    g_clear_pointer(&warnings, g_ptr_array_unref);
+    bench_clear(&b);
+}
+
 /* The host refuses memory moves (as libvirt without the cpuset controller): one warning for
  * the domain, no pin change for it, no new try until numa_move_interval (here 60 s) passed. */
 static void
@@ -736,6 +799,14 @@ main(int argc, char **argv)
     g_test_add_data_func("/balancer/numa-home-numatune", GINT_TO_POINTER(TRUE), test_numa_home);
     g_test_add_func("/balancer/numa-home-after-search", test_numa_home_after_search);
     g_test_add_func("/balancer/numa-home-refused", test_numa_home_refused);
+    g_test_add_data_func("/balancer/numa-home-again", GINT_TO_POINTER(HOME_AGAIN),
+                         test_numa_home_restart);
+    g_test_add_data_func("/balancer/numa-home-restart", GINT_TO_POINTER(HOME_RESTART),
+                         test_numa_home_restart);
+    g_test_add_data_func("/balancer/numa-home-operator-restart",
+                         GINT_TO_POINTER(HOME_OPERATOR_RESTART), test_numa_home_restart);
+    g_test_add_data_func("/balancer/numa-home-malformed", GINT_TO_POINTER(HOME_MALFORMED),
+                         test_numa_home_restart);
     int rc = g_test_run();
     g_clear_pointer(&verdicts, g_ptr_array_unref);
     g_clear_pointer(&homes, g_ptr_array_unref);

@@ -2,6 +2,8 @@
 /* test-libvirt: vCPU pins, to one pCPU and to a set, and the refused ones. */
 #include <string.h>
 
+#include "hv-libvirt-priv.h"
+#include "numa-mark.h"
 #include "test-libvirt.h"
 
 static void
@@ -108,6 +110,27 @@ test_pin(void)
     g_assert_true(seen);
 }
 
+/* The numa-home record round-trips through the test driver's live metadata, and stays out of
+ * the persistent definition (a boot from it must not find a record of ours). */
+static void
+check_numa_mark(VmbHypervisor *hv)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(virDomain) dom = lookup(hv, UUID_A);
+    g_assert_true(lv_numa_mark_write(lv_priv(hv), dom, 1, &error));
+    g_assert_no_error(error);
+    VmbDomainMemXml live = {.numatune = VMB_NUMATUNE_STRICT};
+    vmb_cpuset_add(&live.numatune_nodes, 1);
+    g_assert_true(lv_numa_mark_read(lv_priv(hv), dom, &live));
+    vmb_cpuset_clear(&live.numatune_nodes);
+    vmb_cpuset_add(&live.numatune_nodes, 0); /* the operator's nodeset since */
+    g_assert_false(lv_numa_mark_read(lv_priv(hv), dom, &live));
+    g_autofree char *config = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT,
+                                                   VMB_NUMA_MARK_XMLNS, VIR_DOMAIN_AFFECT_CONFIG);
+    g_assert_null(config);
+    virResetLastError();
+}
+
 void
 test_pin_errors(void)
 {
@@ -150,6 +173,7 @@ test_pin_errors(void)
     g_assert_error(error, VMB_HV_ERROR, VMB_HV_ERROR_INVALID);
     g_clear_error(&error);
     g_assert_false(find_domain(before, UUID_A)->numatune);
+    check_numa_mark(hv);
 
     /* None of this is a connection problem. */
     g_assert_true(hv->connected);
