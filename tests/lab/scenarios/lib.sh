@@ -26,6 +26,10 @@
 #   VMB_LAB_SKIP=REASON        skip every lab test with this reason
 #   VMB_LAB_HOG=N              run N niced (19), floating busy loops on the host during every
 #                              scenario: other work the balancer must live with (default 0)
+#   VMB_LAB_HOG_NICE=N         the hog's nice level (default 19). Note: on a cgroup v1 host
+#                              (this lab's) each host process competes with all the guests
+#                              together (libvirt's machine group, cpu.shares 1024), so a
+#                              nice 0 hog takes as much CPU as every guest at once
 
 # shellcheck disable=SC2034 # the variables here are used by the scenario scripts
 SRC=${VMB_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}
@@ -187,15 +191,15 @@ lab_begin() {
 	diag "lab: $MODE, guests $* ready ($(since "$t0") s), host pCPUs $(npcpus), interval $INTERVAL s"
 }
 
-# start_host_hog N: N busy loops at nice 19 with the default (all-CPU) affinity, like a
-# build or a backup the kernel moves freely; stopped on exit.
+# start_host_hog N: N busy loops at nice VMB_LAB_HOG_NICE (19) with the default (all-CPU)
+# affinity, like a build or a backup the kernel moves freely; stopped on exit.
 start_host_hog() {
-	local i
+	local i nice=${VMB_LAB_HOG_NICE:-19}
 	for ((i = 0; i < $1; i++)); do
-		nice -n 19 bash -c 'while :; do :; done' &
+		nice -n "$nice" bash -c 'while :; do :; done' &
 		BG_PIDS+=($!)
 	done
-	[ "$1" -gt 0 ] && diag "host hog: $1 niced floating busy loop(s) running"
+	[ "$1" -gt 0 ] && diag "host hog: $1 floating busy loop(s) at nice $nice running"
 	return 0
 }
 
