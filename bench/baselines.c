@@ -369,37 +369,32 @@ s4_place(CpuAlgo *a, guint item, gint pcpu)
         g_array_append_val(a->on[pcpu], item);
 }
 
+/* virt_init: the domains running now, every vCPU pinned round robin. */
 static void
-seed004_cycle(CpuAlgo *a, VmbHypervisor *hv, const VmbSnapshot *s)
+seed004_init(CpuAlgo *a, VmbHypervisor *hv, const VmbSnapshot *s)
 {
     guint P = s->npcpus;
-    g_autoptr(GHashTable) index = g_hash_table_new(g_str_hash, g_str_equal);
+    a->npcpus = P;
+    a->on = g_new0(GArray *, P);
+    for (guint c = 0; c < P; c++)
+        a->on[c] = g_array_new(FALSE, FALSE, sizeof(guint));
     for (guint i = 0; i < s->domains->len; i++) {
         const VmbDomainStat *d = g_ptr_array_index(s->domains, i);
-        g_hash_table_insert(index, d->uuid, GUINT_TO_POINTER(i + 1));
-    }
-    if (a->cycle == 1) {
-        /* virt_init: the domains running now, every vCPU pinned round robin. */
-        a->npcpus = P;
-        a->on = g_new0(GArray *, P);
-        for (guint c = 0; c < P; c++)
-            a->on[c] = g_array_new(FALSE, FALSE, sizeof(guint));
-        for (guint i = 0; i < s->domains->len; i++) {
-            const VmbDomainStat *d = g_ptr_array_index(s->domains, i);
-            for (guint v = 0; v < d->nvcpus; v++) {
-                S4Item it = {g_strdup(d->uuid), v, -1, 0, TRUE};
-                g_array_append_val(a->s4, it);
-                guint k = a->s4->len - 1;
-                pin(hv, d, v, k % P);
-                s4_place(a, k, (gint) (k % P));
-            }
+        for (guint v = 0; v < d->nvcpus; v++) {
+            S4Item it = {g_strdup(d->uuid), v, -1, 0, TRUE};
+            g_array_append_val(a->s4, it);
+            guint k = a->s4->len - 1;
+            pin(hv, d, v, k % P);
+            s4_place(a, k, (gint) (k % P));
         }
-        return;
     }
-    if (!a->meter.have_pcpu)
-        return;
+}
 
-    /* collect_vcpu_stats: utilization of the vCPUs it knows (gone ones drop out). */
+/* collect_vcpu_stats: utilization of the vCPUs it knows (gone ones drop out). @index maps a
+ * running domain's UUID to its index in the snapshot plus one. */
+static void
+seed004_collect_vcpus(CpuAlgo *a, GHashTable *index)
+{
     for (guint k = 0; k < a->s4->len; k++) {
         S4Item *it = &g_array_index(a->s4, S4Item, k);
         guint i = GPOINTER_TO_UINT(g_hash_table_lookup(index, it->uuid));
@@ -410,9 +405,13 @@ seed004_cycle(CpuAlgo *a, VmbHypervisor *hv, const VmbSnapshot *s)
         }
         it->util = run ? run[it->vcpu] : 0;
     }
-    /* collect_pcpu_stats: 100 - idle, high and low masks. */
-    g_autofree gboolean *high = g_new0(gboolean, P);
-    g_autofree gboolean *low = g_new0(gboolean, P);
+}
+
+/* collect_pcpu_stats: 100 - idle, high (over 90 % with more than one vCPU) and low (under
+ * 70 %) masks. */
+static void
+seed004_collect_pcpus(const CpuAlgo *a, guint P, gboolean *high, gboolean *low)
+{
     for (guint c = 0; c < P; c++) {
         double util = a->meter.pcpu_busy[c];
         if (util > 90)
@@ -420,7 +419,40 @@ seed004_cycle(CpuAlgo *a, VmbHypervisor *hv, const VmbSnapshot *s)
         else
             low[c] = util < 70;
     }
-    /* vcpu_pinning_adjust */
+}
+
+/* The vCPU on a high pCPU that brings low pCPU @lo closest to 80 % and keeps it under 90 %
+ * (its S4Item index), or -1. */
+static gint
+seed004_best_for(const CpuAlgo *a, guint P, const gboolean *high, guint lo)
+{
+    double best_delta = 100;
+    gint best = -1;
+    for (guint hi = 0; hi < P; hi++) {
+        if (!high[hi])
+            continue;
+        GArray *list = a->on[hi];
+        for (guint j = 0; j < list->len; j++) {
+            guint k = g_array_index(list, guint, j);
+            const S4Item *it = &g_array_index(a->s4, S4Item, k);
+            double new_util = it->util + a->meter.pcpu_busy[lo];
+            double delta = fabs(80 - new_util);
+            if (delta < best_delta && new_util < 90) {
+                best_delta = delta;
+                best = (gint) k;
+            }
+        }
+    }
+    return best;
+}
+
+/* vcpu_pinning_adjust: each low pCPU, while a high one is left, takes its best vCPU from a
+ * high pCPU (which is then no longer high). */
+static void
+seed004_adjust(CpuAlgo *a, VmbHypervisor *hv, const VmbSnapshot *s, GHashTable *index,
+               gboolean *high, gboolean *low)
+{
+    guint P = s->npcpus;
     for (guint lo = 0; lo < P; lo++) {
         if (!low[lo])
             continue;
@@ -429,23 +461,7 @@ seed004_cycle(CpuAlgo *a, VmbHypervisor *hv, const VmbSnapshot *s)
             any_high = any_high || high[c];
         if (!any_high)
             break;
-        double best_delta = 100;
-        gint best = -1;
-        for (guint hi = 0; hi < P; hi++) {
-            if (!high[hi])
-                continue;
-            GArray *list = a->on[hi];
-            for (guint j = 0; j < list->len; j++) {
-                guint k = g_array_index(list, guint, j);
-                const S4Item *it = &g_array_index(a->s4, S4Item, k);
-                double new_util = it->util + a->meter.pcpu_busy[lo];
-                double delta = fabs(80 - new_util);
-                if (delta < best_delta && new_util < 90) {
-                    best_delta = delta;
-                    best = (gint) k;
-                }
-            }
-        }
+        gint best = seed004_best_for(a, P, high, lo);
         low[lo] = FALSE;
         if (best >= 0) {
             S4Item *it = &g_array_index(a->s4, S4Item, best);
@@ -455,6 +471,28 @@ seed004_cycle(CpuAlgo *a, VmbHypervisor *hv, const VmbSnapshot *s)
             s4_place(a, (guint) best, (gint) lo);
         }
     }
+}
+
+static void
+seed004_cycle(CpuAlgo *a, VmbHypervisor *hv, const VmbSnapshot *s)
+{
+    guint P = s->npcpus;
+    g_autoptr(GHashTable) index = g_hash_table_new(g_str_hash, g_str_equal);
+    for (guint i = 0; i < s->domains->len; i++) {
+        const VmbDomainStat *d = g_ptr_array_index(s->domains, i);
+        g_hash_table_insert(index, d->uuid, GUINT_TO_POINTER(i + 1));
+    }
+    if (a->cycle == 1) {
+        seed004_init(a, hv, s);
+        return;
+    }
+    if (!a->meter.have_pcpu)
+        return;
+    seed004_collect_vcpus(a, index);
+    g_autofree gboolean *high = g_new0(gboolean, P);
+    g_autofree gboolean *low = g_new0(gboolean, P);
+    seed004_collect_pcpus(a, P, high, low);
+    seed004_adjust(a, hv, s, index, high, low);
 }
 
 typedef struct {

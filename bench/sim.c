@@ -351,8 +351,28 @@ bench_cpu_result_clear(CpuResult *r)
     memset(r, 0, sizeof(*r));
 }
 
-void
-bench_run_cpu(const CpuTrace *tr, CpuAlgoId algo, CpuResult *r)
+/* Sums of one kind of load (measured or nominal) over the cycles, whole trace and steady. */
+typedef struct {
+    double max, lb, max_all, lb_all, spread;
+} LoadSums;
+
+/* One vCPU run: the simulated host, the algorithm on it and what the cycles add up. */
+typedef struct {
+    const CpuTrace *tr;
+    VmbHypervisor *hv;
+    VmbScenario *sc; /* owned by hv */
+    CpuAlgo *a;
+    Demand dm;
+    PhaseCtx pc;
+    GHashTable *known;   /* UUIDs of the running domains, for domain_set_changed() */
+    gint *last_move;     /* [phases] cycle index of the last pin change, -1 = none */
+    gboolean *unsettled; /* [phases] moved in the steady part */
+    LoadSums measured, nominal;
+    guint n_steady;
+} CpuRun;
+
+static void
+cpu_result_init(CpuResult *r)
 {
     memset(r, 0, sizeof(*r));
     r->t = g_array_new(FALSE, FALSE, sizeof(double));
@@ -361,103 +381,152 @@ bench_run_cpu(const CpuTrace *tr, CpuAlgoId algo, CpuResult *r)
     r->cum_pins = g_array_new(FALSE, FALSE, sizeof(double));
     r->nom_max = g_array_new(FALSE, FALSE, sizeof(double));
     r->nom_lb = g_array_new(FALSE, FALSE, sizeof(double));
+}
 
-    VmbScenario *sc = NULL;
-    g_autoptr(VmbHypervisor) hv = open_host(algo == CPU_NOPIN ? tr->ini_floating : tr->ini, &sc);
-    CpuAlgo *a = bench_cpu_algo_new(algo, tr, sc);
-    Demand dm = {g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free),
-                 g_hash_table_new(g_str_hash, g_str_equal), 0};
-    for (guint i = 0; i < sc->domains->len; i++) {
-        VmbScenarioDomain *d = g_ptr_array_index(sc->domains, i);
-        g_hash_table_insert(dm.defs, d->uuid, d);
+/* The host on @tr (with floating vCPUs for no pinning), @algo on it, and @r's phases. */
+static void
+cpu_run_open(CpuRun *run, const CpuTrace *tr, CpuAlgoId algo, CpuResult *r)
+{
+    memset(run, 0, sizeof(*run));
+    run->tr = tr;
+    run->hv = open_host(algo == CPU_NOPIN ? tr->ini_floating : tr->ini, &run->sc);
+    run->a = bench_cpu_algo_new(algo, tr, run->sc);
+    run->dm = (Demand){g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free),
+                       g_hash_table_new(g_str_hash, g_str_equal), 0};
+    for (guint i = 0; i < run->sc->domains->len; i++) {
+        VmbScenarioDomain *d = g_ptr_array_index(run->sc->domains, i);
+        g_hash_table_insert(run->dm.defs, d->uuid, d);
     }
-
     guint nphases = tr->changes->len;
-    PhaseCtx pc = {tr, sc, dm.defs};
+    run->pc = (PhaseCtx){tr, run->sc, run->dm.defs};
     phases_init(r, tr);
-    g_autofree gint *last_move = g_new(gint, nphases); /* cycle index, -1 = none */
-    g_autofree gboolean *unsettled = g_new0(gboolean, nphases);
+    run->last_move = g_new(gint, nphases);
+    run->unsettled = g_new0(gboolean, nphases);
     for (guint k = 0; k < nphases; k++)
-        last_move[k] = -1;
+        run->last_move[k] = -1;
+    run->known = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+}
 
-    g_autoptr(VmbSnapshot) s0 = snapshot(hv);
-    g_autoptr(GHashTable) known = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    domain_set_changed(&known, s0);
-    demand_record(&dm, s0);
-    bench_cpu_algo_cycle(a, hv, s0);
-    guint64 base_pins = pin_changes(hv); /* seed 004 pins everything at start: counted */
+static void
+cpu_run_close(CpuRun *run)
+{
+    g_hash_table_unref(run->dm.prev);
+    g_hash_table_unref(run->dm.defs);
+    bench_cpu_algo_free(run->a);
+    g_hash_table_unref(run->known);
+    g_free(run->unsettled);
+    g_free(run->last_move);
+    vmb_hypervisor_free(run->hv);
+}
+
+/* Cycle 0, at the start: no interval to measure yet, but its pins count (seed 004 pins
+ * everything then). */
+static void
+cpu_run_start(CpuRun *run, CpuResult *r)
+{
+    g_autoptr(VmbSnapshot) s0 = snapshot(run->hv);
+    domain_set_changed(&run->known, s0);
+    demand_record(&run->dm, s0);
+    bench_cpu_algo_cycle(run->a, run->hv, s0);
+    guint64 base_pins = pin_changes(run->hv);
     r->pins = base_pins;
     if (base_pins)
-        last_move[0] = 0;
-    phase_note(&pc, r, 0, 0, s0, base_pins, FALSE);
+        run->last_move[0] = 0;
+    phase_note(&run->pc, r, 0, 0, s0, base_pins, FALSE);
+}
 
-    double sum_max = 0, sum_lb = 0, sum_max_all = 0, sum_lb_all = 0, sum_spread = 0;
-    double nom_max = 0, nom_lb = 0, nom_max_all = 0, nom_lb_all = 0, nom_spread = 0;
-    guint n_steady = 0;
-    guint ncycles = (guint) floor(tr->duration / tr->interval + 1e-9);
-    for (guint cyc = 1; cyc <= ncycles; cyc++) {
-        vmb_hv_fake_advance(hv, tr->interval);
-        double t = vmb_hv_fake_now(hv), start = t - tr->interval;
-        g_autoptr(VmbSnapshot) s = snapshot(hv);
-        Loads m, nom;
-        demand_measure(&dm, s, sc, &m, &nom);
-        demand_record(&dm, s);
-        gboolean steady = is_steady(tr, start);
-        sum_max_all += m.max;
-        sum_lb_all += m.lb;
-        nom_max_all += nom.max;
-        nom_lb_all += nom.lb;
-        if (steady) {
-            sum_max += m.max;
-            sum_lb += m.lb;
-            sum_spread += m.max - m.min;
-            nom_max += nom.max;
-            nom_lb += nom.lb;
-            nom_spread += nom.max - nom.min;
-            n_steady++;
-        }
-
-        guint64 before = pin_changes(hv);
-        bench_cpu_algo_cycle(a, hv, s);
-        guint64 moved = pin_changes(hv) - before;
-        r->pins += moved;
-        /* A cycle's moves answer the interval it measured, so they belong to that interval's
-         * phase; but when guests started or stopped at its end the cycle already sees the new
-         * set, and its moves answer that change. */
-        gboolean set_changed = domain_set_changed(&known, s);
-        guint k = phase_of(tr, set_changed ? t : start);
-        phase_note(&pc, r, cyc, t, s, moved, set_changed);
-        if (set_changed)
-            steady = FALSE;
-        if (moved) {
-            last_move[k] = (gint) cyc;
-            if (steady) {
-                r->steady_moves += moved;
-                unsettled[k] = TRUE;
-            }
-        }
-        double cum = (double) r->pins;
-        g_array_append_val(r->t, t);
-        g_array_append_val(r->max_load, m.max);
-        g_array_append_val(r->lb, m.lb);
-        g_array_append_val(r->nom_max, nom.max);
-        g_array_append_val(r->nom_lb, nom.lb);
-        g_array_append_val(r->cum_pins, cum);
+static void
+load_sums_add(LoadSums *sum, const Loads *l, gboolean steady)
+{
+    sum->max_all += l->max;
+    sum->lb_all += l->lb;
+    if (steady) {
+        sum->max += l->max;
+        sum->lb += l->lb;
+        sum->spread += l->max - l->min;
     }
+}
 
-    r->ratio_steady = sum_lb > 0 ? sum_max / sum_lb : NAN;
-    r->ratio_all = sum_lb_all > 0 ? sum_max_all / sum_lb_all : NAN;
-    r->spread_steady = n_steady ? sum_spread / n_steady : NAN;
-    r->lb_steady = n_steady ? sum_lb / n_steady : NAN;
-    r->nom_steady = nom_lb > 0 ? nom_max / nom_lb : NAN;
-    r->nom_all = nom_lb_all > 0 ? nom_max_all / nom_lb_all : NAN;
-    r->nom_spread = n_steady ? nom_spread / n_steady : NAN;
-    converge(tr, last_move, unsettled, r);
+/* Cycle @cyc made @moved pin changes that answer phase @k: its last move so far, and moves in
+ * a steady part leave the phase unsettled. */
+static void
+cpu_run_book_moves(CpuRun *run, CpuResult *r, guint k, guint cyc, guint64 moved, gboolean steady)
+{
+    if (!moved)
+        return;
+    run->last_move[k] = (gint) cyc;
+    if (steady) {
+        r->steady_moves += moved;
+        run->unsettled[k] = TRUE;
+    }
+}
+
+/* Cycle @cyc: measures the interval that ends it, lets the algorithm act, books its moves. */
+static void
+cpu_run_cycle(CpuRun *run, CpuResult *r, guint cyc)
+{
+    const CpuTrace *tr = run->tr;
+    vmb_hv_fake_advance(run->hv, tr->interval);
+    double t = vmb_hv_fake_now(run->hv), start = t - tr->interval;
+    g_autoptr(VmbSnapshot) s = snapshot(run->hv);
+    Loads m, nom;
+    demand_measure(&run->dm, s, run->sc, &m, &nom);
+    demand_record(&run->dm, s);
+    gboolean steady = is_steady(tr, start);
+    load_sums_add(&run->measured, &m, steady);
+    load_sums_add(&run->nominal, &nom, steady);
+    if (steady)
+        run->n_steady++;
+
+    guint64 before = pin_changes(run->hv);
+    bench_cpu_algo_cycle(run->a, run->hv, s);
+    guint64 moved = pin_changes(run->hv) - before;
+    r->pins += moved;
+    /* A cycle's moves answer the interval it measured, so they belong to that interval's
+     * phase; but when guests started or stopped at its end the cycle already sees the new
+     * set, and its moves answer that change. */
+    gboolean set_changed = domain_set_changed(&run->known, s);
+    guint k = phase_of(tr, set_changed ? t : start);
+    phase_note(&run->pc, r, cyc, t, s, moved, set_changed);
+    cpu_run_book_moves(run, r, k, cyc, moved, steady && !set_changed);
+    double cum = (double) r->pins;
+    g_array_append_val(r->t, t);
+    g_array_append_val(r->max_load, m.max);
+    g_array_append_val(r->lb, m.lb);
+    g_array_append_val(r->nom_max, nom.max);
+    g_array_append_val(r->nom_lb, nom.lb);
+    g_array_append_val(r->cum_pins, cum);
+}
+
+/* The ratios and spreads from the sums, and the convergence. */
+static void
+cpu_run_finish(const CpuRun *run, CpuResult *r)
+{
+    const LoadSums *m = &run->measured, *nom = &run->nominal;
+    guint n = run->n_steady;
+    r->ratio_steady = m->lb > 0 ? m->max / m->lb : NAN;
+    r->ratio_all = m->lb_all > 0 ? m->max_all / m->lb_all : NAN;
+    r->spread_steady = n ? m->spread / n : NAN;
+    r->lb_steady = n ? m->lb / n : NAN;
+    r->nom_steady = nom->lb > 0 ? nom->max / nom->lb : NAN;
+    r->nom_all = nom->lb_all > 0 ? nom->max_all / nom->lb_all : NAN;
+    r->nom_spread = n ? nom->spread / n : NAN;
+    converge(run->tr, run->last_move, run->unsettled, r);
     r->ran = TRUE;
+}
 
-    g_hash_table_unref(dm.prev);
-    g_hash_table_unref(dm.defs);
-    bench_cpu_algo_free(a);
+void
+bench_run_cpu(const CpuTrace *tr, CpuAlgoId algo, CpuResult *r)
+{
+    cpu_result_init(r);
+    CpuRun run;
+    cpu_run_open(&run, tr, algo, r);
+    cpu_run_start(&run, r);
+    guint ncycles = (guint) floor(tr->duration / tr->interval + 1e-9);
+    for (guint cyc = 1; cyc <= ncycles; cyc++)
+        cpu_run_cycle(&run, r, cyc);
+    cpu_run_finish(&run, r);
+    cpu_run_close(&run);
 }
 
 /* ---- memory */
@@ -482,108 +551,175 @@ bench_mem_result_clear(MemResult *r)
     memset(r, 0, sizeof(*r));
 }
 
-void
-bench_run_mem(const MemTrace *tr, MemAlgoId algo, guint interval, MemResult *r)
+/* One memory run: the simulated host, the algorithm on it, its guests and what the seconds
+ * add up. */
+typedef struct {
+    const MemTrace *tr;
+    VmbHypervisor *hv;
+    MemAlgo *a;
+    guint interval;
+    VmbMemTunables band; /* the default watermarks, to judge every algorithm alike */
+    guint n;
+    char **names;         /* [n + 1] owned by the scenario, which the host owns */
+    gboolean *idle;       /* [n] one of the trace's idle guests */
+    double *initial;      /* [n] MiB at the start */
+    GArray *reclaimed_at; /* doubles: MiB the idle guests gave back, per second */
+    guint follow_at;      /* the second of the pending follow-up cycle, 0 = none */
+    double held_sum;
+    guint held_n;
+} MemRun;
+
+static void
+mem_result_init(MemResult *r)
 {
     memset(r, 0, sizeof(*r));
     r->t = g_array_new(FALSE, FALSE, sizeof(double));
     r->used = g_array_new(FALSE, FALSE, sizeof(double));
     r->actual = g_array_new(FALSE, FALSE, sizeof(double));
+}
 
+/* The host on @tr with the daemon's reserve, @algo on it cycling every @interval, and its
+ * guests' names, idleness and starting sizes. */
+static void
+mem_run_open(MemRun *run, const MemTrace *tr, MemAlgoId algo, guint interval)
+{
+    memset(run, 0, sizeof(*run));
+    run->tr = tr;
+    run->interval = interval;
     VmbScenario *sc = NULL;
-    g_autoptr(VmbHypervisor) hv = open_host(tr->ini, &sc);
-    vmb_hv_fake_set_reserve(hv, bench_mem_reserve_kib(sc->memory_mib * 1024));
-    MemAlgo *a = bench_mem_algo_new(algo, interval, bench_vmbalance_config());
-
+    run->hv = open_host(tr->ini, &sc);
+    vmb_hv_fake_set_reserve(run->hv, bench_mem_reserve_kib(sc->memory_mib * 1024));
+    run->a = bench_mem_algo_new(algo, interval, bench_vmbalance_config());
     g_autoptr(VmbConfig) defaults = vmb_config_new_defaults();
-    VmbMemTunables band = {
+    run->band = (VmbMemTunables){
         .low_percent = defaults->mem_low_watermark,
         .high_percent = defaults->mem_high_watermark,
         .min_free_kib = (guint64) defaults->mem_min_free_mib * 1024,
     };
-
-    guint n = sc->domains->len;
-    g_autofree char **names = g_new0(char *, n + 1);
-    g_autofree gboolean *idle = g_new0(gboolean, n);
-    g_autofree double *initial = g_new0(double, n);
-    for (guint i = 0; i < n; i++) {
+    run->n = sc->domains->len;
+    run->names = g_new0(char *, run->n + 1);
+    run->idle = g_new0(gboolean, run->n);
+    run->initial = g_new0(double, run->n);
+    for (guint i = 0; i < run->n; i++) {
         const VmbScenarioDomain *d = g_ptr_array_index(sc->domains, i);
-        names[i] = d->name; /* owned by the scenario, which the host owns */
+        run->names[i] = d->name;
         for (guint k = 0; k < tr->idle->len; k++)
-            idle[i] = idle[i] || g_strcmp0(d->name, tr->idle->pdata[k]) == 0;
-        initial[i] = (double) d->current_mib;
+            run->idle[i] = run->idle[i] || g_strcmp0(d->name, tr->idle->pdata[k]) == 0;
+        run->initial[i] = (double) d->current_mib;
     }
-    g_autoptr(GArray) reclaimed_at = g_array_new(FALSE, FALSE, sizeof(double));
+    run->reclaimed_at = g_array_new(FALSE, FALSE, sizeof(double));
+}
 
-    /* Cycles every @interval from the start, as the daemon's timer, plus the follow-ups the
-     * algorithm asks for (one pending at a time). */
-    guint follow_at = 0;
-    {
-        g_autoptr(VmbSnapshot) s0 = snapshot(hv);
-        guint soon = bench_mem_algo_cycle(a, hv, s0);
-        follow_at = soon;
-    }
-    r->min_headroom = G_MAXDOUBLE;
-    double held_sum = 0;
-    guint held_n = 0;
-    guint seconds = (guint) floor(tr->duration + 1e-9);
-    for (guint sec = 1; sec <= seconds; sec++) {
-        vmb_hv_fake_advance(hv, 1);
-        double t = vmb_hv_fake_now(hv), held = 0, reclaimed = 0;
-        for (guint i = 0; i < n; i++) {
-            VmbFakeDomainInfo info;
-            if (!vmb_hv_fake_domain_info(hv, names[i], &info) || !info.running)
-                continue;
-            double actual = (double) info.actual_kib / 1024, used = info.used_kib / 1024.0;
-            held += actual;
-            r->min_headroom = MIN(r->min_headroom, actual - used);
-            guint64 low, high;
-            vmb_mem_band(&band, info.actual_kib, &low, &high);
-            double usable = actual - used - GUEST_KERNEL_MIB;
-            if (usable < (double) low / 1024)
-                r->below_low_s += 1;
-            if (idle[i])
-                reclaimed += initial[i] - actual;
-            if (g_strcmp0(names[i], tr->watch) == 0) {
-                g_array_append_val(r->t, t);
-                g_array_append_val(r->used, used);
-                g_array_append_val(r->actual, actual);
-            }
-        }
-        held_sum += held;
-        held_n++;
-        g_array_append_val(reclaimed_at, reclaimed);
+static void
+mem_run_close(MemRun *run)
+{
+    bench_mem_algo_free(run->a);
+    g_array_unref(run->reclaimed_at);
+    g_free(run->initial);
+    g_free(run->idle);
+    g_free(run->names);
+    vmb_hypervisor_free(run->hv);
+}
 
-        gboolean timer = sec % interval == 0, follow = follow_at && sec >= follow_at;
-        if (!timer && !follow)
+/* Second @t: each running guest's headroom and band, what is held and what the idle ones
+ * gave back, and the watched guest's curve. */
+static void
+mem_run_observe(MemRun *run, MemResult *r, double t)
+{
+    double held = 0, reclaimed = 0;
+    for (guint i = 0; i < run->n; i++) {
+        VmbFakeDomainInfo info;
+        if (!vmb_hv_fake_domain_info(run->hv, run->names[i], &info) || !info.running)
             continue;
-        if (follow)
-            follow_at = 0;
-        g_autoptr(VmbSnapshot) s = snapshot(hv);
-        guint soon = bench_mem_algo_cycle(a, hv, s);
-        r->cycles++;
-        if (soon && !follow_at)
-            follow_at = sec + soon;
+        double actual = (double) info.actual_kib / 1024, used = info.used_kib / 1024.0;
+        held += actual;
+        r->min_headroom = MIN(r->min_headroom, actual - used);
+        guint64 low, high;
+        vmb_mem_band(&run->band, info.actual_kib, &low, &high);
+        double usable = actual - used - GUEST_KERNEL_MIB;
+        if (usable < (double) low / 1024)
+            r->below_low_s += 1;
+        if (run->idle[i])
+            reclaimed += run->initial[i] - actual;
+        if (g_strcmp0(run->names[i], run->tr->watch) == 0) {
+            g_array_append_val(r->t, t);
+            g_array_append_val(r->used, used);
+            g_array_append_val(r->actual, actual);
+        }
     }
+    run->held_sum += held;
+    run->held_n++;
+    g_array_append_val(run->reclaimed_at, reclaimed);
+}
 
+/* A cycle at second @sec if the timer or the pending follow-up is due; the follow-up the
+ * algorithm asks for is kept unless one is pending. */
+static void
+mem_run_maybe_cycle(MemRun *run, MemResult *r, guint sec)
+{
+    gboolean timer = sec % run->interval == 0;
+    gboolean follow = run->follow_at && sec >= run->follow_at;
+    if (!timer && !follow)
+        return;
+    if (follow)
+        run->follow_at = 0;
+    g_autoptr(VmbSnapshot) s = snapshot(run->hv);
+    guint soon = bench_mem_algo_cycle(run->a, run->hv, s);
+    r->cycles++;
+    if (soon && !run->follow_at)
+        run->follow_at = sec + soon;
+}
+
+/* Seconds until the idle guests had given back 90 % of what they gave by the end, -1 if
+ * nothing. */
+static double
+reclaim_t90(const GArray *reclaimed_at, double reclaimed)
+{
+    for (guint k = 0; reclaimed > 1 && k < reclaimed_at->len; k++) {
+        if (g_array_index(reclaimed_at, double, k) >= 0.9 * reclaimed)
+            return k + 1;
+    }
+    return -1;
+}
+
+/* What the host counted over the run, and the means. */
+static void
+mem_run_finish(const MemRun *run, MemResult *r)
+{
     VmbFakeCounters c;
-    vmb_hv_fake_counters(hv, &c);
+    vmb_hv_fake_counters(run->hv, &c);
     r->oom_kills = c.oom_kills;
     r->reserve_viol_s = c.reserve_violations * 0.1; /* one per 0.1 s simulation step */
     r->changes = c.memory_changes;
     r->swapping_s = c.swapping_s;
     r->swap_in = c.swap_in_mib;
     r->min_host_avail = c.min_host_available_kib / 1024.0;
-    r->mean_held = held_n ? held_sum / held_n : 0;
-    r->reclaimed =
-        reclaimed_at->len ? g_array_index(reclaimed_at, double, reclaimed_at->len - 1) : 0;
-    r->reclaim_t90 = -1;
-    for (guint k = 0; r->reclaimed > 1 && k < reclaimed_at->len; k++) {
-        if (g_array_index(reclaimed_at, double, k) >= 0.9 * r->reclaimed) {
-            r->reclaim_t90 = k + 1;
-            break;
-        }
-    }
+    r->mean_held = run->held_n ? run->held_sum / run->held_n : 0;
+    const GArray *at = run->reclaimed_at;
+    r->reclaimed = at->len ? g_array_index(at, double, at->len - 1) : 0;
+    r->reclaim_t90 = reclaim_t90(at, r->reclaimed);
     r->ran = TRUE;
-    bench_mem_algo_free(a);
+}
+
+void
+bench_run_mem(const MemTrace *tr, MemAlgoId algo, guint interval, MemResult *r)
+{
+    mem_result_init(r);
+    MemRun run;
+    mem_run_open(&run, tr, algo, interval);
+    /* Cycles every @interval from the start, as the daemon's timer, plus the follow-ups the
+     * algorithm asks for (one pending at a time). */
+    {
+        g_autoptr(VmbSnapshot) s0 = snapshot(run.hv);
+        run.follow_at = bench_mem_algo_cycle(run.a, run.hv, s0);
+    }
+    r->min_headroom = G_MAXDOUBLE;
+    guint seconds = (guint) floor(tr->duration + 1e-9);
+    for (guint sec = 1; sec <= seconds; sec++) {
+        vmb_hv_fake_advance(run.hv, 1);
+        mem_run_observe(&run, r, vmb_hv_fake_now(run.hv));
+        mem_run_maybe_cycle(&run, r, sec);
+    }
+    mem_run_finish(&run, r);
+    mem_run_close(&run);
 }

@@ -74,19 +74,76 @@ on_connection(VmbHypervisor *hv, gboolean connected, const char *reason, gpointe
         vmb_mem_task_reconnected(data);
 }
 
-static VmbHypervisor *
-open_scenario(const char *file, const VmbConfig *c)
+/* A scenario of tests/scenarios/. */
+static VmbScenario *
+load_file(const char *file)
 {
     g_autofree char *path = g_build_filename(VMB_SRCDIR, "tests", "scenarios", file, NULL);
     g_autoptr(GError) error = NULL;
     VmbScenario *scen = vmb_scenario_load(path, &error);
     g_assert_no_error(error);
-    guint64 total = scen->memory_mib * 1024;
-    VmbHypervisor *hv = vmb_hv_fake_new_from_scenario(scen, TRUE);
-    vmb_hv_fake_set_reserve(hv, reserve_kib(c, total));
-    g_assert_true(vmb_hypervisor_ensure_connected(hv, &error));
-    return hv;
+    return scen;
 }
+
+/* A scenario written in the test. */
+static VmbScenario *
+load_data(const char *data)
+{
+    g_autoptr(GError) error = NULL;
+    VmbScenario *scen = vmb_scenario_load_data(data, &error);
+    g_assert_no_error(error);
+    return scen;
+}
+
+typedef enum {
+    CASE_PLAIN = 0,
+    CASE_RESERVE = 1 << 0,   /* the fake counts dips below the configuration's host reserve */
+    CASE_RECONNECT = 1 << 1, /* the task hears of each (re)connection, as in the daemon */
+} CaseFlags;
+
+/* What every case sets up: the configuration (default but for the memory interval), the
+ * fake host connected on its scenario, the task and what it reported. */
+typedef struct {
+    VmbConfig *c;
+    VmbHypervisor *hv;
+    VmbMemTask task;
+    Reports rep;
+} TaskCase;
+
+/* Sets @f up on @scen (taken). The task lives in @f, which must not move while the host
+ * holds it for CASE_RECONNECT. */
+static void
+task_case_setup(TaskCase *f, VmbScenario *scen, guint mem_interval, CaseFlags flags)
+{
+    f->c = vmb_config_new_defaults();
+    f->c->mem_interval = mem_interval;
+    guint64 total = scen->memory_mib * 1024;
+    f->hv = vmb_hv_fake_new_from_scenario(scen, TRUE);
+    if (flags & CASE_RESERVE)
+        vmb_hv_fake_set_reserve(f->hv, reserve_kib(f->c, total));
+    vmb_mem_task_init(&f->task);
+    if (flags & CASE_RECONNECT)
+        vmb_hypervisor_set_connection_func(f->hv, on_connection, &f->task);
+    g_autoptr(GError) error = NULL;
+    g_assert_true(vmb_hypervisor_ensure_connected(f->hv, &error));
+    f->rep.domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+}
+
+/* Also ends a log capture and the log-once state, which would leak into the next case. */
+static void
+task_case_clear(TaskCase *f)
+{
+    if (!f->hv)
+        return;
+    g_clear_pointer(&captured, g_ptr_array_unref);
+    g_clear_pointer(&f->rep.domains, g_hash_table_unref);
+    vmb_mem_task_clear(&f->task);
+    vmb_log_once_reset_all();
+    g_clear_pointer(&f->hv, vmb_hypervisor_free);
+    g_clear_pointer(&f->c, vmb_config_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(TaskCase, task_case_clear)
 
 /* Stale statistics, a domain without a balloon and one without the driver are each logged
  * once (and "resumed" once), every change is reported exactly once, excluded and
@@ -94,45 +151,36 @@ open_scenario(const char *file, const VmbConfig *c)
 void
 test_task_idle(void)
 {
-    g_autoptr(VmbConfig) c = vmb_config_new_defaults();
-    c->mem_interval = 1;
-    g_assert_true(vmb_config_set(c, "exclude", "idle4", NULL));
-    g_autoptr(VmbHypervisor) hv = open_scenario("mem-idle.ini", c);
-    VmbMemTask task;
-    vmb_mem_task_init(&task);
-    Reports rep = {.domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL)};
+    g_auto(TaskCase) f = {0};
+    task_case_setup(&f, load_file("mem-idle.ini"), 1, CASE_RESERVE);
+    g_assert_true(vmb_config_set(f.c, "exclude", "idle4", NULL));
     captured = g_ptr_array_new_with_free_func(g_free);
-    drive(hv, &task, c, FALSE, 120, &rep);
+    drive(f.hv, &f.task, f.c, FALSE, 120, &f.rep);
 
     g_assert_cmpuint(count_captured("flaky", "s old"), ==, 1);
     g_assert_cmpuint(count_captured("flaky", "resumed"), ==, 1);
     g_assert_cmpuint(count_captured("noballoon", "no usable memory balloon"), ==, 1);
     g_assert_cmpuint(count_captured("nodriver", "no balloon statistics"), ==, 1);
     VmbFakeCounters counters;
-    vmb_hv_fake_counters(hv, &counters);
-    g_assert_cmpuint(rep.reports, ==, counters.memory_changes);
-    g_assert_cmpuint(rep.reports, ==, task.changes);
-    g_assert_cmpuint(count_captured("set ", "memory:"), ==, rep.reports);
+    vmb_hv_fake_counters(f.hv, &counters);
+    g_assert_cmpuint(f.rep.reports, ==, counters.memory_changes);
+    g_assert_cmpuint(f.rep.reports, ==, f.task.changes);
+    g_assert_cmpuint(count_captured("set ", "memory:"), ==, f.rep.reports);
     g_assert_cmpuint(counters.oom_kills, ==, 0);
     static const char *const untouched[] = {"idle4", "noballoon", "nodriver"};
     for (guint i = 0; i < G_N_ELEMENTS(untouched); i++) {
         VmbFakeDomainInfo info;
-        g_assert_true(vmb_hv_fake_domain_info(hv, untouched[i], &info));
+        g_assert_true(vmb_hv_fake_domain_info(f.hv, untouched[i], &info));
         g_assert_cmpuint(info.actual_kib, ==, 1024 * 1024);
-        g_assert_false(g_hash_table_contains(rep.domains, untouched[i]));
+        g_assert_false(g_hash_table_contains(f.rep.domains, untouched[i]));
     }
     VmbFakeDomainInfo info;
-    g_assert_true(vmb_hv_fake_domain_info(hv, "guaranteed", &info));
+    g_assert_true(vmb_hv_fake_domain_info(f.hv, "guaranteed", &info));
     g_assert_cmpuint(info.actual_kib, ==, 768 * 1024);
     /* idle1 uses 100 MiB: it ends at its use plus the band's middle, above the floor. */
-    g_assert_true(vmb_hv_fake_domain_info(hv, "idle1", &info));
+    g_assert_true(vmb_hv_fake_domain_info(f.hv, "idle1", &info));
     g_assert_cmpuint(info.actual_kib, >=, 128 * 1024);
     g_assert_cmpuint(info.actual_kib, <=, 260 * 1024);
-
-    g_clear_pointer(&captured, g_ptr_array_unref);
-    g_hash_table_unref(rep.domains);
-    vmb_mem_task_clear(&task);
-    vmb_log_once_reset_all();
 }
 
 #define IDLE_GUEST "load = 2\nmemory_mib = 2048\ncurrent_mib = 1536\nused_mib = 100\n"
@@ -142,11 +190,7 @@ test_task_idle(void)
 void
 test_task_metadata(void)
 {
-    g_autoptr(VmbConfig) c = vmb_config_new_defaults();
-    c->mem_interval = 1;
-    g_assert_true(vmb_config_set(c, "exclude", "legacy", NULL));
-    g_autoptr(GError) error = NULL;
-    VmbScenario *scen = vmb_scenario_load_data(
+    static const char scenario[] =
         "[host]\ncpus = 2\nmemory_mib = 16384\nhost_used_mib = 1024\n"
         "[domain plain]\n" IDLE_GUEST "[domain off]\n" IDLE_GUEST
         "metadata = <policy memory=\"off\"/>\n"
@@ -155,58 +199,43 @@ test_task_metadata(void)
         "[domain huge]\n" IDLE_GUEST
         "definition = <domain><memoryBacking><hugepages/></memoryBacking></domain>\n"
         "[domain vfio]\n" IDLE_GUEST
-        "definition = <domain><devices><hostdev mode='subsystem' type='pci'/></devices></domain>\n",
-        &error);
-    g_assert_no_error(error);
-    g_autoptr(VmbHypervisor) hv = vmb_hv_fake_new_from_scenario(scen, TRUE);
-    g_assert_true(vmb_hypervisor_ensure_connected(hv, &error));
-    VmbMemTask task;
-    vmb_mem_task_init(&task);
-    Reports rep = {.domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL)};
-    drive(hv, &task, c, FALSE, 60, &rep);
+        "definition = <domain><devices><hostdev mode='subsystem' type='pci'/></devices></domain>\n";
+    g_auto(TaskCase) f = {0};
+    task_case_setup(&f, load_data(scenario), 1, CASE_PLAIN);
+    g_assert_true(vmb_config_set(f.c, "exclude", "legacy", NULL));
+    drive(f.hv, &f.task, f.c, FALSE, 60, &f.rep);
 
     static const char *const untouched[] = {"off", "huge", "vfio"};
     for (guint i = 0; i < G_N_ELEMENTS(untouched); i++) {
         VmbFakeDomainInfo info;
-        g_assert_true(vmb_hv_fake_domain_info(hv, untouched[i], &info));
+        g_assert_true(vmb_hv_fake_domain_info(f.hv, untouched[i], &info));
         g_assert_cmpuint(info.actual_kib, ==, 1536 * 1024);
-        g_assert_false(g_hash_table_contains(rep.domains, untouched[i]));
+        g_assert_false(g_hash_table_contains(f.rep.domains, untouched[i]));
     }
     VmbFakeDomainInfo info;
-    g_assert_true(vmb_hv_fake_domain_info(hv, "plain", &info));
+    g_assert_true(vmb_hv_fake_domain_info(f.hv, "plain", &info));
     g_assert_cmpuint(info.actual_kib, <, 1024 * 1024);
-    g_assert_true(vmb_hv_fake_domain_info(hv, "legacy", &info));
+    g_assert_true(vmb_hv_fake_domain_info(f.hv, "legacy", &info));
     g_assert_cmpuint(info.actual_kib, <, 1024 * 1024);
-    g_assert_true(vmb_hv_fake_domain_info(hv, "floor", &info));
-    g_assert_true(g_hash_table_contains(rep.domains, "floor"));
+    g_assert_true(vmb_hv_fake_domain_info(f.hv, "floor", &info));
+    g_assert_true(g_hash_table_contains(f.rep.domains, "floor"));
     g_assert_cmpuint(info.actual_kib, ==, 1024 * 1024);
-
-    g_hash_table_unref(rep.domains);
-    vmb_mem_task_clear(&task);
-    vmb_log_once_reset_all();
 }
 
 /* Dry-run changes nothing and reports each would-be target once, not every cycle. */
 void
 test_task_dry_run(void)
 {
-    g_autoptr(VmbConfig) c = vmb_config_new_defaults();
-    c->mem_interval = 1;
-    g_autoptr(VmbHypervisor) hv = open_scenario("mem-idle.ini", c);
-    VmbMemTask task;
-    vmb_mem_task_init(&task);
-    Reports rep = {.domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL)};
-    drive(hv, &task, c, TRUE, 30, &rep);
+    g_auto(TaskCase) f = {0};
+    task_case_setup(&f, load_file("mem-idle.ini"), 1, CASE_RESERVE);
+    drive(f.hv, &f.task, f.c, TRUE, 30, &f.rep);
     VmbFakeCounters counters;
-    vmb_hv_fake_counters(hv, &counters);
+    vmb_hv_fake_counters(f.hv, &counters);
     g_assert_cmpuint(counters.memory_changes, ==, 0);
     /* idle1-6, guaranteed and flaky would shrink; a page cache filling up does not change
      * the would-be target. */
-    g_assert_cmpuint(g_hash_table_size(rep.domains), ==, 8);
-    g_assert_cmpuint(rep.reports, ==, 8);
-    g_hash_table_unref(rep.domains);
-    vmb_mem_task_clear(&task);
-    vmb_log_once_reset_all();
+    g_assert_cmpuint(g_hash_table_size(f.rep.domains), ==, 8);
+    g_assert_cmpuint(f.rep.reports, ==, 8);
 }
 
 /* A guest with autodeflate jumps past its actual: it takes the memory itself (no OOM) and
@@ -224,45 +253,34 @@ test_task_autodeflate(void)
                                    "current_mib = 512\n"
                                    "autodeflate = yes\n"
                                    "used_mib = 0:100 20:100 20:450\n";
-    g_autoptr(GError) error = NULL;
-    VmbScenario *scen = vmb_scenario_load_data(scenario, &error);
-    g_assert_no_error(error);
+    VmbScenario *scen = load_data(scenario);
     const char *uuid = ((VmbScenarioDomain *) scen->domains->pdata[0])->uuid;
-    g_autoptr(VmbHypervisor) hv = vmb_hv_fake_new_from_scenario(scen, TRUE);
-    VmbMemTask task;
-    vmb_mem_task_init(&task);
-    vmb_hypervisor_set_connection_func(hv, on_connection, &task);
-    g_assert_true(vmb_hypervisor_ensure_connected(hv, &error));
-    g_autoptr(VmbConfig) c = vmb_config_new_defaults();
-    c->mem_interval = 1;
-    Reports rep = {.domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL)};
-    drive(hv, &task, c, FALSE, 19, &rep);
+    g_auto(TaskCase) f = {0};
+    task_case_setup(&f, scen, 1, CASE_RECONNECT);
+    drive(f.hv, &f.task, f.c, FALSE, 19, &f.rep);
     VmbFakeDomainInfo before;
-    g_assert_true(vmb_hv_fake_domain_info(hv, "deflater", &before));
+    g_assert_true(vmb_hv_fake_domain_info(f.hv, "deflater", &before));
     g_assert_cmpuint(before.actual_kib, <, 300 * 1024); /* shrunk while idle */
-    guint grows = rep.by_reason[VMB_MEM_GROW];
-    drive(hv, &task, c, FALSE, 20, &rep);
+    guint grows = f.rep.by_reason[VMB_MEM_GROW];
+    drive(f.hv, &f.task, f.c, FALSE, 20, &f.rep);
     VmbFakeDomainInfo after;
-    g_assert_true(vmb_hv_fake_domain_info(hv, "deflater", &after));
+    g_assert_true(vmb_hv_fake_domain_info(f.hv, "deflater", &after));
     g_assert_cmpuint(after.autodeflates, >, 0);
     g_assert_cmpuint(after.oom_kills, ==, 0);
-    g_assert_cmpuint(rep.by_reason[VMB_MEM_GROW], >, grows);
+    g_assert_cmpuint(f.rep.by_reason[VMB_MEM_GROW], >, grows);
     g_assert_cmpuint(after.target_kib, >=, after.actual_kib);
     g_assert_cmpuint(after.actual_kib, >=, (450 + 64) * 1024);
 
     /* Host unreachable at 40-45 s, then back: the task carries on after the reconnect. */
-    g_assert_cmpuint(drive(hv, &task, c, FALSE, 20, &rep), >=, 12);
-    g_assert_cmpuint(hv->reconnects, ==, 1);
-    g_assert_true(vmb_hv_fake_domain_info(hv, "deflater", &after));
+    g_assert_cmpuint(drive(f.hv, &f.task, f.c, FALSE, 20, &f.rep), >=, 12);
+    g_assert_cmpuint(f.hv->reconnects, ==, 1);
+    g_assert_true(vmb_hv_fake_domain_info(f.hv, "deflater", &after));
     g_assert_cmpuint(after.oom_kills, ==, 0);
     double rate;
-    g_assert_true(vmb_mem_task_rate(&task, uuid, &rate));
+    g_assert_true(vmb_mem_task_rate(&f.task, uuid, &rate));
     g_assert_cmpfloat(ABS(rate), <, 1024); /* steady use */
-    vmb_mem_task_forget(&task, uuid);      /* what a VANISHED/APPEARED event does */
-    g_assert_false(vmb_mem_task_rate(&task, uuid, &rate));
-    g_hash_table_unref(rep.domains);
-    vmb_mem_task_clear(&task);
-    vmb_log_once_reset_all();
+    vmb_mem_task_forget(&f.task, uuid);    /* what a VANISHED/APPEARED event does */
+    g_assert_false(vmb_mem_task_rate(&f.task, uuid, &rate));
 }
 
 /* The largest target set for each domain (by name, in KiB). */
@@ -282,34 +300,27 @@ on_report_max(const VmbAction *a, gpointer data)
 void
 test_task_boot_inflation(void)
 {
-    GString *sc = g_string_new("[host]\nmemory_mib = 16384\nhost_used_mib = 1024\n");
+    g_autoptr(GString) sc = g_string_new("[host]\nmemory_mib = 16384\nhost_used_mib = 1024\n");
     for (guint i = 0; i < 4; i++)
         g_string_append_printf(sc,
                                "[domain boot%u]\nmemory_mib = 2048\ncurrent_mib = 512\n"
                                "boot_mib = 2048\nballoon_mib_s = %u\nused_mib = %u\n",
                                i, 20 + 10 * i, 80 + 40 * i);
+    g_auto(TaskCase) f = {0};
+    task_case_setup(&f, load_data(sc->str), 5, CASE_PLAIN);
     g_autoptr(GError) error = NULL;
-    VmbScenario *scen = vmb_scenario_load_data(sc->str, &error);
-    g_string_free(sc, TRUE);
-    g_assert_no_error(error);
-    g_autoptr(VmbHypervisor) hv = vmb_hv_fake_new_from_scenario(scen, TRUE);
-    g_assert_true(vmb_hypervisor_ensure_connected(hv, &error));
-    g_autoptr(VmbConfig) c = vmb_config_new_defaults();
-    c->mem_interval = 5;
-    VmbMemTask task;
-    vmb_mem_task_init(&task);
     g_autoptr(GHashTable) max = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     for (double t = 0; t < 180; t += 5) {
-        vmb_hv_fake_advance(hv, 5);
-        g_autoptr(VmbSnapshot) s = vmb_hypervisor_snapshot(hv, &error);
+        vmb_hv_fake_advance(f.hv, 5);
+        g_autoptr(VmbSnapshot) s = vmb_hypervisor_snapshot(f.hv, &error);
         g_assert_no_error(error);
         VmbMemCycleResult res;
-        vmb_mem_task_run(&task, hv, s, c, FALSE, on_report_max, max, &res);
+        vmb_mem_task_run(&f.task, f.hv, s, f.c, FALSE, on_report_max, max, &res);
     }
     for (guint i = 0; i < 4; i++) {
         g_autofree char *name = g_strdup_printf("boot%u", i);
         VmbFakeDomainInfo info;
-        g_assert_true(vmb_hv_fake_domain_info(hv, name, &info));
+        g_assert_true(vmb_hv_fake_domain_info(f.hv, name, &info));
         guint64 biggest = GPOINTER_TO_SIZE(g_hash_table_lookup(max, name));
         g_test_message("%s: actual %" G_GUINT64_FORMAT " MiB, largest target %" G_GUINT64_FORMAT
                        " MiB",
@@ -318,33 +329,27 @@ test_task_boot_inflation(void)
         g_assert_cmpuint(info.actual_kib, <=, 512 * 1024); /* and it got there */
         g_assert_cmpuint(info.oom_kills, ==, 0);
     }
-    vmb_mem_task_clear(&task);
-    vmb_log_once_reset_all();
 }
 
 /* Runs a guest that keeps 200 MiB free by swapping while its use climbs 300 -> 1100 MiB in
- * 1 GiB: its free memory stays inside the band all along, only the paging shows. */
+ * 1 GiB: its free memory stays inside the band all along, only the paging shows. Without
+ * @signals the swap-in and major fault thresholds are 0. */
 static void
-run_pager(const VmbConfig *c, VmbFakeCounters *out, VmbFakeDomainInfo *info)
+run_pager(gboolean signals, VmbFakeCounters *out, VmbFakeDomainInfo *info)
 {
     static const char scenario[] = "[host]\nmemory_mib = 16384\nhost_used_mib = 1024\n"
                                    "[domain pager]\nmemory_mib = 2048\ncurrent_mib = 1024\n"
                                    "swap_mib = 1024\nswap_free_mib = 200\npage_cache = 0\n"
                                    "used_mib = 0:300 20:300 60:1100\n";
-    g_autoptr(GError) error = NULL;
-    VmbScenario *scen = vmb_scenario_load_data(scenario, &error);
-    g_assert_no_error(error);
-    g_autoptr(VmbHypervisor) hv = vmb_hv_fake_new_from_scenario(scen, TRUE);
-    g_assert_true(vmb_hypervisor_ensure_connected(hv, &error));
-    VmbMemTask task;
-    vmb_mem_task_init(&task);
-    Reports rep = {.domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL)};
-    drive(hv, &task, c, FALSE, 120, &rep);
-    vmb_hv_fake_counters(hv, out);
-    g_assert_true(vmb_hv_fake_domain_info(hv, "pager", info));
-    g_hash_table_unref(rep.domains);
-    vmb_mem_task_clear(&task);
-    vmb_log_once_reset_all();
+    g_auto(TaskCase) f = {0};
+    task_case_setup(&f, load_data(scenario), 1, CASE_PLAIN);
+    if (!signals) {
+        f.c->mem_swap_in_kib_s = 0;
+        f.c->mem_major_faults_s = 0;
+    }
+    drive(f.hv, &f.task, f.c, FALSE, 120, &f.rep);
+    vmb_hv_fake_counters(f.hv, out);
+    g_assert_true(vmb_hv_fake_domain_info(f.hv, "pager", info));
 }
 
 /* Swap-in and major faults make a guest starving inside its band: it is grown out of swap,
@@ -352,14 +357,10 @@ run_pager(const VmbConfig *c, VmbFakeCounters *out, VmbFakeDomainInfo *info)
 void
 test_task_paging(void)
 {
-    g_autoptr(VmbConfig) c = vmb_config_new_defaults();
-    c->mem_interval = 1;
     VmbFakeCounters with, without;
     VmbFakeDomainInfo iw, iwo;
-    run_pager(c, &with, &iw);
-    c->mem_swap_in_kib_s = 0;
-    c->mem_major_faults_s = 0;
-    run_pager(c, &without, &iwo);
+    run_pager(TRUE, &with, &iw);
+    run_pager(FALSE, &without, &iwo);
     g_test_message(
         "with the signals: %.1f s swapping, %.0f MiB swapped in, actual %" G_GUINT64_FORMAT
         " MiB; without: %.1f s, %.0f MiB, %" G_GUINT64_FORMAT " MiB",
@@ -380,31 +381,20 @@ test_task_burst(void)
                                    "[domain jumper]\nmemory_mib = 2048\ncurrent_mib = 1024\n"
                                    "page_cache = 0\nused_mib = 0:300 30:300 33:700 60:700 "
                                    "62:300 150:300 153:700 180:700\n";
-    g_autoptr(GError) error = NULL;
-    VmbScenario *scen = vmb_scenario_load_data(scenario, &error);
-    g_assert_no_error(error);
-    g_autoptr(VmbHypervisor) hv = vmb_hv_fake_new_from_scenario(scen, TRUE);
-    g_assert_true(vmb_hypervisor_ensure_connected(hv, &error));
-    g_autoptr(VmbConfig) c = vmb_config_new_defaults();
-    c->mem_interval = 5;
-    VmbMemTask task;
-    vmb_mem_task_init(&task);
-    Reports rep = {.domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL)};
-    drive(hv, &task, c, FALSE, 145, &rep);
+    g_auto(TaskCase) f = {0};
+    task_case_setup(&f, load_data(scenario), 5, CASE_PLAIN);
+    drive(f.hv, &f.task, f.c, FALSE, 145, &f.rep);
     VmbFakeDomainInfo before;
-    g_assert_true(vmb_hv_fake_domain_info(hv, "jumper", &before));
-    drive(hv, &task, c, FALSE, 50, &rep);
+    g_assert_true(vmb_hv_fake_domain_info(f.hv, "jumper", &before));
+    drive(f.hv, &f.task, f.c, FALSE, 50, &f.rep);
     VmbFakeDomainInfo after;
-    g_assert_true(vmb_hv_fake_domain_info(hv, "jumper", &after));
+    g_assert_true(vmb_hv_fake_domain_info(f.hv, "jumper", &after));
     g_test_message("before the second jump: actual %" G_GUINT64_FORMAT
                    " MiB; OOM kills %u, then %u",
                    before.actual_kib / 1024, before.oom_kills, after.oom_kills);
     /* idle at 300 MiB it would be at about 414 MiB (use / 0.725) */
     g_assert_cmpuint(before.actual_kib, >=, (300 + 400) * 1024);
     g_assert_cmpuint(after.oom_kills, ==, before.oom_kills);
-    g_hash_table_unref(rep.domains);
-    vmb_mem_task_clear(&task);
-    vmb_log_once_reset_all();
 }
 
 /* Free page reporting: an idle guest whose freed pages went back to the host by themselves
@@ -419,36 +409,25 @@ test_task_free_page_reporting(void)
                                    "used_mib = 150\npage_cache = 0\nlazy = yes\n"
                                    "[domain reporting]\nmemory_mib = 2048\ncurrent_mib = 1536\n"
                                    "used_mib = 150\npage_cache = 0\nfree_page_reporting = yes\n";
-    g_autoptr(GError) error = NULL;
-    VmbScenario *scen = vmb_scenario_load_data(scenario, &error);
-    g_assert_no_error(error);
-    g_autoptr(VmbHypervisor) hv = vmb_hv_fake_new_from_scenario(scen, TRUE);
-    g_assert_true(vmb_hypervisor_ensure_connected(hv, &error));
-    g_autoptr(VmbConfig) c = vmb_config_new_defaults();
-    c->mem_interval = 2;
-    VmbMemTask task;
-    vmb_mem_task_init(&task);
-    Reports rep = {.domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL)};
-    drive(hv, &task, c, FALSE, 56, &rep);
+    g_auto(TaskCase) f = {0};
+    task_case_setup(&f, load_data(scenario), 2, CASE_PLAIN);
+    drive(f.hv, &f.task, f.c, FALSE, 56, &f.rep);
     VmbFakeDomainInfo plain, reporting;
-    g_assert_true(vmb_hv_fake_domain_info(hv, "plain", &plain));
-    g_assert_true(vmb_hv_fake_domain_info(hv, "reporting", &reporting));
+    g_assert_true(vmb_hv_fake_domain_info(f.hv, "plain", &plain));
+    g_assert_true(vmb_hv_fake_domain_info(f.hv, "reporting", &reporting));
     g_test_message("at 56 s: plain %" G_GUINT64_FORMAT " MiB, reporting %" G_GUINT64_FORMAT " MiB",
                    plain.actual_kib / 1024, reporting.actual_kib / 1024);
     g_assert_cmpuint(plain.actual_kib, <=, 600 * 1024);
     g_assert_cmpuint(reporting.actual_kib, >=, 1528 * 1024);
-    g_assert_false(g_hash_table_contains(rep.domains, "reporting"));
-    drive(hv, &task, c, FALSE, 60, &rep);
-    g_assert_true(vmb_hv_fake_domain_info(hv, "reporting", &reporting));
+    g_assert_false(g_hash_table_contains(f.rep.domains, "reporting"));
+    drive(f.hv, &f.task, f.c, FALSE, 60, &f.rep);
+    g_assert_true(vmb_hv_fake_domain_info(f.hv, "reporting", &reporting));
     g_test_message("at 116 s, the host short: reporting %" G_GUINT64_FORMAT " MiB",
                    reporting.actual_kib / 1024);
     g_assert_cmpuint(reporting.actual_kib, <=, 600 * 1024);
     VmbFakeCounters counters;
-    vmb_hv_fake_counters(hv, &counters);
+    vmb_hv_fake_counters(f.hv, &counters);
     g_assert_cmpuint(counters.oom_kills, ==, 0);
-    g_hash_table_unref(rep.domains);
-    vmb_mem_task_clear(&task);
-    vmb_log_once_reset_all();
 }
 
 /* A guest with 1 GiB of boot memory and a 1 GiB virtio-mem device: growing past its boot
@@ -461,31 +440,23 @@ test_task_virtio_mem(void)
                                    "[domain vm]\nmemory_mib = 2048\ncurrent_mib = 768\n"
                                    "vmem_mib = 1024\nvmem_block_mib = 128\npage_cache = 0\n"
                                    "used_mib = 0:300 20:300 50:1400 90:1400 92:300\n";
-    g_autoptr(GError) error = NULL;
-    VmbScenario *scen = vmb_scenario_load_data(scenario, &error);
-    g_assert_no_error(error);
-    g_autoptr(VmbHypervisor) hv = vmb_hv_fake_new_from_scenario(scen, TRUE);
-    g_assert_true(vmb_hypervisor_ensure_connected(hv, &error));
-    g_autoptr(VmbConfig) c = vmb_config_new_defaults();
-    c->mem_interval = 2;
-    c->mem_max_shrink_mib = 1024; /* one big shrink: the balloon takes it while blocks unplug */
-    VmbMemTask task;
-    vmb_mem_task_init(&task);
-    Reports rep = {.domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL)};
-    drive(hv, &task, c, FALSE, 88, &rep);
+    g_auto(TaskCase) f = {0};
+    task_case_setup(&f, load_data(scenario), 2, CASE_PLAIN);
+    f.c->mem_max_shrink_mib = 1024; /* one big shrink: the balloon takes it while blocks unplug */
+    drive(f.hv, &f.task, f.c, FALSE, 88, &f.rep);
     VmbFakeDomainInfo peak, end;
-    g_assert_true(vmb_hv_fake_domain_info(hv, "vm", &peak));
+    g_assert_true(vmb_hv_fake_domain_info(f.hv, "vm", &peak));
     /* while it unplugs, the guest keeps its balloon target: never squeezed to OOM's edge */
     double min_free = G_MAXDOUBLE;
     for (guint k = 0; k < 60; k++) {
-        drive(hv, &task, c, FALSE, 2, &rep);
-        g_assert_true(vmb_hv_fake_domain_info(hv, "vm", &end));
+        drive(f.hv, &f.task, f.c, FALSE, 2, &f.rep);
+        g_assert_true(vmb_hv_fake_domain_info(f.hv, "vm", &end));
         min_free = MIN(min_free, ((double) end.actual_kib - (double) end.used_kib) / 1024);
     }
     g_test_message("lowest actual - use while unplugging: %.0f MiB", min_free);
     g_assert_cmpfloat(min_free, >=, 64);
     VmbFakeCounters counters;
-    vmb_hv_fake_counters(hv, &counters);
+    vmb_hv_fake_counters(f.hv, &counters);
     g_test_message("at 88 s: actual %" G_GUINT64_FORMAT " MiB, plugged %" G_GUINT64_FORMAT
                    " MiB; at 208 s: actual %" G_GUINT64_FORMAT " MiB, plugged %" G_GUINT64_FORMAT
                    " MiB; %" G_GUINT64_FORMAT " device changes, %u OOM kills",
@@ -497,7 +468,4 @@ test_task_virtio_mem(void)
     g_assert_cmpuint(counters.oom_kills, ==, 0);
     g_assert_cmpuint(end.vmem_plugged_kib, ==, 0);    /* 300 MiB fit in the boot memory */
     g_assert_cmpuint(end.actual_kib, <=, 700 * 1024); /* use + band + the room its ramp taught */
-    g_hash_table_unref(rep.domains);
-    vmb_mem_task_clear(&task);
-    vmb_log_once_reset_all();
 }

@@ -288,17 +288,10 @@ on_action(const VmbAction *a, gpointer data)
 {
 }
 
-int
-main(int argc, char **argv)
+/* The temporary directory with both hosts' scenarios and the configuration (host A). */
+static void
+soak_write_files(Soak *s)
 {
-    Soak soak = {0}, *s = &soak;
-    current = s;
-    s->warnings = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    g_log_set_writer_func(log_writer, NULL, NULL);
-    const char *env = g_getenv("VMB_SOAK_CYCLES");
-    guint cycles = env ? (guint) g_ascii_strtoull(env, NULL, 10) : 20000;
-    guint warmup = MIN(WARMUP, cycles / 10);
-
     g_autoptr(GError) error = NULL;
     s->tmp = g_dir_make_tmp("vmb-soak-XXXXXX", &error);
     g_assert_no_error(error);
@@ -308,12 +301,19 @@ main(int argc, char **argv)
         write_scenario(s, h);
     }
     write_config(s, NULL);
+}
 
+/* The private bus and its two connections, then the daemon wired as main.c does: the
+ * runtime overrides, an action hook and the bus service. */
+static void
+soak_start(Soak *s)
+{
     s->bus = g_test_dbus_new(G_TEST_DBUS_NONE);
     g_test_dbus_up(s->bus);
     s->service_conn = vmb_test_bus_connect(g_test_dbus_get_bus_address(s->bus));
     s->client = vmb_test_bus_connect(g_test_dbus_get_bus_address(s->bus));
 
+    g_autoptr(GError) error = NULL;
     s->daemon = vmb_daemon_new(s->config, FALSE, NULL, FALSE, &error);
     g_assert_no_error(error);
     g_autofree char *state = g_build_filename(s->tmp, "state", NULL);
@@ -326,50 +326,65 @@ main(int argc, char **argv)
     vmb_daemon_add_action_hook(s->daemon, on_action, s);
     s->service = vmb_dbus_service_new_on_bus(s->daemon, s->overrides, s->service_conn, &error);
     g_assert_no_error(error);
-    guint sighup = g_unix_signal_add(SIGHUP, on_sighup, s);
+}
 
-    gint64 t0 = g_get_monotonic_time();
-    guint64 rss_start = rss_kib(), rss_warm = 0, rss_max = 0;
-    guint prev_domains = 0;
-    for (guint i = 0; i < cycles; i++) {
-        if (i == warmup)
-            rss_warm = rss_kib();
-        gint64 cycle_start = g_get_monotonic_time();
-        gboolean ok = vmb_daemon_run_task(s->daemon, VMB_TASK_CPU);
-        ok = vmb_daemon_run_task(s->daemon, VMB_TASK_MEMORY) && ok;
-        const VmbStatus *st = vmb_daemon_status(s->daemon);
-        if (!ok) {
-            s->failed_cycles++;
-            if (vmb_status_degraded_reason(st))
-                s->down_seen++;
-        }
-        guint n = vmb_status_n_domains(st);
-        if (ok && n > prev_domains)
-            s->appeared++;
-        if (ok && n < prev_domains)
-            s->vanished++;
-        if (ok)
-            prev_domains = n;
-        while (g_main_context_iteration(NULL, FALSE))
-            ;
-        if (i % DBUS_EVERY == DBUS_EVERY - 1)
-            bus_call(s, i / DBUS_EVERY);
-        if (i % RELOAD_EVERY == RELOAD_EVERY - 1)
-            reload(s, i / RELOAD_EVERY);
-        if (i % 1000 == 999) {
-            guint64 r = rss_kib();
-            rss_max = MAX(rss_max, r);
-            g_print("# cycle %u: %.1f s, RSS %" G_GUINT64_FORMAT " KiB, %u failed cycles\n", i + 1,
-                    (g_get_monotonic_time() - t0) / 1e6, r, s->failed_cycles);
-        }
-        gint64 spent = g_get_monotonic_time() - cycle_start;
-        if (spent < MIN_CYCLE_US)
-            g_usleep(MIN_CYCLE_US - spent);
+/* RSS in KiB: at the start, after the warm-up, the largest progress sample, at the end. */
+typedef struct {
+    guint64 start, warm, max, end;
+} Rss;
+
+/* One cycle's two tasks; counts a cycle that could not read the host (and whether the
+ * status says degraded), and, on the others, domains appearing or vanishing since the last
+ * cycle that read it (@prev_domains). */
+static void
+soak_run_tasks(Soak *s, guint *prev_domains)
+{
+    gboolean ok = vmb_daemon_run_task(s->daemon, VMB_TASK_CPU);
+    ok = vmb_daemon_run_task(s->daemon, VMB_TASK_MEMORY) && ok;
+    const VmbStatus *st = vmb_daemon_status(s->daemon);
+    if (!ok) {
+        s->failed_cycles++;
+        if (vmb_status_degraded_reason(st))
+            s->down_seen++;
+        return;
     }
-    guint64 rss_end = rss_kib();
-    double secs = (g_get_monotonic_time() - t0) / 1e6;
-    const VmbStatusCounters *c = vmb_status_counters(vmb_daemon_status(s->daemon));
+    guint n = vmb_status_n_domains(st);
+    if (n > *prev_domains)
+        s->appeared++;
+    if (n < *prev_domains)
+        s->vanished++;
+    *prev_domains = n;
+}
 
+/* Cycle @i: the tasks, pending events, the bus call or reload it is due for, progress every
+ * 1000 cycles, and the wait to MIN_CYCLE_US. */
+static void
+soak_cycle(Soak *s, guint i, guint *prev_domains, gint64 t0, Rss *rss)
+{
+    gint64 cycle_start = g_get_monotonic_time();
+    soak_run_tasks(s, prev_domains);
+    while (g_main_context_iteration(NULL, FALSE))
+        ;
+    if (i % DBUS_EVERY == DBUS_EVERY - 1)
+        bus_call(s, i / DBUS_EVERY);
+    if (i % RELOAD_EVERY == RELOAD_EVERY - 1)
+        reload(s, i / RELOAD_EVERY);
+    if (i % 1000 == 999) {
+        guint64 r = rss_kib();
+        rss->max = MAX(rss->max, r);
+        g_print("# cycle %u: %.1f s, RSS %" G_GUINT64_FORMAT " KiB, %u failed cycles\n", i + 1,
+                (g_get_monotonic_time() - t0) / 1e6, r, s->failed_cycles);
+    }
+    gint64 spent = g_get_monotonic_time() - cycle_start;
+    if (spent < MIN_CYCLE_US)
+        g_usleep(MIN_CYCLE_US - spent);
+}
+
+/* Prints the summary and the warnings seen; TRUE if one was unexpected. */
+static gboolean
+soak_summary(Soak *s, guint cycles, guint warmup, double secs, const Rss *rss)
+{
+    const VmbStatusCounters *c = vmb_status_counters(vmb_daemon_status(s->daemon));
     g_print("# soak: %u cycles in %.1f s (%.2f ms a cycle); %u reloads (%u by SIGHUP, %u refused "
             "configurations), %u bus calls\n",
             cycles, secs, secs * 1000 / MAX(cycles, 1), s->reloads, s->sighups, s->refused_reloads,
@@ -382,7 +397,7 @@ main(int argc, char **argv)
     g_print("# soak: RSS start %" G_GUINT64_FORMAT " KiB, after %u cycles %" G_GUINT64_FORMAT
             " KiB, end %" G_GUINT64_FORMAT " KiB (max %" G_GUINT64_FORMAT
             "; allowed growth after warm-up %u KiB)\n",
-            rss_start, warmup, rss_warm, rss_end, rss_max, RSS_SLACK_KIB);
+            rss->start, warmup, rss->warm, rss->end, rss->max, RSS_SLACK_KIB);
     GHashTableIter it;
     gpointer key, value;
     gboolean unexpected = FALSE;
@@ -391,8 +406,13 @@ main(int argc, char **argv)
         g_print("# warning x%u: %s\n", GPOINTER_TO_UINT(value), (const char *) key);
         unexpected = unexpected || g_str_has_prefix(key, "UNEXPECTED");
     }
+    return unexpected;
+}
 
-    g_source_remove(sighup);
+/* The service before the daemon it serves and the overrides it holds, then the bus. */
+static void
+soak_stop(Soak *s)
+{
     g_clear_pointer(&s->service, vmb_dbus_service_free);
     g_clear_pointer(&s->daemon, vmb_daemon_free);
     g_clear_pointer(&s->overrides, vmb_overrides_free);
@@ -402,7 +422,12 @@ main(int argc, char **argv)
     g_clear_object(&s->service_conn);
     g_test_dbus_down(s->bus);
     g_clear_object(&s->bus);
+}
 
+/* The exit status: 1 with a "not ok" line for each check that failed. */
+static int
+soak_verdict(const Soak *s, guint cycles, const Rss *rss, gboolean unexpected)
+{
     int rc = 0;
     if (unexpected) {
         g_print("not ok: unexpected warnings\n");
@@ -417,12 +442,18 @@ main(int argc, char **argv)
         g_print("not ok: %u of %u cycles could not read the host\n", s->failed_cycles, cycles);
         rc = 1;
     }
-    if (rss_end > rss_warm + RSS_SLACK_KIB) {
+    if (rss->end > rss->warm + RSS_SLACK_KIB) {
         g_print("not ok: RSS grew from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT
                 " KiB after warm-up\n",
-                rss_warm, rss_end);
+                rss->warm, rss->end);
         rc = 1;
     }
+    return rc;
+}
+
+static void
+soak_remove_files(Soak *s)
+{
     g_autofree char *rm = g_strdup_printf("rm -rf '%s'", s->tmp);
     if (system(rm) != 0)
         g_print("# cannot remove %s\n", s->tmp);
@@ -430,6 +461,39 @@ main(int argc, char **argv)
         g_free(s->scenario[h]);
     g_free(s->config);
     g_free(s->tmp);
+}
+
+int
+main(int argc, char **argv)
+{
+    Soak soak = {0}, *s = &soak;
+    current = s;
+    s->warnings = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_log_set_writer_func(log_writer, NULL, NULL);
+    const char *env = g_getenv("VMB_SOAK_CYCLES");
+    guint cycles = env ? (guint) g_ascii_strtoull(env, NULL, 10) : 20000;
+    guint warmup = MIN(WARMUP, cycles / 10);
+
+    soak_write_files(s);
+    soak_start(s);
+    guint sighup = g_unix_signal_add(SIGHUP, on_sighup, s);
+
+    gint64 t0 = g_get_monotonic_time();
+    Rss rss = {.start = rss_kib()};
+    guint prev_domains = 0;
+    for (guint i = 0; i < cycles; i++) {
+        if (i == warmup)
+            rss.warm = rss_kib();
+        soak_cycle(s, i, &prev_domains, t0, &rss);
+    }
+    rss.end = rss_kib();
+    double secs = (g_get_monotonic_time() - t0) / 1e6;
+    gboolean unexpected = soak_summary(s, cycles, warmup, secs, &rss);
+
+    g_source_remove(sighup);
+    soak_stop(s);
+    int rc = soak_verdict(s, cycles, &rss, unexpected);
+    soak_remove_files(s);
     g_hash_table_unref(s->warnings);
     if (!rc)
         g_print("ok: soak\n");
