@@ -257,10 +257,10 @@ parse_cpu_fields(Lines *it, guint64 cpu, guint64 fields[CPU_FIELDS], GError **er
 static gboolean
 parse_cpu_line(Lines *it, guint64 *cpu, guint64 ticks[2], GError **error)
 {
-    const char *token;
-    gsize len;
-    next_token(it, &token, &len); /* is_per_cpu_line(): it starts with "cpu" and a digit */
-    if (!parse_u64(token + 3, len - 3, cpu)) {
+    const char *token = "";
+    gsize len = 0;
+    /* is_per_cpu_line() saw "cpu" and a digit; checked again, as a release build cannot prove it */
+    if (!next_token(it, &token, &len) || len < 4 || !parse_u64(token + 3, len - 3, cpu)) {
         g_autofree char *quoted = quote_token(token, len);
         line_error(error, it, "%s is not \"cpu\" and a CPU number", quoted);
         return FALSE;
