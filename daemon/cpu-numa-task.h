@@ -23,7 +23,9 @@ void vmb_numa_task_clear(VmbNumaTask *t);
 void vmb_numa_task_forget(VmbNumaTask *t, const char *uuid);
 /* Asks the rule on problem @p (its items' domains index @s->domains) whether one domain's
  * memory should move now and, unless @dry_run, moves it; TRUE when it did (or would), with the
- * vCPU pins that follow appended to @moves. @stable: the vCPU plan made and keeps no move. */
+ * vCPU pins that follow appended to @moves (one pCPU each; with cpu.pin_to sets the caller
+ * maps them to the sets). @stable: the vCPU plan made and keeps no move (with sets:
+ * vmb_pin_stable()). */
 gboolean vmb_numa_task_run(VmbNumaTask *t, VmbHypervisor *hv, const VmbSnapshot *s,
                            const VmbConfig *c, const VmbCpuProblem *p, gboolean stable,
                            gboolean dry_run, GArray *moves);

@@ -253,3 +253,46 @@ vmb_pin_plan(const VmbCpuProblem *p, const VmbCpuTunables *t, const VmbPinBins *
     }
     return out;
 }
+
+/* ---- memory home with set pins */
+
+guint
+vmb_pin_quiet_after(guint quiet, guint planned)
+{
+    if (planned > 0)
+        return 0;
+    return quiet < G_MAXUINT ? quiet + 1 : quiet;
+}
+
+gboolean
+vmb_pin_stable(guint quiet)
+{
+    return quiet >= VMB_PIN_STABLE_CYCLES;
+}
+
+void
+vmb_pin_items_as_run(const VmbCpuProblem *p, const VmbPinBins *b, const VmbCpuSet *const *pin_set,
+                     VmbCpuItem *items)
+{
+    g_autofree gint *bin_now = g_new0(gint, MAX(p->n_items, 1));
+    virtual_current(p, b, pin_set, items, bin_now);
+}
+
+GArray *
+vmb_pin_moves_to_sets(const GArray *moves, const VmbCpuProblem *p, const VmbPinBins *b,
+                      const VmbCpuSet *const *pin_set)
+{
+    GArray *out = g_array_new(FALSE, FALSE, sizeof(VmbPinMove));
+    for (guint k = 0; k < moves->len; k++) {
+        const VmbCpuMove *m = &g_array_index(moves, VmbCpuMove, k);
+        if (m->item >= p->n_items || m->to >= b->npcpus || b->bin[m->to] < 0)
+            continue;
+        guint bin = (guint) b->bin[m->to];
+        const VmbCpuSet *set = pin_set[m->item];
+        if (vmb_pin_bins_exact(b, set ? -1 : p->items[m->item].current, set) == (gint) bin)
+            continue; /* already pinned to exactly its set */
+        VmbPinMove pm = {.item = m->item, .bin = bin, .to = &b->set[bin], .move = *m};
+        g_array_append_val(out, pm);
+    }
+    return out;
+}

@@ -65,3 +65,29 @@ typedef struct {
  * load; placements, evacuations and changes of form are not capped. */
 GArray *vmb_pin_plan(const VmbCpuProblem *p, const VmbCpuTunables *t, const VmbPinBins *b,
                      const VmbCpuSet *const *pin_set);
+
+/* ---- memory home with set pins (cpu-policy.h, cpu-numa-home.c) */
+
+/* Cycles in a row whose set plan changed no pin before the placement counts as stable. */
+#define VMB_PIN_STABLE_CYCLES 4
+
+/* Set pins keep no target, so nothing is pending or settling to ask: the plans themselves
+ * tell. @quiet counts the cycles in a row whose set plan changed no pin; returns it after a
+ * plan of @planned pin changes. */
+guint vmb_pin_quiet_after(guint quiet, guint planned);
+/* Stable: VMB_PIN_STABLE_CYCLES quiet plans in a row, this cycle's included. The loads are
+ * smoothed and a change reaches its level over a few cycles (VMB_CPU_SETTLE_CYCLES on the
+ * target path): one quiet plan may be a lull, and a memory move costs far more than a pin. */
+gboolean vmb_pin_stable(guint quiet);
+
+/* The items of @p where the plan sees them (vmb_pin_plan's first step): a vCPU pinned to
+ * exactly a bin's set on the pCPU of it the kernel would run it on, one-pCPU pins as they
+ * are, other set pins floating (-1); no targets. Fills @items [p->n_items]. */
+void vmb_pin_items_as_run(const VmbCpuProblem *p, const VmbPinBins *b,
+                          const VmbCpuSet *const *pin_set, VmbCpuItem *items);
+/* One-pCPU moves of @p's items (VmbCpuMove, e.g. memory home's vCPUs on the new node) as set
+ * pins: each to its destination's bin, as vmb_pin_plan maps a pCPU; a vCPU already pinned to
+ * exactly that set is left. @p and @pin_set as for vmb_pin_plan. Returns a GArray of
+ * VmbPinMove. */
+GArray *vmb_pin_moves_to_sets(const GArray *moves, const VmbCpuProblem *p, const VmbPinBins *b,
+                              const VmbCpuSet *const *pin_set);

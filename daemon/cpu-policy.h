@@ -145,7 +145,8 @@ typedef struct {
     const VmbCpuProblem *p;           /* topology, items, item_node and allowed pCPUs */
     const VmbNumaHomeDomain *domains; /* [n_domains], indexed by VmbCpuItem.domain */
     guint n_domains;
-    gboolean stable;     /* no pin change planned, no target pending, settling over */
+    gboolean stable;     /* no pin change planned, no target pending, settling over (set
+                          * pins keep no target: vmb_pin_stable(), cpu-pinto.h) */
     double since_last_s; /* seconds since the last memory move (G_MAXDOUBLE: none yet) */
     guint interval_s;    /* [cpu] numa_move_interval; 0: never */
 } VmbNumaHomeProblem;

@@ -340,20 +340,13 @@ apply_moves(VmbCpuTask *t, VmbHypervisor *hv, GArray *moves, GArray *items, GArr
     }
 }
 
-/* cpu.pin_to = core, cache or node: plans over the sets (cpu-pinto.h) and pins to them. The
- * move check judges one-pCPU moves only: set pins are not recorded. */
+/* Makes (or, in a dry run, reports) the set pins @moves in order; stops at a lost connection.
+ * The move check judges one-pCPU moves only: set pins are not recorded. */
 static void
-apply_set_plan(VmbCpuTask *t, VmbHypervisor *hv, const VmbPinBins *bins, const VmbCpuProblem *p,
-               const VmbCpuTunables *tun, GArray *refs, gboolean dry_run, VmbActionFunc report,
-               gpointer report_data, VmbCpuCycleResult *result)
+apply_pin_moves(VmbCpuTask *t, VmbHypervisor *hv, const VmbPinBins *bins, const VmbCpuProblem *p,
+                GArray *refs, const GArray *moves, gboolean dry_run, VmbActionFunc report,
+                gpointer report_data, VmbCpuCycleResult *result)
 {
-    g_autofree const VmbCpuSet **pin_set = g_new0(const VmbCpuSet *, MAX(refs->len, 1));
-    for (guint i = 0; i < refs->len; i++) {
-        const ItemRef *ref = &g_array_index(refs, ItemRef, i);
-        pin_set[i] = ref->dom->vcpus[ref->vcpu].cpus;
-    }
-    g_autoptr(GArray) moves = vmb_pin_plan(p, tun, bins, pin_set);
-    result->planned = moves->len;
     for (guint k = 0; k < moves->len; k++) {
         const VmbPinMove *pm = &g_array_index(moves, VmbPinMove, k);
         const ItemRef *ref = &g_array_index(refs, ItemRef, pm->item);
@@ -369,6 +362,59 @@ apply_set_plan(VmbCpuTask *t, VmbHypervisor *hv, const VmbPinBins *bins, const V
         report_move(ref, &pm->move, &p->items[pm->item], bins->size[pm->bin] > 1 ? pm->to : NULL,
                     dry_run, report, report_data);
     }
+}
+
+/* Each vCPU's set pin (NULL: one pCPU or floating), as vmb_pin_plan takes them. */
+static const VmbCpuSet **
+set_pins(GArray *refs)
+{
+    const VmbCpuSet **pin_set = g_new0(const VmbCpuSet *, MAX(refs->len, 1));
+    for (guint i = 0; i < refs->len; i++) {
+        const ItemRef *ref = &g_array_index(refs, ItemRef, i);
+        pin_set[i] = ref->dom->vcpus[ref->vcpu].cpus;
+    }
+    return pin_set;
+}
+
+/* Memory home with set pins: the rule sees each vCPU where the kernel runs it inside its set
+ * (as the set plan does), and its vCPUs' pins on the new node become pins to the sets there;
+ * the next set plans keep them on that node (the NUMA step follows item_node). A move makes
+ * the placement new: stable again only after as many quiet plans. */
+static void
+move_memory_home_to_sets(VmbCpuTask *t, VmbHypervisor *hv, const VmbSnapshot *s, const VmbConfig *c,
+                         const VmbPinBins *bins, const VmbCpuProblem *p,
+                         const VmbCpuSet *const *pin_set, GArray *refs, gboolean dry_run,
+                         VmbActionFunc report, gpointer report_data, VmbCpuCycleResult *result)
+{
+    g_autofree VmbCpuItem *as_run = g_new0(VmbCpuItem, MAX(p->n_items, 1));
+    vmb_pin_items_as_run(p, bins, pin_set, as_run);
+    VmbCpuProblem q = *p;
+    q.items = as_run;
+    g_autoptr(GArray) moves = g_array_new(FALSE, FALSE, sizeof(VmbCpuMove));
+    if (!vmb_numa_task_run(&t->numa, hv, s, c, &q, vmb_pin_stable(t->set_quiet), dry_run, moves))
+        return;
+    if (!dry_run)
+        t->set_quiet = 0;
+    g_autoptr(GArray) pins = vmb_pin_moves_to_sets(moves, p, bins, pin_set);
+    result->planned += pins->len;
+    apply_pin_moves(t, hv, bins, p, refs, pins, dry_run, report, report_data, result);
+}
+
+/* cpu.pin_to = core, cache or node: plans over the sets (cpu-pinto.h) and pins to them; then,
+ * once the set plans are stable (vmb_pin_stable()), memory home. */
+static void
+run_set_plan(VmbCpuTask *t, VmbHypervisor *hv, const VmbSnapshot *s, const VmbConfig *c,
+             const VmbPinBins *bins, const VmbCpuProblem *p, const VmbCpuTunables *tun,
+             GArray *refs, gboolean dry_run, VmbActionFunc report, gpointer report_data,
+             VmbCpuCycleResult *result)
+{
+    g_autofree const VmbCpuSet **pin_set = set_pins(refs);
+    g_autoptr(GArray) moves = vmb_pin_plan(p, tun, bins, pin_set);
+    result->planned = moves->len;
+    apply_pin_moves(t, hv, bins, p, refs, moves, dry_run, report, report_data, result);
+    t->set_quiet = vmb_pin_quiet_after(t->set_quiet, moves->len);
+    move_memory_home_to_sets(t, hv, s, c, bins, p, pin_set, refs, dry_run, report, report_data,
+                             result);
 }
 
 /* ---- did the moves help (move-check.h) ---- */
@@ -634,9 +680,10 @@ vmb_cpu_task_run(VmbCpuTask *t, VmbHypervisor *hv, const VmbSnapshot *s, const V
         /* Set pins plan cycle by cycle: no one-pCPU target is kept (cpu-pinto.h). */
         g_hash_table_remove_all(t->targets);
         t->settling = 0;
-        apply_set_plan(t, hv, bins, &problem, &tun, refs, dry_run, report, report_data, result);
+        run_set_plan(t, hv, s, c, bins, &problem, &tun, refs, dry_run, report, report_data, result);
         return;
     }
+    t->set_quiet = 0;
     g_autofree VmbCpuTarget *targets = g_new0(VmbCpuTarget, MAX(items->len, 1));
     problem.settling = t->settling;
     VmbCpuNext next = {.targets = targets};

@@ -29,6 +29,7 @@ typedef struct {
     VmbForeignPins *foreign;  /* pins someone else made (cpu.foreign_pins) */
     GHashTable *targets;      /* uuid -> GArray of VmbCpuTarget by vCPU: the walk still to do */
     guint settling;           /* cycles of settling left after a change (cpu-policy.h) */
+    guint set_quiet;          /* cpu.pin_to sets: plans in a row with no pin change */
     VmbHousekeeping *hk;      /* emulator and IOThread pins (cpu.housekeeping_cpus) */
     VmbNumaTask numa;         /* memory moves of split domains (cpu.numa_move_interval) */
     /* counters since start */

@@ -772,6 +772,40 @@ test_pin_to_core(void)
     bench_clear(&b);
 }
 
+/* The split of test_numa_home with cpu.pin_to = node or cache (@data; on the grid a cache group
+ * is a node): every vCPU is pinned to its node's set first; once the set plans have changed no
+ * pin for a few cycles, b's memory moves to node 2 and its vCPUs follow, pinned to node 2's
+ * set; then nothing moves again. */
+static void
+test_numa_home_pin_to(gconstpointer data)
+{
+    g_autofree char *scenario = g_strdup_printf(SPLIT_SCENARIO, "");
+    Bench b;
+    bench_init(&b, scenario, FALSE);
+    g_assert_true(vmb_config_set(b.config, "cpu.pin_to", data, NULL));
+    g_ptr_array_set_size(homes, 0);
+    for (guint i = 0; i < 10; i++)
+        cycle(&b, FALSE, 5);
+    VmbFakeDomainInfo info;
+    g_assert_true(vmb_hv_fake_domain_info(b.hv, "b", &info));
+    g_assert_cmpint(info.mem_node, ==, 2);
+    g_assert_cmpuint(info.mem_moves, ==, 1);
+    g_assert_cmpuint(homes->len, ==, 1);
+    g_assert_true(g_str_has_suffix(b.reasons, "numa numa numa "));
+    for (guint v = 0; v < 3; v++) {
+        g_autofree char *text = pin_text(&b, "b", v);
+        g_assert_cmpstr(text, ==, "8-11");
+    }
+    /* whole at home now: no pin change and no memory move for the next 20 cycles */
+    guint64 pins = pin_changes(&b);
+    for (guint i = 0; i < 20; i++)
+        cycle(&b, FALSE, 5);
+    g_assert_cmpuint(pin_changes(&b), ==, pins);
+    g_assert_true(vmb_hv_fake_domain_info(b.hv, "b", &info));
+    g_assert_cmpuint(info.mem_moves, ==, 1);
+    bench_clear(&b);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -807,6 +841,8 @@ main(int argc, char **argv)
                          GINT_TO_POINTER(HOME_OPERATOR_RESTART), test_numa_home_restart);
     g_test_add_data_func("/balancer/numa-home-malformed", GINT_TO_POINTER(HOME_MALFORMED),
                          test_numa_home_restart);
+    g_test_add_data_func("/balancer/numa-home-pin-to-node", "node", test_numa_home_pin_to);
+    g_test_add_data_func("/balancer/numa-home-pin-to-cache", "cache", test_numa_home_pin_to);
     int rc = g_test_run();
     g_clear_pointer(&verdicts, g_ptr_array_unref);
     g_clear_pointer(&homes, g_ptr_array_unref);

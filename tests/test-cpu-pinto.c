@@ -243,6 +243,153 @@ test_bins(void)
     g_assert_cmpstr(vmb_cpu_reason_to_string(VMB_CPU_PIN_TO), ==, "pin_to");
 }
 
+/* ---- memory home with set pins */
+
+/* The set plans' pin changes cycle after cycle, and whether each cycle counts as stable. */
+typedef struct {
+    const char *name;
+    guint n;
+    guint planned[12];
+    gboolean stable[12];
+} StableCase;
+
+// clang-format off
+static const StableCase stable_cases[] = {
+    {"quiet-from-start", 6, {0, 0, 0, 0, 0, 0}, {FALSE, FALSE, FALSE, TRUE, TRUE, TRUE}},
+    /* a change (one pin, or the re-pin of a pin_to switch) starts the count again */
+    {"change-restarts", 10, {0, 0, 0, 0, 1, 0, 0, 0, 0, 0},
+     {FALSE, FALSE, FALSE, TRUE, FALSE, FALSE, FALSE, FALSE, TRUE, TRUE}},
+    {"walking-never", 6, {4, 4, 1, 2, 1, 1}, {FALSE, FALSE, FALSE, FALSE, FALSE, FALSE}},
+    /* a lull of three quiet cycles inside a walk is not enough */
+    {"lull-is-not-stable", 8, {3, 0, 0, 0, 2, 0, 0, 0},
+     {FALSE, FALSE, FALSE, FALSE, FALSE, FALSE, FALSE, FALSE}},
+};
+// clang-format on
+
+static void
+run_stable_case(gconstpointer data)
+{
+    const StableCase *c = data;
+    guint quiet = 0;
+    for (guint k = 0; k < c->n; k++) {
+        quiet = vmb_pin_quiet_after(quiet, c->planned[k]);
+        g_assert_cmpint(vmb_pin_stable(quiet), ==, c->stable[k]);
+    }
+}
+
+/* 3 nodes x 4 cores (node n: cores 4n..4n+3; with 2 threads core c is pCPUs c and c + 12), as
+ * test-cpu-numa-home's split: domain 0 (3 x 60 %) and domain 1 (3 x 60 %) have their memory on
+ * node 0; domain 1 runs one vCPU there and two on node 1 beside domain 2 (2 x 90 %); node 2
+ * runs domain 3 (one 90 %). Every vCPU is pinned to its bin's set. Memory home moves domain
+ * 1's memory to node 2, its vCPUs follow as pins to bins there, and the set plans after it keep
+ * every pin. */
+typedef struct {
+    const char *name;
+    VmbPinTo mode;
+    guint threads;
+    const char *pin[9];    /* each item's set pin before */
+    const char *expect[3]; /* domain 1's vCPUs after (items 3-5) */
+} HomeCase;
+
+// clang-format off
+static const HomeCase home_cases[] = {
+    {"node-sets-follow-memory", VMB_PIN_TO_NODE, 1,
+     {"0-3", "0-3", "0-3", "0-3", "4-7", "4-7", "4-7", "4-7", "8-11"},
+     {"8-11", "8-11", "8-11"}},
+    /* a cache group is a node on the grid */
+    {"cache-sets-follow-memory", VMB_PIN_TO_CACHE, 2,
+     {"0-3,12-15", "0-3,12-15", "0-3,12-15", "0-3,12-15", "4-7,16-19", "4-7,16-19",
+      "4-7,16-19", "4-7,16-19", "8-11,20-23"},
+     {"8-11,20-23", "8-11,20-23", "8-11,20-23"}},
+    /* core sets: each vCPU to an idle core of node 2 (8 holds domain 3) */
+    {"core-sets-follow-memory", VMB_PIN_TO_CORE, 2,
+     {"0,12", "1,13", "2,14", "3,15", "4,16", "5,17", "6,18", "7,19", "8,20"},
+     {"9,21", "10,22", "11,23"}},
+};
+// clang-format on
+
+static const guint home_domain[9] = {0, 0, 0, 1, 1, 1, 2, 2, 3};
+static const double home_load[9] = {60, 60, 60, 60, 60, 60, 90, 90, 90};
+
+/* The problem of @pins (set pins only) with memory nodes @mem. */
+static void
+home_problem(const VmbTopology *t, const gboolean *allowed, const gint *mem, VmbCpuItem *items,
+             gint *item_node, VmbCpuProblem *p)
+{
+    for (guint i = 0; i < 9; i++) {
+        items[i] = (VmbCpuItem){
+            .domain = home_domain[i], .load = home_load[i], .current = -1, .movable = TRUE};
+        item_node[i] = mem[home_domain[i]];
+    }
+    *p = (VmbCpuProblem){.npcpus = t->npcpus,
+                         .allowed = allowed,
+                         .items = items,
+                         .n_items = 9,
+                         .topology = t,
+                         .item_node = item_node};
+}
+
+static void
+run_home_case(gconstpointer data)
+{
+    const HomeCase *c = data;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmbTopology) t = vmb_topology_new_grid(1, 12, c->threads, 3, &error);
+    g_assert_no_error(error);
+    g_autofree gboolean *allowed = g_new0(gboolean, t->npcpus);
+    VmbCpuSet none;
+    vmb_cpuset_clear(&none);
+    vmb_topology_allowed(t, TRUE, &none, allowed);
+    g_autoptr(VmbPinBins) bins = vmb_pin_bins_new(c->mode, t, t->npcpus, allowed);
+    VmbCpuSet sets[9];
+    const VmbCpuSet *pin_set[9];
+    for (guint i = 0; i < 9; i++) {
+        gboolean all;
+        g_assert_true(vmb_cpuset_parse(c->pin[i], &sets[i], &all, NULL));
+        pin_set[i] = &sets[i];
+    }
+    gint mem[4] = {0, 0, 1, 2};
+    VmbCpuItem items[9], as_run[9];
+    gint item_node[9];
+    VmbCpuProblem p;
+    home_problem(t, allowed, mem, items, item_node, &p);
+    vmb_pin_items_as_run(&p, bins, pin_set, as_run);
+    VmbCpuProblem q = p;
+    q.items = as_run;
+    VmbNumaHomeDomain doms[4] = {{TRUE, 0}, {TRUE, 0}, {TRUE, 0}, {TRUE, 0}};
+    VmbNumaHomeProblem hp = {&q, doms, 4, TRUE, G_MAXDOUBLE, 600};
+    VmbNumaHome h;
+    g_autoptr(GArray) moves = g_array_new(FALSE, FALSE, sizeof(VmbCpuMove));
+    g_assert_true(vmb_cpu_numa_home(&hp, &h, moves));
+    g_assert_cmpuint(h.domain, ==, 1);
+    g_assert_cmpuint(h.to, ==, 2);
+    g_autoptr(GArray) pins = vmb_pin_moves_to_sets(moves, &p, bins, pin_set);
+    g_assert_cmpuint(pins->len, ==, 3);
+    for (guint k = 0; k < pins->len; k++) {
+        const VmbPinMove *pm = &g_array_index(pins, VmbPinMove, k);
+        g_assert_cmpint(pm->move.reason, ==, VMB_CPU_NUMA);
+        sets[pm->item] = *pm->to;
+    }
+    for (guint v = 0; v < 3; v++) {
+        g_autofree char *text = vmb_cpuset_format(&sets[3 + v]);
+        g_assert_cmpstr(text, ==, c->expect[v]);
+    }
+    /* The memory is on node 2 now: the next set plans change no pin. */
+    mem[1] = 2;
+    home_problem(t, allowed, mem, items, item_node, &p);
+    VmbCpuTunables tun = {.hysteresis = 3, .max_moves = 8};
+    for (guint cycle = 0; cycle < 3; cycle++) {
+        g_autoptr(GArray) again = vmb_pin_plan(&p, &tun, bins, pin_set);
+        g_assert_cmpuint(again->len, ==, 0);
+    }
+    /* A move to the set a vCPU is pinned to exactly is no pin change. */
+    VmbCpuMove same = {.item = 3, .from = -1, .to = 10, .reason = VMB_CPU_NUMA};
+    g_autoptr(GArray) one = g_array_new(FALSE, FALSE, sizeof(VmbCpuMove));
+    g_array_append_val(one, same);
+    g_autoptr(GArray) none_left = vmb_pin_moves_to_sets(one, &p, bins, pin_set);
+    g_assert_cmpuint(none_left->len, ==, c->mode == VMB_PIN_TO_CORE ? 1 : 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -252,5 +399,13 @@ main(int argc, char **argv)
         g_test_add_data_func(path, &cases[i], run_case);
     }
     g_test_add_func("/cpu-pinto/bins", test_bins);
+    for (guint i = 0; i < G_N_ELEMENTS(stable_cases); i++) {
+        g_autofree char *path = g_strdup_printf("/cpu-pinto/stable/%s", stable_cases[i].name);
+        g_test_add_data_func(path, &stable_cases[i], run_stable_case);
+    }
+    for (guint i = 0; i < G_N_ELEMENTS(home_cases); i++) {
+        g_autofree char *path = g_strdup_printf("/cpu-pinto/home/%s", home_cases[i].name);
+        g_test_add_data_func(path, &home_cases[i], run_home_case);
+    }
     return g_test_run();
 }
