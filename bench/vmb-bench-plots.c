@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "glib/gstdio.h"
+#include "textfile.h"
 
 /* Writes DIR/KIND-NAME.dat, the plot data of one trace, and frees @dat. Returns the path
  * (for the gnuplot script), NULL on failure. */
@@ -15,7 +16,7 @@ write_dat(const char *dir, const char *kind, const char *name, GString *dat, GEr
 {
     g_autofree char *file = g_strdup_printf("%s-%s.dat", kind, name);
     g_autofree char *path = g_build_filename(dir, file, NULL);
-    gboolean ok = g_file_set_contents(path, dat->str, (gssize) dat->len, error);
+    gboolean ok = vmb_textfile_replace(path, dat->str, dat->len, VMB_REPLACE_READABLE, error);
     g_string_free(dat, TRUE);
     return ok ? g_steal_pointer(&path) : NULL;
 }
@@ -162,7 +163,7 @@ vmb_bench_write_data(Bench *b, GError **error)
         return FALSE;
     }
     g_autofree char *gp_path = g_build_filename(b->data, "plots.gp", NULL);
-    gboolean ok = g_file_set_contents(gp_path, gp->str, (gssize) gp->len, error);
+    gboolean ok = vmb_textfile_replace(gp_path, gp->str, gp->len, VMB_REPLACE_READABLE, error);
     g_string_free(gp, TRUE);
     return ok;
 }

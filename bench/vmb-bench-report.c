@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "textfile.h"
+
 static char *
 fmt_ratio(double x)
 {
@@ -403,7 +405,7 @@ vmb_bench_write_results(Bench *b, GError **error)
         g_string_append(md, "## Discussion\n\n");
         g_string_append(md, notes);
     }
-    gboolean ok = g_file_set_contents(b->results, md->str, (gssize) md->len, error);
+    gboolean ok = vmb_textfile_replace(b->results, md->str, md->len, VMB_REPLACE_READABLE, error);
     g_string_free(md, TRUE);
     return ok;
 }

@@ -255,10 +255,27 @@ sync_directory(const char *path)
         close(dfd);
 }
 
+/* A rename replaces whatever @path names: as root, over /dev/null it leaves a regular file
+ * where every program expects the device. Only a regular file (or nothing) is replaced. */
+static gboolean
+replaceable(const char *path, GError **error)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0 || S_ISREG(st.st_mode))
+        return TRUE; /* missing: created; other errors show at the rename */
+    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                "cannot write %s: it exists and is not a regular file (a device, directory, "
+                "FIFO or symbolic link is never replaced)",
+                path);
+    return FALSE;
+}
+
 gboolean
 vmb_textfile_replace(const char *path, const char *text, gsize length, VmbReplaceFlags flags,
                      GError **error)
 {
+    if (!replaceable(path, error))
+        return FALSE;
     g_autofree char *tmp = g_strconcat(path, ".XXXXXX", NULL);
     int fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0644);
     if (fd < 0) {

@@ -38,8 +38,9 @@ typedef enum {
 /* Replaces @path with @length bytes of @text through a temporary file beside it (PATH.XXXXXX)
  * and a rename, so that a reader or a crash meets the old file or the new one, whole.
  * G_FILE_ERROR naming the path and the step that failed; NOENT "directory ... does not
- * exist" when the directory is missing. A failed sync of the directory after the rename is
- * only logged: the new file is in place. */
+ * exist" when the directory is missing; INVAL when @path exists and is not a regular file (a
+ * device such as /dev/null, a directory, a FIFO or a symbolic link is never replaced). A failed
+ * sync of the directory after the rename is only logged: the new file is in place. */
 gboolean vmb_textfile_replace(const char *path, const char *text, gsize length,
                               VmbReplaceFlags flags, GError **error);
 

@@ -5,6 +5,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "metrics-file.h"
 #include "metrics.h"
@@ -442,6 +443,40 @@ test_file(void)
     g_assert_cmpint(g_rmdir(dir), ==, 0);
 }
 
+/* Only a regular file is replaced: a rename over a device, a FIFO or a symbolic link would
+ * leave a regular file in its place (as root over /dev/null, a broken host). */
+static void
+test_file_not_regular(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *dir = g_dir_make_tmp("vmb-metrics-XXXXXX", &error);
+    g_assert_no_error(error);
+    g_autofree char *fifo = g_build_filename(dir, "fifo", NULL);
+    g_autofree char *link = g_build_filename(dir, "link", NULL);
+    g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+    g_assert_cmpint(symlink("fifo", link), ==, 0);
+    const char *paths[] = {fifo, link, dir};
+    for (guint i = 0; i < G_N_ELEMENTS(paths); i++) {
+        g_assert_false(vmb_metrics_file_write(paths[i], "a 1\n", 4, &error));
+        g_assert_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL);
+        g_assert_nonnull(strstr(error->message, "not a regular file"));
+        g_clear_error(&error);
+    }
+    GStatBuf st;
+    g_assert_cmpint(g_lstat(fifo, &st), ==, 0);
+    g_assert_true(S_ISFIFO(st.st_mode));
+    g_assert_cmpint(g_lstat(link, &st), ==, 0);
+    g_assert_true(S_ISLNK(st.st_mode));
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    guint files = 0;
+    while (g_dir_read_name(d))
+        files++;
+    g_assert_cmpuint(files, ==, 2); /* no temporary left */
+    g_assert_cmpint(g_unlink(link), ==, 0);
+    g_assert_cmpint(g_unlink(fifo), ==, 0);
+    g_assert_cmpint(g_rmdir(dir), ==, 0);
+}
+
 /* A reader never sees part of a file: it reads one whole version or the other while the
  * writer replaces it 300 times. */
 typedef struct {
@@ -501,5 +536,6 @@ main(int argc, char **argv)
     g_test_add_func("/metrics/domain-vanishes", test_domain_vanishes);
     g_test_add_func("/metrics/file", test_file);
     g_test_add_func("/metrics/file-atomic", test_file_atomic);
+    g_test_add_func("/metrics/file-not-regular", test_file_not_regular);
     return g_test_run();
 }
