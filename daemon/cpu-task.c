@@ -263,10 +263,15 @@ pin(VmbCpuTask *t, VmbHypervisor *hv, const ItemRef *ref, const VmbCpuSet *to)
     }
     t->errors++;
     g_autofree char *text = vmb_cpuset_format(to);
+    if (g_error_matches(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED)) {
+        /* the connection's loss is warned about once where it is noticed (hypervisor.c) */
+        g_debug("%s vCPU %u not pinned to pCPUs %s, the connection is lost: %s", ref->dom->name,
+                ref->vcpu, text, error->message);
+        return MOVE_DISCONNECTED;
+    }
     g_warning("cannot pin %s vCPU %u to pCPUs %s: %s", ref->dom->name, ref->vcpu, text,
               error->message);
-    return g_error_matches(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED) ? MOVE_DISCONNECTED
-                                                                           : MOVE_FAILED;
+    return MOVE_FAILED;
 }
 
 /* Nothing changes in a dry run, so the same plan comes back every cycle: a would-be move

@@ -420,7 +420,8 @@ set_target(MemCycle *m, const VmbDomainStat *d, MemHistory *h, const VmbMemChang
         m->result->failed++;
         m->t->errors++;
         if (g_error_matches(error, VMB_HV_ERROR, VMB_HV_ERROR_DISCONNECTED)) {
-            g_warning("cannot set memory of %s: %s", d->name, error->message);
+            /* the connection's loss is warned about once where it is noticed (hypervisor.c) */
+            g_debug("memory of %s not set, the connection is lost: %s", d->name, error->message);
             return CHANGE_CUTOFF;
         }
         g_autofree char *msg =
