@@ -4,23 +4,15 @@
 #include <math.h>
 #include <string.h>
 
+#include "meta-element.h"
+
 const char *const vmb_domain_policy_keys[] = {"cpu",     "memory",  "weight",
                                               "min_mib", "max_mib", NULL};
-
-/* A value as it may appear in a message: escaped and cut short (it came from outside). */
-static char *
-shown(const char *value)
-{
-    g_autofree char *esc = g_strescape(value, NULL);
-    if (strlen(esc) > 64)
-        return g_strdup_printf("%.64s...", esc);
-    return g_steal_pointer(&esc);
-}
 
 static gboolean
 bad_value(GError **error, const char *key, const char *value, const char *allowed)
 {
-    g_autofree char *v = shown(value);
+    g_autofree char *v = vmb_meta_shown(value);
     g_set_error(error, G_MARKUP_ERROR, G_MARKUP_ERROR_INVALID_CONTENT,
                 "attribute '%s' = '%s': allowed %s", key, v, allowed);
     return FALSE;
@@ -66,7 +58,7 @@ key_bit(const char *key, guint *bit, GError **error)
             return TRUE;
         }
     }
-    g_autofree char *k = shown(key);
+    g_autofree char *k = vmb_meta_shown(key);
     g_set_error(error, G_MARKUP_ERROR, G_MARKUP_ERROR_UNKNOWN_ATTRIBUTE,
                 "unknown attribute '%s': allowed cpu, memory, weight, min_mib, max_mib", k);
     return FALSE;
@@ -132,121 +124,36 @@ vmb_domain_policy_reset_key(VmbDomainPolicy *p, const char *key, GError **error)
 
 /* ---- the element ---- */
 
-typedef struct {
-    VmbDomainPolicy *out;
-    guint depth;
-    guint roots;
-} ParseState;
-
-/* The element's namespace must be ours: "xmlns" for an unprefixed name, "xmlns:P" for P:policy. */
+/* One attribute of the element (meta-element.h): a known key, once, with a valid value. */
 static gboolean
-check_element(const char *element, const char **names, const char **values, GError **error)
+take_attribute(const char *name, const char *value, gpointer data, GError **error)
 {
-    const char *colon = strchr(element, ':');
-    const char *local = colon ? colon + 1 : element;
-    if (strcmp(local, VMB_POLICY_ELEMENT) != 0) {
-        g_autofree char *e = shown(element);
-        g_set_error(error, G_MARKUP_ERROR, G_MARKUP_ERROR_UNKNOWN_ELEMENT,
-                    "element '%s': allowed only policy in namespace %s", e, VMB_POLICY_XMLNS);
+    VmbDomainPolicy *out = data;
+    guint bit = 0;
+    if (!key_bit(name, &bit, error))
+        return FALSE;
+    if (out->set & bit) {
+        g_set_error(error, G_MARKUP_ERROR, G_MARKUP_ERROR_INVALID_CONTENT,
+                    "attribute '%s' given twice", name);
         return FALSE;
     }
-    g_autofree char *decl =
-        colon ? g_strdup_printf("xmlns:%.*s", (int) (colon - element), element) : g_strdup("xmlns");
-    for (guint i = 0; names[i]; i++) {
-        if (strcmp(names[i], decl) == 0 && strcmp(values[i], VMB_POLICY_XMLNS) == 0)
-            return TRUE;
-        if (strcmp(names[i], decl) == 0) {
-            g_autofree char *v = shown(values[i]);
-            g_set_error(error, G_MARKUP_ERROR, G_MARKUP_ERROR_INVALID_CONTENT,
-                        "namespace '%s': allowed %s", v, VMB_POLICY_XMLNS);
-            return FALSE;
-        }
-    }
-    /* virDomainGetMetadata() hands the element back without its namespace (it was selected
-     * by it): a bare <policy> is ours. */
-    if (!colon)
-        return TRUE;
-    g_autofree char *e = shown(element);
-    g_set_error(error, G_MARKUP_ERROR, G_MARKUP_ERROR_INVALID_CONTENT,
-                "element '%s' has an undeclared prefix: allowed namespace %s", e, VMB_POLICY_XMLNS);
-    return FALSE;
-}
-
-static void
-on_start(GMarkupParseContext *ctx, const char *element, const char **names, const char **values,
-         gpointer data, GError **error)
-{
-    ParseState *st = data;
-    if (st->depth++ > 0) {
-        g_autofree char *e = shown(element);
-        g_set_error(error, G_MARKUP_ERROR, G_MARKUP_ERROR_UNKNOWN_ELEMENT,
-                    "element '%s' inside policy: allowed none", e);
-        return;
-    }
-    if (st->roots++ > 0 || !check_element(element, names, values, error))
-        return;
-    for (guint i = 0; names[i]; i++) {
-        if (strcmp(names[i], "xmlns") == 0 || g_str_has_prefix(names[i], "xmlns:"))
-            continue; /* declarations: ours was checked, others are harmless */
-        guint bit = 0;
-        if (!key_bit(names[i], &bit, error))
-            return;
-        if (st->out->set & bit) {
-            g_set_error(error, G_MARKUP_ERROR, G_MARKUP_ERROR_INVALID_CONTENT,
-                        "attribute '%s' given twice", names[i]);
-            return;
-        }
-        if (!store(st->out, bit, names[i], values[i], error))
-            return;
-        st->out->set |= bit;
-    }
-    check_bounds(st->out, error);
-}
-
-static void
-on_end(GMarkupParseContext *ctx, const char *element, gpointer data, GError **error)
-{
-    ParseState *st = data;
-    st->depth--;
-}
-
-static void
-on_text(GMarkupParseContext *ctx, const char *text, gsize len, gpointer data, GError **error)
-{
-    for (gsize i = 0; i < len; i++) {
-        if (!g_ascii_isspace(text[i])) {
-            g_set_error(error, G_MARKUP_ERROR, G_MARKUP_ERROR_INVALID_CONTENT,
-                        "text in the policy element: allowed none (attributes only)");
-            return;
-        }
-    }
+    if (!store(out, bit, name, value, error))
+        return FALSE;
+    out->set |= bit;
+    return TRUE;
 }
 
 gboolean
 vmb_domain_policy_parse(const char *xml, gssize len, VmbDomainPolicy *out, GError **error)
 {
+    static const VmbMetaElement element = {VMB_POLICY_ELEMENT, VMB_POLICY_XMLNS,
+                                           VMB_POLICY_MAX_XML};
     memset(out, 0, sizeof *out);
-    gsize n = len < 0 ? strlen(xml) : (gsize) len;
-    if (n > VMB_POLICY_MAX_XML) {
-        g_set_error(error, G_MARKUP_ERROR, G_MARKUP_ERROR_INVALID_CONTENT,
-                    "policy element of %" G_GSIZE_FORMAT " bytes: allowed at most %d", n,
-                    VMB_POLICY_MAX_XML);
-        return FALSE;
-    }
-    static const GMarkupParser parser = {on_start, on_end, on_text, NULL, NULL};
-    ParseState st = {out, 0, 0};
-    GMarkupParseContext *ctx = g_markup_parse_context_new(&parser, 0, &st, NULL);
-    gboolean ok = g_markup_parse_context_parse(ctx, xml, (gssize) n, error) &&
-                  g_markup_parse_context_end_parse(ctx, error);
-    g_markup_parse_context_free(ctx);
-    if (ok && st.roots != 1) {
-        g_set_error(error, G_MARKUP_ERROR, G_MARKUP_ERROR_INVALID_CONTENT,
-                    "%u policy elements: allowed exactly one", st.roots);
-        ok = FALSE;
-    }
-    if (!ok)
-        memset(out, 0, sizeof *out);
-    return ok;
+    if (vmb_meta_element_parse(&element, xml, len, take_attribute, out, error) &&
+        check_bounds(out, error))
+        return TRUE;
+    memset(out, 0, sizeof *out);
+    return FALSE;
 }
 
 char *

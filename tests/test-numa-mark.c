@@ -36,7 +36,7 @@ static const ParseCase parse_cases[] = {
     {"unknown-attribute", "<numa-home nodeset=\"1\" mode=\"strict\"/>", NULL,
      "attribute 'mode'"},
     {"child", "<numa-home nodeset=\"1\"><x/></numa-home>", NULL, "inside numa-home"},
-    {"text", "<numa-home nodeset=\"1\">1</numa-home>", NULL, "text in numa-home"},
+    {"text", "<numa-home nodeset=\"1\">1</numa-home>", NULL, "text in the numa-home element"},
     {"two-roots", "<numa-home nodeset=\"1\"/><numa-home nodeset=\"2\"/>", NULL, ""},
     {"not-xml", "<numa-home nodeset=\"1\"", NULL, ""},
     {"empty", "", NULL, "empty"},

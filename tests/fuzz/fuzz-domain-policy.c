@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer harness: the vmbalance:policy metadata element as a guest's owner (or a damaged
  * definition) may leave it. A parse either fails with a message or gives a policy within the
- * documented bounds; what is written back from it parses to the same policy. */
+ * documented bounds; what is written back from it parses to the same policy. The same bytes
+ * go to the daemon's own numa-home record, read by the same element reader (meta-element.h):
+ * refused with a message and no nodeset, or read with one. */
 #include <stdio.h>
 
 #include "domain-policy.h"
+#include "numa-mark.h"
 
 #include "fuzz-common.h"
 
@@ -28,9 +31,23 @@ check_bounds(const VmbDomainPolicy *p)
     }
 }
 
+static void
+check_numa_mark(const guint8 *data, size_t size)
+{
+    VmbCpuSet nodes;
+    g_autoptr(GError) error = NULL;
+    gboolean ok = vmb_numa_mark_parse((const char *) data, (gssize) size, &nodes, &error);
+    if (ok ? vmb_cpuset_is_empty(&nodes) || error
+           : !error || !error->message[0] || !vmb_cpuset_is_empty(&nodes)) {
+        fprintf(stderr, "fuzz: a numa-home record read without a nodeset or refused half kept\n");
+        abort();
+    }
+}
+
 int
 LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
 {
+    check_numa_mark(data, size);
     VmbDomainPolicy p;
     g_autoptr(GError) error = NULL;
     if (!vmb_domain_policy_parse((const char *) data, (gssize) size, &p, &error)) {
