@@ -46,6 +46,12 @@ vmb_util_demand(double run_percent, double wait_percent)
     return CLAMP(d, MIN(run_percent, 100.0), 100.0);
 }
 
+gboolean
+vmb_util_span_enough(gint64 span_us, guint interval_s)
+{
+    return span_us >= (gint64) interval_s * G_USEC_PER_SEC / 2;
+}
+
 double
 vmb_ewma(double previous, double sample, double alpha)
 {

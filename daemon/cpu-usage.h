@@ -14,6 +14,11 @@ double vmb_util_percent(guint64 prev_ns, guint64 cur_ns, gint64 wall_us);
 /* Demand of a vCPU: what it ran plus what it waited to run, capped at one CPU. */
 double vmb_util_demand(double run_percent, double wait_percent);
 double vmb_ewma(double previous, double sample, double alpha);
+/* Is @span_us since the last sample enough for a timed cycle of @interval_s to sample again?
+ * At least half the interval: a few milliseconds of a vCPU thread's time say nothing of its
+ * load. (GLib re-arms a timeout from the time its dispatch began, so a cycle that blocked
+ * longer than its interval, at a reconnect, is followed at once by another.) */
+gboolean vmb_util_span_enough(gint64 span_us, guint interval_s);
 /* Updates an EWMA @mean and the exponentially weighted variance @var of the samples with
  * @sample, @previous being the sample before it. */
 void vmb_ewma_var(double *mean, double *var, double previous, double sample, double alpha);

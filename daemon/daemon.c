@@ -6,6 +6,7 @@
 
 #include "coexist.h"
 #include "cpu-task.h"
+#include "cpu-usage.h"
 #include "domain-meta.h"
 #include "housekeeping.h"
 #include "hypervisor.h"
@@ -19,7 +20,8 @@ typedef struct {
     gboolean paused;
     guint interval_s; /* interval the timer is armed with */
     guint timer_id;
-    gint64 last_run_us; /* wall clock of the last cycle, 0 = never */
+    gint64 last_run_us;    /* wall clock of the last cycle, 0 = never */
+    gint64 last_sample_us; /* monotonic clock when the last cycle's snapshot came, 0 = never */
     gint64 last_duration_us;
     guint64 cycles;
 } VmbTaskTimer;
@@ -379,6 +381,7 @@ vmb_daemon_run_task(VmbDaemon *d, VmbTaskId task)
      * held at once under the cycle's own allocations, which set the heap's high-water mark. */
     g_clear_pointer(&d->last_snapshot, vmb_snapshot_free);
     d->last_snapshot = s;
+    t->last_sample_us = g_get_monotonic_time();
     t->cycles++;
     if (task == VMB_TASK_CPU)
         run_cpu_cycle(d, s);
@@ -390,10 +393,20 @@ vmb_daemon_run_task(VmbDaemon *d, VmbTaskId task)
     return TRUE;
 }
 
+/* A tick right after a cycle whose snapshot blocked past its interval (cpu-usage.h) is
+ * skipped: the next one samples a whole interval. RunNow is the operator's and always runs. */
 static gboolean
 on_cpu_timer(gpointer data)
 {
-    vmb_daemon_run_task(data, VMB_TASK_CPU);
+    VmbDaemon *d = data;
+    const VmbTaskTimer *t = &d->tasks[VMB_TASK_CPU];
+    gint64 span_us = g_get_monotonic_time() - t->last_sample_us;
+    if (t->last_sample_us && !vmb_util_span_enough(span_us, t->interval_s)) {
+        g_debug("cpu cycle skipped: its snapshot would come %.1f s after the last one",
+                (double) span_us / G_USEC_PER_SEC);
+        return G_SOURCE_CONTINUE;
+    }
+    vmb_daemon_run_task(d, VMB_TASK_CPU);
     return G_SOURCE_CONTINUE;
 }
 

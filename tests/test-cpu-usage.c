@@ -26,6 +26,29 @@ test_demand(void)
     g_assert_cmpfloat(vmb_util_demand(40, 0), ==, 40);
 }
 
+/* A timed cycle samples again only half an interval or more after the last sample. */
+static void
+test_span_enough(void)
+{
+    static const struct {
+        gint64 span_us;
+        guint interval_s;
+        gboolean enough;
+    } cases[] = {
+        {2000000, 2, TRUE}, /* the usual tick */
+        {1000000, 2, TRUE}, /* half: a tick late, the next one early */
+        {999999, 2, FALSE}, /* just under half */
+        {50000, 2, FALSE},  /* right after a snapshot that blocked past the interval */
+        {0, 5, FALSE},      /* the same instant */
+        {-1000, 5, FALSE},  /* a clock that went back: no sample */
+        {2500000, 5, TRUE}, /* the default interval, half */
+        {1799000000, 3600, FALSE},
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++)
+        g_assert_cmpint(vmb_util_span_enough(cases[i].span_us, cases[i].interval_s), ==,
+                        cases[i].enough);
+}
+
 static void
 test_ewma(void)
 {
@@ -162,6 +185,7 @@ main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/cpu-usage/percent", test_percent);
     g_test_add_func("/cpu-usage/demand", test_demand);
+    g_test_add_func("/cpu-usage/span-enough", test_span_enough);
     g_test_add_func("/cpu-usage/ewma", test_ewma);
     g_test_add_func("/cpu-usage/ewma-variance", test_ewma_var);
     g_test_add_func("/cpu-usage/history", test_history);
