@@ -137,6 +137,20 @@ pin_changes(Bench *b)
     return c.pin_changes;
 }
 
+/* Once @dom's memory moved home it is whole there: no pin change and no other memory move
+ * over the next 20 cycles. */
+static void
+assert_settled_home(Bench *b, const char *dom)
+{
+    guint64 pins = pin_changes(b);
+    for (guint i = 0; i < 20; i++)
+        cycle(b, FALSE, 5);
+    g_assert_cmpuint(pin_changes(b), ==, pins);
+    VmbFakeDomainInfo info;
+    g_assert_true(vmb_hv_fake_domain_info(b->hv, dom, &info));
+    g_assert_cmpuint(info.mem_moves, ==, 1);
+}
+
 #define SEED_SCENARIO                                                                              \
     "[host]\ncpus = 2\n"                                                                           \
     "[domain big1]\nload = 100\npin = 0\n"                                                         \
@@ -578,13 +592,7 @@ test_numa_home(gconstpointer data)
     g_assert_cmpstr(g_hash_table_lookup(r, "DOMAIN"), ==, "b");
     g_assert_cmpstr(g_hash_table_lookup(r, "FROM_NODE"), ==, "0");
     g_assert_cmpstr(g_hash_table_lookup(r, "TO_NODE"), ==, "2");
-    /* whole at home now: no pin change and no memory move for the next 20 cycles */
-    guint64 pins = pin_changes(&b);
-    for (guint i = 0; i < 20; i++)
-        cycle(&b, FALSE, 5);
-    g_assert_cmpuint(pin_changes(&b), ==, pins);
-    g_assert_true(vmb_hv_fake_domain_info(b.hv, "b", &info));
-    g_assert_cmpuint(info.mem_moves, ==, 1);
+    assert_settled_home(&b, "b");
     for (guint v = 0; v < 3; v++)
         g_assert_cmpint(pin_of(&b, "b", v), >=, 8);
     bench_clear(&b);
@@ -796,13 +804,7 @@ test_numa_home_pin_to(gconstpointer data)
         g_autofree char *text = pin_text(&b, "b", v);
         g_assert_cmpstr(text, ==, "8-11");
     }
-    /* whole at home now: no pin change and no memory move for the next 20 cycles */
-    guint64 pins = pin_changes(&b);
-    for (guint i = 0; i < 20; i++)
-        cycle(&b, FALSE, 5);
-    g_assert_cmpuint(pin_changes(&b), ==, pins);
-    g_assert_true(vmb_hv_fake_domain_info(b.hv, "b", &info));
-    g_assert_cmpuint(info.mem_moves, ==, 1);
+    assert_settled_home(&b, "b");
     bench_clear(&b);
 }
 
